@@ -1,0 +1,7 @@
+"""``python -m geosafe``."""
+
+import sys
+
+from geosafe.cli import main
+
+sys.exit(main())

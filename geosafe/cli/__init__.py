@@ -1,0 +1,58 @@
+"""The ``geosafe`` command line: a thin layer that parses, calls the library and formats.
+
+Each concern registers its own subcommands from its own module (``cli/ingest.py``,
+``cli/hotspots.py``, ``cli/journeys.py``, ``cli/service.py``, ``cli/access.py``,
+``cli/demo.py``). A subcommand handler returns the process exit code.
+
+Exit codes: 0 done, 2 unusable input or bad arguments (message on stderr), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from .._errors import GeosafeError
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+_COMMAND_MODULES = ("ingest", "hotspots", "journeys", "service", "access", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="geosafe",
+        description="Hotspot and journey-risk mapping for contextual safeguarding.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``geosafe`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.captureWarnings(True)
+    try:
+        code: int = args.func(args)
+    except GeosafeError as exc:
+        print(f"geosafe {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Loaders for the bundled North London dataset in ``data/`` (see ``data/README.md``).
+
+Every loader takes ``data_dir`` (default: the bundled ``data/``) and caches its result, so
+repeated calls are cheap. Geometries are EPSG:27700 unless a name says ``wgs84``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import ConfigurationError
+from .incident import CRS_BNG
+from .settings import default_data_dir
+
+__all__ = [
+    "boroughs",
+    "bus_sequences",
+    "bus_stops",
+    "demo_area",
+    "greater_london",
+    "gtfs_dir",
+    "lsoas",
+    "osm_path",
+    "parks",
+    "police_files",
+    "postcodes",
+    "schools",
+    "wards",
+]
+
+
+def _dir(data_dir: Path | str | None) -> Path:
+    return Path(data_dir) if data_dir is not None else default_data_dir()
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        msg = (
+            f"bundled data file {str(path)!r} is missing; restore `data/` from the repository "
+            "or rebuild it with `python scripts/bundle_data.py`."
+        )
+        raise ConfigurationError(msg)
+    return path
+
+
+@functools.cache
+def _layer(data_dir: Path, layer: str) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(_need(data_dir / "boundaries" / "boundaries.gpkg"), layer=layer)
+    return gdf.to_crs(CRS_BNG)
+
+
+def boroughs(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
+    """The 33 London boroughs (2021, generalised): ``name``, ``gss_code``."""
+    return _layer(_dir(data_dir), "boroughs").copy()
+
+
+def wards(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
+    """The 657 London wards of 2018 (GLA): ``name``, ``gss_code``, ``borough``, ``borough_code``."""
+    return _layer(_dir(data_dir), "wards_2018").copy()
+
+
+def lsoas(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
+    """2021 LSOAs within 3 km of the demo area: ``lsoa_code``, ``name``, ``borough``."""
+    return _layer(_dir(data_dir), "lsoa_2021").copy()
+
+
+def demo_area(data_dir: Path | str | None = None) -> BaseGeometry:
+    """The demo area polygon (EPSG:27700)."""
+    return _layer(_dir(data_dir), "demo_area").geometry.iloc[0]
+
+
+@functools.cache
+def _greater_london(data_dir: Path) -> BaseGeometry:
+    return _layer(data_dir, "boroughs").geometry.union_all()
+
+
+def greater_london(data_dir: Path | str | None = None) -> BaseGeometry:
+    """Union of the borough boundaries (EPSG:27700): the default area of interest."""
+    return _greater_london(_dir(data_dir))
+
+
+@functools.cache
+def _parks(data_dir: Path) -> gpd.GeoDataFrame:
+    return gpd.read_file(_need(data_dir / "parks" / "parks.gpkg")).to_crs(CRS_BNG)
+
+
+def parks(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
+    """Registered parks and gardens near the demo area: ``name``, ``grade``, ``area_ha``."""
+    return _parks(_dir(data_dir)).copy()
+
+
+@functools.cache
+def _bus_stops(data_dir: Path) -> pd.DataFrame:
+    df = pd.read_csv(_need(data_dir / "tfl" / "bus_stops.csv.gz"), dtype=str, keep_default_na=False)
+    for col in ("Location_Easting", "Location_Northing"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    df["in_demo_area"] = df["in_demo_area"] == "1"
+    return df
+
+
+def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
+    """TfL bus stops (2025): ``Stop_Code_LBSL``, ``Naptan_Atco``, ``Stop_Name``,
+    ``Location_Easting``/``Location_Northing`` (BNG metres; some are 0,0 in TfL's own list),
+    ``Heading``, ``in_demo_area``."""
+    return _bus_stops(_dir(data_dir)).copy()
+
+
+@functools.cache
+def _bus_sequences(data_dir: Path) -> pd.DataFrame:
+    df = pd.read_csv(_need(data_dir / "tfl" / "bus_sequences.csv"), dtype=str, keep_default_na=False)
+    for col in ("Run", "Sequence", "Location_Easting", "Location_Northing"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df
+
+
+def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
+    """TfL stop sequences (2019) of the routes serving the demo area: ``Route``, ``Run``
+    (direction 1 or 2), ``Sequence``, stop codes, name and BNG position."""
+    return _bus_sequences(_dir(data_dir)).copy()
+
+
+@functools.cache
+def _schools(data_dir: Path) -> gpd.GeoDataFrame:
+    df = pd.read_csv(_need(data_dir / "schools" / "schools.csv"), dtype={"urn": str, "pupils": str})
+    df["in_demo_area"] = df["in_demo_area"] == 1
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["longitude"], df["latitude"]), crs=4326)
+    return gdf.to_crs(CRS_BNG)
+
+
+def schools(data_dir: Path | str | None = None, *, demo_only: bool = False) -> gpd.GeoDataFrame:
+    """Secondary schools of north London under their current URNs: ``urn`` (text),
+    ``name``, ``latitude``, ``longitude``, ``address``, ``postcode``, ``in_demo_area``."""
+    gdf = _schools(_dir(data_dir))
+    return (gdf[gdf["in_demo_area"]] if demo_only else gdf).copy()
+
+
+@functools.cache
+def _postcodes(data_dir: Path) -> pd.DataFrame:
+    df = pd.read_csv(_need(data_dir / "postcodes" / "codepoint_n_en.csv.gz"), dtype=str)
+    df["easting"] = df["easting"].astype(float)
+    df["northing"] = df["northing"].astype(float)
+    df["key"] = df["postcode"].str.replace(" ", "", regex=False).str.upper()
+    return df.set_index("key")
+
+
+def postcodes(data_dir: Path | str | None = None) -> pd.DataFrame:
+    """Code-Point Open (2014) centroids for postcode areas N and EN, indexed by the postcode
+    without spaces (``"N227AY"``): ``postcode``, ``quality``, ``easting``, ``northing``,
+    ``district``, ``ward`` (GSS codes)."""
+    return _postcodes(_dir(data_dir))
+
+
+def osm_path(data_dir: Path | str | None = None) -> Path:
+    """The demo-area OSM XML extract (highways), bz2-compressed."""
+    return _need(_dir(data_dir) / "osm" / "bounds_green_highways.osm.bz2")
+
+
+def police_files(data_dir: Path | str | None = None) -> list[Path]:
+    """The monthly police.uk burglary files of the demo area, oldest first."""
+    return sorted((_dir(data_dir) / "police").glob("*-street.csv.gz"))
+
+
+def gtfs_dir(data_dir: Path | str | None = None) -> Path:
+    """The estimated demo-area GTFS feed built from TfL route sequences."""
+    return _dir(data_dir) / "gtfs" / "demo_area_estimated"

@@ -1,0 +1,24 @@
+"""Shared fixtures. Domain fixtures live in each test package's own ``conftest.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The bundled dataset."""
+    return ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only shared real data beside the project (skip when absent)."""
+    if not SHARED.exists():
+        pytest.skip("../shared/data is not present")
+    return SHARED
