@@ -21,7 +21,7 @@ __all__ = ["main"]
 
 log = logging.getLogger(__name__)
 
-_COMMAND_MODULES = ("ingest", "hotspots", "journeys", "service", "access", "demo")
+_COMMAND_MODULES = ("ingest", "synth", "hotspots", "gtfs", "journeys", "service", "access", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
