@@ -1,9 +1,139 @@
-"""`geosafe` subcommands: demo."""
+"""``geosafe demo``: the main job on the bundled data.
+
+1. Generate the synthetic DIR, ASIF, CRIS and FAP files for the demo area (``geosafe synth``).
+2. Import them, and every bundled police.uk burglary month, into the demo store
+   (``geosafe import``; re-running is a no-op for files already imported).
+3. Print a summary (rows, accepted, quarantined, no location, per source).
+4. Create one access token per role and print them.
+5. Serve the API and the map page (``geosafe serve``) unless ``--no-serve``.
+
+It drives the other subcommands through their documented command-line contracts, so the demo
+exercises exactly what users and scripts run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import datasets
+
+log = logging.getLogger(__name__)
+
+_SYNTH_FILES = (("dir", "dir.csv"), ("asif", "asif.csv"), ("cris", "cris.csv"), ("fap", "fap.csv"))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add this module's subcommands to the `geosafe` parser."""
+    """Add ``geosafe demo``."""
+    p = sub.add_parser(
+        "demo",
+        help="build the demo store from the bundled data and serve the map",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--dir", type=Path, default=Path("out/demo"), help="working folder (default out/demo)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="seed of the synthetic generator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-serve", action="store_true", help="build and summarise only")
+    p.set_defaults(func=_run)
+
+
+def _call(argv: Sequence[str]) -> tuple[int, str]:
+    """Run a ``geosafe`` subcommand in process, returning its exit code and stdout."""
+    from . import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(list(argv))
+    return code, buf.getvalue()
+
+
+def _run(args: argparse.Namespace) -> int:
+    work: Path = args.dir
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "geosafe.db"
+    synth_dir = work / "synthetic"
+
+    if not all((synth_dir / name).exists() for _, name in _SYNTH_FILES):
+        code, _ = _call(["synth", "--out", str(synth_dir), "--seed", str(args.seed)])
+        if code != 0:
+            return code
+
+    results: list[dict[str, Any]] = []
+    inputs = [(src, synth_dir / name) for src, name in _SYNTH_FILES]
+    inputs += [("police-uk", f) for f in datasets.police_files()]
+    for source, path in inputs:
+        code, out = _call(["import", source, str(path), "--db", str(db)])
+        if code != 0:
+            print(f"geosafe demo: import of {str(path)!r} failed (exit {code})", file=sys.stderr)
+            return code
+        for line in out.splitlines():
+            if line.strip().startswith("{"):
+                results.append(json.loads(line))
+
+    _print_summary(results, db)
+
+    tokens: dict[str, str] = {}
+    demo_school = datasets.schools(demo_only=True).sort_values("name").iloc[0]
+    ward_codes = _demo_wards()
+    for role, extra in (
+        ("analyst", []),
+        ("school", ["--school", str(demo_school["urn"])]),
+        ("neighbourhood", ["--area", ",".join(ward_codes)]),
+    ):
+        code, out = _call(
+            ["token", "create", "--db", str(db), "--role", role, "--label", f"demo {role}", *extra]
+        )
+        if code == 0 and out.strip():
+            tokens[role] = out.strip().splitlines()[-1]
+    print("\nDemo access tokens (shown once):")
+    for role, token in tokens.items():
+        scope = {
+            "school": f" (school {demo_school['urn']} {demo_school['name']})",
+            "neighbourhood": f" (wards {','.join(ward_codes)})",
+        }.get(role, "")
+        print(f"  {role:<14}{token}{scope}")
+
+    if args.no_serve:
+        return 0
+    print(f"\nServing http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    from . import main
+
+    return main(["serve", "--db", str(db), "--host", args.host, "--port", str(args.port)])
+
+
+def _demo_wards() -> list[str]:
+    wards = datasets.wards()
+    area = datasets.demo_area()
+    inside = wards[wards.intersects(area.centroid.buffer(1500))]
+    return sorted(inside["gss_code"])[:4]
+
+
+def _print_summary(results: list[dict[str, Any]], db: Path) -> None:
+    totals: dict[str, dict[str, int]] = {}
+    for r in results:
+        t = totals.setdefault(
+            r["source"], {"files": 0, "rows": 0, "accepted": 0, "quarantined": 0, "no_location": 0}
+        )
+        t["files"] += 1
+        for key in ("rows", "accepted", "quarantined", "no_location"):
+            t[key] += int(r.get(key) or 0)
+    print(f"Demo store: {db}")
+    print(
+        f"{'source':<12}{'files':>6}{'rows':>9}{'accepted':>10}{'quarantined':>13}{'no location':>13}"
+    )
+    for source, t in totals.items():
+        label = source + (" (synthetic)" if source in {"dir", "asif", "cris", "fap"} else " (real)")
+        print(
+            f"{label:<12}{t['files']:>6}{t['rows']:>9}{t['accepted']:>10}{t['quarantined']:>13}{t['no_location']:>13}"
+        )
