@@ -1,0 +1,391 @@
+"""Incident filters and time windows shared by every analysis and command.
+
+An :class:`IncidentFilter` selects rows of an incident frame (``geosafe.incident.FRAME_COLUMNS``).
+Options combine with AND; the values inside one option combine with OR (``--source dir
+--source asif`` keeps both sources; ``--flag youth --flag gang`` keeps incidents with either
+flag).
+
+Time semantics
+--------------
+- ``from_date``/``to_date`` (inclusive) bound the local date of ``occurred_from``, as the store
+  does with ``start``/``end``; a police.uk month counts on its first day.
+- ``weekdays`` needs the day: rows with ``time_precision`` ``minute`` or ``day``.
+- ``hours`` and the ``school-run``/time-of-day presets need the clock time: they select only
+  rows with ``time_precision == "minute"`` (a police.uk month or a CRIS date never matches).
+- Windows are local (Europe/London) times, start inclusive, end exclusive; a window may wrap
+  midnight (``22:00-02:00``).
+- The ``school-run`` preset is weekdays 07:30-09:30 and 14:45-18:00 on school days of the
+  calendar in use (:mod:`geosafe.calendar`: term time, no half-terms, no bank holidays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import calendar as school_calendar
+from ._errors import ValidationError
+from .incident import FLAG_NAMES, SOURCES
+
+__all__ = [
+    "PRESETS",
+    "IncidentFilter",
+    "Preset",
+    "add_filter_arguments",
+    "filter_from_args",
+    "parse_hours",
+    "parse_weekdays",
+]
+
+_TZ = "Europe/London"
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named time window: weekdays, local-time windows, and whether term time is needed."""
+
+    name: str
+    description: str
+    weekdays: tuple[int, ...] | None = None
+    hours: tuple[tuple[dt.time, dt.time], ...] = ()
+    school_days_only: bool = False
+
+
+#: Named presets. Non-analyst roles pick one of these instead of free time windows.
+PRESETS: dict[str, Preset] = {
+    "school-run": Preset(
+        "school-run",
+        "weekdays 07:30-09:30 and 14:45-18:00 on school days (term time, no bank holidays)",
+        weekdays=(0, 1, 2, 3, 4),
+        hours=school_calendar.SCHOOL_RUN_WINDOWS,
+        school_days_only=True,
+    ),
+    "all-day": Preset("all-day", "every incident, any time (no time filter)"),
+    "after-school": Preset(
+        "after-school",
+        "weekdays 14:45-18:00 on school days",
+        weekdays=(0, 1, 2, 3, 4),
+        hours=((dt.time(14, 45), dt.time(18, 0)),),
+        school_days_only=True,
+    ),
+    "evenings": Preset("evenings", "every day 18:00-22:00", hours=((dt.time(18), dt.time(22)),)),
+    "night": Preset("night", "every day 22:00-06:00", hours=((dt.time(22), dt.time(6)),)),
+    "weekends": Preset("weekends", "Saturdays and Sundays, any time", weekdays=(5, 6)),
+}
+
+
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """Parse ``"mon-fri"``, ``"sat,sun"`` or ``"0,1,2"`` (Monday = 0) into weekday numbers."""
+    out: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        bounds = part.split("-")
+        if len(bounds) > 2:
+            raise ValidationError(_weekday_msg(text))
+        nums = [_weekday(b, text) for b in bounds]
+        if len(nums) == 1:
+            out.add(nums[0])
+        else:
+            a, b = nums
+            day = a
+            while True:
+                out.add(day)
+                if day == b:
+                    break
+                day = (day + 1) % 7
+    if not out:
+        raise ValidationError(_weekday_msg(text))
+    return tuple(sorted(out))
+
+
+def _weekday_msg(text: str) -> str:
+    return f"`--weekdays` {text!r} is not understood; write e.g. 'mon-fri', 'sat,sun' or '0,1,2'."
+
+
+def _weekday(token: str, text: str) -> int:
+    if token.isdigit() and int(token) < 7:
+        return int(token)
+    for i, name in enumerate(_DAY_NAMES):
+        if token[:3] == name and len(token) >= 3:
+            return i
+    raise ValidationError(_weekday_msg(text))
+
+
+_HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_hours(text: str) -> tuple[dt.time, dt.time]:
+    """Parse ``"HH:MM-HH:MM"`` (local time, end exclusive; ``24:00`` allowed as an end)."""
+    m = _HOURS_RE.match(text)
+    if m is None:
+        msg = f"`--hours` {text!r} is not understood; write HH:MM-HH:MM, e.g. '15:00-17:30'."
+        raise ValidationError(msg)
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+        msg = f"`--hours` {text!r} has an impossible time; hours run 00:00 to 24:00."
+        raise ValidationError(msg)
+    end = dt.time(23, 59, 59, 999999) if h2 == 24 else dt.time(h2, m2)
+    return dt.time(h1, m1), end
+
+
+def _minutes(t: dt.time) -> float:
+    return t.hour * 60 + t.minute + t.second / 60 + t.microsecond / 6e7
+
+
+def _in_windows(local: pd.DatetimeIndex, windows: Sequence[tuple[dt.time, dt.time]]) -> np.ndarray:
+    mins = np.asarray(local.hour * 60 + local.minute + local.second / 60, dtype=float)
+    out = np.zeros(len(local), dtype=bool)
+    for lo, hi in windows:
+        a, b = _minutes(lo), _minutes(hi)
+        if a <= b:
+            out |= (mins >= a) & (mins < b)
+        else:  # wraps midnight
+            out |= (mins >= a) | (mins < b)
+    return out
+
+
+def _local(series: pd.Series) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(pd.to_datetime(series))
+    if idx.tz is None:
+        return idx
+    return idx.tz_convert(_TZ).tz_localize(None)
+
+
+def _norm_source(s: str) -> str:
+    s = s.strip().lower().replace("-", "_")
+    if s not in SOURCES:
+        msg = f"`--source` {s!r} is unknown; use one of {', '.join(SOURCES)} (police-uk accepted)."
+        raise ValidationError(msg)
+    return s
+
+
+def _norm_flag(f: str) -> str:
+    f = f.strip().lower().replace("-", "_")
+    if f.startswith("flag_"):
+        f = f[5:]
+    if f not in FLAG_NAMES:
+        msg = f"`--flag` {f!r} is unknown; use one of {', '.join(FLAG_NAMES)}."
+        raise ValidationError(msg)
+    return f
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents an analysis uses. Every field ``None``/empty means "no restriction".
+
+    Attributes
+    ----------
+    sources
+        Source names (``dir``, ``asif``, ``cris``, ``fap``, ``police_uk``).
+    categories
+        Category codes or police.uk crime types, compared case-insensitively.
+    flags
+        Flag names; an incident needs at least one of them.
+    from_date, to_date
+        Inclusive local dates bounding ``occurred_from``.
+    weekdays
+        Monday = 0 .. Sunday = 6.
+    hours
+        Local-time windows ``(start, end)``, end exclusive, may wrap midnight.
+    preset
+        A key of :data:`PRESETS` (``"school-run"``...), combined with the other options (AND).
+    calendar
+        School calendar for presets needing term time (default: the bundled one or
+        ``GEOSAFE_CALENDAR``).
+    """
+
+    sources: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    flags: tuple[str, ...] | None = None
+    from_date: dt.date | None = None
+    to_date: dt.date | None = None
+    weekdays: tuple[int, ...] | None = None
+    hours: tuple[tuple[dt.time, dt.time], ...] | None = None
+    preset: str | None = None
+    calendar: school_calendar.SchoolCalendar | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.preset is not None and self.preset not in PRESETS:
+            msg = f"`preset` {self.preset!r} is unknown; use one of {', '.join(PRESETS)}."
+            raise ValidationError(msg)
+        if self.sources is not None:
+            object.__setattr__(self, "sources", tuple(_norm_source(s) for s in self.sources))
+        if self.flags is not None:
+            object.__setattr__(self, "flags", tuple(_norm_flag(f) for f in self.flags))
+        if self.from_date and self.to_date and self.from_date > self.to_date:
+            msg = (
+                f"`from_date` {self.from_date.isoformat()!r} is after `to_date` "
+                f"{self.to_date.isoformat()!r}; swap them."
+            )
+            raise ValidationError(msg)
+        if self.weekdays is not None and any(not 0 <= d <= 6 for d in self.weekdays):
+            msg = f"`weekdays` {self.weekdays!r} must be numbers 0 (Monday) to 6 (Sunday)."
+            raise ValidationError(msg)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the filter keeps every row."""
+        return not any(
+            (
+                self.sources,
+                self.categories,
+                self.flags,
+                self.from_date,
+                self.to_date,
+                self.weekdays,
+                self.hours,
+                self.preset not in (None, "all-day"),
+            )
+        )
+
+    def with_dates(self, from_date: dt.date | None, to_date: dt.date | None) -> IncidentFilter:
+        """A copy with other date bounds."""
+        return replace(self, from_date=from_date, to_date=to_date)
+
+    def describe(self) -> dict[str, object]:
+        """The filter as JSON-serialisable settings (for result metadata)."""
+        return {
+            "sources": list(self.sources) if self.sources else None,
+            "categories": list(self.categories) if self.categories else None,
+            "flags": list(self.flags) if self.flags else None,
+            "from_date": self.from_date.isoformat() if self.from_date else None,
+            "to_date": self.to_date.isoformat() if self.to_date else None,
+            "weekdays": list(self.weekdays) if self.weekdays else None,
+            "hours": [f"{a:%H:%M}-{b:%H:%M}" for a, b in self.hours] if self.hours else None,
+            "preset": self.preset,
+        }
+
+    def mask(self, gdf: pd.DataFrame) -> np.ndarray:
+        """Boolean array of the rows this filter keeps."""
+        n = len(gdf)
+        keep = np.ones(n, dtype=bool)
+        if n == 0:
+            return keep
+        if self.sources:
+            keep &= gdf["source"].isin(self.sources).to_numpy()
+        if self.categories:
+            wanted = {c.strip().casefold() for c in self.categories}
+            keep &= gdf["category"].fillna("").astype(str).str.casefold().isin(wanted).to_numpy()
+        if self.flags:
+            wanted_flags = set(self.flags)
+            keep &= np.array(
+                [bool(wanted_flags.intersection(f or ())) for f in gdf["flags"]], dtype=bool
+            )
+        need_time = bool(self.from_date or self.to_date or self.weekdays or self.hours)
+        preset = PRESETS.get(self.preset) if self.preset else None
+        need_time = need_time or bool(preset and (preset.weekdays or preset.hours))
+        if not need_time:
+            return keep
+        local = _local(gdf["occurred_from"])
+        valid = ~np.asarray(local.isna())
+        keep &= valid
+        days = np.asarray(local.normalize().values.astype("datetime64[D]"))
+        if self.from_date:
+            keep &= days >= np.datetime64(self.from_date, "D")
+        if self.to_date:
+            keep &= days <= np.datetime64(self.to_date, "D")
+        precision = gdf["time_precision"].astype(str).to_numpy()
+        weekday = np.asarray(local.day_of_week)
+        for wd in (self.weekdays, preset.weekdays if preset else None):
+            if wd:
+                keep &= np.isin(precision, ("minute", "day")) & np.isin(weekday, wd)
+        for windows in (self.hours, preset.hours if preset else None):
+            if windows:
+                keep &= (precision == "minute") & _in_windows(local, windows)
+        if preset and preset.school_days_only:
+            cal = self.calendar or school_calendar.default_calendar()
+            sd = np.zeros(n, dtype=bool)
+            sd[valid] = cal.school_day_mask(days[valid])
+            keep &= sd
+        return keep
+
+    def apply(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The rows of ``gdf`` this filter keeps (same columns, index kept)."""
+        if self.is_empty:
+            return gdf
+        return gdf[self.mask(gdf)]
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the shared filter options to a subcommand parser."""
+    g = parser.add_argument_group("incident filters")
+    g.add_argument(
+        "--source",
+        action="append",
+        metavar="SOURCE",
+        help="dir|asif|cris|fap|police-uk (repeatable or comma-separated)",
+    )
+    g.add_argument(
+        "--category",
+        action="append",
+        metavar="CODE",
+        help="category code or police.uk crime type (repeatable)",
+    )
+    g.add_argument(
+        "--flag",
+        action="append",
+        metavar="FLAG",
+        help="incident flag, e.g. youth, vulnerability, cse (repeatable; any matches)",
+    )
+    g.add_argument(
+        "--from-date", type=_date_arg, metavar="YYYY-MM-DD", help="first date (inclusive)"
+    )
+    g.add_argument("--to-date", type=_date_arg, metavar="YYYY-MM-DD", help="last date (inclusive)")
+    g.add_argument("--weekdays", metavar="DAYS", help="e.g. mon-fri or sat,sun")
+    g.add_argument(
+        "--hours",
+        action="append",
+        metavar="HH:MM-HH:MM",
+        help="local-time window (repeatable); minute-precision incidents only",
+    )
+    g.add_argument("--preset", choices=sorted(PRESETS), help="named time window")
+    g.add_argument(
+        "--calendar",
+        type=Path,
+        metavar="FILE",
+        help="school term CSV for --preset school-run (default: bundled typical London terms)",
+    )
+
+
+def _date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date; write YYYY-MM-DD"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _split(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def filter_from_args(args: argparse.Namespace) -> IncidentFilter:
+    """Build an :class:`IncidentFilter` from options added by :func:`add_filter_arguments`."""
+    cal_path = getattr(args, "calendar", None)
+    cal = school_calendar.load_calendar(cal_path) if cal_path else None
+    hours = getattr(args, "hours", None)
+    weekdays = getattr(args, "weekdays", None)
+    categories = getattr(args, "category", None)
+    return IncidentFilter(
+        sources=_split(getattr(args, "source", None)),
+        categories=tuple(categories) if categories else None,
+        flags=_split(getattr(args, "flag", None)),
+        from_date=getattr(args, "from_date", None),
+        to_date=getattr(args, "to_date", None),
+        weekdays=parse_weekdays(weekdays) if weekdays else None,
+        hours=tuple(parse_hours(h) for h in hours) if hours else None,
+        preset=getattr(args, "preset", None),
+        calendar=cal,
+    )
