@@ -1,0 +1,227 @@
+"""Coordinates as given: detect WGS84 / British National Grid mix-ups and check the area.
+
+Two vectorised classifiers for bulk imports, one per column pair:
+
+- :func:`classify_lonlat` for ``longitude``/``latitude`` columns (WGS84 degrees);
+- :func:`classify_bng` for ``easting``/``northing`` columns (EPSG:27700 metres).
+
+Each returns an object array with one reason code per row, ``None`` where the point is
+good. Nothing is ever silently fixed: a swapped pair is reported as ``coord_swapped``, not
+swapped back. Reason codes, checked in this order:
+
+``coord_missing``
+    Both values blank. Not an error: the caller looks for another location field or
+    records the row as having no location (``geocode_method == "none"``).
+``coord_half_pair``
+    One value blank, the other not.
+``coord_not_number``
+    A value that is not a finite number (``"51.6N"``, ``"inf"``).
+``coord_zero``
+    (0, 0) in either system (a GPS or export default).
+``coord_bng_as_latlon``
+    lat/lon columns holding BNG metres (both values between 1,000 and 1,300,000).
+``coord_latlon_as_bng``
+    easting/northing columns holding degrees (both values within ±180).
+``coord_impossible``
+    Latitude beyond ±90 or longitude beyond ±180 (and not a swap); an easting outside
+    0..700,000 or a northing outside 0..1,300,000 m.
+``coord_swapped``
+    The pair is outside the area of interest but the swapped pair is inside it.
+``coord_outside_aoi``
+    A valid point outside the area of interest.
+
+The area of interest is a shapely geometry in EPSG:27700, by default Greater London (the
+union of the bundled borough boundaries, :func:`geosafe.datasets.greater_london`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from .. import datasets
+from ..incident import CRS_BNG, CRS_WGS84
+
+__all__ = [
+    "COORD_REASONS",
+    "MISSING",
+    "bng_to_lonlat",
+    "classify_bng",
+    "classify_lonlat",
+    "lonlat_to_bng",
+    "reason_text",
+]
+
+MISSING: Final = "coord_missing"
+
+#: Array-like input of numbers or text (blank = missing).
+Values: TypeAlias = npt.ArrayLike | Sequence[object]
+
+#: Human-readable reason per code (the row's values are added by :func:`reason_text`).
+COORD_REASONS: Final[dict[str, str]] = {
+    "coord_missing": "no coordinates given",
+    "coord_half_pair": "only one of the two coordinates is given; give both or neither",
+    "coord_not_number": "a coordinate is not a finite number",
+    "coord_zero": "coordinates are (0, 0), an export or GPS default; give the real position",
+    "coord_bng_as_latlon": (
+        "latitude/longitude hold British National Grid metres; put them in easting/northing"
+    ),
+    "coord_latlon_as_bng": (
+        "easting/northing hold degrees; put them in latitude/longitude (WGS84)"
+    ),
+    "coord_impossible": "coordinates are outside the valid range of their system",
+    "coord_swapped": "the two coordinates are swapped (the swapped pair is in the area)",
+    "coord_outside_aoi": "the point is outside the area of interest",
+}
+
+_BNG_MAX_E = 700_000.0
+_BNG_MAX_N = 1_300_000.0
+
+
+@functools.cache
+def _to_bng() -> Transformer:
+    return Transformer.from_crs(CRS_WGS84, CRS_BNG, always_xy=True)
+
+
+@functools.cache
+def _to_wgs84() -> Transformer:
+    return Transformer.from_crs(CRS_BNG, CRS_WGS84, always_xy=True)
+
+
+def lonlat_to_bng(
+    lon: npt.ArrayLike, lat: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """WGS84 degrees to British National Grid metres (vectorised)."""
+    x, y = _to_bng().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def bng_to_lonlat(
+    easting: npt.ArrayLike, northing: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """British National Grid metres to WGS84 degrees (vectorised)."""
+    x, y = _to_wgs84().transform(
+        np.asarray(easting, dtype=float), np.asarray(northing, dtype=float)
+    )
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def reason_text(code: str, a: object, b: object, *, names: tuple[str, str]) -> str:
+    """The reason for ``code`` naming the offending values, e.g. for the quarantine table."""
+    return f"{names[0]}={a!r}, {names[1]}={b!r}: {COORD_REASONS[code]}."
+
+
+def _parse(values: Values) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Numbers (NaN where blank or not a number) and a mask of blank values."""
+    s = pd.Series(np.asarray(values, dtype=object).ravel(), dtype=object)
+    text = s.map(lambda v: "" if v is None else str(v).strip())
+    blank = (text == "") | s.isna().to_numpy() | text.str.lower().isin(["nan", "none", "null"])
+    nums = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    return nums, blank.to_numpy(dtype=bool)
+
+
+def _prepared(aoi: BaseGeometry | None) -> BaseGeometry:
+    geom = datasets.greater_london() if aoi is None else aoi
+    shapely.prepare(geom)
+    return geom
+
+
+def _common(
+    a: Values, b: Values
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    x, xblank = _parse(a)
+    y, yblank = _parse(b)
+    if x.shape != y.shape:
+        msg = f"coordinate columns have different lengths ({x.size} and {y.size})."
+        raise ValueError(msg)
+    out = np.full(x.shape, None, dtype=object)
+    out[xblank & yblank] = MISSING
+    half = xblank ^ yblank
+    out[half] = "coord_half_pair"
+    bad = ~(xblank | yblank) & ~(np.isfinite(x) & np.isfinite(y))
+    out[bad] = "coord_not_number"
+    zero = (out == None) & (x == 0) & (y == 0)  # noqa: E711
+    out[zero] = "coord_zero"
+    return out, x, y
+
+
+def classify_lonlat(
+    lon: Values, lat: Values, *, aoi: BaseGeometry | None = None
+) -> npt.NDArray[np.object_]:
+    """Reason codes for WGS84 longitude/latitude pairs (``None`` where good).
+
+    Parameters
+    ----------
+    lon, lat
+        Longitudes and latitudes in degrees, as numbers or text (blank = missing).
+    aoi
+        Area of interest in EPSG:27700; default Greater London.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of reason codes (see the module docstring), ``None`` for good points.
+    """
+    out, x, y = _common(lon, lat)
+    todo = out == None  # noqa: E711
+    ax, ay = np.abs(x), np.abs(y)
+    bng = todo & (x >= 1000) & (y >= 1000) & (x <= _BNG_MAX_N) & (y <= _BNG_MAX_N)
+    out[bng] = "coord_bng_as_latlon"
+    todo &= ~bng
+    invalid = todo & ((ay > 90) | (ax > 180))
+    todo &= ~invalid
+    geom = _prepared(aoi)
+    # as given
+    ex, ny = lonlat_to_bng(np.where(todo, x, 0.0), np.where(todo, y, 0.0))
+    inside = todo & shapely.contains_xy(geom, ex, ny)
+    # swapped (lat given as lon): only meaningful when the swapped pair is valid degrees
+    sw_ok = (todo | invalid) & (ax <= 90) & (ay <= 180)
+    sx, sy = lonlat_to_bng(np.where(sw_ok, y, 0.0), np.where(sw_ok, x, 0.0))
+    swapped = sw_ok & ~inside & shapely.contains_xy(geom, sx, sy)
+    out[swapped] = "coord_swapped"
+    out[invalid & ~swapped] = "coord_impossible"
+    out[todo & ~inside & ~swapped] = "coord_outside_aoi"
+    return out
+
+
+def classify_bng(
+    easting: Values, northing: Values, *, aoi: BaseGeometry | None = None
+) -> npt.NDArray[np.object_]:
+    """Reason codes for British National Grid easting/northing pairs (``None`` where good).
+
+    Parameters
+    ----------
+    easting, northing
+        Metres (EPSG:27700), as numbers or text (blank = missing).
+    aoi
+        Area of interest in EPSG:27700; default Greater London.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of reason codes (see the module docstring), ``None`` for good points.
+    """
+    out, x, y = _common(easting, northing)
+    todo = out == None  # noqa: E711
+    degrees = todo & (np.abs(x) <= 180) & (np.abs(y) <= 180)
+    out[degrees] = "coord_latlon_as_bng"
+    todo &= ~degrees
+    geom = _prepared(aoi)
+    inside = todo & shapely.contains_xy(geom, np.where(todo, x, 0.0), np.where(todo, y, 0.0))
+    swapped = (
+        todo & ~inside & shapely.contains_xy(geom, np.where(todo, y, 0.0), np.where(todo, x, 0.0))
+    )
+    out[swapped] = "coord_swapped"
+    todo &= ~(inside | swapped)
+    invalid = todo & ((x < 0) | (y < 0) | (x > _BNG_MAX_E) | (y > _BNG_MAX_N))
+    out[invalid] = "coord_impossible"
+    out[todo & ~invalid] = "coord_outside_aoi"
+    return out
