@@ -1,9 +1,322 @@
-"""`geosafe` subcommands: access."""
+"""`geosafe` subcommands: access (tokens, audit log, erasure, retention).
+
+- ``geosafe token create --role ROLE [--school URN | --area CODES|FILE] [--expires DAYS]
+  [--label TEXT]`` prints the token alone on its last line, once;
+- ``geosafe token revoke ID_OR_LABEL``, ``geosafe token list``;
+- ``geosafe audit`` shows the audit log (``--verify`` checks its hash chain);
+- ``geosafe erase --source S --ref R`` removes a record everywhere it is stored (audited);
+- ``geosafe purge`` removes incidents older than the retention period (audited).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .. import audit as audit_mod
+from .. import auth
+from .._errors import ValidationError
+from ..incident import SOURCES
+from ..settings import StoreSettings
+
+__all__ = ["register"]
+
+
+def _store_settings(args: argparse.Namespace) -> StoreSettings:
+    kwargs: dict[str, object] = {}
+    if getattr(args, "db", None) is not None:
+        kwargs["db"] = Path(args.db)
+    if getattr(args, "audit_db", None) is not None:
+        kwargs["audit_db"] = Path(args.audit_db)
+    return StoreSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def _tokens(args: argparse.Namespace) -> auth.TokenStore:
+    access = auth.AccessSettings()
+    if getattr(args, "token_db", None) is not None:
+        access = access.model_copy(update={"token_db": Path(args.token_db)})
+    return auth.token_store(access, _store_settings(args))
+
+
+def _log(args: argparse.Namespace) -> audit_mod.AuditLog:
+    return audit_mod.audit_log(_store_settings(args))
+
+
+def _add_paths(p: argparse.ArgumentParser, *, tokens: bool = False) -> None:
+    p.add_argument("--db", help="incident store (default: GEOSAFE_DB or ./geosafe.db)")
+    p.add_argument("--audit-db", help="audit log (default: <db>.audit.sqlite)")
+    if tokens:
+        p.add_argument("--token-db", help="token database (default: <db>.auth.sqlite)")
+
+
+# -- token --------------------------------------------------------------------------------
+def _token_create(args: argparse.Namespace) -> int:
+    area_codes: list[str] | None = None
+    area = None
+    if args.area:
+        candidate = Path(args.area)
+        if candidate.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp") or candidate.exists():
+            area = auth.read_area_file(candidate)
+        else:
+            area_codes = [c for c in args.area.split(",") if c.strip()]
+    store = _tokens(args)
+    issued = store.create(
+        args.role,
+        school_urn=args.school,
+        area_codes=area_codes,
+        area=area,
+        expires_days=args.expires,
+        label=args.label,
+    )
+    info = issued.info
+    _log(args).record(
+        "token",
+        label=audit_mod.cli_actor(),
+        role="operator",
+        endpoint="geosafe token create",
+        params={
+            "token_id": info.token_id,
+            "role": info.role,
+            "label": info.label,
+            "school": info.school_urn,
+            "area": list(info.area_codes) or (args.area if area is not None else None),
+            "expires": info.expires_at.isoformat(timespec="seconds"),
+        },
+    )
+    scope = info.school_urn or ",".join(info.area_codes) or (args.area if area else "everything")
+    print(f"token id:  {info.token_id}")
+    print(f"label:     {info.label}")
+    print(f"role:      {info.role}")
+    print(f"scope:     {scope}")
+    print(f"expires:   {info.expires_at.isoformat(timespec='seconds')}")
+    print("The token is shown once; only its hash is stored. Token:", file=sys.stderr)
+    print(issued.token)
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    ids = _tokens(args).revoke(args.token)
+    _log(args).record(
+        "token",
+        label=audit_mod.cli_actor(),
+        role="operator",
+        endpoint="geosafe token revoke",
+        params={"token": args.token, "revoked": ids},
+    )
+    print(f"revoked {len(ids)} token(s): {', '.join(ids)}")
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    rows = _tokens(args).list_tokens()
+    if not args.all:
+        rows = [r for r in rows if r.active]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "token_id": r.token_id,
+                        "label": r.label,
+                        "role": r.role,
+                        "school_urn": r.school_urn,
+                        "area_codes": list(r.area_codes),
+                        "created_at": r.created_at.isoformat(timespec="seconds"),
+                        "expires_at": r.expires_at.isoformat(timespec="seconds"),
+                        "revoked_at": r.revoked_at.isoformat(timespec="seconds")
+                        if r.revoked_at
+                        else None,
+                        "active": r.active,
+                    }
+                    for r in rows
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    print(f"{'id':<13} {'role':<13} {'scope':<28} {'expires':<20} {'state':<8} label")
+    for r in rows:
+        scope = (
+            r.school_urn or ",".join(r.area_codes) or ("area file" if r.role != "analyst" else "-")
+        )
+        state = "active" if r.active else ("revoked" if r.revoked_at else "expired")
+        exp = r.expires_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{r.token_id:<13} {r.role:<13} {scope[:28]:<28} {exp:<20} {state:<8} {r.label}")
+    return 0
+
+
+# -- audit --------------------------------------------------------------------------------
+def _parse_when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"`--since` {text!r} is not an ISO date; use e.g. 2025-03-01 or 2025-03-01T09:00."
+        raise ValidationError(msg) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    log = _log(args)
+    if args.verify:
+        bad = log.verify()
+        if bad:
+            print(f"audit log {log.path}: hash chain broken at row(s) {bad[:20]}", file=sys.stderr)
+            return 1
+        print(f"audit log {log.path}: {log.count()} rows, hash chain intact")
+        return 0
+    rows = log.entries(
+        since=_parse_when(args.since), action=args.action, label=args.label, limit=args.limit
+    )
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        return 0
+    print(f"{'id':>5} {'when (UTC)':<20} {'action':<7} {'who':<24} {'records':>7}  what / purpose")
+    for r in rows:
+        who = f"{r.label} ({r.role})"
+        params = json.dumps(r.params, separators=(",", ":"))
+        recs = "" if r.records is None else str(r.records)
+        print(
+            f"{r.id:>5} {r.at.strftime('%Y-%m-%d %H:%M:%S'):<20} {r.action:<7} {who[:24]:<24} "
+            f"{recs:>7}  {r.endpoint} {params[:80]}" + (f" | {r.purpose}" if r.purpose else "")
+        )
+    return 0
+
+
+# -- erase and purge ----------------------------------------------------------------------
+def _open_store(settings: StoreSettings):  # type: ignore[no-untyped-def]
+    from ..store import Store
+
+    if not settings.db.exists():
+        msg = f"store {str(settings.db)!r} does not exist; pass `--db` or set GEOSAFE_DB."
+        raise ValidationError(msg)
+    return Store(settings.db)
+
+
+def _erase(args: argparse.Namespace) -> int:
+    settings = _store_settings(args)
+    source = args.source.replace("-", "_")
+    if source not in SOURCES:
+        msg = f"`--source` {args.source!r} is not a source; use one of {', '.join(SOURCES)}."
+        raise ValidationError(msg)
+    store = _open_store(settings)
+    try:
+        places = store.erase(source, args.ref)
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
+    audit_mod.AuditLog(settings.audit_path()).record(
+        "erase",
+        label=audit_mod.cli_actor(),
+        role="operator",
+        endpoint="geosafe erase",
+        params={"source": source, "ref": args.ref, "removed_from": places},
+        records=1 if places else 0,
+        purpose=args.purpose,
+    )
+    where = f"{settings.db}"
+    if not places:
+        print(f"{source}:{args.ref} is not in the store {where}; nothing removed.", file=sys.stderr)
+        return 2
+    print(f"erased {source}:{args.ref} from {where}: {', '.join(places)}")
+    print(
+        "computed layers, maps and downloads are keyed on the store's state and are rebuilt "
+        "without it; the audit log keeps only the erasure itself."
+    )
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    settings = _store_settings(args)
+    days = args.retention_days if args.retention_days is not None else settings.retention_days
+    if args.before is not None:
+        before = _parse_when(args.before)
+    else:
+        before = datetime.now(UTC) - timedelta(days=days)
+    if before is None:  # pragma: no cover - _parse_when returns a value for a string
+        raise ValidationError("`--before` is required")
+    store = _open_store(settings)
+    try:
+        n = store.purge(before.isoformat())
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
+    audit_mod.AuditLog(settings.audit_path()).record(
+        "purge",
+        label=audit_mod.cli_actor(),
+        role="operator",
+        endpoint="geosafe purge",
+        params={"before": before.isoformat(timespec="seconds"), "retention_days": days},
+        records=n,
+        purpose=args.purpose,
+    )
+    print(f"purged {n} incident record(s) that ended before {before:%Y-%m-%d} from {settings.db}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `geosafe` parser."""
+    token = sub.add_parser("token", help="create, revoke and list access tokens")
+    tsub = token.add_subparsers(dest="token_command", metavar="ACTION")
+    tsub.required = True
+
+    create = tsub.add_parser("create", help="create a token (printed once, on the last line)")
+    create.add_argument("--role", required=True, choices=auth.ROLES)
+    scope = create.add_mutually_exclusive_group()
+    scope.add_argument("--school", metavar="URN", help="school token: its 6-digit DfE URN")
+    scope.add_argument(
+        "--area",
+        metavar="CODES|FILE",
+        help="neighbourhood token: 2018 ward GSS codes (comma-separated) or a GeoJSON polygon file",
+    )
+    create.add_argument(
+        "--expires", type=float, metavar="DAYS", help="lifetime in days (default 90)"
+    )
+    create.add_argument("--label", help="who holds it (shown in the audit log)")
+    _add_paths(create, tokens=True)
+    create.set_defaults(func=_token_create)
+
+    revoke = tsub.add_parser("revoke", help="revoke a token by id or label")
+    revoke.add_argument("token", metavar="ID_OR_LABEL")
+    _add_paths(revoke, tokens=True)
+    revoke.set_defaults(func=_token_revoke)
+
+    lst = tsub.add_parser("list", help="list tokens (never the tokens themselves)")
+    lst.add_argument("--all", action="store_true", help="include revoked and expired tokens")
+    lst.add_argument("--json", action="store_true", help="JSON output")
+    _add_paths(lst, tokens=True)
+    lst.set_defaults(func=_token_list)
+
+    aud = sub.add_parser(
+        "audit", help="show the audit log of incident-level reads, exports, imports"
+    )
+    aud.add_argument("--since", help="rows from this ISO date/time (UTC)")
+    aud.add_argument("--action", choices=audit_mod.ACTIONS)
+    aud.add_argument("--label", help="only this token label / operator")
+    aud.add_argument("--limit", type=int, help="only the last N rows")
+    aud.add_argument("--json", action="store_true", help="JSON output")
+    aud.add_argument("--verify", action="store_true", help="check the log's hash chain")
+    _add_paths(aud)
+    aud.set_defaults(func=_audit)
+
+    erase = sub.add_parser("erase", help="remove one source record everywhere it is stored")
+    erase.add_argument("--source", required=True, help="dir, asif, cris, fap or police-uk")
+    erase.add_argument("--ref", required=True, help="the source's reference (dir_ref, crn, ...)")
+    erase.add_argument("--purpose", help="why (recorded in the audit log)")
+    _add_paths(erase)
+    erase.set_defaults(func=_erase)
+
+    purge = sub.add_parser("purge", help="remove incidents older than the retention period")
+    purge.add_argument(
+        "--retention-days", type=int, help="override GEOSAFE_RETENTION_DAYS (default 6 years)"
+    )
+    purge.add_argument("--before", help="remove incidents that ended before this ISO date instead")
+    purge.add_argument("--purpose", help="why (recorded in the audit log)")
+    _add_paths(purge)
+    purge.set_defaults(func=_purge)
