@@ -126,7 +126,7 @@ def test_sessions_end_with_their_token(tokens: TokenStore) -> None:
 
 def test_session_never_outlives_token(tokens: TokenStore) -> None:
     a = tokens.create("analyst", expires_days=0.5)
-    value, _ = tokens.open_session(a.token, hours=24 * 10)
+    tokens.open_session(a.token, hours=24 * 10)
     with sqlite3.connect(tokens.path) as con:
         (s_exp,) = con.execute("SELECT expires_at FROM sessions").fetchone()
         (t_exp,) = con.execute("SELECT expires_at FROM tokens").fetchone()
