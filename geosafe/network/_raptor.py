@@ -1,0 +1,408 @@
+"""RAPTOR internals: the per-day timetable arrays and the compiled round-based search.
+
+Private to :mod:`geosafe.network.transit`. The search kernel is plain Python written for
+numba's ``njit`` (compiled and cached on first use when numba is installed; run as
+Python otherwise, which is correct but about 100x slower).
+
+The kernel is the RAPTOR of Delling, Pajor and Werneck (2012, "Round-Based Public Transit
+Routing"), with local and target pruning, stop times in integer seconds, a minimum
+same-stop transfer time and transitively closed footpaths. Arrive-by queries run the same
+kernel on a time-reversed copy of the day (stop order reversed, times negated, pick-up and
+drop-off swapped, footpaths reversed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+try:  # pragma: no cover - exercised implicitly
+    from numba import njit as _njit
+
+    def _jit(fn: Any) -> Any:
+        return _njit(cache=True, nogil=True)(fn)
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is a declared dependency
+    HAVE_NUMBA = False
+
+    def _jit(fn: Any) -> Any:
+        return fn
+
+
+INF = np.int64(1) << np.int64(60)
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class DayTables:
+    """The trips of one service day (and the neighbouring days' trips that run into it),
+    grouped into FIFO patterns, as flat arrays for the kernel.
+
+    Pattern ``p`` calls at ``p_stops[p_stop_off[p]:p_stop_off[p+1]]`` (length ``p_len[p]``);
+    its ``n`` trips' times are ``arr``/``dep`` rows ``p_time_off[p] + t*p_len[p] + i``,
+    sorted so that no trip overtakes another. ``trip_ref[p_trip_off[p] + t]`` indexes the
+    instance tables of the router (trip id, time offset).
+    """
+
+    n_stops: int
+    p_stop_off: I64
+    p_stops: I64
+    p_board: npt.NDArray[np.bool_]
+    p_alight: npt.NDArray[np.bool_]
+    p_len: I64
+    p_trip_off: I64
+    p_time_off: I64
+    arr: I64
+    dep: I64
+    p_route: I64
+    trip_ref: I64
+    trip_offset: I64
+    s_pat_off: I64
+    s_pat: I64
+    s_pat_pos: I64
+    fp_off: I64
+    fp_to: I64
+    fp_dur: I64
+
+    @property
+    def n_patterns(self) -> int:
+        return len(self.p_len)
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        return (
+            self.n_stops,
+            self.p_stop_off,
+            self.p_stops,
+            self.p_board,
+            self.p_alight,
+            self.p_len,
+            self.p_trip_off,
+            self.p_time_off,
+            self.arr,
+            self.dep,
+            self.s_pat_off,
+            self.s_pat,
+            self.s_pat_pos,
+            self.fp_off,
+            self.fp_to,
+            self.fp_dur,
+        )
+
+
+def _fifo_chains(arr: I64, dep: I64) -> list[list[int]]:
+    """Split trips (rows, already sorted by first departure) into chains in which no trip
+    overtakes the previous one at any stop."""
+    chains: list[list[int]] = []
+    for r in range(arr.shape[0]):
+        for chain in chains:
+            last = chain[-1]
+            if np.all(arr[r] >= arr[last]) and np.all(dep[r] >= dep[last]):
+                chain.append(r)
+                break
+        else:
+            chains.append([r])
+    return chains
+
+
+def build_day(
+    n_stops: int,
+    patterns: list[tuple[I64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], int]],
+    pattern_times: list[tuple[I64, I64]],
+    inst_pattern: I64,
+    inst_row: I64,
+    inst_offset: I64,
+    inst_active: npt.NDArray[np.bool_],
+    footpaths: tuple[I64, I64, I64],
+    *,
+    reverse: bool = False,
+) -> DayTables:
+    """Assemble :class:`DayTables` from the router's static pattern tables.
+
+    ``patterns[k] = (stops, board_ok, alight_ok, route_index)``, ``pattern_times[k] =
+    (arr, dep)`` with one row per template trip; instance ``j`` runs template row
+    ``inst_row[j]`` of pattern ``inst_pattern[j]`` shifted by ``inst_offset[j]`` seconds
+    when ``inst_active[j]``. ``footpaths = (from, to, seconds)``.
+    """
+    p_stops: list[I64] = []
+    p_board: list[npt.NDArray[np.bool_]] = []
+    p_alight: list[npt.NDArray[np.bool_]] = []
+    arrs: list[I64] = []
+    deps: list[I64] = []
+    lens: list[int] = []
+    ntrips: list[int] = []
+    routes: list[int] = []
+    refs: list[I64] = []
+    offs: list[I64] = []
+    act = np.flatnonzero(inst_active)
+    order = np.argsort(inst_pattern[act], kind="stable")
+    act = act[order]
+    bounds = np.searchsorted(inst_pattern[act], np.arange(len(patterns) + 1))
+    for k, (stops, board, alight, route) in enumerate(patterns):
+        sel = act[bounds[k] : bounds[k + 1]]
+        if not len(sel):
+            continue
+        t_arr, t_dep = pattern_times[k]
+        rows = inst_row[sel]
+        off = inst_offset[sel][:, None]
+        a = t_arr[rows] + off
+        d = t_dep[rows] + off
+        s, b, al = stops, board, alight
+        if reverse:
+            a, d = -d[:, ::-1], -a[:, ::-1]
+            s, b, al = stops[::-1], alight[::-1], board[::-1]
+        o = np.lexsort((a[:, -1], d[:, 0]))
+        a, d, sel = a[o], d[o], sel[o]
+        ok = bool(np.all(np.diff(a, axis=0) >= 0) and np.all(np.diff(d, axis=0) >= 0))
+        chains = [list(range(len(sel)))] if ok else _fifo_chains(a, d)
+        for chain in chains:
+            idx = np.asarray(chain, dtype=np.int64)
+            p_stops.append(np.ascontiguousarray(s, dtype=np.int64))
+            p_board.append(np.ascontiguousarray(b))
+            p_alight.append(np.ascontiguousarray(al))
+            arrs.append(np.ascontiguousarray(a[idx]).ravel())
+            deps.append(np.ascontiguousarray(d[idx]).ravel())
+            lens.append(len(s))
+            ntrips.append(len(idx))
+            routes.append(route)
+            refs.append(sel[idx])
+            offs.append(inst_offset[sel[idx]])
+    p_len = np.asarray(lens, dtype=np.int64)
+    p_stop_off = np.concatenate([[0], np.cumsum(p_len)]).astype(np.int64)
+    p_trip_off = np.concatenate([[0], np.cumsum(ntrips)]).astype(np.int64)
+    p_time_off = np.concatenate([[0], np.cumsum(p_len * np.asarray(ntrips, dtype=np.int64))])
+    flat_stops = np.concatenate(p_stops) if p_stops else np.zeros(0, np.int64)
+    # stop -> (pattern, position) incidence
+    pat_of = np.repeat(np.arange(len(p_len), dtype=np.int64), p_len)
+    pos_of = np.arange(len(flat_stops), dtype=np.int64) - np.repeat(p_stop_off[:-1], p_len)
+    o = np.argsort(flat_stops, kind="stable")
+    s_pat_off = np.searchsorted(flat_stops[o], np.arange(n_stops + 1)).astype(np.int64)
+    f_from, f_to, f_dur = footpaths
+    if reverse:
+        f_from, f_to = f_to, f_from
+    fo = np.lexsort((f_to, f_from))
+    fp_off = np.searchsorted(f_from[fo], np.arange(n_stops + 1)).astype(np.int64)
+    return DayTables(
+        n_stops=n_stops,
+        p_stop_off=p_stop_off,
+        p_stops=flat_stops,
+        p_board=np.concatenate(p_board) if p_board else np.zeros(0, bool),
+        p_alight=np.concatenate(p_alight) if p_alight else np.zeros(0, bool),
+        p_len=p_len,
+        p_trip_off=p_trip_off,
+        p_time_off=p_time_off[:-1].astype(np.int64) if len(p_len) else np.zeros(0, np.int64),
+        arr=np.concatenate(arrs) if arrs else np.zeros(0, np.int64),
+        dep=np.concatenate(deps) if deps else np.zeros(0, np.int64),
+        p_route=np.asarray(routes, dtype=np.int64),
+        trip_ref=np.concatenate(refs) if refs else np.zeros(0, np.int64),
+        trip_offset=np.concatenate(offs) if offs else np.zeros(0, np.int64),
+        s_pat_off=s_pat_off,
+        s_pat=pat_of[o],
+        s_pat_pos=pos_of[o],
+        fp_off=fp_off,
+        fp_to=np.ascontiguousarray(f_to[fo], dtype=np.int64),
+        fp_dur=np.ascontiguousarray(f_dur[fo], dtype=np.int64),
+    )
+
+
+@_jit
+def raptor_kernel(
+    n_stops,
+    p_stop_off,
+    p_stops,
+    p_board,
+    p_alight,
+    p_len,
+    p_trip_off,
+    p_time_off,
+    arr,
+    dep,
+    s_pat_off,
+    s_pat,
+    s_pat_pos,
+    fp_off,
+    fp_to,
+    fp_dur,
+    min_transfer,
+    max_rounds,
+    src_stop,
+    src_time,
+    tgt_stop,
+    tgt_egress,
+):
+    """Earliest arrival from the sources (stop, time) to the best target (stop, egress).
+
+    Returns ``(best, best_k, best_j, best_walk, trip_arr, walk_arr, rc_pat, rc_trip,
+    rc_bpos, rc_apos, fw_from, board, bd_round, bd_stop)``: the target arrival (``INF``
+    if none), its round and target index, whether it was reached by a footpath, and the
+    per-round labels for rebuilding the journey.
+    """
+    big = np.int64(1) << np.int64(60)
+    n_pat = p_len.shape[0]
+    K = max_rounds + 1
+    trip_arr = np.full((K, n_stops), big, dtype=np.int64)
+    walk_arr = np.full((K, n_stops), big, dtype=np.int64)
+    board = np.full((K, n_stops), big, dtype=np.int64)
+    rc_pat = np.full((K, n_stops), -1, dtype=np.int64)
+    rc_trip = np.full((K, n_stops), -1, dtype=np.int64)
+    rc_bpos = np.full((K, n_stops), -1, dtype=np.int64)
+    rc_apos = np.full((K, n_stops), -1, dtype=np.int64)
+    fw_from = np.full((K, n_stops), -1, dtype=np.int64)
+    bd_round = np.full((K, n_stops), -1, dtype=np.int64)
+    bd_stop = np.full((K, n_stops), -2, dtype=np.int64)
+    best_trip = np.full(n_stops, big, dtype=np.int64)
+    marked = np.zeros(n_stops, dtype=np.bool_)
+    marked_list = np.empty(n_stops, dtype=np.int64)
+    n_marked = 0
+    q_pos = np.full(n_pat, -1, dtype=np.int64)
+    q_list = np.empty(n_pat, dtype=np.int64)
+    improved = np.zeros(n_stops, dtype=np.bool_)
+    imp_list = np.empty(n_stops, dtype=np.int64)
+    # targets: egress per stop (min over targets at the same stop)
+    tgt_best = big
+    best_k = -1
+    best_j = -1
+    best_walk = False
+
+    for i in range(src_stop.shape[0]):
+        s = src_stop[i]
+        t = src_time[i]
+        if t < board[0, s]:
+            board[0, s] = t
+            trip_arr[0, s] = t
+            bd_round[0, s] = 0
+            bd_stop[0, s] = -1
+            if not marked[s]:
+                marked[s] = True
+                marked_list[n_marked] = s
+                n_marked += 1
+    for j in range(tgt_stop.shape[0]):
+        s = tgt_stop[j]
+        if trip_arr[0, s] < big and trip_arr[0, s] + tgt_egress[j] < tgt_best:
+            tgt_best = trip_arr[0, s] + tgt_egress[j]
+            best_k = 0
+            best_j = j
+            best_walk = False
+
+    for k in range(1, K):
+        if n_marked == 0:
+            break
+        for s in range(n_stops):
+            board[k, s] = board[k - 1, s]
+            bd_round[k, s] = bd_round[k - 1, s]
+            bd_stop[k, s] = bd_stop[k - 1, s]
+        # queue the patterns through marked stops, from their earliest marked position
+        n_q = 0
+        for m in range(n_marked):
+            s = marked_list[m]
+            marked[s] = False
+            for e in range(s_pat_off[s], s_pat_off[s + 1]):
+                p = s_pat[e]
+                pos = s_pat_pos[e]
+                if q_pos[p] < 0:
+                    q_pos[p] = pos
+                    q_list[n_q] = p
+                    n_q += 1
+                elif pos < q_pos[p]:
+                    q_pos[p] = pos
+        n_marked = 0
+        n_imp = 0
+        for qi in range(n_q):
+            p = q_list[qi]
+            start = q_pos[p]
+            q_pos[p] = -1
+            L = p_len[p]
+            so = p_stop_off[p]
+            to = p_time_off[p]
+            nt = p_trip_off[p + 1] - p_trip_off[p]
+            t = -1
+            bpos = -1
+            for i in range(start, L):
+                s = p_stops[so + i]
+                if t >= 0 and p_alight[so + i]:
+                    a = arr[to + t * L + i]
+                    if a < best_trip[s] and a < tgt_best:
+                        best_trip[s] = a
+                        trip_arr[k, s] = a
+                        rc_pat[k, s] = p
+                        rc_trip[k, s] = t
+                        rc_bpos[k, s] = bpos
+                        rc_apos[k, s] = i
+                        if not improved[s]:
+                            improved[s] = True
+                            imp_list[n_imp] = s
+                            n_imp += 1
+                if p_board[so + i]:
+                    b = board[k - 1, s]
+                    if b < big and (t < 0 or b <= dep[to + t * L + i]):
+                        hi = t if t >= 0 else nt
+                        lo = 0
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if dep[to + mid * L + i] >= b:
+                                hi = mid
+                            else:
+                                lo = mid + 1
+                        if lo < (t if t >= 0 else nt):
+                            t = lo
+                            bpos = i
+        # transfers: the same stop after the minimum transfer time, or a footpath
+        for m in range(n_imp):
+            s = imp_list[m]
+            improved[s] = False
+            a = trip_arr[k, s]
+            tb = a + min_transfer
+            if tb < board[k, s]:
+                board[k, s] = tb
+                bd_round[k, s] = k
+                bd_stop[k, s] = s
+                if not marked[s]:
+                    marked[s] = True
+                    marked_list[n_marked] = s
+                    n_marked += 1
+            for e in range(fp_off[s], fp_off[s + 1]):
+                u = fp_to[e]
+                ta = a + fp_dur[e]
+                if ta < board[k, u]:
+                    board[k, u] = ta
+                    bd_round[k, u] = k
+                    bd_stop[k, u] = s
+                    if not marked[u]:
+                        marked[u] = True
+                        marked_list[n_marked] = u
+                        n_marked += 1
+                if ta < walk_arr[k, u]:
+                    walk_arr[k, u] = ta
+                    fw_from[k, u] = s
+        for j in range(tgt_stop.shape[0]):
+            s = tgt_stop[j]
+            if trip_arr[k, s] < big and trip_arr[k, s] + tgt_egress[j] < tgt_best:
+                tgt_best = trip_arr[k, s] + tgt_egress[j]
+                best_k = k
+                best_j = j
+                best_walk = False
+            if walk_arr[k, s] < big and walk_arr[k, s] + tgt_egress[j] < tgt_best:
+                tgt_best = walk_arr[k, s] + tgt_egress[j]
+                best_k = k
+                best_j = j
+                best_walk = True
+    return (
+        tgt_best,
+        best_k,
+        best_j,
+        best_walk,
+        trip_arr,
+        walk_arr,
+        rc_pat,
+        rc_trip,
+        rc_bpos,
+        rc_apos,
+        fw_from,
+        board,
+        bd_round,
+        bd_stop,
+    )

@@ -1,0 +1,870 @@
+"""Read and validate any GTFS feed.
+
+:func:`read_feed` loads a feed directory (or ``.zip``) into a :class:`Feed`: normalised
+tables with times in seconds after midnight of the service day, service days from
+``calendar.txt`` and ``calendar_dates.txt``, ``frequencies.txt`` kept for expansion and
+``transfers.txt`` checked. Problems that leave the feed usable are reported, not fatal:
+each becomes a :class:`ValidationIssue` in the feed's :class:`ValidationReport` and a
+:class:`GtfsWarning`, and the offending rows are dropped and counted. Problems that make
+the feed unusable (a required file or column missing) raise
+:class:`~geosafe._errors.GtfsError`.
+
+Example: the real TfL route 403 feed calls at stop ``490006706C13``, which is missing from
+its ``stops.txt``. The reader warns, drops those stop times (the trips carry on without
+that stop) and reports how many rows were dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GtfsError
+
+__all__ = [
+    "Feed",
+    "GtfsWarning",
+    "ValidationIssue",
+    "ValidationReport",
+    "expand_frequencies",
+    "parse_gtfs_time",
+    "read_feed",
+    "validate_feed",
+    "write_feed",
+]
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FILES = ("agency", "stops", "routes", "trips", "stop_times")
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "stops": ("stop_id",),
+    "routes": ("route_id",),
+    "trips": ("route_id", "service_id", "trip_id"),
+    "stop_times": ("trip_id", "stop_id", "stop_sequence"),
+    "calendar": (
+        "service_id",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "start_date",
+        "end_date",
+    ),
+    "calendar_dates": ("service_id", "date", "exception_type"),
+    "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
+    "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
+    "shapes": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"),
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class GtfsWarning(UserWarning):
+    """A recoverable problem in a GTFS feed (rows dropped, values repaired)."""
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem found in a feed.
+
+    ``severity`` is ``"warning"`` (rows dropped or repaired, the feed is still usable) or
+    ``"error"`` (the feed cannot be routed on). ``count`` is the number of rows affected;
+    ``examples`` a few offending values.
+    """
+
+    severity: str
+    file: str
+    code: str
+    message: str
+    count: int = 0
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "severity": self.severity,
+            "file": self.file,
+            "code": self.code,
+            "message": self.message,
+            "count": self.count,
+            "examples": list(self.examples),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`read_feed` found: issues, rows read and rows dropped per file."""
+
+    path: str
+    issues: tuple[ValidationIssue, ...]
+    rows_read: dict[str, int]
+    rows_dropped: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when no issue is an error."""
+        return not any(i.severity == "error" for i in self.issues)
+
+    @property
+    def warnings(self) -> tuple[ValidationIssue, ...]:
+        """The warning-level issues."""
+        return tuple(i for i in self.issues if i.severity == "warning")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "issues": [i.to_dict() for i in self.issues],
+            "rows_read": dict(self.rows_read),
+            "rows_dropped": dict(self.rows_dropped),
+        }
+
+    def format(self) -> str:
+        """A plain-text summary, one line per issue."""
+        lines = [f"GTFS feed {self.path}: {'usable' if self.ok else 'NOT usable'}"]
+        for name, n in self.rows_read.items():
+            dropped = self.rows_dropped.get(name, 0)
+            lines.append(f"  {name}.txt: {n} rows read, {dropped} dropped")
+        for i in self.issues:
+            ex = f" (e.g. {', '.join(i.examples)})" if i.examples else ""
+            lines.append(f"  {i.severity.upper()} {i.file} [{i.code}] {i.message}{ex}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A GTFS feed read and cleaned by :func:`read_feed`.
+
+    Tables are pandas DataFrames with the GTFS columns as text, except: ``stops`` has float
+    ``stop_lat``/``stop_lon`` (NaN where invalid); ``stop_times`` has int ``stop_sequence``,
+    ``arrival_s``/``departure_s`` (int seconds after midnight of the service day, missing
+    intermediate times interpolated) and int ``pickup_type``/``drop_off_type``;
+    ``frequencies`` has int ``start_s``, ``end_s``, ``headway_s``, ``exact_times``;
+    ``transfers`` has int ``transfer_type`` and float ``min_transfer_time`` (seconds, NaN
+    when absent). Rows that failed validation are already removed (see ``report``).
+    """
+
+    path: str
+    timezone: str
+    agency: pd.DataFrame
+    stops: pd.DataFrame
+    routes: pd.DataFrame
+    trips: pd.DataFrame
+    stop_times: pd.DataFrame
+    calendar: pd.DataFrame
+    calendar_dates: pd.DataFrame
+    frequencies: pd.DataFrame
+    transfers: pd.DataFrame
+    shapes: pd.DataFrame | None
+    feed_info: pd.DataFrame | None
+    report: ValidationReport
+    _services_cache: dict[dt.date, frozenset[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def services_on(self, date: dt.date) -> frozenset[str]:
+        """The ``service_id`` values running on ``date``: ``calendar.txt`` weekday flags
+        within ``start_date..end_date``, plus ``calendar_dates.txt`` additions
+        (``exception_type`` 1), minus its removals (2)."""
+        cached = self._services_cache.get(date)
+        if cached is not None:
+            return cached
+        on: set[str] = set()
+        cal = self.calendar
+        if len(cal):
+            day = WEEKDAYS[date.weekday()]
+            key = date.strftime("%Y%m%d")
+            mask = (cal[day] == "1") & (cal["start_date"] <= key) & (cal["end_date"] >= key)
+            on.update(cal.loc[mask, "service_id"])
+        cd = self.calendar_dates
+        if len(cd):
+            rows = cd[cd["date"] == date.strftime("%Y%m%d")]
+            on.update(rows.loc[rows["exception_type"] == "1", "service_id"])
+            on.difference_update(rows.loc[rows["exception_type"] == "2", "service_id"])
+        result = frozenset(on)
+        self._services_cache[date] = result
+        return result
+
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """First and last dates with any service according to the calendars, or ``None``."""
+        keys: list[str] = []
+        if len(self.calendar):
+            keys += [self.calendar["start_date"].min(), self.calendar["end_date"].max()]
+        if len(self.calendar_dates):
+            added = self.calendar_dates[self.calendar_dates["exception_type"] == "1"]["date"]
+            if len(added):
+                keys += [added.min(), added.max()]
+        if not keys:
+            return None
+        return _parse_date(min(keys)), _parse_date(max(keys))
+
+    @property
+    def is_estimated(self) -> bool:
+        """``True`` when ``feed_info``/``agency`` mark the timetable as estimated."""
+        text = " ".join(self.agency.get("agency_name", pd.Series(dtype=str)).tolist())
+        if self.feed_info is not None:
+            text += " " + " ".join(self.feed_info.astype(str).to_numpy().ravel().tolist())
+        return "ESTIMATED" in text.upper()
+
+
+def _parse_date(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%Y%m%d").date()
+
+
+def parse_gtfs_time(values: Iterable[str] | pd.Series) -> np.ndarray:
+    """GTFS ``HH:MM:SS`` (hours may exceed 23) to float seconds; NaN where empty or invalid.
+
+    Examples
+    --------
+    >>> parse_gtfs_time(["08:05:30", "25:00:00", ""]).tolist()
+    [29130.0, 90000.0, nan]
+    """
+    s = pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=str)
+    parts = s.str.strip().str.split(":", expand=True)
+    if parts.shape[1] < 3:
+        return np.full(len(s), np.nan)
+    h = pd.to_numeric(parts[0], errors="coerce")
+    m = pd.to_numeric(parts[1], errors="coerce")
+    sec = pd.to_numeric(parts[2], errors="coerce")
+    out = (h * 3600 + m * 60 + sec).to_numpy(dtype=float)
+    bad = (m >= 60) | (sec >= 60) | (h < 0)
+    out[bad.to_numpy()] = np.nan
+    return out
+
+
+class _Reader:
+    """Reads the member files of a feed directory or zip archive as text tables."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._names: dict[str, str] = {}
+        if path.is_dir():
+            self._names = {p.stem: p.name for p in path.glob("*.txt")}
+        elif path.suffix.lower() == ".zip" and path.is_file():
+            self._zip = zipfile.ZipFile(path)
+            for info in self._zip.infolist():
+                name = info.filename.rsplit("/", 1)[-1]
+                if name.endswith(".txt"):
+                    self._names[name[:-4]] = info.filename
+        else:
+            msg = (
+                f"`gtfs` {str(path)!r} is neither a directory nor a .zip file; pass the "
+                "folder holding stops.txt, trips.txt, ... or the feed's zip archive."
+            )
+            raise GtfsError(msg)
+
+    def has(self, name: str) -> bool:
+        return name in self._names
+
+    def read(self, name: str) -> pd.DataFrame:
+        if self._zip is not None:
+            raw = io.BytesIO(self._zip.read(self._names[name]))
+            df = pd.read_csv(raw, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            df = pd.read_csv(
+                self.path / self._names[name],
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8-sig",
+            )
+        df.columns = [c.strip() for c in df.columns]
+        for col in df.columns:
+            df[col] = df[col].str.strip()
+        return df
+
+
+class _Collector:
+    def __init__(self, path: str, *, warn: bool) -> None:
+        self.path = path
+        self.warn = warn
+        self.issues: list[ValidationIssue] = []
+        self.rows_read: dict[str, int] = {}
+        self.rows_dropped: dict[str, int] = {}
+
+    def issue(
+        self,
+        file: str,
+        code: str,
+        message: str,
+        *,
+        count: int = 0,
+        examples: Iterable[Any] = (),
+        severity: str = "warning",
+        dropped: int = 0,
+    ) -> None:
+        ex = tuple(str(e) for e in list(dict.fromkeys(examples))[:5])
+        issue = ValidationIssue(severity, file, code, message, count, ex)
+        self.issues.append(issue)
+        if dropped:
+            self.rows_dropped[file] = self.rows_dropped.get(file, 0) + dropped
+        log.info("%s %s.txt [%s] %s", self.path, file, code, message)
+
+    def report(self) -> ValidationReport:
+        return ValidationReport(self.path, tuple(self.issues), self.rows_read, self.rows_dropped)
+
+
+def _empty(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+
+
+def _read_table(reader: _Reader, name: str, c: _Collector, *, required: bool) -> pd.DataFrame:
+    if not reader.has(name):
+        if required:
+            msg = (
+                f"GTFS feed {c.path!r} has no {name}.txt; a usable feed needs "
+                f"{', '.join(f + '.txt' for f in REQUIRED_FILES)} and calendar.txt or "
+                "calendar_dates.txt."
+            )
+            raise GtfsError(msg)
+        return _empty(REQUIRED_COLUMNS.get(name, ()))
+    df = reader.read(name)
+    missing = [col for col in REQUIRED_COLUMNS.get(name, ()) if col not in df.columns]
+    if missing:
+        msg = (
+            f"{name}.txt in GTFS feed {c.path!r} lacks the required column(s) {missing!r}; "
+            f"its columns are {list(df.columns)!r}. Fix the header row."
+        )
+        raise GtfsError(msg)
+    c.rows_read[name] = len(df)
+    return df
+
+
+def _drop(
+    df: pd.DataFrame,
+    bad: pd.Series,
+    c: _Collector,
+    file: str,
+    code: str,
+    message: str,
+    examples: pd.Series,
+) -> pd.DataFrame:
+    n = int(bad.sum())
+    if n:
+        c.issue(file, code, message.format(n=n), count=n, examples=examples[bad], dropped=n)
+        return df.loc[~bad].copy()
+    return df
+
+
+def _clean_stops(stops: pd.DataFrame, c: _Collector) -> pd.DataFrame:
+    stops = _drop(
+        stops,
+        stops["stop_id"] == "",
+        c,
+        "stops",
+        "empty_id",
+        "{n} stop(s) without stop_id dropped",
+        stops["stop_name"] if "stop_name" in stops else stops["stop_id"],
+    )
+    dup = stops["stop_id"].duplicated()
+    stops = _drop(
+        stops,
+        dup,
+        c,
+        "stops",
+        "duplicate_id",
+        "{n} duplicate stop_id row(s) dropped (first kept)",
+        stops["stop_id"],
+    )
+    for col in ("stop_lat", "stop_lon"):
+        if col not in stops:
+            stops[col] = ""
+    lat = pd.to_numeric(stops["stop_lat"], errors="coerce")
+    lon = pd.to_numeric(stops["stop_lon"], errors="coerce")
+    bad = lat.isna() | lon.isna() | (lat.abs() > 90) | (lon.abs() > 180) | ((lat == 0) & (lon == 0))
+    loc_type = stops.get("location_type", pd.Series("", index=stops.index))
+    needs_coords = loc_type.isin(["", "0", "1", "2"])
+    if int((bad & needs_coords).sum()):
+        n = int((bad & needs_coords).sum())
+        c.issue(
+            "stops",
+            "bad_coordinates",
+            f"{n} stop(s) with missing or impossible stop_lat/stop_lon kept without a "
+            "position (no walking to or from them)",
+            count=n,
+            examples=stops.loc[bad & needs_coords, "stop_id"],
+        )
+    stops["stop_lat"] = lat.where(~bad)
+    stops["stop_lon"] = lon.where(~bad)
+    if "stop_name" not in stops:
+        stops["stop_name"] = stops["stop_id"]
+    if "parent_station" not in stops:
+        stops["parent_station"] = ""
+    return stops.reset_index(drop=True)
+
+
+def _clean_calendar(
+    cal: pd.DataFrame, cd: pd.DataFrame, c: _Collector
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if len(cal):
+        bad_flags = ~cal[list(WEEKDAYS)].isin(["0", "1"]).all(axis=1)
+        dates_ok = cal["start_date"].str.fullmatch(r"\d{8}") & cal["end_date"].str.fullmatch(
+            r"\d{8}"
+        )
+        cal = _drop(
+            cal,
+            bad_flags | ~dates_ok,
+            c,
+            "calendar",
+            "bad_row",
+            "{n} calendar row(s) with weekday flags not 0/1 or dates not YYYYMMDD dropped",
+            cal["service_id"],
+        )
+        rev = cal["start_date"] > cal["end_date"]
+        cal = _drop(
+            cal,
+            rev,
+            c,
+            "calendar",
+            "reversed_dates",
+            "{n} calendar row(s) with start_date after end_date dropped",
+            cal["service_id"],
+        )
+    if len(cd):
+        bad = ~cd["date"].str.fullmatch(r"\d{8}") | ~cd["exception_type"].isin(["1", "2"])
+        cd = _drop(
+            cd,
+            bad,
+            c,
+            "calendar_dates",
+            "bad_row",
+            "{n} calendar_dates row(s) with a date not YYYYMMDD or exception_type not 1/2 dropped",
+            cd["service_id"],
+        )
+    return cal.reset_index(drop=True), cd.reset_index(drop=True)
+
+
+def _interpolate_times(st: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing intermediate arrival/departure times linearly (by shape_dist_traveled
+    when every row of the trip has it, else by position)."""
+    arr = st["arrival_s"].to_numpy(dtype=float)
+    dep = st["departure_s"].to_numpy(dtype=float)
+    arr = np.where(np.isnan(arr), dep, arr)
+    dep = np.where(np.isnan(dep), arr, dep)
+    missing = np.isnan(arr)
+    if missing.any():
+        dist = pd.to_numeric(
+            st.get("shape_dist_traveled", pd.Series("", index=st.index)), errors="coerce"
+        ).to_numpy(dtype=float)
+        trips = st["trip_id"].to_numpy()
+        for trip in pd.unique(trips[missing]):
+            idx = np.flatnonzero(trips == trip)
+            known = ~np.isnan(arr[idx])
+            x = dist[idx] if not np.isnan(dist[idx]).any() else np.arange(len(idx), dtype=float)
+            if known.sum() >= 2:
+                fill = np.interp(x[~known], x[known], arr[idx][known])
+                a = arr[idx]
+                a[~known] = np.round(fill)
+                arr[idx] = a
+                d = dep[idx]
+                d[~known] = np.round(fill)
+                dep[idx] = d
+    st["arrival_s"] = arr
+    st["departure_s"] = dep
+    return st
+
+
+def _clean_stop_times(
+    st: pd.DataFrame, trips: pd.DataFrame, stops: pd.DataFrame, c: _Collector
+) -> pd.DataFrame:
+    st = _drop(
+        st,
+        ~st["trip_id"].isin(trips["trip_id"]),
+        c,
+        "stop_times",
+        "unknown_trip",
+        "{n} stop time(s) of trip_id values not in trips.txt dropped",
+        st["trip_id"],
+    )
+    unknown = ~st["stop_id"].isin(stops["stop_id"])
+    if unknown.any():
+        n_trips = st.loc[unknown, "trip_id"].nunique()
+        st = _drop(
+            st,
+            unknown,
+            c,
+            "stop_times",
+            "unknown_stop",
+            "{n} stop time(s) at stop_id values missing from stops.txt dropped; "
+            f"{n_trips} trip(s) carry on without those stops",
+            st["stop_id"],
+        )
+    seq = pd.to_numeric(st["stop_sequence"], errors="coerce")
+    st = _drop(
+        st,
+        seq.isna(),
+        c,
+        "stop_times",
+        "bad_sequence",
+        "{n} stop time(s) with a non-numeric stop_sequence dropped",
+        st["trip_id"],
+    )
+    st["stop_sequence"] = pd.to_numeric(st["stop_sequence"]).astype(np.int64)
+    for col in ("arrival_time", "departure_time"):
+        if col not in st:
+            st[col] = ""
+    st["arrival_s"] = parse_gtfs_time(st["arrival_time"])
+    st["departure_s"] = parse_gtfs_time(st["departure_time"])
+    bad_text = ((st["arrival_time"] != "") & np.isnan(st["arrival_s"])) | (
+        (st["departure_time"] != "") & np.isnan(st["departure_s"])
+    )
+    st = _drop(
+        st,
+        bad_text,
+        c,
+        "stop_times",
+        "bad_time",
+        "{n} stop time(s) with a time not in HH:MM:SS form dropped",
+        st["trip_id"],
+    )
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+    dup = st.duplicated(["trip_id", "stop_sequence"])
+    st = _drop(
+        st,
+        dup,
+        c,
+        "stop_times",
+        "duplicate_sequence",
+        "{n} stop time(s) repeating a trip's stop_sequence dropped",
+        st["trip_id"],
+    )
+    st = _interpolate_times(st.reset_index(drop=True))
+    # trips whose first or last time is missing cannot be interpolated
+    no_time = st.groupby("trip_id")["arrival_s"].transform(lambda s: s.isna().any())
+    st = _drop(
+        st,
+        no_time.astype(bool),
+        c,
+        "stop_times",
+        "missing_times",
+        "{n} stop time(s) of trips without a first or last time dropped",
+        st["trip_id"],
+    )
+    # times must not decrease along a trip
+    arr = st["arrival_s"].to_numpy()
+    dep = st["departure_s"].to_numpy()
+    same = st["trip_id"].to_numpy()[1:] == st["trip_id"].to_numpy()[:-1]
+    back = np.zeros(len(st), dtype=bool)
+    back[1:] = same & (arr[1:] < dep[:-1])
+    back |= dep < arr
+    if back.any():
+        bad_trips = set(st.loc[back, "trip_id"])
+        st = _drop(
+            st,
+            st["trip_id"].isin(bad_trips),
+            c,
+            "stop_times",
+            "time_travel",
+            "{n} stop time(s) of " + str(len(bad_trips)) + " trip(s) whose times go "
+            "backwards dropped",
+            st["trip_id"],
+        )
+    short = st.groupby("trip_id")["stop_id"].transform("size") < 2
+    st = _drop(
+        st,
+        short.astype(bool),
+        c,
+        "stop_times",
+        "single_stop_trip",
+        "{n} stop time(s) of trips left with fewer than two stops dropped",
+        st["trip_id"],
+    )
+    st["arrival_s"] = st["arrival_s"].astype(np.int64)
+    st["departure_s"] = st["departure_s"].astype(np.int64)
+    for col in ("pickup_type", "drop_off_type"):
+        vals = (
+            pd.to_numeric(st[col], errors="coerce") if col in st else pd.Series(0, index=st.index)
+        )
+        st[col] = vals.fillna(0).astype(np.int64)
+    keep = [
+        "trip_id",
+        "stop_id",
+        "stop_sequence",
+        "arrival_s",
+        "departure_s",
+        "pickup_type",
+        "drop_off_type",
+        "arrival_time",
+        "departure_time",
+    ]
+    if "shape_dist_traveled" in st:
+        keep.append("shape_dist_traveled")
+    return st[keep].reset_index(drop=True)
+
+
+def _clean_frequencies(fr: pd.DataFrame, trips: pd.DataFrame, c: _Collector) -> pd.DataFrame:
+    if not len(fr):
+        return pd.DataFrame(columns=["trip_id", "start_s", "end_s", "headway_s", "exact_times"])
+    fr = _drop(
+        fr,
+        ~fr["trip_id"].isin(trips["trip_id"]),
+        c,
+        "frequencies",
+        "unknown_trip",
+        "{n} frequency row(s) of trips not in trips.txt (or dropped) ignored",
+        fr["trip_id"],
+    )
+    fr = fr.copy()
+    fr["start_s"] = parse_gtfs_time(fr["start_time"])
+    fr["end_s"] = parse_gtfs_time(fr["end_time"])
+    fr["headway_s"] = pd.to_numeric(fr["headway_secs"], errors="coerce")
+    bad = (
+        fr["start_s"].isna()
+        | fr["end_s"].isna()
+        | ~(fr["headway_s"] > 0)
+        | (fr["end_s"] <= fr["start_s"])
+    )
+    fr = _drop(
+        fr,
+        bad,
+        c,
+        "frequencies",
+        "bad_row",
+        "{n} frequency row(s) with bad times or a headway not > 0 ignored",
+        fr["trip_id"],
+    )
+    exact = fr["exact_times"] if "exact_times" in fr else pd.Series("", index=fr.index)
+    out = pd.DataFrame(
+        {
+            "trip_id": fr["trip_id"],
+            "start_s": fr["start_s"].astype(np.int64),
+            "end_s": fr["end_s"].astype(np.int64),
+            "headway_s": fr["headway_s"].astype(np.int64),
+            "exact_times": (exact == "1").astype(np.int64),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _clean_transfers(tr: pd.DataFrame, stops: pd.DataFrame, c: _Collector) -> pd.DataFrame:
+    if not len(tr):
+        return pd.DataFrame(
+            columns=["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time"]
+        )
+    known = stops["stop_id"]
+    bad = ~tr["from_stop_id"].isin(known) | ~tr["to_stop_id"].isin(known)
+    tr = _drop(
+        tr,
+        bad,
+        c,
+        "transfers",
+        "unknown_stop",
+        "{n} transfer(s) between stops not in stops.txt ignored",
+        tr["from_stop_id"] + "->" + tr["to_stop_id"],
+    )
+    tr = tr.copy()
+    tr["transfer_type"] = pd.to_numeric(tr["transfer_type"].replace("", "0"), errors="coerce")
+    tr = _drop(
+        tr,
+        tr["transfer_type"].isna(),
+        c,
+        "transfers",
+        "bad_type",
+        "{n} transfer(s) with a non-numeric transfer_type ignored",
+        tr["from_stop_id"],
+    )
+    mtt = tr["min_transfer_time"] if "min_transfer_time" in tr else pd.Series("", index=tr.index)
+    tr["min_transfer_time"] = pd.to_numeric(mtt, errors="coerce")
+    tr["transfer_type"] = tr["transfer_type"].astype(np.int64)
+    return tr[["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time"]].reset_index(
+        drop=True
+    )
+
+
+def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
+    """Read, validate and clean a GTFS feed.
+
+    Parameters
+    ----------
+    path
+        A feed directory or ``.zip`` archive.
+    warn
+        Emit a :class:`GtfsWarning` (``stacklevel=2``) for every recoverable problem, as
+        well as recording it in ``Feed.report``.
+
+    Returns
+    -------
+    Feed
+        The cleaned tables and the :class:`ValidationReport`.
+
+    Raises
+    ------
+    GtfsError
+        A required file or column is missing, or nothing routable is left.
+    """
+    p = Path(path)
+    reader = _Reader(p)
+    c = _Collector(str(p), warn=warn)
+    tables = {name: _read_table(reader, name, c, required=True) for name in REQUIRED_FILES}
+    cal = _read_table(reader, "calendar", c, required=False)
+    cd = _read_table(reader, "calendar_dates", c, required=False)
+    if not reader.has("calendar") and not reader.has("calendar_dates"):
+        msg = (
+            f"GTFS feed {str(p)!r} has neither calendar.txt nor calendar_dates.txt; "
+            "add one so service days are known."
+        )
+        raise GtfsError(msg)
+    fr = _read_table(reader, "frequencies", c, required=False)
+    tr = _read_table(reader, "transfers", c, required=False)
+    shapes = _read_table(reader, "shapes", c, required=False) if reader.has("shapes") else None
+    feed_info = reader.read("feed_info") if reader.has("feed_info") else None
+
+    agency = tables["agency"]
+    tz = ""
+    if "agency_timezone" in agency and len(agency):
+        tz = agency["agency_timezone"].iloc[0]
+    if not tz:
+        c.issue("agency", "no_timezone", "agency_timezone is missing; assuming Europe/London")
+        tz = "Europe/London"
+
+    stops = _clean_stops(tables["stops"], c)
+    routes = tables["routes"]
+    routes = _drop(
+        routes,
+        routes["route_id"].duplicated(),
+        c,
+        "routes",
+        "duplicate_id",
+        "{n} duplicate route_id row(s) dropped",
+        routes["route_id"],
+    )
+    cal, cd = _clean_calendar(cal, cd, c)
+    trips = tables["trips"]
+    trips = _drop(
+        trips,
+        trips["trip_id"].duplicated(),
+        c,
+        "trips",
+        "duplicate_id",
+        "{n} duplicate trip_id row(s) dropped (first kept)",
+        trips["trip_id"],
+    )
+    trips = _drop(
+        trips,
+        ~trips["route_id"].isin(routes["route_id"]),
+        c,
+        "trips",
+        "unknown_route",
+        "{n} trip(s) of route_id values not in routes.txt dropped",
+        trips["route_id"],
+    )
+    services = set(cal["service_id"]) | set(cd["service_id"])
+    trips = _drop(
+        trips,
+        ~trips["service_id"].isin(services),
+        c,
+        "trips",
+        "unknown_service",
+        "{n} trip(s) with a service_id in neither calendar file dropped",
+        trips["service_id"],
+    )
+    st = _clean_stop_times(tables["stop_times"], trips, stops, c)
+    no_times = ~trips["trip_id"].isin(st["trip_id"])
+    trips = _drop(
+        trips,
+        no_times,
+        c,
+        "trips",
+        "no_stop_times",
+        "{n} trip(s) left without stop times dropped",
+        trips["trip_id"],
+    )
+    fr = _clean_frequencies(fr, trips, c)
+    tr = _clean_transfers(tr, stops, c)
+    if not len(st):
+        c.issue("stop_times", "nothing_left", "no routable stop times are left", severity="error")
+        msg = f"GTFS feed {str(p)!r} has no usable stop times left; see its validation report."
+        raise GtfsError(msg)
+    feed = Feed(
+        path=str(p),
+        timezone=tz,
+        agency=agency,
+        stops=stops,
+        routes=routes.reset_index(drop=True),
+        trips=trips.reset_index(drop=True),
+        stop_times=st,
+        calendar=cal,
+        calendar_dates=cd,
+        frequencies=fr,
+        transfers=tr,
+        shapes=shapes,
+        feed_info=feed_info,
+        report=c.report(),
+    )
+    if warn:
+        for i in feed.report.warnings:
+            exs = f" (e.g. {', '.join(i.examples)})" if i.examples else ""
+            warnings.warn(f"{feed.path} {i.file}.txt: {i.message}{exs}", GtfsWarning, stacklevel=2)
+    return feed
+
+
+def validate_feed(path: str | Path) -> ValidationReport:
+    """Read a feed without warnings and return its :class:`ValidationReport`.
+
+    A feed that cannot be used at all (missing files or columns) still raises
+    :class:`~geosafe._errors.GtfsError`.
+    """
+    return read_feed(path, warn=False).report
+
+
+def expand_frequencies(feed: Feed) -> pd.DataFrame:
+    """Trip departures generated by ``frequencies.txt``.
+
+    Each frequency row of a template trip yields departures at ``start_time``,
+    ``start_time + headway``, ... while strictly before ``end_time``; the template's own
+    stop times give the run times relative to its first departure. Both ``exact_times``
+    values are expanded this way (for ``exact_times=0`` the real departures are only known
+    on average, so the regular grid is the usual routing assumption).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trip_id`` (the template), ``offset_s`` (seconds to add to the template's times),
+        ``start_s`` (first departure of the generated trip).
+    """
+    fr = feed.frequencies
+    if not len(fr):
+        return pd.DataFrame(
+            {
+                "trip_id": pd.Series(dtype=str),
+                "offset_s": pd.Series(dtype=np.int64),
+                "start_s": pd.Series(dtype=np.int64),
+            }
+        )
+    first = feed.stop_times.groupby("trip_id")["departure_s"].first()
+    rows: list[tuple[str, int, int]] = []
+    for trip, start, end, headway in fr[["trip_id", "start_s", "end_s", "headway_s"]].itertuples(
+        index=False
+    ):
+        base = int(first[trip])
+        for t in range(int(start), int(end), int(headway)):
+            rows.append((trip, t - base, t))
+    return pd.DataFrame(rows, columns=["trip_id", "offset_s", "start_s"])
+
+
+def write_feed(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
+    """Write GTFS tables (``{"stops": df, ...}``) as ``<name>.txt`` CSV files (UTF-8).
+
+    Returns the paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables.items():
+        path = out / f"{name}.txt"
+        df.to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    return written

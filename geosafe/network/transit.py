@@ -1,0 +1,883 @@
+"""Bus journeys over GTFS: the :class:`TransitRouter` interface and its RAPTOR implementation.
+
+:class:`RaptorRouter` answers
+
+* earliest arrival (:meth:`~RaptorRouter.earliest_arrival`): leave at ``depart_s``;
+* arrive-by (:meth:`~RaptorRouter.arrive_by`), e.g. "at school by 08:45": a reverse
+  RAPTOR finds the latest departure that still arrives in time, then a forward search from
+  that departure gives the journey (so every arrive-by answer is a forward journey);
+* departure windows (:meth:`~RaptorRouter.departure_window`): one earliest-arrival search
+  per minute of a window, giving the median and 90th percentile journey time.
+
+Origins and destinations are stop ids or ``(x, y)`` points in the router's CRS (EPSG:27700
+for British feeds). Points reach stops by walking: distances come from a walk network with a
+``distances(from_xy, to_xy, *, max_m)`` method (:class:`geosafe.network.walk.WalkNetwork`)
+when one is given, otherwise straight-line distance times :data:`DETOUR_FACTOR` (1.3, a
+common ratio of street to crow-fly distance in cities). Walking speed is
+:data:`WALK_SPEED_MPS` (1.3 m/s, as :mod:`geosafe.network.walk`).
+
+Transfers: at the same stop after ``min_transfer_s`` (default 120 s, as MOTIS nigiri);
+between stops by ``transfers.txt`` (``transfer_type`` 3 forbids the pair; a
+``min_transfer_time`` sets its duration, else the walking time) and, when
+``transfer_walk_m > 0``, by walking to any stop within that distance. Footpaths are
+transitively closed. Times are integer seconds after midnight of the service day (GTFS
+"noon minus 12 h"; daylight-saving change days are not special-cased); trips of the
+previous and next service days that run into the query day are included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from .._errors import RoutingError, ValidationError
+from . import _raptor
+from .gtfs import Feed, expand_frequencies, read_feed
+
+__all__ = [
+    "DETOUR_FACTOR",
+    "WALK_SPEED_MPS",
+    "DepartureWindow",
+    "Journey",
+    "Leg",
+    "Place",
+    "RaptorRouter",
+    "TransitRouter",
+]
+
+log = logging.getLogger(__name__)
+
+#: Street distance over straight-line distance, used where no walk network is given.
+DETOUR_FACTOR: Final = 1.3
+#: Walking speed, metres per second (a secondary-school pupil, about 4.7 km/h).
+WALK_SPEED_MPS: Final = 1.3
+#: Same-stop minimum transfer time, seconds (nigiri's default of 2 minutes).
+MIN_TRANSFER_S: Final = 120
+
+#: A stop id or an ``(x, y)`` point in the router's CRS.
+Place = str | tuple[float, float]
+
+
+class WalkDistances(Protocol):
+    """What the router needs from a walk network (e.g. ``WalkNetwork``)."""
+
+    def distances(
+        self, from_xy: tuple[float, float], to_xy: npt.ArrayLike, *, max_m: float = ...
+    ) -> npt.NDArray[np.float64]: ...
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One part of a journey.
+
+    ``mode`` is ``walk``, ``wait`` or ``bus``. Times are seconds after midnight of the
+    service day; ``wait_s`` is the time waited at ``from_stop`` before a bus leg (also
+    given as a ``wait`` leg of its own). ``stops`` lists the stop ids ridden (boarding to
+    alighting, inclusive) for a bus leg. ``geometry`` is a LineString (walk path, or the
+    line through the stops ridden) or a Point (wait) in the router's CRS.
+    """
+
+    mode: str
+    from_stop: str | None
+    to_stop: str | None
+    depart_s: int
+    arrive_s: int
+    route: str | None = None
+    trip_id: str | None = None
+    stops: tuple[str, ...] = ()
+    wait_s: int = 0
+    distance_m: float = 0.0
+    geometry: Any = None
+
+    @property
+    def duration_s(self) -> int:
+        """Length of the leg, seconds."""
+        return self.arrive_s - self.depart_s
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (geometry as GeoJSON in the router's CRS)."""
+        geom = None
+        if self.geometry is not None:
+            geom = shapely.geometry.mapping(self.geometry)
+            geom = {
+                "type": geom["type"],
+                "coordinates": np.round(np.asarray(geom["coordinates"], dtype=float), 1).tolist(),
+            }
+        return {
+            "mode": self.mode,
+            "from_stop": self.from_stop,
+            "to_stop": self.to_stop,
+            "depart_s": self.depart_s,
+            "arrive_s": self.arrive_s,
+            "route": self.route,
+            "trip_id": self.trip_id,
+            "stops": list(self.stops),
+            "wait_s": self.wait_s,
+            "distance_m": round(self.distance_m, 1),
+            "geometry": geom,
+        }
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A door-to-door journey: leave ``departure_s``, arrive ``arrival_s`` (seconds after
+    midnight of the service ``date``), through ``legs``."""
+
+    departure_s: int
+    arrival_s: int
+    legs: tuple[Leg, ...]
+    date: dt.date
+    crs: str
+
+    @property
+    def duration_s(self) -> int:
+        """Door-to-door time, seconds (waiting included)."""
+        return self.arrival_s - self.departure_s
+
+    @property
+    def transfers(self) -> int:
+        """Number of bus changes."""
+        return max(0, sum(1 for leg in self.legs if leg.mode == "bus") - 1)
+
+    @property
+    def wait_s(self) -> int:
+        """Total time spent waiting at stops, seconds."""
+        return sum(leg.duration_s for leg in self.legs if leg.mode == "wait")
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"departure_s", "arrival_s", "legs": [...]}`` plus date, CRS and transfers."""
+        return {
+            "departure_s": self.departure_s,
+            "arrival_s": self.arrival_s,
+            "date": self.date.isoformat(),
+            "crs": self.crs,
+            "transfers": self.transfers,
+            "legs": [leg.to_dict() for leg in self.legs],
+        }
+
+
+@dataclass(frozen=True)
+class DepartureWindow:
+    """Journey times over a window of departures (one search per ``step_s``).
+
+    ``durations_s`` is NaN where no journey was found. ``median_s`` and ``p90_s`` are over
+    the departures that have one (NaN if none).
+    """
+
+    departures_s: npt.NDArray[np.int64]
+    arrivals_s: npt.NDArray[np.float64]
+    durations_s: npt.NDArray[np.float64]
+    median_s: float
+    p90_s: float
+    n_without_journey: int
+
+
+@runtime_checkable
+class TransitRouter(Protocol):
+    """Timetable routing between stops or points (see module docstring)."""
+
+    def earliest_arrival(
+        self, origin: Place, destination: Place, *, depart_s: int, date: dt.date
+    ) -> Journey | None: ...
+
+    def arrive_by(
+        self, origin: Place, destination: Place, *, arrive_s: int, date: dt.date
+    ) -> Journey | None: ...
+
+    def departure_window(
+        self,
+        origin: Place,
+        destination: Place,
+        *,
+        start_s: int,
+        end_s: int,
+        date: dt.date,
+        step_s: int = 60,
+    ) -> DepartureWindow: ...
+
+
+def _project(
+    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], crs: str | None
+) -> tuple[npt.NDArray[np.float64], str]:
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if crs is None:
+        if ok.any() and np.all((lon[ok] > -9) & (lon[ok] < 2.5) & (lat[ok] > 49) & (lat[ok] < 61)):
+            crs = "EPSG:27700"
+        else:
+            from pyproj.aoi import AreaOfInterest
+            from pyproj.database import query_utm_crs_info
+
+            lo, la = (float(np.nanmean(lon)), float(np.nanmean(lat))) if ok.any() else (0.0, 0.0)
+            info = query_utm_crs_info(
+                datum_name="WGS 84", area_of_interest=AreaOfInterest(lo, la, lo, la)
+            )
+            crs = f"EPSG:{info[0].code}"
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+    xy = np.column_stack([x, y])
+    xy[~ok] = np.nan
+    return xy, crs
+
+
+class RaptorRouter:
+    """RAPTOR over a GTFS feed (implements :class:`TransitRouter`).
+
+    Parameters
+    ----------
+    feed
+        A :class:`~geosafe.network.gtfs.Feed` or the path of a feed to read.
+    walk
+        Walk network for access, egress and transfer distances (an object with
+        ``distances(from_xy, to_xy, *, max_m)``, e.g. ``WalkNetwork``); ``None`` uses
+        straight-line distance times ``detour_factor``.
+    crs
+        CRS of point origins/destinations and of leg geometries; default EPSG:27700 for
+        British feeds, else the feed's UTM zone.
+    max_walk_m
+        Longest access or egress walk, metres.
+    transfer_walk_m
+        Longest walk between two stops to change buses, metres (0: only same-stop changes
+        and ``transfers.txt``).
+    walk_speed_mps
+        Walking speed, metres per second.
+    detour_factor
+        Street over straight-line distance when ``walk`` is ``None``.
+    min_transfer_s
+        Minimum time to change buses at the same stop, seconds.
+    max_transfers
+        Most changes in one journey.
+    walk_path
+        Optional ``(a_xy, b_xy) -> LineString`` for walk-leg geometry (default: straight).
+    """
+
+    def __init__(
+        self,
+        feed: Feed | str | Path,
+        *,
+        walk: WalkDistances | None = None,
+        crs: str | None = None,
+        max_walk_m: float = 800.0,
+        transfer_walk_m: float = 250.0,
+        walk_speed_mps: float = WALK_SPEED_MPS,
+        detour_factor: float = DETOUR_FACTOR,
+        min_transfer_s: int = MIN_TRANSFER_S,
+        max_transfers: int = 6,
+        walk_path: Callable[[tuple[float, float], tuple[float, float]], Any] | None = None,
+    ) -> None:
+        for name, value, low in (
+            ("max_walk_m", max_walk_m, 0.0),
+            ("transfer_walk_m", transfer_walk_m, 0.0),
+            ("min_transfer_s", min_transfer_s, 0),
+            ("max_transfers", max_transfers, 0),
+        ):
+            if not value >= low:
+                msg = f"`{name}` {value!r} must be >= {low}; pass a non-negative number."
+                raise ValidationError(msg)
+        if not walk_speed_mps > 0 or not detour_factor >= 1:
+            msg = (
+                f"`walk_speed_mps` {walk_speed_mps!r} must be > 0 and `detour_factor` "
+                f"{detour_factor!r} >= 1."
+            )
+            raise ValidationError(msg)
+        self.feed = feed if isinstance(feed, Feed) else read_feed(feed)
+        self.walk = walk
+        self.max_walk_m = float(max_walk_m)
+        self.transfer_walk_m = float(transfer_walk_m)
+        self.walk_speed_mps = float(walk_speed_mps)
+        self.detour_factor = float(detour_factor)
+        self.min_transfer_s = int(min_transfer_s)
+        self.max_transfers = int(max_transfers)
+        self.walk_path = walk_path
+        self._days: OrderedDict[tuple[dt.date, bool], _raptor.DayTables] = OrderedDict()
+        self._build_static(crs)
+
+    # ----------------------------------------------------------------- static build
+    def _build_static(self, crs: str | None) -> None:
+        feed = self.feed
+        stops = feed.stops
+        self.stop_ids = stops["stop_id"].to_numpy(dtype=object)
+        self.stop_index = {s: i for i, s in enumerate(self.stop_ids)}
+        self.stop_names = stops["stop_name"].to_numpy(dtype=object)
+        self.xy, self.crs = _project(
+            stops["stop_lon"].to_numpy(dtype=float), stops["stop_lat"].to_numpy(dtype=float), crs
+        )
+        self._has_xy = np.isfinite(self.xy[:, 0])
+        self._tree = cKDTree(np.where(self._has_xy[:, None], self.xy, 1e12))
+        st = feed.stop_times
+        trips = feed.trips.set_index("trip_id")
+        route_ids = feed.routes["route_id"].tolist()
+        route_index = {r: i for i, r in enumerate(route_ids)}
+        names = feed.routes.get("route_short_name", feed.routes["route_id"]).replace("", np.nan)
+        self.route_names = names.fillna(feed.routes["route_id"]).to_numpy(dtype=object)
+        self.route_ids = np.asarray(route_ids, dtype=object)
+        trip_col = st["trip_id"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, trip_col[1:] != trip_col[:-1]])
+        ends = np.r_[starts[1:], len(st)]
+        sidx = st["stop_id"].map(self.stop_index).to_numpy(dtype=np.int64)
+        arr = st["arrival_s"].to_numpy(dtype=np.int64)
+        dep = st["departure_s"].to_numpy(dtype=np.int64)
+        board = st["pickup_type"].to_numpy() != 1
+        alight = st["drop_off_type"].to_numpy() != 1
+        pat_key: dict[tuple[Any, ...], int] = {}
+        self._patterns: list[tuple[Any, Any, Any, int]] = []
+        rows_arr: list[list[npt.NDArray[np.int64]]] = []
+        rows_dep: list[list[npt.NDArray[np.int64]]] = []
+        tmpl_pat: dict[str, tuple[int, int]] = {}
+        for a, b in zip(starts, ends, strict=True):
+            trip = trip_col[a]
+            route = route_index[trips.at[trip, "route_id"]]
+            key = (route, sidx[a:b].tobytes(), board[a:b].tobytes(), alight[a:b].tobytes())
+            p = pat_key.get(key)
+            if p is None:
+                p = pat_key[key] = len(self._patterns)
+                self._patterns.append(
+                    (sidx[a:b].copy(), board[a:b].copy(), alight[a:b].copy(), route)
+                )
+                rows_arr.append([])
+                rows_dep.append([])
+            tmpl_pat[trip] = (p, len(rows_arr[p]))
+            rows_arr[p].append(arr[a:b])
+            rows_dep[p].append(dep[a:b])
+        self._pattern_times = [
+            (np.vstack(ra).astype(np.int64), np.vstack(rd).astype(np.int64))
+            for ra, rd in zip(rows_arr, rows_dep, strict=True)
+        ]
+        # trip instances: scheduled trips, plus the trips generated by frequencies.txt
+        freq = expand_frequencies(feed)
+        freq_trips = set(freq["trip_id"])
+        plain = [t for t in tmpl_pat if t not in freq_trips]
+        inst_trip = plain + freq["trip_id"].tolist()
+        offsets = [0] * len(plain) + freq["offset_s"].astype(int).tolist()
+        self.inst_trip = np.asarray(inst_trip, dtype=object)
+        self.inst_pattern = np.asarray([tmpl_pat[t][0] for t in inst_trip], dtype=np.int64)
+        self.inst_row = np.asarray([tmpl_pat[t][1] for t in inst_trip], dtype=np.int64)
+        self.inst_offset = np.asarray(offsets, dtype=np.int64)
+        services: Any = (
+            trips.loc[inst_trip, "service_id"].to_numpy(dtype=object) if inst_trip else []
+        )
+        self.inst_service = np.asarray(services, dtype=object)
+        last = np.asarray(
+            [
+                self._pattern_times[p][0][r, -1]
+                for p, r in zip(self.inst_pattern, self.inst_row, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        self._inst_last = last + self.inst_offset
+        self._footpaths = self._build_footpaths()
+        log.info(
+            "router: %d stops, %d patterns, %d trip instances, %d footpaths",
+            len(self.stop_ids),
+            len(self._patterns),
+            len(inst_trip),
+            len(self._footpaths[0]),
+        )
+
+    def _walk_m(
+        self, a: tuple[float, float], b: npt.NDArray[np.float64], max_m: float
+    ) -> npt.NDArray[np.float64]:
+        """Walking distance from point ``a`` to points ``b``, metres (``inf`` beyond ``max_m``)."""
+        if not len(b):
+            return np.zeros(0)
+        if self.walk is not None:
+            d = np.asarray(self.walk.distances(a, b, max_m=max_m), dtype=float)
+        else:
+            d = np.hypot(b[:, 0] - a[0], b[:, 1] - a[1]) * self.detour_factor
+        return np.where(d <= max_m, d, np.inf)
+
+    def _build_footpaths(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        n = len(self.stop_ids)
+        rows: list[int] = []
+        cols: list[int] = []
+        secs: list[float] = []
+        forbidden: set[tuple[int, int]] = set()
+        tr = self.feed.transfers
+        for f, t, kind, mtt in tr[
+            ["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time"]
+        ].itertuples(index=False):
+            a, b = self.stop_index[f], self.stop_index[t]
+            if a == b:
+                continue
+            if kind == 3:
+                forbidden.add((a, b))
+                continue
+            if np.isfinite(mtt):
+                sec = float(mtt)
+            elif self._has_xy[a] and self._has_xy[b]:
+                sec = (
+                    self._walk_m(tuple(self.xy[a]), self.xy[b : b + 1], np.inf)[0]
+                    / self.walk_speed_mps
+                )
+            else:
+                sec = 0.0
+            rows.append(a)
+            cols.append(b)
+            secs.append(sec)
+        if self.transfer_walk_m > 0:
+            radius = self.transfer_walk_m / (1.0 if self.walk is not None else self.detour_factor)
+            for a in (int(i) for i in np.flatnonzero(self._has_xy)):
+                near = [b for b in self._tree.query_ball_point(self.xy[a], radius) if b != a]
+                if not near:
+                    continue
+                nb = np.asarray(near, dtype=np.int64)
+                d = self._walk_m(tuple(self.xy[a]), self.xy[nb], self.transfer_walk_m)
+                for b, dm in zip(nb, d, strict=True):
+                    if np.isfinite(dm) and (a, int(b)) not in forbidden:
+                        rows.append(int(a))
+                        cols.append(int(b))
+                        secs.append(dm / self.walk_speed_mps)
+        if not rows:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        # explicit transfers.txt durations win over generated walks for the same pair
+        df = pd.DataFrame({"a": rows, "b": cols, "s": secs}).drop_duplicates(
+            ["a", "b"], keep="first"
+        )
+        g = sparse.csr_array((df["s"].to_numpy() + 1e-9, (df["a"], df["b"])), shape=(n, n))
+        used = np.unique(np.r_[df["a"].to_numpy(), df["b"].to_numpy()])
+        dist = csgraph.dijkstra(g, directed=True, indices=used)
+        out_a: list[npt.NDArray[np.int64]] = []
+        out_b: list[npt.NDArray[np.int64]] = []
+        out_s: list[npt.NDArray[np.int64]] = []
+        for row, a in zip(dist, used, strict=True):
+            ok = np.isfinite(row)
+            ok[a] = False
+            targets = np.flatnonzero(ok)
+            if len(targets):
+                keep = np.asarray([(int(a), int(b)) not in forbidden for b in targets], dtype=bool)
+                targets = targets[keep]
+                out_a.append(np.full(len(targets), a, dtype=np.int64))
+                out_b.append(targets.astype(np.int64))
+                out_s.append(np.round(row[targets]).astype(np.int64))
+        if not out_a:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_s)
+
+    # ----------------------------------------------------------------- per day
+    def _day(self, date: dt.date, *, reverse: bool = False) -> _raptor.DayTables:
+        key = (date, reverse)
+        day = self._days.get(key)
+        if day is not None:
+            self._days.move_to_end(key)
+            return day
+        active = np.zeros(0, dtype=bool)
+        inst = []
+        for shift in (-1, 0, 1):
+            on = self.feed.services_on(date + dt.timedelta(days=shift))
+            mask = (
+                np.isin(self.inst_service, list(on))
+                if on
+                else np.zeros(len(self.inst_service), bool)
+            )
+            if shift == -1:
+                mask &= self._inst_last >= 86400  # only yesterday's trips running past midnight
+            inst.append((shift, mask))
+        pats = np.concatenate([self.inst_pattern] * 3)
+        rows = np.concatenate([self.inst_row] * 3)
+        offs = np.concatenate([self.inst_offset + s * 86400 for s, _ in inst])
+        active = np.concatenate([m for _, m in inst])
+        day = _raptor.build_day(
+            len(self.stop_ids),
+            self._patterns,
+            self._pattern_times,
+            pats,
+            rows,
+            offs,
+            active,
+            self._footpaths,
+            reverse=reverse,
+        )
+        self._days[key] = day
+        while len(self._days) > 6:
+            self._days.popitem(last=False)
+        return day
+
+    # ----------------------------------------------------------------- places
+    def _resolve(
+        self, place: Place, name: str
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[float, float] | None]:
+        """Stops and walk seconds for an origin/destination (stop id or point)."""
+        if isinstance(place, str):
+            i = self.stop_index.get(place)
+            if i is None:
+                msg = (
+                    f"`{name}` stop {place!r} is not in the feed {self.feed.path!r}; pass a "
+                    "stop_id from its stops.txt or an (x, y) point in " + self.crs + "."
+                )
+                raise ValidationError(msg)
+            return np.asarray([i], np.int64), np.zeros(1, np.int64), None
+        try:
+            x, y = float(place[0]), float(place[1])
+        except (TypeError, ValueError, IndexError):
+            msg = f"`{name}` {place!r} is neither a stop id nor an (x, y) point in {self.crs}."
+            raise ValidationError(msg) from None
+        radius = self.max_walk_m / (1.0 if self.walk is not None else self.detour_factor)
+        near = np.asarray(self._tree.query_ball_point((x, y), radius), dtype=np.int64)
+        d = self._walk_m((x, y), self.xy[near], self.max_walk_m)
+        ok = np.isfinite(d)
+        secs = np.round(d[ok] / self.walk_speed_mps).astype(np.int64)
+        return near[ok], secs, (x, y)
+
+    # ----------------------------------------------------------------- search
+    def _search(
+        self,
+        day: _raptor.DayTables,
+        src: npt.NDArray[np.int64],
+        src_t: npt.NDArray[np.int64],
+        tgt: npt.NDArray[np.int64],
+        tgt_e: npt.NDArray[np.int64],
+    ) -> tuple[Any, ...]:
+        return _raptor.raptor_kernel(
+            *day.kernel_args(),
+            np.int64(self.min_transfer_s),
+            np.int64(self.max_transfers + 1),
+            src,
+            src_t,
+            tgt,
+            tgt_e,
+        )
+
+    def _direct_walk_s(self, a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
+        if a is None or b is None:
+            return np.inf
+        d = self._walk_m(a, np.asarray([b], dtype=float), self.max_walk_m)[0]
+        return float(d / self.walk_speed_mps) if np.isfinite(d) else np.inf
+
+    def earliest_arrival_s(
+        self, origin: Place, destination: Place, *, depart_s: int, date: dt.date
+    ) -> int | None:
+        """Earliest arrival time only (no legs), seconds after midnight; ``None`` if none."""
+        src, src_w, a = self._resolve(origin, "origin")
+        tgt, tgt_w, b = self._resolve(destination, "destination")
+        res = self._search(self._day(date), src, depart_s + src_w, tgt, tgt_w)
+        best = float(res[0]) if res[0] < _raptor.INF else np.inf
+        best = min(best, depart_s + self._direct_walk_s(a, b))
+        return None if not np.isfinite(best) else round(best)
+
+    def earliest_arrival(
+        self, origin: Place, destination: Place, *, depart_s: int, date: dt.date
+    ) -> Journey | None:
+        """The journey arriving earliest when leaving ``origin`` at ``depart_s``.
+
+        Among journeys arriving at the same time the one with fewest changes is returned.
+
+        Parameters
+        ----------
+        origin, destination
+            Stop ids or ``(x, y)`` points in :attr:`crs`.
+        depart_s
+            Departure, seconds after midnight of the service day ``date``.
+        date
+            Service day.
+
+        Returns
+        -------
+        Journey or None
+            ``None`` when no journey exists within ``max_transfers`` and walking limits.
+        """
+        src, src_w, a = self._resolve(origin, "origin")
+        tgt, tgt_w, b = self._resolve(destination, "destination")
+        day = self._day(date)
+        res = self._search(day, src, depart_s + src_w, tgt, tgt_w)
+        walk_only = depart_s + self._direct_walk_s(a, b)
+        if res[0] >= _raptor.INF and not np.isfinite(walk_only):
+            return None
+        if walk_only <= res[0]:
+            return self._walk_journey(a, b, depart_s, date)
+        return self._rebuild(
+            day, res, origin, destination, src, src_w, tgt, tgt_w, a, b, depart_s, date
+        )
+
+    def latest_departure_s(
+        self, origin: Place, destination: Place, *, arrive_s: int, date: dt.date
+    ) -> int | None:
+        """Latest departure from ``origin`` that reaches ``destination`` by ``arrive_s``
+        (reverse RAPTOR), seconds after midnight; ``None`` if none."""
+        src, src_w, a = self._resolve(origin, "origin")
+        tgt, tgt_w, b = self._resolve(destination, "destination")
+        res = self._search(self._day(date, reverse=True), tgt, -(arrive_s - tgt_w), src, src_w)
+        best = -float(res[0]) if res[0] < _raptor.INF else -np.inf
+        best = max(best, arrive_s - self._direct_walk_s(a, b))
+        return None if not np.isfinite(best) else round(best)
+
+    def arrive_by(
+        self, origin: Place, destination: Place, *, arrive_s: int, date: dt.date
+    ) -> Journey | None:
+        """The journey leaving as late as possible and arriving by ``arrive_s``.
+
+        A reverse search finds the latest departure; the journey returned is the forward
+        earliest-arrival journey from that departure (it arrives by ``arrive_s``).
+        """
+        dep = self.latest_departure_s(origin, destination, arrive_s=arrive_s, date=date)
+        if dep is None:
+            return None
+        j = self.earliest_arrival(origin, destination, depart_s=dep, date=date)
+        if j is None or j.arrival_s > arrive_s:  # pragma: no cover - would be a router bug
+            msg = (
+                f"arrive-by search from {origin!r} to {destination!r} on {date} found a "
+                f"departure at {dep} s that the forward search cannot reproduce."
+            )
+            raise RoutingError(msg)
+        return j
+
+    def departure_window(
+        self,
+        origin: Place,
+        destination: Place,
+        *,
+        start_s: int,
+        end_s: int,
+        date: dt.date,
+        step_s: int = 60,
+    ) -> DepartureWindow:
+        """Journey times for departures every ``step_s`` seconds in ``[start_s, end_s)``.
+
+        Returns the spread (median and 90th percentile, seconds) of door-to-door times,
+        waiting at the first stop included.
+        """
+        if not (end_s > start_s and step_s > 0):
+            msg = (
+                f"`start_s` {start_s!r}, `end_s` {end_s!r}, `step_s` {step_s!r}: need "
+                "end_s > start_s and step_s > 0."
+            )
+            raise ValidationError(msg)
+        src, src_w, a = self._resolve(origin, "origin")
+        tgt, tgt_w, b = self._resolve(destination, "destination")
+        day = self._day(date)
+        walk = self._direct_walk_s(a, b)
+        deps = np.arange(start_s, end_s, step_s, dtype=np.int64)
+        arrs = np.full(len(deps), np.nan)
+        for i, d in enumerate(deps):
+            res = self._search(day, src, d + src_w, tgt, tgt_w)
+            best = min(float(res[0]) if res[0] < _raptor.INF else np.inf, d + walk)
+            if np.isfinite(best):
+                arrs[i] = best
+        durs = arrs - deps.astype(np.float64)
+        ok = np.isfinite(durs)
+        med = float(np.median(durs[ok])) if ok.any() else float("nan")
+        p90 = float(np.percentile(durs[ok], 90)) if ok.any() else float("nan")
+        return DepartureWindow(deps, arrs, durs, med, p90, int((~ok).sum()))
+
+    # ----------------------------------------------------------------- legs
+    def _line(self, pts: Sequence[Any]) -> Any:
+        pts = [p for p in pts if p is not None and np.all(np.isfinite(p))]
+        if len(pts) >= 2:
+            return shapely.LineString(pts)
+        return shapely.Point(pts[0]) if pts else None
+
+    def _walk_leg(
+        self, a_xy: Any, b_xy: Any, from_stop: str | None, to_stop: str | None, t0: int, dur: int
+    ) -> Leg:
+        geom = None
+        dist = dur * self.walk_speed_mps
+        if (
+            a_xy is not None
+            and b_xy is not None
+            and np.all(np.isfinite(a_xy))
+            and np.all(np.isfinite(b_xy))
+        ):
+            if self.walk_path is not None:
+                geom = self.walk_path(tuple(a_xy), tuple(b_xy))
+            else:
+                geom = shapely.LineString([tuple(a_xy), tuple(b_xy)])
+        return Leg("walk", from_stop, to_stop, t0, t0 + dur, distance_m=float(dist), geometry=geom)
+
+    def _walk_journey(self, a: Any, b: Any, depart_s: int, date: dt.date) -> Journey:
+        dur = round(self._direct_walk_s(a, b))
+        leg = self._walk_leg(a, b, None, None, depart_s, dur)
+        return Journey(depart_s, depart_s + dur, (leg,), date, self.crs)
+
+    def _rebuild(
+        self,
+        day: _raptor.DayTables,
+        res: tuple[Any, ...],
+        origin: Place,
+        destination: Place,
+        src: Any,
+        src_w: Any,
+        tgt: Any,
+        tgt_w: Any,
+        a: Any,
+        b: Any,
+        depart_s: int,
+        date: dt.date,
+    ) -> Journey:
+        (
+            best,
+            k,
+            j,
+            via_walk,
+            trip_arr,
+            walk_arr,
+            rc_pat,
+            rc_trip,
+            rc_bpos,
+            rc_apos,
+            fw_from,
+            _board,
+            bd_round,
+            bd_stop,
+        ) = res
+        legs: list[Leg] = []
+        s = int(tgt[j])
+        t_end = int(best)
+        # egress
+        if b is not None:
+            legs.append(
+                self._walk_leg(
+                    self.xy[s], b, self.stop_ids[s], None, t_end - int(tgt_w[j]), int(tgt_w[j])
+                )
+            )
+        if via_walk:
+            u = int(fw_from[k, s])
+            t_walk_end = int(walk_arr[k, s])
+            dur = t_walk_end - int(trip_arr[k, u])
+            legs.append(
+                self._walk_leg(
+                    self.xy[u],
+                    self.xy[s],
+                    self.stop_ids[u],
+                    self.stop_ids[s],
+                    int(trip_arr[k, u]),
+                    dur,
+                )
+            )
+            s = u
+        while k > 0:
+            p = int(rc_pat[k, s])
+            t = int(rc_trip[k, s])
+            bp, ap = int(rc_bpos[k, s]), int(rc_apos[k, s])
+            L = int(day.p_len[p])
+            so, to = int(day.p_stop_off[p]), int(day.p_time_off[p])
+            stops = day.p_stops[so + bp : so + ap + 1]
+            t_board = int(day.dep[to + t * L + bp])
+            t_alight = int(day.arr[to + t * L + ap])
+            inst = int(day.trip_ref[int(day.p_trip_off[p]) + t])
+            bs = int(stops[0])
+            # how we got to the boarding stop
+            r, u = int(bd_round[k - 1, bs]), int(bd_stop[k - 1, bs])
+            ready = int(_board[k - 1, bs])
+            bus = Leg(
+                "bus",
+                self.stop_ids[bs],
+                self.stop_ids[s],
+                t_board,
+                t_alight,
+                route=str(self.route_names[day.p_route[p]]),
+                trip_id=str(self.inst_trip[inst % len(self.inst_trip)]),
+                stops=tuple(str(x) for x in self.stop_ids[stops]),
+                wait_s=t_board - ready,
+                distance_m=float(np.nansum(np.hypot(*np.diff(self.xy[stops], axis=0).T))),
+                geometry=self._line([self.xy[x] for x in stops]),
+            )
+            legs.append(bus)
+            if t_board > ready:
+                legs.append(
+                    Leg(
+                        "wait",
+                        self.stop_ids[bs],
+                        self.stop_ids[bs],
+                        ready,
+                        t_board,
+                        wait_s=t_board - ready,
+                        geometry=self._line([self.xy[bs]]),
+                    )
+                )
+            if u == -1:
+                s = bs
+                k = 0
+                break
+            if u != bs:
+                t0 = int(trip_arr[r, u])
+                legs.append(
+                    self._walk_leg(
+                        self.xy[u], self.xy[bs], self.stop_ids[u], self.stop_ids[bs], t0, ready - t0
+                    )
+                )
+            else:
+                # same-stop change: the minimum transfer time is part of the wait
+                t0 = int(trip_arr[r, u])
+                last_wait = legs[-1] if legs[-1].mode == "wait" else None
+                if last_wait is not None:
+                    legs[-1] = Leg(
+                        "wait",
+                        last_wait.from_stop,
+                        last_wait.to_stop,
+                        t0,
+                        t_board,
+                        wait_s=t_board - t0,
+                        geometry=last_wait.geometry,
+                    )
+                else:
+                    legs.append(
+                        Leg(
+                            "wait",
+                            self.stop_ids[bs],
+                            self.stop_ids[bs],
+                            t0,
+                            t_board,
+                            wait_s=t_board - t0,
+                            geometry=self._line([self.xy[bs]]),
+                        )
+                    )
+                bus = legs[-2]
+                legs[-2] = Leg(
+                    bus.mode,
+                    bus.from_stop,
+                    bus.to_stop,
+                    bus.depart_s,
+                    bus.arrive_s,
+                    route=bus.route,
+                    trip_id=bus.trip_id,
+                    stops=bus.stops,
+                    wait_s=t_board - t0,
+                    distance_m=bus.distance_m,
+                    geometry=bus.geometry,
+                )
+            s = u
+            k = r
+        # access: from the origin point to the first stop, then any wait before the first bus
+        first_stop = s
+        if a is not None:
+            w = int(src_w[np.flatnonzero(src == first_stop)[0]])
+            legs.append(
+                self._walk_leg(a, self.xy[first_stop], None, self.stop_ids[first_stop], depart_s, w)
+            )
+        legs.reverse()
+        # the first bus's wait runs from arrival at the stop
+        legs = self._fix_first_wait(legs, depart_s, a is not None)
+        return Journey(int(depart_s), t_end, tuple(legs), date, self.crs)
+
+    def _fix_first_wait(self, legs: list[Leg], depart_s: int, walked: bool) -> list[Leg]:
+        out = list(legs)
+        i = 1 if walked else 0
+        at = out[0].arrive_s if walked else depart_s
+        if i < len(out) and out[i].mode == "wait":
+            w = out[i]
+            out[i] = Leg(
+                "wait",
+                w.from_stop,
+                w.to_stop,
+                at,
+                w.arrive_s,
+                wait_s=w.arrive_s - at,
+                geometry=w.geometry,
+            )
+        return out
