@@ -1,0 +1,628 @@
+"""School journeys: pupil origins, walking and bus journeys to a school, scored for exposure.
+
+Origins
+-------
+- points: a CSV with ``id`` and ``latitude,longitude`` (WGS84) or ``easting,northing`` (BNG)
+  (:func:`origins_from_csv`);
+- postcodes: Code-Point Open centroids (:func:`origins_from_postcodes`), from a school's
+  uploaded list (a CSV with a ``postcode`` column; any other column is ignored and never read
+  into the result, :func:`read_postcode_list`) or from the FAP referrals in the store
+  (:func:`fap_home_postcodes`). Postcodes are **grouped**: one origin per distinct postcode
+  with the number of pupils (``count``), so nothing downstream sees individual pupils.
+
+Journeys
+--------
+:func:`plan_journeys` routes every origin to the school: ``walk`` with one Dijkstra over the
+OSM walking network (:class:`geosafe.network.walk.WalkNetwork`), ``bus`` through a
+``TransitRouter`` (``arrive_by`` the bell, walking access and egress), and scores each journey
+with a :class:`geosafe.risk.ExposureModel` (per leg and in total) plus a safer alternative.
+Walking speed is :data:`geosafe.network.walk.WALK_SPEED_MPS` (1.3 m/s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from .. import datasets
+from .._errors import NotFoundError, RoutingError, ValidationError
+from .walk import WALK_SPEED_MPS, WalkNetwork
+
+if TYPE_CHECKING:
+    from ..risk import ExposureModel
+
+__all__ = [
+    "JourneyResult",
+    "Origins",
+    "fap_home_postcodes",
+    "journeys_geojson",
+    "origins_from_csv",
+    "origins_from_postcodes",
+    "plan_journeys",
+    "read_postcode_list",
+    "school_location",
+]
+
+log = logging.getLogger(__name__)
+
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+_TO_WGS = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Journey origins (EPSG:27700).
+
+    Attributes
+    ----------
+    origin_id
+        Identifier per origin (the given ``id``, or the postcode).
+    xy
+        ``(n, 2)`` BNG metres; ``nan`` where the origin could not be placed.
+    count
+        Pupils at each origin.
+    error
+        ``None``, or why the origin has no location (``"postcode_unknown"``...).
+    kind
+        ``"point"``, ``"postcode"`` or ``"fap"``.
+    """
+
+    origin_id: tuple[str, ...]
+    xy: npt.NDArray[np.float64]
+    count: npt.NDArray[np.int64]
+    error: tuple[str | None, ...]
+    kind: str
+
+    def __len__(self) -> int:
+        return len(self.origin_id)
+
+
+def _norm_postcode(text: object) -> str:
+    return "".join(str(text).split()).upper() if text is not None else ""
+
+
+def read_postcode_list(path: str | Path) -> list[str]:
+    """Home postcodes from a school's CSV (``postcode`` column; other columns are not read).
+
+    Raises
+    ------
+    ValidationError
+        When the file has no ``postcode`` column.
+    """
+    path = Path(path)
+    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+    cols = {c.strip().lower(): c for c in header.columns}
+    if "postcode" not in cols:
+        msg = (
+            f"postcode file {str(path)!r} has columns {list(header.columns)!r}; it needs a "
+            "`postcode` column (one home postcode per pupil, no names)."
+        )
+        raise ValidationError(msg)
+    df = pd.read_csv(path, usecols=[cols["postcode"]], dtype=str, encoding="utf-8-sig")
+    return [p for p in df.iloc[:, 0].fillna("").tolist() if p.strip()]
+
+
+def origins_from_postcodes(
+    postcodes: Iterable[str], *, data_dir: Path | str | None = None, kind: str = "postcode"
+) -> Origins:
+    """One origin per distinct postcode (Code-Point Open centroid) with its pupil count.
+
+    Unknown or malformed postcodes become origins without a location and the error
+    ``"postcode_unknown"``.
+    """
+    keys = [_norm_postcode(p) for p in postcodes]
+    keys = [k for k in keys if k]
+    if not keys:
+        return Origins((), np.zeros((0, 2)), np.zeros(0, dtype=np.int64), (), kind)
+    counts = pd.Series(keys).value_counts(sort=False)
+    table = datasets.postcodes(data_dir)
+    idx = counts.index
+    found = idx.isin(table.index)
+    xy = np.full((len(idx), 2), np.nan)
+    if found.any():
+        rows = table.loc[idx[found]]
+        xy[found, 0] = rows["easting"].to_numpy(dtype=float)
+        xy[found, 1] = rows["northing"].to_numpy(dtype=float)
+    names = [str(table.at[k, "postcode"]) if f else k for k, f in zip(idx, found, strict=True)]
+    errors = tuple(None if f else "postcode_unknown" for f in found)
+    return Origins(tuple(names), xy, np.asarray(counts.to_numpy(), dtype=np.int64), errors, kind)
+
+
+def origins_from_csv(path: str | Path) -> Origins:
+    """Point origins from a CSV with ``id`` and ``latitude,longitude`` or ``easting,northing``.
+
+    Raises
+    ------
+    ValidationError
+        When the columns are missing.
+    """
+    path = Path(path)
+    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    df.columns = [c.strip().lower() for c in df.columns]
+    if "id" not in df.columns:
+        msg = f"origins file {str(path)!r} has no `id` column; columns are {list(df.columns)!r}."
+        raise ValidationError(msg)
+    if {"latitude", "longitude"} <= set(df.columns):
+        lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
+        x, y = _TO_BNG.transform(lon, lat)
+        xy = np.column_stack([x, y])
+    elif {"easting", "northing"} <= set(df.columns):
+        xy = np.column_stack(
+            [
+                pd.to_numeric(df["easting"], errors="coerce").to_numpy(dtype=float),
+                pd.to_numeric(df["northing"], errors="coerce").to_numpy(dtype=float),
+            ]
+        )
+    else:
+        msg = (
+            f"origins file {str(path)!r} has columns {list(df.columns)!r}; it needs "
+            "`latitude,longitude` (WGS84) or `easting,northing` (British National Grid)."
+        )
+        raise ValidationError(msg)
+    bad = ~np.isfinite(xy).all(axis=1)
+    errors = tuple("coordinates_invalid" if b else None for b in bad)
+    return Origins(
+        tuple(df["id"].fillna("").astype(str)),
+        xy,
+        np.ones(len(df), dtype=np.int64),
+        errors,
+        "point",
+    )
+
+
+def fap_home_postcodes(store: Any, school_urn: str) -> list[str]:
+    """Home postcodes of the FAP referrals to ``school_urn`` in the store (one per referral).
+
+    Parameters
+    ----------
+    store
+        A :class:`geosafe.store.Store`.
+    school_urn
+        The school's URN.
+    """
+    fap = store.incidents(sources=["fap"], with_location=False)
+    if fap.empty:
+        return []
+    urn = fap["school_urn"].astype(str)
+    mine = fap[urn == str(school_urn)]
+    out = []
+    for d in mine["detail"]:
+        pc = (d or {}).get("home_postcode") if isinstance(d, dict) else None
+        if pc:
+            out.append(str(pc))
+    return out
+
+
+def school_location(
+    urn: str, *, data_dir: Path | str | None = None
+) -> tuple[tuple[float, float], str]:
+    """A bundled school's position (EPSG:27700) and name.
+
+    Raises
+    ------
+    NotFoundError
+        When the URN is not in the bundled school list.
+    """
+    schools = datasets.schools(data_dir)
+    hit = schools[schools["urn"].astype(str) == str(urn)]
+    if hit.empty:
+        msg = (
+            f"`school` {urn!r} is not in the bundled school list; pass a current DfE URN "
+            "(see data/schools/schools.csv)."
+        )
+        raise NotFoundError(msg)
+    g = hit.geometry.iloc[0]
+    return (float(g.x), float(g.y)), str(hit["name"].iloc[0])
+
+
+@dataclass(frozen=True)
+class JourneyResult:
+    """One origin's journey to the school (EPSG:27700 geometries).
+
+    Distances are metres, durations seconds, exposures expected incidents per 1,000 journeys
+    (:data:`geosafe.risk.EXPOSURE_UNITS`); ``None`` where not computed.
+    """
+
+    origin_id: str
+    school_urn: str
+    mode: str
+    count: int
+    distance_m: float | None = None
+    duration_s: float | None = None
+    depart_s: float | None = None
+    arrive_s: float | None = None
+    exposure: float | None = None
+    hotspots_crossed: tuple[dict[str, Any], ...] = ()
+    alt_distance_m: float | None = None
+    alt_exposure: float | None = None
+    geometry: BaseGeometry | None = None
+    alt_geometry: BaseGeometry | None = None
+    legs: tuple[dict[str, Any], ...] = ()
+    snap_m: float | None = None
+    error: str | None = None
+    #: Edge indices of the walking network used (walk legs), for corridor counts.
+    edges: tuple[int, ...] = field(default=(), repr=False)
+
+
+def _hotspot_dicts(
+    model: ExposureModel | None, line: BaseGeometry | None
+) -> tuple[dict[str, Any], ...]:
+    if model is None:
+        return ()
+    return tuple(
+        {"id": h.hotspot_id, "active": h.active, "peak_density_km2": round(h.peak_density, 1)}
+        for h in model.hotspots_crossed(line)
+    )
+
+
+def _edges_of(net: WalkNetwork, nodes: npt.NDArray[np.int64]) -> tuple[int, ...]:
+    if len(nodes) < 2:
+        return ()
+    key = "edge_lookup"
+    if key not in net._cache:
+        from scipy import sparse
+
+        ids = np.arange(net.n_edges) + 1
+        n = net.n_nodes
+        m = sparse.coo_array(
+            (
+                np.concatenate([ids, ids]),
+                (
+                    np.concatenate([net.edge_u, net.edge_v]),
+                    np.concatenate([net.edge_v, net.edge_u]),
+                ),
+            ),
+            shape=(n, n),
+        ).tocsr()
+        net._cache[key] = m
+    m = net._cache[key]
+    e = np.asarray(m[nodes[:-1], nodes[1:]]).ravel() - 1
+    return tuple(int(i) for i in e if i >= 0)
+
+
+def _walk_journeys(
+    urn: str,
+    origins: Origins,
+    school_xy: tuple[float, float],
+    *,
+    net: WalkNetwork,
+    model: ExposureModel | None,
+    arrive_s: float,
+    max_detour: float,
+    max_m: float,
+) -> list[JourneyResult]:
+    from ..risk import safer_walks
+
+    routes = net.routes_to(school_xy, origins.xy, max_m=max_m)
+    exposure = model.walk(routes.geometry).per_1000 if model is not None else None
+    alt = (
+        safer_walks(net, model, school_xy, origins.xy, routes, max_detour=max_detour)
+        if model is not None
+        else None
+    )
+    speed = model.speed_mps if model is not None else WALK_SPEED_MPS
+    out = []
+    for i, oid in enumerate(origins.origin_id):
+        count = int(origins.count[i])
+        err = origins.error[i] or routes.reason[i]
+        if err is not None:
+            snap = routes.origin_snap_m[i]
+            detail = f"{err}" + (
+                f" (nearest walkable way {snap:.0f} m away)"
+                if err == "origin_off_network" and np.isfinite(snap)
+                else ""
+            )
+            out.append(JourneyResult(oid, urn, "walk", count, error=detail))
+            continue
+        dist = float(routes.distance_m[i])
+        dur = dist / speed
+        nodes = routes.path_nodes[routes.path_offsets[i] : routes.path_offsets[i + 1]]
+        ex = None if exposure is None else float(exposure[i])
+        leg = {
+            "mode": "walk",
+            "distance_m": round(dist, 1),
+            "duration_s": round(dur, 1),
+            "exposure": None if ex is None else round(ex, 4),
+            "steps": bool(net.edge_steps[list(_edges_of(net, nodes))].any())
+            if len(nodes) > 1
+            else False,
+        }
+        out.append(
+            JourneyResult(
+                oid,
+                urn,
+                "walk",
+                count,
+                distance_m=dist,
+                duration_s=dur,
+                depart_s=arrive_s - dur,
+                arrive_s=arrive_s,
+                exposure=ex,
+                hotspots_crossed=_hotspot_dicts(model, routes.geometry[i]),
+                alt_distance_m=None if alt is None else float(alt.distance_m[i]),
+                alt_exposure=None if alt is None else float(alt.exposure[i]),
+                geometry=routes.geometry[i],
+                alt_geometry=None if alt is None else alt.geometry[i],
+                legs=(leg,),
+                snap_m=float(routes.origin_snap_m[i]),
+                edges=_edges_of(net, nodes),
+            )
+        )
+    return out
+
+
+def _leg_get(leg: Any, name: str, default: Any = None) -> Any:
+    return getattr(leg, name, leg.get(name, default) if isinstance(leg, dict) else default)
+
+
+def _score_bus(
+    journey: Any, model: ExposureModel | None
+) -> tuple[float | None, list[dict[str, Any]], BaseGeometry | None, float]:
+    """Exposure of a transit journey, its legs as dicts, its geometry and its length."""
+    legs_out: list[dict[str, Any]] = []
+    total = 0.0
+    geoms = []
+    length = 0.0
+    legs = list(_leg_get(journey, "legs", []) or [])
+    for j, leg in enumerate(legs):
+        mode = str(_leg_get(leg, "mode", ""))
+        geom = _leg_get(leg, "geometry")
+        depart, arrive = _leg_get(leg, "depart_s"), _leg_get(leg, "arrive_s")
+        wait_s = float(_leg_get(leg, "wait_s", 0.0) or 0.0)
+        e = 0.0
+        if model is not None:
+            if mode == "walk" and geom is not None:
+                e = float(model.walk([geom]).expected[0])
+            elif mode == "wait":
+                where = geom
+                if where is None and j + 1 < len(legs):
+                    nxt = _leg_get(legs[j + 1], "geometry")
+                    where = shapely.Point(nxt.coords[0]) if nxt is not None else None
+                if where is not None:
+                    c = where.centroid
+                    secs = wait_s or (
+                        float(arrive) - float(depart)
+                        if arrive is not None and depart is not None
+                        else 0.0
+                    )
+                    e = model.wait((c.x, c.y), secs)
+            elif mode == "bus":
+                e = model.ride(_leg_get(leg, "route"), geom)
+        total += e
+        if geom is not None and geom.geom_type == "LineString":
+            geoms.append(geom)
+            if mode != "wait":
+                length += geom.length
+        legs_out.append(
+            {
+                "mode": mode,
+                "route": _leg_get(leg, "route"),
+                "from_stop": _leg_get(leg, "from_stop"),
+                "to_stop": _leg_get(leg, "to_stop"),
+                "depart_s": depart,
+                "arrive_s": arrive,
+                "wait_s": wait_s or None,
+                "distance_m": round(geom.length, 1)
+                if geom is not None and geom.geom_type == "LineString"
+                else None,
+                "exposure": round(e * 1000.0, 4) if model is not None else None,
+            }
+        )
+    geometry = shapely.MultiLineString(geoms) if geoms else None
+    return (total * 1000.0 if model is not None else None), legs_out, geometry, length
+
+
+def _bus_journeys(
+    urn: str,
+    origins: Origins,
+    school_xy: tuple[float, float],
+    *,
+    router: Any,
+    model: ExposureModel | None,
+    arrive_s: float,
+    date: dt.date,
+    net: WalkNetwork | None,
+    max_detour: float,
+) -> list[JourneyResult]:
+    out = []
+    for i, oid in enumerate(origins.origin_id):
+        count = int(origins.count[i])
+        if origins.error[i] is not None:
+            out.append(JourneyResult(oid, urn, "bus", count, error=origins.error[i]))
+            continue
+        xy = (float(origins.xy[i, 0]), float(origins.xy[i, 1]))
+        try:
+            journey = router.arrive_by(xy, school_xy, arrive_s=arrive_s, date=date)
+        except RoutingError as exc:
+            out.append(JourneyResult(oid, urn, "bus", count, error=f"no_journey: {exc}"))
+            continue
+        if journey is None:
+            out.append(JourneyResult(oid, urn, "bus", count, error="no_journey"))
+            continue
+        ex, legs, geom, length = _score_bus(journey, model)
+        dep, arr = float(journey.departure_s), float(journey.arrival_s)
+        alt_d, alt_e = length, ex
+        alt_geom = geom
+        alternatives = getattr(router, "alternatives", None)
+        if model is not None and callable(alternatives):
+            # another boarding stop or route that lowers exposure within the detour bound
+            for other in alternatives(xy, school_xy, arrive_s=arrive_s, date=date):
+                oe, _, og, ol = _score_bus(other, model)
+                odur = float(other.arrival_s) - float(other.departure_s)
+                if (
+                    oe is not None
+                    and alt_e is not None
+                    and oe < alt_e
+                    and odur <= (arr - dep) * (1 + max_detour)
+                ):
+                    alt_d, alt_e, alt_geom = ol, oe, og
+        out.append(
+            JourneyResult(
+                oid,
+                urn,
+                "bus",
+                count,
+                distance_m=length,
+                duration_s=arr - dep,
+                depart_s=dep,
+                arrive_s=arr,
+                exposure=ex,
+                hotspots_crossed=_hotspot_dicts(model, geom),
+                alt_distance_m=alt_d,
+                alt_exposure=alt_e,
+                geometry=geom,
+                alt_geometry=alt_geom,
+                legs=tuple(legs),
+            )
+        )
+    return out
+
+
+def plan_journeys(
+    school_urn: str,
+    origins: Origins,
+    *,
+    mode: str,
+    arrive_by: dt.time,
+    date: dt.date,
+    network: WalkNetwork | None = None,
+    router: Any | None = None,
+    model: ExposureModel | None = None,
+    max_detour: float = 0.2,
+    max_walk_m: float = 10_000.0,
+    data_dir: Path | str | None = None,
+) -> list[JourneyResult]:
+    """Journeys of every origin to a school, arriving by the bell.
+
+    Parameters
+    ----------
+    school_urn
+        The school (bundled school list).
+    origins
+        From :func:`origins_from_csv` / :func:`origins_from_postcodes`.
+    mode
+        ``"walk"`` or ``"bus"``.
+    arrive_by
+        Local time the pupil must be at school.
+    date
+        The day of travel (service day for buses).
+    network
+        Walking network (required for ``walk``).
+    router
+        A ``TransitRouter`` (required for ``bus``).
+    model
+        Exposure model; without it exposures are ``None``.
+    max_detour
+        Longest detour accepted for a safer alternative (share of the base length/time).
+    max_walk_m
+        Longest walk searched, metres.
+
+    Returns
+    -------
+    list of JourneyResult
+        One per origin, in the order of ``origins``.
+    """
+    xy, _ = school_location(school_urn, data_dir=data_dir)
+    arrive_s = float(arrive_by.hour * 3600 + arrive_by.minute * 60 + arrive_by.second)
+    if mode == "walk":
+        if network is None:
+            raise ValidationError("`network` is required for mode 'walk'; pass a WalkNetwork.")
+        return _walk_journeys(
+            school_urn,
+            origins,
+            xy,
+            net=network,
+            model=model,
+            arrive_s=arrive_s,
+            max_detour=max_detour,
+            max_m=max_walk_m,
+        )
+    if mode == "bus":
+        if router is None:
+            raise ValidationError("`router` is required for mode 'bus'; pass a TransitRouter.")
+        return _bus_journeys(
+            school_urn,
+            origins,
+            xy,
+            router=router,
+            model=model,
+            arrive_s=arrive_s,
+            date=date,
+            net=network,
+            max_detour=max_detour,
+        )
+    msg = f"`mode` {mode!r} is not supported; pass 'walk' or 'bus'."
+    raise ValidationError(msg)
+
+
+def _wgs(geom: BaseGeometry | None) -> dict[str, Any] | None:
+    if geom is None or geom.is_empty:
+        return None
+    g = shapely.transform(geom, lambda c: np.column_stack(_TO_WGS.transform(c[:, 0], c[:, 1])))
+    g = shapely.set_precision(g, 1e-6)
+    mapping: dict[str, Any] = shapely.geometry.mapping(g)
+    return mapping
+
+
+def _num(v: float | None, nd: int = 1) -> float | None:
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)
+
+
+def journeys_geojson(
+    results: Sequence[JourneyResult],
+    *,
+    exposure_units: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS84, RFC 7946): one feature per origin.
+
+    Properties: ``origin_id``, ``school_urn``, ``mode``, ``distance_m``, ``duration_s``,
+    ``exposure``, ``exposure_units``, ``hotspots_crossed``, ``alt_distance_m``,
+    ``alt_exposure`` and, for information, ``count``, ``depart_s``, ``arrive_s``,
+    ``snap_m``, ``legs``, ``alt_geometry`` (WGS84); an unroutable origin has a null geometry
+    and an ``error``.
+    """
+    from ..risk import EXPOSURE_UNITS
+
+    units = exposure_units or EXPOSURE_UNITS
+    feats = []
+    for i, r in enumerate(results):
+        props: dict[str, Any] = {
+            "origin_id": r.origin_id,
+            "school_urn": r.school_urn,
+            "mode": r.mode,
+            "distance_m": _num(r.distance_m),
+            "duration_s": _num(r.duration_s),
+            "exposure": _num(r.exposure, 4),
+            "exposure_units": units,
+            "hotspots_crossed": list(r.hotspots_crossed),
+            "alt_distance_m": _num(r.alt_distance_m),
+            "alt_exposure": _num(r.alt_exposure, 4),
+            "count": r.count,
+            "depart_s": _num(r.depart_s, 0),
+            "arrive_s": _num(r.arrive_s, 0),
+            "snap_m": _num(r.snap_m),
+            "legs": list(r.legs),
+            "alt_geometry": _wgs(r.alt_geometry) if r.alt_geometry is not r.geometry else None,
+        }
+        if r.error is not None:
+            props["error"] = r.error
+        feats.append(
+            {"type": "Feature", "id": i, "geometry": _wgs(r.geometry), "properties": props}
+        )
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": feats}
+    if metadata:
+        out["metadata"] = metadata
+    return out
