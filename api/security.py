@@ -178,14 +178,17 @@ def install(
 
 
 def access_context(app: Any) -> AccessContext:
-    """The app's :class:`AccessContext`; built from ``app.state.settings`` (``db``,
-    ``data_dir``) or the environment when :func:`install` was not called."""
+    """The app's :class:`AccessContext`; built from ``app.state.settings`` or
+    ``app.state.services.settings`` (``db``, ``data_dir``), else the environment, when
+    :func:`install` was not called."""
     ctx = getattr(app.state, "access", None)
     if ctx is None:
         with _install_lock:
             ctx = getattr(app.state, "access", None)
             if ctx is None:
                 svc = getattr(app.state, "settings", None)
+                if svc is None:  # the service keeps its settings on app.state.services
+                    svc = getattr(getattr(app.state, "services", None), "settings", None)
                 db = getattr(svc, "db", None)
                 store = StoreSettings(db=db) if db is not None else None
                 ctx = _context_for(None, store, getattr(svc, "data_dir", None))
