@@ -28,6 +28,8 @@ from .wards import DEMO_BOROUGHS, WardIndex
 if TYPE_CHECKING:
     from .places import Gazetteer
 
+from .places import canonical
+
 __all__ = ["Geocoder", "located"]
 
 
@@ -198,6 +200,47 @@ class Geocoder:
             matched_text=str(name_or_code).strip(),
             place=f"{match.name}, {match.borough}",
         )
+
+    # -- free text ----------------------------------------------------------------------
+    def gazetteer(self) -> Gazetteer:
+        """The gazetteer of the bundled data (built on first use, then cached)."""
+        if self._gazetteer is None:
+            from .places import Gazetteer
+
+            self._gazetteer = Gazetteer.load(self.data_dir)
+        return self._gazetteer
+
+    def from_notes(self, text: object) -> GeocodeResult:
+        """The place a free-text note names (gazetteer; see :mod:`~geosafe.geocode.places`).
+
+        Negated mentions ("not at the park") and ambiguous ones are ignored; a note naming
+        no known place gives ``method == "none"`` and is never guessed.
+        """
+        if text is None or not str(text).strip():
+            return unplaced("no text given")
+        match = self.gazetteer().best(str(text))
+        if match is None or match.place is None:
+            return unplaced("the text names no known place")
+        p = match.place
+        return located(
+            p.point,
+            method=p.method,
+            precision_m=p.precision_m,
+            matched_text=match.text,
+            place=p.name,
+        )
+
+    def from_station(self, text: object) -> GeocodeResult:
+        """An ASIF ``station`` field: a station name first ("Wood Green" is Wood Green
+        Station), else any place the text names."""
+        if text is None or not str(text).strip():
+            return unplaced("no station given")
+        raw = str(text).strip()
+        if "station" not in canonical(raw).split():
+            hit = self.from_notes(f"{raw} station")
+            if hit.located and hit.place and canonical(hit.place).endswith("station"):
+                return hit
+        return self.from_notes(raw)
 
     def from_route(
         self,
