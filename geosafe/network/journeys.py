@@ -26,6 +26,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -254,6 +255,8 @@ class JourneyResult:
     error: str | None = None
     #: Edge indices of the walking network used (walk legs), for corridor counts.
     edges: tuple[int, ...] = field(default=(), repr=False)
+    #: Geometry of each leg (EPSG:27700), parallel to ``legs``.
+    leg_geometries: tuple[BaseGeometry | None, ...] = field(default=(), repr=False)
 
 
 def _hotspot_dicts(
@@ -424,6 +427,56 @@ def _score_bus(
     return (total * 1000.0 if model is not None else None), legs_out, geometry, length
 
 
+def _boarding_alternatives(
+    router: Any,
+    net: WalkNetwork | None,
+    xy: tuple[float, float],
+    school_xy: tuple[float, float],
+    journey: Any,
+    *,
+    arrive_s: float,
+    date: dt.date,
+    n_stops: int = 4,
+) -> list[Any]:
+    """Journeys boarding at another stop within walking reach (nearest ``n_stops`` first)."""
+    stop_ids = getattr(router, "stop_ids", None)
+    stop_xy = getattr(router, "xy", None)
+    if stop_ids is None or stop_xy is None or net is None:
+        return []
+    boarded = {_leg_get(leg, "from_stop") for leg in journey.legs if _leg_get(leg, "mode") == "bus"}
+    max_walk = float(getattr(router, "max_walk_m", 800.0))
+    speed = float(getattr(router, "walk_speed_mps", WALK_SPEED_MPS))
+    try:
+        d = net.distances(xy, stop_xy, max_m=max_walk)
+    except RoutingError:
+        return []
+    order = [int(k) for k in np.argsort(d) if np.isfinite(d[k]) and stop_ids[k] not in boarded]
+    out: list[Any] = []
+    for k in order[:n_stops]:
+        try:
+            j = router.arrive_by(str(stop_ids[k]), school_xy, arrive_s=int(arrive_s), date=date)
+        except RoutingError:
+            continue
+        if j is None:
+            continue
+        sxy = (float(stop_xy[k, 0]), float(stop_xy[k, 1]))
+        walk_s = float(d[k]) / speed
+        access = {
+            "mode": "walk",
+            "from_stop": None,
+            "to_stop": str(stop_ids[k]),
+            "depart_s": j.departure_s - walk_s,
+            "arrive_s": float(j.departure_s),
+            "geometry": net.path_line(xy, sxy),
+        }
+        out.append(
+            SimpleNamespace(
+                legs=[access, *j.legs], departure_s=j.departure_s - walk_s, arrival_s=j.arrival_s
+            )
+        )
+    return out
+
+
 def _bus_journeys(
     urn: str,
     origins: Origins,
@@ -444,7 +497,7 @@ def _bus_journeys(
             continue
         xy = (float(origins.xy[i, 0]), float(origins.xy[i, 1]))
         try:
-            journey = router.arrive_by(xy, school_xy, arrive_s=arrive_s, date=date)
+            journey = router.arrive_by(xy, school_xy, arrive_s=int(arrive_s), date=date)
         except RoutingError as exc:
             out.append(JourneyResult(oid, urn, "bus", count, error=f"no_journey: {exc}"))
             continue
@@ -452,20 +505,22 @@ def _bus_journeys(
             out.append(JourneyResult(oid, urn, "bus", count, error="no_journey"))
             continue
         ex, legs, geom, length = _score_bus(journey, model)
+        leg_geoms = tuple(_leg_get(leg, "geometry") for leg in journey.legs)
         dep, arr = float(journey.departure_s), float(journey.arrival_s)
         alt_d, alt_e = length, ex
         alt_geom = geom
-        alternatives = getattr(router, "alternatives", None)
-        if model is not None and callable(alternatives):
-            # another boarding stop or route that lowers exposure within the detour bound
-            for other in alternatives(xy, school_xy, arrive_s=arrive_s, date=date):
+        if model is not None and ex is not None:
+            base_dur = arr - dep
+            for other in _boarding_alternatives(
+                router, net, xy, school_xy, journey, arrive_s=arrive_s, date=date
+            ):
                 oe, _, og, ol = _score_bus(other, model)
                 odur = float(other.arrival_s) - float(other.departure_s)
                 if (
                     oe is not None
                     and alt_e is not None
                     and oe < alt_e
-                    and odur <= (arr - dep) * (1 + max_detour)
+                    and odur <= base_dur * (1 + max_detour)
                 ):
                     alt_d, alt_e, alt_geom = ol, oe, og
         out.append(
@@ -485,6 +540,7 @@ def _bus_journeys(
                 geometry=geom,
                 alt_geometry=alt_geom,
                 legs=tuple(legs),
+                leg_geometries=leg_geoms,
             )
         )
     return out

@@ -37,6 +37,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from scipy import sparse
 from scipy.sparse import csgraph
+from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
 
@@ -790,6 +791,23 @@ class WalkNetwork:
         xy[node_pos, 1] = self.node_y[nodes]
         out: npt.NDArray[np.object_] = shapely.linestrings(xy, indices=line_id)
         return out
+
+    def path_line(
+        self, a_xy: tuple[float, float], b_xy: tuple[float, float], *, max_m: float = 10_000.0
+    ) -> BaseGeometry:
+        """The walking route from ``a_xy`` to ``b_xy`` as a LineString (EPSG:27700).
+
+        Suits the transit router's ``walk_path`` (walk-leg geometry); falls back to the
+        straight line when either end is off the network or the walk is longer than ``max_m``.
+        """
+        try:
+            r = self.routes_to(b_xy, [a_xy], max_m=max_m)
+        except RoutingError:
+            r = None
+        if r is not None and r.geometry[0] is not None:
+            line: BaseGeometry = r.geometry[0]
+            return line
+        return shapely.LineString([a_xy, b_xy])
 
     def shortest_path(
         self, a: int, b: int, *, weights: npt.ArrayLike | None = None
