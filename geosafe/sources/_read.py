@@ -1,0 +1,339 @@
+"""Reading import files: CSV (UTF-8 with or without BOM, or Windows-1252 where configured),
+``.csv.gz`` and ``.xlsx`` (first sheet), header checks and column maps.
+
+A file is read whole into a :class:`RawTable` of text cells. Undecodable bytes never crash the
+read: the text is decoded with ``errors="surrogateescape"`` and the row holding them is later
+quarantined (``encoding_invalid``). The header is checked *before* any row is looked at: a
+missing, renamed or duplicated column raises :class:`~geosafe._errors.ImportFileError` naming
+it, so nothing of a bad file is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import gzip
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import ImportFileError
+
+__all__ = [
+    "Column",
+    "RawTable",
+    "file_sha256",
+    "load_column_map",
+    "read_bytes",
+    "read_table",
+]
+
+log = logging.getLogger(__name__)
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One documented column of an import format.
+
+    Attributes
+    ----------
+    name
+        Standard column name (what a column map maps to).
+    description
+        What it holds, with units and format.
+    example
+        The value used in the template's example row.
+    codes
+        The declared code list, when the column has one.
+    text
+        Whether it is free text (length-checked; kept with newlines and quotes).
+    """
+
+    name: str
+    description: str
+    example: str
+    codes: tuple[str, ...] = ()
+    text: bool = False
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """An import file read into text cells.
+
+    Attributes
+    ----------
+    path
+        The file.
+    sha256
+        SHA-256 (hex) of the file's bytes as stored (compressed bytes for ``.csv.gz``).
+    header
+        Column names as they appear in the file.
+    names
+        Standard names, aligned with ``header`` (``None`` for unknown, ignored columns).
+    records
+        ``(row, cells)`` per data row; ``row`` is 1-based (header excluded), ``cells`` are
+        aligned with ``header`` (possibly fewer or more for a ragged row).
+    encoding
+        The encoding the text was decoded with.
+    """
+
+    path: Path
+    sha256: str
+    header: tuple[str, ...]
+    names: tuple[str | None, ...]
+    records: list[tuple[int, list[str]]] = field(repr=False)
+    encoding: str = "utf-8"
+
+    def standard(self, cells: Sequence[str]) -> dict[str, str]:
+        """The row's known columns by standard name (cells stripped of outer blanks)."""
+        return {
+            name: cells[i].strip() if i < len(cells) else ""
+            for i, name in enumerate(self.names)
+            if name is not None
+        }
+
+    def original(self, cells: Sequence[str]) -> dict[str, str]:
+        """The row as it came in, by the file's own header names."""
+        out = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(self.header)}
+        for j in range(len(self.header), len(cells)):
+            out[f"_extra_{j + 1}"] = cells[j]
+        return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's content, decompressed when it ends in ``.gz``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read {str(path)!r}: {exc.strerror or exc}; check the path."
+        raise ImportFileError(msg) from exc
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            msg = f"{str(path)!r} is not a valid gzip file ({exc}); re-compress or unzip it."
+            raise ImportFileError(msg) from exc
+    return data
+
+
+def decode(data: bytes, encoding: str) -> str:
+    """Decode keeping undecodable bytes as lone surrogates; strip a UTF-8 BOM."""
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig"):
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        return data.decode("utf-8", errors="surrogateescape")
+    try:
+        return data.decode(encoding, errors="surrogateescape")
+    except LookupError as exc:
+        msg = f"`encoding` {encoding!r} is unknown; use 'utf-8' or 'cp1252'."
+        raise ImportFileError(msg) from exc
+
+
+def _xlsx_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.microsecond == 0:
+            return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        msg = f"{str(path)!r} is not a readable .xlsx workbook ({exc}); save it as .xlsx or CSV."
+        raise ImportFileError(msg) from exc
+    try:
+        ws = wb.worksheets[0]
+        rows = [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    return rows
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), strict=False))
+    except csv.Error as exc:
+        msg = f"the file is not valid CSV ({exc}); check quoting."
+        raise ImportFileError(msg) from exc
+
+
+def load_column_map(path: Path | str, source: str) -> dict[str, str]:
+    """A column map from JSON: ``{"local name": "standard name"}``, or such a map per source
+    (``{"dir": {...}}``)."""
+    p = Path(path)
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"`--column-map` {str(p)!r} is not readable JSON ({exc}); fix the file."
+        raise ImportFileError(msg) from exc
+    if isinstance(obj, dict) and source in obj and isinstance(obj[source], dict):
+        obj = obj[source]
+    if not isinstance(obj, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in obj.items()
+    ):
+        msg = (
+            f"`--column-map` {str(p)!r} must map local column names to standard names, "
+            f'e.g. {{"Incident Ref": "dir_ref"}}.'
+        )
+        raise ImportFileError(msg)
+    return dict(obj)
+
+
+def _clean_name(name: str) -> str:
+    return name.replace("\ufeff", "").strip()
+
+
+def _map_header(
+    header: Sequence[str],
+    columns: Sequence[Column],
+    column_map: Mapping[str, str],
+    *,
+    path: Path,
+    source: str,
+) -> tuple[str | None, ...]:
+    """Standard names aligned with ``header``; raises on missing/duplicated columns."""
+    known = {c.name.lower(): c.name for c in columns}
+    cmap = {_clean_name(k).lower(): v for k, v in column_map.items()}
+    names: list[str | None] = []
+    for raw in header:
+        h = _clean_name(raw)
+        target = cmap.get(h.lower(), h)
+        names.append(known.get(target.lower()))
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+        if name in seen:
+            msg = (
+                f"{str(path)!r}: column {name!r} appears twice in the header (columns "
+                f"{seen[name] + 1} and {i + 1}: {header[seen[name]]!r}, {header[i]!r}); "
+                "remove or rename one. Nothing was imported."
+            )
+            raise ImportFileError(msg)
+        seen[name] = i
+    missing = [c.name for c in columns if c.name not in seen]
+    if missing:
+        unknown = [_clean_name(h) for h, n in zip(header, names, strict=True) if n is None]
+        hints = []
+        for m in missing:
+            close = difflib.get_close_matches(m, unknown, n=1, cutoff=0.5)
+            if close:
+                hints.append(f"{close[0]!r} -> {m!r}")
+        hint = (
+            f" It may have been renamed: map it with a column map ({'; '.join(hints)})."
+            if hints
+            else f" Start from `geosafe template {source.replace('_', '-')}`."
+        )
+        msg = (
+            f"{str(path)!r}: the header lacks the column(s) {', '.join(map(repr, missing))} of "
+            f"the {source} format.{hint} Nothing was imported."
+        )
+        raise ImportFileError(msg)
+    extra = [h for h, n in zip(header, names, strict=True) if n is None and _clean_name(h)]
+    if extra:
+        log.info("%s: ignoring unknown column(s) %s", path, ", ".join(map(repr, extra)))
+    return tuple(names)
+
+
+def read_table(
+    path: Path | str,
+    columns: Sequence[Column],
+    *,
+    source: str,
+    encoding: str = "utf-8",
+    column_map: Mapping[str, str] | None = None,
+) -> RawTable:
+    """Read an import file into text cells and check its header.
+
+    Parameters
+    ----------
+    path
+        ``.csv``, ``.csv.gz``, ``.txt`` or ``.xlsx`` (first sheet).
+    columns
+        The format's documented columns; every one must be in the header (values may be blank).
+    source
+        Source name, for messages.
+    encoding
+        CSV text encoding (``utf-8``, a BOM accepted, or ``cp1252``).
+    column_map
+        Local header name -> standard name (case-insensitive on the local name).
+
+    Raises
+    ------
+    ImportFileError
+        Unreadable file, empty file, or a header with missing, renamed or duplicated columns.
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{str(p)!r} is not a file; check the path."
+        raise ImportFileError(msg)
+    sha = file_sha256(p)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        rows = _xlsx_rows(p)
+        used = "xlsx"
+    else:
+        data = read_bytes(p)
+        if data[:4] == b"PK\x03\x04":
+            msg = f"{str(p)!r} is a zip/xlsx file with a CSV name; rename it to .xlsx."
+            raise ImportFileError(msg)
+        rows = _csv_rows(decode(data, encoding))
+        used = encoding
+    while rows and not any(c.strip() for c in rows[0]):
+        rows.pop(0)
+    if not rows:
+        msg = f"{str(p)!r} is empty: no header row. Start from `geosafe template {source}`."
+        raise ImportFileError(msg)
+    header = rows[0]
+    while header and not header[-1].strip() and used == "xlsx":
+        header = header[:-1]
+    names = _map_header(header, columns, column_map or {}, path=p, source=source)
+    records: list[tuple[int, list[str]]] = []
+    number = 0
+    for cells in rows[1:]:
+        if not any(c.strip() for c in cells):
+            continue  # blank line: not a row
+        number += 1
+        if used == "xlsx" and len(cells) != len(header):
+            cells = (cells + [""] * len(header))[: max(len(header), _last_filled(cells))]
+        records.append((number, cells))
+    return RawTable(p, sha, tuple(header), names, records, used)
+
+
+def _last_filled(cells: Sequence[str]) -> int:
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i].strip():
+            return i + 1
+    return 0

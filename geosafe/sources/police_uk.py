@@ -1,0 +1,548 @@
+"""police.uk street-level crime CSVs, as published, read in bulk (vectorised).
+
+Columns: ``Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location,
+LSOA code, LSOA name, Crime type, Last outcome category, Context``.
+
+- ``Month`` (``YYYY-MM``) becomes the interval ``[month start, next month start)`` in
+  Europe/London with ``time_precision == "month"``.
+- The map point is police.uk's anonymised snap point: ``geocode_method == "police_uk"``,
+  ``precision_m == 100``. A row without coordinates is kept as *no location* (police.uk
+  publishes such rows); bad coordinates are quarantined with the codes of
+  :mod:`geosafe.geocode.points`.
+- Refs follow police.uk's own rules: a blank ``Crime ID`` (anti-social behaviour) gets no ref
+  check and a ref made from the row's content hash and its occurrence number; a row identical
+  to one already seen (in the file or the store) is ``duplicate_row``; the same Crime ID with
+  other values is accepted as an *update*: the latest ``Month`` wins (a tie goes to the row read
+  last) and the other version is kept as history.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from .._errors import ImportFileError
+from ._read import Column, _map_header, decode, file_sha256, read_table
+
+__all__ = ["COLUMNS", "SOURCE", "Deduper", "PoliceChunk", "iter_chunks", "process_chunk"]
+
+SOURCE: Final = "police_uk"
+PRECISION_M: Final = 100.0
+
+COLUMNS: Final = (
+    Column(
+        "Crime ID",
+        "police.uk crime id (64 hex characters); blank for anti-social behaviour.",
+        "EXAMPLE-PUK-0001",
+    ),
+    Column("Month", "Month of the crime, 'YYYY-MM'.", "2024-01"),
+    Column("Reported by", "Force that provided the data.", "Metropolitan Police Service"),
+    Column("Falls within", "Force area the point falls within.", "Metropolitan Police Service"),
+    Column(
+        "Longitude", "Anonymised map point longitude, WGS84 degrees; blank if none.", "-0.124501"
+    ),
+    Column("Latitude", "Anonymised map point latitude, WGS84 degrees; blank if none.", "51.607012"),
+    Column(
+        "Location",
+        "'On or near ...' description of the map point.",
+        "On or near Bounds Green Road",
+        text=True,
+    ),
+    Column("LSOA code", "2011 LSOA code of the point.", "E01002061"),
+    Column("LSOA name", "2011 LSOA name.", "Haringey 010B"),
+    Column("Crime type", "police.uk crime category.", "Burglary"),
+    Column(
+        "Last outcome category",
+        "Latest outcome; blank when none yet.",
+        "Under investigation",
+        text=True,
+    ),
+    Column("Context", "Extra context (rarely filled).", "", text=True),
+)
+NAMES: Final = tuple(c.name for c in COLUMNS)
+_DETAIL: Final = (
+    ("reported_by", "Reported by"),
+    ("falls_within", "Falls within"),
+    ("lsoa_code", "LSOA code"),
+    ("lsoa_name", "LSOA name"),
+    ("last_outcome", "Last outcome category"),
+    ("context", "Context"),
+)
+_MONTH_RE: Final = re.compile(r"^(\d{4})-(\d{2})$")
+_SURROGATE: Final = "[\udc80-\udcff]"
+_CONTROL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+@dataclass
+class PoliceChunk:
+    """The outcome of one chunk of rows.
+
+    Attributes
+    ----------
+    rows
+        Accepted rows with :data:`geosafe.store.ROW_COLUMNS`.
+    problems
+        ``(row, column, reason_code, reason, ref, raw)`` per quarantined row (``raw`` the row as
+        it came in, a dict by original header names).
+    no_location, updated
+        Counts among the accepted rows.
+    supersede_rows
+        Data row numbers of rows of *this file* that a later row replaced (now history).
+    supersede_ids
+        Store ids of versions from *earlier batches* that this file replaced.
+    """
+
+    rows: pd.DataFrame
+    problems: list[tuple[Any, ...]] = field(default_factory=list)
+    no_location: int = 0
+    updated: int = 0
+    supersede_rows: list[int] = field(default_factory=list)
+    supersede_ids: list[int] = field(default_factory=list)
+
+
+class Deduper:
+    """police.uk's ref rule across the chunks of a file and the store.
+
+    Parameters
+    ----------
+    lookup
+        ``refs -> DataFrame(id, source_ref, row_hash, t_from, current)`` of the versions
+        already in the store, or ``None`` when the store holds no police.uk rows (or there is
+        no store).
+    """
+
+    def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
+        self.lookup = lookup
+        #: Crime ID -> (row hash, t_from, key) of the current version; key > 0 a store id,
+        #: key < 0 minus a data row number of this file.
+        self.current: dict[str, tuple[int, float, int]] = {}
+        #: Crime ID -> every version's hash, only for ids seen more than once.
+        self.hashes: dict[str, set[int]] = {}
+        #: Content hash -> occurrences so far (blank Crime IDs).
+        self.anon: dict[int, int] = {}
+
+    def _load(self, ids: list[str]) -> None:
+        if self.lookup is None or not ids:
+            return
+        found = self.lookup(ids)
+        for rec in found.sort_values("current").itertuples(index=False):
+            ref, h, t, key = str(rec.source_ref), int(rec.row_hash), float(rec.t_from), int(rec.id)
+            old = self.current.get(ref)
+            if old is not None:
+                self.hashes.setdefault(ref, {old[0]}).add(h)
+            if rec.current == 1 or old is None:
+                self.current[ref] = (h, t, key)
+
+
+def _strict_ok(path: Path, encoding: str) -> bool:
+    """Whether the file decodes without error (streamed, C speed)."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        opener: Callable[[], Any] = lambda: gzip.open(path, "rb")  # noqa: E731
+    else:
+        opener = lambda: path.open("rb")  # noqa: E731
+    dec = codecs.getincrementaldecoder(
+        "utf-8-sig" if encoding.lower().startswith("utf") else encoding
+    )()
+    try:
+        with opener() as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except (OSError, EOFError) as exc:
+        msg = f"cannot read {str(path)!r} ({exc}); check the file."
+        raise ImportFileError(msg) from exc
+    return True
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        with gzip.open(path, "rb") as fh:
+            first = fh.readline()
+    else:
+        with path.open("rb") as fh:
+            first = fh.readline()
+    rows = list(csv.reader(io.StringIO(decode(first, encoding))))
+    if not rows or not any(c.strip() for c in rows[0]):
+        msg = f"{str(path)!r} is empty: no header row. Start from `geosafe template police-uk`."
+        raise ImportFileError(msg)
+    return rows[0]
+
+
+def iter_chunks(
+    path: Path | str,
+    *,
+    encoding: str = "utf-8",
+    column_map: dict[str, str] | None = None,
+    chunk_rows: int = 200_000,
+) -> tuple[str, tuple[str, ...], Iterator[pd.DataFrame]]:
+    """Check the header, then read a police.uk file in chunks of text cells.
+
+    Returns
+    -------
+    tuple
+        ``(sha256, original header, chunks)``; each chunk has the standard column names, ``""``
+        for blanks, an index of 1-based data row numbers, and a boolean column ``_bad_fields``
+        (a ragged row) and a text column ``_raw_extra``.
+
+    Raises
+    ------
+    ImportFileError
+        Unreadable file or header drift (before any row is read).
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{str(p)!r} is not a file; check the path."
+        raise ImportFileError(msg)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
+        return table.sha256, table.header, iter([_frame_from_table(table)])
+    header = _header(p, encoding)
+    names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
+    sha = file_sha256(p)
+    strict = _strict_ok(p, encoding)
+
+    def gen() -> Iterator[pd.DataFrame]:
+        try:
+            reader = pd.read_csv(
+                p,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                chunksize=chunk_rows,
+                encoding="utf-8-sig" if encoding.lower().startswith("utf") else encoding,
+                encoding_errors="strict" if strict else "surrogateescape",
+                header=0,
+                names=[f"c{i}" for i in range(len(header))],
+                engine="c",
+            )
+            for chunk in reader:
+                yield _standardise(chunk, names, check_encoding=not strict)
+        except pd.errors.ParserError:
+            # ragged rows: the csv module path keeps them row by row (rare, small files)
+            table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
+            yield _frame_from_table(table, skip_rows=_rows_done[0])
+
+    _rows_done = [0]
+
+    def counted() -> Iterator[pd.DataFrame]:
+        for chunk in gen():
+            if len(chunk):
+                _rows_done[0] = int(chunk.index[-1])
+            yield chunk
+
+    return sha, tuple(header), counted()
+
+
+def _standardise(
+    chunk: pd.DataFrame, names: tuple[str | None, ...], *, check_encoding: bool
+) -> pd.DataFrame:
+    out = pd.DataFrame(index=chunk.index + 1)
+    for i, name in enumerate(names):
+        if name is not None:
+            out[name] = chunk.iloc[:, i].fillna("").to_numpy(dtype=object)
+    out["_bad_fields"] = False
+    out["_bad_column"] = None
+    if check_encoding:
+        for name in NAMES:
+            bad = out[name].str.contains(_SURROGATE, regex=True).to_numpy(dtype=bool)
+            out.loc[bad & out["_bad_column"].isna().to_numpy(), "_bad_column"] = name
+    return out
+
+
+def _frame_from_table(table: Any, *, skip_rows: int = 0) -> pd.DataFrame:
+    recs = [(n, cells) for n, cells in table.records if n > skip_rows]
+    data = [table.standard(cells) for _, cells in recs]
+    out = pd.DataFrame(data, index=[n for n, _ in recs], columns=list(NAMES)).fillna("")
+    out["_bad_fields"] = [len(cells) != len(table.header) for _, cells in recs]
+    out["_bad_column"] = None
+    for name in NAMES:
+        bad = out[name].astype(str).str.contains(_SURROGATE, regex=True).to_numpy(dtype=bool)
+        out.loc[bad & out["_bad_column"].isna().to_numpy(), "_bad_column"] = name
+    return out.astype({n: object for n in NAMES})
+
+
+def month_bounds(months: pd.Series, now: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epoch seconds of month start and next month start, and a reason code per row."""
+    table: dict[str, tuple[float, float, str | None]] = {}
+    for text in months.unique():
+        m = _MONTH_RE.match(str(text).strip())
+        if m is None:
+            code = "time_missing" if not str(text).strip() else "month_format"
+            table[text] = (np.nan, np.nan, code)
+            continue
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            table[text] = (np.nan, np.nan, "time_impossible")
+            continue
+        start = pd.Timestamp(year=year, month=month, day=1, tz="Europe/London")
+        end = start + pd.offsets.MonthBegin(1)
+        code = None
+        if year < 2000:
+            code = "time_before_2000"
+        elif start > now:
+            code = "time_future"
+        table[text] = (start.timestamp(), pd.Timestamp(end).timestamp(), code)
+    t0 = months.map(lambda v: table[v][0]).to_numpy(dtype=float)
+    t1 = months.map(lambda v: table[v][1]).to_numpy(dtype=float)
+    codes = months.map(lambda v: table[v][2]).to_numpy(dtype=object)
+    return t0, t1, codes
+
+
+_TIME_REASON: Final = {
+    "month_format": "`Month` {v!r} is not 'YYYY-MM'; use the police.uk format.",
+    "time_missing": "`Month` is blank; police.uk rows always have one.",
+    "time_impossible": "`Month` {v!r} has no such month; correct it.",
+    "time_before_2000": "`Month` {v!r} is before 2000; check the year.",
+    "time_future": "`Month` {v!r} is in the future; check the year.",
+}
+
+
+def _json_map(series: pd.Series) -> pd.Series:
+    """JSON literal of each value, computed once per distinct value."""
+    uniq = {v: json.dumps(v if v != "" else None) for v in series.unique()}
+    return series.map(uniq)
+
+
+def process_chunk(
+    chunk: pd.DataFrame,
+    *,
+    header: tuple[str, ...],
+    dedupe: Deduper,
+    aoi: BaseGeometry | None,
+    now: pd.Timestamp,
+    max_text: int = 4000,
+) -> PoliceChunk:
+    """Validate, geocode and dedupe one chunk (vectorised); see the module docstring."""
+    from ..geocode import points as gpoints
+    from ..geocode.h3cells import cells_for_points
+
+    n = len(chunk)
+    rows_no = chunk.index.to_numpy(dtype=np.int64)
+    code = np.full(n, None, dtype=object)
+    col = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+
+    def flag(mask: np.ndarray, c: str, column: str, text: Callable[[int], str]) -> None:
+        idx = np.flatnonzero(mask & (code == None))  # noqa: E711
+        for i in idx:
+            code[i], col[i], reason[i] = c, column, text(i)
+
+    flag(
+        chunk["_bad_fields"].to_numpy(dtype=bool),
+        "row_field_count",
+        None,  # type: ignore[arg-type]
+        lambda i: (
+            f"row has a different number of fields from the header ({len(header)}); check quoting."
+        ),
+    )
+    bad_col = chunk["_bad_column"].to_numpy(dtype=object)
+    flag(
+        bad_col != None,
+        "encoding_invalid",
+        "",
+        lambda i: (
+            f"`{bad_col[i]}` holds bytes that are not valid text in the file's encoding; save it as UTF-8."
+        ),
+    )
+    for i in np.flatnonzero(code == "encoding_invalid"):
+        col[i] = bad_col[i]
+    for name in NAMES:
+        s = chunk[name]
+        lengths = s.str.len().to_numpy(dtype=float)
+        limit = max_text if name in ("Location", "Last outcome category", "Context") else 200
+        flag(
+            lengths > limit,
+            "text_too_long",
+            name,
+            lambda i, name=name, limit=limit: (
+                f"`{name}` has more than {limit} characters; shorten it."
+            ),
+        )
+        if name in ("Location", "Last outcome category", "Context", "LSOA name"):
+            ctl = s.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool)
+            flag(
+                ctl,
+                "text_control_chars",
+                name,
+                lambda i, name=name: f"`{name}` holds control characters; remove them.",
+            )
+    months = chunk["Month"].astype(str).str.strip()
+    t0, t1, mcodes = month_bounds(months, now)
+    mv = months.to_numpy(dtype=object)
+    for c in set(mcodes[mcodes != None]):  # noqa: E711
+        flag(mcodes == c, c, "Month", lambda i, c=c: _TIME_REASON[c].format(v=mv[i]))
+    lon_s = chunk["Longitude"].astype(str).str.strip().to_numpy(dtype=object)
+    lat_s = chunk["Latitude"].astype(str).str.strip().to_numpy(dtype=object)
+    ccodes = gpoints.classify_lonlat(lon_s, lat_s, aoi=aoi)
+    missing = ccodes == gpoints.MISSING
+    for c in set(ccodes[(ccodes != None) & ~missing]):  # noqa: E711
+        flag(
+            ccodes == c,
+            c,
+            "Longitude,Latitude",
+            lambda i, c=c: gpoints.reason_text(
+                c, lon_s[i], lat_s[i], names=("Longitude", "Latitude")
+            ),
+        )
+    # content hash of the standard columns (what "identical" means)
+    hashes = pd.util.hash_pandas_object(chunk[list(NAMES)], index=False).to_numpy().view(np.int64)
+    ids = chunk["Crime ID"].astype(str).str.strip().to_numpy(dtype=object)
+    ok = code == None  # noqa: E711
+    has_id = ok & (ids != "")
+    current = np.ones(n, dtype=np.int8)
+    refs = ids.copy()
+    updated = 0
+    sup_rows: list[int] = []
+    sup_ids: list[int] = []
+    # store versions of the ids in this chunk not yet known
+    if dedupe.lookup is not None:
+        new_ids = [i for i in pd.unique(ids[has_id]) if i not in dedupe.current]
+        dedupe._load(new_ids)
+    known = (
+        pd.Series(ids).isin(dedupe.current.keys()).to_numpy(dtype=bool)
+        if dedupe.current
+        else np.zeros(n, bool)
+    )
+    repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+    cand = has_id & (known | repeated)
+    simple = has_id & ~cand
+    dedupe.current.update(
+        zip(
+            ids[simple].tolist(),
+            zip(
+                hashes[simple].tolist(),
+                t0[simple].tolist(),
+                (-rows_no[simple]).tolist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    for i in np.flatnonzero(cand):
+        ref, h, t = ids[i], int(hashes[i]), float(t0[i])
+        old = dedupe.current.get(ref)
+        if old is None:
+            dedupe.current[ref] = (h, t, -int(rows_no[i]))
+            continue
+        versions = dedupe.hashes.get(ref, {old[0]})
+        if h in versions:
+            code[i], col[i] = "duplicate_row", "Crime ID"
+            reason[i] = (
+                f"row is identical to one already imported or read (Crime ID {ref[:16]!r}...); nothing to do."
+            )
+            continue
+        dedupe.hashes[ref] = versions | {h}
+        updated += 1
+        if t >= old[1]:
+            if old[2] > 0:
+                sup_ids.append(old[2])
+            else:
+                sup_rows.append(-old[2])
+            dedupe.current[ref] = (h, t, -int(rows_no[i]))
+        else:
+            current[i] = 0
+    # blank Crime ID: a ref from the content hash and its occurrence number
+    anon = np.flatnonzero((code == None) & (ids == ""))  # noqa: E711
+    anon_refs = []
+    for i in anon:
+        h = int(hashes[i])
+        k = dedupe.anon.get(h, 0) + 1
+        dedupe.anon[h] = k
+        refs[i] = f"anon-{h & 0xFFFFFFFFFFFFFFFF:016x}-{k}"
+        anon_refs.append(refs[i])
+    if dedupe.lookup is not None and anon_refs:
+        found = set(dedupe.lookup(anon_refs)["source_ref"].astype(str))
+        for i in anon:
+            if refs[i] in found:
+                code[i], col[i] = "duplicate_row", "Crime ID"
+                reason[i] = (
+                    "row (blank Crime ID) is identical to one already imported; nothing to do."
+                )
+    ok = code == None  # noqa: E711
+    problems = []
+    if not ok.all():
+        std = chunk[list(NAMES)]
+        for i in np.flatnonzero(~ok):
+            raw = dict(zip(header, std.iloc[i].tolist(), strict=False))
+            problems.append(
+                (
+                    int(rows_no[i]),
+                    col[i] or None,
+                    code[i],
+                    reason[i],
+                    ids[i] or None,
+                    json.dumps(raw),
+                )
+            )
+    acc = chunk[ok]
+    m = int(ok.sum())
+    located = ~missing[ok]
+    lon = np.where(
+        located, pd.to_numeric(pd.Series(lon_s[ok]), errors="coerce").to_numpy(dtype=float), np.nan
+    )
+    lat = np.where(
+        located, pd.to_numeric(pd.Series(lat_s[ok]), errors="coerce").to_numpy(dtype=float), np.nan
+    )
+    x, y = gpoints.lonlat_to_bng(lon, lat)
+    x = np.where(located, x, np.nan)
+    y = np.where(located, y, np.nan)
+    precision = np.where(located, PRECISION_M, np.nan)
+    cells = cells_for_points(lon, lat, precision)
+    detail = pd.Series("{", index=acc.index, dtype=object)
+    for j, (key, name) in enumerate(_DETAIL):
+        detail = (
+            detail + ("" if j == 0 else ", ") + f'"{key}": ' + _json_map(acc[name].astype(object))
+        )
+    detail = detail + "}"
+    ref_ok = refs[ok]
+    rows = pd.DataFrame(
+        {
+            "incident_id": np.char.add("police_uk:", ref_ok.astype(str)).astype(object)
+            if m
+            else np.empty(0, object),
+            "source": SOURCE,
+            "source_ref": ref_ok,
+            "row_no": rows_no[ok],
+            "t_from": t0[ok],
+            "t_to": t1[ok],
+            "time_precision": "month",
+            "category": acc["Crime type"].to_numpy(dtype=object),
+            "flags": "",
+            "route": None,
+            "stop_code": None,
+            "school_urn": None,
+            "precision_m": precision,
+            "geocode_method": np.where(located, "police_uk", "none").astype(object),
+            "location_text": acc["Location"].replace("", None).to_numpy(dtype=object),
+            "h3_cell": cells,
+            "lon": lon,
+            "lat": lat,
+            "minx": x,
+            "miny": y,
+            "maxx": x,
+            "maxy": y,
+            "geom_wkb": None,
+            "weight": 1.0,
+            "detail": detail.to_numpy(dtype=object),
+            "row_hash": hashes[ok],
+            "current": current[ok],
+        }
+    )
+    return PoliceChunk(rows, problems, int((~located).sum()), updated, sup_rows, sup_ids)

@@ -1,0 +1,679 @@
+"""The incident store: SQLite in WAL mode behind a small interface (:class:`Store`).
+
+Tables
+------
+``batches``
+    One row per import: source, file name, SHA-256 of the file's bytes, counts, status
+    (``staging`` -> ``committed`` | ``aborted``; ``committed`` -> ``rolled_back``), pid,
+    timestamps.
+``incidents``
+    Every version of every incident. ``current = 1`` marks the version analyses see; a
+    police.uk update (same Crime ID, other values) sets the older version's ``current`` to 0
+    and records the batch that superseded it (history). Points are stored as their bounds
+    (``minx = maxx``, ``miny = maxy``, EPSG:27700) and lines as WKB; times as UTC epoch seconds.
+``quarantine``
+    Rejected rows: batch, 1-based data row, column(s), reason code, reason and the row as it
+    came in (JSON, original header names).
+
+Atomicity
+---------
+An import writes its rows while its batch is ``staging``: every read filters on committed
+batches, so staged rows are invisible. Committing is one short transaction (the batch's status
+and the supersede marks of updated incidents). A process killed mid-import leaves a ``staging``
+batch whose pid is dead; the next import (or :meth:`Store.recover`) deletes its rows and marks it
+``aborted``. Readers never wait for an import (WAL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import NotFoundError, StoreError
+from .incident import CRS_BNG, FRAME_COLUMNS
+
+__all__ = ["ROW_COLUMNS", "Batch", "QuarantineRecord", "Store"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of a staged incident row (what the ingest pipeline hands :meth:`Store.stage`).
+ROW_COLUMNS: Final[tuple[str, ...]] = (
+    "incident_id",
+    "source",
+    "source_ref",
+    "row_no",
+    "t_from",
+    "t_to",
+    "time_precision",
+    "category",
+    "flags",
+    "route",
+    "stop_code",
+    "school_urn",
+    "precision_m",
+    "geocode_method",
+    "location_text",
+    "h3_cell",
+    "lon",
+    "lat",
+    "minx",
+    "miny",
+    "maxx",
+    "maxy",
+    "geom_wkb",
+    "weight",
+    "detail",
+    "row_hash",
+    "current",
+)
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    file_name TEXT,
+    file_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rows INTEGER DEFAULT 0,
+    accepted INTEGER DEFAULT 0,
+    quarantined INTEGER DEFAULT 0,
+    no_location INTEGER DEFAULT 0,
+    updated INTEGER DEFAULT 0,
+    reasons TEXT DEFAULT '{}',
+    pid INTEGER,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    rolled_back_at TEXT
+);
+CREATE INDEX IF NOT EXISTS batches_sha ON batches(source, file_sha256, status);
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    incident_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_ref TEXT NOT NULL,
+    row_no INTEGER,
+    t_from REAL,
+    t_to REAL,
+    time_precision TEXT,
+    category TEXT,
+    flags TEXT,
+    route TEXT,
+    stop_code TEXT,
+    school_urn TEXT,
+    precision_m REAL,
+    geocode_method TEXT,
+    location_text TEXT,
+    h3_cell TEXT,
+    lon REAL,
+    lat REAL,
+    minx REAL,
+    miny REAL,
+    maxx REAL,
+    maxy REAL,
+    geom_wkb BLOB,
+    weight REAL,
+    detail TEXT,
+    row_hash INTEGER,
+    current INTEGER NOT NULL DEFAULT 1,
+    superseded_by INTEGER
+);
+CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(source, source_ref);
+CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id);
+CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
+CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    source TEXT,
+    row_no INTEGER,
+    col TEXT,
+    reason_code TEXT,
+    reason TEXT,
+    ref TEXT,
+    raw TEXT
+);
+CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
+"""
+
+_VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
+_COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One import batch as recorded in the store."""
+
+    batch_id: int
+    source: str
+    file_name: str | None
+    file_sha256: str
+    status: str
+    rows: int
+    accepted: int
+    quarantined: int
+    no_location: int
+    updated: int
+    reasons: dict[str, int]
+    started_at: str
+    finished_at: str | None
+    rolled_back_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """One quarantined input row."""
+
+    batch_id: int
+    row: int
+    column: str | None
+    reason_code: str
+    reason: str
+    source: str | None
+    raw: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``geosafe quarantine --format json`` object."""
+        return {
+            "batch_id": self.batch_id,
+            "row": self.row,
+            "column": self.column,
+            "reason_code": self.reason_code,
+            "reason": self.reason,
+        }
+
+
+def _utcnow() -> str:
+    return pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child counts as dead
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Store:
+    """SQLite incident store (WAL). ``Store(path)`` creates the file and schema if needed.
+
+    Parameters
+    ----------
+    path
+        The database file; ``":memory:"`` is not supported (imports use several connections).
+    timeout_s
+        How long a writer waits for another writer's lock, seconds.
+    """
+
+    def __init__(self, path: Path | str, *, timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self._timeout = timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = self._connect()
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            msg = f"cannot open the store {str(self.path)!r} ({exc}); check `--db` / GEOSAFE_DB."
+            raise StoreError(msg) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # ---------------------------------------------------------------------------- batches
+
+    def find_batch(self, source: str, sha256: str) -> Batch | None:
+        """The committed batch that imported these bytes for this source, if any."""
+        row = self._conn.execute(
+            "SELECT * FROM batches WHERE source = ? AND file_sha256 = ? AND status = 'committed' "
+            "ORDER BY batch_id LIMIT 1",
+            (source, sha256),
+        ).fetchone()
+        return None if row is None else self._batch(row)
+
+    def _batch(self, row: Sequence[Any]) -> Batch:
+        cols = [d[0] for d in self._conn.execute("SELECT * FROM batches LIMIT 0").description]
+        rec = dict(zip(cols, row, strict=True))
+        return Batch(
+            batch_id=rec["batch_id"],
+            source=rec["source"],
+            file_name=rec["file_name"],
+            file_sha256=rec["file_sha256"],
+            status=rec["status"],
+            rows=rec["rows"],
+            accepted=rec["accepted"],
+            quarantined=rec["quarantined"],
+            no_location=rec["no_location"],
+            updated=rec["updated"],
+            reasons=json.loads(rec["reasons"] or "{}"),
+            started_at=rec["started_at"],
+            finished_at=rec["finished_at"],
+            rolled_back_at=rec["rolled_back_at"],
+        )
+
+    def batches(self, *, include_aborted: bool = False) -> list[Batch]:
+        """Import batches, oldest first (staging and aborted ones only when asked)."""
+        where = "" if include_aborted else "WHERE status IN ('committed', 'rolled_back')"
+        rows = self._conn.execute(f"SELECT * FROM batches {where} ORDER BY batch_id").fetchall()
+        return [self._batch(r) for r in rows]
+
+    def batch(self, batch_id: int) -> Batch:
+        """One batch by id."""
+        row = self._conn.execute("SELECT * FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+        if row is None:
+            msg = f"batch {batch_id!r} does not exist; see `geosafe batch list`."
+            raise NotFoundError(msg)
+        return self._batch(row)
+
+    def recover(self) -> list[int]:
+        """Abort staging batches whose importing process is gone: delete their rows.
+
+        Returns
+        -------
+        list of int
+            The ids of the batches aborted.
+        """
+        stale = [
+            bid
+            for bid, pid in self._conn.execute(
+                "SELECT batch_id, pid FROM batches WHERE status = 'staging'"
+            ).fetchall()
+            if not _pid_alive(pid)
+        ]
+        for bid in stale:
+            with self._tx() as c:
+                c.execute("DELETE FROM incidents WHERE batch_id = ?", (bid,))
+                c.execute("DELETE FROM quarantine WHERE batch_id = ?", (bid,))
+                c.execute(
+                    "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ?",
+                    (_utcnow(), bid),
+                )
+            log.warning("aborted the unfinished import batch %d (its process is gone)", bid)
+        return stale
+
+    def begin_batch(self, source: str, sha256: str, *, file_name: str | None = None) -> int:
+        """Record a new ``staging`` batch (after recovering dead ones); return its id."""
+        self.recover()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO batches (source, file_name, file_sha256, status, pid, started_at) "
+                "VALUES (?, ?, ?, 'staging', ?, ?)",
+                (source, file_name, sha256, os.getpid(), _utcnow()),
+            )
+        if cur.lastrowid is None:  # pragma: no cover
+            raise StoreError("SQLite returned no batch id.")
+        return int(cur.lastrowid)
+
+    def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
+        """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
+        if rows.empty:
+            return
+        cols = ", ".join(("batch_id", *ROW_COLUMNS))
+        marks = ", ".join("?" * (len(ROW_COLUMNS) + 1))
+        data = [np.full(len(rows), batch_id, dtype=object)] + [_py(rows[c]) for c in ROW_COLUMNS]
+        with self._tx() as c:
+            c.executemany(
+                f"INSERT INTO incidents ({cols}) VALUES ({marks})", zip(*data, strict=True)
+            )
+
+    def stage_quarantine(
+        self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json)``."""
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw) "
+                f"VALUES ({batch_id}, ?, ?, ?, ?, ?, ?, ?)",
+                ((source, *r) for r in records),
+            )
+
+    def mark_superseded(self, batch_id: int, row_numbers: Sequence[int]) -> None:
+        """Inside a staging batch, mark rows (by data row number) as history."""
+        if not row_numbers:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE incidents SET current = 0, superseded_by = ? WHERE batch_id = ? AND row_no = ?",
+                ((batch_id, batch_id, int(r)) for r in row_numbers),
+            )
+
+    def commit_batch(
+        self,
+        batch_id: int,
+        counts: dict[str, int],
+        reasons: dict[str, int],
+        supersede: Sequence[int] = (),
+    ) -> None:
+        """Make a staged batch visible in one short transaction.
+
+        Parameters
+        ----------
+        counts
+            ``rows``, ``accepted``, ``quarantined``, ``no_location``, ``updated``.
+        reasons
+            Quarantined rows per reason code.
+        supersede
+            Ids (``incidents.id``) of current rows of *other* batches that this batch's
+            updates replace (they become history).
+        """
+        with self._tx() as c:
+            status = c.execute(
+                "SELECT status FROM batches WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            if status is None or status[0] != "staging":
+                msg = f"batch {batch_id!r} is not staging ({status!r}); it was recovered by another run."
+                raise StoreError(msg)
+            c.executemany(
+                "UPDATE incidents SET current = 0, superseded_by = ? WHERE id = ?",
+                ((batch_id, int(i)) for i in supersede),
+            )
+            c.execute(
+                "UPDATE batches SET status = 'committed', finished_at = ?, rows = ?, accepted = ?, "
+                "quarantined = ?, no_location = ?, updated = ?, reasons = ? WHERE batch_id = ?",
+                (
+                    _utcnow(),
+                    *(int(counts.get(k, 0)) for k in _COUNTS),
+                    json.dumps(reasons, sort_keys=True),
+                    batch_id,
+                ),
+            )
+
+    def abort_batch(self, batch_id: int) -> None:
+        """Discard a staging batch (an import that failed part-way)."""
+        with self._tx() as c:
+            c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
+            c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
+            c.execute(
+                "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ? "
+                "AND status = 'staging'",
+                (_utcnow(), batch_id),
+            )
+
+    def rollback(self, batch_id: int) -> Batch:
+        """Remove a committed batch's incidents; keep its record as ``rolled_back``.
+
+        Versions that the batch's updates had superseded become current again.
+        """
+        batch = self.batch(batch_id)
+        if batch.status != "committed":
+            msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
+            raise StoreError(msg)
+        with self._tx() as c:
+            c.execute(
+                "UPDATE incidents SET current = 1, superseded_by = NULL WHERE superseded_by = ? "
+                "AND batch_id != ?",
+                (batch_id, batch_id),
+            )
+            c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
+            c.execute(
+                "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
+                (_utcnow(), batch_id),
+            )
+        return self.batch(batch_id)
+
+    # ---------------------------------------------------------------------------- lookups
+
+    def has_source(self, source: str) -> bool:
+        """Whether any committed incident of this source exists."""
+        row = self._conn.execute(
+            f"SELECT 1 FROM incidents WHERE source = ? AND {_VISIBLE} LIMIT 1", (source,)
+        ).fetchone()
+        return row is not None
+
+    def versions(self, source: str, refs: Sequence[str]) -> pd.DataFrame:
+        """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
+        ``t_from``, ``current``."""
+        cols = ["id", "source_ref", "row_hash", "t_from", "current"]
+        if not refs:
+            return pd.DataFrame(columns=cols)
+        c = self._conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _refs (ref TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM _refs")
+        c.executemany("INSERT OR IGNORE INTO _refs VALUES (?)", ((r,) for r in refs))
+        rows = c.execute(
+            "SELECT i.id, i.source_ref, i.row_hash, i.t_from, i.current FROM _refs r CROSS "
+            "JOIN incidents i ON i.source = ? AND i.source_ref = r.ref "
+            f"WHERE i.{_VISIBLE}",
+            (source,),
+        ).fetchall()
+        c.execute("DELETE FROM _refs")
+        return pd.DataFrame(rows, columns=cols)
+
+    # ---------------------------------------------------------------------------- reads
+
+    def incidents(
+        self,
+        *,
+        sources: Sequence[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        start: pd.Timestamp | str | None = None,
+        end: pd.Timestamp | str | None = None,
+        with_location: bool = True,
+        include_history: bool = False,
+    ) -> gpd.GeoDataFrame:
+        """Current incidents as a GeoDataFrame with exactly :data:`~geosafe.incident.FRAME_COLUMNS`.
+
+        Parameters
+        ----------
+        sources
+            Restrict to these sources (``dir``, ``asif``, ``cris``, ``fap``, ``police_uk``).
+        bbox
+            ``(minx, miny, maxx, maxy)`` in EPSG:27700 metres; incidents whose geometry's
+            bounds intersect it.
+        start, end
+            Bounds on ``occurred_from`` (``start`` inclusive, ``end`` exclusive); naive values
+            are Europe/London.
+        with_location
+            Only incidents with a geometry (the default); ``False`` includes those without.
+        include_history
+            Also superseded versions (police.uk updates).
+        """
+        where = [f"{_VISIBLE}"]
+        params: list[Any] = []
+        if not include_history:
+            where.append("current = 1")
+        if sources is not None:
+            srcs = [s.replace("-", "_") for s in sources]
+            where.append(f"source IN ({', '.join('?' * len(srcs))})")
+            params.extend(srcs)
+        if bbox is not None:
+            x0, y0, x1, y1 = (float(v) for v in bbox)
+            where.append("minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?")
+            params.extend([x1, x0, y1, y0])
+        for bound, op in ((start, ">="), (end, "<")):
+            if bound is not None:
+                where.append(f"t_from {op} ?")
+                params.append(_epoch(bound))
+        if with_location:
+            where.append("minx IS NOT NULL")
+        cols = ", ".join(c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current"))
+        sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
+        df = pd.read_sql_query(sql, self._conn, params=params)
+        return to_frame(df)
+
+    def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
+        """Quarantined rows of committed (or rolled-back) batches, by batch and row."""
+        sql = (
+            "SELECT q.batch_id, q.row_no, q.col, q.reason_code, q.reason, q.source, q.raw "
+            "FROM quarantine q JOIN batches b ON b.batch_id = q.batch_id "
+            "WHERE b.status IN ('committed', 'rolled_back')"
+        )
+        params: tuple[Any, ...] = ()
+        if batch_id is not None:
+            self.batch(batch_id)
+            sql += " AND q.batch_id = ?"
+            params = (batch_id,)
+        rows = self._conn.execute(sql + " ORDER BY q.batch_id, q.row_no", params).fetchall()
+        return [
+            QuarantineRecord(b, r, c, code, reason, s, json.loads(raw or "{}"))
+            for b, r, c, code, reason, s, raw in rows
+        ]
+
+    # ---------------------------------------------------------------------------- removal
+
+    def erase(self, source: str, ref: str) -> list[str]:
+        """Remove every trace of one source record (right to erasure).
+
+        Returns
+        -------
+        list of str
+            Where it was removed from: ``"incidents"`` (current version), ``"history"``
+            (superseded versions), ``"quarantine"``.
+        """
+        source = source.replace("-", "_")
+        places = []
+        with self._tx() as c:
+            for label, flag in (("incidents", 1), ("history", 0)):
+                n = c.execute(
+                    "DELETE FROM incidents WHERE source = ? AND source_ref = ? AND current = ?",
+                    (source, ref, flag),
+                ).rowcount
+                if n:
+                    places.append(label)
+            if c.execute(
+                "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
+            ).rowcount:
+                places.append("quarantine")
+        return places
+
+    def purge(self, before: pd.Timestamp | str) -> int:
+        """Delete incidents (all versions) that ended before ``before``; return how many."""
+        cutoff = _epoch(before)
+        with self._tx() as c:
+            n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
+        return int(n)
+
+    def counts(self) -> dict[str, int]:
+        """Current committed incidents per source."""
+        rows = self._conn.execute(
+            f"SELECT source, COUNT(*) FROM incidents WHERE current = 1 AND {_VISIBLE} GROUP BY source"
+        ).fetchall()
+        return {s: int(n) for s, n in rows}
+
+
+def _epoch(value: pd.Timestamp | str) -> float:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("Europe/London")
+    return ts.timestamp()
+
+
+def _py(series: pd.Series) -> list[Any]:
+    """Column values as Python objects with ``None`` for missing (what sqlite3 binds)."""
+    values = series.to_numpy(dtype=object, na_value=None)
+    if series.dtype.kind == "f":
+        return [None if v is None or v != v else float(v) for v in values]
+    return values.tolist()
+
+
+def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Stored/staged rows (``ROW_COLUMNS`` + ``batch_id``) to the incident GeoDataFrame."""
+    n = len(df)
+    t_from = pd.to_datetime(df["t_from"].astype(float), unit="s", utc=True).dt.tz_convert(
+        "Europe/London"
+    )
+    t_to = pd.to_datetime(df["t_to"].astype(float), unit="s", utc=True).dt.tz_convert(
+        "Europe/London"
+    )
+    geoms = np.full(n, None, dtype=object)
+    minx = df["minx"].to_numpy(dtype=float, na_value=np.nan)
+    miny = df["miny"].to_numpy(dtype=float, na_value=np.nan)
+    point = np.isfinite(minx) & df["geom_wkb"].isna().to_numpy()
+    if point.any():
+        geoms[point] = shapely.points(minx[point], miny[point])
+    wkb = ~df["geom_wkb"].isna().to_numpy()
+    if wkb.any():
+        geoms[wkb] = shapely.from_wkb(df["geom_wkb"].to_numpy(dtype=object)[wkb])
+    flags = df["flags"].fillna("").map(lambda s: tuple(s.split(";")) if s else ())
+    detail = df["detail"].map(lambda s: json.loads(s) if isinstance(s, str) and s else {})
+    out = pd.DataFrame(
+        {
+            "incident_id": df["incident_id"].astype(object),
+            "source": df["source"].astype(object),
+            "source_ref": df["source_ref"].astype(object),
+            "batch_id": pd.array(df["batch_id"], dtype="Int64"),
+            "occurred_from": t_from,
+            "occurred_to": t_to,
+            "time_precision": df["time_precision"].astype(object),
+            "category": df["category"].astype(object),
+            "flags": flags.astype(object),
+            "route": df["route"].astype(object),
+            "stop_code": df["stop_code"].astype(object),
+            "school_urn": df["school_urn"].astype(object),
+            "precision_m": df["precision_m"].astype(float),
+            "geocode_method": df["geocode_method"].astype(object),
+            "location_text": df["location_text"].astype(object),
+            "h3_cell": df["h3_cell"].astype(object),
+            "lon": df["lon"].astype(float),
+            "lat": df["lat"].astype(float),
+            "weight": df["weight"].astype(float),
+            "detail": detail.astype(object),
+        }
+    )
+    gdf = gpd.GeoDataFrame(
+        out, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG, index=out.index), crs=CRS_BNG
+    )
+    return gdf[list(FRAME_COLUMNS)]
+
+
+def wait_for_unlock(path: Path, *, seconds: float = 5.0) -> None:  # pragma: no cover - helper
+    """Block until the store accepts a write (used by tests after killing an importer)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = sqlite3.connect(path, timeout=0.1)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            conn.close()
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.05)
