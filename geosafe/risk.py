@@ -56,7 +56,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import ValidationError
-from .incident import CRS_BNG
+from .incident import CRS_BNG, FLAG_NAMES
 from .network.walk import WALK_SPEED_MPS, WalkNetwork, WalkRoutes
 
 __all__ = [
@@ -571,17 +571,8 @@ def safer_walks(
 
 
 # ---------------------------------------------------------------------------- school report
-FAP_FLAGS: Final = (
-    "cse",
-    "serious_youth_violence",
-    "gangs",
-    "harmful_sexual_behaviour",
-    "missing_education",
-    "childrens_social_care",
-    "domestic_abuse",
-    "sexual_bullying",
-    "missing_home",
-)
+#: The FAP referral flags (``flag_`` dropped), in template order.
+FAP_FLAGS: Final = FLAG_NAMES[FLAG_NAMES.index("cse") :]
 
 
 @dataclass(frozen=True)
