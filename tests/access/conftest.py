@@ -31,3 +31,23 @@ def audit(tmp_path: Path) -> AuditLog:
 def demo_tokens(tokens: TokenStore) -> dict[str, str]:
     """One token per role (school A, the two demo wards)."""
     return create_demo_tokens(tokens, school_urn=SCHOOL_A, area_codes=list(WARDS))
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A store with real police.uk burglaries and hand-made DIR/CRIS rows (see ``_demo``)."""
+    from ._demo import build_store
+
+    return build_store(tmp_path_factory.mktemp("access-demo"), data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def service(demo_db: Path, data_dir: Path):  # type: ignore[no-untyped-def]
+    """The real app from ``api.create_app`` on the demo store, and one token per role."""
+    from api import create_app
+    from api.settings import ServiceSettings
+
+    settings = ServiceSettings(db=demo_db, data_dir=data_dir, work_dir=demo_db.parent / "work")
+    app = create_app(settings)
+    toks = create_demo_tokens(app.state.access.tokens, school_urn=SCHOOL_A, area_codes=list(WARDS))
+    return app, toks
