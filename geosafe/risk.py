@@ -15,7 +15,8 @@ The relevant incidents (sources, categories and the journey's own time window, e
 pupil* (``radius_m``, default 50 m) while the pupil makes the journey, reported **per 1,000
 journeys**:
 
-- walking at speed v (1.3 m/s): E = π r² / (H · v) · ∫ λ dℓ along the leg (the line integral
+- walking at speed v (1.3 m/s): E = π r² / (H · v) · ∫ λ dℓ along the leg, with r² in km²,
+  H in hours and v in metres per hour (the line integral
   of the density, midpoint rule on pieces of at most ``step_m`` = 10 m);
 - waiting at a stop for w seconds: E = N_r(stop) / H · w, with N_r the relevant incidents
   within r of the stop (those geocoded to the stop by its code sit on it);
@@ -211,8 +212,9 @@ class ExposureModel:
                 line_idx, weights=np.where(miss, 0.0, val) * seg, minlength=m
             )
             outside[valid] = np.bincount(line_idx, weights=miss * seg, minlength=m)
-        factor = math.pi * self.radius_m**2 / _M2_PER_KM2 / (self.window_hours * 3600.0)
-        expected = integral * factor / self.speed_mps * 3600.0
+        # μ = λ / H per km² per hour; time near each metre = 1 / (v · 3600) hours
+        area_km2 = math.pi * self.radius_m**2 / _M2_PER_KM2
+        expected = integral * area_km2 / (self.window_hours * self.speed_mps * 3600.0)
         return WalkExposure(integral=integral, expected=expected, outside_m=outside)
 
     def edge_density(self, net: WalkNetwork) -> npt.NDArray[np.float64]:
@@ -306,7 +308,7 @@ def window_hours(
         return float(len(days) * 24)
     keep = np.ones(len(days), dtype=bool)
     if p.weekdays:
-        keep &= np.isin(days.dayofweek, p.weekdays)
+        keep &= np.isin(days.day_of_week, p.weekdays)
     if p.school_days_only:
         cal = calendar or school_calendar.default_calendar()
         keep &= cal.school_day_mask(days.values.astype("datetime64[D]"))
