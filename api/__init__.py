@@ -1,0 +1,98 @@
+"""The geosafe HTTP service: :func:`create_app` builds a FastAPI app from settings.
+
+Nothing is built at import: ``geosafe serve`` (or a test) makes the settings and calls
+:func:`create_app`. Routers are thin: they parse, call :mod:`geosafe`, and format.
+
+- ``/healthz``: liveness (no token needed)
+- ``/api``: OpenAPI documentation (``/api/openapi.json``)
+- ``/ogc``: OGC API - Features Part 1 Core
+- ``/maps``: Folium maps with local assets and an offline basemap
+- ``/downloads``, ``/rasters``: GeoPackage, GeoJSON, CSV; KDE Cloud-Optimised GeoTIFF
+- ``/journeys``, ``/jobs``: journeys over HTTP; background jobs
+- ``/``: the web page; ``/static``: its assets and vendored Leaflet
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Any = None, *, store: Any = None) -> Any:
+    """Build the FastAPI application.
+
+    Parameters
+    ----------
+    settings
+        :class:`api.settings.ServiceSettings`; ``None`` reads them from the environment.
+    store
+        The incident store, or a zero-argument callable returning it. ``None``: a
+        :class:`geosafe.store.Store` on ``settings.db``, opened on first use.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    from fastapi import FastAPI
+
+    from geosafe.jobs import JobRunner
+    from geosafe.layers import LayerService
+    from geosafe.settings import StoreSettings
+
+    from . import downloads, jobs, journeys, maps, ogc, rasters, security, web
+    from .deps import Services
+    from .errors import install_error_handlers
+    from .settings import ServiceSettings
+
+    settings = settings if settings is not None else ServiceSettings()
+    if store is None:
+        store = _store_opener(settings.db)
+    layer_service = LayerService(
+        settings.data_dir, store, store_path=settings.db, cache_size=settings.cache_size
+    )
+    runner = JobRunner(workers=settings.job_workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runner.shutdown()
+
+    app = FastAPI(
+        title="geosafe",
+        version="0.1.0",
+        description="Hotspot and journey-risk mapping for contextual safeguarding "
+        "(OGC API - Features, maps, downloads).",
+        docs_url=None,
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = Services(settings=settings, layers=layer_service, jobs=runner)
+    app.state.settings = settings
+    install_error_handlers(app)
+    security.install(app, store=StoreSettings(db=settings.db), data_dir=settings.data_dir)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        """``{"status": "ok"}`` while the process serves requests."""
+        return {"status": "ok"}
+
+    for module in (ogc, maps, downloads, rasters, journeys, jobs, web):
+        app.include_router(module.router)
+    web.mount_static(app, settings)
+    return app
+
+
+def _store_opener(db: Any) -> Callable[[], Any]:
+    def open_store() -> Any:
+        from geosafe.store import Store
+
+        return Store(db)
+
+    return open_store

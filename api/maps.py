@@ -1,0 +1,119 @@
+"""Folium maps (``/maps/hotspots``, ``/maps/schools/{urn}``) and the offline basemap as
+GeoJSON (``/maps/basemap.json``) for the web page. All assets are served by this app."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from geosafe import exports as ge
+from geosafe import layers as gl
+from geosafe import maps as gm
+from geosafe._errors import NotFoundError
+
+from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
+from .params import analysis_params, check_known
+from .web import LEAFLET_URL
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
+_lock = threading.Lock()
+
+
+def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> str:
+    cache: OrderedDict[Hashable, str] = svc.html_cache
+    with _lock:
+        hit = cache.get(key)
+        if hit is not None:
+            cache.move_to_end(key)
+            return hit
+    text = make()
+    with _lock:
+        cache[key] = text
+        while len(cache) > max(1, svc.settings.cache_size):
+            cache.popitem(last=False)
+    return text
+
+
+@router.get("/basemap.json", summary="Offline basemap layers")
+def basemap(principal: Caller, svc: Svc) -> Response:
+    """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
+    FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
+    text = _cached(
+        svc, ("basemap",), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
+    )
+    return Response(text, media_type="application/json", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/hotspots", response_class=HTMLResponse, summary="Hotspot map")
+def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
+    """A Folium map of kernel density hotspots (query parameters as ``hotspots-kde`` items)."""
+    sp = gl.spec("hotspots-kde")
+    check_role(principal, sp.roles, sp.id)
+    check_known(request, sp.params)
+    params = analysis_params(request, sp)
+    layer = svc.layers.layer(sp.id, params, principal=principal)
+
+    def make() -> str:
+        m = gm.hotspot_map(
+            json.loads(ge.geojson_text(layer)),
+            base=gm.basemap(svc.settings.data_dir),
+            asset_url=LEAFLET_URL,
+            synthetic=layer.synthetic,
+        )
+        return gm.render(m)
+
+    key = ("hotspots", params.key(), svc.layers.store_state())
+    return HTMLResponse(_cached(svc, key, make))
+
+
+@router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
+def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
+    """A school's journey corridors and the hotspots along them."""
+    own = getattr(principal, "school_urn", None)
+    if getattr(principal, "role", None) == "school" and own != urn:
+        from geosafe._errors import AccessDeniedError
+
+        msg = f"this token is bound to school {own!r}; it may not see school {urn!r}."
+        raise AccessDeniedError(msg)
+    sp = gl.spec("journey-corridors")
+    check_role(principal, sp.roles, sp.id)
+    check_known(request, [p for p in sp.params if p != "school"])
+    params = analysis_params(request, sp)
+    schools = svc.layers.layer("schools")
+    pos = schools.index.get(urn)
+    if pos is None:
+        msg = f"school {urn!r} is not a demo-area school; pick a URN from /ogc/collections/schools/items."
+        raise NotFoundError(msg)
+    feat = json.loads(schools.features[pos])
+    info = {
+        **feat["properties"],
+        "lon": feat["geometry"]["coordinates"][0],
+        "lat": feat["geometry"]["coordinates"][1],
+    }
+    corridors = svc.layers.layer(
+        "journey-corridors", gl.replace_params(params, school=urn), principal=principal
+    )
+    hot = svc.layers.layer("hotspots-kde", params, principal=principal)
+
+    def make() -> str:
+        m = gm.school_map(
+            info,
+            json.loads(ge.geojson_text(corridors)),
+            json.loads(ge.geojson_text(hot)),
+            base=gm.basemap(svc.settings.data_dir),
+            asset_url=LEAFLET_URL,
+            synthetic=hot.synthetic or corridors.synthetic,
+        )
+        return gm.render(m)
+
+    key = ("school", urn, params.key(), svc.layers.store_state())
+    return HTMLResponse(_cached(svc, key, make))

@@ -1,0 +1,51 @@
+"""Settings of the HTTP service (pydantic-settings, ``GEOSAFE_`` prefix).
+
+Read when :class:`ServiceSettings` is instantiated, never at import. ``geosafe serve`` builds
+one and passes it to :func:`api.create_app`; tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geosafe.settings import default_data_dir
+
+__all__ = ["ServiceSettings"]
+
+
+def _default_web_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+class ServiceSettings(BaseSettings):
+    """How the API and map page are served.
+
+    Every field can be set from the environment with the ``GEOSAFE_`` prefix, e.g.
+    ``GEOSAFE_DB=out/demo/geosafe.db`` or ``GEOSAFE_MAX_PAGE_SIZE=500``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: SQLite incident store (``--db`` overrides).
+    db: Path = Field(default=Path("geosafe.db"))
+    #: The bundled reference data (boundaries, streets, stops, schools).
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: The browser page and its vendored assets (``web/``, with ``node_modules/leaflet``).
+    web_dir: Path = Field(default_factory=_default_web_dir)
+    #: Where computed rasters, downloads and job results are written.
+    work_dir: Path = Field(default=Path("out/service"))
+    #: Largest page of features the OGC API returns; larger ``limit`` values are clamped.
+    max_page_size: int = Field(default=1000, ge=1, le=100_000)
+    #: Page size when the client gives no ``limit``.
+    default_page_size: int = Field(default=100, ge=1, le=100_000)
+    #: Computed layers kept in memory (least recently used dropped first).
+    cache_size: int = Field(default=64, ge=0, le=10_000)
+    #: Whether the demo banner says the confidential sources are synthetic.
+    synthetic_data: bool = True
+    #: Background job workers.
+    job_workers: int = Field(default=1, ge=1, le=16)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)

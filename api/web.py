@@ -1,0 +1,65 @@
+"""The web page at ``/``, its static assets, vendored Leaflet and the OpenAPI page at ``/api``.
+
+Everything the browser loads comes from this app: ``/static`` serves ``web/static``,
+``/static/vendor/leaflet`` the ``leaflet`` npm package's ``dist`` folder and
+``/static/vendor/swagger-ui`` the ``swagger-ui-dist`` package (``npm ci`` in ``web/``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from geosafe._errors import ConfigurationError
+
+from .deps import services
+from .settings import ServiceSettings
+
+__all__ = ["mount_static", "router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["web"])
+
+LEAFLET_URL = "/static/vendor/leaflet"
+SWAGGER_URL = "/static/vendor/swagger-ui"
+
+
+@router.get("/", include_in_schema=False)
+def index(request: Request) -> Response:
+    """The map page (its data comes from the OGC API with the caller's token)."""
+    return FileResponse(services(request).settings.web_dir / "index.html", media_type="text/html")
+
+
+@router.get("/api", include_in_schema=False)
+def api_docs() -> HTMLResponse:
+    """Swagger UI of the OpenAPI document, with local assets."""
+    return get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="geosafe API",
+        swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{LEAFLET_URL}/images/marker-icon.png",
+    )
+
+
+def mount_static(app: FastAPI, settings: ServiceSettings) -> None:
+    """Mount ``/static`` (page assets) and the vendored npm packages."""
+    web = settings.web_dir
+    modules = web / "node_modules"
+    leaflet = modules / "leaflet" / "dist"
+    if not leaflet.is_dir():
+        msg = (
+            f"vendored Leaflet is missing at {str(leaflet)!r}; run `npm ci` in {str(web)!r} "
+            "(scripts/setup.sh does this)."
+        )
+        raise ConfigurationError(msg)
+    app.mount(LEAFLET_URL, StaticFiles(directory=leaflet), name="leaflet")
+    swagger = modules / "swagger-ui-dist"
+    if swagger.is_dir():
+        app.mount(SWAGGER_URL, StaticFiles(directory=swagger), name="swagger-ui")
+    app.mount("/static", StaticFiles(directory=web / "static"), name="static")

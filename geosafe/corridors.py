@@ -1,0 +1,339 @@
+"""Journeys for the service: the ``journey-corridors`` layer, journeys over HTTP and a whole
+school's report (run as a background job).
+
+Origins of a school's corridors and report are the home postcodes of its Fair Access Panel
+referrals in the store, grouped by postcode (:func:`geosafe.network.journeys.fap_home_postcodes`),
+so no individual pupil is ever an origin of its own. Routing, exposure and the report come
+from :mod:`geosafe.network.journeys` and :mod:`geosafe.risk`; this module assembles them and
+caches the expensive parts (walking network, transit router, exposure model) per service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from . import datasets
+from ._errors import ConfigurationError, ValidationError
+from .incident import CRS_BNG, SOURCES
+from .layers import _FILTER_PARAMS, AnalysisParams, Layer, LayerService, _make_layer, _synthetic
+
+__all__ = [
+    "corridor_layer",
+    "dumps",
+    "exposure_model",
+    "plan_journeys",
+    "school_journeys",
+    "school_report",
+    "walk_network",
+]
+
+log = logging.getLogger(__name__)
+
+_TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
+#: Default bell time (local) for corridors and reports.
+DEFAULT_ARRIVE_BY = dt.time(8, 40)
+
+
+def walk_network(svc: LayerService) -> Any:
+    """The demo area's walking network (built once, cached on disk by its own module)."""
+
+    def build() -> Any:
+        from .network.walk import WalkNetwork
+
+        return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir))
+
+    return svc.memo(("walk-network", str(svc.data_dir)), build)
+
+
+def transit_router(svc: LayerService) -> Any:
+    """The RAPTOR router over the estimated demo-area GTFS feed."""
+
+    def build() -> Any:
+        from .network.transit import RaptorRouter
+
+        path = datasets.gtfs_dir(svc.data_dir)
+        if not path.exists():
+            msg = f"no GTFS feed at {str(path)!r}; build it with `geosafe gtfs build`."
+            raise ConfigurationError(msg)
+        net = walk_network(svc)
+        return RaptorRouter(path, walk=net, walk_path=net.path_line)
+
+    return svc.memo(("transit-router", str(svc.data_dir)), build)
+
+
+def exposure_model(svc: LayerService, params: AnalysisParams) -> Any:
+    """The exposure model (:func:`geosafe.risk.build_exposure_model`) for ``params``' filters:
+    the relevant incidents of every source but FAP in the period and time window."""
+    params = params.only((*_FILTER_PARAMS, "bandwidth_m", "cell_m"))
+    key = ("exposure", params.key(), svc.store_state())
+
+    def build() -> Any:
+        from .filters import IncidentFilter
+        from .risk import build_exposure_model
+
+        start, end = svc.period(params)
+        flt = IncidentFilter(
+            sources=params.sources or tuple(s for s in SOURCES if s != "fap"),
+            categories=params.categories or None,
+            flags=params.flags or None,
+            preset=params.preset,
+        )
+        return build_exposure_model(
+            svc.all_incidents(),
+            incident_filter=flt,
+            start=start,
+            end=end,
+            bandwidth=params.bandwidth_m,
+            cell=params.cell_m,
+            study_area=datasets.demo_area(svc.data_dir),
+        )
+
+    return svc.memo(key, build)
+
+
+def _travel_date(svc: LayerService, params: AnalysisParams, date: str | None) -> dt.date:
+    if date:
+        try:
+            return dt.date.fromisoformat(date)
+        except ValueError:
+            msg = f"`date` {date!r} is not a date; write it as YYYY-MM-DD."
+            raise ValidationError(msg) from None
+    return svc.period(params)[1] or dt.date.today()
+
+
+def _time(text: str) -> dt.time:
+    try:
+        h, m = (int(p) for p in text.split(":"))
+        return dt.time(h, m)
+    except ValueError:
+        msg = f"`arrive_by` {text!r} is not a time; write it as HH:MM, e.g. '08:40'."
+        raise ValidationError(msg) from None
+
+
+def school_journeys(
+    svc: LayerService,
+    urn: str,
+    params: AnalysisParams,
+    *,
+    arrive_by: dt.time = DEFAULT_ARRIVE_BY,
+    mode: str = "walk",
+) -> list[Any]:
+    """Journeys of a school's FAP-referred pupils from their (grouped) home postcodes."""
+    from .network.journeys import fap_home_postcodes, origins_from_postcodes
+    from .network.journeys import plan_journeys as plan
+
+    key = (
+        "school-journeys",
+        urn,
+        params.only(_FILTER_PARAMS).key(),
+        svc.store_state(),
+        arrive_by,
+        mode,
+    )
+
+    def build() -> list[Any]:
+        postcodes = fap_home_postcodes(svc.store, urn)
+        origins = origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind="fap")
+        if len(origins) == 0:
+            return []
+        return plan(
+            urn,
+            origins,
+            mode=mode,
+            arrive_by=arrive_by,
+            date=_travel_date(svc, params, None),
+            network=walk_network(svc),
+            router=transit_router(svc) if mode == "bus" else None,
+            model=exposure_model(svc, params),
+            data_dir=svc.data_dir,
+        )
+
+    result: list[Any] = svc.memo(key, build)
+    return result
+
+
+def _report(
+    svc: LayerService, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
+) -> Any:
+    from .network.journeys import school_location
+    from .risk import school_report as build_report
+
+    _, name = school_location(urn, data_dir=svc.data_dir)
+    fap = svc.store.incidents(sources=["fap"], with_location=False)
+    return build_report(
+        urn,
+        journeys,
+        school_name=name,
+        network=walk_network(svc),
+        model=exposure_model(svc, params),
+        fap=fap,
+        role=role,
+    )
+
+
+def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+    """Walking corridors to each demo-area school (or ``params.school``): street stretches
+    with the pupils whose journeys use them and the mean density along them (incidents per
+    km²), from :func:`geosafe.risk.school_report` (analyst view; other roles get the
+    disclosure-controlled view from :class:`~geosafe.layers.LayerService`)."""
+    schools = datasets.schools(svc.data_dir, demo_only=True)
+    urns = [params.school] if params.school else sorted(schools["urn"].astype(str))
+    frames = []
+    for urn in urns:
+        journeys = school_journeys(svc, urn, params)
+        if not journeys:
+            continue
+        rep = _report(svc, urn, params, journeys, "analyst")
+        c = rep.corridors
+        if c.empty:
+            continue
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "school_urn": urn,
+                    "school_name": rep.school_name,
+                    "mode": np.where(c["kind"] == "bus", "bus", "walk"),
+                    "name": c["name"].astype(str).to_numpy(),
+                    "pupils": c["pupils"].to_numpy(dtype=float),
+                    "density": c["mean_density_km2"].to_numpy(dtype=float),
+                    "length_m": c["length_m"].to_numpy(dtype=float),
+                },
+                geometry=c.geometry.to_numpy(),
+                crs=CRS_BNG,
+            )
+        )
+    if frames:
+        frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS_BNG)
+        frame = frame[frame.geometry.notna()]
+        frame.index = pd.Index([f"{u}-{i}" for i, u in enumerate(frame["school_urn"])], name="id")
+    else:
+        cols = ("school_urn", "school_name", "mode", "name", "pupils", "density", "length_m")
+        frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
+    return _make_layer(
+        "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())
+    )
+
+
+def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:
+    from .network.journeys import Origins, origins_from_postcodes
+
+    postcodes = [o for o in items if isinstance(o, str)]
+    points = [o for o in items if not isinstance(o, str)]
+    if postcodes and points:
+        msg = "`origins` mixes postcodes and points; send one kind per request."
+        raise ValidationError(msg)
+    if postcodes:
+        return origins_from_postcodes(postcodes, data_dir=data_dir)
+    lon = np.array([p[0] for p in points], dtype=float)
+    lat = np.array([p[1] for p in points], dtype=float)
+    x, y = _TO_BNG.transform(lon, lat)
+    return Origins(
+        tuple(f"point-{i + 1}" for i in range(len(points))),
+        np.column_stack([x, y]),
+        np.ones(len(points), dtype=np.int64),
+        tuple(None for _ in points),
+        "point",
+    )
+
+
+def plan_journeys(
+    svc: LayerService,
+    *,
+    school: str,
+    origins: Sequence[str | tuple[float, float]],
+    mode: str = "walk",
+    arrive_by: str = "08:40",
+    date: str | None = None,
+    preset: str | None = "school-run",
+) -> dict[str, Any]:
+    """Routes from ``origins`` (postcodes, or WGS84 ``(lon, lat)`` points) to a school,
+    arriving by ``arrive_by``, as an RFC 7946 FeatureCollection: one feature per origin with
+    its legs (mode, metres, seconds, exposure per 1,000 journeys) and a safer alternative."""
+    from .network.journeys import journeys_geojson
+    from .network.journeys import plan_journeys as plan
+
+    params = AnalysisParams(preset=preset)
+    results = plan(
+        school,
+        _origins(origins, svc.data_dir),
+        mode=mode,
+        arrive_by=_time(arrive_by),
+        date=_travel_date(svc, params, date),
+        network=walk_network(svc),
+        router=transit_router(svc) if mode == "bus" else None,
+        model=exposure_model(svc, params),
+        data_dir=svc.data_dir,
+    )
+    fc: dict[str, Any] = journeys_geojson(
+        results, metadata={"school": school, "mode": mode, "arrive_by": arrive_by}
+    )
+    for f in fc["features"]:
+        f["id"] = str(f["id"])
+    return fc
+
+
+def school_report(
+    svc: LayerService,
+    *,
+    school: str,
+    arrive_by: str = "08:40",
+    mode: str = "walk",
+    role: str = "analyst",
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, Any]:
+    """A whole school's report as JSON (a background job): summary, corridors and hotspots
+    along the routes (GeoJSON, WGS84), the FAP need matrix and notes; counts disclosure-
+    controlled for non-analyst ``role``."""
+    def report(fraction: float, message: str = "") -> None:
+        if progress is not None:
+            progress(fraction, message)
+
+    params = AnalysisParams()
+    report(0.05, "loading the walking network")
+    walk_network(svc)
+    report(0.3, "building the exposure model")
+    exposure_model(svc, params)
+    report(0.5, "routing the journeys")
+    journeys = school_journeys(svc, school, params, arrive_by=_time(arrive_by), mode=mode)
+    report(0.85, "aggregating the report")
+    rep = _report(svc, school, params, journeys, role)
+    out = {
+        "school_urn": rep.school_urn,
+        "school_name": rep.school_name,
+        "role": rep.role,
+        "summary": _plain(rep.summary),
+        "notes": list(rep.notes),
+        "need_matrix": _plain(rep.need_matrix.to_dict(orient="records")),
+        "corridors": _fc(rep.corridors),
+        "hotspots": _fc(rep.hotspots),
+    }
+    report(1.0, "done")
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
+
+
+def _fc(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    from .layers import to_geojson_features
+
+    gdf = gdf[gdf.geometry.notna()] if len(gdf) else gdf
+    feats, _ = to_geojson_features(gdf, [str(i) for i in range(len(gdf))])
+    return {"type": "FeatureCollection", "features": [json.loads(f) for f in feats]}
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Compact JSON text of a GeoJSON document."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,131 @@
+"""Exports of published layers: GeoPackage 1.2 (EPSG:27700) with a default QGIS style in
+``layer_styles``, RFC 7946 GeoJSON, and CSV with a WKT geometry column and the CRS named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .incident import CRS_BNG
+from .layers import COLLECTIONS, Layer, _jsonable
+
+__all__ = ["csv_text", "geojson_text", "qgis_style", "write_geopackage"]
+
+
+_QML_SYMBOL: Final = {
+    "Point": (
+        "marker",
+        "SimpleMarker",
+        {"name": "circle", "color": "215,48,31,220", "outline_color": "80,0,0,255", "size": "2.4"},
+    ),
+    "LineString": (
+        "line",
+        "SimpleLine",
+        {"line_color": "49,54,149,230", "line_width": "0.8", "capstyle": "round"},
+    ),
+    "Polygon": (
+        "fill",
+        "SimpleFill",
+        {
+            "color": "215,48,31,140",
+            "outline_color": "127,0,0,255",
+            "outline_width": "0.4",
+            "style": "solid",
+        },
+    ),
+}
+
+
+def qgis_style(geometry: str) -> str:
+    """A default QGIS style (QML, single symbol) for a layer of ``geometry`` type."""
+    kind = geometry.removeprefix("Multi")
+    sym_type, cls, options = _QML_SYMBOL.get(kind, _QML_SYMBOL["Polygon"])
+    opts = "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in options.items())
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+        '<qgis version="3.28.0" styleCategories="Symbology">'
+        '<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+        f'<symbols><symbol type="{sym_type}" name="0" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="{cls}" enabled="1" locked="0" pass="0"><Option type="Map">{opts}</Option>'
+        "</layer></symbol></symbols></renderer-v2></qgis>"
+    )
+
+
+def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
+    frame = layer.frame.copy()
+    for col in frame.columns:
+        if col == frame.geometry.name:
+            continue
+        s = frame[col]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            frame[col] = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        elif s.dtype == object:
+            frame[col] = s.map(
+                lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict | list | tuple) else v
+            )
+    frame = frame.reset_index(names="id")
+    return frame
+
+
+def write_geopackage(layer: Layer, path: Path) -> Path:
+    """Write ``layer`` as a GeoPackage 1.2 (EPSG:27700) with a default QGIS style in
+    ``layer_styles``; returns ``path``."""
+    import pyogrio
+
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    frame = _download_frame(layer)
+    name = layer.collection.replace("-", "_")
+    geom_type = COLLECTIONS[layer.collection].geometry
+    if len(frame):
+        geom_type = str(frame.geometry.iloc[0].geom_type)
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        layer=name,
+        driver="GPKG",
+        dataset_options={"VERSION": "1.2"},
+        promote_to_multi=geom_type.startswith("Multi") or geom_type == "Polygon",
+        geometry_type=None if len(frame) else "Unknown",
+    )
+    styles = pd.DataFrame(
+        {
+            "f_table_catalog": [""],
+            "f_table_schema": [""],
+            "f_table_name": [name],
+            "f_geometry_column": ["geom"],
+            "styleName": [f"{name} default"],
+            "styleQML": [qgis_style(geom_type)],
+            "styleSLD": [""],
+            "useAsDefault": [True],
+            "description": [f"geosafe default style of {layer.collection}"],
+            "owner": ["geosafe"],
+            "ui": [""],
+            "update_time": [pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")],
+        }
+    )
+    pyogrio.write_dataframe(
+        styles, path, layer="layer_styles", driver="GPKG", append=True, layer_options={"FID": "id"}
+    )
+    return path
+
+
+def geojson_text(layer: Layer) -> str:
+    """The whole layer as one RFC 7946 FeatureCollection."""
+    return '{"type":"FeatureCollection","features":[' + ",".join(layer.features) + "]}"
+
+
+def csv_text(layer: Layer) -> str:
+    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns."""
+    frame = _download_frame(layer)
+    geom = frame.geometry
+    table = pd.DataFrame(frame.drop(columns=geom.name))
+    table["wkt"] = shapely.to_wkt(np.asarray(geom.array, dtype=object), rounding_precision=2)
+    table["crs"] = CRS_BNG
+    return table.to_csv(index=False)

@@ -1,0 +1,223 @@
+"""The hotspot layers the service publishes: kernel density hotspot polygons (and their COG),
+H3 cell counts with Getis-Ord Gi*, DBSCAN clusters and emerging hotspots, computed by
+:mod:`geosafe.hotspots` from the filtered incidents of the store over the demo area."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import datasets
+from ._errors import ConfigurationError
+from .incident import CRS_BNG
+from .layers import (
+    _FILTER_PARAMS,
+    _METHOD_KDE,
+    AnalysisParams,
+    Layer,
+    LayerService,
+    _make_layer,
+    _synthetic,
+)
+
+__all__ = [
+    "GI_PERMUTATIONS",
+    "cluster_layer",
+    "emerging_layer",
+    "h3_layer",
+    "kde_cog",
+    "kde_layer",
+    "kde_result",
+]
+
+#: Permutations of the Gi* test behind ``h3-cells`` (seeded: the layer is reproducible).
+GI_PERMUTATIONS: Final = 199
+
+
+def _period_label(svc: LayerService, params: AnalysisParams) -> str:
+    start, end = svc.period(params)
+    return f"{start}/{end}" if start and end else ""
+
+
+def _period_years(svc: LayerService, params: AnalysisParams) -> float | None:
+    start, end = svc.period(params)
+    if start is None or end is None:
+        return None
+    return max(1, (end - start).days + 1) / 365.25
+
+
+def kde_result(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Any:
+    """The kernel density surface (:class:`geosafe.hotspots.kde.KdeResult`, incidents per km²)
+    of the filtered incidents over the demo area; ``public``: from H3-cell aggregated inputs
+    and thresholded so every non-zero cell has 10+ incidents behind it."""
+    params = params.only(_FILTER_PARAMS + _METHOD_KDE)
+    key = ("kde", params.key(), svc.store_state(), public)
+
+    def build() -> Any:
+        from .hotspots.kde import kde_surface
+
+        pts = svc.incidents(params)
+        if public:
+            from . import privacy
+
+            pts = privacy.density_input(pts)
+        result = kde_surface(
+            pts,
+            bandwidth=params.bandwidth_m,
+            cell=params.cell_m,
+            kernel="gaussian" if params.kernel == "gaussian" else "quartic",
+            study_area=datasets.demo_area(svc.data_dir),
+            period_years=_period_years(svc, params),
+        )
+        if public:
+            from . import privacy
+
+            grid = privacy.threshold_density(
+                result.grid, cell_area_km2=(params.cell_m / 1000.0) ** 2
+            )
+            grid = np.where(np.isfinite(result.grid), grid, np.nan)
+            result = replace(result, grid=grid)
+        return result
+
+    return svc.memo(key, build)
+
+
+def kde_cog(
+    svc: LayerService, params: AnalysisParams, out_dir: Path, *, public: bool = False
+) -> Path:
+    """The density surface of ``params`` as a Cloud-Optimised GeoTIFF under ``out_dir``
+    (written once per parameters and store state)."""
+    from .hotspots.surfaces import write_cog
+
+    p = params.only(_FILTER_PARAMS + _METHOD_KDE)
+    digest = hashlib.sha256(repr((p.key(), svc.store_state(), public)).encode()).hexdigest()[:20]
+    path = Path(out_dir) / f"kde-{digest}.tif"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent)
+        os.close(fd)
+        write_cog(kde_result(svc, p, public=public), tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def kde_layer(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Layer:
+    """Hotspot polygons: the densest ``top_pct`` % of the surface (incidents per km²)."""
+    from .hotspots.surfaces import hotspot_polygons
+
+    result = kde_result(svc, params, public=public)
+    pts = svc.incidents(params)
+    gdf = hotspot_polygons(result, top_percent=params.top_pct, points=pts).to_crs(CRS_BNG)
+    frame = gpd.GeoDataFrame(
+        {
+            "rank": gdf["hotspot_id"].astype(int).to_numpy(),
+            "density": gdf["peak_density"].to_numpy(dtype=float),
+            "mean_density": gdf["mean_density"].to_numpy(dtype=float),
+            "count": gdf["incidents"].astype(int).to_numpy(),
+            "area_km2": gdf["area_km2"].to_numpy(dtype=float),
+            "threshold": gdf["threshold"].to_numpy(dtype=float),
+            "units": "incidents per km²",
+            "period": _period_label(svc, params),
+            "preset": params.preset or "all-day",
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=CRS_BNG,
+    )
+    frame.index = pd.Index([f"kde-{r}" for r in frame["rank"]], name="id")
+    return _make_layer("hotspots-kde", frame, params, synthetic=_synthetic(pts))
+
+
+def h3_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+    """Counts per H3 cell over the demo area with Gi* z, p (permutations) and class."""
+    from .hotspots.gistar import gi_star
+    from .hotspots.h3grid import h3_counts
+
+    pts = svc.incidents(params)
+    counts = h3_counts(
+        pts, resolution=params.resolution, study_area=datasets.demo_area(svc.data_dir)
+    )
+    gi = gi_star(counts, permutations=GI_PERMUTATIONS, seed=0)
+    frame = gpd.GeoDataFrame(
+        {
+            "cell": gi["h3_cell"].astype(str).to_numpy(),
+            "resolution": params.resolution,
+            "count": gi["count"].to_numpy(dtype=float),
+            "density": (gi["count"] / gi["area_km2"]).to_numpy(dtype=float),
+            "gi_z": gi["gi_z"].to_numpy(dtype=float),
+            "gi_p": gi["gi_p"].to_numpy(dtype=float),
+            "hotspot": gi["gi_class"].astype(str).to_numpy(),
+            "period": _period_label(svc, params),
+            "preset": params.preset or "all-day",
+        },
+        geometry=gi.geometry.to_numpy(),
+        crs=CRS_BNG,
+    )
+    frame.index = pd.Index(frame["cell"], name="id")
+    return _make_layer("h3-cells", frame, params, synthetic=_synthetic(pts))
+
+
+def cluster_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+    """DBSCAN clusters of the filtered incidents as hulls."""
+    try:
+        dbscan: Any = importlib.import_module("geosafe.hotspots.dbscan")
+    except ImportError as exc:
+        raise _unavailable("clusters", exc) from None
+    pts = svc.incidents(params)
+    gdf = dbscan.clusters(pts, eps=params.eps_m, min_samples=params.min_samples)
+    gdf = gdf.to_crs(CRS_BNG)
+    n_col = next((c for c in ("n_incidents", "count", "size") if c in gdf.columns), None)
+    id_col = next((c for c in ("cluster_id", "cluster", "label") if c in gdf.columns), None)
+    ids = gdf[id_col].to_numpy() if id_col else np.arange(1, len(gdf) + 1)
+    frame = gpd.GeoDataFrame(
+        {
+            "cluster_id": ids.astype(int),
+            "n_incidents": gdf[n_col].to_numpy(dtype=float) if n_col else np.nan,
+            "period": _period_label(svc, params),
+            "preset": params.preset or "all-day",
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=CRS_BNG,
+    )
+    frame.index = pd.Index([f"cluster-{i}" for i in frame["cluster_id"]], name="id")
+    return _make_layer("clusters", frame, params, synthetic=_synthetic(pts))
+
+
+def emerging_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+    """H3 cells classed by the trend of their hot-spot status."""
+    try:
+        emerging: Any = importlib.import_module("geosafe.hotspots.emerging")
+    except ImportError as exc:
+        raise _unavailable("emerging hotspots", exc) from None
+    pts = svc.incidents(params)
+    gdf = emerging.emerging_hotspots(
+        pts, resolution=params.resolution, study_area=datasets.demo_area(svc.data_dir)
+    ).to_crs(CRS_BNG)
+    cell_col = "h3_cell" if "h3_cell" in gdf.columns else "cell"
+    trend_col = next((c for c in ("category", "trend", "pattern") if c in gdf.columns), None)
+    frame = gpd.GeoDataFrame(
+        {
+            "cell": gdf[cell_col].astype(str).to_numpy(),
+            "resolution": params.resolution,
+            "trend": gdf[trend_col].astype(str).to_numpy() if trend_col else "",
+            "count": gdf["count"].to_numpy(dtype=float) if "count" in gdf.columns else np.nan,
+            "period": _period_label(svc, params),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=CRS_BNG,
+    )
+    frame.index = pd.Index(frame["cell"], name="id")
+    return _make_layer("emerging-cells", frame, params, synthetic=_synthetic(pts))
+
+
+def _unavailable(what: str, exc: ImportError) -> ConfigurationError:
+    msg = f"the {what} engine is not installed ({exc}); update geosafe to a build that has it."
+    return ConfigurationError(msg)

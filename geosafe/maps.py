@@ -1,0 +1,331 @@
+"""Folium maps with local assets and an offline vector basemap.
+
+No tile server is reachable from where geosafe runs, and no asset may come from a CDN: every
+map loads Leaflet from ``asset_url`` (the service serves the ``leaflet`` npm package there)
+and draws its basemap from the bundled data: OSM highways as lines, registered parks,
+ward boundaries and schools. Maps use only Leaflet's own features (GeoJSON layers, circle
+markers, tooltips, the layer control), so no jQuery, Bootstrap or Font Awesome is needed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import html
+import json
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+
+from . import datasets
+from .incident import CRS_BNG, CRS_WGS84
+
+__all__ = [
+    "Basemap",
+    "basemap",
+    "hotspot_map",
+    "render",
+    "school_map",
+]
+
+log = logging.getLogger(__name__)
+
+#: Density classes of the legend, incidents per km² (lower bounds) and their colours.
+DENSITY_CLASSES: Final = (
+    (0.0, "#fee5d9"),
+    (20.0, "#fcae91"),
+    (50.0, "#fb6a4a"),
+    (100.0, "#de2d26"),
+    (200.0, "#a50f15"),
+)
+_STREET_WEIGHT: Final = {
+    "primary": 2.2,
+    "secondary": 1.8,
+    "tertiary": 1.5,
+    "trunk": 2.5,
+    "residential": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """The offline basemap layers (WGS84 GeoJSON text, coordinates rounded to 5 decimals)."""
+
+    streets: str
+    parks: str
+    wards: str
+    schools: str
+    bounds: tuple[float, float, float, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        """One GeoJSON FeatureCollection per layer."""
+        return {
+            "streets": json.loads(self.streets),
+            "parks": json.loads(self.parks),
+            "wards": json.loads(self.wards),
+            "schools": json.loads(self.schools),
+            "bounds": list(self.bounds),
+        }
+
+
+def _osm_streets(path: Path) -> gpd.GeoDataFrame:
+    """Highways of an OSM XML file (plain or ``.bz2``) as WGS84 lines with ``highway``, ``name``."""
+    opener = bz2.open if path.suffix == ".bz2" else open
+    nodes: dict[str, tuple[float, float]] = {}
+    lines: list[Any] = []
+    kinds: list[str] = []
+    names: list[str] = []
+    with opener(path, "rb") as fh:
+        for _, elem in ET.iterparse(fh, events=("end",)):
+            if elem.tag == "node":
+                nodes[elem.attrib["id"]] = (float(elem.attrib["lon"]), float(elem.attrib["lat"]))
+                elem.clear()
+            elif elem.tag == "way":
+                tags = {t.attrib["k"]: t.attrib["v"] for t in elem.findall("tag")}
+                kind = tags.get("highway")
+                refs = [nd.attrib["ref"] for nd in elem.findall("nd")]
+                coords = [nodes[r] for r in refs if r in nodes]
+                if kind and len(coords) >= 2:
+                    lines.append(shapely.LineString(coords))
+                    kinds.append(kind)
+                    names.append(tags.get("name", ""))
+                elem.clear()
+    return gpd.GeoDataFrame({"highway": kinds, "name": names}, geometry=lines, crs=CRS_WGS84)
+
+
+def _fc(gdf: gpd.GeoDataFrame, columns: Sequence[str], *, simplify_deg: float = 0.0) -> str:
+    geoms = np.asarray(gdf.geometry.to_crs(CRS_WGS84).array, dtype=object)
+    if simplify_deg:
+        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, 5))
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    texts = shapely.to_geojson(geoms)
+    records = gdf[list(columns)].astype(str).to_dict(orient="records")
+    feats = [
+        f'{{"type":"Feature","geometry":{t},"properties":{json.dumps(r, ensure_ascii=False)}}}'
+        for t, r in zip(texts, records, strict=True)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
+
+
+@functools.cache
+def _basemap(data_dir: Path) -> Basemap:
+    area = datasets.demo_area(data_dir)
+    frame = area.buffer(500)
+    streets = _osm_streets(datasets.osm_path(data_dir))
+    streets = streets[streets["highway"] != "proposed"]
+    parks = datasets.parks(data_dir)
+    parks = parks[parks.intersects(frame)]
+    wards = datasets.wards(data_dir)
+    wards = wards[wards.intersects(frame)]
+    schools = datasets.schools(data_dir, demo_only=True)
+    b = gpd.GeoSeries([frame], crs=CRS_BNG).to_crs(CRS_WGS84).total_bounds
+    return Basemap(
+        streets=_fc(streets, ["highway", "name"], simplify_deg=0.00001),
+        parks=_fc(parks, ["name"], simplify_deg=0.00002),
+        wards=_fc(wards, ["name", "gss_code"], simplify_deg=0.00005),
+        schools=_fc(schools, ["urn", "name"]),
+        bounds=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+    )
+
+
+def basemap(data_dir: Path | str | None = None) -> Basemap:
+    """The offline basemap of the demo area from the bundled data (built once per folder)."""
+    return _basemap(Path(data_dir) if data_dir is not None else datasets.default_data_dir())
+
+
+def _new_map(base: Basemap, asset_url: str) -> folium.Map:
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=14)
+    m.default_js = [("leaflet", f"{asset_url}/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{asset_url}/leaflet.css")]
+    x0, y0, x1, y1 = base.bounds
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    return m
+
+
+def _add_basemap(m: folium.Map, base: Basemap) -> None:
+    folium.GeoJson(
+        json.loads(base.wards),
+        name="Basemap: ward boundaries (GLA 2018)",
+        style_function=lambda f: {
+            "color": "#9e9ac8",
+            "weight": 1,
+            "fill": False,
+            "dashArray": "4 3",
+        },
+        tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+    ).add_to(m)
+    folium.GeoJson(
+        json.loads(base.parks),
+        name="Basemap: parks (Historic England)",
+        style_function=lambda f: {
+            "color": "#74c476",
+            "weight": 0.5,
+            "fillColor": "#c7e9c0",
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+    ).add_to(m)
+    folium.GeoJson(
+        json.loads(base.streets),
+        name="Basemap: streets (OpenStreetMap)",
+        style_function=lambda f: {
+            "color": "#bdbdbd",
+            "weight": _STREET_WEIGHT.get(f["properties"]["highway"], 0.6),
+            "opacity": 0.9,
+        },
+    ).add_to(m)
+    schools = folium.FeatureGroup(name="Schools")
+    for feat in json.loads(base.schools)["features"]:
+        lon, lat = feat["geometry"]["coordinates"]
+        folium.CircleMarker(
+            [lat, lon],
+            radius=5,
+            color="#08519c",
+            fill=True,
+            fill_opacity=0.9,
+            tooltip=f"{feat['properties']['name']} (URN {feat['properties']['urn']})",
+        ).add_to(schools)
+    schools.add_to(m)
+
+
+def _density_colour(value: float | None) -> str:
+    colour = DENSITY_CLASSES[0][1]
+    for lo, c in DENSITY_CLASSES:
+        if value is not None and value >= lo:
+            colour = c
+    return colour
+
+
+def _legend(m: folium.Map, title: str, rows: Sequence[tuple[str, str]], source_note: str) -> None:
+    items = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};'
+        f'border:1px solid #555;margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        for c, label in rows
+    )
+    box = (
+        '<div class="geosafe-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #888;border-radius:4px;"
+        f'font:12px/1.4 sans-serif;max-width:280px"><b>{html.escape(title)}</b>{items}'
+        f'<div style="margin-top:6px;color:#a50f15"><b>{html.escape(source_note)}</b></div></div>'
+    )
+    root: Any = m.get_root()
+    root.html.add_child(Element(box))
+
+
+def _source_note(synthetic: bool) -> str:
+    if synthetic:
+        return (
+            "Data: SYNTHETIC DIR/ASIF/CRIS/FAP records (demo) with real police.uk burglary; "
+            "streets © OpenStreetMap contributors"
+        )
+    return "Data: police.uk (real); streets © OpenStreetMap contributors"
+
+
+def _density_rows() -> list[tuple[str, str]]:
+    rows = []
+    for i, (lo, c) in enumerate(DENSITY_CLASSES):
+        hi = DENSITY_CLASSES[i + 1][0] if i + 1 < len(DENSITY_CLASSES) else None
+        rows.append(
+            (c, f"{lo:g}-{hi:g} incidents per km²" if hi else f"≥ {lo:g} incidents per km²")
+        )
+    return rows
+
+
+def _density_of(props: dict[str, Any]) -> float | None:
+    for key in ("density_per_km2", "density", "mean_density_per_km2", "max_density_per_km2"):
+        if props.get(key) is not None:
+            return float(props[key])
+    return None
+
+
+def _add_collection(m: folium.Map, fc: dict[str, Any], name: str, *, kind: str) -> None:
+    if not fc.get("features"):
+        return
+    keys = [k for k in fc["features"][0].get("properties", {}) if not k.startswith("_")][:6]
+    if kind == "density":
+        style = lambda f: {  # noqa: E731
+            "color": "#67000d",
+            "weight": 1,
+            "fillColor": _density_colour(_density_of(f["properties"])),
+            "fillOpacity": 0.6,
+        }
+    elif kind == "corridor":
+        style = lambda f: {"color": "#3f007d", "weight": 4, "opacity": 0.8}  # noqa: E731
+    else:
+        style = lambda f: {"color": "#e6550d", "weight": 2, "fillOpacity": 0.3}  # noqa: E731
+    folium.GeoJson(
+        fc,
+        name=name,
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(keys) if keys else None,
+    ).add_to(m)
+
+
+def hotspot_map(
+    hotspots: dict[str, Any],
+    *,
+    base: Basemap,
+    asset_url: str,
+    synthetic: bool,
+    title: str = "Kernel density hotspots",
+    clusters: dict[str, Any] | None = None,
+) -> folium.Map:
+    """A hotspot map: the offline basemap, hotspot polygons (``hotspots``, a GeoJSON
+    FeatureCollection in WGS84, coloured by incidents per km²) and optionally DBSCAN clusters,
+    with a legend and a layer control."""
+    m = _new_map(base, asset_url)
+    _add_basemap(m, base)
+    _add_collection(m, hotspots, title, kind="density")
+    if clusters is not None:
+        _add_collection(m, clusters, "DBSCAN clusters (convex hulls)", kind="other")
+    _legend(m, f"{title}: density", _density_rows(), _source_note(synthetic))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def school_map(
+    school: dict[str, Any],
+    corridors: dict[str, Any],
+    hotspots: dict[str, Any],
+    *,
+    base: Basemap,
+    asset_url: str,
+    synthetic: bool,
+) -> folium.Map:
+    """A school's map: its walking corridors (exposure along them), the hotspots they cross
+    and the school itself, over the offline basemap."""
+    m = _new_map(base, asset_url)
+    _add_basemap(m, base)
+    _add_collection(m, hotspots, "Hotspots (incidents per km²)", kind="density")
+    _add_collection(m, corridors, f"Journey corridors to {school.get('name', '')}", kind="corridor")
+    lon, lat = school["lon"], school["lat"]
+    folium.CircleMarker(
+        [lat, lon],
+        radius=9,
+        color="#000",
+        weight=3,
+        fill=True,
+        fill_color="#08519c",
+        tooltip=f"{school.get('name', '')} (URN {school.get('urn', '')})",
+    ).add_to(m)
+    rows = [*_density_rows(), ("#3f007d", "walking corridor (line width not to scale)")]
+    _legend(
+        m, f"{school.get('name', 'School')}: journeys and hotspots", rows, _source_note(synthetic)
+    )
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def render(m: folium.Map) -> str:
+    """The map as a standalone HTML page."""
+    return m.get_root().render()

@@ -1,0 +1,207 @@
+"""Fixtures of the service tests: a small real store, tokens per role, an app built by the
+factory from test settings, and a live uvicorn server on a random loopback port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api import create_app
+from api.settings import ServiceSettings
+from geosafe import datasets
+from geosafe.auth import TokenStore
+from geosafe.settings import StoreSettings
+from geosafe.store import ROW_COLUMNS, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+N_INCIDENTS = 240
+
+
+@dataclass(frozen=True)
+class Tokens:
+    analyst: str
+    school: str
+    neighbourhood: str
+    school_urn: str
+
+
+def _epoch_s(t: pd.DatetimeIndex) -> np.ndarray:
+    return np.asarray((t - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(seconds=1))
+
+
+def _incident_rows(seed: int = 7) -> pd.DataFrame:
+    """Hand-made incidents: clustered points near two demo-area schools, school-run times on
+    term-time weekdays of 2024, plus police.uk-like month records."""
+    rng = np.random.default_rng(seed)
+    schools = datasets.schools(demo_only=True).sort_values("urn")
+    centres = np.array([(g.x, g.y) for g in schools.geometry.iloc[:2]])
+    n = N_INCIDENTS
+    which = rng.integers(0, 2, n)
+    xy = centres[which] + rng.normal(0, 120, (n, 2))
+    days = pd.bdate_range("2024-01-08", "2024-03-28")
+    day = days[rng.integers(0, len(days), n)]
+    minutes = rng.choice([8 * 60 + 15, 15 * 60 + 30, 16 * 60 + 5, 21 * 60], n)
+    t_local = pd.DatetimeIndex(day) + pd.to_timedelta(minutes, unit="min")
+    t_local = t_local.tz_localize("Europe/London")
+    source = np.where(np.arange(n) % 4 == 0, "police_uk", "dir")
+    precision = np.where(source == "police_uk", "month", "minute")
+    t_from = t_local.where(
+        source == "dir",
+        t_local.tz_localize(None).to_period("M").to_timestamp().tz_localize("Europe/London"),
+    )
+    t_to = t_from.where(source == "dir", t_from + pd.offsets.MonthBegin(1))
+    pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    wgs = pts.to_crs(4326)
+    refs = [f"T{i:04d}" for i in range(n)]
+    rows = pd.DataFrame(
+        {
+            "incident_id": [f"{s}:{r}" for s, r in zip(source, refs, strict=True)],
+            "source": source,
+            "source_ref": refs,
+            "row_no": np.arange(1, n + 1),
+            "t_from": _epoch_s(t_from),
+            "t_to": _epoch_s(pd.DatetimeIndex(t_to)),
+            "time_precision": precision,
+            "category": np.where(source == "dir", "ASB", "Burglary"),
+            "flags": np.where(np.arange(n) % 3 == 0, "youth", ""),
+            "route": np.where(source == "dir", "221", None),
+            "stop_code": None,
+            "school_urn": None,
+            "precision_m": np.where(source == "dir", 10.0, 100.0),
+            "geocode_method": np.where(source == "dir", "coordinates", "police_uk"),
+            "location_text": None,
+            "h3_cell": [h3.latlng_to_cell(y, x, 11) for x, y in zip(wgs.x, wgs.y, strict=True)],
+            "lon": wgs.x.to_numpy(),
+            "lat": wgs.y.to_numpy(),
+            "minx": xy[:, 0],
+            "miny": xy[:, 1],
+            "maxx": xy[:, 0],
+            "maxy": xy[:, 1],
+            "geom_wkb": None,
+            "weight": 1.0,
+            "detail": [json.dumps({"description": f"test {i}"}) for i in range(n)],
+            "row_hash": [hashlib.sha256(r.encode()).hexdigest() for r in refs],
+            "current": 1,
+        }
+    )
+    # one incident along a stretch of bus route (a LineString)
+    line = shapely.LineString([centres[0], centres[0] + (400, 300)])
+    rows.loc[1, ["geom_wkb"]] = [shapely.to_wkb(line)]
+    b = line.bounds
+    rows.loc[1, ["minx", "miny", "maxx", "maxy", "geocode_method", "precision_m"]] = [
+        *b,
+        "route",
+        250.0,
+    ]
+    return rows[list(ROW_COLUMNS)]
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real SQLite store with :data:`N_INCIDENTS` hand-made incidents."""
+    path = tmp_path_factory.mktemp("store") / "geosafe.db"
+    store = Store(path)
+    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
+    rows = _incident_rows()
+    store.stage(batch, rows)
+    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokens(store_path: Path) -> Tokens:
+    ts = TokenStore(StoreSettings(db=store_path).db.with_name(store_path.name + ".auth.sqlite"))
+    urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
+    wards = datasets.wards()
+    ward = wards[wards.intersects(datasets.demo_area().centroid)]["gss_code"].iloc[0]
+    return Tokens(
+        analyst=ts.create("analyst", label="test analyst").token,
+        school=ts.create("school", school_urn=urn, label="test school").token,
+        neighbourhood=ts.create("neighbourhood", area_codes=[ward], label="test nbh").token,
+        school_urn=urn,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _access_limits() -> Iterator[None]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GEOSAFE_ACCESS_RATE_PER_MINUTE", "1000000")
+    yield
+    mp.undo()
+
+
+def make_settings(store_path: Path, tmp: Path, **changes: Any) -> ServiceSettings:
+    return ServiceSettings(
+        db=store_path,
+        data_dir=ROOT / "data",
+        web_dir=ROOT / "web",
+        work_dir=tmp,
+        **{"max_page_size": 50, "default_page_size": 20, **changes},
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+    return make_settings(store_path, tmp_path_factory.mktemp("work"))
+
+
+@pytest.fixture(scope="session")
+def app(settings: ServiceSettings, tokens: Tokens) -> Any:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Any) -> Iterator[str]:
+    """The test app served by uvicorn on a random loopback port (a thread)."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def today() -> dt.date:
+    return dt.date.today()
