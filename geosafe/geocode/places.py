@@ -64,7 +64,15 @@ from shapely.ops import unary_union
 from .. import datasets
 from .points import lonlat_to_bng
 
-__all__ = ["FUZZY_CUTOFF", "Gazetteer", "Place", "PlaceMatch", "canonical", "tokenise"]
+__all__ = [
+    "FUZZY_CUTOFF",
+    "Gazetteer",
+    "Place",
+    "PlaceMatch",
+    "canonical",
+    "read_osm_streets",
+    "tokenise",
+]
 
 FUZZY_CUTOFF: Final = 88.0
 _MAX_WORDS: Final = 7
@@ -296,8 +304,10 @@ def _nearest_on(geom: LineString | MultiLineString, target: Point) -> Point:
     return best.interpolate(best.project(target))
 
 
-def _read_osm_streets(path: Path) -> dict[str, list[LineString]]:
-    """Named ways of an OSM XML file (bz2 or plain) as BNG lines, by name."""
+@functools.cache
+def read_osm_streets(path: Path) -> dict[str, list[LineString]]:
+    """Named ways of an OSM XML file (bz2 or plain) as BNG lines, by name (cached per path;
+    do not modify the result)."""
     nodes: dict[str, tuple[float, float]] = {}
     ways: list[tuple[str, list[str]]] = []
     opener = bz2.open if path.suffix == ".bz2" else open
@@ -517,7 +527,7 @@ def _build(data_dir: Path | None) -> Gazetteer:
     near = area.buffer(1500)
     # streets
     street_names: set[str] = set()
-    for name, lines in _read_osm_streets(datasets.osm_path(data_dir)).items():
+    for name, lines in read_osm_streets(datasets.osm_path(data_dir)).items():
         merged = unary_union(lines)
         blobs = merged.buffer(150)
         for blob in getattr(blobs, "geoms", [blobs]):
