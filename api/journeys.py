@@ -72,6 +72,7 @@ def journeys(req: JourneyRequest, principal: Caller, svc: Svc) -> Response:
         date=req.date,
         preset=req.preset,
     )
+    fc = privacy.publish_feature_collection(principal, fc)
     return Response(gc.dumps(fc), media_type="application/geo+json")
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "coarsen_cell",
     "density_input",
     "publish_clusters",
+    "publish_feature_collection",
     "publish_features",
     "publish_properties",
     "published_period",
@@ -563,9 +564,21 @@ class SchoolProperties(_Published):
     leg: str | None = None
     mode: str | None = None
     exposure: float | None = None
+    exposure_units: str | None = None
     pupils: int | None = None
     journeys: int | None = None
     minutes: float | None = None
+    distance_m: float | None = None
+    duration_s: float | None = None
+    depart_s: float | None = None
+    arrive_s: float | None = None
+    snap_m: float | None = None
+    legs: list[dict[str, Any]] | None = None
+    hotspots_crossed: list[Any] | None = None
+    alt_distance_m: float | None = None
+    alt_exposure: float | None = None
+    alt_geometry: dict[str, Any] | None = None
+    error: str | None = None
 
 
 class AnalystProperties(BaseModel):
@@ -682,3 +695,25 @@ def publish_features(
         else pd.DataFrame(index=scoped.index)
     )
     return gpd.GeoDataFrame(props, geometry=scoped.geometry.to_numpy(), crs=scoped.crs)
+
+
+def publish_feature_collection(principal: Principal, fc: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (a dict) as the principal may see it: each feature's
+    properties through :func:`publish_properties`; point features refused outside the
+    analyst role; collection-level members other than ``type``/``features``/``links`` kept
+    only for analysts."""
+    if principal.is_analyst:
+        return fc
+    features = []
+    for f in fc.get("features", []):
+        geom = f.get("geometry") or {}
+        if geom.get("type") in ("Point", "MultiPoint"):
+            msg = "a point feature cannot be published to a non-analyst role."
+            raise DisclosureError(msg)
+        features.append(
+            {**f, "properties": publish_properties(principal, f.get("properties") or {})}
+        )
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if "links" in fc:
+        out["links"] = fc["links"]
+    return out

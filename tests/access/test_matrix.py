@@ -158,7 +158,9 @@ def test_role_matrix(service, role: str) -> None:
         r, url = _request(client, call, headers)
         if role not in call.roles:
             expected = {403}
-        elif (call.other_school and role == "school") or url.endswith(("no-such-job", "/items/none")):
+        elif (call.other_school and role == "school") or url.endswith(
+            ("no-such-job", "/items/none")
+        ):
             expected = {404}
         elif call.method == "POST":
             expected = {200, 202}

@@ -1,0 +1,158 @@
+"""Every response a school or neighbourhood token gets, checked against disclosure rules.
+
+For each route (enumerated as in ``test_matrix``) a non-analyst may call: no CANARY marker
+(every free-text, ref and address field of the demo store carries one), feature properties
+inside the role's allow-list, no points outside reference layers (schools, bus stops), counts
+never 1-9 and always multiples of 5, no H3 cell finer than resolution 8. And the views are not
+empty: suppressing everything is not a pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import h3
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+
+from geosafe import privacy
+
+from ._demo import CANARY
+from .test_matrix import _calls, _request
+
+REFERENCE = ("schools", "bus-stops")
+#: Columns a download adds to the properties (feature id, geometry as WKT, its CRS).
+DOWNLOAD_COLUMNS = {"id", "fid", "wkt", "geometry", "crs", "geom"}
+
+
+def _check_properties(role: str, where: str, props: dict[str, Any]) -> list[str]:
+    allowed = privacy.allowed_fields(role) or frozenset()
+    out = []
+    extra = set(props) - allowed - DOWNLOAD_COLUMNS
+    if extra:
+        out.append(f"{where}: fields {sorted(extra)} not in the {role} allow-list")
+    for name in privacy.COUNT_FIELDS & set(props):
+        v = props[name]
+        if v in (None, "") or (isinstance(v, float) and math.isnan(v)):
+            continue
+        n = float(v)
+        if 1 <= n <= 9 or n % 5:
+            out.append(f"{where}: {name}={v!r} is not a published count")
+    cell = props.get("cell")
+    if isinstance(cell, str) and h3.is_valid_cell(cell) and h3.get_resolution(cell) > 8:
+        out.append(f"{where}: cell {cell} finer than resolution 8")
+    return out
+
+
+def _check_features(
+    role: str, where: str, features: list[dict[str, Any]], reference: bool
+) -> list[str]:
+    out = []
+    for f in features:
+        geom = f.get("geometry") or {}
+        if not reference and geom.get("type") in ("Point", "MultiPoint"):
+            out.append(f"{where}: point feature {f.get('id')!r}")
+        if not reference:
+            out += _check_properties(role, f"{where} #{f.get('id')}", f.get("properties") or {})
+    return out
+
+
+def _collection_of(url: str) -> str | None:
+    for marker in ("/collections/", "/downloads/"):
+        if marker in url:
+            rest = url.split(marker, 1)[1]
+            return (
+                rest.split("/")[0].split("?")[0].rsplit(".", 1)[0]
+                if marker == "/downloads/"
+                else rest.split("/")[0].split("?")[0]
+            )
+    return None
+
+
+@pytest.mark.parametrize("role", ["school", "neighbourhood"])
+def test_every_response_obeys_disclosure_rules(service, role: str, tmp_path) -> None:
+    app, toks = service
+    client = TestClient(app, raise_server_exceptions=False)
+    headers = {"Authorization": f"Bearer {toks[role]}"}
+    problems: list[str] = []
+    checked = 0
+    for call in _calls(app):
+        if role not in call.roles or call.method not in ("GET", "POST"):
+            continue
+        r, url = _request(client, call, headers)
+        if r.status_code >= 300:
+            continue
+        checked += 1
+        body = r.content
+        if CANARY.encode() in body:
+            problems.append(f"{url}: a CANARY field leaked")
+        collection = _collection_of(url)
+        reference = collection in REFERENCE
+        ctype = r.headers.get("content-type", "")
+        if "json" in ctype:
+            doc = r.json()
+            feats = doc.get("features") if isinstance(doc, dict) else None
+            if feats is None and isinstance(doc, dict) and doc.get("type") == "Feature":
+                feats = [doc]
+            problems += _check_features(role, url, feats or [], reference)
+        elif "csv" in ctype and not reference:
+            rows = list(csv.DictReader(io.StringIO(r.text)))
+            for i, row in enumerate(rows):
+                problems += _check_properties(role, f"{url} row {i}", row)
+        elif "geopackage" in ctype and not reference:
+            path = tmp_path / "d.gpkg"
+            path.write_bytes(body)
+            for name, geom_type in pyogrio.list_layers(path):
+                if geom_type is None:  # a non-spatial table (QGIS layer_styles)
+                    continue
+                df = pyogrio.read_dataframe(path, layer=name)
+                for i, row in enumerate(df.drop(columns="geometry").to_dict("records")):
+                    problems += _check_properties(role, f"{url} {name} row {i}", row)
+                kinds = set(df.geometry.geom_type.dropna())
+                if kinds & {"Point", "MultiPoint"}:
+                    problems.append(f"{url}: point geometries in {name}")
+        elif "html" in ctype:
+            text = r.text
+            for field in ("description", "home_postcode", "ethnicity", "source_ref", "victim_age"):
+                if f'"{field}"' in text:
+                    problems.append(f"{url}: HTML carries field {field!r}")
+    assert checked > 10
+    assert problems == [], "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("role", ["school", "neighbourhood"])
+def test_aggregated_views_are_not_empty(service, role: str) -> None:
+    app, toks = service
+    client = TestClient(app)
+    r = client.get(
+        "/ogc/collections/h3-cells/items?limit=1000",
+        headers={"Authorization": f"Bearer {toks[role]}"},
+    )
+    assert r.status_code == 200, r.text[:300]
+    counts = [f["properties"].get("count") for f in r.json()["features"]]
+    published = [c for c in counts if c]
+    assert published, f"every {role} cell is suppressed or empty: {counts[:20]}"
+    assert all(c % 5 == 0 and c >= 10 for c in published)
+
+
+def test_neighbourhood_sees_only_its_area(service) -> None:
+    from shapely.geometry import shape
+
+    app, toks = service
+    client = TestClient(app)
+    principal = app.state.access.tokens.authenticate(toks["neighbourhood"])
+    area = json.loads(json.dumps(principal.area.__geo_interface__))
+    import geopandas as gpd
+
+    area_wgs = gpd.GeoSeries([shape(area)], crs=27700).to_crs(4326).iloc[0].buffer(1e-6)
+    feats = client.get(
+        "/ogc/collections/h3-cells/items?limit=1000",
+        headers={"Authorization": f"Bearer {toks['neighbourhood']}"},
+    ).json()["features"]
+    assert feats
+    assert all(shape(f["geometry"]).intersects(area_wgs) for f in feats)
