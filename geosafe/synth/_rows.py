@@ -27,7 +27,7 @@ def _draw_times(
     rng: np.random.Generator, n: int, days: np.ndarray, school: np.ndarray, *, peaks: bool = True
 ) -> tuple[list[dt.datetime], np.ndarray]:
     """``n`` local timestamps and whether each is in a school-run peak."""
-    w = np.where(school, 1.0, np.where(pd.DatetimeIndex(days).dayofweek < 5, 0.6, 0.5))
+    w = np.where(school, 1.0, np.where(pd.DatetimeIndex(days).day_of_week < 5, 0.6, 0.5))
     idx = rng.choice(len(days), size=n, p=w / w.sum())
     in_peak = peaks & school[idx] & (rng.random(n) < 0.55)
     am = rng.random(n) < 0.40
