@@ -30,7 +30,7 @@ from typing import Any, Final
 from ._errors import StoreError, ValidationError
 from .settings import StoreSettings
 
-__all__ = ["ACTIONS", "AuditEntry", "AuditLog", "audit_log", "cli_actor"]
+__all__ = ["ACTIONS", "AuditEntry", "AuditLog", "audit_log", "cli_actor", "record_import"]
 
 log = logging.getLogger(__name__)
 
@@ -260,3 +260,28 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # no user database (some containers)
         return "cli:unknown"
+
+
+def record_import(
+    db: Path | str,
+    result: Any,
+    *,
+    label: str | None = None,
+    role: str = "operator",
+    endpoint: str = "geosafe import",
+) -> int:
+    """Audit one finished import (a :class:`geosafe.ingest.ImportResult`) of the store at
+    ``db``: who, when, which file (name and SHA-256), batch, rows read, accepted (the
+    ``records``) and quarantined."""
+    fields = ("source", "path", "file_sha256", "batch_id", "rows", "quarantined")
+    params = {k: getattr(result, k, None) for k in fields}
+    params["duplicate_batch"] = bool(getattr(result, "duplicate_batch", False))
+    audit = AuditLog(StoreSettings(db=Path(db)).audit_path())
+    return audit.record(
+        "import",
+        label=label or cli_actor(),
+        role=role,
+        endpoint=endpoint,
+        params=params,
+        records=int(getattr(result, "accepted", 0) or 0),
+    )

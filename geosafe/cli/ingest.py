@@ -62,6 +62,9 @@ def _files(source: str, given: list[str]) -> list[Path]:
 
 def _after_import(args: argparse.Namespace, result: Any) -> None:
     """The one place where a finished import's result is known (audit hook)."""
+    from ..audit import record_import
+
+    record_import(_db(args), result)
 
 
 def _import(args: argparse.Namespace) -> int:
