@@ -138,9 +138,10 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     path = args.gtfs or datasets.gtfs_dir()
     if not Path(path).exists():
         return None
+    from ..network.journeys import FallbackWalk
     from ..network.transit import RaptorRouter
 
-    return RaptorRouter(path, walk=net, walk_path=net.path_line)
+    return RaptorRouter(path, walk=FallbackWalk(net), walk_path=net.path_line)
 
 
 def _model(args: argparse.Namespace, store: Any | None) -> Any | None:

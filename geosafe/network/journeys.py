@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..risk import ExposureModel
 
 __all__ = [
+    "FallbackWalk",
     "JourneyResult",
     "Origins",
     "fap_home_postcodes",
@@ -364,6 +365,31 @@ def _walk_journeys(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class FallbackWalk:
+    """Walk distances for the transit router that survive origins off the walk network.
+
+    Uses :meth:`WalkNetwork.distances` where the point is on the network, else the
+    straight-line distance times ``detour_factor`` (1.3, the transit router's own fallback),
+    so a pupil living beyond the OSM extract still gets a bus journey (its access walk then
+    estimated).
+    """
+
+    network: WalkNetwork
+    detour_factor: float = 1.3
+
+    def distances(
+        self, from_xy: tuple[float, float], to_xy: npt.ArrayLike, *, max_m: float = np.inf
+    ) -> npt.NDArray[np.float64]:
+        """Metres from ``from_xy`` to every point of ``to_xy`` (``inf`` beyond ``max_m``)."""
+        b = np.asarray(to_xy, dtype=np.float64).reshape(-1, 2)
+        try:
+            return self.network.distances(from_xy, b, max_m=max_m)
+        except RoutingError:
+            d = np.hypot(b[:, 0] - from_xy[0], b[:, 1] - from_xy[1]) * self.detour_factor
+            return np.asarray(np.where(d <= max_m, d, np.inf), dtype=np.float64)
 
 
 def _leg_get(leg: Any, name: str, default: Any = None) -> Any:

@@ -1,0 +1,212 @@
+"""Origins, journey planning (walk and bus), GeoJSON output and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geosafe import datasets
+from geosafe._errors import NotFoundError, ValidationError
+from geosafe.network import journeys as jn
+from geosafe.network.walk import WalkNetwork
+from geosafe.risk import ExposureModel
+
+from .test_risk import GridSurface, _incidents
+
+HERE = Path(__file__).resolve().parent
+SCHOOL = "137531"  # Alexandra Park School
+REQUIRED = {
+    "origin_id",
+    "school_urn",
+    "mode",
+    "distance_m",
+    "duration_s",
+    "exposure",
+    "exposure_units",
+    "hotspots_crossed",
+    "alt_distance_m",
+    "alt_exposure",
+}
+
+
+def test_postcodes_grouped_with_counts(tmp_path: Path) -> None:
+    f = tmp_path / "pupils.csv"
+    f.write_text("name,postcode\nA,N22 7AY\nB,n227ay\nC,N11 2AF\nD,ZZ9 9ZZ\nE,\n")
+    pcs = jn.read_postcode_list(f)
+    assert pcs == ["N22 7AY", "n227ay", "N11 2AF", "ZZ9 9ZZ"]
+    o = jn.origins_from_postcodes(pcs)
+    table = pd.read_csv(datasets.osm_path().parent.parent / "postcodes" / "codepoint_n_en.csv.gz")
+    by = dict(zip(o.origin_id, range(len(o)), strict=True))
+    assert o.count[by["N22 7AY"]] == 2 and o.count[by["N11 2AF"]] == 1
+    row = table[table["postcode"] == "N22 7AY"].iloc[0]
+    assert tuple(o.xy[by["N22 7AY"]]) == (row["easting"], row["northing"])
+    assert o.error[by["ZZ99ZZ"]] == "postcode_unknown" and np.isnan(o.xy[by["ZZ99ZZ"]]).all()
+    # names never reach the origins
+    assert not any("A" == i for i in o.origin_id)
+
+
+def test_postcode_file_without_column(tmp_path: Path) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("pc\nN22 7AY\n")
+    with pytest.raises(ValidationError, match="postcode"):
+        jn.read_postcode_list(f)
+
+
+def test_origins_csv_latlon_and_bng(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text("id,latitude,longitude\np1,51.6021426,-0.136145\np2,,\n")
+    b = tmp_path / "b.csv"
+    b.write_text("id,easting,northing\nq1,529181.16,190901.10\n")
+    oa, ob = jn.origins_from_csv(a), jn.origins_from_csv(b)
+    # the school's own lat/lon and BNG position (from the bundled list) agree to a metre
+    np.testing.assert_allclose(oa.xy[0], ob.xy[0], atol=1.0)
+    assert oa.error == (None, "coordinates_invalid")
+    c = tmp_path / "c.csv"
+    c.write_text("id,x,y\n1,2,3\n")
+    with pytest.raises(ValidationError, match="easting,northing"):
+        jn.origins_from_csv(c)
+
+
+def test_unknown_school() -> None:
+    with pytest.raises(NotFoundError, match="'000000'"):
+        jn.school_location("000000")
+
+
+def _model(value: float = 20.0, incidents=None) -> ExposureModel:
+    surf = GridSurface(np.full((120, 120), value), 524000, 197000, 100.0)
+    return ExposureModel(surf, 500.0, incidents if incidents is not None else _incidents([]))
+
+
+def test_walk_journeys_and_geojson(bundled_net: WalkNetwork) -> None:
+    school_xy, _ = jn.school_location(SCHOOL)
+    pts = np.array([[528500.0, 191500.0], [530500.0, 192500.0], [400000.0, 100000.0]])
+    origins = jn.Origins(("a", "b", "far"), pts, np.array([2, 1, 1]), (None, None, None), "point")
+    res = jn.plan_journeys(
+        SCHOOL,
+        origins,
+        mode="walk",
+        arrive_by=dt.time(8, 45),
+        date=dt.date(2025, 3, 4),
+        network=bundled_net,
+        model=_model(),
+    )
+    assert [r.origin_id for r in res] == ["a", "b", "far"]
+    a = res[0]
+    assert a.duration_s == pytest.approx(a.distance_m / 1.3)
+    assert a.depart_s == pytest.approx(8.75 * 3600 - a.duration_s)
+    # constant density: exposure is proportional to length (formula in test_risk)
+    assert res[1].exposure / a.exposure == pytest.approx(res[1].distance_m / a.distance_m, rel=1e-6)
+    assert a.alt_distance_m == pytest.approx(a.distance_m)  # nothing safer on a flat surface
+    assert res[2].error.startswith("origin_off_network")
+    gj = jn.journeys_geojson(res)
+    feats = gj["features"]
+    assert len(feats) == 3
+    for f in feats:
+        assert REQUIRED <= set(f["properties"])
+    assert feats[2]["geometry"] is None and "error" in feats[2]["properties"]
+    coords = np.array(feats[0]["geometry"]["coordinates"])
+    lon, lat = coords[:, 0], coords[:, 1]
+    assert (
+        (lon > -0.2).all() and (lon < -0.05).all() and (lat > 51.55).all() and (lat < 51.65).all()
+    )
+    # the last vertex is the school (WGS84, ~6 decimals)
+    s = datasets.schools().set_index("urn").loc[SCHOOL]
+    assert coords[-1] == pytest.approx([s.longitude, s.latitude], abs=2e-6)
+
+
+@pytest.fixture(scope="module")
+def router(bundled_net: WalkNetwork):
+    from geosafe.network.transit import RaptorRouter
+
+    return RaptorRouter(
+        HERE / "data" / "mini_gtfs",
+        walk=jn.FallbackWalk(bundled_net),
+        walk_path=bundled_net.path_line,
+    )
+
+
+def test_bus_journey_arrives_by_the_bell(bundled_net: WalkNetwork, router) -> None:
+    origin = np.array([[528060.0, 190434.0]])  # 25 m west of Everington Road (T1)
+    origins = jn.Origins(("o",), origin, np.array([1]), (None,), "point")
+    # incidents along route T1's stretch make riding it exposed; T2 has none
+    tr = Transformer.from_crs(4326, 27700, always_xy=True)
+    x = tr.transform(-0.15213396773657328, 51.59819504395378)
+    s = tr.transform(-0.1342747373454127, 51.60061922296993)
+    on_t1 = _incidents([], geoms=[shapely.LineString([x, s])] * 5, route=["T1"] * 5)
+    model = _model(0.0, on_t1)
+    kw = dict(
+        mode="bus",
+        arrive_by=dt.time(8, 45),
+        date=dt.date(2025, 3, 4),
+        network=bundled_net,
+        router=router,
+        model=model,
+    )
+    (r,) = jn.plan_journeys(SCHOOL, origins, max_detour=0.2, **kw)
+    assert r.error is None and r.arrive_s <= 8.75 * 3600
+    bus = [leg for leg in r.legs if leg["mode"] == "bus"]
+    # hand-worked: the 08:30 T1 from Everington Road reaches Victoria Road at 08:38; the
+    # 08:40 would arrive 08:48, too late
+    assert [(b["route"], b["depart_s"], b["arrive_s"]) for b in bus] == [("T1", 30600, 31080)]
+    assert r.exposure > 0
+    # T1 carries 5 incidents over the whole stretch: 5 / (H · trips per hour) per ride
+    assert r.exposure == pytest.approx(5 / (500.0 * 7.5) * 1000, rel=1e-6)
+    # within a 20% longer journey there is no other way: the alternative is the same
+    assert r.alt_exposure == pytest.approx(r.exposure)
+    # allowing a longer journey, boarding T2 at Wilton Road avoids T1's incidents
+    (r2,) = jn.plan_journeys(SCHOOL, origins, max_detour=1.5, **kw)
+    assert r2.alt_exposure == pytest.approx(0.0)
+    assert r2.alt_distance_m > 0
+
+
+def test_cli_journeys_walk(
+    tmp_path: Path,
+    walk_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from geosafe.cli import main
+
+    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
+    f = tmp_path / "o.csv"
+    f.write_text("id,easting,northing\nx1,528500,191500\nx2,300000,100000\n")
+    out = tmp_path / "j.geojson"
+    argv = [
+        "journeys",
+        "--school",
+        SCHOOL,
+        "--origins",
+        str(f),
+        "--mode",
+        "walk",
+        "--arrive-by",
+        "08:45",
+        "--date",
+        "2025-03-04",
+        "--out",
+        str(out),
+        "--db",
+        str(tmp_path / "none.db"),
+    ]
+    try:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            assert main(argv) == 0
+    finally:
+        logging.captureWarnings(False)  # main() routes warnings to logging
+    said = caplog.text + " ".join(str(w.message) for w in rec)
+    assert "does not exist: exposure is not computed" in said
+    gj = json.loads(out.read_text())
+    p = [f["properties"] for f in gj["features"]]
+    assert [q["origin_id"] for q in p] == ["x1", "x2"]
+    assert p[0]["distance_m"] > 0 and p[0]["exposure"] is None
+    assert gj["features"][1]["geometry"] is None and p[1]["error"].startswith("origin_off_network")
