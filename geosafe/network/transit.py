@@ -21,8 +21,10 @@ between stops by ``transfers.txt`` (``transfer_type`` 3 forbids the pair; a
 ``min_transfer_time`` sets its duration, else the walking time) and, when
 ``transfer_walk_m > 0``, by walking to any stop within that distance. Footpaths are
 transitively closed. Times are integer seconds after midnight of the service day (GTFS
-"noon minus 12 h"; daylight-saving change days are not special-cased); trips of the
-previous and next service days that run into the query day are included.
+"noon minus 12 h" in the feed's time zone); trips of the previous and next service days
+that run into the query day are included, shifted by the true length of the day (23 or 25
+hours across a daylight-saving change), so journeys are found up to the end of the next
+service day.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -262,6 +265,9 @@ class RaptorRouter:
         Most changes in one journey.
     walk_path
         Optional ``(a_xy, b_xy) -> LineString`` for walk-leg geometry (default: straight).
+    max_layover_s
+        Longest wait, seconds, at the end of a trip for which passengers stay seated into
+        the next trip of the same ``block_id`` (default 0: only an immediate continuation).
     """
 
     def __init__(
@@ -277,6 +283,7 @@ class RaptorRouter:
         min_transfer_s: int = MIN_TRANSFER_S,
         max_transfers: int = 6,
         walk_path: Callable[[tuple[float, float], tuple[float, float]], Any] | None = None,
+        max_layover_s: int = 0,
     ) -> None:
         for name, value, low in (
             ("max_walk_m", max_walk_m, 0.0),
@@ -302,6 +309,11 @@ class RaptorRouter:
         self.min_transfer_s = int(min_transfer_s)
         self.max_transfers = int(max_transfers)
         self.walk_path = walk_path
+        self.max_layover_s = int(max_layover_s)
+        try:
+            self._zone: ZoneInfo | None = ZoneInfo(self.feed.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self._zone = None
         self._days: OrderedDict[tuple[dt.date, bool], _raptor.DayTables] = OrderedDict()
         self._build_static(crs)
 
@@ -337,21 +349,30 @@ class RaptorRouter:
         rows_arr: list[list[npt.NDArray[np.int64]]] = []
         rows_dep: list[list[npt.NDArray[np.int64]]] = []
         tmpl_pat: dict[str, tuple[int, int]] = {}
-        for a, b in zip(starts, ends, strict=True):
-            trip = trip_col[a]
-            route = route_index[trips.at[trip, "route_id"]]
-            key = (route, sidx[a:b].tobytes(), board[a:b].tobytes(), alight[a:b].tobytes())
+        slices = {trip_col[a]: (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
+        freq_ids = set(feed.frequencies["trip_id"])
+        for chain in self._block_chains(slices, sidx, arr, dep, freq_ids):
+            parts = [slices[t] for t in chain]
+            idx = np.concatenate([np.arange(a + (i > 0), b) for i, (a, b) in enumerate(parts)])
+            t_arr, t_dep = arr[idx].copy(), dep[idx].copy()
+            pos = 0
+            for i, (a, b) in enumerate(parts[:-1]):
+                pos += b - a - (i > 0)
+                t_dep[pos - 1] = dep[parts[i + 1][0]]  # stay seated at the junction stop
+            trip = "+".join(chain)
+            route = route_index[trips.at[chain[0], "route_id"]]
+            key = (route, sidx[idx].tobytes(), board[idx].tobytes(), alight[idx].tobytes())
             p = pat_key.get(key)
             if p is None:
                 p = pat_key[key] = len(self._patterns)
                 self._patterns.append(
-                    (sidx[a:b].copy(), board[a:b].copy(), alight[a:b].copy(), route)
+                    (sidx[idx].copy(), board[idx].copy(), alight[idx].copy(), route)
                 )
                 rows_arr.append([])
                 rows_dep.append([])
             tmpl_pat[trip] = (p, len(rows_arr[p]))
-            rows_arr[p].append(arr[a:b])
-            rows_dep[p].append(dep[a:b])
+            rows_arr[p].append(t_arr)
+            rows_dep[p].append(t_dep)
         self._pattern_times = [
             (np.vstack(ra).astype(np.int64), np.vstack(rd).astype(np.int64))
             for ra, rd in zip(rows_arr, rows_dep, strict=True)
@@ -367,7 +388,9 @@ class RaptorRouter:
         self.inst_row = np.asarray([tmpl_pat[t][1] for t in inst_trip], dtype=np.int64)
         self.inst_offset = np.asarray(offsets, dtype=np.int64)
         services: Any = (
-            trips.loc[inst_trip, "service_id"].to_numpy(dtype=object) if inst_trip else []
+            trips.loc[[t.split("+")[0] for t in inst_trip], "service_id"].to_numpy(dtype=object)
+            if inst_trip
+            else []
         )
         self.inst_service = np.asarray(services, dtype=object)
         last = np.asarray(
@@ -386,6 +409,42 @@ class RaptorRouter:
             len(inst_trip),
             len(self._footpaths[0]),
         )
+
+    def _block_chains(
+        self,
+        slices: dict[str, tuple[int, int]],
+        sidx: npt.NDArray[np.int64],
+        arr: npt.NDArray[np.int64],
+        dep: npt.NDArray[np.int64],
+        freq_ids: set[str],
+    ) -> list[list[str]]:
+        """Trips to run as one vehicle: consecutive trips of a ``block_id`` (same service)
+        where the next starts at the stop where the previous ends, at most
+        ``max_layover_s`` after it arrives. Passengers stay seated there (no transfer
+        time), as GTFS blocks allow; across a longer layover they must get off (and, as in
+        nigiri, change like any other transfer). Every other trip is a chain of one."""
+        trips = self.feed.trips
+        chains: list[list[str]] = []
+        done: set[str] = set()
+        if "block_id" in trips and (trips["block_id"] != "").any():
+            sub = trips[(trips["block_id"] != "") & ~trips["trip_id"].isin(freq_ids)]
+            sub = sub[sub["trip_id"].isin(list(slices))]
+            for _, grp in sub.groupby(["block_id", "service_id"]):
+                ids = sorted(grp["trip_id"], key=lambda t: dep[slices[t][0]])
+                chain = [ids[0]]
+                for t in ids[1:]:
+                    _, pb = slices[chain[-1]]
+                    a, _ = slices[t]
+                    layover = dep[a] - arr[pb - 1]
+                    if sidx[pb - 1] == sidx[a] and 0 <= layover <= self.max_layover_s:
+                        chain.append(t)
+                    else:
+                        chains.append(chain)
+                        chain = [t]
+                chains.append(chain)
+            done = {t for c in chains for t in c}
+        chains += [[t] for t in slices if t not in done]
+        return chains
 
     def _walk_m(
         self, a: tuple[float, float], b: npt.NDArray[np.float64], max_m: float
@@ -486,12 +545,14 @@ class RaptorRouter:
                 if on
                 else np.zeros(len(self.inst_service), bool)
             )
+            gap = self._day_gap_s(date, shift)
             if shift == -1:
-                mask &= self._inst_last >= 86400  # only yesterday's trips running past midnight
-            inst.append((shift, mask))
+                # only yesterday's trips that run past today's midnight
+                mask &= self._inst_last + gap >= 0
+            inst.append((gap, mask))
         pats = np.concatenate([self.inst_pattern] * 3)
         rows = np.concatenate([self.inst_row] * 3)
-        offs = np.concatenate([self.inst_offset + s * 86400 for s, _ in inst])
+        offs = np.concatenate([self.inst_offset + g for g, _ in inst])
         active = np.concatenate([m for _, m in inst])
         day = _raptor.build_day(
             len(self.stop_ids),
@@ -508,6 +569,17 @@ class RaptorRouter:
         while len(self._days) > 6:
             self._days.popitem(last=False)
         return day
+
+    def _day_gap_s(self, date: dt.date, shift: int) -> int:
+        """Seconds from ``date``'s GTFS midnight (noon minus 12 h, feed time zone) to that of
+        ``date + shift`` days: 86,400 except across a daylight-saving change."""
+        tz = self._zone
+        if tz is None:
+            return shift * 86400
+        other = date + dt.timedelta(days=shift)
+        a = dt.datetime(date.year, date.month, date.day, 12, tzinfo=tz)
+        b = dt.datetime(other.year, other.month, other.day, 12, tzinfo=tz)
+        return round(b.timestamp() - a.timestamp())
 
     # ----------------------------------------------------------------- places
     def _resolve(
