@@ -240,7 +240,6 @@ def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
             wkb = None if isinstance(geom, Point) else geom.wkb
         recs.append(
             (
-                inc.incident_id,
                 inc.source,
                 inc.source_ref,
                 number,

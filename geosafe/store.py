@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 
 #: Columns of a staged incident row (what the ingest pipeline hands :meth:`Store.stage`).
 ROW_COLUMNS: Final[tuple[str, ...]] = (
-    "incident_id",
     "source",
     "source_ref",
     "row_no",
@@ -102,9 +100,9 @@ CREATE INDEX IF NOT EXISTS batches_sha ON batches(source, file_sha256, status);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     batch_id INTEGER NOT NULL,
-    incident_id TEXT NOT NULL,
     source TEXT NOT NULL,
     source_ref TEXT NOT NULL,
+    ref_key INTEGER NOT NULL,
     row_no INTEGER,
     t_from REAL,
     t_to REAL,
@@ -131,8 +129,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     current INTEGER NOT NULL DEFAULT 1,
     superseded_by INTEGER
 );
-CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(source, source_ref);
-CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id);
+CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -357,9 +354,13 @@ class Store:
         """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
         if rows.empty:
             return
-        cols = ", ".join(("batch_id", *ROW_COLUMNS))
-        marks = ", ".join("?" * (len(ROW_COLUMNS) + 1))
-        data = [np.full(len(rows), batch_id, dtype=object)] + [_py(rows[c]) for c in ROW_COLUMNS]
+        cols = ", ".join(("batch_id", "ref_key", *ROW_COLUMNS))
+        marks = ", ".join("?" * (len(ROW_COLUMNS) + 2))
+        data = [
+            [batch_id] * len(rows),
+            ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist(),
+            *(_py(rows[c]) for c in ROW_COLUMNS),
+        ]
         with self._tx() as c:
             c.executemany(
                 f"INSERT INTO incidents ({cols}) VALUES ({marks})", zip(*data, strict=True)
@@ -476,12 +477,13 @@ class Store:
         if not refs:
             return pd.DataFrame(columns=cols)
         c = self._conn
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS _refs (ref TEXT PRIMARY KEY)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _refs (k INTEGER PRIMARY KEY, ref TEXT)")
         c.execute("DELETE FROM _refs")
-        c.executemany("INSERT OR IGNORE INTO _refs VALUES (?)", ((r,) for r in refs))
+        keys = ref_keys(refs).tolist()
+        c.executemany("INSERT OR IGNORE INTO _refs VALUES (?, ?)", zip(keys, refs, strict=True))
         rows = c.execute(
             "SELECT i.id, i.source_ref, i.row_hash, i.t_from, i.current FROM _refs r CROSS "
-            "JOIN incidents i ON i.source = ? AND i.source_ref = r.ref "
+            "JOIN incidents i ON i.ref_key = r.k AND i.source = ? AND i.source_ref = r.ref "
             f"WHERE i.{_VISIBLE}",
             (source,),
         ).fetchall()
@@ -574,8 +576,9 @@ class Store:
         with self._tx() as c:
             for label, flag in (("incidents", 1), ("history", 0)):
                 n = c.execute(
-                    "DELETE FROM incidents WHERE source = ? AND source_ref = ? AND current = ?",
-                    (source, ref, flag),
+                    "DELETE FROM incidents WHERE ref_key = ? AND source = ? AND source_ref = ? "
+                    "AND current = ?",
+                    (int(ref_keys([ref])[0]), source, ref, flag),
                 ).rowcount
                 if n:
                     places.append(label)
@@ -600,6 +603,13 @@ class Store:
         return {s: int(n) for s, n in rows}
 
 
+def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
+    """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
+    place of the long text refs; lookups also compare the ref itself."""
+    arr = np.asarray(refs, dtype=object)
+    return pd.util.hash_array(arr, categorize=False).view(np.int64)
+
+
 def _epoch(value: pd.Timestamp | str) -> float:
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
@@ -609,10 +619,11 @@ def _epoch(value: pd.Timestamp | str) -> float:
 
 def _py(series: pd.Series) -> list[Any]:
     """Column values as Python objects with ``None`` for missing (what sqlite3 binds)."""
-    values = series.to_numpy(dtype=object, na_value=None)
-    if series.dtype.kind == "f":
-        return [None if v is None or v != v else float(v) for v in values]
-    return values.tolist()
+    if series.dtype.kind in "fiub":
+        # SQLite stores a bound NaN as NULL
+        out: list[Any] = series.to_numpy().tolist()
+        return out
+    return list(series.astype(object).where(series.notna(), None).to_numpy(dtype=object))
 
 
 def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -637,10 +648,12 @@ def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
     detail = df["detail"].map(lambda s: json.loads(s) if isinstance(s, str) and s else {})
     out = pd.DataFrame(
         {
-            "incident_id": df["incident_id"].astype(object),
+            "incident_id": (df["source"].astype(str) + ":" + df["source_ref"].astype(str)).astype(
+                object
+            ),
             "source": df["source"].astype(object),
             "source_ref": df["source_ref"].astype(object),
-            "batch_id": pd.array(df["batch_id"], dtype="Int64"),
+            "batch_id": pd.to_numeric(df["batch_id"]).astype("Int64"),
             "occurred_from": t_from,
             "occurred_to": t_to,
             "time_precision": df["time_precision"].astype(object),
@@ -663,17 +676,3 @@ def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
         out, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG, index=out.index), crs=CRS_BNG
     )
     return gdf[list(FRAME_COLUMNS)]
-
-
-def wait_for_unlock(path: Path, *, seconds: float = 5.0) -> None:  # pragma: no cover - helper
-    """Block until the store accepts a write (used by tests after killing an importer)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = sqlite3.connect(path, timeout=0.1)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-            conn.close()
-            return
-        except sqlite3.OperationalError:
-            time.sleep(0.05)

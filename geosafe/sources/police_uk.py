@@ -81,7 +81,7 @@ _DETAIL: Final = (
 )
 _MONTH_RE: Final = re.compile(r"^(\d{4})-(\d{2})$")
 _SURROGATE: Final = "[\udc80-\udcff]"
-_CONTROL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -137,7 +137,8 @@ class Deduper:
             return
         found = self.lookup(ids)
         for rec in found.sort_values("current").itertuples(index=False):
-            ref, h, t, key = str(rec.source_ref), int(rec.row_hash), float(rec.t_from), int(rec.id)
+            ref = str(rec.source_ref)
+            h, t, key = int(rec.row_hash), float(rec.t_from), int(rec.id)  # type: ignore[arg-type]
             old = self.current.get(ref)
             if old is not None:
                 self.hashes.setdefault(ref, {old[0]}).add(h)
@@ -147,12 +148,11 @@ class Deduper:
 
 def _strict_ok(path: Path, encoding: str) -> bool:
     """Whether the file decodes without error (streamed, C speed)."""
-    if path.suffix.lower() == ".gz":
-        import gzip
+    import gzip
 
-        opener: Callable[[], Any] = lambda: gzip.open(path, "rb")  # noqa: E731
-    else:
-        opener = lambda: path.open("rb")  # noqa: E731
+    def opener() -> Any:
+        return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
     dec = codecs.getincrementaldecoder(
         "utf-8-sig" if encoding.lower().startswith("utf") else encoding
     )()
@@ -222,7 +222,7 @@ def iter_chunks(
         try:
             reader = pd.read_csv(
                 p,
-                dtype=str,
+                dtype=object,
                 keep_default_na=False,
                 na_filter=False,
                 chunksize=chunk_rows,
@@ -281,7 +281,8 @@ def _frame_from_table(table: Any, *, skip_rows: int = 0) -> pd.DataFrame:
 def month_bounds(months: pd.Series, now: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Epoch seconds of month start and next month start, and a reason code per row."""
     table: dict[str, tuple[float, float, str | None]] = {}
-    for text in months.unique():
+    code: str | None
+    for text in pd.unique(months.to_numpy(dtype=object)):
         m = _MONTH_RE.match(str(text).strip())
         if m is None:
             code = "time_missing" if not str(text).strip() else "month_format"
@@ -299,9 +300,10 @@ def month_bounds(months: pd.Series, now: pd.Timestamp) -> tuple[np.ndarray, np.n
         elif start > now:
             code = "time_future"
         table[text] = (start.timestamp(), pd.Timestamp(end).timestamp(), code)
-    t0 = months.map(lambda v: table[v][0]).to_numpy(dtype=float)
-    t1 = months.map(lambda v: table[v][1]).to_numpy(dtype=float)
-    codes = months.map(lambda v: table[v][2]).to_numpy(dtype=object)
+    codes_idx, uniques = pd.factorize(months.to_numpy(dtype=object))
+    t0 = np.asarray([table[u][0] for u in uniques], dtype=float)[codes_idx]
+    t1 = np.asarray([table[u][1] for u in uniques], dtype=float)[codes_idx]
+    codes = np.asarray([table[u][2] for u in uniques] + [None], dtype=object)[codes_idx]
     return t0, t1, codes
 
 
@@ -314,10 +316,21 @@ _TIME_REASON: Final = {
 }
 
 
-def _json_map(series: pd.Series) -> pd.Series:
-    """JSON literal of each value, computed once per distinct value."""
-    uniq = {v: json.dumps(v if v != "" else None) for v in series.unique()}
-    return series.map(uniq)
+def _details(acc: pd.DataFrame) -> np.ndarray:
+    """The ``detail`` JSON of each row, built once per distinct combination of values."""
+    names = [name for _, name in _DETAIL]
+    if acc.empty:
+        return np.empty(0, dtype=object)
+    groups = acc.groupby(names, sort=False, dropna=False)
+    idx = groups.ngroup().to_numpy()
+    texts = np.asarray(
+        [
+            json.dumps({key: (v or None) for (key, _), v in zip(_DETAIL, combo, strict=True)})
+            for combo in groups.size().index
+        ],
+        dtype=object,
+    )
+    return texts[idx]
 
 
 def process_chunk(
@@ -339,71 +352,74 @@ def process_chunk(
     col = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
 
-    def flag(mask: np.ndarray, c: str, column: str, text: Callable[[int], str]) -> None:
+    def flag(
+        mask: np.ndarray,
+        c: str,
+        column: str | None,
+        template: str,
+        values: np.ndarray | None = None,
+    ) -> None:
+        """Set code/column/reason where ``mask`` and no earlier problem; ``{v}`` = values[i]."""
         idx = np.flatnonzero(mask & (code == None))  # noqa: E711
         for i in idx:
-            code[i], col[i], reason[i] = c, column, text(i)
+            code[i], col[i] = c, column
+            reason[i] = template.format(v=None if values is None else values[i])
 
     flag(
         chunk["_bad_fields"].to_numpy(dtype=bool),
         "row_field_count",
-        None,  # type: ignore[arg-type]
-        lambda i: (
-            f"row has a different number of fields from the header ({len(header)}); check quoting."
-        ),
+        None,
+        f"row has a different number of fields from the header ({len(header)}); check quoting.",
     )
     bad_col = chunk["_bad_column"].to_numpy(dtype=object)
+    has_bad = np.asarray([v is not None for v in bad_col], dtype=bool)
     flag(
-        bad_col != None,
+        has_bad,
         "encoding_invalid",
-        "",
-        lambda i: (
-            f"`{bad_col[i]}` holds bytes that are not valid text in the file's encoding; save it as UTF-8."
-        ),
+        None,
+        "`{v}` holds bytes that are not valid text in the file's encoding; save it as UTF-8.",
+        bad_col,
     )
     for i in np.flatnonzero(code == "encoding_invalid"):
         col[i] = bad_col[i]
     for name in NAMES:
-        s = chunk[name]
-        lengths = s.str.len().to_numpy(dtype=float)
+        values = chunk[name].to_numpy(dtype=object)
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
         limit = max_text if name in ("Location", "Last outcome category", "Context") else 200
         flag(
             lengths > limit,
             "text_too_long",
             name,
-            lambda i, name=name, limit=limit: (
-                f"`{name}` has more than {limit} characters; shorten it."
-            ),
+            f"`{name}` has more than {limit} characters; shorten it.",
         )
-        if name in ("Location", "Last outcome category", "Context", "LSOA name"):
-            ctl = s.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool)
-            flag(
-                ctl,
-                "text_control_chars",
-                name,
-                lambda i, name=name: f"`{name}` holds control characters; remove them.",
+        if _CONTROL_RE.search("\n".join(values)) is not None:  # rare: then find the rows
+            ctl = np.fromiter(
+                (_CONTROL_RE.search(v) is not None for v in values), dtype=bool, count=n
             )
-    months = chunk["Month"].astype(str).str.strip()
+            flag(
+                ctl, "text_control_chars", name, f"`{name}` holds control characters; remove them."
+            )
+    months = pd.Series([v.strip() for v in chunk["Month"].to_numpy(dtype=object)], dtype=object)
     t0, t1, mcodes = month_bounds(months, now)
     mv = months.to_numpy(dtype=object)
-    for c in set(mcodes[mcodes != None]):  # noqa: E711
-        flag(mcodes == c, c, "Month", lambda i, c=c: _TIME_REASON[c].format(v=mv[i]))
-    lon_s = chunk["Longitude"].astype(str).str.strip().to_numpy(dtype=object)
-    lat_s = chunk["Latitude"].astype(str).str.strip().to_numpy(dtype=object)
+    for c in {str(v) for v in mcodes if v is not None}:
+        flag(mcodes == c, c, "Month", _TIME_REASON[c], mv)
+    lon_s = np.asarray([v.strip() for v in chunk["Longitude"].to_numpy(dtype=object)], dtype=object)
+    lat_s = np.asarray([v.strip() for v in chunk["Latitude"].to_numpy(dtype=object)], dtype=object)
     ccodes = gpoints.classify_lonlat(lon_s, lat_s, aoi=aoi)
     missing = ccodes == gpoints.MISSING
-    for c in set(ccodes[(ccodes != None) & ~missing]):  # noqa: E711
-        flag(
-            ccodes == c,
-            c,
-            "Longitude,Latitude",
-            lambda i, c=c: gpoints.reason_text(
-                c, lon_s[i], lat_s[i], names=("Longitude", "Latitude")
-            ),
+    for c in {str(v) for v in ccodes if v is not None and v != gpoints.MISSING}:
+        texts = np.asarray(
+            [
+                gpoints.reason_text(c, a, b, names=("Longitude", "Latitude")) if k == c else ""
+                for k, a, b in zip(ccodes, lon_s, lat_s, strict=True)
+            ],
+            dtype=object,
         )
+        flag(ccodes == c, c, "Longitude,Latitude", "{v}", texts)
     # content hash of the standard columns (what "identical" means)
     hashes = pd.util.hash_pandas_object(chunk[list(NAMES)], index=False).to_numpy().view(np.int64)
-    ids = chunk["Crime ID"].astype(str).str.strip().to_numpy(dtype=object)
+    ids = np.asarray([v.strip() for v in chunk["Crime ID"].to_numpy(dtype=object)], dtype=object)
     ok = code == None  # noqa: E711
     has_id = ok & (ids != "")
     current = np.ones(n, dtype=np.int8)
@@ -492,7 +508,7 @@ def process_chunk(
                 )
             )
     acc = chunk[ok]
-    m = int(ok.sum())
+    int(ok.sum())
     located = ~missing[ok]
     lon = np.where(
         located, pd.to_numeric(pd.Series(lon_s[ok]), errors="coerce").to_numpy(dtype=float), np.nan
@@ -505,18 +521,9 @@ def process_chunk(
     y = np.where(located, y, np.nan)
     precision = np.where(located, PRECISION_M, np.nan)
     cells = cells_for_points(lon, lat, precision)
-    detail = pd.Series("{", index=acc.index, dtype=object)
-    for j, (key, name) in enumerate(_DETAIL):
-        detail = (
-            detail + ("" if j == 0 else ", ") + f'"{key}": ' + _json_map(acc[name].astype(object))
-        )
-    detail = detail + "}"
     ref_ok = refs[ok]
     rows = pd.DataFrame(
         {
-            "incident_id": np.char.add("police_uk:", ref_ok.astype(str)).astype(object)
-            if m
-            else np.empty(0, object),
             "source": SOURCE,
             "source_ref": ref_ok,
             "row_no": rows_no[ok],
@@ -540,7 +547,7 @@ def process_chunk(
             "maxy": y,
             "geom_wkb": None,
             "weight": 1.0,
-            "detail": detail.to_numpy(dtype=object),
+            "detail": _details(acc),
             "row_hash": hashes[ok],
             "current": current[ok],
         }

@@ -1,0 +1,172 @@
+"""Benchmark: importing police.uk rows, against a plain pandas/GeoPandas baseline.
+
+Builds a police.uk-format CSV of N rows (default 1,000,000) by replicating the real rows of
+the Met burglary files with fresh Crime IDs (so every row is a new crime, none a duplicate),
+then runs, each in its own subprocess so peak RSS is the process's own (``os.wait4``):
+
+- ``geosafe``: :func:`geosafe.ingest.import_file` into a fresh SQLite store (header checks,
+  coordinate classification, H3 cells, dedupe, staged batch, commit);
+- ``baseline``: ``pandas.read_csv`` + ``GeoDataFrame(points_from_xy)`` + ``to_crs(27700)`` +
+  ``to_file`` (GeoPackage, pyogrio).
+
+Prints rows/s and peak RSS for both and the ratios. Target: >= 100,000 rows/s, < 1.5 GB.
+
+Also ``--real DIR``: import every month file of DIR (default the shared 159-month Met set)
+into a fresh store and report accepted / no-location / updated / quarantined by reason code.
+
+Usage::
+
+    .venv/bin/python benchmarks/ingest.py                 # 1,000,000 rows
+    .venv/bin/python benchmarks/ingest.py --rows 200000
+    .venv/bin/python benchmarks/ingest.py --real /work/shared/data/police/met_burglary_north_london
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "police" / "met_burglary_north_london"
+
+_GEOSAFE = """
+import sys
+from geosafe.ingest import import_file
+from geosafe.store import Store
+store = Store(sys.argv[2])
+r = import_file(store, "police_uk", sys.argv[1])
+print(r.rows, r.accepted, r.quarantined, r.no_location, r.updated)
+"""
+
+_BASELINE = """
+import sys
+import geopandas as gpd
+import pandas as pd
+df = pd.read_csv(sys.argv[1], dtype={"Crime ID": str})
+gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["Longitude"], df["Latitude"]), crs=4326)
+gdf = gdf.to_crs(27700)
+gdf.to_file(sys.argv[2], driver="GPKG", engine="pyogrio")
+print(len(gdf))
+"""
+
+
+def build_input(rows: int, out: Path) -> Path:
+    """Replicate the real rows to ``rows`` rows with fresh, unique Crime IDs."""
+    src = sorted(SHARED.glob("*.csv.gz")) or sorted((ROOT / "data" / "police").glob("*.csv.gz"))
+    real = pd.concat(
+        [pd.read_csv(p, dtype=str, keep_default_na=False) for p in src], ignore_index=True
+    )
+    reps = -(-rows // len(real))
+    df = pd.concat([real] * reps, ignore_index=True).iloc[:rows].copy()
+    df["Crime ID"] = [hashlib.sha256(f"bench-{i}".encode()).hexdigest() for i in range(rows)]
+    df.to_csv(out, index=False)
+    return out
+
+
+def run(code: str, *args: str) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes) and stdout of ``python -c code args`` (own rusage)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, cwd=ROOT, text=True
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark subprocess failed ({proc.returncode})")
+    return seconds, usage.ru_maxrss * 1024, out.strip()
+
+
+def bench(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        t0 = time.perf_counter()
+        csv_path = build_input(rows, t / "police.csv")
+        print(
+            f"built {rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
+        g_s, g_rss, g_out = run(_GEOSAFE, str(csv_path), str(t / "store.db"))
+        b_s, b_rss, _b_out = run(_BASELINE, str(csv_path), str(t / "baseline.gpkg"))
+    print(
+        f"geosafe import : {g_s:7.2f} s  {rows / g_s:10,.0f} rows/s  peak RSS {g_rss / 1e6:7.0f} MB  ({g_out})"
+    )
+    print(
+        f"baseline       : {b_s:7.2f} s  {rows / b_s:10,.0f} rows/s  peak RSS {b_rss / 1e6:7.0f} MB"
+    )
+    print(
+        f"ratio speed geosafe/baseline: {b_s / g_s:.2f}x   ratio RSS geosafe/baseline: {g_rss / b_rss:.2f}x"
+    )
+    print(
+        f"targets: >= 100,000 rows/s: {'met' if rows / g_s >= 1e5 else 'NOT met'}; "
+        f"< 1.5 GB: {'met' if g_rss < 1.5e9 else 'NOT met'}"
+    )
+
+
+def real(directory: Path) -> None:
+    from geosafe.ingest import import_file
+    from geosafe.store import Store
+
+    files = sorted(directory.glob("*.csv.gz")) + sorted(directory.glob("*.csv"))
+    totals: collections.Counter[str] = collections.Counter()
+    reasons: collections.Counter[str] = collections.Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "real.db")
+        t0 = time.perf_counter()
+        for p in files:
+            r = import_file(store, "police_uk", p)
+            totals.update(
+                rows=r.rows,
+                accepted=r.accepted,
+                quarantined=r.quarantined,
+                no_location=r.no_location,
+                updated=r.updated,
+            )
+            reasons.update(r.reasons)
+        seconds = time.perf_counter() - t0
+        current = store.counts().get("police_uk", 0)
+        store.close()
+    print(f"{len(files)} files, {totals['rows']:,} rows in {seconds:.1f} s")
+    print(
+        json.dumps(
+            {
+                **totals,
+                "accepted_share": round(totals["accepted"] / totals["rows"], 4),
+                "current_incidents": current,
+                "quarantined_by_reason": dict(reasons),
+            },
+            indent=1,
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--real", type=Path, nargs="?", const=SHARED, help="import a directory of real months"
+    )
+    args = parser.parse_args()
+    np.seterr(all="ignore")
+    if args.real:
+        real(args.real)
+    else:
+        bench(args.rows)
+
+
+if __name__ == "__main__":
+    main()
