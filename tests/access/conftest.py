@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from api.security import RateLimiter
 from geosafe.audit import AuditLog
 from geosafe.auth import TokenStore, create_demo_tokens
 
@@ -49,5 +50,7 @@ def service(demo_db: Path, data_dir: Path):  # type: ignore[no-untyped-def]
 
     settings = ServiceSettings(db=demo_db, data_dir=data_dir, work_dir=demo_db.parent / "work")
     app = create_app(settings)
+    # many requests per token across the session: lift the per-token rate limit
+    app.state.access.limiter = RateLimiter(10**9)
     toks = create_demo_tokens(app.state.access.tokens, school_urn=SCHOOL_A, area_codes=list(WARDS))
     return app, toks
