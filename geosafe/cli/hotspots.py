@@ -1,9 +1,507 @@
-"""`geosafe` subcommands: hotspots."""
+"""`geosafe` subcommands: hotspots.
+
+- ``geosafe kde [INPUT...] --bandwidth METRES|auto --cell METRES --kernel quartic|gaussian
+  [--study-area FILE] --out FILE.tif``: Cloud-Optimised GeoTIFF, EPSG:27700, incidents per
+  km² (nodata outside the study area); without ``--study-area`` the extent of the points plus
+  one bandwidth. Prints a JSON summary (bandwidth chosen, counts used/excluded).
+- ``geosafe hotspots [INPUT...] --method kde|dbscan|hdbscan|gistar|emerging --out
+  FILE.geojson [method options]``: WGS84 GeoJSON.
+- ``geosafe evaluate [INPUT...] --method kde|grid|gistar|dbscan|auto [--method ...]
+  --train-months N --test-months 1 --area FRACTION [--from YYYY-MM --to YYYY-MM]
+  [--study-area FILE] --format json``.
+- ``geosafe compare [INPUT...] (--a-from/--a-to/--b-from/--b-to DATE | --a-source/--b-source
+  SOURCE) --out FILE.geojson [--out-tif FILE.tif]``.
+
+INPUT is one or more import files or directories (police.uk detected by its header, else
+``--input-source``); with no INPUT the store is read (``--db``, else ``GEOSAFE_DB``). Every
+command takes the shared filters (:mod:`geosafe.filters`). ``--study-area`` is any vector
+file (union of its features); ``--boroughs NAME,...`` uses bundled borough boundaries.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from .._errors import ImportFileError, ValidationError
+from ..filters import IncidentFilter, add_filter_arguments, filter_from_args
+from ..incident import CRS_BNG
+
+__all__ = ["register"]
+
+_POLICE_HEADER = ("crime id", "month", "falls within")
+
+
+# ---------------------------------------------------------------------------- shared input
+
+
+def _add_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="import files or directories")
+    p.add_argument(
+        "--input-source",
+        metavar="SOURCE",
+        help="dir|asif|cris|fap|police-uk for INPUT files (police.uk is detected by header)",
+    )
+    p.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+    p.add_argument("--study-area", type=Path, metavar="FILE", help="vector file (EPSG from file)")
+    p.add_argument(
+        "--boroughs", metavar="NAMES", help="study area from bundled boroughs, comma-separated"
+    )
+    add_filter_arguments(p)
+
+
+def _expand(inputs: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for name in inputs:
+        p = Path(name)
+        if p.is_dir():
+            found = sorted([*p.glob("*.csv"), *p.glob("*.csv.gz"), *p.glob("*.xlsx")])
+            if not found:
+                msg = f"directory {name!r} holds no .csv, .csv.gz or .xlsx files."
+                raise ImportFileError(msg)
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            msg = f"INPUT {name!r} is not a file or directory; check the path."
+            raise ImportFileError(msg)
+    return out
+
+
+def _is_police_uk(path: Path) -> bool:
+    if path.suffix == ".xlsx":
+        return False
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:  # type: ignore[operator]
+            head = fh.readline().lower()
+    except OSError:
+        return False
+    return all(h in head for h in _POLICE_HEADER)
+
+
+def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
+    """Incidents from INPUT files or the store, filtered."""
+    if args.inputs:
+        from ..ingest import read_incidents
+
+        files = _expand(args.inputs)
+        source = args.input_source
+        if source is None:
+            if all(_is_police_uk(f) for f in files):
+                source = "police_uk"
+            else:
+                msg = (
+                    f"cannot tell the source of {str(files[0])!r}; pass `--input-source` "
+                    "dir|asif|cris|fap|police-uk."
+                )
+                raise ValidationError(msg)
+        gdf = read_incidents(source, files)
+    else:
+        from ..settings import StoreSettings
+        from ..store import Store
+
+        path = args.db or StoreSettings().db
+        if not Path(path).exists():
+            msg = f"store {str(path)!r} does not exist; pass INPUT files, `--db` or set GEOSAFE_DB."
+            raise ValidationError(msg)
+        start = pd.Timestamp(filt.from_date) if filt.from_date else None
+        end = pd.Timestamp(filt.to_date + dt.timedelta(days=1)) if filt.to_date else None
+        gdf = Store(path).incidents(
+            sources=list(filt.sources) if filt.sources else None,
+            start=start,
+            end=end,
+        )
+    return filt.apply(gdf)
+
+
+def _study_area(args: argparse.Namespace) -> BaseGeometry | None:
+    if getattr(args, "study_area", None):
+        path = Path(args.study_area)
+        if not path.exists():
+            msg = f"`--study-area` {str(path)!r} does not exist; pass a vector file."
+            raise ValidationError(msg)
+        gdf = gpd.read_file(path)
+        if gdf.crs is None:
+            msg = f"`--study-area` {str(path)!r} has no CRS; save it with one (e.g. EPSG:27700)."
+            raise ValidationError(msg)
+        return gdf.to_crs(CRS_BNG).geometry.union_all()
+    if getattr(args, "boroughs", None):
+        from .. import datasets
+
+        names = [n.strip() for n in args.boroughs.split(",") if n.strip()]
+        b = datasets.boroughs()
+        unknown = [n for n in names if n not in set(b["name"])]
+        if unknown:
+            msg = f"`--boroughs` {unknown!r} unknown; use names such as 'Haringey' or 'Barnet'."
+            raise ValidationError(msg)
+        return b[b["name"].isin(names)].geometry.union_all()
+    return None
+
+
+def _bandwidth(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        v = float(text)
+    except ValueError:
+        msg = f"{text!r} is not METRES or 'auto'"
+        raise argparse.ArgumentTypeError(msg) from None
+    if v <= 0:
+        msg = f"{text!r} must be positive metres"
+        raise argparse.ArgumentTypeError(msg)
+    return v
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _period_years(filt: IncidentFilter) -> float | None:
+    if filt.from_date and filt.to_date:
+        return ((filt.to_date - filt.from_date).days + 1) / 365.25
+    return None
+
+
+# ---------------------------------------------------------------------------- kde
+
+
+def _add_kde_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument(
+        "--bandwidth",
+        type=_bandwidth,
+        default=None if required else 250.0,
+        required=required,
+        metavar="METRES|auto",
+    )
+    p.add_argument(
+        "--cell",
+        type=float,
+        default=None if required else 50.0,
+        required=required,
+        metavar="METRES",
+    )
+    p.add_argument("--kernel", choices=("quartic", "gaussian"), default="quartic")
+    p.add_argument(
+        "--bandwidth-method", choices=("cv", "rule"), default="cv", help="for --bandwidth auto"
+    )
+    p.add_argument(
+        "--precision",
+        choices=("exclude", "spread", "ignore"),
+        default="exclude",
+        help="records coarser than the bandwidth",
+    )
+
+
+def _kde(args: argparse.Namespace) -> int:
+    from ..hotspots import kde, surfaces
+
+    filt = filter_from_args(args)
+    gdf = _load(args, filt)
+    area = _study_area(args)
+    years = _period_years(filt)
+    res = kde.kde_surface(
+        gdf,
+        bandwidth=args.bandwidth,
+        cell=args.cell,
+        kernel=args.kernel,
+        study_area=area,
+        precision=args.precision,
+        bandwidth_method=args.bandwidth_method,
+        period_years=years,
+    )
+    surfaces.write_cog(res, args.out, per_year=bool(args.per_year and years))
+    nrows, ncols = res.grid.shape
+    _print(
+        {
+            "out": str(args.out),
+            "crs": res.crs,
+            "units": "incidents per km² per year"
+            if args.per_year and years
+            else "incidents per km²",
+            "kernel": res.kernel,
+            "bandwidth_m": round(res.bandwidth_m, 2),
+            "bandwidth_method": res.bandwidth_method,
+            "cell_m": res.cell_m,
+            "width": ncols,
+            "height": nrows,
+            "counts": res.counts,
+            "filters": filt.describe(),
+        }
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------- hotspots
+
+
+def _hotspots(args: argparse.Namespace) -> int:
+    from ..hotspots import surfaces
+
+    filt = filter_from_args(args)
+    gdf = _load(args, filt)
+    area = _study_area(args)
+    meta: dict[str, Any] = {"method": args.method, "filters": filt.describe()}
+    if args.method == "kde":
+        from ..hotspots import kde
+
+        res = kde.kde_surface(
+            gdf,
+            bandwidth=args.bandwidth,
+            cell=args.cell,
+            kernel=args.kernel,
+            study_area=area,
+            precision=args.precision,
+            bandwidth_method=args.bandwidth_method,
+        )
+        out = surfaces.hotspot_polygons(
+            res,
+            top_percent=args.top_percent if args.threshold is None else None,
+            threshold=args.threshold,
+            points=gdf,
+        )
+        meta |= {
+            "bandwidth_m": res.bandwidth_m,
+            "bandwidth_method": res.bandwidth_method,
+            "counts": res.counts,
+        }
+    elif args.method in ("dbscan", "hdbscan"):
+        from ..hotspots import dbscan
+
+        out = dbscan.clusters(
+            gdf,
+            method=args.method,
+            eps=args.eps,
+            min_samples=args.min_samples,
+            min_cluster_size=args.min_cluster_size,
+            precision="ignore" if args.precision == "ignore" else "exclude",
+        )
+        meta |= dict(out.attrs)
+    elif args.method == "gistar":
+        from ..hotspots import gistar, h3grid
+
+        counts = h3grid.h3_counts(
+            gdf,
+            resolution=args.resolution,
+            study_area=area,
+            precision="ignore" if args.precision == "ignore" else "exclude",
+        )
+        out = gistar.gi_star(counts, k=args.k, permutations=args.permutations, seed=args.seed)
+        meta |= {k: v for k, v in out.attrs.items()}
+        meta["classes"] = out["gi_class"].value_counts().to_dict()
+    else:
+        from ..hotspots import emerging
+
+        out = emerging.emerging_hotspots(
+            gdf,
+            resolution=args.resolution,
+            study_area=area,
+            slice=args.slice,
+            k=args.k,
+            permutations=args.permutations,
+            seed=args.seed,
+        )
+        meta |= dict(out.attrs)
+        meta["categories"] = out["category"].value_counts().to_dict()
+    out.attrs = {}
+    surfaces.write_geojson(out, args.out)
+    meta["features"] = len(out)
+    meta["out"] = str(args.out)
+    _print(meta)
+    return 0
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ..hotspots import evaluate
+
+    filt = filter_from_args(args)
+    gdf = _load(args, filt)
+    area = _study_area(args)
+    if area is None:
+        from .. import datasets
+
+        area = datasets.greater_london()
+    methods = list(dict.fromkeys(args.method or ["kde"]))
+    bt = evaluate.backtest(
+        gdf,
+        methods=methods,
+        train_months=args.train_months,
+        test_months=args.test_months,
+        area=args.area,
+        first_test=args.from_month,
+        last_test=args.to_month,
+        study_area=area,
+        seed=args.seed,
+    )
+    summary = bt.summary()
+    if args.format == "json":
+        if not args.monthly:
+            for m in summary["methods"].values():
+                m.pop("monthly", None)
+        _print(summary)
+    else:
+        print(
+            f"test months {summary['test_months'][0]}..{summary['test_months'][-1]}, area {args.area}"
+        )
+        print(f"{'method':8} {'PAI mean':>9} {'min':>7} {'max':>7} {'PEI mean':>9} {'RRI mean':>9}")
+        for name, m in summary["methods"].items():
+            print(
+                f"{name:8} {m['pai']['mean']:>9} {m['pai']['min']:>7} {m['pai']['max']:>7} {m['pei']['mean']:>9} {m['rri']['mean']:>9}"
+            )
+    return 0
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ..hotspots import compare, surfaces
+
+    filt = filter_from_args(args)
+    gdf = _load(args, filt)
+    area = _study_area(args)
+    if area is None:
+        msg = "`geosafe compare` needs `--study-area FILE` or `--boroughs NAMES`."
+        raise ValidationError(msg)
+    ya = yb = None
+    if args.a_source and args.b_source:
+        from ..sources import normalise_source
+
+        a = gdf[gdf["source"] == normalise_source(args.a_source)]
+        b = gdf[gdf["source"] == normalise_source(args.b_source)]
+    elif args.a_from and args.a_to and args.b_from and args.b_to:
+        a = IncidentFilter(from_date=args.a_from, to_date=args.a_to).apply(gdf)
+        b = IncidentFilter(from_date=args.b_from, to_date=args.b_to).apply(gdf)
+        ya = ((args.a_to - args.a_from).days + 1) / 365.25
+        yb = ((args.b_to - args.b_from).days + 1) / 365.25
+    else:
+        msg = "pass `--a-from --a-to --b-from --b-to` (two periods) or `--a-source --b-source`."
+        raise ValidationError(msg)
+    res = compare.compare(
+        a,
+        b,
+        study_area=area,
+        bandwidth=args.bandwidth,
+        cell=args.cell,
+        kernel=args.kernel,
+        resolution=args.resolution,
+        k=args.k,
+        permutations=args.permutations,
+        seed=args.seed,
+        years_a=ya,
+        years_b=yb,
+    )
+    surfaces.write_geojson(res.cells, args.out)
+    if args.out_tif:
+        surfaces.write_cog(res.difference, args.out_tif)
+    _print(
+        {
+            "out": str(args.out),
+            "out_tif": str(args.out_tif) if args.out_tif else None,
+            "incidents_a": len(a),
+            "incidents_b": len(b),
+            "per_year": ya is not None,
+            "change": res.change_counts,
+        }
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date; write YYYY-MM-DD"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _add_cell_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resolution", type=int, default=9, help="H3 resolution (gistar, emerging)")
+    p.add_argument("--k", type=int, default=1, help="H3 ring distance of neighbours")
+    p.add_argument("--permutations", type=int, default=999)
+    p.add_argument("--seed", type=int, default=0)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `geosafe` parser."""
+    p = sub.add_parser(
+        "kde", help="kernel density surface as a Cloud-Optimised GeoTIFF", allow_abbrev=False
+    )
+    _add_input(p)
+    _add_kde_options(p, required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.tif")
+    p.add_argument(
+        "--per-year", action="store_true", help="per km² per year (needs --from-date and --to-date)"
+    )
+    p.set_defaults(func=_kde)
+
+    p = sub.add_parser(
+        "hotspots", help="hotspot polygons, clusters or Gi* cells as GeoJSON", allow_abbrev=False
+    )
+    _add_input(p)
+    p.add_argument(
+        "--method", choices=("kde", "dbscan", "hdbscan", "gistar", "emerging"), required=True
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.geojson")
+    _add_kde_options(p, required=False)
+    p.add_argument(
+        "--top-percent", type=float, default=5.0, help="kde: densest share of the area (%%)"
+    )
+    p.add_argument("--threshold", type=float, help="kde: density threshold (incidents per km²)")
+    p.add_argument("--eps", type=float, default=100.0, help="dbscan: radius (metres)")
+    p.add_argument("--min-samples", type=int, default=5, help="dbscan/hdbscan: min samples")
+    p.add_argument("--min-cluster-size", type=int, default=10, help="hdbscan")
+    p.add_argument(
+        "--slice", choices=("week", "month", "quarter"), default="month", help="emerging"
+    )
+    _add_cell_options(p)
+    p.set_defaults(func=_hotspots)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="predictive accuracy (PAI, PEI, RRI) by rolling backtest",
+        allow_abbrev=False,
+    )
+    _add_input(p)
+    p.add_argument("--method", action="append", choices=("kde", "grid", "gistar", "dbscan", "auto"))
+    p.add_argument("--train-months", type=int, required=True)
+    p.add_argument("--test-months", type=int, default=1)
+    p.add_argument("--area", type=float, default=0.05, metavar="FRACTION")
+    p.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first test month")
+    p.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last test month")
+    p.add_argument("--format", choices=("json", "table"), default="json")
+    p.add_argument("--monthly", action="store_true", help="include per-month scores in the JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser(
+        "compare",
+        help="two periods or two sources: difference surface and hotspot change",
+        allow_abbrev=False,
+    )
+    _add_input(p)
+    _add_kde_options(p, required=False)
+    _add_cell_options(p)
+    for side in ("a", "b"):
+        p.add_argument(f"--{side}-from", type=_date, metavar="YYYY-MM-DD")
+        p.add_argument(f"--{side}-to", type=_date, metavar="YYYY-MM-DD")
+        p.add_argument(f"--{side}-source", metavar="SOURCE")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="FILE.geojson", help="H3 cells with change"
+    )
+    p.add_argument("--out-tif", type=Path, metavar="FILE.tif", help="difference surface (B - A)")
+    p.set_defaults(func=_compare)

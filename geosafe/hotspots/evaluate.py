@@ -1,0 +1,587 @@
+"""Predictive accuracy of hotspot methods: PAI, PEI, RRI and a rolling backtest.
+
+Every method forecasts a later period from training incidents by *scoring the cells of its own
+tessellation* (``kde``: density at 50 m cell centres; ``grid``: counts in square cells;
+``gistar``: Gi* z on H3 cells; ``dbscan``: the density of the cluster a cell lies in). The
+cells are ranked by score (ties broken at random with the seed; cells scoring 0 are never
+picked) and taken while their total area stays within ``area`` x the study area.
+
+Measures, for ``n`` test incidents in the chosen cells out of ``N`` test incidents in the
+study area, chosen area ``a`` out of study area ``A``:
+
+- **PAI** (Chainey et al. 2008) = (n / N) / (a / A): hit rate per unit of area share.
+- **PEI** (Hunt 2016) = n / n*, where n* is the most test incidents any choice of the same
+  method's cells with the same number of cells could hold (the best possible forecast
+  on that tessellation): 1 is perfect.
+- **RRI** (Levine 2008, recapture rate index) = (n / n_train) / (N / N_train), with n_train
+  the *training* incidents in the chosen cells: above 1 when the chosen cells take a larger
+  share of the test period than of the training period.
+
+The study area ``A`` is the area of the tessellation's cells that touch the study area (square
+cells, all-touched; H3 cells overlapping), so every incident inside it is in some cell.
+
+``auto``
+--------
+Chooses the method (``kde`` or ``grid``), its cell size, bandwidth and training window from
+the training months only: the last ``min(3, N // 4)`` training months are validation months,
+each forecast from the windows of months before it (all inside the training period), and the
+candidate with the best mean validation hit rate at the same area share wins (ties: the
+coarser candidate). The test month is forecast with the winner refitted on the window of
+months just before it. ``settings`` reports the choice for each test month.
+
+police.uk map points
+--------------------
+police.uk moves every crime to the nearest of a fixed set of anonymous map points (street
+centres and places, each covering several addresses), so the same coordinates recur month
+after month. Fine methods (small cells, small bandwidths) learn that set of points: a 50 m cell
+with a past crime is likely to hold the map point of a future one, which inflates their PAI
+relative to what they would score on true locations. Coarse methods smear the points and lose
+that advantage. ``auto`` is free to exploit it (it is a forecast of police.uk data), but it
+decides on held-out training months only, so any gain it reports is one a forecaster could
+have had at the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio.features import geometry_mask
+from scipy.signal import fftconvolve
+from shapely.geometry.base import BaseGeometry
+
+from .._errors import ValidationError
+from ..incident import CRS_BNG
+from . import dbscan as _dbscan
+from . import gistar as _gistar
+from . import h3grid
+from .kde import Grid, _bin_linear, _kernel_grid, grid_for
+
+__all__ = [
+    "DEFAULTS",
+    "METHODS",
+    "Backtest",
+    "MonthScore",
+    "Tessellation",
+    "backtest",
+    "forecast_scores",
+    "pai",
+    "pei",
+    "rri",
+    "select_cells",
+]
+
+log = logging.getLogger(__name__)
+
+METHODS = ("kde", "grid", "gistar", "dbscan", "auto")
+
+#: Default settings of each method (metres, H3 resolution, incidents).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "kde": {"kernel": "quartic", "bandwidth_m": 250.0, "cell_m": 50.0},
+    "grid": {"cell_m": 100.0},
+    "gistar": {"resolution": 9, "k": 1},
+    "dbscan": {"eps_m": 100.0, "min_samples": 5, "cell_m": 50.0},
+    "auto": {
+        "kde_bandwidths_m": [100.0, 200.0, 400.0],
+        "grid_cells_m": [50.0, 100.0, 200.0],
+        "windows_months": [3, 6, 12, 24],
+    },
+}
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+def pai(hits: float, total: float, area_selected: float, area_total: float) -> float:
+    """Predictive Accuracy Index: (hits / total) / (area_selected / area_total)."""
+    if total <= 0 or area_selected <= 0 or area_total <= 0:
+        return float("nan")
+    return (hits / total) / (area_selected / area_total)
+
+
+def pei(hits: float, best_hits: float) -> float:
+    """Predictive Efficiency Index: hits / the most hits possible with the same cells."""
+    if best_hits <= 0:
+        return float("nan")
+    return hits / best_hits
+
+
+def rri(test_hits: float, test_total: float, train_hits: float, train_total: float) -> float:
+    """Recapture Rate Index: (test_hits / train_hits) / (test_total / train_total)."""
+    if train_hits <= 0 or test_total <= 0 or train_total <= 0:
+        return float("nan")
+    return (test_hits / train_hits) / (test_total / train_total)
+
+
+def select_cells(
+    scores: np.ndarray, areas: np.ndarray, *, share: float, seed: int = 0
+) -> np.ndarray:
+    """Indices of the top-scoring cells whose total area stays within ``share`` of the total.
+
+    Cells with score <= 0 are never selected; ties are broken at random (``seed``).
+    """
+    if not 0 < share <= 1:
+        msg = f"`area` {share!r} must be a fraction in (0, 1], e.g. 0.05."
+        raise ValidationError(msg)
+    scores = np.asarray(scores, dtype=float)
+    areas = np.asarray(areas, dtype=float)
+    tie = np.random.default_rng(seed).random(scores.size)
+    order = np.lexsort((tie, -scores))
+    order = order[scores[order] > 0]
+    cum = np.cumsum(areas[order])
+    limit = share * areas.sum() * (1 + 1e-9)
+    return np.asarray(order[cum <= limit])
+
+
+# ---------------------------------------------------------------------------- tessellations
+
+
+@dataclass(frozen=True)
+class Tessellation:
+    """The cells a method scores: square grid cells or H3 cells, with their areas (m²)."""
+
+    kind: str
+    areas: np.ndarray
+    grid: Grid | None = None
+    cell_ids: np.ndarray | None = None  # flat grid index per cell, or H3 strings
+    resolution: int | None = None
+    lookup: dict[Any, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Number of cells."""
+        return int(self.areas.size)
+
+    def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell index of each point, -1 outside the tessellation."""
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self.grid is not None:
+            row, col, inside = self.grid.cell_index(x, y)
+            flat = np.where(inside, row * self.grid.ncols + col, -1)
+            pos = np.full(self.grid.nrows * self.grid.ncols, -1, dtype=np.int64)
+            pos[np.asarray(self.cell_ids, dtype=np.int64)] = np.arange(self.size)
+            return np.where(flat >= 0, pos[np.clip(flat, 0, None)], -1)
+        cells = h3grid.cells_of_points(x, y, resolution=int(self.resolution or 9))
+        return np.array([self.lookup.get(c, -1) for c in cells], dtype=np.int64)
+
+    def counts(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Incidents per cell."""
+        idx = self.cell_of(x, y)
+        return np.bincount(idx[idx >= 0], minlength=self.size).astype(float)
+
+
+def square_tessellation(study_area: BaseGeometry, cell: float) -> Tessellation:
+    """Square cells of ``cell`` metres touching the study area."""
+    grid = grid_for(study_area.bounds, cell=cell)
+    mask = geometry_mask(
+        [study_area],
+        out_shape=(grid.nrows, grid.ncols),
+        transform=grid.transform,
+        invert=True,
+        all_touched=True,
+    )
+    ids = np.flatnonzero(mask.ravel())
+    return Tessellation("square", np.full(ids.size, cell * cell), grid=grid, cell_ids=ids)
+
+
+def h3_tessellation(study_area: BaseGeometry, resolution: int) -> Tessellation:
+    """H3 cells overlapping the study area."""
+    cells = np.array(h3grid.cells_for_area(study_area, resolution=resolution), dtype=object)
+    areas = np.array([h3.cell_area(c, unit="m^2") for c in cells])
+    return Tessellation(
+        "h3",
+        areas,
+        cell_ids=cells,
+        resolution=resolution,
+        lookup={c: i for i, c in enumerate(cells)},
+    )
+
+
+# ---------------------------------------------------------------------------- forecasters
+
+
+def _kde_scores(
+    tess: Tessellation, x: np.ndarray, y: np.ndarray, *, bandwidth: float, kernel: str
+) -> np.ndarray:
+    grid = tess.grid
+    if grid is None:  # pragma: no cover - programming error
+        raise ValidationError("kde needs a square tessellation")
+    binned, _ = _bin_linear(grid, x, y, np.ones(len(x)))
+    if not binned.any():
+        return np.zeros(tess.size)
+    dens = np.clip(
+        fftconvolve(binned, _kernel_grid(grid.cell, bandwidth, kernel), mode="same"), 0, None
+    )
+    return np.asarray(dens.ravel()[np.asarray(tess.cell_ids, dtype=np.int64)])
+
+
+def _dbscan_scores(
+    tess: Tessellation, x: np.ndarray, y: np.ndarray, *, eps: float, min_samples: int
+) -> np.ndarray:
+    grid = tess.grid
+    if grid is None or len(x) == 0:
+        return np.zeros(tess.size)
+    labels = _dbscan.dbscan_labels(np.column_stack([x, y]), eps=eps, min_samples=min_samples)
+    score = np.zeros(grid.nrows * grid.ncols)
+    for lab in np.unique(labels[labels >= 0]):
+        sel = labels == lab
+        hull = shapely.concave_hull(
+            shapely.multipoints(np.column_stack([x[sel], y[sel]])), ratio=0.3
+        )
+        hull = hull.buffer(max(10.0, eps / 2))
+        density = sel.sum() / (hull.area / 1e6)
+        m = geometry_mask(
+            [hull], out_shape=(grid.nrows, grid.ncols), transform=grid.transform, invert=True
+        ).ravel()
+        score = np.where(m, np.maximum(score, density), score)
+    return np.asarray(score[np.asarray(tess.cell_ids, dtype=np.int64)])
+
+
+def forecast_scores(
+    method: str,
+    tess: Tessellation,
+    x: np.ndarray,
+    y: np.ndarray,
+    settings: dict[str, Any],
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """Scores of the tessellation's cells from training points (BNG metres)."""
+    if method == "kde":
+        return _kde_scores(
+            tess, x, y, bandwidth=float(settings["bandwidth_m"]), kernel=str(settings["kernel"])
+        )
+    if method == "grid":
+        return tess.counts(x, y)
+    if method == "gistar":
+        counts = tess.counts(x, y)
+        if counts.sum() <= 0:
+            return np.zeros(tess.size)
+        w = _gistar.neighbour_matrix(
+            list(tess.cell_ids if tess.cell_ids is not None else []), k=int(settings["k"])
+        )
+        z = _gistar.gi_star_z(counts, w)
+        return np.asarray(z)
+    if method == "dbscan":
+        return _dbscan_scores(
+            tess, x, y, eps=float(settings["eps_m"]), min_samples=int(settings["min_samples"])
+        )
+    msg = f"`method` {method!r} is not supported; use one of {', '.join(METHODS)}."
+    raise ValidationError(msg)
+
+
+def _tessellation_for(
+    method: str, settings: dict[str, Any], study_area: BaseGeometry, cache: dict[Any, Tessellation]
+) -> Tessellation:
+    key: tuple[Any, ...]
+    if method == "gistar":
+        key = ("h3", int(settings["resolution"]))
+        if key not in cache:
+            cache[key] = h3_tessellation(study_area, int(settings["resolution"]))
+    else:
+        key = ("square", float(settings["cell_m"]))
+        if key not in cache:
+            cache[key] = square_tessellation(study_area, float(settings["cell_m"]))
+    return cache[key]
+
+
+# ---------------------------------------------------------------------------- backtest
+
+
+@dataclass(frozen=True)
+class MonthScore:
+    """One method on one test period."""
+
+    method: str
+    test_month: str
+    pai: float
+    pei: float
+    rri: float
+    hits: float
+    test_total: float
+    train_total: float
+    area_share: float
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A rolling backtest: per-month scores and their summary per method."""
+
+    test_months: tuple[str, ...]
+    area: float
+    train_months: int
+    scores: tuple[MonthScore, ...]
+    settings: dict[str, dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        """The ``geosafe evaluate --format json`` object."""
+        methods: dict[str, Any] = {}
+        for m in self.settings:
+            rows = [s for s in self.scores if s.method == m]
+            entry: dict[str, Any] = {}
+            for measure in ("pai", "pei", "rri"):
+                vals = np.array([getattr(s, measure) for s in rows], dtype=float)
+                ok = vals[np.isfinite(vals)]
+                entry[measure] = {
+                    "mean": _r(ok.mean()) if ok.size else None,
+                    "min": _r(ok.min()) if ok.size else None,
+                    "max": _r(ok.max()) if ok.size else None,
+                }
+            entry["settings"] = dict(self.settings[m])
+            if m == "auto":
+                entry["settings"]["chosen"] = {s.test_month: s.settings for s in rows}
+            entry["monthly"] = [
+                {
+                    "month": s.test_month,
+                    "pai": _r(s.pai),
+                    "pei": _r(s.pei),
+                    "rri": _r(s.rri),
+                    "hits": s.hits,
+                    "test_incidents": s.test_total,
+                    "area_share": _r(s.area_share),
+                }
+                for s in rows
+            ]
+            methods[m] = entry
+        return {"test_months": list(self.test_months), "area": self.area, "methods": methods}
+
+
+def _r(v: float) -> float | None:
+    return None if not math.isfinite(v) else round(float(v), 4)
+
+
+def _month_index(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    local = pd.DatetimeIndex(pd.to_datetime(gdf["occurred_from"]))
+    if local.tz is not None:
+        local = local.tz_convert("Europe/London")
+    return np.asarray(local.year * 12 + (local.month - 1))
+
+
+def _month_label(i: int) -> str:
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
+def _parse_month(text: str) -> int:
+    try:
+        d = dt.datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        msg = f"month {text!r} is not understood; write YYYY-MM, e.g. 2023-01."
+        raise ValidationError(msg) from None
+    return d.year * 12 + d.month - 1
+
+
+def _score_one(
+    method: str,
+    settings: dict[str, Any],
+    tess: Tessellation,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    *,
+    area: float,
+    seed: int,
+) -> tuple[float, float, float, float, float, float, float]:
+    scores = forecast_scores(method, tess, train[0], train[1], settings, seed=seed)
+    chosen = select_cells(scores, tess.areas, share=area, seed=seed)
+    test_counts = tess.counts(*test)
+    train_counts = tess.counts(*train)
+    n = float(test_counts[chosen].sum())
+    total = float(test_counts.sum())
+    a_sel = float(tess.areas[chosen].sum())
+    a_tot = float(tess.areas.sum())
+    best = np.sort(test_counts)[::-1][: chosen.size].sum() if chosen.size else 0.0
+    return (
+        pai(n, total, a_sel, a_tot),
+        pei(n, float(best)),
+        rri(n, total, float(train_counts[chosen].sum()), float(train_counts.sum())),
+        n,
+        total,
+        float(train_counts.sum()),
+        a_sel / a_tot if a_tot else float("nan"),
+    )
+
+
+def _auto_choose(
+    months: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    test_start: int,
+    train_months: int,
+    *,
+    area: float,
+    study_area: BaseGeometry,
+    cache: dict[Any, Tessellation],
+    options: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    n_val = max(1, min(3, train_months // 4))
+    first_train = test_start - train_months
+    val_months = list(range(test_start - n_val, test_start))
+    windows = sorted(
+        {w for w in options["windows_months"] if w <= train_months - n_val} | {train_months - n_val}
+    )
+    windows = [w for w in windows if w >= 1]
+    cands: list[tuple[str, dict[str, Any]]] = []
+    for bw in options["kde_bandwidths_m"]:
+        cands.append(("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": 50.0}))
+    for c in options["grid_cells_m"]:
+        cands.append(("grid", {"cell_m": float(c)}))
+    best: tuple[float, float, dict[str, Any]] | None = None
+    for method, st in cands:
+        tess = _tessellation_for(method, st, study_area, cache)
+        for w in windows:
+            rates = []
+            for v in val_months:
+                lo = max(first_train, v - w)
+                tr = (months >= lo) & (months < v)
+                te = months == v
+                test_counts = tess.counts(x[te], y[te])
+                if test_counts.sum() <= 0:
+                    continue
+                scores = forecast_scores(method, tess, x[tr], y[tr], st, seed=seed)
+                chosen = select_cells(scores, tess.areas, share=area, seed=seed)
+                rates.append(test_counts[chosen].sum() / test_counts.sum())
+            if not rates:
+                continue
+            rate = float(np.mean(rates))
+            coarse = float(st.get("bandwidth_m", st["cell_m"])) + w
+            key = (rate, coarse)
+            if best is None or key > (best[0], best[1]):
+                best = (
+                    rate,
+                    coarse,
+                    {
+                        "method": method,
+                        **st,
+                        "window_months": w,
+                        "validation_hit_rate": round(rate, 4),
+                    },
+                )
+    if best is None:
+        return {
+            "method": "grid",
+            "cell_m": 100.0,
+            "window_months": train_months,
+            "validation_hit_rate": None,
+        }
+    return best[2]
+
+
+def backtest(
+    gdf: gpd.GeoDataFrame,
+    *,
+    methods: Sequence[str],
+    train_months: int,
+    test_months: int = 1,
+    area: float = 0.05,
+    first_test: str | None = None,
+    last_test: str | None = None,
+    study_area: BaseGeometry,
+    settings: dict[str, dict[str, Any]] | None = None,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Backtest:
+    """Rolling backtest: each test period is forecast from the ``train_months`` before it.
+
+    Parameters
+    ----------
+    gdf
+        Incident frame (EPSG:27700); incidents outside ``study_area`` or without a location
+        are dropped. Each incident's month is that of ``occurred_from`` (local time).
+    methods
+        Any of :data:`METHODS`.
+    train_months, test_months
+        Lengths of the training window and of each test period (months).
+    area
+        Share of the study area flagged as hot, e.g. 0.05.
+    first_test, last_test
+        ``YYYY-MM`` bounds of the test periods' first months (default: every month with
+        ``train_months`` of history).
+    study_area
+        Polygon, EPSG:27700.
+    settings
+        Per-method overrides of :data:`DEFAULTS`.
+    """
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        msg = f"`method` {bad or methods!r} is not supported; use any of {', '.join(METHODS)}."
+        raise ValidationError(msg)
+    if train_months < 1 or test_months < 1:
+        msg = f"`train_months` {train_months!r} and `test_months` {test_months!r} must be >= 1."
+        raise ValidationError(msg)
+    cfg = {m: dict(DEFAULTS[m]) | dict((settings or {}).get(m, {})) for m in dict.fromkeys(methods)}
+    pts = gdf if gdf.crs is None or gdf.crs == CRS_BNG else gdf.to_crs(CRS_BNG)
+    geoms = pts.geometry.values
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = pts[ok]
+    reps = pts.geometry.values
+    reps = np.where(shapely.get_type_id(reps) == 0, reps, shapely.point_on_surface(reps))
+    inside = (
+        shapely.contains_xy(study_area, shapely.get_x(reps), shapely.get_y(reps))
+        if len(pts)
+        else np.zeros(0, bool)
+    )
+    x = shapely.get_x(reps)[inside]
+    y = shapely.get_y(reps)[inside]
+    months = _month_index(pts)[inside]
+    if months.size == 0:
+        msg = (
+            "no located incidents inside the study area; check the input files and `--study-area`."
+        )
+        raise ValidationError(msg)
+    lo = _parse_month(first_test) if first_test else int(months.min()) + train_months
+    hi = _parse_month(last_test) if last_test else int(months.max()) - test_months + 1
+    if lo - train_months < int(months.min()):
+        log.warning(
+            "test month %s has fewer than %d months of data before it",
+            _month_label(lo),
+            train_months,
+        )
+    starts = list(range(lo, hi + 1, test_months))
+    if not starts:
+        msg = f"no test months between {_month_label(lo)!r} and {_month_label(hi)!r}; widen `--from`/`--to`."
+        raise ValidationError(msg)
+    cache: dict[Any, Tessellation] = {}
+    out: list[MonthScore] = []
+    for start in starts:
+        label = _month_label(start)
+        te = (months >= start) & (months < start + test_months)
+        for m in cfg:
+            if progress:
+                progress(f"{label} {m}")
+            st = cfg[m]
+            method = m
+            if m == "auto":
+                st = _auto_choose(
+                    months,
+                    x,
+                    y,
+                    start,
+                    train_months,
+                    area=area,
+                    study_area=study_area,
+                    cache=cache,
+                    options=cfg[m],
+                    seed=seed,
+                )
+                method = str(st["method"])
+                window = int(st["window_months"])
+            else:
+                window = train_months
+            tr = (months >= start - window) & (months < start)
+            tess = _tessellation_for(method, st, study_area, cache)
+            p, e, r, n, total, ntrain, share = _score_one(
+                method, st, tess, (x[tr], y[tr]), (x[te], y[te]), area=area, seed=seed
+            )
+            out.append(MonthScore(m, label, p, e, r, n, total, ntrain, share, dict(st)))
+    return Backtest(tuple(_month_label(s) for s in starts), area, train_months, tuple(out), cfg)
