@@ -120,12 +120,33 @@ def reason_text(code: str, a: object, b: object, *, names: tuple[str, str]) -> s
 
 
 def _parse(values: Values) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Numbers (NaN where blank or not a number) and a mask of blank values."""
-    s = pd.Series(np.asarray(values, dtype=object).ravel(), dtype=object)
-    text = s.map(lambda v: "" if v is None else str(v).strip())
-    blank = (text == "") | s.isna().to_numpy() | text.str.lower().isin(["nan", "none", "null"])
-    nums = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=float)
-    return nums, blank.to_numpy(dtype=bool)
+    """Numbers (NaN where blank or not a number) and a mask of blank values.
+
+    Numeric arrays take a fast path (NaN = blank); text is parsed element-wise only where
+    the vectorised ``pandas.to_numeric`` could not read it.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        nums = arr.astype(float).ravel()
+        return nums, np.isnan(nums)
+    s = pd.Series(arr.ravel(), dtype=object)
+    nums = np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+    blank = np.zeros(nums.shape, dtype=bool)
+    for k in np.flatnonzero(np.isnan(nums)):
+        v = s.iat[int(k)]
+        text = "" if v is None else str(v).strip()
+        if (
+            text == ""
+            or text.lower() in ("nan", "none", "null")
+            or (isinstance(v, float) and np.isnan(v))
+        ):
+            blank[k] = True
+            continue
+        try:
+            nums[k] = float(text)
+        except ValueError:
+            nums[k] = np.nan
+    return nums, blank
 
 
 def _prepared(aoi: BaseGeometry | None) -> BaseGeometry:
@@ -151,6 +172,35 @@ def _common(
     zero = (out == None) & (x == 0) & (y == 0)  # noqa: E711
     out[zero] = "coord_zero"
     return out, x, y
+
+
+def _inside_lonlat(
+    geom: BaseGeometry,
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    mask: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Which rows under ``mask`` fall inside ``geom`` (the others are False)."""
+    out = np.zeros(lon.shape, dtype=bool)
+    idx = np.flatnonzero(mask)
+    if idx.size:
+        ex, ny = lonlat_to_bng(lon[idx], lat[idx])
+        out[idx] = shapely.contains_xy(geom, ex, ny)
+    return out
+
+
+def _inside(
+    geom: BaseGeometry,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    mask: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Which BNG rows under ``mask`` fall inside ``geom`` (the others are False)."""
+    out = np.zeros(x.shape, dtype=bool)
+    idx = np.flatnonzero(mask)
+    if idx.size:
+        out[idx] = shapely.contains_xy(geom, x[idx], y[idx])
+    return out
 
 
 def classify_lonlat(
@@ -180,12 +230,10 @@ def classify_lonlat(
     todo &= ~invalid
     geom = _prepared(aoi)
     # as given
-    ex, ny = lonlat_to_bng(np.where(todo, x, 0.0), np.where(todo, y, 0.0))
-    inside = todo & shapely.contains_xy(geom, ex, ny)
+    inside = _inside_lonlat(geom, x, y, todo)
     # swapped (lat given as lon): only meaningful when the swapped pair is valid degrees
-    sw_ok = (todo | invalid) & (ax <= 90) & (ay <= 180)
-    sx, sy = lonlat_to_bng(np.where(sw_ok, y, 0.0), np.where(sw_ok, x, 0.0))
-    swapped = sw_ok & ~inside & shapely.contains_xy(geom, sx, sy)
+    sw_ok = (todo | invalid) & ~inside & (ax <= 90) & (ay <= 180)
+    swapped = _inside_lonlat(geom, y, x, sw_ok)
     out[swapped] = "coord_swapped"
     out[invalid & ~swapped] = "coord_impossible"
     out[todo & ~inside & ~swapped] = "coord_outside_aoi"
@@ -215,10 +263,8 @@ def classify_bng(
     out[degrees] = "coord_latlon_as_bng"
     todo &= ~degrees
     geom = _prepared(aoi)
-    inside = todo & shapely.contains_xy(geom, np.where(todo, x, 0.0), np.where(todo, y, 0.0))
-    swapped = (
-        todo & ~inside & shapely.contains_xy(geom, np.where(todo, y, 0.0), np.where(todo, x, 0.0))
-    )
+    inside = _inside(geom, x, y, todo)
+    swapped = _inside(geom, y, x, todo & ~inside)
     out[swapped] = "coord_swapped"
     todo &= ~(inside | swapped)
     invalid = todo & ((x < 0) | (y < 0) | (x > _BNG_MAX_E) | (y > _BNG_MAX_N))

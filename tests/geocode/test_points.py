@@ -83,3 +83,42 @@ def test_transform_agrees_with_pyproj():
     assert np.allclose([x[0], y[0]], [rx, ry], atol=1e-6)
     # and the BNG of the stop agrees with its hand-derived WGS84 to ~10 m
     assert abs(rx - E) < 10 and abs(ry - N) < 10
+
+
+# -- properties against an independent reference (GDAL-read boroughs, pyproj, shapely) ------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def london(data_dir):
+    import geopandas as gpd
+    import shapely
+
+    boroughs = gpd.read_file(data_dir / "boundaries" / "boundaries.gpkg", layer="boroughs")
+    geom = boroughs.to_crs(27700).geometry.union_all()
+    shapely.prepare(geom)
+    return geom
+
+
+_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lon=st.floats(-0.52, 0.34), lat=st.floats(51.28, 51.70))
+def test_property_lonlat_inside_or_outside(london, lon, lat):
+    import shapely
+
+    x, y = _TO_BNG.transform(lon, lat)
+    inside = bool(shapely.contains_xy(london, x, y))
+    got = points.classify_lonlat([lon], [lat])[0]
+    if inside:
+        assert got is None
+        # the same point given swapped, and as BNG in the lat/lon columns
+        assert points.classify_lonlat([lat], [lon])[0] == "coord_swapped"
+        assert points.classify_lonlat([x], [y])[0] == "coord_bng_as_latlon"
+        assert points.classify_bng([x], [y])[0] is None
+        assert points.classify_bng([lon], [lat])[0] == "coord_latlon_as_bng"
+    else:
+        assert got == "coord_outside_aoi"
