@@ -293,6 +293,7 @@ def school_report(
     """A whole school's report as JSON (a background job): summary, corridors and hotspots
     along the routes (GeoJSON, WGS84), the FAP need matrix and notes; counts disclosure-
     controlled for non-analyst ``role``."""
+
     def report(fraction: float, message: str = "") -> None:
         if progress is not None:
             progress(fraction, message)

@@ -442,7 +442,7 @@ class LayerService:
     ) -> None:
         self.data_dir = Path(data_dir)
         self._store_arg = store
-        self._store: IncidentStore | None = None
+        self._local = threading.local()
         self.store_path = store_path
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
@@ -454,14 +454,19 @@ class LayerService:
 
     @property
     def store(self) -> IncidentStore:
-        """The incident store, opened on first use."""
-        if self._store is None:
-            arg = self._store_arg
-            if arg is None:
-                msg = "no incident store is configured; pass `--db PATH` or set GEOSAFE_DB."
-                raise ConfigurationError(msg)
-            self._store = arg() if callable(arg) and not hasattr(arg, "incidents") else arg  # type: ignore[assignment]
-        return self._store  # type: ignore[return-value]
+        """The incident store; opened on first use in each thread when the service was given
+        an opener (SQLite connections belong to the thread that made them)."""
+        arg = self._store_arg
+        if arg is None:
+            msg = "no incident store is configured; pass `--db PATH` or set GEOSAFE_DB."
+            raise ConfigurationError(msg)
+        if hasattr(arg, "incidents"):
+            return arg  # type: ignore[return-value]
+        store: IncidentStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = arg()  # type: ignore[operator]
+            self._local.store = store
+        return store
 
     def store_state(self) -> Hashable:
         """A token that changes whenever the store's content may have changed."""
@@ -474,9 +479,7 @@ class LayerService:
                     parts.append(None)
                 else:
                     parts.append((st.st_mtime_ns, st.st_size))
-        token = getattr(
-            self._store if self._store is not None else self._store_arg, "state_token", None
-        )
+        token = getattr(self._store_arg, "state_token", None)
         if callable(token):
             parts.append(token())
         return tuple(parts)

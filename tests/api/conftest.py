@@ -109,7 +109,54 @@ def _incident_rows(seed: int = 7) -> pd.DataFrame:
         "route",
         250.0,
     ]
-    return rows[list(ROW_COLUMNS)]
+    return pd.concat([rows, _fap_rows(centres[0])], ignore_index=True)[list(ROW_COLUMNS)]
+
+
+N_FAP = 30
+
+
+def _fap_rows(school_xy: np.ndarray) -> pd.DataFrame:
+    """FAP referrals to the first demo school (by URN): no location of their own, home
+    postcodes (three, ten referrals each) 600-1500 m from the school."""
+    urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
+    pc = datasets.postcodes()
+    d = np.hypot(pc["easting"] - school_xy[0], pc["northing"] - school_xy[1])
+    near = pc[(d > 600) & (d < 1500)].sort_index()
+    homes = [near["postcode"].iloc[i] for i in (0, len(near) // 2, len(near) - 1)]
+    n = N_FAP
+    refs = [f"F{i:03d}" for i in range(n)]
+    t = pd.Timestamp("2024-02-05", tz="Europe/London")
+    return pd.DataFrame(
+        {
+            "incident_id": [f"fap:{r}" for r in refs],
+            "source": "fap",
+            "source_ref": refs,
+            "row_no": np.arange(1, n + 1) + 10_000,
+            "t_from": _epoch_s(pd.DatetimeIndex([t] * n)),
+            "t_to": _epoch_s(pd.DatetimeIndex([t] * n)),
+            "time_precision": "day",
+            "category": "referral",
+            "flags": "gangs",
+            "route": None,
+            "stop_code": None,
+            "school_urn": urn,
+            "precision_m": np.nan,
+            "geocode_method": "none",
+            "location_text": None,
+            "h3_cell": None,
+            "lon": np.nan,
+            "lat": np.nan,
+            "minx": np.nan,
+            "miny": np.nan,
+            "maxx": np.nan,
+            "maxy": np.nan,
+            "geom_wkb": None,
+            "weight": 1.0,
+            "detail": [json.dumps({"home_postcode": homes[i % 3]}) for i in range(n)],
+            "row_hash": [hashlib.sha256(r.encode()).hexdigest() for r in refs],
+            "current": 1,
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,120 @@
+"""Computed layers over HTTP: hotspots, H3 cells with Gi*, corridors, disclosure control."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h3
+import shapely
+from fastapi.testclient import TestClient
+from shapely.geometry import shape
+
+from .conftest import Tokens, auth
+from .rfc7946 import check_geojson
+
+PURPOSE = {"X-Purpose": "service tests"}
+PERIOD = "preset=none&start=2024-01-01&end=2024-12-31"
+
+
+def _all(client: TestClient, url: str, token: str, **headers: str) -> dict[str, Any]:
+    """Every feature, following ``next`` links."""
+    feats: list[dict[str, Any]] = []
+    matched = None
+    while url:
+        r = client.get(url, headers=auth(token, **headers))
+        assert r.status_code == 200, r.text
+        fc = r.json()
+        check_geojson(fc)
+        matched = fc["numberMatched"]
+        feats += fc["features"]
+        nxt = [link["href"] for link in fc["links"] if link["rel"] == "next"]
+        url = nxt[0].removeprefix("http://testserver") if nxt else ""
+    assert len(feats) == matched
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def test_kde_hotspots_hold_the_incidents_they_count(client: TestClient, tokens: Tokens) -> None:
+    hot = _all(client, f"/ogc/collections/hotspots-kde/items?{PERIOD}&top_pct=5", tokens.analyst)
+    assert hot["features"], "no hotspot polygons"
+    pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
+    points = [shape(f["geometry"]) for f in pts["features"]]
+    reps = [g if g.geom_type == "Point" else g.representative_point() for g in points]
+    for f in hot["features"]:
+        poly = shape(f["geometry"])
+        inside = sum(poly.covers(p) for p in reps)
+        # counted in BNG, checked in WGS84 at 6 decimals: allow a point on the very edge
+        assert abs(f["properties"]["count"] - inside) <= 1, f["id"]
+        assert f["properties"]["units"] == "incidents per km²"
+    ranks = [f["properties"]["rank"] for f in hot["features"]]
+    assert ranks == sorted(ranks)
+    dens = [f["properties"]["density"] for f in hot["features"]]
+    assert dens == sorted(dens, reverse=True)
+
+
+def test_h3_counts_match_h3_library(client: TestClient, tokens: Tokens) -> None:
+    cells = _all(client, f"/ogc/collections/h3-cells/items?{PERIOD}&resolution=9", tokens.analyst)
+    pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
+    expected: dict[str, int] = {}
+    for f in pts["features"]:
+        if f["geometry"]["type"] != "Point":
+            continue  # the route incident is spread along its line
+        lon, lat = f["geometry"]["coordinates"]
+        c = h3.latlng_to_cell(lat, lon, 9)
+        expected[c] = expected.get(c, 0) + 1
+    got = {f["id"]: f["properties"]["count"] for f in cells["features"]}
+    diff = sum(abs(got.get(c, 0.0) - n) for c, n in expected.items())
+    extra = sum(v for c, v in got.items() if c not in expected)
+    assert diff + extra <= 1.0 + 1e-9  # only the one LineString incident's weight
+    for f in cells["features"]:
+        assert h3.get_resolution(f["id"]) == 9
+        assert f["properties"]["hotspot"].startswith(("hot_", "cold_", "not_significant"))
+        ring = f["geometry"]["coordinates"][0]
+        ref = shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(f["id"])])
+        # the cell is drawn in BNG and published in WGS84: its edges bend by well under 0.1 %
+        assert shapely.Polygon(ring).symmetric_difference(ref).area < 1e-3 * ref.area
+
+
+def test_neighbourhood_view_is_disclosure_controlled(client: TestClient, tokens: Tokens) -> None:
+    r = client.get("/ogc/collections/h3-cells/items?limit=50", headers=auth(tokens.neighbourhood))
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    check_geojson(fc)
+    for f in fc["features"]:
+        assert h3.get_resolution(f["properties"]["cell"]) <= 8
+        count = f["properties"].get("count")
+        assert count is None or count % 5 == 0
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    r = client.get(
+        "/ogc/collections/h3-cells/items?resolution=10", headers=auth(tokens.neighbourhood)
+    )
+    assert r.status_code == 400
+    hot = client.get("/ogc/collections/hotspots-kde/items", headers=auth(tokens.school))
+    assert hot.status_code == 200, hot.text
+    for f in hot.json()["features"]:
+        assert set(f["properties"]) <= {
+            "rank",
+            "density",
+            "count",
+            "threshold",
+            "period",
+            "preset",
+            "suppressed",
+        }
+
+
+def test_corridors_of_a_school(client: TestClient, tokens: Tokens) -> None:
+    url = f"/ogc/collections/journey-corridors/items?school={tokens.school_urn}&limit=50"
+    fc = _all(client, url, tokens.analyst)
+    assert fc["features"]
+    for f in fc["features"]:
+        assert f["properties"]["school_urn"] == tokens.school_urn
+        assert f["geometry"]["type"] in ("LineString", "MultiLineString")
+    # ten referrals from each of three postcodes: every stretch carries 10, 20 or 30 pupils
+    assert {f["properties"]["pupils"] for f in fc["features"]} <= {10.0, 20.0, 30.0}
+    mine = _all(client, url, tokens.school)
+    assert len(mine["features"]) == len(fc["features"])
+    assert all("length_m" not in f["properties"] for f in mine["features"])
+    other = client.get(
+        "/ogc/collections/journey-corridors/items?school=999999", headers=auth(tokens.school)
+    )
+    assert other.status_code == 404
