@@ -13,6 +13,10 @@ Run::
 
 Prints one JSON object. Transit queries per second against pynigiri live in the transit
 part's ``benchmarks/transit_crosscheck.py``.
+
+Acceptance run on a store (every FAP pupil of every demo school, walk and bus, school run)::
+
+    .venv/bin/python benchmarks/journeys.py --store PATH [--gtfs DIR] [--date 2025-03-04]
 """
 
 from __future__ import annotations
@@ -44,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10_000, help="origins (default 10000)")
     ap.add_argument("--pairs", type=int, default=300, help="networkx pairs timed (default 300)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--store", type=Path, help="run the FAP acceptance journeys on this store")
+    ap.add_argument("--gtfs", type=Path, help="GTFS feed for bus journeys (default: bundled)")
+    ap.add_argument("--date", default="2025-03-04", help="travel date (default 2025-03-04)")
     args = ap.parse_args(argv)
+    if args.store:
+        return fap_acceptance(args.store, gtfs=args.gtfs, date=args.date)
     out: dict[str, object] = {"n_origins": args.n}
 
     with tempfile.TemporaryDirectory() as cache:
@@ -125,6 +134,95 @@ def main(argv: list[str] | None = None) -> int:
     out["max_abs_diff_m_50_pairs"] = float(np.max(np.abs(ours - ref[:50])))
     out["speedup_vs_networkx"] = round(per_pair * args.n / max(out["geosafe_walk_s"], 1e-9), 1)  # type: ignore[arg-type]
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def _summary(results: list, model_on: bool) -> dict[str, object]:
+    ok = [r for r in results if r.error is None]
+    pupils = sum(r.count for r in results)
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r.error is not None:
+            key = r.error.split(" ")[0].rstrip(":")
+            reasons[key] = reasons.get(key, 0) + r.count
+    out: dict[str, object] = {
+        "pupils": pupils,
+        "routed_pupils": sum(r.count for r in ok),
+        "unroutable": reasons,
+    }
+    if ok:
+        d = np.array([r.distance_m for r in ok], dtype=float)
+        t = np.array([r.duration_s for r in ok], dtype=float)
+        out["median_distance_m"] = round(float(np.median(d)), 1)
+        out["median_duration_min"] = round(float(np.median(t)) / 60, 1)
+    if ok and model_on:
+        e = np.array([r.exposure for r in ok], dtype=float)
+        ae = np.array([r.alt_exposure for r in ok], dtype=float)
+        ad = np.array([r.alt_distance_m for r in ok], dtype=float)
+        d = np.array([r.distance_m for r in ok], dtype=float)
+        better = ae < e - 1e-12
+        out["median_exposure"] = round(float(np.median(e)), 4)
+        out["median_alt_exposure"] = round(float(np.median(ae)), 4)
+        out["with_safer_alternative"] = int(better.sum())
+        if better.any():
+            out["median_exposure_cut_pct"] = round(
+                float(np.median(100 * (1 - ae[better] / e[better]))), 1
+            )
+            out["median_extra_distance_pct"] = round(
+                float(np.median(100 * (ad[better] / d[better] - 1))), 1
+            )
+        out["crossing_a_hotspot"] = int(sum(1 for r in ok if r.hotspots_crossed))
+    return out
+
+
+def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
+    """Every FAP pupil of every demo school to school by walk and bus at the school run."""
+    import datetime as dt
+
+    from geosafe.filters import IncidentFilter
+    from geosafe.network import journeys as jn
+    from geosafe.network.transit import RaptorRouter
+    from geosafe.risk import build_exposure_model
+    from geosafe.store import Store
+
+    store = Store(store_path)
+    net = WalkNetwork.from_osm(datasets.osm_path())
+    t = time.perf_counter()
+    model = build_exposure_model(
+        store.incidents(),
+        incident_filter=IncidentFilter(
+            sources=("dir", "asif", "cris", "police_uk"), preset="school-run"
+        ),
+    )
+    out: dict[str, object] = {
+        "store": str(store_path),
+        "model": model.params,
+        "hotspots": len(model.hotspots),
+        "model_build_s": round(time.perf_counter() - t, 2),
+    }
+    feed = gtfs or datasets.gtfs_dir()
+    router = (
+        RaptorRouter(feed, walk=jn.FallbackWalk(net), walk_path=net.path_line)
+        if Path(feed).exists()
+        else None
+    )
+    out["gtfs"] = str(feed) if router is not None else None
+    day = dt.date.fromisoformat(date)
+    walks: list = []
+    buses: list = []
+    t = time.perf_counter()
+    for urn in datasets.schools(demo_only=True)["urn"]:
+        origins = jn.origins_from_postcodes(jn.fap_home_postcodes(store, urn), kind="fap")
+        if not len(origins):
+            continue
+        kw = {"arrive_by": dt.time(8, 45), "date": day, "network": net, "model": model}
+        walks += jn.plan_journeys(urn, origins, mode="walk", **kw)
+        if router is not None:
+            buses += jn.plan_journeys(urn, origins, mode="bus", router=router, **kw)
+    out["journeys_s"] = round(time.perf_counter() - t, 2)
+    out["walk"] = _summary(walks, True)
+    out["bus"] = _summary(buses, True) if router is not None else "no GTFS feed"
+    print(json.dumps(out, indent=2, default=str))
     return 0
 
 

@@ -309,7 +309,13 @@ def _walk_journeys(
 ) -> list[JourneyResult]:
     from ..risk import safer_walks
 
-    routes = net.routes_to(school_xy, origins.xy, max_m=max_m)
+    try:
+        routes = net.routes_to(school_xy, origins.xy, max_m=max_m)
+    except RoutingError as exc:  # the school itself is beyond the walking network
+        return [
+            JourneyResult(oid, urn, "walk", int(c), error=f"school_off_network: {exc}")
+            for oid, c in zip(origins.origin_id, origins.count, strict=True)
+        ]
     exposure = model.walk(routes.geometry).per_1000 if model is not None else None
     alt = (
         safer_walks(net, model, school_xy, origins.xy, routes, max_detour=max_detour)

@@ -158,6 +158,10 @@ class WalkSettings(BaseSettings):
     walk_speed_mps: float = Field(default=WALK_SPEED_MPS, gt=0.3, le=3.0)
     #: Furthest a point may be from a walkable way and still be routed, metres.
     max_snap_m: float = Field(default=250.0, gt=0.0, le=5000.0)
+    #: Furthest a routing *target* (a school) may be from a walkable way, metres. Larger than
+    #: ``max_snap_m`` because a school's point is the centre of its site, which often sits
+    #: on private access roads the pedestrian filter drops.
+    max_target_snap_m: float = Field(default=500.0, gt=0.0, le=5000.0)
 
 
 def _file_sha256(path: Path) -> str:
@@ -515,7 +519,8 @@ class WalkNetwork:
             msg = (
                 f"point {tuple(float(c) for c in xy)!r} is {snap.dist[0]:.0f} m from the "
                 f"nearest walkable way (limit {limit_snap:.0f} m); pass a point inside the "
-                "network's extent (EPSG:27700) or raise `max_snap_m`."
+                "network's extent (EPSG:27700) or raise the snap limit (`max_snap_m`, or "
+                "`max_target_snap_m` for a target)."
             )
             raise RoutingError(msg)
         w = self.edge_length_m if weights is None else weights
@@ -629,6 +634,7 @@ class WalkNetwork:
         *,
         max_m: float = 10_000.0,
         max_snap_m: float | None = None,
+        max_target_snap_m: float | None = None,
         geometry: bool = True,
         weights: npt.ArrayLike | None = None,
     ) -> WalkRoutes:
@@ -645,6 +651,9 @@ class WalkNetwork:
         max_snap_m
             Origins further than this from any walkable way are unroutable
             (default 250 m, :class:`WalkSettings`).
+        max_target_snap_m
+            The target may be this far from a walkable way (default 500 m: a school's point
+            is the centre of its site).
         geometry
             Build route LineStrings (vectorised from the predecessor array).
         weights
@@ -661,14 +670,18 @@ class WalkNetwork:
         RoutingError
             When the target itself is off the network.
         """
-        limit_snap = WalkSettings().max_snap_m if max_snap_m is None else max_snap_m
+        settings = WalkSettings()
+        limit_snap = settings.max_snap_m if max_snap_m is None else max_snap_m
+        limit_target = (
+            settings.max_target_snap_m if max_target_snap_m is None else max_target_snap_m
+        )
         pts = np.asarray(origins_xy, dtype=np.float64).reshape(-1, 2)
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
         if w is not None and w.shape != self.edge_length_m.shape:
             msg = f"`weights` has shape {w.shape!r}; pass one cost per edge ({self.n_edges},)."
             raise ValidationError(msg)
         tgt, dist, pred = self._dijkstra_from(
-            target_xy, max_m=max_m, weights=w, predecessors=True, max_snap_m=limit_snap
+            target_xy, max_m=max_m, weights=w, predecessors=True, max_snap_m=limit_target
         )
         if pred is None:  # pragma: no cover - asked for above
             raise RoutingError("walk routing: no predecessors returned")
