@@ -280,6 +280,24 @@ def raptor_kernel(
                 marked[s] = True
                 marked_list[n_marked] = s
                 n_marked += 1
+    # footpaths from the sources (symmetric with footpaths into the targets)
+    for i in range(src_stop.shape[0]):
+        s = src_stop[i]
+        a = trip_arr[0, s]
+        for e in range(fp_off[s], fp_off[s + 1]):
+            u = fp_to[e]
+            ta = a + fp_dur[e]
+            if ta < board[0, u]:
+                board[0, u] = ta
+                bd_round[0, u] = 0
+                bd_stop[0, u] = s
+                if not marked[u]:
+                    marked[u] = True
+                    marked_list[n_marked] = u
+                    n_marked += 1
+            if ta < walk_arr[0, u]:
+                walk_arr[0, u] = ta
+                fw_from[0, u] = s
     for j in range(tgt_stop.shape[0]):
         s = tgt_stop[j]
         if trip_arr[0, s] < big and trip_arr[0, s] + tgt_egress[j] < tgt_best:
@@ -287,6 +305,11 @@ def raptor_kernel(
             best_k = 0
             best_j = j
             best_walk = False
+        if walk_arr[0, s] < big and walk_arr[0, s] + tgt_egress[j] < tgt_best:
+            tgt_best = walk_arr[0, s] + tgt_egress[j]
+            best_k = 0
+            best_j = j
+            best_walk = True
 
     for k in range(1, K):
         if n_marked == 0:

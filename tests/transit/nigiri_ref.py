@@ -134,6 +134,7 @@ class Nigiri:
         q.start = [ng.Offset(la, 0, 0)]
         q.destination = [ng.Offset(lb, 0, 0)]
         q.max_transfers = MAX_TRANSFERS
+        q.use_start_footpaths = True
         journeys = ng.route(self.tt, q)
         if not journeys:
             return None
