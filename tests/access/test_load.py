@@ -1,0 +1,19 @@
+"""Loopback load test with concurrent imports (bounded: a few hundred requests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .loadtest import run_load
+
+
+def test_reads_under_import_lose_nothing_and_serve_no_error(demo_db: Path, tmp_path: Path) -> None:
+    result = run_load(
+        demo_db, requests=140, threads=4, imports=2, rows_per_import=60, folder=tmp_path
+    )
+    print("\nload:", result.summary())
+    assert result.errors == []
+    assert result.imports_ok == 2 and result.rows_imported == 120
+    assert result.rows_after == result.rows_before + result.rows_imported
+    assert result.audit_reads == result.incident_reads > 0
+    assert len(result.latencies_ms) == 140
