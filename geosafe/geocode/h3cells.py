@@ -16,6 +16,7 @@ import math
 import h3
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from .._errors import ValidationError
 
@@ -95,6 +96,12 @@ def cells_for_points(
     counts = (edges[None, :] >= p[good, None]).sum(axis=1)
     res[good] = MIN_RESOLUTION + np.maximum(counts - 1, 0)
     latlng_to_cell = h3.latlng_to_cell
-    for i in np.flatnonzero(good):
-        out[i] = latlng_to_cell(y[i], x[i], int(res[i]))
+    # repeated points (police.uk map points, stops, postcodes) are looked up once
+    for r in np.unique(res[good]):
+        idx = np.flatnonzero(good & (res == r))
+        codes, uniq = pd.factorize(y[idx] + 1j * x[idx])
+        cells = np.array(
+            [latlng_to_cell(float(z.real), float(z.imag), int(r)) for z in uniq], dtype=object
+        )
+        out[idx] = cells[codes]
     return out

@@ -52,3 +52,16 @@ def test_cells_for_points():
     assert h3.get_resolution(got[0]) == 12
     scalar = cells_for_points(lon[:2], lat[:2], 30.0)
     assert list(scalar) == [h3.latlng_to_cell(51.608, -0.1236, 10)] * 2
+
+
+def test_cells_for_repeated_points_with_mixed_precision():
+    rng = np.random.default_rng(1)
+    base_lon = rng.uniform(-0.16, -0.09, 50)
+    base_lat = rng.uniform(51.59, 51.63, 50)
+    k = rng.integers(0, 50, 2000)
+    prec = rng.choice([10.0, 30.0, 100.0, 300.0, 1000.0], 2000)
+    got = cells_for_points(base_lon[k], base_lat[k], prec)
+    expected_res = {10.0: 12, 30.0: 10, 100.0: 9, 300.0: 8, 1000.0: 7}
+    for i in range(2000):
+        want = h3.latlng_to_cell(base_lat[k[i]], base_lon[k[i]], expected_res[prec[i]])
+        assert got[i] == want
