@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 LONDON: Final = "Europe/London"
+_ZONE: Final = zoneinfo.ZoneInfo(LONDON)
 
 #: Every reason a row can be quarantined for, with what it means (stable codes: scripts rely on
 #: them). Coordinate, postcode, stop and ward codes come from :mod:`geosafe.geocode`.
@@ -125,18 +127,19 @@ def _now() -> pd.Timestamp:
 
 
 def _localise(naive: dt.datetime, *, row: int, column: str, text: str) -> pd.Timestamp | Problem:
-    ts = pd.Timestamp(naive)
-    try:
-        return ts.tz_localize(LONDON, nonexistent="raise", ambiguous="raise")
-    except Exception as exc:  # pytz-style NonExistentTimeError / AmbiguousTimeError
-        name = type(exc).__name__
-        if "NonExistent" in name:
+    """Attach Europe/London, refusing local times that do not exist or happen twice."""
+    early = naive.replace(tzinfo=_ZONE, fold=0)
+    late = naive.replace(tzinfo=_ZONE, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        # in the gap both folds map to instants whose local wall time differs from `naive`
+        back = early.astimezone(dt.UTC).astimezone(_ZONE).replace(tzinfo=None)
+        if back != naive:
             return Problem(
                 row,
                 column,
                 "time_nonexistent",
                 f"`{column}` {text!r} does not exist in Europe/London (clocks went forward); "
-                "give the time in UTC with an offset (e.g. '+00:00') or correct it.",
+                "give the time with an offset (e.g. '+00:00') or correct it.",
             )
         return Problem(
             row,
@@ -145,6 +148,7 @@ def _localise(naive: dt.datetime, *, row: int, column: str, text: str) -> pd.Tim
             f"`{column}` {text!r} happened twice in Europe/London (clocks went back); "
             "add an offset ('+01:00' for the first, '+00:00' for the second).",
         )
+    return pd.Timestamp(early)
 
 
 def _check_range(

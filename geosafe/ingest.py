@@ -260,7 +260,7 @@ def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
                 *bounds,
                 wkb,
                 inc.weight,
-                json.dumps(inc.detail, default=str, ensure_ascii=False),
+                json.dumps(inc.detail, default=str),
                 h,
                 1,
             )
@@ -279,7 +279,7 @@ def _quarantine_records(parsed: _Parsed) -> list[tuple[Any, ...]]:
             p.reason_code,
             p.reason,
             ref,
-            json.dumps(raw, ensure_ascii=False, default=str),
+            json.dumps(raw, default=str),
         )
         for p, raw, ref in parsed.problems
     ]

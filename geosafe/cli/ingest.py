@@ -148,7 +148,8 @@ def export_quarantine(records: list[Any], path: Path) -> int:
             if k not in header:
                 header.append(k)
     extra = ["_batch_id", "_row", "_reason_code", "_column", "_reason"]
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    # surrogateescape writes undecodable input bytes back exactly as they came in
+    with path.open("w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([csv_escape(h) for h in header + extra])
         for r in records:
