@@ -210,15 +210,18 @@ class Geocoder:
             self._gazetteer = Gazetteer.load(self.data_dir)
         return self._gazetteer
 
-    def from_notes(self, text: object) -> GeocodeResult:
+    def from_notes(self, text: object, *, near: BaseGeometry | None = None) -> GeocodeResult:
         """The place a free-text note names (gazetteer; see :mod:`~geosafe.geocode.places`).
 
-        Negated mentions ("not at the park") and ambiguous ones are ignored; a note naming
-        no known place gives ``method == "none"`` and is never guessed.
+        Negated mentions ("not at the park") are ignored; ambiguous ones ("the park") count
+        only when context settles them: another place named in the text, or exactly one
+        candidate within 1 km of ``near`` (EPSG:27700, e.g. the referral's school). A note
+        naming no known place gives ``method == "none"`` and is never guessed.
         """
         if text is None or not str(text).strip():
             return unplaced("no text given")
-        match = self.gazetteer().best(str(text))
+        anchor = near if isinstance(near, Point) else (near.centroid if near is not None else None)
+        match = self.gazetteer().best(str(text), near=anchor)
         if match is None or match.place is None:
             return unplaced("the text names no known place")
         p = match.place

@@ -372,10 +372,16 @@ class Gazetteer:
                     found.append(p)
         return found
 
-    def find(self, text: str) -> list[PlaceMatch]:
+    def find(
+        self, text: str, *, near: Point | None = None, near_m: float = 1000.0
+    ) -> list[PlaceMatch]:
         """Every place ``text`` names, in order, with negated and ambiguous hits flagged.
 
-        Use :meth:`places_in` for only the usable (unambiguous, not negated) ones.
+        An ambiguous name ("the park", a street name used twice) is resolved by context
+        only: when exactly one of its candidates is also named unambiguously elsewhere in
+        the text ("in Grovelands ... the park"), or when exactly one lies within ``near_m``
+        metres of ``near`` (EPSG:27700, e.g. the referral's school). Otherwise it stays
+        unresolved. Use :meth:`places_in` for only the usable (unambiguous, not negated) hits.
         """
         if not text or not str(text).strip():
             return []
@@ -432,7 +438,10 @@ class Gazetteer:
                 chosen.append(c)
         chosen.sort(key=lambda c: c[0])
         out: list[PlaceMatch] = []
+        named = [c[4][0] for c in chosen if len(c[4]) == 1]
         for i, j, score_, _key, places in chosen:
+            if len(places) > 1:
+                places = _by_context(places, named, near, near_m)
             negated = self._negated(words, i)
             if not negated and out:
                 prev = out[-1]
@@ -457,14 +466,14 @@ class Gazetteer:
             )
         return out
 
-    def places_in(self, text: str) -> list[PlaceMatch]:
+    def places_in(self, text: str, *, near: Point | None = None) -> list[PlaceMatch]:
         """The usable hits of :meth:`find`: one place each, not negated."""
-        return [m for m in self.find(text) if m.place is not None and not m.negated]
+        return [m for m in self.find(text, near=near) if m.place is not None and not m.negated]
 
-    def best(self, text: str) -> PlaceMatch | None:
+    def best(self, text: str, *, near: Point | None = None) -> PlaceMatch | None:
         """The one place to geocode ``text`` to: a hit after "at/near/outside..." first,
         then the most precise, then the earliest; ``None`` when it names no usable place."""
-        hits = self.places_in(text)
+        hits = self.places_in(text, near=near)
         if not hits:
             return None
         return min(
@@ -490,6 +499,32 @@ class Gazetteer:
             return True
         pairs = list(itertools.pairwise(window))
         return any(p in _NEG_PHRASES for p in pairs)
+
+
+def _by_context(
+    places: list[Place], named: list[Place], near: Point | None, near_m: float
+) -> list[Place]:
+    """Narrow ambiguous candidates by the other places named in the text, then by ``near``.
+
+    Entries at the same spot (aliases such as "Ally Pally", or a stop inside a park) count as
+    one candidate: the larger place is kept.
+    """
+
+    def distinct(ps: list[Place]) -> list[Place]:
+        out: list[Place] = []
+        for p in sorted(ps, key=lambda p: -p.precision_m):
+            if all(p.point.distance(q.point) > max(50.0, q.precision_m) for q in out):
+                out.append(p)
+        return out
+
+    in_text = distinct([p for p in places if any(p.point.distance(q.point) <= 50.0 for q in named)])
+    if len(in_text) == 1:
+        return in_text
+    if near is not None:
+        close = distinct([p for p in places if p.point.distance(near) <= near_m])
+        if len(close) == 1:
+            return close
+    return places
 
 
 def _tok_index(toks: list[tuple[str, int, int, str]], end_char: int) -> int:
@@ -547,6 +582,9 @@ def _build(data_dir: Path | None) -> Gazetteer:
         if name == "Alexandra Palace":
             for alias in ("Ally Pally", "Alexandra Park"):
                 places.append(Place(alias, "park", geom.representative_point(), rad))
+        words = name.split()
+        if len(words) == 2 and words[1] == "Park" and len(words[0]) >= 6:
+            places.append(Place(words[0], "park", geom.representative_point(), rad))
         if name == "Broomfield House":
             places.append(Place("Broomfield Park", "park", geom.representative_point(), rad))
     # schools

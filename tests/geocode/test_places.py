@@ -161,3 +161,21 @@ def test_station_field(geocoder):
     assert geocoder.from_station("Wood Green").place == "Wood Green Station"
     assert geocoder.from_station("bounds grn stn").place == "Bounds Green Station"
     assert geocoder.from_station("Kings Cross").method == "none"
+
+
+def test_generic_words_need_context(gaz, geocoder, data_dir):
+    import geopandas as gpd
+
+    parks = gpd.read_file(data_dir / "parks" / "parks.gpkg").to_crs(27700)
+    grovelands = parks[parks["name"] == "GROVELANDS PARK"].geometry.iloc[0]
+    # ambiguous on its own
+    assert gaz.places_in("fight in the park") == []
+    # settled by another mention in the same note
+    hits = gaz.places_in("Drinks in Grovelands at weekends; the fight was in the park")
+    assert all(grovelands.buffer(1).contains(m.place.point) for m in hits) and len(hits) == 2
+    # settled by a nearby anchor (a school 300 m from Grovelands' centre), not by a far one
+    near = grovelands.representative_point().buffer(300).exterior.interpolate(0)
+    r = geocoder.from_notes("fight in the park", near=near)
+    assert r.method == "place" and grovelands.buffer(1).contains(r.geometry)
+    far = grovelands.representative_point().buffer(5000).exterior.interpolate(0)
+    assert geocoder.from_notes("fight in the park", near=far).method == "none"
