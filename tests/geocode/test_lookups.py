@@ -107,3 +107,29 @@ def test_route_stretch(data_dir, geocoder):
     assert whole.geometry.within(datasets.demo_area(data_dir).buffer(1e-6))
     none = geocoder.from_route("999")
     assert none.ok and none.method == "none" and "999" in none.reason
+
+
+def test_stop_at_zero_zero_is_a_known_stop_without_position(tmp_path, data_dir):
+    """TfL's list has stops at (0, 0): their 2019 sequence position is used, else no place."""
+    import shutil
+
+    from geosafe.geocode import Geocoder
+
+    (tmp_path / "tfl").mkdir()
+    shutil.copy(data_dir / "tfl" / "bus_sequences.csv", tmp_path / "tfl" / "bus_sequences.csv")
+    stops = pd.read_csv(data_dir / "tfl" / "bus_stops.csv.gz", dtype=str, keep_default_na=False)
+    seq = pd.read_csv(data_dir / "tfl" / "bus_sequences.csv", dtype=str, keep_default_na=False)
+    in_seq = stops[stops["Naptan_Atco"].isin(set(seq["Naptan_Atco"]))].index[0]
+    not_in_seq = stops[~stops["Naptan_Atco"].isin(set(seq["Naptan_Atco"]))].index[0]
+    stops.loc[[in_seq, not_in_seq], ["Location_Easting", "Location_Northing"]] = "0"
+    stops.to_csv(tmp_path / "tfl" / "bus_stops.csv.gz", index=False)
+    g = Geocoder(tmp_path)
+    a = g.from_stop_code(stops.loc[in_seq, "Naptan_Atco"])
+    ref = seq[seq["Naptan_Atco"] == stops.loc[in_seq, "Naptan_Atco"]].iloc[0]
+    assert a.method == "stop"
+    assert (a.geometry.x, a.geometry.y) == (
+        float(ref["Location_Easting"]),
+        float(ref["Location_Northing"]),
+    )
+    b = g.from_stop_code(stops.loc[not_in_seq, "Naptan_Atco"])
+    assert b.ok and b.method == "none" and "no position" in b.reason
