@@ -21,6 +21,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from .. import datasets
 from .._errors import ConfigurationError, ValidationError
@@ -293,8 +294,34 @@ def cmd_school_report(args: argparse.Namespace) -> int:
 
 
 def _to_wgs(gdf: gpd.GeoDataFrame) -> str:
-    out = gdf.to_crs(4326) if not gdf.empty else gdf.set_crs(27700, allow_override=True)
-    return str(out.to_json(drop_id=False, to_wgs84=False, na="null"))
+    """RFC 7946 GeoJSON: WGS84 lon/lat to ~6 decimals, no ``crs`` member, integer counts."""
+    feats = []
+    if not gdf.empty:
+        wgs = gdf.to_crs(4326)
+        geoms = shapely.set_precision(wgs.geometry.to_numpy(), 1e-6)
+        props = wgs.drop(columns=wgs.geometry.name)
+        for i, (g, (_, row)) in enumerate(zip(geoms, props.iterrows(), strict=True)):
+            p = {k: _plain(v) for k, v in row.items()}
+            for key in ("pupils", "incidents", "rank"):
+                if isinstance(p.get(key), float):
+                    p[key] = int(p[key])
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": i,
+                    "geometry": shapely.geometry.mapping(g),
+                    "properties": p,
+                }
+            )
+    return json.dumps({"type": "FeatureCollection", "features": feats})
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def _svg(report: Any, school_xy: tuple[float, float], size: int = 640) -> str:
@@ -363,6 +390,10 @@ def _svg(report: Any, school_xy: tuple[float, float], size: int = 640) -> str:
     )
 
 
+def _count(v: Any) -> str:
+    return "fewer than 10" if v is None else str(int(v))
+
+
 def _table(df: Any, columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
@@ -372,6 +403,8 @@ def _table(df: Any, columns: list[str]) -> str:
             v = r.get(c)
             if c in ("pupils", "referrals", "incidents") and (v is None or v != v):
                 v = "fewer than 10" if bool(r.get("suppressed", False)) else "-"
+            elif isinstance(v, float) and v.is_integer():
+                v = int(v)
             cells.append(f"<td>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -405,8 +438,9 @@ text-align:left}}@media print{{body{{margin:0}}}}</style></head><body>
 <h1>{html.escape(report.school_name)} (URN {html.escape(report.school_urn)})</h1>
 <p>Journeys to school arriving by {html.escape(str(s.get("arrive_by")))} on
 {html.escape(str(s.get("date")))}; view for role <b>{html.escape(report.role)}</b>.</p>
-<p>Pupils: {s.get("pupils")}; walking: {s.get("routed", {}).get("walk")}; by bus:
-{s.get("routed", {}).get("bus")}; not routable: {s.get("unroutable")}.</p>
+<p>Pupils: {_count(s.get("pupils"))}; walking: {_count(s.get("routed", {}).get("walk"))};
+by bus: {_count(s.get("routed", {}).get("bus"))}; not routable:
+{_count(s.get("unroutable"))}.</p>
 <p>Median exposure {"-" if med is None else f"{med:.2f}"}, with the safer alternatives
 {"-" if alt is None else f"{alt:.2f}"} ({units}). Incidents counted: time window
 {html.escape(str((model.get("filter") or {}).get("preset")))}, period
