@@ -245,3 +245,16 @@ def test_dirty_rows_are_really_defective(synth_dir):
         elif defect == "ref_conflict":
             ref = synth.COLUMNS[source][0]
             assert (dfs[source][ref] == row[ref]).sum() == 2
+
+
+def test_ingest_quarantines_exactly_the_dirty_rows(synth_dir):
+    """Cross-check with the ingest readers: clean rows are accepted, listed defects are not."""
+    ingest = pytest.importorskip("geosafe.ingest")
+    dirty = _dirty_rows(synth_dir)
+    for source in DESIGN_COLUMNS:
+        gdf = ingest.read_incidents(source, [synth_dir.files[source]])
+        assert len(gdf) == synth_dir.rows[source] - len(dirty[source]), source
+        refs = set(gdf["source_ref"])
+        df = _read(synth_dir, source)
+        clean_refs = set(df[~(df.index + 1).isin(dirty[source])].iloc[:, 0])
+        assert refs == clean_refs
