@@ -239,9 +239,9 @@ def parse_gtfs_time(values: Iterable[str] | pd.Series) -> np.ndarray:
     h = pd.to_numeric(parts[0], errors="coerce")
     m = pd.to_numeric(parts[1], errors="coerce")
     sec = pd.to_numeric(parts[2], errors="coerce")
-    out = (h * 3600 + m * 60 + sec).to_numpy(dtype=float)
+    out = np.array((h * 3600 + m * 60 + sec).to_numpy(dtype=float), dtype=float, copy=True)
     bad = (m >= 60) | (sec >= 60) | (h < 0)
-    out[bad.to_numpy()] = np.nan
+    out[(bad.fillna(False)).to_numpy(dtype=bool)] = np.nan
     return out
 
 

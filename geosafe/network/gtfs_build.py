@@ -9,7 +9,7 @@ route's ``route_desc`` repeats it. Never present its times as TfL's.
 Method (all figures are documented assumptions, not measurements):
 
 * **Routes.** Every route in the sequences except the ``UL`` routes (London Underground
-  rail-replacement buses, which run only during closures): 30 of the 34. Virtual stops
+  rail-replacement buses, which run only during closures): 31 of the 34. Virtual stops
   (``Virtual_Bus_Stop`` 1, timing points where nobody boards) are left out. Stop ids are
   NaPTAN ATCO codes (``LBSL:<code>`` for the two stops without one).
 * **Run times** from stop-to-stop distance: straight-line BNG distance x
