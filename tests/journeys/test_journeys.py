@@ -209,3 +209,138 @@ def test_cli_journeys_walk(
     assert [q["origin_id"] for q in p] == ["x1", "x2"]
     assert p[0]["distance_m"] > 0 and p[0]["exposure"] is None
     assert gj["features"][1]["geometry"] is None and p[1]["error"].startswith("origin_off_network")
+
+
+def _build_store(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """A small store imported through the ingest CLI: 12 FAP referrals and 40 DIR reports."""
+    from geosafe.cli import main
+
+    school = datasets.schools().set_index("urn").loc[SCHOOL].geometry
+    pcs = datasets.postcodes()
+    d = np.hypot(pcs["easting"] - school.x, pcs["northing"] - school.y)
+    near = pcs[(d > 300) & (d < 1200)].sort_values("postcode")["postcode"].head(4).tolist()
+    flags = ["flag_cse", "flag_serious_youth_violence", "flag_gangs", "flag_missing_home"]
+    fap = [
+        "referral_id,referral_date,school_urn,year_group,gender,ethnicity,home_postcode,ward,"
+        + ",".join(
+            [
+                "flag_cse",
+                "flag_serious_youth_violence",
+                "flag_gangs",
+                "flag_harmful_sexual_behaviour",
+                "flag_missing_education",
+                "flag_childrens_social_care",
+                "flag_domestic_abuse",
+                "flag_sexual_bullying",
+                "flag_missing_home",
+            ]
+        )
+        + ",notes_peer_group,notes_school,notes_neighbourhood,school_response"
+    ]
+    expected = dict.fromkeys(["cse", "serious_youth_violence", "gangs", "missing_home"], 0)
+    for i in range(12):
+        on = {flags[i % 4], flags[(i + 1) % 4]} if i < 8 else {flags[0]}
+        for f in on:
+            expected[f.removeprefix("flag_")] += 1
+        cells = [
+            "Y" if c in on else "N"
+            for c in [
+                "flag_cse",
+                "flag_serious_youth_violence",
+                "flag_gangs",
+                "flag_harmful_sexual_behaviour",
+                "flag_missing_education",
+                "flag_childrens_social_care",
+                "flag_domestic_abuse",
+                "flag_sexual_bullying",
+                "flag_missing_home",
+            ]
+        ]
+        fap.append(
+            f"T-FAP-{i:03d},2025-02-{i + 3:02d},{SCHOOL},9,F,WBRI,{near[i % 4]},,"
+            + ",".join(cells)
+            + ",,,,"
+        )
+    (tmp_path / "fap.csv").write_text("\n".join(fap) + "\n")
+    tr = Transformer.from_crs(27700, 4326, always_xy=True)
+    rng = np.random.default_rng(0)
+    rows = [
+        "dir_ref,reported_at,route,direction,operator,stop_code,latitude,longitude,cause_code,"
+        "youth_flag,vulnerability_flag,description"
+    ]
+    for i in range(40):
+        lon, lat = tr.transform(school.x + rng.normal(0, 120), school.y + rng.normal(0, 120))
+        day = 3 + (i % 5)
+        rows.append(
+            f"T-DIR-{i:03d},2025-03-{day:02d} 08:{10 + i % 40:02d},W3,1,Arriva,,"
+            f"{lat:.6f},{lon:.6f},ASB,Y,N,test"
+        )
+    (tmp_path / "dir.csv").write_text("\n".join(rows) + "\n")
+    db = tmp_path / "store.db"
+    for source in ("fap", "dir"):
+        assert main(["import", source, str(tmp_path / f"{source}.csv"), "--db", str(db)]) == 0
+    expected["all_referrals"] = 12
+    return db, expected
+
+
+def test_cli_school_report(
+    tmp_path: Path, walk_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from geosafe.cli import main
+
+    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
+    db, expected = _build_store(tmp_path)
+    common = [
+        "--school",
+        SCHOOL,
+        "--db",
+        str(db),
+        "--date",
+        "2025-03-04",
+        "--gtfs",
+        str(HERE / "data" / "mini_gtfs"),
+    ]
+    out_a, out_s = tmp_path / "analyst", tmp_path / "school"
+    try:
+        assert main(["school-report", *common, "--out", str(out_a)]) == 0
+        assert main(["school-report", *common, "--out", str(out_s), "--role", "school"]) == 0
+        # --from-store journeys with exposure from the imported DIR reports
+        out_j = tmp_path / "j.geojson"
+        argv = ["journeys", "--school", SCHOOL, "--from-store", "--mode", "walk"]
+        argv += ["--arrive-by", "08:45", "--date", "2025-03-04", "--out", str(out_j)]
+        assert main([*argv, "--db", str(db)]) == 0
+    finally:
+        logging.captureWarnings(False)
+    for d in (out_a, out_s):
+        assert {p.name for p in d.iterdir()} == {
+            "report.html",
+            "corridors.geojson",
+            "hotspots.geojson",
+            "need_matrix.csv",
+        }
+    m = pd.read_csv(out_a / "need_matrix.csv").set_index("flag")["referrals"]
+    for flag, n in expected.items():
+        assert m[flag] == n, flag
+    corridors = json.loads((out_a / "corridors.geojson").read_text())
+    assert "crs" not in corridors and corridors["features"]
+    # 12 pupils from 4 postcodes (3 each): the segments next to the school carry all 12
+    assert max(f["properties"]["pupils"] for f in corridors["features"]) == 12
+    hs = json.loads((out_a / "hotspots.geojson").read_text())["features"]
+    assert hs and hs[0]["properties"]["rank"] == 1 and hs[0]["properties"]["pupils"] >= 3
+    # school view: 12 -> 10; 3-pupil streets suppressed and left out; need counts < 10 hidden
+    pub = pd.read_csv(out_s / "need_matrix.csv").set_index("flag")
+    assert pub.loc["all_referrals", "referrals"] == 10
+    for flag, n in expected.items():
+        if flag != "all_referrals":  # every flag is on 4 or 8 referrals: suppressed
+            assert 0 < n < 10 and pd.isna(pub.loc[flag, "referrals"]), flag
+    assert pub.loc["domestic_abuse", "referrals"] == 0  # zero is not disclosive
+    sc = json.loads((out_s / "corridors.geojson").read_text())["features"]
+    assert {f["properties"]["pupils"] for f in sc} <= {10}
+    page = (out_s / "report.html").read_text()
+    assert "fewer than 10" in page and "rounded to the nearest 5" in page
+    for pc in pd.read_csv(tmp_path / "fap.csv")["home_postcode"]:
+        assert pc not in page and pc not in (out_s / "corridors.geojson").read_text()
+    gj = json.loads(out_j.read_text())
+    props = [f["properties"] for f in gj["features"]]
+    assert sum(p["count"] for p in props) == 12
+    assert all(p["exposure"] is not None and p["exposure"] > 0 for p in props if not p.get("error"))
