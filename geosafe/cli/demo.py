@@ -130,10 +130,10 @@ def _print_summary(results: list[dict[str, Any]], db: Path) -> None:
             t[key] += int(r.get(key) or 0)
     print(f"Demo store: {db}")
     print(
-        f"{'source':<12}{'files':>6}{'rows':>9}{'accepted':>10}{'quarantined':>13}{'no location':>13}"
+        f"{'source':<18}{'files':>6}{'rows':>9}{'accepted':>10}{'quarantined':>13}{'no location':>13}"
     )
     for source, t in totals.items():
         label = source + (" (synthetic)" if source in {"dir", "asif", "cris", "fap"} else " (real)")
         print(
-            f"{label:<12}{t['files']:>6}{t['rows']:>9}{t['accepted']:>10}{t['quarantined']:>13}{t['no_location']:>13}"
+            f"{label:<18}{t['files']:>6}{t['rows']:>9}{t['accepted']:>10}{t['quarantined']:>13}{t['no_location']:>13}"
         )
