@@ -30,7 +30,8 @@ def kde_tif(request: Request, principal: Caller, svc: Svc) -> Response:
     check_known(request, sp.params)
     params = analysis_params(request, sp)
     public = principal.role != "analyst"
-    path = kde_cog(svc.layers, params, svc.settings.work_dir / "rasters", public=public)
+    area = getattr(principal, "area", None) if public else None
+    path = kde_cog(svc.layers, params, svc.settings.work_dir / "rasters", public=public, area=area)
     return FileResponse(
         path,
         media_type="image/tiff; application=geotiff; profile=cloud-optimized",

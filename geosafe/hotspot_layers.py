@@ -92,20 +92,33 @@ def kde_result(svc: LayerService, params: AnalysisParams, *, public: bool = Fals
 
 
 def kde_cog(
-    svc: LayerService, params: AnalysisParams, out_dir: Path, *, public: bool = False
+    svc: LayerService,
+    params: AnalysisParams,
+    out_dir: Path,
+    *,
+    public: bool = False,
+    area: Any = None,
 ) -> Path:
     """The density surface of ``params`` as a Cloud-Optimised GeoTIFF under ``out_dir``
-    (written once per parameters and store state)."""
+    (written once per parameters and store state); ``area`` (EPSG:27700): cells outside it
+    are nodata (a neighbourhood token's scope)."""
     from .hotspots.surfaces import write_cog
 
     p = params.only(_FILTER_PARAMS + _METHOD_KDE)
-    digest = hashlib.sha256(repr((p.key(), svc.store_state(), public)).encode()).hexdigest()[:20]
+    scope = None if area is None else hashlib.sha256(area.wkb).hexdigest()
+    key = (p.key(), svc.store_state(), public, scope)
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
     path = Path(out_dir) / f"kde-{digest}.tif"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent)
         os.close(fd)
-        write_cog(kde_result(svc, p, public=public), tmp)
+        result = kde_result(svc, p, public=public)
+        if area is not None:
+            from .privacy import mask_to_area
+
+            result = replace(result, grid=mask_to_area(result.grid, result.transform, area))
+        write_cog(result, tmp)
         os.replace(tmp, path)
     return path
 

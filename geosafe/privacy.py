@@ -52,6 +52,7 @@ __all__ = [
     "clip_to_scope",
     "coarsen_cell",
     "density_input",
+    "mask_to_area",
     "publish_clusters",
     "publish_feature_collection",
     "publish_features",
@@ -291,11 +292,15 @@ def density_input(
     incidents: gpd.GeoDataFrame, *, resolution: int = MAX_PUBLIC_H3_RESOLUTION
 ) -> gpd.GeoDataFrame:
     """Aggregated points for a public density surface: one point per H3 cell centroid
-    (EPSG:27700) with ``weight`` = the cell's incident count. Kernel density over these
-    never locates an incident more finely than its cell."""
+    (EPSG:27700) with ``weight`` = the cell's *published* count (rounded to 5; cells of 1-9
+    dropped). Kernel density over these never locates an incident more finely than its cell,
+    and inverting the kernel recovers at most the published counts."""
     resolution = min(int(resolution), MAX_PUBLIC_H3_RESOLUTION)
     cells = _cells_of(incidents, resolution).dropna()
-    counts = cells.value_counts().sort_index()
+    raw = cells.value_counts().sort_index()
+    published, _ = round_counts(raw.to_numpy(dtype=float))
+    counts = pd.Series(published, index=raw.index)
+    counts = counts[np.isfinite(counts) & (counts > 0)]
     pts = [h3.cell_to_latlng(c) for c in counts.index]
     geom = gpd.points_from_xy([p[1] for p in pts], [p[0] for p in pts], crs="EPSG:4326")
     return gpd.GeoDataFrame(
@@ -325,6 +330,16 @@ def threshold_density(
     keep[np.flatnonzero(g.ravel() >= cutoff)] = True
     g.ravel()[~keep] = 0.0
     return np.nan_to_num(g)
+
+
+def mask_to_area(grid: np.ndarray, transform: Any, area: Any) -> np.ndarray:
+    """A raster grid with every cell whose centre lies outside ``area`` (same CRS as the
+    grid's ``transform``) set to NaN: a neighbourhood's surfaces stop at its boundary."""
+    from rasterio.features import geometry_mask
+
+    g = np.asarray(grid, dtype=float)
+    outside = geometry_mask([area], out_shape=g.shape, transform=transform, invert=False)
+    return np.where(outside, np.nan, g)
 
 
 def publish_clusters(

@@ -152,9 +152,9 @@ def test_aggregate_by_lsoa_matches_spatial_join(data_dir) -> None:
 
 
 def test_density_input_is_cell_centroids() -> None:
-    rows = [(-0.12, 51.61, 12)] * 15 + [(-0.13, 51.62, 9)] * 3
+    rows = [(-0.12, 51.61, 12)] * 17 + [(-0.13, 51.62, 9)] * 12 + [(-0.14, 51.60, 10)] * 3
     out = privacy.density_input(_frame(rows))
-    assert sorted(out["weight"]) == [3.0, 15.0]
+    assert sorted(out["weight"]) == [10.0, 15.0]  # published counts; the cell of 3 dropped
     for cell, geom in zip(out["cell"], out.to_crs(4326).geometry, strict=True):
         lat, lng = h3.cell_to_latlng(cell)
         assert h3.get_resolution(cell) == 8

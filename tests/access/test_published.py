@@ -156,3 +156,26 @@ def test_neighbourhood_sees_only_its_area(service) -> None:
     ).json()["features"]
     assert feats
     assert all(shape(f["geometry"]).intersects(area_wgs) for f in feats)
+
+
+def test_rasters_stop_at_the_neighbourhood_boundary(service) -> None:
+    import numpy as np
+    import rasterio
+    import shapely
+
+    app, toks = service
+    client = TestClient(app)
+    area = app.state.access.tokens.authenticate(toks["neighbourhood"]).area
+    outside = {}
+    for role in ("neighbourhood", "analyst"):
+        r = client.get("/rasters/kde.tif", headers={"Authorization": f"Bearer {toks[role]}"})
+        assert r.status_code == 200
+        with rasterio.MemoryFile(r.content) as mem, mem.open() as ds:
+            grid = ds.read(1, masked=True).filled(np.nan)
+            rows, cols = np.nonzero(np.isfinite(grid) & (grid > 0))
+            xs, ys = rasterio.transform.xy(ds.transform, rows, cols)
+        pts = shapely.points(np.asarray(xs), np.asarray(ys))
+        outside[role] = int((~shapely.contains(area.buffer(1.0), pts)).sum())
+        assert len(pts) > 0, f"{role} surface is empty"
+    assert outside["neighbourhood"] == 0
+    assert outside["analyst"] > 0  # the unclipped surface does reach beyond the area
