@@ -19,16 +19,18 @@ Time of day
     08:00-09:00 and 60% in 15:00-17:30 (uniform inside each). All other rows follow
     :data:`HOURLY_PROFILE` (quiet at night, rising through the afternoon into the evening).
     Timestamps are whole minutes, written ``YYYY-MM-DD HH:MM`` (local UK time).
-Places (:data:`PLACE_MIX`)
-    35% at bus stops within 400 m of a demo-area secondary school, 20% along Wood Green's
-    High Road, 10% in or at the edge of the parks (Grovelands, Alexandra Palace, Broomfield),
-    10% at the Wood Green and Bounds Green station stops, 25% anywhere on the street network
-    (a random OSM node of a named street in the demo area). Points placed off a stop are
-    jittered by up to 25 m (AVL and recording error).
+Places (:data:`PLACE_MIX`, :data:`PLACE_MIX_PEAK`)
+    Outside the peaks: 20% at bus stops within 400 m of a demo-area secondary school, 25%
+    along Wood Green's High Road, 15% in or at the edge of the parks (Grovelands, Alexandra
+    Palace, Broomfield), 10% at the Wood Green and Bounds Green station stops, 30% anywhere
+    on the street network (a random OSM node of a named street in the demo area). In the
+    school-run peaks: 55% at the school stops, 15% High Road, 5% parks, 10% stations, 15%
+    anywhere. Points placed off a stop are jittered by up to 25 m (AVL and recording error).
 DIR
     Route and direction are a real route serving the stop (run = direction). 65% of rows
-    carry the stop code (70% ATCO, 30% LBSL), 70% AVL coordinates (6 decimals), 8% only the
-    route (on a moving bus between stops: no stop, no position). Operators are assigned to
+    carry the stop code (70% ATCO, 30% LBSL) and, independently, 70% AVL coordinates (6
+    decimals), so ~10% carry only the route (on a moving bus between stops: no stop, no
+    position). Operators are assigned to
     routes by a fixed hash, not TfL's real contracts. Youth flag: 60% in the peaks, 25%
     otherwise; vulnerability 6%. Cause codes :data:`DIR_CAUSES`.
 ASIF
@@ -85,6 +87,7 @@ from ._params import (
     HOURLY_PROFILE,
     NOTE_LANDMARKS,
     PLACE_MIX,
+    PLACE_MIX_PEAK,
     YEARLY_ROWS,
 )
 from ._rows import _asif_rows, _cris_rows, _dir_rows, _fap_rows
@@ -103,6 +106,7 @@ __all__ = [
     "HOURLY_PROFILE",
     "NOTE_LANDMARKS",
     "PLACE_MIX",
+    "PLACE_MIX_PEAK",
     "YEARLY_ROWS",
     "SynthResult",
     "generate",

@@ -29,12 +29,21 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 YEARLY_ROWS: Final = {"dir": 1200, "asif": 600, "cris": 900, "fap": 150}
+#: Where incidents happen outside the school-run peaks...
 PLACE_MIX: Final = {
-    "school_stop": 0.35,
-    "high_road": 0.20,
-    "park": 0.10,
+    "school_stop": 0.20,
+    "high_road": 0.25,
+    "park": 0.15,
     "station": 0.10,
-    "street": 0.25,
+    "street": 0.30,
+}
+#: ...and inside them (pupils on their way to and from school).
+PLACE_MIX_PEAK: Final = {
+    "school_stop": 0.55,
+    "high_road": 0.15,
+    "park": 0.05,
+    "station": 0.10,
+    "street": 0.15,
 }
 #: Relative incidence by hour of day (00..23) outside the school-run peaks.
 HOURLY_PROFILE: Final = np.array(

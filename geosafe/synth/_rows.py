@@ -75,7 +75,7 @@ def _dir_rows(
     times, peak = _draw_times(rng, n, days, school)
     rows = []
     for k, (t, p) in enumerate(zip(times, peak, strict=True)):
-        _kind, si, x, y = _place(rng, world)
+        _kind, si, x, y = _place(rng, world, peak=bool(p))
         stop = world.stops[si if si is not None else 0]
         route, run = stop.routes[rng.integers(len(stop.routes))]
         has_stop, has_avl = rng.random() < 0.65, rng.random() < 0.70
@@ -114,10 +114,10 @@ _STATIONS: Final = (
 def _asif_rows(
     rng: np.random.Generator, world: _World, n: int, days: np.ndarray, school: np.ndarray
 ) -> list[dict[str, str]]:
-    times, _peak = _draw_times(rng, n, days, school)
+    times, peak = _draw_times(rng, n, days, school)
     rows = []
-    for k, t in enumerate(times):
-        _kind, si, _x, _y = _place(rng, world)
+    for k, (t, p) in enumerate(zip(times, peak, strict=True)):
+        _kind, si, _x, _y = _place(rng, world, peak=bool(p))
         stop = world.stops[si if si is not None else 0]
         route, _run = stop.routes[rng.integers(len(stop.routes))]
         loc = str(rng.choice(["stop", "bus", "station"], p=[0.5, 0.3, 0.2]))
@@ -145,12 +145,12 @@ def _asif_rows(
 def _cris_rows(
     rng: np.random.Generator, world: _World, n: int, days: np.ndarray, school: np.ndarray
 ) -> list[dict[str, str]]:
-    times, _peak = _draw_times(rng, n, days, school)
+    times, peak = _draw_times(rng, n, days, school)
     street_tree = cKDTree(world.street_pts)
     shares = np.array([o[2] for o in CRIS_OFFENCES])
     rows = []
-    for k, t in enumerate(times):
-        _kind, _si, x, y = _place(rng, world)
+    for k, (t, p) in enumerate(zip(times, peak, strict=True)):
+        _kind, _si, x, y = _place(rng, world, peak=bool(p))
         code, text, _share, weapon_rate, sexual = CRIS_OFFENCES[
             rng.choice(len(CRIS_OFFENCES), p=shares / shares.sum())
         ]

@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 
 from .. import datasets
 from ..geocode.places import read_osm_streets
-from ._params import _ABBREV, NOTE_LANDMARKS, OPERATORS, PLACE_MIX
+from ._params import _ABBREV, NOTE_LANDMARKS, OPERATORS, PLACE_MIX, PLACE_MIX_PEAK
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,12 @@ def _note_landmarks(
 # -- places -----------------------------------------------------------------------------
 
 
-def _place(rng: np.random.Generator, world: _World) -> tuple[str, int | None, float, float]:
-    """(kind, stop index or None, x, y) of one incident."""
-    kind = rng.choice(list(PLACE_MIX), p=list(PLACE_MIX.values()))
+def _place(
+    rng: np.random.Generator, world: _World, *, peak: bool = False
+) -> tuple[str, int | None, float, float]:
+    """(kind, stop index or None, x, y) of one incident (``peak``: in a school-run peak)."""
+    mix = PLACE_MIX_PEAK if peak else PLACE_MIX
+    kind = rng.choice(list(mix), p=list(mix.values()))
     if kind in ("school_stop", "station"):
         pool = world.school_stops if kind == "school_stop" else world.station_stops
         i = int(pool[rng.integers(len(pool))])

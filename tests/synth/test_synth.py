@@ -258,3 +258,42 @@ def test_ingest_quarantines_exactly_the_dirty_rows(synth_dir):
         df = _read(synth_dir, source)
         clean_refs = set(df[~(df.index + 1).isin(dirty[source])].iloc[:, 0])
         assert refs == clean_refs
+
+
+def test_school_stops_cluster_in_the_school_run(synth_dir, data_dir):
+    """DIR rows at stops within 400 m of a demo-area school are more common in the peaks."""
+    stops = pd.read_csv(data_dir / "tfl" / "bus_stops.csv.gz", dtype=str, keep_default_na=False)
+    schools = pd.read_csv(data_dir / "schools" / "schools.csv", dtype=str)
+    schools = schools[schools["in_demo_area"] == "1"]
+    sch = (
+        gpd.GeoSeries(
+            gpd.points_from_xy(
+                schools["longitude"].astype(float), schools["latitude"].astype(float)
+            ),
+            crs=4326,
+        )
+        .to_crs(27700)
+        .union_all()
+    )
+    xy = {
+        code: (float(e), float(n))
+        for a, lb, e, n in zip(
+            stops["Naptan_Atco"],
+            stops["Stop_Code_LBSL"],
+            stops["Location_Easting"],
+            stops["Location_Northing"],
+            strict=True,
+        )
+        for code in (a, lb)
+    }
+    df = _clean(synth_dir, "dir")
+    df = df[df["stop_code"] != ""]
+    ts = pd.to_datetime(df["reported_at"], format="%Y-%m-%d %H:%M")
+    minutes = ts.dt.hour * 60 + ts.dt.minute
+    peak = (((minutes >= 480) & (minutes < 540)) | ((minutes >= 900) & (minutes < 1050))).to_numpy()
+    from shapely.geometry import Point
+
+    near = np.array([Point(*xy[c]).distance(sch) <= 400 for c in df["stop_code"]])
+    table = [[int((near & peak).sum()), int((~near & peak).sum())],
+             [int((near & ~peak).sum()), int((~near & ~peak).sum())]]  # fmt: skip
+    assert stats.fisher_exact(table, alternative="greater").pvalue < 1e-6
