@@ -213,9 +213,14 @@ class ExposureModel:
             )
             outside[valid] = np.bincount(line_idx, weights=miss * seg, minlength=m)
         # μ = λ / H per km² per hour; time near each metre = 1 / (v · 3600) hours
-        area_km2 = math.pi * self.radius_m**2 / _M2_PER_KM2
-        expected = integral * area_km2 / (self.window_hours * self.speed_mps * 3600.0)
+        expected = integral * self.walk_factor
         return WalkExposure(integral=integral, expected=expected, outside_m=outside)
+
+    @property
+    def walk_factor(self) -> float:
+        """Expected incidents per unit of ∫ λ dℓ ((incidents per km²) × metres) walked."""
+        area_km2 = math.pi * self.radius_m**2 / _M2_PER_KM2
+        return area_km2 / (self.window_hours * self.speed_mps * 3600.0)
 
     def edge_density(self, net: WalkNetwork) -> npt.NDArray[np.float64]:
         """Mean density along every edge of ``net``, incidents per km² (0 outside)."""

@@ -296,6 +296,38 @@ def _edges_of(net: WalkNetwork, nodes: npt.NDArray[np.int64]) -> tuple[int, ...]
     return tuple(int(i) for i in e if i >= 0)
 
 
+def _segments(
+    net: WalkNetwork, edges: Sequence[int], model: ExposureModel | None
+) -> list[dict[str, Any]]:
+    """The network part of a walk as runs of one street: name, metres, exposure, steps.
+
+    Exposure is per 1,000 journeys (the same units as the leg); the short straight pieces
+    from the door to the network are not in any segment.
+    """
+    if not edges:
+        return []
+    e = np.asarray(edges, dtype=np.int64)
+    names = net.edge_name[e]
+    length = net.edge_length_m[e]
+    ex = (
+        model.edge_density(net)[e] * length * model.walk_factor * 1000.0
+        if model is not None
+        else None
+    )
+    cut = np.flatnonzero(names[1:] != names[:-1]) + 1
+    out = []
+    for a, b in zip(np.r_[0, cut], np.r_[cut, len(e)], strict=True):
+        out.append(
+            {
+                "name": str(names[a]) or f"({net.edge_highway[e[a]]})",
+                "distance_m": round(float(length[a:b].sum()), 1),
+                "exposure": None if ex is None else round(float(ex[a:b].sum()), 4),
+                "steps": bool(net.edge_steps[e[a:b]].any()),
+            }
+        )
+    return out
+
+
 def _walk_journeys(
     urn: str,
     origins: Origins,
@@ -340,14 +372,14 @@ def _walk_journeys(
         dur = dist / speed
         nodes = routes.path_nodes[routes.path_offsets[i] : routes.path_offsets[i + 1]]
         ex = None if exposure is None else float(exposure[i])
+        edges = _edges_of(net, nodes)
         leg = {
             "mode": "walk",
             "distance_m": round(dist, 1),
             "duration_s": round(dur, 1),
             "exposure": None if ex is None else round(ex, 4),
-            "steps": bool(net.edge_steps[list(_edges_of(net, nodes))].any())
-            if len(nodes) > 1
-            else False,
+            "steps": bool(net.edge_steps[list(edges)].any()) if edges else False,
+            "segments": _segments(net, edges, model),
         }
         out.append(
             JourneyResult(
@@ -367,7 +399,7 @@ def _walk_journeys(
                 alt_geometry=None if alt is None else alt.geometry[i],
                 legs=(leg,),
                 snap_m=float(routes.origin_snap_m[i]),
-                edges=_edges_of(net, nodes),
+                edges=edges,
             )
         )
     return out

@@ -105,6 +105,13 @@ def test_walk_journeys_and_geojson(bundled_net: WalkNetwork) -> None:
     # constant density: exposure is proportional to length (formula in test_risk)
     assert res[1].exposure / a.exposure == pytest.approx(res[1].distance_m / a.distance_m, rel=1e-6)
     assert a.alt_distance_m == pytest.approx(a.distance_m)  # nothing safer on a flat surface
+    # per segment (runs of one street): λ · length · πr² / (H · v · 3600 s/h), per 1,000
+    segs = a.legs[0]["segments"]
+    assert len(segs) >= 2
+    for seg in segs:
+        want = 20.0 * seg["distance_m"] * (np.pi * 50**2 / 1e6) / (500.0 * 1.3 * 3600) * 1000
+        assert seg["exposure"] == pytest.approx(want, abs=2e-4)
+    assert sum(s["distance_m"] for s in segs) <= a.distance_m
     assert res[2].error.startswith("origin_off_network")
     gj = jn.journeys_geojson(res)
     feats = gj["features"]
