@@ -54,10 +54,13 @@ def bench(name: str, src: Path, n: int, seed: int) -> None:
         day = next(
             first + dt.timedelta(days=i)
             for i in range((last - first).days + 1)
-            if len(feed.services_on(first + dt.timedelta(days=i)) & used)
-            and (first + dt.timedelta(days=i)).weekday() < 5
-            or name == "london_route_403"
-            and feed.services_on(first + dt.timedelta(days=i)) & used
+            if (
+                len(feed.services_on(first + dt.timedelta(days=i)) & used)
+                and (first + dt.timedelta(days=i)).weekday() < 5
+            )
+            or (
+                name == "london_route_403" and feed.services_on(first + dt.timedelta(days=i)) & used
+            )
         )
         t0 = time.perf_counter()
         ng = Nigiri(prepared, day, day + dt.timedelta(days=1), feed.timezone)
