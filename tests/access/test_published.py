@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from typing import Any
 
 import h3
@@ -23,6 +24,7 @@ from fastapi.testclient import TestClient
 from geosafe import privacy
 
 from ._demo import CANARY
+from .conftest import SCHOOL_A
 from .test_matrix import _calls, _request
 
 REFERENCE = ("schools", "bus-stops")
@@ -179,3 +181,23 @@ def test_rasters_stop_at_the_neighbourhood_boundary(service) -> None:
         assert len(pts) > 0, f"{role} surface is empty"
     assert outside["neighbourhood"] == 0
     assert outside["analyst"] > 0  # the unclipped surface does reach beyond the area
+
+
+@pytest.mark.parametrize(
+    "url", ["/maps/hotspots", f"/maps/schools/{SCHOOL_A}", "/ogc/collections/h3-cells/items"]
+)
+def test_cached_outputs_are_per_role(service, url: str) -> None:
+    """An analyst's cached map or layer is never served to another role (and back)."""
+    app, toks = service
+    client = TestClient(app)
+    app.state.services.layers.clear()
+    app.state.services.html_cache.clear()
+    seen = {}
+    for role in ("analyst", "school", "analyst", "school"):
+        r = client.get(url, headers={"Authorization": f"Bearer {toks[role]}"})
+        assert r.status_code == 200, (role, r.text[:200])
+        # drop what legitimately varies between renders: Folium's random element ids, stamps
+        text = re.sub(r"[0-9a-f]{32}", "ID", r.text.split("timeStamp")[0])
+        seen.setdefault(role, set()).add(text)
+    assert len(seen["analyst"]) == 1 and len(seen["school"]) == 1
+    assert seen["analyst"] != seen["school"]
