@@ -182,7 +182,7 @@ def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
     from geosafe.filters import IncidentFilter
     from geosafe.network import journeys as jn
     from geosafe.network.transit import RaptorRouter
-    from geosafe.risk import build_exposure_model
+    from geosafe.risk import build_exposure_model, journey_window
     from geosafe.store import Store
 
     store = Store(store_path)
@@ -191,7 +191,9 @@ def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
     model = build_exposure_model(
         store.incidents(),
         incident_filter=IncidentFilter(
-            sources=("dir", "asif", "cris", "police_uk"), preset="school-run"
+            sources=("dir", "asif", "cris", "police_uk"),
+            preset="school-run",
+            hours=journey_window(dt.time(8, 45)),  # the morning half: 07:30-09:30
         ),
     )
     out: dict[str, object] = {

@@ -69,6 +69,7 @@ __all__ = [
     "WalkExposure",
     "build_exposure_model",
     "find_hotspots",
+    "journey_window",
     "safer_walks",
     "window_hours",
 ]
@@ -278,21 +279,52 @@ class ExposureModel:
         return [self.hotspots[i] for i in sorted(int(i) for i in hit)]
 
 
+def _minute_mask(windows: Sequence[tuple[dt.time, dt.time]]) -> npt.NDArray[np.bool_]:
+    """Minutes of the day (0..1439) inside local-time windows (end exclusive, may wrap)."""
+    mask = np.zeros(1440, dtype=bool)
+    minute = np.arange(1440)
+    for a, b in windows:
+        lo, hi = a.hour * 60 + a.minute, b.hour * 60 + b.minute
+        mask |= ((minute >= lo) & (minute < hi)) if lo < hi else ((minute >= lo) | (minute < hi))
+    return mask
+
+
+def journey_window(arrive_by: dt.time) -> tuple[tuple[dt.time, dt.time], ...] | None:
+    """The part of the school run a journey arriving at ``arrive_by`` travels in.
+
+    The morning window (07:30-09:30) for a journey arriving in it, the afternoon one
+    (14:45-18:00) likewise; ``None`` (the whole school run) when the arrival is in neither.
+    """
+    from .calendar import SCHOOL_RUN_WINDOWS
+
+    for a, b in SCHOOL_RUN_WINDOWS:
+        if a <= arrive_by <= b:
+            return ((a, b),)
+    return None
+
+
 def window_hours(
     start: dt.date,
     end: dt.date,
     *,
     preset: str | None = "school-run",
+    hours: Sequence[tuple[dt.time, dt.time]] | None = None,
+    weekdays: Sequence[int] | None = None,
     calendar: Any | None = None,
 ) -> float:
-    """Hours of a named time window between two dates (inclusive).
+    """Hours of a time window between two dates (inclusive): what an incident filter selects.
 
     Parameters
     ----------
     start, end
         The analysis period (local dates).
     preset
-        A key of :data:`geosafe.filters.PRESETS`; ``None`` or ``"all-day"`` means 24 h a day.
+        A key of :data:`geosafe.filters.PRESETS`; ``None`` or ``"all-day"``: no restriction.
+    hours
+        Extra local-time windows, combined with the preset's by AND (as
+        :class:`geosafe.filters.IncidentFilter` does), e.g. only the morning of the school run.
+    weekdays
+        Extra weekday restriction (Monday = 0), AND-combined.
     calendar
         School calendar for presets limited to school days (default: the bundled one).
 
@@ -309,21 +341,18 @@ def window_hours(
         raise ValidationError(msg)
     days = pd.date_range(start, end, freq="D")
     p = PRESETS.get(preset) if preset else None
-    if p is None or (not p.hours and not p.weekdays and not p.school_days_only):
-        return float(len(days) * 24)
     keep = np.ones(len(days), dtype=bool)
-    if p.weekdays:
-        keep &= np.isin(days.day_of_week, p.weekdays)
-    if p.school_days_only:
+    minutes = np.ones(1440, dtype=bool)
+    for wd in (p.weekdays if p else None, weekdays):
+        if wd:
+            keep &= np.isin(days.day_of_week, list(wd))
+    for windows in (p.hours if p else None, hours):
+        if windows:
+            minutes &= _minute_mask(windows)
+    if p is not None and p.school_days_only:
         cal = calendar or school_calendar.default_calendar()
         keep &= cal.school_day_mask(days.values.astype("datetime64[D]"))
-    per_day = 24.0
-    if p.hours:
-        per_day = 0.0
-        for a, b in p.hours:
-            m = (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)
-            per_day += (m if m > 0 else m + 1440) / 60.0
-    return float(keep.sum() * per_day)
+    return float(keep.sum() * minutes.sum() / 60.0)
 
 
 def _active_hours(times: pd.Series) -> str:
@@ -474,7 +503,14 @@ def build_exposure_model(
         )
     else:
         surface = kde_surface(rel, bandwidth=bandwidth, cell=cell, study_area=study_area)
-    hours = window_hours(start, end, preset=filt.preset, calendar=getattr(filt, "calendar", None))
+    hours = window_hours(
+        start,
+        end,
+        preset=filt.preset,
+        hours=filt.hours,
+        weekdays=filt.weekdays,
+        calendar=getattr(filt, "calendar", None),
+    )
     hotspots = find_hotspots(surface, rel, top_percent=top_percent)
     params = {
         "filter": filt.describe(),

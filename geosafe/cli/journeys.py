@@ -146,12 +146,13 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
 
 
 def _model(args: argparse.Namespace, store: Any | None) -> Any | None:
-    from ..risk import build_exposure_model
+    from ..risk import build_exposure_model, journey_window
 
     if store is None:
         return None
     filt = filter_from_args(args)
     if filt.preset is None and not filt.hours:
+        # default: the journey's own half of the school run (morning for an 08:45 bell)
         filt = IncidentFilter(
             sources=filt.sources or ("dir", "asif", "cris", "police_uk"),
             categories=filt.categories,
@@ -159,6 +160,7 @@ def _model(args: argparse.Namespace, store: Any | None) -> Any | None:
             from_date=filt.from_date,
             to_date=filt.to_date,
             weekdays=filt.weekdays,
+            hours=journey_window(args.arrive_by),
             preset="school-run",
             calendar=filt.calendar,
         )

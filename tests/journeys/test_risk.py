@@ -127,6 +127,12 @@ def test_window_hours_school_run() -> None:
     assert all(cal.is_school_day(d) for d in days[1:])
     assert window_hours(days[0], days[-1], preset="school-run") == pytest.approx(4 * 5.25)
     assert window_hours(days[0], days[-1], preset=None) == 5 * 24
+    # only the morning half of the school run (07:30-09:30 AND 07:00-09:00 -> 07:30-09:00)
+    morning = ((dt.time(7), dt.time(9)),)
+    assert window_hours(days[0], days[-1], hours=morning) == pytest.approx(4 * 1.5)
+    # a window wrapping midnight, Fridays only
+    late = ((dt.time(22), dt.time(2)),)
+    assert window_hours(days[0], days[-1], preset=None, hours=late, weekdays=[4]) == 4.0
     # a Saturday and Sunday: no school run
     with pytest.raises(Exception, match="window_hours"):
         ExposureModel(
