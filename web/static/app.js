@@ -109,7 +109,7 @@
     $("#map-link").href = `/maps/hotspots?${params({ limit: "" }).toString()}`;
     const fc = await allFeatures(`/ogc/collections/${method}/items?${q}`);
     groups.hotspots.clearLayers();
-    L.geoJSON(fc, { style: hotspotStyle(method, false), onEachFeature: (f, l) => l.bindPopup(popup(f)) }).addTo(groups.hotspots);
+    L.geoJSON(fc, { pane: "hotspots", style: hotspotStyle(method, false), onEachFeature: (f, l) => l.bindPopup(popup(f)) }).addTo(groups.hotspots);
     state.hotspots = fc.features.length;
     groups.compare.clearLayers();
     state.compare = 0;
@@ -117,7 +117,7 @@
     if (state.role === "analyst" && fd.get("compare_start") && fd.get("compare_end")) {
       const qc = params({ start: fd.get("compare_start"), end: fd.get("compare_end") });
       const other = await allFeatures(`/ogc/collections/${method}/items?${qc}`);
-      L.geoJSON(other, { style: hotspotStyle(method, true) }).addTo(groups.compare);
+      L.geoJSON(other, { pane: "compare", style: hotspotStyle(method, true) }).addTo(groups.compare);
       state.compare = other.features.length;
     }
     state.loads += 1;
@@ -179,6 +179,7 @@
     const fc = await allFeatures(`/ogc/collections/journey-corridors/items?${q}`);
     const maxP = Math.max(1, ...fc.features.map((f) => f.properties.pupils || 0));
     const lines = L.geoJSON(fc, {
+      pane: "corridors",
       style: (f) => ({ pane: "corridors", color: "#3f007d", opacity: 0.85, weight: 2 + 6 * ((f.properties.pupils || 0) / maxP) }),
       onEachFeature: (f, l) => l.bindPopup(popup(f)),
     }).addTo(groups.corridors);
