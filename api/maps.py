@@ -71,7 +71,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    key = ("hotspots", params.key(), svc.layers.store_state(), gl._scope_key(principal))
+    key = ("hotspots", params.key(), svc.layers.store_state(), gl.scope_key(principal))
     return HTMLResponse(_cached(svc, key, make))
 
 
@@ -115,5 +115,5 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    key = ("school", urn, params.key(), svc.layers.store_state(), gl._scope_key(principal))
+    key = ("school", urn, params.key(), svc.layers.store_state(), gl.scope_key(principal))
     return HTMLResponse(_cached(svc, key, make))

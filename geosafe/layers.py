@@ -586,7 +586,7 @@ class LayerService:
             raise AccessDeniedError(msg)
         if public and params.resolution > _MAX_PUBLIC_RES:
             params = replace(params, resolution=_MAX_PUBLIC_RES)
-        scope = _scope_key(principal) if public else None
+        scope = scope_key(principal) if public else None
         key = ("layer", collection, params.key(), self.store_state() if sp.params else None, scope)
 
         def build() -> Layer:
@@ -670,7 +670,8 @@ def _build_incidents(svc: LayerService, params: AnalysisParams) -> Layer:
 _MAX_PUBLIC_RES: Final = 8
 
 
-def _scope_key(principal: Any) -> Hashable:
+def scope_key(principal: Any) -> Hashable:
+    """What a principal's view of a layer depends on (role, school, area); cache outputs by it."""
     return (
         getattr(principal, "role", None),
         getattr(principal, "school_urn", None),
