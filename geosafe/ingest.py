@@ -313,6 +313,7 @@ def import_file(
     settings: IngestSettings | None = None,
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    chunk_rows: int = 200_000,
 ) -> ImportResult:
     """Import one file into the store as one batch, whole or not at all.
 
@@ -332,6 +333,8 @@ def import_file(
         Extra local -> standard column names (``--column-map``), over the settings' map.
     progress
         Called with the number of rows just processed (for a progress bar).
+    chunk_rows
+        police.uk rows processed and staged at a time (bounds memory).
 
     Returns
     -------
@@ -357,7 +360,13 @@ def import_file(
     cmap = {**settings.column_maps.get(key, {}), **(column_map or {})}
     if key == "police_uk":
         return _import_police(
-            store, p, aoi=aoi, settings=settings, column_map=cmap, progress=progress
+            store,
+            p,
+            aoi=aoi,
+            settings=settings,
+            column_map=cmap,
+            progress=progress,
+            chunk_rows=chunk_rows,
         )
     table = read_table(
         p, MODULES[key].COLUMNS, source=key, encoding=settings.encoding, column_map=cmap
@@ -413,9 +422,10 @@ def _import_police(
     settings: IngestSettings,
     column_map: Mapping[str, str],
     progress: Progress | None,
+    chunk_rows: int,
 ) -> ImportResult:
     sha, header, chunks = puk.iter_chunks(
-        path, encoding=settings.encoding, column_map=dict(column_map)
+        path, encoding=settings.encoding, column_map=dict(column_map), chunk_rows=chunk_rows
     )
     lookup = (
         (lambda refs: store.versions("police_uk", refs)) if store.has_source("police_uk") else None

@@ -170,14 +170,18 @@ def _strict_ok(path: Path, encoding: str) -> bool:
 
 
 def _header(path: Path, encoding: str) -> list[str]:
-    if path.suffix.lower() == ".gz":
-        import gzip
+    import gzip
 
-        with gzip.open(path, "rb") as fh:
-            first = fh.readline()
-    else:
-        with path.open("rb") as fh:
-            first = fh.readline()
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as fh:
+                first = fh.readline()
+        else:
+            with path.open("rb") as fh:
+                first = fh.readline()
+    except (OSError, EOFError) as exc:
+        msg = f"cannot read {str(path)!r} ({exc}); check it is a CSV (or gzip of one)."
+        raise ImportFileError(msg) from exc
     rows = list(csv.reader(io.StringIO(decode(first, encoding))))
     if not rows or not any(c.strip() for c in rows[0]):
         msg = f"{str(path)!r} is empty: no header row. Start from `geosafe template police-uk`."

@@ -47,7 +47,9 @@ def test_dir_timestamp_classes(imp, store, row, code) -> None:  # type: ignore[n
 
 
 def test_declared_format_is_the_only_other_format(imp, store) -> None:  # type: ignore[no-untyped-def]
-    result = imp("dir", "dir_times.csv", settings=settings(datetime_formats={"dir": "%d/%m/%Y %H:%M"}))
+    result = imp(
+        "dir", "dir_times.csv", settings=settings(datetime_formats={"dir": "%d/%m/%Y %H:%M"})
+    )
     got = reasons(store, result.batch_id)
     assert 1 not in got  # 13/01/2025 15:42 now parses with the declared format
     inc = store.incidents(sources=["dir"])

@@ -1,0 +1,85 @@
+"""A police.uk import killed with SIGKILL mid-batch leaves no partial batch; the next import
+of the same file succeeds and lands whole."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from geosafe import datasets
+from geosafe.ingest import import_file
+from geosafe.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+IMPORT = (
+    "import sys\n"
+    "from geosafe.ingest import import_file\n"
+    "from geosafe.store import Store\n"
+    "import_file(Store(sys.argv[1]), 'police_uk', sys.argv[2], chunk_rows=5000)\n"
+)
+
+
+def _big_file(path: Path, rows: int) -> None:
+    """Real bundled police.uk rows replicated with fresh Crime IDs (more than one chunk)."""
+    real = pd.concat(
+        [pd.read_csv(p, dtype=str, keep_default_na=False) for p in datasets.police_files()[:24]],
+        ignore_index=True,
+    )
+    df = pd.concat([real] * (rows // len(real) + 1), ignore_index=True).iloc[:rows].copy()
+    df["Crime ID"] = [hashlib.sha256(f"crash-{i}".encode()).hexdigest() for i in range(rows)]
+    df.to_csv(path, index=False)
+
+
+def _staged_rows(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(db, timeout=0.2)
+        try:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM incidents i JOIN batches b ON b.batch_id = i.batch_id "
+                "WHERE b.status = 'staging'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])
+
+
+def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    _big_file(src, 60_000)  # twelve chunks of 5,000
+    db = tmp_path / "store.db"
+    store = Store(db)
+    small = import_file(store, "police_uk", ROOT / "tests/ingest/data/police_jan.csv")
+    before = store.incidents(with_location=False)
+    proc = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(src)], cwd=ROOT)
+    deadline = time.monotonic() + 300
+    while _staged_rows(db) == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the import finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # the store is consistent: the killed batch is invisible, the earlier one intact
+    after = store.incidents(with_location=False)
+    assert list(after["incident_id"]) == list(before["incident_id"])
+    assert [b.batch_id for b in store.batches()] == [small.batch_id]
+    assert _staged_rows(db) > 0  # rows were written before the kill...
+    # ...and the next import recovers them and lands the file whole
+    result = import_file(store, "police_uk", src, chunk_rows=5000)
+    assert not result.duplicate_batch
+    assert (result.rows, result.accepted, result.quarantined) == (60_000, 60_000, 0)
+    statuses = [b.status for b in store.batches(include_aborted=True)]
+    assert statuses == ["committed", "aborted", "committed"]
+    assert _staged_rows(db) == 0
+    n = sqlite3.connect(db).execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
+    assert n == len(before) + 60_000
+    store.close()
