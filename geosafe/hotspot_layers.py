@@ -194,6 +194,9 @@ def cluster_layer(svc: LayerService, params: AnalysisParams) -> Layer:
         {
             "cluster_id": ids.astype(int),
             "n_incidents": gdf[n_col].to_numpy(dtype=float) if n_col else np.nan,
+            "density": gdf["density_per_km2"].to_numpy(dtype=float)
+            if "density_per_km2" in gdf.columns
+            else np.nan,
             "period": _period_label(svc, params),
             "preset": params.preset or "all-day",
         },

@@ -118,3 +118,46 @@ def test_corridors_of_a_school(client: TestClient, tokens: Tokens) -> None:
         "/ogc/collections/journey-corridors/items?school=999999", headers=auth(tokens.school)
     )
     assert other.status_code == 404
+
+
+def test_clusters_match_sklearn_dbscan(client: TestClient, tokens: Tokens) -> None:
+    import numpy as np
+    from pyproj import Transformer
+    from sklearn.cluster import DBSCAN
+
+    q = f"{PERIOD}&eps_m=150&min_samples=5"
+    r = client.get(f"/ogc/collections/clusters/items?{q}&limit=50", headers=auth(tokens.analyst))
+    if r.status_code == 503:
+        pytest.skip("the clusters engine is not in this build")
+    fc = _all(client, f"/ogc/collections/clusters/items?{q}&limit=50", tokens.analyst)
+    pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
+    t = Transformer.from_crs("OGC:CRS84", 27700, always_xy=True)
+    xy_list = []
+    for f in pts["features"]:
+        g = shapely.transform(
+            shape(f["geometry"]), lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))
+        )
+        if g.geom_type == "LineString":  # a bus-route stretch counts at its midpoint
+            xy_list.append(g.interpolate(0.5, normalized=True).coords[0])
+        elif f["properties"]["precision_m"] <= 150:
+            xy_list.append(g.coords[0])
+    xy = np.array(xy_list)
+    labels = DBSCAN(eps=150, min_samples=5).fit_predict(xy)
+    n_ref = len(set(labels) - {-1})
+    assert len(fc["features"]) == n_ref
+    sizes = sorted(int(f["properties"]["n_incidents"]) for f in fc["features"])
+    ref_sizes = sorted(int((labels == k).sum()) for k in set(labels) - {-1})
+    assert sizes == ref_sizes
+
+
+def test_emerging_cells(client: TestClient, tokens: Tokens) -> None:
+    r = client.get(
+        f"/ogc/collections/emerging-cells/items?{PERIOD}&limit=50", headers=auth(tokens.analyst)
+    )
+    if r.status_code == 503:
+        pytest.skip("the emerging hotspots engine is not in this build")
+    assert r.status_code == 200, r.text
+    fc = _all(client, f"/ogc/collections/emerging-cells/items?{PERIOD}&limit=50", tokens.analyst)
+    assert fc["features"]
+    for f in fc["features"]:
+        assert h3.get_resolution(f["id"]) == 9 and f["properties"]["trend"]
