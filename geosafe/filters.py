@@ -40,6 +40,7 @@ __all__ = [
     "IncidentFilter",
     "Preset",
     "add_filter_arguments",
+    "date_arg",
     "filter_from_args",
     "parse_hours",
     "parse_weekdays",
@@ -338,9 +339,9 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         help="incident flag, e.g. youth, vulnerability, cse (repeatable; any matches)",
     )
     g.add_argument(
-        "--from-date", type=_date_arg, metavar="YYYY-MM-DD", help="first date (inclusive)"
+        "--from-date", type=date_arg, metavar="YYYY-MM-DD", help="first date (inclusive)"
     )
-    g.add_argument("--to-date", type=_date_arg, metavar="YYYY-MM-DD", help="last date (inclusive)")
+    g.add_argument("--to-date", type=date_arg, metavar="YYYY-MM-DD", help="last date (inclusive)")
     g.add_argument("--weekdays", metavar="DAYS", help="e.g. mon-fri or sat,sun")
     g.add_argument(
         "--hours",
@@ -357,7 +358,8 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _date_arg(text: str) -> dt.date:
+def date_arg(text: str) -> dt.date:
+    """argparse type for ``YYYY-MM-DD`` dates."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -32,7 +32,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ImportFileError, ValidationError
-from ..filters import IncidentFilter, add_filter_arguments, filter_from_args
+from ..filters import IncidentFilter, add_filter_arguments, date_arg, filter_from_args
 from ..incident import CRS_BNG
 
 __all__ = ["register"]
@@ -123,6 +123,14 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
     return filt.apply(gdf)
 
 
+def _inputs(
+    args: argparse.Namespace,
+) -> tuple[IncidentFilter, gpd.GeoDataFrame, BaseGeometry | None]:
+    """The filter, the filtered incidents and the study area of a command."""
+    filt = filter_from_args(args)
+    return filt, _load(args, filt), _study_area(args)
+
+
 def _study_area(args: argparse.Namespace) -> BaseGeometry | None:
     if getattr(args, "study_area", None):
         path = Path(args.study_area)
@@ -204,9 +212,7 @@ def _add_kde_options(p: argparse.ArgumentParser, *, required: bool) -> None:
 def _kde(args: argparse.Namespace) -> int:
     from ..hotspots import kde, surfaces
 
-    filt = filter_from_args(args)
-    gdf = _load(args, filt)
-    area = _study_area(args)
+    filt, gdf, area = _inputs(args)
     years = _period_years(filt)
     res = kde.kde_surface(
         gdf,
@@ -246,9 +252,7 @@ def _kde(args: argparse.Namespace) -> int:
 def _hotspots(args: argparse.Namespace) -> int:
     from ..hotspots import surfaces
 
-    filt = filter_from_args(args)
-    gdf = _load(args, filt)
-    area = _study_area(args)
+    filt, gdf, area = _inputs(args)
     meta: dict[str, Any] = {"method": args.method, "filters": filt.describe()}
     if args.method == "kde":
         from ..hotspots import kde
@@ -325,9 +329,7 @@ def _hotspots(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..hotspots import evaluate
 
-    filt = filter_from_args(args)
-    gdf = _load(args, filt)
-    area = _study_area(args)
+    _filt, gdf, area = _inputs(args)
     if area is None:
         from .. import datasets
 
@@ -368,9 +370,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from ..hotspots import compare, surfaces
 
-    filt = filter_from_args(args)
-    gdf = _load(args, filt)
-    area = _study_area(args)
+    _filt, gdf, area = _inputs(args)
     if area is None:
         msg = "`geosafe compare` needs `--study-area FILE` or `--boroughs NAMES`."
         raise ValidationError(msg)
@@ -419,14 +419,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- registration
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; write YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _add_cell_options(p: argparse.ArgumentParser) -> None:
@@ -497,8 +489,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_kde_options(p, required=False)
     _add_cell_options(p)
     for side in ("a", "b"):
-        p.add_argument(f"--{side}-from", type=_date, metavar="YYYY-MM-DD")
-        p.add_argument(f"--{side}-to", type=_date, metavar="YYYY-MM-DD")
+        p.add_argument(f"--{side}-from", type=date_arg, metavar="YYYY-MM-DD")
+        p.add_argument(f"--{side}-to", type=date_arg, metavar="YYYY-MM-DD")
         p.add_argument(f"--{side}-source", metavar="SOURCE")
     p.add_argument(
         "--out", type=Path, required=True, metavar="FILE.geojson", help="H3 cells with change"

@@ -71,25 +71,20 @@ def compare(
     if (years_a is None) != (years_b is None):
         msg = "pass both `years_a` and `years_b`, or neither."
         raise ValidationError(msg)
-    bounds = tuple(study_area.bounds)
-    ka = kde_surface(
-        a,
-        bandwidth=bandwidth,
-        cell=cell,
-        kernel=kernel,
-        study_area=study_area,
-        period_years=years_a,
-        bounds=bounds,
-    )  # type: ignore[arg-type]
-    kb = kde_surface(
-        b,
-        bandwidth=bandwidth,
-        cell=cell,
-        kernel=kernel,
-        study_area=study_area,
-        period_years=years_b,
-        bounds=bounds,
-    )  # type: ignore[arg-type]
+    sb = study_area.bounds
+    bounds = (sb[0], sb[1], sb[2], sb[3])
+    ka, kb = (
+        kde_surface(
+            frame,
+            bandwidth=bandwidth,
+            cell=cell,
+            kernel=kernel,
+            study_area=study_area,
+            period_years=years,
+            bounds=bounds,
+        )
+        for frame, years in ((a, years_a), (b, years_b))
+    )
     ga = ka.per_year if ka.per_year is not None else ka.grid
     gb = kb.per_year if kb.per_year is not None else kb.grid
     diff = replace(

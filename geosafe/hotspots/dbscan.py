@@ -175,7 +175,9 @@ def hdbscan_labels(
         from sklearn.cluster import HDBSCAN
 
         return np.asarray(
-            HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples).fit_predict(xy),
+            HDBSCAN(
+                min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True
+            ).fit_predict(xy),
             dtype=np.int64,
         )
 
