@@ -126,9 +126,6 @@ def test_clusters_match_sklearn_dbscan(client: TestClient, tokens: Tokens) -> No
     from sklearn.cluster import DBSCAN
 
     q = f"{PERIOD}&eps_m=150&min_samples=5"
-    r = client.get(f"/ogc/collections/clusters/items?{q}&limit=50", headers=auth(tokens.analyst))
-    if r.status_code == 503:
-        pytest.skip("the clusters engine is not in this build")
     fc = _all(client, f"/ogc/collections/clusters/items?{q}&limit=50", tokens.analyst)
     pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
     t = Transformer.from_crs("OGC:CRS84", 27700, always_xy=True)
