@@ -30,8 +30,8 @@ All three are "expected incidents per journey"; :data:`EXPOSURE_UNITS` names the
 outputs (× 1,000). A route outside the surface contributes nothing (its density is unknown,
 not zero: see ``outside_m`` on :class:`WalkExposure`).
 
-**Hotspots** are the connected areas of the surface in its top ``top_percent`` (default 5%)
-of cells by density; each carries its peak density, the incidents inside it and the time of
+**Hotspots** are the connected areas of the surface's densest ``top_percent`` (default 5%)
+of area (:func:`geosafe.hotspots.surfaces.hotspot_polygons`); each carries its peak density, the incidents inside it and the time of
 day when they happen (:attr:`Hotspot.active`).
 
 **Safer alternative** (:func:`safer_walks`): Dijkstra on cost = length · (1 + β · λ̄ₑ / λ̄),
@@ -47,7 +47,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import geopandas as gpd
 import numpy as np
@@ -382,62 +382,39 @@ def find_hotspots(
     incidents: gpd.GeoDataFrame,
     *,
     top_percent: float = 5.0,
-    min_cells: int = 2,
 ) -> tuple[Hotspot, ...]:
-    """Hotspots: connected areas of the surface's top ``top_percent`` % of cells by density.
+    """Hotspots: connected areas of the densest ``top_percent`` % of the surface.
+
+    The polygons come from :func:`geosafe.hotspots.surfaces.hotspot_polygons` (cells at or
+    above the density where the top share of the study area begins, 8-connected); this adds
+    when each one is active.
 
     Parameters
     ----------
     surface
-        The density surface.
+        The density surface (a :class:`geosafe.hotspots.kde.KdeResult`).
     incidents
         Relevant incidents (to count and time those inside each hotspot).
     top_percent
-        Share of the surface's cells (with positive density) called hot, percent.
-    min_cells
-        Smallest hotspot, cells.
+        Share of the surface's area called hot, percent.
 
     Returns
     -------
     tuple of Hotspot
         Highest peak density first.
     """
-    from rasterio import features
+    from .hotspots.surfaces import hotspot_polygons
 
-    if not 0 < top_percent < 100:
-        msg = f"`top_percent` {top_percent!r} must be between 0 and 100 (exclusive)."
-        raise ValidationError(msg)
-    grid = np.asarray(surface.grid, dtype=float)
-    pos = grid[np.isfinite(grid) & (grid > 0)]
-    if pos.size == 0:
-        return ()
-    threshold = float(np.quantile(pos, 1.0 - top_percent / 100.0))
-    hot = (np.nan_to_num(grid) >= threshold) & (grid > 0)
-    labels_grid = np.zeros(grid.shape, dtype=np.int32)
-    from scipy import ndimage
-
-    labels_grid, nlab = ndimage.label(hot)
-    polys: list[tuple[BaseGeometry, float]] = []
-    for lab in range(1, nlab + 1):
-        cells = labels_grid == lab
-        if cells.sum() < min_cells:
-            continue
-        shapes = [
-            shapely.geometry.shape(geom)
-            for geom, v in features.shapes(
-                cells.astype(np.uint8), mask=cells, transform=surface.transform
-            )
-            if v == 1
-        ]
-        polys.append((shapely.union_all(shapes), float(grid[cells].max())))
-    polys.sort(key=lambda p: -p[1])
     pts = incidents[incidents.geometry.notna() & (incidents.geometry.geom_type == "Point")]
+    polys = hotspot_polygons(cast(Any, surface), top_percent=top_percent, points=pts)
+    polys = polys.to_crs(CRS_BNG)
     out: list[Hotspot] = []
-    for i, (poly, peak) in enumerate(polys, start=1):
+    for i, row in enumerate(polys.itertuples(), start=1):
+        poly = row.geometry
         inside = pts[pts.geometry.within(poly)] if not pts.empty else pts
         minute = inside[inside["time_precision"] == "minute"] if not inside.empty else inside
         active = _active_hours(minute["occurred_from"]) if not minute.empty else "unknown"
-        out.append(Hotspot(f"HS{i:02d}", poly, peak, len(inside), active))
+        out.append(Hotspot(f"HS{i:02d}", poly, float(row.peak_density), int(row.incidents), active))
     return tuple(out)
 
 
