@@ -61,7 +61,7 @@ def _files(source: str, given: list[str]) -> list[Path]:
 
 
 def _after_import(args: argparse.Namespace, result: Any) -> None:
-    """The one place where a finished import's result is known (audit hook)."""
+    """The one place where a finished import's result is known: audit it."""
     from ..audit import record_import
 
     record_import(_db(args), result)

@@ -46,6 +46,11 @@ def test_import_prints_one_json_object(capsys, data, tmp_path) -> None:  # type:
     code, out2, _ = run(capsys, "import", "dir", str(data / "dir_coords.csv"), "--db", db)
     again = json.loads(out2)
     assert code == 0 and again["duplicate_batch"] is True
+    # every import is audited (its own database beside the store)
+    from geosafe.audit import AuditLog
+
+    entries = AuditLog(db + ".audit.sqlite").entries()
+    assert [e.action for e in entries] == ["import", "import"]
     assert {k: again[k] for k in KEYS if k != "duplicate_batch"} == {
         k: obj[k] for k in KEYS if k != "duplicate_batch"
     }
