@@ -186,3 +186,33 @@ def test_distances_for_transit_match_routes(bundled_net: WalkNetwork) -> None:
     m = net.distance_matrix(pts[:3], pts[:3], max_m=np.inf)
     np.testing.assert_allclose(np.diag(m), 0.0, atol=1e-6)
     np.testing.assert_allclose(m, m.T, atol=1e-6)
+
+
+def test_target_snap_limit_is_separate(bundled_net: WalkNetwork) -> None:
+    net = bundled_net
+    east = int(np.argmax(net.node_x))
+    node = (float(net.node_x[east]), float(net.node_y[east]))
+    # 350 m east of the easternmost node: exactly 350 m from the network
+    probe = (node[0] + 350.0, node[1])
+    assert net.snap([probe]).dist[0] == pytest.approx(350.0)
+    # a target 250-500 m away is routed (a school's site centre), an origin is not
+    r = net.routes_to(probe, np.array([node, probe]))
+    assert r.target_snap_m == pytest.approx(350.0)
+    assert list(r.reason) == [None, "origin_off_network"]
+    assert r.distance_m[0] == pytest.approx(350.0)
+    with pytest.raises(RoutingError):
+        net.routes_to(probe, np.array([node]), max_target_snap_m=200.0)
+
+
+def test_fallback_walk_off_network(bundled_net: WalkNetwork) -> None:
+    from geosafe.network.journeys import FallbackWalk
+
+    fw = FallbackWalk(bundled_net)
+    far = (400000.0, 100000.0)
+    pts = np.array([[400300.0, 100400.0], [409000.0, 100000.0]])
+    d = fw.distances(far, pts, max_m=5000.0)
+    assert d[0] == pytest.approx(500.0 * 1.3) and d[1] == np.inf
+    on = (float(bundled_net.node_x[5]), float(bundled_net.node_y[5]))
+    np.testing.assert_allclose(
+        fw.distances(on, pts[:1] * 0 + on), bundled_net.distances(on, pts[:1] * 0 + on)
+    )
