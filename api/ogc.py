@@ -45,6 +45,35 @@ CONFORMANCE: Final = [
 _ITEM_PARAMS: Final = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs"})
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+
+def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_OGC_PARAMS = [
+    _param(
+        "bbox",
+        "minlon,minlat,maxlon,maxlat (CRS84) or in `bbox-crs`",
+        {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
+    ),
+    _param("bbox-crs", "CRS of `bbox`: CRS84 (default) or EPSG:27700 URI", {"type": "string"}),
+    _param("datetime", "instant or interval `start/end`, `..` for an open end", {"type": "string"}),
+    _param("limit", "page size; clamped to the server maximum", {"type": "integer", "minimum": 1}),
+    _param("offset", "features to skip", {"type": "integer", "minimum": 0}),
+    _param("crs", "output CRS: CRS84 only", {"type": "string"}),
+    _param("f", "json (default) or html", {"type": "string", "enum": ["json", "html"]}),
+]
+_ANALYSIS_PARAMS = [
+    _param(name, f"{text} (collections that take it; see `geosafe:parameters`)", {"type": "string"})
+    for name, text in gl.describe_params().items()
+]
 Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
 
 
@@ -275,7 +304,11 @@ def _check_crs(request: Request) -> None:
         raise ValidationError(msg)
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    openapi_extra={"parameters": _OGC_PARAMS + _ANALYSIS_PARAMS},
+)
 @router.head("/collections/{collection_id}/items", include_in_schema=False)
 def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> Response:
     """A page of features as a GeoJSON FeatureCollection (``application/geo+json``).

@@ -50,7 +50,9 @@ def test_landing_and_conformance(client: TestClient, tokens: Tokens) -> None:
         assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{cls}" in conf
     api = _get(client, "/api/openapi.json", tokens.analyst).json()
     assert api["openapi"].startswith("3.")
-    assert "/ogc/collections/{collection_id}/items" in api["paths"]
+    items = api["paths"]["/ogc/collections/{collection_id}/items"]["get"]
+    names = {p["name"] for p in items["parameters"]}
+    assert {"collection_id", "bbox", "datetime", "limit", "offset", "preset", "bandwidth_m"} <= names
 
 
 def test_html_encoding(client: TestClient, tokens: Tokens) -> None:
