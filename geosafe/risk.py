@@ -748,7 +748,11 @@ def school_report(
         for leg, g in zip(j.legs, j.leg_geometries or [None] * len(j.legs), strict=False):
             if leg.get("mode") != "bus":
                 continue
-            key = (leg.get("route"), leg.get("from_stop"), leg.get("to_stop"))
+            key = (
+                leg.get("route"),
+                leg.get("from_stop_name") or leg.get("from_stop"),
+                leg.get("to_stop_name") or leg.get("to_stop"),
+            )
             item = bus.setdefault(key, {"pupils": 0.0, "geometry": g})
             item["pupils"] += j.count
     for (route, a, b), item in bus.items():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -435,9 +435,10 @@ def _leg_get(leg: Any, name: str, default: Any = None) -> Any:
 
 
 def _score_bus(
-    journey: Any, model: ExposureModel | None
+    journey: Any, model: ExposureModel | None, stop_names: Mapping[Any, Any] | None = None
 ) -> tuple[float | None, list[dict[str, Any]], BaseGeometry | None, float]:
     """Exposure of a transit journey, its legs as dicts, its geometry and its length."""
+    stop_names = stop_names or {}
     legs_out: list[dict[str, Any]] = []
     total = 0.0
     geoms = []
@@ -478,6 +479,8 @@ def _score_bus(
                 "route": _leg_get(leg, "route"),
                 "from_stop": _leg_get(leg, "from_stop"),
                 "to_stop": _leg_get(leg, "to_stop"),
+                "from_stop_name": stop_names.get(_leg_get(leg, "from_stop")),
+                "to_stop_name": stop_names.get(_leg_get(leg, "to_stop")),
                 "depart_s": depart,
                 "arrive_s": arrive,
                 "wait_s": wait_s or None,
@@ -553,6 +556,8 @@ def _bus_journeys(
     net: WalkNetwork | None,
     max_detour: float,
 ) -> list[JourneyResult]:
+    ids, labels = getattr(router, "stop_ids", None), getattr(router, "stop_names", None)
+    names = dict(zip(ids, labels, strict=True)) if ids is not None and labels is not None else {}
     out = []
     for i, oid in enumerate(origins.origin_id):
         count = int(origins.count[i])
@@ -568,7 +573,7 @@ def _bus_journeys(
         if journey is None:
             out.append(JourneyResult(oid, urn, "bus", count, error="no_journey"))
             continue
-        ex, legs, geom, length = _score_bus(journey, model)
+        ex, legs, geom, length = _score_bus(journey, model, names)
         leg_geoms = tuple(_leg_get(leg, "geometry") for leg in journey.legs)
         dep, arr = float(journey.departure_s), float(journey.arrival_s)
         alt_d, alt_e = length, ex
@@ -578,7 +583,7 @@ def _bus_journeys(
             for other in _boarding_alternatives(
                 router, net, xy, school_xy, journey, arrive_s=arrive_s, date=date
             ):
-                oe, _, og, ol = _score_bus(other, model)
+                oe, _, og, ol = _score_bus(other, model, names)
                 odur = float(other.arrival_s) - float(other.departure_s)
                 if (
                     oe is not None
