@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geosafe import datasets  # noqa: E402
-from geosafe.network.walk import WalkNetwork  # noqa: E402
+from geosafe.network.walk import WalkNetwork, WalkSettings  # noqa: E402
 
 
 def _rss_mb() -> float:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     origins = pxy[rng.integers(0, len(pxy), args.n)]
     schools = datasets.schools(demo_only=True)
     sxy = np.column_stack([schools.geometry.x, schools.geometry.y])
-    on_net = net.snap(sxy).dist <= 250.0
+    on_net = net.snap(sxy).dist <= WalkSettings().max_target_snap_m
     sxy, urns = sxy[on_net], schools["urn"].to_numpy()[on_net]
     nearest = np.argmin(
         np.hypot(origins[:, None, 0] - sxy[None, :, 0], origins[:, None, 1] - sxy[None, :, 1]),
