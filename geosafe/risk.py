@@ -865,6 +865,9 @@ def school_report(
             summary[skey] = _publish([summary[skey]], role)[0][0]
         summary["routed"] = {m: _publish([v], role)[0][0] for m, v in summary["routed"].items()}
         summary["origins"] = None
+        if isinstance(summary["model"], dict) and "incidents" in summary["model"]:
+            incidents = summary["model"]["incidents"]
+            summary["model"] = {**summary["model"], "incidents": _publish([incidents], role)[0][0]}
     return SchoolReport(
         school_urn, school_name, role, corridors, hotspots, matrix, summary, tuple(notes)
     )
