@@ -130,6 +130,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     superseded_by INTEGER
 );
 CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
+CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id, row_no);
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
 CREATE TABLE IF NOT EXISTS quarantine (
