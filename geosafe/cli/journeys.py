@@ -63,6 +63,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bandwidth", type=float, default=200.0, metavar="M", help="KDE bandwidth, metres"
     )
+    p.add_argument("--purpose", metavar="TEXT", help="why the incident data is read (audited)")
     add_filter_arguments(p)
 
 
@@ -145,11 +146,12 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     return RaptorRouter(path, walk=FallbackWalk(net), walk_path=net.path_line)
 
 
-def _model(args: argparse.Namespace, store: Any | None) -> Any | None:
+def _model(args: argparse.Namespace, store: Any | None) -> tuple[Any | None, int]:
+    """The exposure model and the number of incident records read for it."""
     from ..risk import build_exposure_model, journey_window
 
     if store is None:
-        return None
+        return None, 0
     filt = filter_from_args(args)
     if filt.preset is None and not filt.hours:
         # default: the journey's own half of the school run (morning for an 08:45 bell)
@@ -166,7 +168,7 @@ def _model(args: argparse.Namespace, store: Any | None) -> Any | None:
         )
     incidents = store.incidents()
     try:
-        return build_exposure_model(
+        model = build_exposure_model(
             incidents,
             incident_filter=filt,
             start=filt.from_date,
@@ -176,7 +178,26 @@ def _model(args: argparse.Namespace, store: Any | None) -> Any | None:
         )
     except ValidationError as exc:
         warnings.warn(f"exposure is not computed: {exc}", stacklevel=2)
-        return None
+        model = None
+    return model, len(incidents)
+
+
+def _audit(args: argparse.Namespace, command: str, store: Any | None, records: int) -> None:
+    """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
+    if store is None:
+        return
+    from ..audit import AuditLog, cli_actor
+    from ..settings import StoreSettings
+
+    AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(
+        "read",
+        label=cli_actor(),
+        role="operator",
+        endpoint=f"geosafe {command}",
+        params={"school": args.school, "from_store": bool(getattr(args, "from_store", True))},
+        records=records,
+        purpose=args.purpose,
+    )
 
 
 # ------------------------------------------------------------------------ journeys
@@ -199,7 +220,8 @@ def cmd_journeys(args: argparse.Namespace) -> int:
             "build the demo feed (`geosafe gtfs build`)."
         )
         raise ConfigurationError(msg)
-    model = _model(args, store)
+    model, n_read = _model(args, store)
+    _audit(args, "journeys", store, n_read + (sum(origins.count) if args.from_store else 0))
     results = jn.plan_journeys(
         args.school,
         origins,
@@ -247,7 +269,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
     xy, name = jn.school_location(args.school)
     origins = jn.origins_from_postcodes(jn.fap_home_postcodes(store, args.school), kind="fap")
     net = _network(args)
-    model = _model(args, store)
+    model, n_read = _model(args, store)
     date = args.date or _next_monday()
     common = {"arrive_by": args.arrive_by, "date": date, "network": net, "model": model}
     walks = jn.plan_journeys(
@@ -275,6 +297,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
             if b.error is None or walks[i].error is not None:
                 chosen[i] = b
     fap = store.incidents(sources=["fap"], with_location=False)
+    _audit(args, "school-report", store, n_read + len(fap))
     report = school_report(
         args.school,
         chosen,

@@ -347,6 +347,17 @@ def test_cli_school_report(
     assert "fewer than 10" in page and "rounded to the nearest 5" in page
     for pc in pd.read_csv(tmp_path / "fap.csv")["home_postcode"]:
         assert pc not in page and pc not in (out_s / "corridors.geojson").read_text()
+    # every read of incident-level data is audited
+    from geosafe.audit import AuditLog
+    from geosafe.settings import StoreSettings
+
+    reads = AuditLog(StoreSettings(db=db).audit_path()).entries(action="read")
+    assert sorted(e.endpoint for e in reads) == [
+        "geosafe journeys",
+        "geosafe school-report",
+        "geosafe school-report",
+    ]
+    assert all(e.records == 52 for e in reads if e.endpoint == "geosafe school-report")
     gj = json.loads(out_j.read_text())
     props = [f["properties"] for f in gj["features"]]
     assert sum(p["count"] for p in props) == 12
