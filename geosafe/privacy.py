@@ -559,7 +559,12 @@ class _Published(BaseModel):
     hotspot: str | None = None
     trend: str | None = None
     cluster_id: int | None = None
+    hotspot_id: int | None = None
     n_incidents: int | None = None
+    incidents: int | None = None
+    peak_density_km2: float | None = None
+    mean_density: float | None = None
+    active: str | list[Any] | None = None
     threshold: float | None = None
     synthetic: bool | None = None
     note: str | None = None
@@ -594,6 +599,9 @@ class SchoolProperties(_Published):
     alt_exposure: float | None = None
     alt_geometry: dict[str, Any] | None = None
     error: str | None = None
+    kind: str | None = None
+    length_m: float | None = None
+    mean_density_km2: float | None = None
 
 
 class AnalystProperties(BaseModel):
@@ -609,7 +617,9 @@ ROLE_MODELS: Final[dict[str, type[BaseModel]]] = {
 }
 
 #: Count-like properties rounded and suppressed for non-analysts.
-COUNT_FIELDS: Final = frozenset({"count", "total", "n_incidents", "pupils", "journeys"})
+COUNT_FIELDS: Final = frozenset(
+    {"count", "total", "n_incidents", "incidents", "pupils", "journeys"}
+)
 
 
 def allowed_fields(role: str) -> frozenset[str] | None:

@@ -108,8 +108,51 @@ def write_cris_csv(
     return path
 
 
+#: Text, ref and personal fields of the synthetic ASIF and FAP rows marked with CANARY.
+_MARK = {
+    "asif": ("asif_ref", "description"),
+    "fap": (
+        "referral_id",
+        "notes_peer_group",
+        "notes_school",
+        "notes_neighbourhood",
+        "school_response",
+    ),
+}
+
+
+def write_synth_csvs(
+    folder: Path, *, seed: int = 5, data_dir: Path | None = None
+) -> dict[str, Path]:
+    """ASIF and FAP rows from :mod:`geosafe.synth` (clean, 12 months to 2025-11) with every
+    ref and free-text field marked CANARY; FAP home postcodes listed in
+    ``fap_home_postcodes.txt`` so tests can look for them in responses."""
+    from geosafe.synth import COLUMNS, generate
+
+    rows, _ = generate(seed=seed, months=12, end="2025-11", data_dir=data_dir, dirty=False)
+    out = {}
+    for source in ("asif", "fap"):
+        path = folder / f"synth-{source}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(COLUMNS[source]), lineterminator="\n")
+            w.writeheader()
+            for rec in rows[source]:
+                rec = dict(rec)
+                for col in _MARK[source]:
+                    rec[col] = (
+                        f"{CANARY}-{rec[col]}"
+                        if col.endswith(("_ref", "_id"))
+                        else f"{rec[col]} ({CANARY})"
+                    )
+                w.writerow(rec)
+        out[source] = path
+    postcodes = sorted({r["home_postcode"] for r in rows["fap"] if r["home_postcode"]})
+    (folder / "fap_home_postcodes.txt").write_text("\n".join(postcodes))
+    return out
+
+
 def build_store(folder: Path, *, data_dir: Path | None = None, police_months: int = 12) -> Path:
-    """A store at ``folder/geosafe.db`` with police.uk, DIR and CRIS incidents."""
+    """A store at ``folder/geosafe.db`` with police.uk, DIR, CRIS, ASIF and FAP incidents."""
     db = folder / "geosafe.db"
     store = Store(db)
     try:
@@ -117,6 +160,8 @@ def build_store(folder: Path, *, data_dir: Path | None = None, police_months: in
             import_file(store, "police_uk", f)
         import_file(store, "dir", write_dir_csv(folder / "dir.csv", data_dir=data_dir))
         import_file(store, "cris", write_cris_csv(folder / "cris.csv", data_dir=data_dir))
+        for source, path in write_synth_csvs(folder, data_dir=data_dir).items():
+            import_file(store, source, path)
     finally:
         store.close()
     return db

@@ -76,9 +76,40 @@ def _collection_of(url: str) -> str | None:
     return None
 
 
+def _home_postcodes(demo_db, data_dir) -> set[bytes]:  # type: ignore[no-untyped-def]
+    """The synthetic pupils' home postcodes, minus any that is also a school's (public)."""
+    from geosafe import datasets
+
+    homes = set((demo_db.parent / "fap_home_postcodes.txt").read_text().split("\n")) - {""}
+    schools = set(datasets.schools(data_dir)["postcode"].astype(str))
+    return {p.encode() for p in homes - schools}
+
+
+COUNT_KEYS = privacy.COUNT_FIELDS | {"incidents", "referrals", "origins"}
+
+
+def _walk_counts(doc: Any, where: str) -> list[str]:
+    """Count-like values anywhere in a JSON document that are not published counts."""
+    out: list[str] = []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if k in COUNT_KEYS and isinstance(v, int | float) and not isinstance(v, bool):
+                if 1 <= v <= 9 or v % 5:
+                    out.append(f"{where}.{k}={v!r}")
+            else:
+                out += _walk_counts(v, f"{where}.{k}")
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _walk_counts(v, f"{where}[{i}]")
+    return out
+
+
 @pytest.mark.parametrize("role", ["school", "neighbourhood"])
-def test_every_response_obeys_disclosure_rules(service, role: str, tmp_path) -> None:
+def test_every_response_obeys_disclosure_rules(
+    service, role: str, tmp_path, demo_db, data_dir
+) -> None:
     app, toks = service
+    postcodes = _home_postcodes(demo_db, data_dir)
     client = TestClient(app, raise_server_exceptions=False)
     headers = {"Authorization": f"Bearer {toks[role]}"}
     problems: list[str] = []
@@ -93,6 +124,9 @@ def test_every_response_obeys_disclosure_rules(service, role: str, tmp_path) -> 
         body = r.content
         if CANARY.encode() in body:
             problems.append(f"{url}: a CANARY field leaked")
+        leaked = [p for p in postcodes if p in body]
+        if leaked:
+            problems.append(f"{url}: pupils' home postcodes leaked: {leaked[:3]}")
         collection = _collection_of(url)
         reference = collection in REFERENCE
         ctype = r.headers.get("content-type", "")
@@ -217,3 +251,29 @@ def test_cached_outputs_are_per_role(service, url: str, tmp_path) -> None:
         seen.setdefault(role, set()).add(_content(r, tmp_path))
     assert len(seen["analyst"]) == 1 and len(seen["school"]) == 1
     assert seen["analyst"] != seen["school"]
+
+
+def test_school_report_job_is_disclosure_controlled(service, demo_db, data_dir) -> None:
+    import time
+
+    app, toks = service
+    client = TestClient(app)
+    h = {"Authorization": f"Bearer {toks['school']}"}
+    r = client.post("/journeys/report", json={"school": SCHOOL_A}, headers=h)
+    assert r.status_code == 202
+    job = r.json()
+    deadline = time.monotonic() + 180
+    while job["state"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get(f"/jobs/{job['id']}", headers=h).json()
+    assert job["state"] == "done", job
+    body = json.dumps(job).encode()
+    assert CANARY.encode() not in body
+    assert not [p for p in _home_postcodes(demo_db, data_dir) if p in body]
+    assert _walk_counts(job["result"], "result") == []
+    for key in ("corridors", "hotspots"):
+        fc = job["result"].get(key) or {}
+        assert _check_features("school", key, fc.get("features", []), False) == []
+    # another token cannot read the job
+    other = client.get(f"/jobs/{job['id']}", headers={"Authorization": f"Bearer {toks['analyst']}"})
+    assert other.status_code == 404
