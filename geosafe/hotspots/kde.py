@@ -8,7 +8,9 @@ Method
    moment exact and the binning error O(cell²).
 2. The binned grid is convolved (``scipy.signal.fftconvolve``) with the kernel sampled at the
    cell offsets and normalised so that its discrete sum times the cell area is exactly 1:
-   mass is conserved away from the edges of the grid.
+   mass is conserved away from the edges of the grid. The kernel is narrowed by the variance
+   that linear binning adds (cell²/6 per axis), which keeps the error O(cell⁴) instead of
+   O(cell²): about 0.3 % at a Gaussian σ of three cells.
 
 Kernels
 -------
@@ -278,28 +280,39 @@ def _weights(
 def _bin_linear(
     grid: Grid, x: np.ndarray, y: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    """Linear binning onto cell centres; returns the grid and the weight that fell off it."""
+    """Linear binning onto cell centres; returns the grid and the weight that fell off it.
+
+    Bins into a grid padded by one cell on every side with ``bincount``, folds the ring back
+    into the edge cells and crops; points more than half a cell outside are lost.
+    """
     fx = (x - grid.xmin) / grid.cell - 0.5
     fy = (grid.ymax - y) / grid.cell - 0.5
-    c0 = np.floor(fx).astype(np.int64)
-    r0 = np.floor(fy).astype(np.int64)
+    c0 = np.floor(fx)
+    r0 = np.floor(fy)
     dx = fx - c0
     dy = fy - r0
-    out = np.zeros(grid.nrows * grid.ncols)
-    lost = 0.0
-    for dr, dc, share in (
-        (0, 0, (1 - dx) * (1 - dy)),
-        (0, 1, dx * (1 - dy)),
-        (1, 0, (1 - dx) * dy),
-        (1, 1, dx * dy),
-    ):
-        r = r0 + dr
-        c = c0 + dc
-        ok = (r >= 0) & (r < grid.nrows) & (c >= 0) & (c < grid.ncols)
-        ww = w * share
-        lost += float(ww[~ok].sum())
-        out += np.bincount(r[ok] * grid.ncols + c[ok], weights=ww[ok], minlength=out.size)
-    return out.reshape(grid.nrows, grid.ncols), lost
+    total = float(w.sum())
+    ok = (c0 >= -1) & (c0 < grid.ncols) & (r0 >= -1) & (r0 < grid.nrows)
+    if not ok.all():
+        c0, r0, dx, dy, w = c0[ok], r0[ok], dx[ok], dy[ok], w[ok]
+    width = grid.ncols + 2
+    size = (grid.nrows + 2) * width
+    idx = (r0.astype(np.int64) + 1) * width + (c0.astype(np.int64) + 1)
+    wx1 = w * dx
+    wx0 = w - wx1
+    padded = np.bincount(idx, weights=wx0 * (1 - dy), minlength=size)
+    padded += np.bincount(idx + 1, weights=wx1 * (1 - dy), minlength=size)
+    padded += np.bincount(idx + width, weights=wx0 * dy, minlength=size)
+    padded += np.bincount(idx + width + 1, weights=wx1 * dy, minlength=size)
+    full = padded.reshape(grid.nrows + 2, width)
+    # shares that fell in the one-cell ring (points within half a cell of the edge) fold back
+    # into the edge cells, so every point on the grid keeps its whole weight
+    full[1, :] += full[0, :]
+    full[-2, :] += full[-1, :]
+    full[:, 1] += full[:, 0]
+    full[:, -2] += full[:, -1]
+    out = full[1:-1, 1:-1]
+    return np.ascontiguousarray(out), max(total - float(out.sum()), 0.0)
 
 
 def kernel_values(r: np.ndarray, *, bandwidth: float, kernel: str) -> np.ndarray:
@@ -312,6 +325,15 @@ def kernel_values(r: np.ndarray, *, bandwidth: float, kernel: str) -> np.ndarray
 
 
 def _kernel_grid(cell: float, bandwidth: float, kernel: str) -> np.ndarray:
+    """The kernel sampled at cell offsets, summing to 1 / cell².
+
+    Linear binning spreads each point over a triangle of per-axis variance cell²/6, so the
+    kernel is narrowed by that variance (σ² - cell²/6; quartic h² - 4 cell²/3, its per-axis
+    variance being h²/8) to keep the second moment of the result exact.
+    """
+    extra = cell * cell / 6 * (8 if kernel == "quartic" else 1)
+    if bandwidth**2 > 2 * extra:
+        bandwidth = math.sqrt(bandwidth**2 - extra)
     reach = bandwidth if kernel == "quartic" else _GAUSS_TRUNC * bandwidth
     k = max(1, math.ceil(reach / cell))
     offs = np.arange(-k, k + 1) * cell
