@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Transformer
 
 from . import datasets
@@ -217,6 +218,60 @@ def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
         frame.index = pd.Index([f"{u}-{i}" for i, u in enumerate(frame["school_urn"])], name="id")
     else:
         cols = ("school_urn", "school_name", "mode", "name", "pupils", "density", "length_m")
+        frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
+    return _make_layer(
+        "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())
+    )
+
+
+def corridor_cells(svc: LayerService, params: AnalysisParams) -> Layer:
+    """The corridors as non-analysts see them: H3 resolution-8 cells (edge ~0.5 km) with the
+    pupils and journeys whose walking routes cross each cell; the caller drops cells with
+    fewer than 10 pupils and rounds the rest (:mod:`geosafe.privacy`)."""
+    import h3
+
+    from .privacy import MAX_PUBLIC_H3_RESOLUTION
+
+    res = MAX_PUBLIC_H3_RESOLUTION
+    schools = datasets.schools(svc.data_dir, demo_only=True)
+    urns = [params.school] if params.school else sorted(schools["urn"].astype(str))
+    names = dict(zip(schools["urn"].astype(str), schools["name"], strict=True))
+    to_wgs = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
+    rows: list[dict[str, Any]] = []
+    for urn in urns:
+        pupils: dict[str, float] = {}
+        trips: dict[str, int] = {}
+        for j in school_journeys(svc, urn, params):
+            if j.error is not None or j.geometry is None or j.geometry.is_empty:
+                continue
+            line = j.geometry
+            steps = np.linspace(0.0, line.length, max(2, int(line.length // 25) + 1))
+            pts = np.array([line.interpolate(d).coords[0] for d in steps])
+            lon, lat = to_wgs.transform(pts[:, 0], pts[:, 1])
+            for cell in {h3.latlng_to_cell(b, a, res) for a, b in zip(lon, lat, strict=True)}:
+                pupils[cell] = pupils.get(cell, 0.0) + float(j.count)
+                trips[cell] = trips.get(cell, 0) + 1
+        for cell in sorted(pupils):
+            rows.append(
+                {
+                    "id": f"{urn}-{cell}",
+                    "school_urn": urn,
+                    "school_name": names.get(urn, ""),
+                    "cell": cell,
+                    "resolution": res,
+                    "pupils": pupils[cell],
+                    "journeys": trips[cell],
+                }
+            )
+    cols = ("school_urn", "school_name", "cell", "resolution", "pupils", "journeys")
+    if rows:
+        polys = [
+            shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(r["cell"])])
+            for r in rows
+        ]
+        frame = gpd.GeoDataFrame(rows, geometry=polys, crs="OGC:CRS84").to_crs(CRS_BNG)
+        frame = frame.set_index("id")
+    else:
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
     return _make_layer(
         "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())

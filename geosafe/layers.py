@@ -691,6 +691,10 @@ def _public_layer(
         from .hotspot_layers import kde_layer
 
         full = kde_layer(svc, params, public=True)
+    elif collection == "journey-corridors":  # street stretches would trace home routes
+        from .corridors import corridor_cells
+
+        full = corridor_cells(svc, params)
     else:
         full = svc.layer(collection, params)
     frame = full.frame
@@ -698,6 +702,9 @@ def _public_layer(
         frame = privacy.publish_clusters(frame.rename_axis("id"), count_column="n_incidents")
     if collection == "journey-corridors":
         frame = frame[frame["pupils"].astype(float) >= privacy.SUPPRESS_BELOW]
+        frame = (
+            privacy.clip_to_scope(principal, frame) if principal.role == "neighbourhood" else frame
+        )
     reference = collection in ("schools", "bus-stops")
     published = privacy.publish_features(principal, collection, frame, reference=reference)
     return _make_layer(

@@ -90,16 +90,12 @@ def test_neighbourhood_view_is_disclosure_controlled(client: TestClient, tokens:
     assert r.status_code == 400
     hot = client.get("/ogc/collections/hotspots-kde/items", headers=auth(tokens.school))
     assert hot.status_code == 200, hot.text
+    from geosafe import privacy
+
+    allowed = privacy.allowed_fields("school") or set()
     for f in hot.json()["features"]:
-        assert set(f["properties"]) <= {
-            "rank",
-            "density",
-            "count",
-            "threshold",
-            "period",
-            "preset",
-            "suppressed",
-        }
+        assert set(f["properties"]) <= allowed | {"suppressed"}
+        assert not set(f["properties"]) & privacy.PERSONAL_FIELDS
 
 
 def test_corridors_of_a_school(client: TestClient, tokens: Tokens) -> None:
@@ -111,9 +107,22 @@ def test_corridors_of_a_school(client: TestClient, tokens: Tokens) -> None:
         assert f["geometry"]["type"] in ("LineString", "MultiLineString")
     # ten referrals from each of three postcodes: every stretch carries 10, 20 or 30 pupils
     assert {f["properties"]["pupils"] for f in fc["features"]} <= {10.0, 20.0, 30.0}
+    # the school sees H3 resolution-8 cells crossed by 10+ of its pupils, never street stretches
     mine = _all(client, url, tokens.school)
-    assert len(mine["features"]) == len(fc["features"])
-    assert all("length_m" not in f["properties"] for f in mine["features"])
+    assert mine["features"]
+    for f in mine["features"]:
+        p = f["properties"]
+        assert f["geometry"]["type"] == "Polygon" and h3.get_resolution(p["cell"]) == 8
+        assert p["pupils"] >= 10 and p["pupils"] % 5 == 0
+        assert "length_m" not in p and "name" not in p
+    # the cell holding the school is crossed by every routed pupil (30, from three postcodes)
+    from geosafe import datasets
+
+    school = datasets.schools(demo_only=True).set_index("urn").loc[tokens.school_urn]
+    home = h3.latlng_to_cell(school["latitude"], school["longitude"], 8)
+    assert {f["properties"]["cell"]: f["properties"]["pupils"] for f in mine["features"]}[
+        home
+    ] == 30
     other = client.get(
         "/ogc/collections/journey-corridors/items?school=999999", headers=auth(tokens.school)
     )

@@ -180,14 +180,19 @@
     const maxP = Math.max(1, ...fc.features.map((f) => f.properties.pupils || 0));
     const lines = L.geoJSON(fc, {
       pane: "corridors",
-      style: (f) => ({ pane: "corridors", color: "#3f007d", opacity: 0.85, weight: 2 + 6 * ((f.properties.pupils || 0) / maxP) }),
+      style: (f) => (f.geometry.type.endsWith("Polygon")
+        ? { color: "#3f007d", weight: 1, fillColor: "#807dba", fillOpacity: 0.15 + 0.5 * ((f.properties.pupils || 0) / maxP) }
+        : { color: "#3f007d", opacity: 0.85, weight: 2 + 6 * ((f.properties.pupils || 0) / maxP) }),
       onEachFeature: (f, l) => l.bindPopup(popup(f)),
     }).addTo(groups.corridors);
     state.corridors = fc.features.length;
+    state.schoolLoads = (state.schoolLoads || 0) + 1;
     if (fc.features.length) map.fitBounds(lines.getBounds(), { maxZoom: 16 });
     else map.setView([+opt.dataset.lat, +opt.dataset.lon], 15);
-    $("#school-info").innerHTML = `${fc.features.length} corridor stretches; <a href="/maps/schools/${opt.value}">printable map</a>`;
-    status(`${state.corridors} corridor stretches for ${opt.textContent}.`);
+    const what = state.role === "analyst" ? "corridor stretches (pupils per street)" : "areas crossed by 10 or more pupils (H3 cells, counts rounded to 5)";
+    const none = fc.features.length ? "" : " Fewer than 10 pupils share any part of a route, so nothing can be shown without identifying them.";
+    $("#school-info").innerHTML = `${fc.features.length} ${what}.${none} <a href="/maps/schools/${opt.value}">printable map</a>`;
+    status(`${state.corridors} corridor features for ${opt.textContent}.`);
   }
 
   document.querySelector('[name="method"]').addEventListener("change", (e) => {
