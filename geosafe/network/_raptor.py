@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+import pyproj
+from scipy import sparse
+from scipy.sparse import csgraph
 
 try:  # pragma: no cover - exercised implicitly
     from numba import njit as _njit
@@ -94,19 +98,40 @@ class DayTables:
         )
 
 
+@_jit
+def _chain_ids(arr, dep):
+    """Chain index of each trip (rows sorted by first departure) such that no trip
+    overtakes the previous one of its chain at any stop (greedy, first chain that fits)."""
+    n, L = arr.shape
+    chain = np.empty(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    n_chains = 0
+    for r in range(n):
+        placed = False
+        for c in range(n_chains):
+            q = last[c]
+            ok = True
+            for i in range(L):
+                if arr[r, i] < arr[q, i] or dep[r, i] < dep[q, i]:
+                    ok = False
+                    break
+            if ok:
+                chain[r] = c
+                last[c] = r
+                placed = True
+                break
+        if not placed:
+            chain[r] = n_chains
+            last[n_chains] = r
+            n_chains += 1
+    return chain
+
+
 def _fifo_chains(arr: I64, dep: I64) -> list[list[int]]:
     """Split trips (rows, already sorted by first departure) into chains in which no trip
     overtakes the previous one at any stop."""
-    chains: list[list[int]] = []
-    for r in range(arr.shape[0]):
-        for chain in chains:
-            last = chain[-1]
-            if np.all(arr[r] >= arr[last]) and np.all(dep[r] >= dep[last]):
-                chain.append(r)
-                break
-        else:
-            chains.append([r])
-    return chains
+    ids = _chain_ids(np.ascontiguousarray(arr), np.ascontiguousarray(dep))
+    return [np.flatnonzero(ids == c).tolist() for c in range(int(ids.max()) + 1)]
 
 
 def build_day(
@@ -207,6 +232,100 @@ def build_day(
         fp_to=np.ascontiguousarray(f_to[fo], dtype=np.int64),
         fp_dur=np.ascontiguousarray(f_dur[fo], dtype=np.int64),
     )
+
+
+def project_stops(
+    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], crs: str | None
+) -> tuple[npt.NDArray[np.float64], str]:
+    """Stop lon/lat to ``crs`` (default: EPSG:27700 in Great Britain, else the UTM zone);
+    NaN rows stay NaN."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if crs is None:
+        if ok.any() and np.all((lon[ok] > -9) & (lon[ok] < 2.5) & (lat[ok] > 49) & (lat[ok] < 61)):
+            crs = "EPSG:27700"
+        else:
+            from pyproj.aoi import AreaOfInterest
+            from pyproj.database import query_utm_crs_info
+
+            lo, la = (float(np.nanmean(lon)), float(np.nanmean(lat))) if ok.any() else (0.0, 0.0)
+            info = query_utm_crs_info(
+                datum_name="WGS 84", area_of_interest=AreaOfInterest(lo, la, lo, la)
+            )
+            crs = f"EPSG:{info[0].code}"
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+    xy = np.column_stack([x, y])
+    xy[~ok] = np.nan
+    return xy, crs
+
+
+def close_footpaths(
+    n: int, rows: list[int], cols: list[int], secs: list[float], forbidden: set[tuple[int, int]]
+) -> tuple[I64, I64, I64]:
+    """Transitively closed footpaths ``(from, to, seconds)`` over ``n`` stops from direct
+    ones (the first of duplicate pairs wins); ``forbidden`` pairs are left out."""
+    if not rows:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    # explicit transfers.txt durations win over generated walks for the same pair
+    df = pd.DataFrame({"a": rows, "b": cols, "s": secs}).drop_duplicates(["a", "b"], keep="first")
+    g = sparse.csr_array((df["s"].to_numpy() + 1e-9, (df["a"], df["b"])), shape=(n, n))
+    used = np.unique(np.r_[df["a"].to_numpy(), df["b"].to_numpy()])
+    dist = csgraph.dijkstra(g, directed=True, indices=used)
+    out_a: list[npt.NDArray[np.int64]] = []
+    out_b: list[npt.NDArray[np.int64]] = []
+    out_s: list[npt.NDArray[np.int64]] = []
+    for row, a in zip(dist, used, strict=True):
+        ok = np.isfinite(row)
+        ok[a] = False
+        targets = np.flatnonzero(ok)
+        if len(targets):
+            keep = np.asarray([(int(a), int(b)) not in forbidden for b in targets], dtype=bool)
+            targets = targets[keep]
+            out_a.append(np.full(len(targets), a, dtype=np.int64))
+            out_b.append(targets.astype(np.int64))
+            out_s.append(np.round(row[targets]).astype(np.int64))
+    if not out_a:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_s)
+
+
+def block_chains(
+    trips: pd.DataFrame,
+    slices: dict[str, tuple[int, int]],
+    sidx: npt.NDArray[np.int64],
+    arr: npt.NDArray[np.int64],
+    dep: npt.NDArray[np.int64],
+    freq_ids: set[str],
+    max_layover_s: int,
+) -> list[list[str]]:
+    """Trips to run as one vehicle: consecutive trips of a ``block_id`` (same service)
+    where the next starts at the stop where the previous ends, at most
+    ``max_layover_s`` after it arrives. Passengers stay seated there (no transfer
+    time), as GTFS blocks allow; across a longer layover they must get off (and, as in
+    nigiri, change like any other transfer). Every other trip is a chain of one."""
+    chains: list[list[str]] = []
+    done: set[str] = set()
+    if "block_id" in trips and (trips["block_id"] != "").any():
+        sub = trips[(trips["block_id"] != "") & ~trips["trip_id"].isin(freq_ids)]
+        sub = sub[sub["trip_id"].isin(list(slices))]
+        for _, grp in sub.groupby(["block_id", "service_id"]):
+            ids = sorted(grp["trip_id"], key=lambda t: dep[slices[t][0]])
+            chain = [ids[0]]
+            for t in ids[1:]:
+                _, pb = slices[chain[-1]]
+                a, _ = slices[t]
+                layover = dep[a] - arr[pb - 1]
+                if sidx[pb - 1] == sidx[a] and 0 <= layover <= max_layover_s:
+                    chain.append(t)
+                else:
+                    chains.append(chain)
+                    chain = [t]
+            chains.append(chain)
+        done = {t for c in chains for t in c}
+    chains += [[t] for t in slices if t not in done]
+    return chains
 
 
 @_jit

@@ -40,11 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pyproj
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from .._errors import RoutingError, ValidationError
@@ -213,29 +209,6 @@ class TransitRouter(Protocol):
     ) -> DepartureWindow: ...
 
 
-def _project(
-    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], crs: str | None
-) -> tuple[npt.NDArray[np.float64], str]:
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    if crs is None:
-        if ok.any() and np.all((lon[ok] > -9) & (lon[ok] < 2.5) & (lat[ok] > 49) & (lat[ok] < 61)):
-            crs = "EPSG:27700"
-        else:
-            from pyproj.aoi import AreaOfInterest
-            from pyproj.database import query_utm_crs_info
-
-            lo, la = (float(np.nanmean(lon)), float(np.nanmean(lat))) if ok.any() else (0.0, 0.0)
-            info = query_utm_crs_info(
-                datum_name="WGS 84", area_of_interest=AreaOfInterest(lo, la, lo, la)
-            )
-            crs = f"EPSG:{info[0].code}"
-    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
-    xy = np.column_stack([x, y])
-    xy[~ok] = np.nan
-    return xy, crs
-
-
 class RaptorRouter:
     """RAPTOR over a GTFS feed (implements :class:`TransitRouter`).
 
@@ -324,7 +297,7 @@ class RaptorRouter:
         self.stop_ids = stops["stop_id"].to_numpy(dtype=object)
         self.stop_index = {s: i for i, s in enumerate(self.stop_ids)}
         self.stop_names = stops["stop_name"].to_numpy(dtype=object)
-        self.xy, self.crs = _project(
+        self.xy, self.crs = _raptor.project_stops(
             stops["stop_lon"].to_numpy(dtype=float), stops["stop_lat"].to_numpy(dtype=float), crs
         )
         self._has_xy = np.isfinite(self.xy[:, 0])
@@ -351,7 +324,9 @@ class RaptorRouter:
         tmpl_pat: dict[str, tuple[int, int]] = {}
         slices = {trip_col[a]: (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
         freq_ids = set(feed.frequencies["trip_id"])
-        for chain in self._block_chains(slices, sidx, arr, dep, freq_ids):
+        for chain in _raptor.block_chains(
+            self.feed.trips, slices, sidx, arr, dep, freq_ids, self.max_layover_s
+        ):
             parts = [slices[t] for t in chain]
             idx = np.concatenate([np.arange(a + (i > 0), b) for i, (a, b) in enumerate(parts)])
             t_arr, t_dep = arr[idx].copy(), dep[idx].copy()
@@ -410,42 +385,6 @@ class RaptorRouter:
             len(self._footpaths[0]),
         )
 
-    def _block_chains(
-        self,
-        slices: dict[str, tuple[int, int]],
-        sidx: npt.NDArray[np.int64],
-        arr: npt.NDArray[np.int64],
-        dep: npt.NDArray[np.int64],
-        freq_ids: set[str],
-    ) -> list[list[str]]:
-        """Trips to run as one vehicle: consecutive trips of a ``block_id`` (same service)
-        where the next starts at the stop where the previous ends, at most
-        ``max_layover_s`` after it arrives. Passengers stay seated there (no transfer
-        time), as GTFS blocks allow; across a longer layover they must get off (and, as in
-        nigiri, change like any other transfer). Every other trip is a chain of one."""
-        trips = self.feed.trips
-        chains: list[list[str]] = []
-        done: set[str] = set()
-        if "block_id" in trips and (trips["block_id"] != "").any():
-            sub = trips[(trips["block_id"] != "") & ~trips["trip_id"].isin(freq_ids)]
-            sub = sub[sub["trip_id"].isin(list(slices))]
-            for _, grp in sub.groupby(["block_id", "service_id"]):
-                ids = sorted(grp["trip_id"], key=lambda t: dep[slices[t][0]])
-                chain = [ids[0]]
-                for t in ids[1:]:
-                    _, pb = slices[chain[-1]]
-                    a, _ = slices[t]
-                    layover = dep[a] - arr[pb - 1]
-                    if sidx[pb - 1] == sidx[a] and 0 <= layover <= self.max_layover_s:
-                        chain.append(t)
-                    else:
-                        chains.append(chain)
-                        chain = [t]
-                chains.append(chain)
-            done = {t for c in chains for t in c}
-        chains += [[t] for t in slices if t not in done]
-        return chains
-
     def _walk_m(
         self, a: tuple[float, float], b: npt.NDArray[np.float64], max_m: float
     ) -> npt.NDArray[np.float64]:
@@ -501,33 +440,7 @@ class RaptorRouter:
                         rows.append(int(a))
                         cols.append(int(b))
                         secs.append(dm / self.walk_speed_mps)
-        if not rows:
-            z = np.zeros(0, dtype=np.int64)
-            return z, z, z
-        # explicit transfers.txt durations win over generated walks for the same pair
-        df = pd.DataFrame({"a": rows, "b": cols, "s": secs}).drop_duplicates(
-            ["a", "b"], keep="first"
-        )
-        g = sparse.csr_array((df["s"].to_numpy() + 1e-9, (df["a"], df["b"])), shape=(n, n))
-        used = np.unique(np.r_[df["a"].to_numpy(), df["b"].to_numpy()])
-        dist = csgraph.dijkstra(g, directed=True, indices=used)
-        out_a: list[npt.NDArray[np.int64]] = []
-        out_b: list[npt.NDArray[np.int64]] = []
-        out_s: list[npt.NDArray[np.int64]] = []
-        for row, a in zip(dist, used, strict=True):
-            ok = np.isfinite(row)
-            ok[a] = False
-            targets = np.flatnonzero(ok)
-            if len(targets):
-                keep = np.asarray([(int(a), int(b)) not in forbidden for b in targets], dtype=bool)
-                targets = targets[keep]
-                out_a.append(np.full(len(targets), a, dtype=np.int64))
-                out_b.append(targets.astype(np.int64))
-                out_s.append(np.round(row[targets]).astype(np.int64))
-        if not out_a:
-            z = np.zeros(0, dtype=np.int64)
-            return z, z, z
-        return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_s)
+        return _raptor.close_footpaths(n, rows, cols, secs, forbidden)
 
     # ----------------------------------------------------------------- per day
     def _day(self, date: dt.date, *, reverse: bool = False) -> _raptor.DayTables:
@@ -673,9 +586,7 @@ class RaptorRouter:
             return None
         if walk_only <= res[0]:
             return self._walk_journey(a, b, depart_s, date)
-        return self._rebuild(
-            day, res, origin, destination, src, src_w, tgt, tgt_w, a, b, depart_s, date
-        )
+        return self._rebuild(day, res, src, src_w, tgt, tgt_w, a, b, depart_s, date)
 
     def latest_departure_s(
         self, origin: Place, destination: Place, *, arrive_s: int, date: dt.date
@@ -780,8 +691,6 @@ class RaptorRouter:
         self,
         day: _raptor.DayTables,
         res: tuple[Any, ...],
-        origin: Place,
-        destination: Place,
         src: Any,
         src_w: Any,
         tgt: Any,
@@ -791,165 +700,69 @@ class RaptorRouter:
         depart_s: int,
         date: dt.date,
     ) -> Journey:
-        (
-            best,
-            k,
-            j,
-            via_walk,
-            trip_arr,
-            walk_arr,
-            rc_pat,
-            rc_trip,
-            rc_bpos,
-            rc_apos,
-            fw_from,
-            _board,
-            bd_round,
-            bd_stop,
-        ) = res
-        legs: list[Leg] = []
-        s = int(tgt[j])
-        t_end = int(best)
-        # egress
-        if b is not None:
-            legs.append(
-                self._walk_leg(
-                    self.xy[s], b, self.stop_ids[s], None, t_end - int(tgt_w[j]), int(tgt_w[j])
-                )
-            )
-        if via_walk:
+        """Walk the labels back from the target into legs (see ``_raptor.raptor_kernel``)."""
+        best, k, j, via_walk, trip_arr, walk_arr = res[:6]
+        rc_pat, rc_trip, rc_bpos, rc_apos, fw_from, board, bd_round, bd_stop = res[6:]
+        ids, xy = self.stop_ids, self.xy
+        legs: list[Leg] = []  # built backwards
+        s, t_end = int(tgt[j]), int(best)
+        if b is not None:  # egress walk
+            w = int(tgt_w[j])
+            legs.append(self._walk_leg(xy[s], b, ids[s], None, t_end - w, w))
+        if via_walk:  # footpath into the target stop
             u = int(fw_from[k, s])
-            t_walk_end = int(walk_arr[k, s])
-            dur = t_walk_end - int(trip_arr[k, u])
-            legs.append(
-                self._walk_leg(
-                    self.xy[u],
-                    self.xy[s],
-                    self.stop_ids[u],
-                    self.stop_ids[s],
-                    int(trip_arr[k, u]),
-                    dur,
-                )
-            )
+            t0 = int(trip_arr[k, u])
+            legs.append(self._walk_leg(xy[u], xy[s], ids[u], ids[s], t0, int(walk_arr[k, s]) - t0))
             s = u
         while k > 0:
-            p = int(rc_pat[k, s])
-            t = int(rc_trip[k, s])
+            p, t = int(rc_pat[k, s]), int(rc_trip[k, s])
             bp, ap = int(rc_bpos[k, s]), int(rc_apos[k, s])
-            L = int(day.p_len[p])
-            so, to = int(day.p_stop_off[p]), int(day.p_time_off[p])
+            L, so, to = int(day.p_len[p]), int(day.p_stop_off[p]), int(day.p_time_off[p])
             stops = day.p_stops[so + bp : so + ap + 1]
-            t_board = int(day.dep[to + t * L + bp])
-            t_alight = int(day.arr[to + t * L + ap])
-            inst = int(day.trip_ref[int(day.p_trip_off[p]) + t])
+            t_board, t_alight = int(day.dep[to + t * L + bp]), int(day.arr[to + t * L + ap])
+            inst = int(day.trip_ref[int(day.p_trip_off[p]) + t]) % len(self.inst_trip)
             bs = int(stops[0])
-            # how we got to the boarding stop
+            # how the traveller reached the boarding stop: start (u == -1), a footpath
+            # from stop u, or alighting there (u == bs; the change time is part of the wait)
             r, u = int(bd_round[k - 1, bs]), int(bd_stop[k - 1, bs])
-            ready = int(_board[k - 1, bs])
-            bus = Leg(
-                "bus",
-                self.stop_ids[bs],
-                self.stop_ids[s],
-                t_board,
-                t_alight,
-                route=str(self.route_names[day.p_route[p]]),
-                trip_id=str(self.inst_trip[inst % len(self.inst_trip)]),
-                stops=tuple(str(x) for x in self.stop_ids[stops]),
-                wait_s=t_board - ready,
-                distance_m=float(np.nansum(np.hypot(*np.diff(self.xy[stops], axis=0).T))),
-                geometry=self._line([self.xy[x] for x in stops]),
+            ready = int(board[k - 1, bs])
+            at = int(trip_arr[r, u]) if u == bs else ready
+            legs.append(
+                Leg(
+                    "bus",
+                    ids[bs],
+                    ids[s],
+                    t_board,
+                    t_alight,
+                    route=str(self.route_names[day.p_route[p]]),
+                    trip_id=str(self.inst_trip[inst]),
+                    stops=tuple(str(x) for x in ids[stops]),
+                    wait_s=t_board - at,
+                    distance_m=float(np.nansum(np.hypot(*np.diff(xy[stops], axis=0).T))),
+                    geometry=self._line([xy[x] for x in stops]),
+                )
             )
-            legs.append(bus)
-            if t_board > ready:
+            if t_board > at:
                 legs.append(
                     Leg(
                         "wait",
-                        self.stop_ids[bs],
-                        self.stop_ids[bs],
-                        ready,
+                        ids[bs],
+                        ids[bs],
+                        at,
                         t_board,
-                        wait_s=t_board - ready,
-                        geometry=self._line([self.xy[bs]]),
+                        wait_s=t_board - at,
+                        geometry=self._line([xy[bs]]),
                     )
                 )
             if u == -1:
                 s = bs
-                k = 0
                 break
             if u != bs:
                 t0 = int(trip_arr[r, u])
-                legs.append(
-                    self._walk_leg(
-                        self.xy[u], self.xy[bs], self.stop_ids[u], self.stop_ids[bs], t0, ready - t0
-                    )
-                )
-            else:
-                # same-stop change: the minimum transfer time is part of the wait
-                t0 = int(trip_arr[r, u])
-                last_wait = legs[-1] if legs[-1].mode == "wait" else None
-                if last_wait is not None:
-                    legs[-1] = Leg(
-                        "wait",
-                        last_wait.from_stop,
-                        last_wait.to_stop,
-                        t0,
-                        t_board,
-                        wait_s=t_board - t0,
-                        geometry=last_wait.geometry,
-                    )
-                else:
-                    legs.append(
-                        Leg(
-                            "wait",
-                            self.stop_ids[bs],
-                            self.stop_ids[bs],
-                            t0,
-                            t_board,
-                            wait_s=t_board - t0,
-                            geometry=self._line([self.xy[bs]]),
-                        )
-                    )
-                bus = legs[-2]
-                legs[-2] = Leg(
-                    bus.mode,
-                    bus.from_stop,
-                    bus.to_stop,
-                    bus.depart_s,
-                    bus.arrive_s,
-                    route=bus.route,
-                    trip_id=bus.trip_id,
-                    stops=bus.stops,
-                    wait_s=t_board - t0,
-                    distance_m=bus.distance_m,
-                    geometry=bus.geometry,
-                )
-            s = u
-            k = r
-        # access: from the origin point to the first stop, then any wait before the first bus
-        first_stop = s
-        if a is not None:
-            w = int(src_w[np.flatnonzero(src == first_stop)[0]])
-            legs.append(
-                self._walk_leg(a, self.xy[first_stop], None, self.stop_ids[first_stop], depart_s, w)
-            )
+                legs.append(self._walk_leg(xy[u], xy[bs], ids[u], ids[bs], t0, ready - t0))
+            s, k = u, r
+        if a is not None:  # access walk from the origin point
+            w = int(src_w[np.flatnonzero(src == s)[0]])
+            legs.append(self._walk_leg(a, xy[s], None, ids[s], depart_s, w))
         legs.reverse()
-        # the first bus's wait runs from arrival at the stop
-        legs = self._fix_first_wait(legs, depart_s, a is not None)
         return Journey(int(depart_s), t_end, tuple(legs), date, self.crs)
-
-    def _fix_first_wait(self, legs: list[Leg], depart_s: int, walked: bool) -> list[Leg]:
-        out = list(legs)
-        i = 1 if walked else 0
-        at = out[0].arrive_s if walked else depart_s
-        if i < len(out) and out[i].mode == "wait":
-            w = out[i]
-            out[i] = Leg(
-                "wait",
-                w.from_stop,
-                w.to_stop,
-                at,
-                w.arrive_s,
-                wait_s=w.arrive_s - at,
-                geometry=w.geometry,
-            )
-        return out
