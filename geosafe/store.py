@@ -147,6 +147,9 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
 """
 
+#: Bumped whenever the tables change; a store with another version is refused.
+SCHEMA_VERSION: Final = 3
+
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
 
@@ -234,10 +237,25 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
+            self._check_schema()
             self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:  # pragma: no cover - OS-level failures
             msg = f"cannot open the store {str(self.path)!r} ({exc}); check `--db` / GEOSAFE_DB."
             raise StoreError(msg) from exc
+
+    def _check_schema(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'incidents'"
+        ).fetchone()
+        if has_tables and version != SCHEMA_VERSION:
+            msg = (
+                f"the store {str(self.path)!r} has schema version {version!r}, not "
+                f"{SCHEMA_VERSION}; it was made by another geosafe version: import into a new "
+                "store (another `--db`)."
+            )
+            raise StoreError(msg)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -355,17 +373,22 @@ class Store:
         """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
         if rows.empty:
             return
-        cols = ", ".join(("batch_id", "ref_key", *ROW_COLUMNS))
-        marks = ", ".join("?" * (len(ROW_COLUMNS) + 2))
-        data = [
-            [batch_id] * len(rows),
-            ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist(),
-            *(_py(rows[c]) for c in ROW_COLUMNS),
-        ]
+        # columns holding one value for every row are written as SQL literals, not bound
+        # per row (police.uk rows have ten such columns): binding is most of the cost
+        names = ["batch_id", "ref_key"]
+        values: list[str] = [str(int(batch_id)), "?"]
+        data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
+        for col in ROW_COLUMNS:
+            names.append(col)
+            literal = _constant_literal(rows[col])
+            if literal is not None:
+                values.append(literal)
+            else:
+                values.append("?")
+                data.append(_py(rows[col]))
+        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
         with self._tx() as c:
-            c.executemany(
-                f"INSERT INTO incidents ({cols}) VALUES ({marks})", zip(*data, strict=True)
-            )
+            c.executemany(sql, zip(*data, strict=True))
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
@@ -616,6 +639,23 @@ def _epoch(value: pd.Timestamp | str) -> float:
     if ts.tzinfo is None:
         ts = ts.tz_localize("Europe/London")
     return ts.timestamp()
+
+
+def _constant_literal(series: pd.Series) -> str | None:
+    """The SQL literal of a column whose rows all hold the same value, else ``None``."""
+    first = series.iloc[0]
+    if series.dtype.kind in "fiub":
+        arr = series.to_numpy()
+        if series.dtype.kind == "f" and np.isnan(arr).all():
+            return "NULL"
+        if not (arr == arr[0]).all():
+            return None
+        return repr(float(first)) if series.dtype.kind == "f" else str(int(first))
+    if first is None or (isinstance(first, float) and np.isnan(first)):
+        return "NULL" if series.isna().all() else None
+    if isinstance(first, str) and (series == first).all():
+        return "'" + first.replace("'", "''") + "'"
+    return None
 
 
 def _py(series: pd.Series) -> list[Any]:
