@@ -51,17 +51,10 @@ def bench(name: str, src: Path, n: int, seed: int) -> None:
         build_s = time.perf_counter() - t0
         used = set(feed.trips["service_id"])
         first, last = feed.date_range()  # type: ignore[misc]
-        day = next(
-            first + dt.timedelta(days=i)
-            for i in range((last - first).days + 1)
-            if (
-                len(feed.services_on(first + dt.timedelta(days=i)) & used)
-                and (first + dt.timedelta(days=i)).weekday() < 5
-            )
-            or (
-                name == "london_route_403" and feed.services_on(first + dt.timedelta(days=i)) & used
-            )
-        )
+        candidates = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        running = [d for d in candidates if feed.services_on(d) & used]
+        # a weekday where there is one (route 403 runs on Sundays only)
+        day = next((d for d in running if d.weekday() < 5), running[0])
         t0 = time.perf_counter()
         ng = Nigiri(prepared, day, day + dt.timedelta(days=1), feed.timezone)
         ng_load_s = time.perf_counter() - t0
