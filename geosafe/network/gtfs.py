@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,49 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "shapes": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"),
 }
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+#: Messages of the row checks, by (file, code); ``{n}`` is the number of rows dropped.
+MESSAGES: Final[dict[tuple[str, str], str]] = {
+    ("stops", "empty_id"): "{n} stop(s) without stop_id dropped",
+    ("stops", "duplicate_id"): "{n} duplicate stop_id row(s) dropped (first kept)",
+    (
+        "calendar",
+        "bad_row",
+    ): "{n} calendar row(s) with weekday flags not 0/1 or dates not YYYYMMDD dropped",
+    ("calendar", "reversed_dates"): "{n} calendar row(s) with start_date after end_date dropped",
+    (
+        "calendar_dates",
+        "bad_row",
+    ): "{n} calendar_dates row(s) with a date not YYYYMMDD or exception_type not 1/2 dropped",
+    ("stop_times", "unknown_trip"): "{n} stop time(s) of trip_id values not in trips.txt dropped",
+    ("stop_times", "bad_sequence"): "{n} stop time(s) with a non-numeric stop_sequence dropped",
+    ("stop_times", "bad_time"): "{n} stop time(s) with a time not in HH:MM:SS form dropped",
+    (
+        "stop_times",
+        "duplicate_sequence",
+    ): "{n} stop time(s) repeating a trip's stop_sequence dropped",
+    (
+        "stop_times",
+        "missing_times",
+    ): "{n} stop time(s) of trips without a first or last time dropped",
+    (
+        "stop_times",
+        "single_stop_trip",
+    ): "{n} stop time(s) of trips left with fewer than two stops dropped",
+    (
+        "frequencies",
+        "unknown_trip",
+    ): "{n} frequency row(s) of trips not in trips.txt (or dropped) ignored",
+    ("frequencies", "bad_row"): "{n} frequency row(s) with bad times or a headway not > 0 ignored",
+    ("transfers", "unknown_stop"): "{n} transfer(s) between stops not in stops.txt ignored",
+    ("transfers", "bad_type"): "{n} transfer(s) with a non-numeric transfer_type ignored",
+    ("routes", "duplicate_id"): "{n} duplicate route_id row(s) dropped",
+    ("trips", "duplicate_id"): "{n} duplicate trip_id row(s) dropped (first kept)",
+    ("trips", "unknown_route"): "{n} trip(s) of route_id values not in routes.txt dropped",
+    ("trips", "unknown_service"): "{n} trip(s) with a service_id in neither calendar file dropped",
+    ("trips", "no_stop_times"): "{n} trip(s) left without stop times dropped",
+}
 
 
 class GtfsWarning(UserWarning):
@@ -313,6 +356,25 @@ class _Collector:
             self.rows_dropped[file] = self.rows_dropped.get(file, 0) + dropped
         log.info("%s %s.txt [%s] %s", self.path, file, code, message)
 
+    def drop(
+        self,
+        df: pd.DataFrame,
+        bad: pd.Series,
+        file: str,
+        code: str,
+        examples: pd.Series,
+        *,
+        message: str | None = None,
+    ) -> pd.DataFrame:
+        """Drop the ``bad`` rows of ``df``, recording an issue (message from
+        :data:`MESSAGES` unless given) when there are any."""
+        n = int(bad.sum())
+        if not n:
+            return df
+        text = (message if message is not None else MESSAGES[(file, code)]).format(n=n)
+        self.issue(file, code, text, count=n, examples=examples[bad], dropped=n)
+        return df.loc[~bad].copy()
+
     def report(self) -> ValidationReport:
         return ValidationReport(self.path, tuple(self.issues), self.rows_read, self.rows_dropped)
 
@@ -343,42 +405,16 @@ def _read_table(reader: _Reader, name: str, c: _Collector, *, required: bool) ->
     return df
 
 
-def _drop(
-    df: pd.DataFrame,
-    bad: pd.Series,
-    c: _Collector,
-    file: str,
-    code: str,
-    message: str,
-    examples: pd.Series,
-) -> pd.DataFrame:
-    n = int(bad.sum())
-    if n:
-        c.issue(file, code, message.format(n=n), count=n, examples=examples[bad], dropped=n)
-        return df.loc[~bad].copy()
-    return df
-
-
 def _clean_stops(stops: pd.DataFrame, c: _Collector) -> pd.DataFrame:
-    stops = _drop(
+    stops = c.drop(
         stops,
         stops["stop_id"] == "",
-        c,
         "stops",
         "empty_id",
-        "{n} stop(s) without stop_id dropped",
         stops["stop_name"] if "stop_name" in stops else stops["stop_id"],
     )
     dup = stops["stop_id"].duplicated()
-    stops = _drop(
-        stops,
-        dup,
-        c,
-        "stops",
-        "duplicate_id",
-        "{n} duplicate stop_id row(s) dropped (first kept)",
-        stops["stop_id"],
-    )
+    stops = c.drop(stops, dup, "stops", "duplicate_id", stops["stop_id"])
     for col in ("stop_lat", "stop_lon"):
         if col not in stops:
             stops[col] = ""
@@ -414,36 +450,12 @@ def _clean_calendar(
         dates_ok = cal["start_date"].str.fullmatch(r"\d{8}") & cal["end_date"].str.fullmatch(
             r"\d{8}"
         )
-        cal = _drop(
-            cal,
-            bad_flags | ~dates_ok,
-            c,
-            "calendar",
-            "bad_row",
-            "{n} calendar row(s) with weekday flags not 0/1 or dates not YYYYMMDD dropped",
-            cal["service_id"],
-        )
+        cal = c.drop(cal, bad_flags | ~dates_ok, "calendar", "bad_row", cal["service_id"])
         rev = cal["start_date"] > cal["end_date"]
-        cal = _drop(
-            cal,
-            rev,
-            c,
-            "calendar",
-            "reversed_dates",
-            "{n} calendar row(s) with start_date after end_date dropped",
-            cal["service_id"],
-        )
+        cal = c.drop(cal, rev, "calendar", "reversed_dates", cal["service_id"])
     if len(cd):
         bad = ~cd["date"].str.fullmatch(r"\d{8}") | ~cd["exception_type"].isin(["1", "2"])
-        cd = _drop(
-            cd,
-            bad,
-            c,
-            "calendar_dates",
-            "bad_row",
-            "{n} calendar_dates row(s) with a date not YYYYMMDD or exception_type not 1/2 dropped",
-            cd["service_id"],
-        )
+        cd = c.drop(cd, bad, "calendar_dates", "bad_row", cd["service_id"])
     return cal.reset_index(drop=True), cd.reset_index(drop=True)
 
 
@@ -480,38 +492,23 @@ def _interpolate_times(st: pd.DataFrame) -> pd.DataFrame:
 def _clean_stop_times(
     st: pd.DataFrame, trips: pd.DataFrame, stops: pd.DataFrame, c: _Collector
 ) -> pd.DataFrame:
-    st = _drop(
-        st,
-        ~st["trip_id"].isin(trips["trip_id"]),
-        c,
-        "stop_times",
-        "unknown_trip",
-        "{n} stop time(s) of trip_id values not in trips.txt dropped",
-        st["trip_id"],
+    st = c.drop(
+        st, ~st["trip_id"].isin(trips["trip_id"]), "stop_times", "unknown_trip", st["trip_id"]
     )
     unknown = ~st["stop_id"].isin(stops["stop_id"])
     if unknown.any():
         n_trips = st.loc[unknown, "trip_id"].nunique()
-        st = _drop(
+        st = c.drop(
             st,
             unknown,
-            c,
             "stop_times",
             "unknown_stop",
-            "{n} stop time(s) at stop_id values missing from stops.txt dropped; "
-            f"{n_trips} trip(s) carry on without those stops",
             st["stop_id"],
+            message="{n} stop time(s) at stop_id values missing from stops.txt dropped; "
+            f"{n_trips} trip(s) carry on without those stops",
         )
     seq = pd.to_numeric(st["stop_sequence"], errors="coerce")
-    st = _drop(
-        st,
-        seq.isna(),
-        c,
-        "stop_times",
-        "bad_sequence",
-        "{n} stop time(s) with a non-numeric stop_sequence dropped",
-        st["trip_id"],
-    )
+    st = c.drop(st, seq.isna(), "stop_times", "bad_sequence", st["trip_id"])
     st["stop_sequence"] = pd.to_numeric(st["stop_sequence"]).astype(np.int64)
     for col in ("arrival_time", "departure_time"):
         if col not in st:
@@ -521,38 +518,14 @@ def _clean_stop_times(
     bad_text = ((st["arrival_time"] != "") & np.isnan(st["arrival_s"])) | (
         (st["departure_time"] != "") & np.isnan(st["departure_s"])
     )
-    st = _drop(
-        st,
-        bad_text,
-        c,
-        "stop_times",
-        "bad_time",
-        "{n} stop time(s) with a time not in HH:MM:SS form dropped",
-        st["trip_id"],
-    )
+    st = c.drop(st, bad_text, "stop_times", "bad_time", st["trip_id"])
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     dup = st.duplicated(["trip_id", "stop_sequence"])
-    st = _drop(
-        st,
-        dup,
-        c,
-        "stop_times",
-        "duplicate_sequence",
-        "{n} stop time(s) repeating a trip's stop_sequence dropped",
-        st["trip_id"],
-    )
+    st = c.drop(st, dup, "stop_times", "duplicate_sequence", st["trip_id"])
     st = _interpolate_times(st.reset_index(drop=True))
     # trips whose first or last time is missing cannot be interpolated
     no_time = st.groupby("trip_id")["arrival_s"].transform(lambda s: s.isna().any())
-    st = _drop(
-        st,
-        no_time.astype(bool),
-        c,
-        "stop_times",
-        "missing_times",
-        "{n} stop time(s) of trips without a first or last time dropped",
-        st["trip_id"],
-    )
+    st = c.drop(st, no_time.astype(bool), "stop_times", "missing_times", st["trip_id"])
     # times must not decrease along a trip
     arr = st["arrival_s"].to_numpy()
     dep = st["departure_s"].to_numpy()
@@ -562,26 +535,17 @@ def _clean_stop_times(
     back |= dep < arr
     if back.any():
         bad_trips = set(st.loc[back, "trip_id"])
-        st = _drop(
+        st = c.drop(
             st,
             st["trip_id"].isin(bad_trips),
-            c,
             "stop_times",
             "time_travel",
-            "{n} stop time(s) of " + str(len(bad_trips)) + " trip(s) whose times go "
-            "backwards dropped",
             st["trip_id"],
+            message="{n} stop time(s) of " + str(len(bad_trips)) + " trip(s) whose times go "
+            "backwards dropped",
         )
     short = st.groupby("trip_id")["stop_id"].transform("size") < 2
-    st = _drop(
-        st,
-        short.astype(bool),
-        c,
-        "stop_times",
-        "single_stop_trip",
-        "{n} stop time(s) of trips left with fewer than two stops dropped",
-        st["trip_id"],
-    )
+    st = c.drop(st, short.astype(bool), "stop_times", "single_stop_trip", st["trip_id"])
     st["arrival_s"] = st["arrival_s"].astype(np.int64)
     st["departure_s"] = st["departure_s"].astype(np.int64)
     for col in ("pickup_type", "drop_off_type"):
@@ -608,14 +572,8 @@ def _clean_stop_times(
 def _clean_frequencies(fr: pd.DataFrame, trips: pd.DataFrame, c: _Collector) -> pd.DataFrame:
     if not len(fr):
         return pd.DataFrame(columns=["trip_id", "start_s", "end_s", "headway_s", "exact_times"])
-    fr = _drop(
-        fr,
-        ~fr["trip_id"].isin(trips["trip_id"]),
-        c,
-        "frequencies",
-        "unknown_trip",
-        "{n} frequency row(s) of trips not in trips.txt (or dropped) ignored",
-        fr["trip_id"],
+    fr = c.drop(
+        fr, ~fr["trip_id"].isin(trips["trip_id"]), "frequencies", "unknown_trip", fr["trip_id"]
     )
     fr = fr.copy()
     fr["start_s"] = parse_gtfs_time(fr["start_time"])
@@ -627,15 +585,7 @@ def _clean_frequencies(fr: pd.DataFrame, trips: pd.DataFrame, c: _Collector) -> 
         | ~(fr["headway_s"] > 0)
         | (fr["end_s"] <= fr["start_s"])
     )
-    fr = _drop(
-        fr,
-        bad,
-        c,
-        "frequencies",
-        "bad_row",
-        "{n} frequency row(s) with bad times or a headway not > 0 ignored",
-        fr["trip_id"],
-    )
+    fr = c.drop(fr, bad, "frequencies", "bad_row", fr["trip_id"])
     exact = fr["exact_times"] if "exact_times" in fr else pd.Series("", index=fr.index)
     out = pd.DataFrame(
         {
@@ -656,26 +606,10 @@ def _clean_transfers(tr: pd.DataFrame, stops: pd.DataFrame, c: _Collector) -> pd
         )
     known = stops["stop_id"]
     bad = ~tr["from_stop_id"].isin(known) | ~tr["to_stop_id"].isin(known)
-    tr = _drop(
-        tr,
-        bad,
-        c,
-        "transfers",
-        "unknown_stop",
-        "{n} transfer(s) between stops not in stops.txt ignored",
-        tr["from_stop_id"] + "->" + tr["to_stop_id"],
-    )
+    tr = c.drop(tr, bad, "transfers", "unknown_stop", tr["from_stop_id"] + "->" + tr["to_stop_id"])
     tr = tr.copy()
     tr["transfer_type"] = pd.to_numeric(tr["transfer_type"].replace("", "0"), errors="coerce")
-    tr = _drop(
-        tr,
-        tr["transfer_type"].isna(),
-        c,
-        "transfers",
-        "bad_type",
-        "{n} transfer(s) with a non-numeric transfer_type ignored",
-        tr["from_stop_id"],
-    )
+    tr = c.drop(tr, tr["transfer_type"].isna(), "transfers", "bad_type", tr["from_stop_id"])
     mtt = tr["min_transfer_time"] if "min_transfer_time" in tr else pd.Series("", index=tr.index)
     tr["min_transfer_time"] = pd.to_numeric(mtt, errors="coerce")
     tr["transfer_type"] = tr["transfer_type"].astype(np.int64)
@@ -732,56 +666,26 @@ def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
 
     stops = _clean_stops(tables["stops"], c)
     routes = tables["routes"]
-    routes = _drop(
-        routes,
-        routes["route_id"].duplicated(),
-        c,
-        "routes",
-        "duplicate_id",
-        "{n} duplicate route_id row(s) dropped",
-        routes["route_id"],
+    routes = c.drop(
+        routes, routes["route_id"].duplicated(), "routes", "duplicate_id", routes["route_id"]
     )
     cal, cd = _clean_calendar(cal, cd, c)
     trips = tables["trips"]
-    trips = _drop(
-        trips,
-        trips["trip_id"].duplicated(),
-        c,
-        "trips",
-        "duplicate_id",
-        "{n} duplicate trip_id row(s) dropped (first kept)",
-        trips["trip_id"],
-    )
-    trips = _drop(
+    trips = c.drop(trips, trips["trip_id"].duplicated(), "trips", "duplicate_id", trips["trip_id"])
+    trips = c.drop(
         trips,
         ~trips["route_id"].isin(routes["route_id"]),
-        c,
         "trips",
         "unknown_route",
-        "{n} trip(s) of route_id values not in routes.txt dropped",
         trips["route_id"],
     )
     services = set(cal["service_id"]) | set(cd["service_id"])
-    trips = _drop(
-        trips,
-        ~trips["service_id"].isin(services),
-        c,
-        "trips",
-        "unknown_service",
-        "{n} trip(s) with a service_id in neither calendar file dropped",
-        trips["service_id"],
+    trips = c.drop(
+        trips, ~trips["service_id"].isin(services), "trips", "unknown_service", trips["service_id"]
     )
     st = _clean_stop_times(tables["stop_times"], trips, stops, c)
     no_times = ~trips["trip_id"].isin(st["trip_id"])
-    trips = _drop(
-        trips,
-        no_times,
-        c,
-        "trips",
-        "no_stop_times",
-        "{n} trip(s) left without stop times dropped",
-        trips["trip_id"],
-    )
+    trips = c.drop(trips, no_times, "trips", "no_stop_times", trips["trip_id"])
     fr = _clean_frequencies(fr, trips, c)
     tr = _clean_transfers(tr, stops, c)
     if not len(st):
