@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -105,6 +106,14 @@ def analysis_params(request: Request, spec: gl.CollectionSpec) -> gl.AnalysisPar
         else:
             given[name] = _number(text, name, float)
     given = {k: v for k, v in given.items() if v is not None or k in ("preset", "school")}
+    if "start" in spec.params and not spec.temporal and "datetime" in q:
+        # on a computed layer, `datetime` is the analysed period (the way non-analysts, who
+        # may only name a published month, quarter or year, choose it)
+        lo, hi = parse_datetime(q["datetime"]) or (None, None)
+        if lo is not None and "start" not in given:
+            given["start"] = lo.tz_convert("Europe/London").date()
+        if hi is not None and "end" not in given:
+            given["end"] = (hi.tz_convert("Europe/London") - pd.Timedelta(1, "ns")).date()
     return gl.AnalysisParams(**given)
 
 
@@ -162,14 +171,37 @@ def _instant(text: str) -> pd.Timestamp | None:
     return ts.tz_convert("UTC")
 
 
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
+
+
+def _whole_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``2024``, ``2024-Q1`` or ``2024-03`` as a UTC interval of that whole local period."""
+    m = _PERIOD.match(text)
+    if m is None:
+        return None
+    year, month, quarter = int(m[1]), m[2], m[3]
+    first, months = (
+        (1, 12)
+        if not (month or quarter)
+        else ((int(month), 1) if month else (3 * int(quarter) - 2, 3))
+    )
+    start = pd.Timestamp(year=year, month=first, day=1, tz="Europe/London")
+    end = start + pd.DateOffset(months=months)
+    return (start.tz_convert("UTC"), (end - pd.Timedelta(1, "ns")).tz_convert("UTC"))
+
+
 def parse_datetime(
     text: str | None,
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
     """An OGC ``datetime`` (instant, ``start/end``, ``../end``, ``start/..``) as a UTC interval.
 
-    A date alone (``2024-03-01``) means that whole day (Europe/London)."""
+    A date alone (``2024-03-01``) means that whole day, and ``2024``, ``2024-Q1``, ``2024-03``
+    that whole year, quarter or month (Europe/London)."""
     if text is None:
         return None
+    whole = _whole_period(text.strip())
+    if whole is not None:
+        return whole
     if "/" in text:
         a, _, b = text.partition("/")
         lo, hi = _instant(a), _instant(b)

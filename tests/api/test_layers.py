@@ -161,3 +161,19 @@ def test_emerging_cells(client: TestClient, tokens: Tokens) -> None:
     assert fc["features"]
     for f in fc["features"]:
         assert h3.get_resolution(f["id"]) == 9 and f["properties"]["trend"]
+
+
+def test_datetime_is_the_period_of_a_computed_layer(client: TestClient, tokens: Tokens) -> None:
+    """`datetime` (a published month for non-analysts) sets the analysed period."""
+    base = "/ogc/collections/h3-cells/items?limit=1&resolution=8"
+    for query, token in (
+        ("datetime=2024-02-01T00:00:00Z/2024-02-29T23:59:59Z", tokens.analyst),
+        ("start=2024-02-01&end=2024-02-29", tokens.analyst),
+        ("datetime=2024-02", tokens.analyst),
+        ("datetime=2024-02", tokens.neighbourhood),
+    ):
+        r = client.get(f"{base}&{query}", headers=auth(token))
+        assert r.status_code == 200, (query, r.text)
+        assert r.json()["features"][0]["properties"]["period"] == "2024-02-01/2024-02-29", query
+    q1 = client.get(f"{base}&datetime=2024-Q1", headers=auth(tokens.school)).json()
+    assert q1["features"][0]["properties"]["period"] == "2024-01-01/2024-03-31"
