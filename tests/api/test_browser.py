@@ -91,6 +91,13 @@ def test_map_page_draws_filters_and_school_offline(
     second = _paths(page, "hotspots")
     assert second and second != first
 
+    # comparison of two periods: the other period's hotspots drawn as outlines
+    page.fill("input[name=compare_period]", "2024-02")
+    page.click("#apply")
+    page.wait_for_function("window.geosafeState.loads >= 3", timeout=120_000)
+    assert page.evaluate("window.geosafeState.compare") > 0
+    assert _paths(page, "compare")
+
     # the school view shows its corridors
     page.select_option("#school", tokens.school_urn)
     page.wait_for_function("window.geosafeState.corridors > 0", timeout=120_000)

@@ -76,6 +76,7 @@
       for (const k of ["categories", "flags", "start", "end"]) if (fd.get(k)) q.set(k, fd.get(k));
     }
     q.set("preset", fd.get("preset"));
+    if (fd.get("period")) q.set("datetime", fd.get("period"));
     const box = document.querySelector(`[data-method="${method}"]`);
     for (const input of box.querySelectorAll("input, select")) if (input.value) q.set(input.name, input.value);
     if (state.role !== "analyst" && q.get("resolution") && +q.get("resolution") > 8) q.set("resolution", "8");
@@ -114,8 +115,11 @@
     groups.compare.clearLayers();
     state.compare = 0;
     const fd = new FormData(form);
-    if (state.role === "analyst" && fd.get("compare_start") && fd.get("compare_end")) {
-      const qc = params({ start: fd.get("compare_start"), end: fd.get("compare_end") });
+    const byDates = state.role === "analyst" && fd.get("compare_start") && fd.get("compare_end");
+    if (byDates || fd.get("compare_period")) {
+      const qc = byDates
+        ? params({ start: fd.get("compare_start"), end: fd.get("compare_end"), datetime: "" })
+        : params({ datetime: fd.get("compare_period"), start: "", end: "" });
       const other = await allFeatures(`/ogc/collections/${method}/items?${qc}`);
       L.geoJSON(other, { pane: "compare", style: hotspotStyle(method, true) }).addTo(groups.compare);
       state.compare = other.features.length;
