@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -121,10 +121,14 @@ def run_load(
     folder = Path(folder or tempfile.mkdtemp(prefix="geosafe-load-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "geosafe.db"
-    shutil.copy(db_source, db)
-    for suffix in ("-wal", "-shm"):
-        if Path(str(db_source) + suffix).exists():
-            shutil.copy(Path(str(db_source) + suffix), Path(str(db) + suffix))
+    # a consistent snapshot even while another connection has the source open (WAL)
+    src = sqlite3.connect(db_source)
+    dst = sqlite3.connect(db)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
     with Store(db) as store:
         rows_before = len(store.incidents(with_location=False))
     toks = create_demo_tokens(

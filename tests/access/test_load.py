@@ -12,8 +12,9 @@ def test_reads_under_import_lose_nothing_and_serve_no_error(demo_db: Path, tmp_p
         demo_db, requests=140, threads=4, imports=2, rows_per_import=60, folder=tmp_path
     )
     print("\nload:", result.summary())
-    assert result.errors == []
-    assert result.imports_ok == 2 and result.rows_imported == 120
-    assert result.rows_after == result.rows_before + result.rows_imported
-    assert result.audit_reads == result.incident_reads > 0
-    assert len(result.latencies_ms) == 140
+    why = result.summary() + "\n" + "\n".join(result.errors[:10])
+    assert result.errors == [], why
+    assert result.imports_ok == 2 and result.rows_imported == 120, why
+    assert result.rows_after == result.rows_before + result.rows_imported, why
+    assert result.audit_reads == result.incident_reads > 0, why
+    assert len(result.latencies_ms) == 140, why

@@ -204,3 +204,19 @@ def test_incident_level_reads_need_a_purpose_and_are_audited_once(service) -> No
         )
         assert row.endpoint == url.split("?")[0]
         assert row.records is not None and row.records >= 0
+
+
+def test_no_route_changes_audit_rows(service) -> None:
+    """No route writes to the audit log other than by appending, and none names it."""
+    app, toks = service
+    for method, path, _ in _routes(app):
+        assert "audit" not in path.lower(), (method, path)
+    audit = app.state.access.audit
+    client = TestClient(app, raise_server_exceptions=False)
+    before = audit.entries()
+    for call in _calls(app):
+        if call.method in ("PUT", "PATCH", "DELETE", "POST"):
+            _request(client, call, {"Authorization": f"Bearer {toks['analyst']}", **PURPOSE})
+    after = audit.entries()
+    assert after[: len(before)] == before  # old rows unchanged, new ones only appended
+    assert audit.verify() == []
