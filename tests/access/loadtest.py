@@ -88,7 +88,7 @@ def _env(db: Path, work: Path) -> dict[str, str]:
     return env
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 180.0) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if proc.poll() is not None:
