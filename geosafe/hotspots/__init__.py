@@ -7,6 +7,13 @@ and predictive accuracy. Modules are re-exported, not functions::
 
 from __future__ import annotations
 
+from . import compare as compare
+from . import dbscan as dbscan
+from . import emerging as emerging
+from . import evaluate as evaluate
+from . import gistar as gistar
+from . import h3grid as h3grid
 from . import kde as kde
+from . import surfaces as surfaces
 
-__all__ = ["kde"]
+__all__ = ["compare", "dbscan", "emerging", "evaluate", "gistar", "h3grid", "kde", "surfaces"]

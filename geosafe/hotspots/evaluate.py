@@ -154,7 +154,7 @@ class Tessellation:
     grid: Grid | None = None
     cell_ids: np.ndarray | None = None  # flat grid index per cell, or H3 strings
     resolution: int | None = None
-    lookup: dict[Any, int] = field(default_factory=dict)
+    lookup: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -168,9 +168,12 @@ class Tessellation:
         if self.grid is not None:
             row, col, inside = self.grid.cell_index(x, y)
             flat = np.where(inside, row * self.grid.ncols + col, -1)
-            pos = np.full(self.grid.nrows * self.grid.ncols, -1, dtype=np.int64)
-            pos[np.asarray(self.cell_ids, dtype=np.int64)] = np.arange(self.size)
-            return np.where(flat >= 0, pos[np.clip(flat, 0, None)], -1)
+            pos = self.lookup.get("pos")
+            if pos is None:
+                pos = np.full(self.grid.nrows * self.grid.ncols, -1, dtype=np.int64)
+                pos[np.asarray(self.cell_ids, dtype=np.int64)] = np.arange(self.size)
+                self.lookup["pos"] = pos  # cached: the dict is mutable inside the frozen object
+            return np.asarray(np.where(flat >= 0, pos[np.clip(flat, 0, None)], -1))
         cells = h3grid.cells_of_points(x, y, resolution=int(self.resolution or 9))
         return np.array([self.lookup.get(c, -1) for c in cells], dtype=np.int64)
 

@@ -1,0 +1,142 @@
+"""Cluster benchmark: DBSCAN and HDBSCAN on 100,000 and 1,000,000 points.
+
+Each case runs in its own subprocess so its peak RSS is its own. Baselines in the same run:
+scikit-learn's ``DBSCAN`` (100k only: it keeps every neighbour list, O(n·k) memory, and at
+1M the estimated size is printed instead) and scikit-learn's ``HDBSCAN`` (100k).
+For DBSCAN the labels are also checked against scikit-learn's at 100k (core partition and
+noise identical).
+
+Run: ``.venv/bin/python benchmarks/clusters.py [--skip-1m-hdbscan]``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+EPS = 50.0
+MIN_SAMPLES = 20
+MIN_CLUSTER_SIZE = 50
+
+
+def points(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` points: 60 % in 200 Gaussian blobs, 40 % uniform, over 20 km x 20 km."""
+    rng = np.random.default_rng(seed)
+    k = int(n * 0.6)
+    centres = rng.uniform(0, 20_000, (200, 2))
+    blobs = centres[rng.integers(0, 200, k)] + rng.normal(0, 150, (k, 2))
+    xy = np.concatenate([blobs, rng.uniform(0, 20_000, (n - k, 2))])
+    return xy + np.array([520_000.0, 170_000.0])
+
+
+def run_case(name: str, n: int) -> dict[str, object]:
+    xy = points(n)
+    t = time.perf_counter()
+    if name == "geosafe-dbscan":
+        from geosafe.hotspots.dbscan import dbscan_labels
+
+        labels = dbscan_labels(xy, eps=EPS, min_samples=MIN_SAMPLES)
+    elif name == "sklearn-dbscan":
+        from sklearn.cluster import DBSCAN
+
+        labels = DBSCAN(eps=EPS, min_samples=MIN_SAMPLES).fit_predict(xy)
+    elif name == "geosafe-hdbscan":
+        from geosafe.hotspots.dbscan import hdbscan_labels
+
+        labels = hdbscan_labels(xy, min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES)
+    elif name == "sklearn-hdbscan":
+        from sklearn.cluster import HDBSCAN
+
+        labels = HDBSCAN(
+            min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES, copy=True
+        ).fit_predict(xy)
+    else:
+        raise SystemExit(f"unknown case {name!r}")
+    dt = time.perf_counter() - t
+    np.save(f"/tmp/geosafe_bench_{name}_{n}.npy", labels)
+    return {
+        "case": name,
+        "n": n,
+        "seconds": round(dt, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "clusters": int(len(set(labels.tolist())) - (1 if -1 in labels else 0)),
+        "noise": int((labels < 0).sum()),
+    }
+
+
+def _sub(name: str, n: int, timeout: float = 1800) -> dict[str, object] | None:
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", name, str(n)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        print(f"{name} n={n:,}: did not finish in {timeout:.0f} s")
+        return None
+    except subprocess.CalledProcessError as exc:
+        print(f"{name} n={n:,}: failed: {exc.stderr.strip().splitlines()[-1:]}")
+        return None
+    res: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"{name:16} n={n:>9,}: {res['seconds']:>8} s, peak RSS {res['peak_rss_mb']:>6} MB, "
+        f"{res['clusters']} clusters, {res['noise']:,} noise"
+    )
+    return res
+
+
+def main() -> None:
+    skip_big_hdb = "--skip-1m-hdbscan" in sys.argv
+    results: dict[tuple[str, int], dict[str, object] | None] = {}
+    for n in (100_000, 1_000_000):
+        for name in ("geosafe-dbscan", "geosafe-hdbscan"):
+            if name == "geosafe-hdbscan" and n == 1_000_000 and skip_big_hdb:
+                continue
+            results[(name, n)] = _sub(name, n)
+    for name in ("sklearn-dbscan", "sklearn-hdbscan"):
+        results[(name, 100_000)] = _sub(name, 100_000)
+    ours, ref = results[("geosafe-dbscan", 100_000)], results[("sklearn-dbscan", 100_000)]
+    if ours and ref:
+        from sklearn.metrics import adjusted_rand_score
+
+        a = np.load("/tmp/geosafe_bench_geosafe-dbscan_100000.npy")
+        b = np.load("/tmp/geosafe_bench_sklearn-dbscan_100000.npy")
+        print(
+            f"DBSCAN 100k vs scikit-learn: time ratio {float(ref['seconds']) / float(ours['seconds']):.2f}x "  # type: ignore[arg-type]
+            f"(sklearn/geosafe), RSS ratio {float(ref['peak_rss_mb']) / float(ours['peak_rss_mb']):.2f}x, "  # type: ignore[arg-type]
+            f"same noise: {bool(((a < 0) == (b < 0)).all())}, ARI (all points) {adjusted_rand_score(a, b):.4f}"
+        )
+    hours, hr = results[("geosafe-hdbscan", 100_000)], results[("sklearn-hdbscan", 100_000)]
+    if hours and hr:
+        from sklearn.metrics import adjusted_rand_score
+
+        a = np.load("/tmp/geosafe_bench_geosafe-hdbscan_100000.npy")
+        b = np.load("/tmp/geosafe_bench_sklearn-hdbscan_100000.npy")
+        print(
+            f"HDBSCAN 100k (hdbscan package) vs scikit-learn: time ratio "
+            f"{float(hr['seconds']) / float(hours['seconds']):.2f}x, ARI {adjusted_rand_score(a, b):.4f}"  # type: ignore[arg-type]
+        )
+    # what scikit-learn's DBSCAN would hold at 1M: every neighbour list at once
+    from scipy.spatial import cKDTree
+
+    xy = points(1_000_000)
+    sample = xy[np.random.default_rng(1).choice(len(xy), 20_000, replace=False)]
+    mean_k = cKDTree(xy).query_ball_point(sample, EPS, return_length=True).mean()
+    print(
+        f"scikit-learn DBSCAN at 1M (not run): mean {mean_k:.0f} neighbours within {EPS:g} m -> "
+        f"~{mean_k * 1e6 * 8 / 1e9:.1f} GB of int64 neighbour indices alone"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--case":
+        print(json.dumps(run_case(sys.argv[2], int(sys.argv[3]))))
+    else:
+        main()
