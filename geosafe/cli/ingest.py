@@ -123,6 +123,16 @@ def _quarantine(args: argparse.Namespace) -> int:
         records = store.quarantine(args.batch)
     finally:
         store.close()
+    from ..audit import AuditLog, cli_actor
+
+    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+        "export" if args.export else "read",
+        label=cli_actor(),
+        role="operator",
+        endpoint="geosafe quarantine",
+        params={"batch": args.batch, "export": args.export},
+        records=len(records),
+    )
     if args.export:
         n = export_quarantine(records, Path(args.export))
         print(f"wrote {n} quarantined row(s) to {args.export}", file=sys.stderr)

@@ -144,3 +144,16 @@ def test_purge(imported: tuple[Path, Path], capsys) -> None:
     assert main(["purge", "--retention-days", "1", "--db", str(db)]) == 0
     with Store(db) as store:
         assert len(store.incidents(with_location=False)) == 0
+
+
+def test_quarantine_reads_are_audited(imported: tuple[Path, Path], tmp_path: Path, capsys) -> None:
+    db, _ = imported
+    assert main(["quarantine", "--db", str(db)]) == 0
+    assert main(["quarantine", "--db", str(db), "--export", str(tmp_path / "q.csv")]) == 0
+    rows = [
+        r
+        for r in AuditLog(Path(str(db) + ".audit.sqlite")).entries()
+        if r.endpoint == "geosafe quarantine"
+    ]
+    assert [r.action for r in rows] == ["read", "export"]
+    assert all(r.records == 0 for r in rows)  # the hand-made file has no rejected rows
