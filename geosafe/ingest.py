@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
@@ -378,11 +379,16 @@ def import_file(
         versions = store.versions(key, [inc.source_ref for _, inc, _ in accepted])
         known: dict[str, set[int]] = {}
         for ref, h in zip(versions["source_ref"], versions["row_hash"], strict=True):
-            known.setdefault(str(ref), set()).add(int(h))
+            # a hash not written by this importer (not an integer) never matches: conflict
+            if isinstance(h, int | np.integer):
+                known.setdefault(str(ref), set()).add(int(h))
+            else:
+                known.setdefault(str(ref), set())
         keep = []
+        cells_by_row = dict(table.records)
         for number, inc, h in accepted:
             if inc.source_ref in known:
-                raw = table.original(dict(table.records)[number])
+                raw = table.original(cells_by_row[number])
                 prob = _ref_problem(
                     number,
                     MODULES[key].REF,

@@ -13,7 +13,16 @@ from .._validate import Problem, check_text, encoding_problem, parse_flag
 from ..incident import Incident
 from ._read import Column
 
-__all__ = ["RowContext", "RowReader", "blank", "check_cells", "geocode_problem", "make_incident"]
+__all__ = [
+    "RowContext",
+    "RowReader",
+    "blank",
+    "check_cells",
+    "flags_from",
+    "geocode_problem",
+    "interval",
+    "make_incident",
+]
 
 
 @dataclass(frozen=True)
