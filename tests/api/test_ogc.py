@@ -52,7 +52,15 @@ def test_landing_and_conformance(client: TestClient, tokens: Tokens) -> None:
     assert api["openapi"].startswith("3.")
     items = api["paths"]["/ogc/collections/{collection_id}/items"]["get"]
     names = {p["name"] for p in items["parameters"]}
-    assert {"collection_id", "bbox", "datetime", "limit", "offset", "preset", "bandwidth_m"} <= names
+    assert {
+        "collection_id",
+        "bbox",
+        "datetime",
+        "limit",
+        "offset",
+        "preset",
+        "bandwidth_m",
+    } <= names
 
 
 def test_html_encoding(client: TestClient, tokens: Tokens) -> None:
