@@ -36,13 +36,20 @@ def _date(text: str) -> dt.date:
 
 
 def _route(args: argparse.Namespace) -> int:
-    from ..network.transit import RaptorRouter
+    from ..network.transit import RaptorRouter, TransitSettings
 
+    settings = TransitSettings()
     router = RaptorRouter(
         args.gtfs,
-        max_transfers=args.max_transfers,
-        min_transfer_s=args.min_transfer_s,
-        transfer_walk_m=args.transfer_walk_m,
+        max_transfers=settings.max_transfers if args.max_transfers is None else args.max_transfers,
+        min_transfer_s=settings.min_transfer_s
+        if args.min_transfer_s is None
+        else args.min_transfer_s,
+        transfer_walk_m=(
+            settings.transfer_walk_m if args.transfer_walk_m is None else args.transfer_walk_m
+        ),
+        max_walk_m=settings.max_walk_m,
+        cache_dir=None if args.no_cache else settings.cache_dir,
     )
     for name, stop in (("--from-stop", args.from_stop), ("--to-stop", args.to_stop)):
         if stop not in router.stop_index:
@@ -131,10 +138,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     when.add_argument("--arrive-by", type=_hhmm, help="arrive by HH:MM (latest departure)")
     p.add_argument("--date", required=True, type=_date, help="service day YYYY-MM-DD")
     p.add_argument("--format", choices=("json", "text"), default="json")
-    p.add_argument("--max-transfers", type=int, default=6)
-    p.add_argument("--min-transfer-s", type=int, default=120, help="same-stop change, seconds")
+    p.add_argument("--max-transfers", type=int, default=None, help="default 6")
+    p.add_argument("--min-transfer-s", type=int, default=None, help="same-stop change, s (120)")
     p.add_argument(
-        "--transfer-walk-m", type=float, default=250.0, help="longest walk between stops, metres"
+        "--transfer-walk-m", type=float, default=None, help="longest walk between stops, m (250)"
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not cache the cleaned feed (GEOSAFE_CACHE_DIR)"
     )
     p.set_defaults(func=_route)
 

@@ -17,8 +17,11 @@ that stop) and reports how many rows were dropped.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
+import os
+import pickle
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -68,6 +71,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
     "shapes": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"),
 }
+#: Part of the cache key: bump when the reader's output changes.
+READER_VERSION: Final = "gtfs-reader-1"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -331,9 +336,8 @@ class _Reader:
 
 
 class _Collector:
-    def __init__(self, path: str, *, warn: bool) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.warn = warn
         self.issues: list[ValidationIssue] = []
         self.rows_read: dict[str, int] = {}
         self.rows_dropped: dict[str, int] = {}
@@ -618,7 +622,7 @@ def _clean_transfers(tr: pd.DataFrame, stops: pd.DataFrame, c: _Collector) -> pd
     )
 
 
-def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
+def read_feed(path: str | Path, *, warn: bool = True, cache_dir: str | Path | None = None) -> Feed:
     """Read, validate and clean a GTFS feed.
 
     Parameters
@@ -628,6 +632,10 @@ def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
     warn
         Emit a :class:`GtfsWarning` (``stacklevel=2``) for every recoverable problem, as
         well as recording it in ``Feed.report``.
+    cache_dir
+        Keep the cleaned feed in this directory, keyed by the SHA-256 of the feed's files
+        (and the reader version), and reuse it while they are unchanged. The cache holds
+        pickles: point it only at a directory this program owns.
 
     Returns
     -------
@@ -640,8 +648,47 @@ def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
         A required file or column is missing, or nothing routable is left.
     """
     p = Path(path)
+    feed: Feed | None = None
+    cached: Path | None = None
+    if cache_dir is not None:
+        cached = Path(cache_dir) / f"gtfs-{_feed_key(p)}.pkl"
+        if cached.exists():
+            try:
+                with cached.open("rb") as fh:
+                    feed = pickle.load(fh)
+            except (OSError, pickle.PickleError, EOFError, AttributeError) as exc:
+                log.warning("ignoring unreadable GTFS cache %s: %s", cached, exc)
+    if feed is None:
+        feed = _read_feed(p)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(feed, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cached)
+    if warn:
+        for i in feed.report.warnings:
+            exs = f" (e.g. {', '.join(i.examples)})" if i.examples else ""
+            warnings.warn(f"{feed.path} {i.file}.txt: {i.message}{exs}", GtfsWarning, stacklevel=2)
+    return feed
+
+
+def _feed_key(path: Path) -> str:
+    """SHA-256 of the reader version and the feed's files (names and bytes)."""
+    h = hashlib.sha256(READER_VERSION.encode())
+    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    for f in files:
+        h.update(f.name.encode())
+        with f.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _read_feed(p: Path) -> Feed:
+    """Read and clean without warnings (see :func:`read_feed`)."""
     reader = _Reader(p)
-    c = _Collector(str(p), warn=warn)
+    c = _Collector(str(p))
     tables = {name: _read_table(reader, name, c, required=True) for name in REQUIRED_FILES}
     cal = _read_table(reader, "calendar", c, required=False)
     cd = _read_table(reader, "calendar_dates", c, required=False)
@@ -708,10 +755,6 @@ def read_feed(path: str | Path, *, warn: bool = True) -> Feed:
         feed_info=feed_info,
         report=c.report(),
     )
-    if warn:
-        for i in feed.report.warnings:
-            exs = f" (e.g. {', '.join(i.examples)})" if i.examples else ""
-            warnings.warn(f"{feed.path} {i.file}.txt: {i.message}{exs}", GtfsWarning, stacklevel=2)
     return feed
 
 

@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 import shapely
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from scipy.spatial import cKDTree
 
 from .._errors import RoutingError, ValidationError
@@ -56,6 +58,7 @@ __all__ = [
     "Place",
     "RaptorRouter",
     "TransitRouter",
+    "TransitSettings",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,6 +188,24 @@ class DepartureWindow:
     n_without_journey: int
 
 
+class TransitSettings(BaseSettings):
+    """Bus-routing options (``GEOSAFE_`` prefix), the defaults of the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: Where cleaned GTFS feeds are cached, keyed by the SHA-256 of their files
+    #: (``GEOSAFE_CACHE_DIR``, shared with the walk network's cache).
+    cache_dir: Path = Field(default=Path(".cache") / "geosafe")
+    #: Longest walk to the first stop or from the last, metres.
+    max_walk_m: float = Field(default=800.0, ge=0.0, le=5000.0)
+    #: Longest walk between two stops to change buses, metres.
+    transfer_walk_m: float = Field(default=250.0, ge=0.0, le=2000.0)
+    #: Minimum time to change buses at one stop, seconds.
+    min_transfer_s: int = Field(default=MIN_TRANSFER_S, ge=0, le=1800)
+    #: Most changes in one journey.
+    max_transfers: int = Field(default=6, ge=0, le=15)
+
+
 @runtime_checkable
 class TransitRouter(Protocol):
     """Timetable routing between stops or points (see module docstring)."""
@@ -241,6 +262,9 @@ class RaptorRouter:
     max_layover_s
         Longest wait, seconds, at the end of a trip for which passengers stay seated into
         the next trip of the same ``block_id`` (default 0: only an immediate continuation).
+    cache_dir
+        Cache for the cleaned feed when ``feed`` is a path (see
+        :func:`~geosafe.network.gtfs.read_feed`).
     """
 
     def __init__(
@@ -257,6 +281,7 @@ class RaptorRouter:
         max_transfers: int = 6,
         walk_path: Callable[[tuple[float, float], tuple[float, float]], Any] | None = None,
         max_layover_s: int = 0,
+        cache_dir: str | Path | None = None,
     ) -> None:
         for name, value, low in (
             ("max_walk_m", max_walk_m, 0.0),
@@ -273,7 +298,7 @@ class RaptorRouter:
                 f"{detour_factor!r} >= 1."
             )
             raise ValidationError(msg)
-        self.feed = feed if isinstance(feed, Feed) else read_feed(feed)
+        self.feed = feed if isinstance(feed, Feed) else read_feed(feed, cache_dir=cache_dir)
         self.walk = walk
         self.max_walk_m = float(max_walk_m)
         self.transfer_walk_m = float(transfer_walk_m)

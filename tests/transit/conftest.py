@@ -119,3 +119,11 @@ def write_feed(tmp_path: Path):
         return _write(tmp_path / f"feed{next(count)}", files)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep the CLI's GTFS cache out of the working directory."""
+    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -128,3 +128,30 @@ def test_zip_feed_reads_like_the_directory(hand_feed: Path, tmp_path: Path) -> N
     assert a.stop_times[["trip_id", "stop_id", "arrival_s"]].equals(
         b.stop_times[["trip_id", "stop_id", "arrival_s"]]
     )
+
+
+def test_cache_is_keyed_by_the_feed_files(write_feed, tmp_path: Path) -> None:
+    feed_dir = write_feed()
+    cache = tmp_path / "cache"
+    first = read_feed(feed_dir, cache_dir=cache)
+    files = list(cache.glob("gtfs-*.pkl"))
+    assert len(files) == 1
+    again = read_feed(feed_dir, cache_dir=cache)
+    assert again.stop_times.equals(first.stop_times)
+    assert again.services_on(dt.date(2026, 3, 11)) == {"EXTRA"}
+    # an edited file is a new key, and the edit is seen
+    (feed_dir / "calendar_dates.txt").write_text("service_id,date,exception_type\n")
+    with pytest.warns(GtfsWarning) as caught:  # the EXTRA trip lost its only service
+        edited = read_feed(feed_dir, cache_dir=cache)
+    assert any("EXTRA" in str(w.message) for w in caught)
+    assert len(list(cache.glob("gtfs-*.pkl"))) == 2
+    assert edited.services_on(dt.date(2026, 3, 11)) == {"WK"}
+
+
+def test_cached_feed_still_warns(gtfs_root: Path, tmp_path: Path) -> None:
+    path = gtfs_root / "london_route_403"
+    with pytest.warns(GtfsWarning):
+        read_feed(path, cache_dir=tmp_path)
+    with pytest.warns(GtfsWarning, match="490006706C13"):
+        feed = read_feed(path, cache_dir=tmp_path)
+    assert feed.report.rows_dropped["stop_times"] > 0
