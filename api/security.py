@@ -402,6 +402,7 @@ session_router = APIRouter(tags=["session"])
 def open_session(body: SessionRequest, request: Request, response: Response) -> SessionInfo:
     """Exchange a token for an HttpOnly, SameSite=Strict session cookie (browsers)."""
     ctx = access_context(request.app)
+    _check_origin(request)  # no logging a browser in from another site
     try:
         value, principal = ctx.tokens.open_session(body.token, hours=ctx.settings.session_hours)
     except AuthenticationError as exc:

@@ -220,3 +220,14 @@ def test_no_route_changes_audit_rows(service) -> None:
     after = audit.entries()
     assert after[: len(before)] == before  # old rows unchanged, new ones only appended
     assert audit.verify() == []
+
+
+def test_school_urn_in_a_body_is_checked(service) -> None:
+    app, toks = service
+    client = TestClient(app)
+    h = {"Authorization": f"Bearer {toks['school']}"}
+    body = {"school": SCHOOL_B, "origins": ["N22 7AY"]}
+    assert client.post("/journeys", json=body, headers=h).status_code == 404
+    assert client.post("/journeys/report", json={"school": SCHOOL_B}, headers=h).status_code == 404
+    r = client.get(f"/ogc/collections/journey-corridors/items?school={SCHOOL_B}", headers=h)
+    assert r.status_code == 404

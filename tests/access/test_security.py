@@ -139,6 +139,8 @@ def test_session_cookie(app_tokens) -> None:
     app, toks, _ = app_tokens
     c = TestClient(app)
     assert c.post("/session", json={"token": "nope"}).status_code == 401
+    evil = {"Origin": "https://evil.example"}
+    assert c.post("/session", json={"token": toks["school"]}, headers=evil).status_code == 403
     r = c.post("/session", json={"token": toks["school"]})
     assert r.status_code == 200 and r.json()["school_urn"] == SCHOOL_A
     cookie = r.headers["set-cookie"].lower()
