@@ -130,7 +130,7 @@ def _basemap(data_dir: Path) -> Basemap:
     schools = datasets.schools(data_dir, demo_only=True)
     b = gpd.GeoSeries([frame], crs=CRS_BNG).to_crs(CRS_WGS84).total_bounds
     return Basemap(
-        streets=_fc(streets, ["highway", "name"], simplify_deg=0.00001),
+        streets=_fc(streets, ["highway"], simplify_deg=0.00004),
         parks=_fc(parks, ["name"], simplify_deg=0.00002),
         wards=_fc(wards, ["name", "gss_code"], simplify_deg=0.00005),
         schools=_fc(schools, ["urn", "name"]),
