@@ -481,6 +481,7 @@ def read_incidents(
     *,
     aoi: BaseGeometry | None = None,
     settings: IngestSettings | None = None,
+    with_location: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read import files into incidents without a store (``geosafe kde INPUT...``).
 
@@ -489,11 +490,16 @@ def read_incidents(
     only its current version is returned). Quarantined rows are dropped and counted in a log
     line.
 
+    Parameters
+    ----------
+    with_location
+        Only incidents placed on the map (the default, as :meth:`Store.incidents`);
+        ``False`` also returns those without a location (``geometry`` None).
+
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns :data:`~geosafe.incident.FRAME_COLUMNS`, EPSG:27700, ``batch_id`` null;
-        incidents without a location included (``geometry`` None).
+        Columns :data:`~geosafe.incident.FRAME_COLUMNS`, EPSG:27700, ``batch_id`` null.
     """
     key = normalise_source(source)
     settings = settings or IngestSettings()
@@ -549,5 +555,7 @@ def read_incidents(
             {c: [] for c in FRAME_COLUMNS if c != "geometry"}, geometry=[], crs=CRS_BNG
         )
     df = pd.concat(frames, ignore_index=True)
+    if with_location:
+        df = df[df["minx"].notna()].reset_index(drop=True)
     df["batch_id"] = pd.NA
     return to_frame(df)

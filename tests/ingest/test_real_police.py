@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geosafe.ingest import import_file
@@ -25,6 +26,13 @@ def test_all_met_burglary_months(shared_data: Path, tmp_path: Path) -> None:
         assert r.accepted + r.quarantined == r.rows
     assert totals["rows"] == 219_552
     assert totals["accepted"] / totals["rows"] >= 0.97
+    # independent reference with plain pandas: police.uk's rule applied to the whole set
+    df = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in files])
+    with_id = df[df["Crime ID"] != ""]
+    repeats = with_id.duplicated()
+    assert totals["quarantined"] == int(repeats.sum())  # identical rows: duplicate_row
+    distinct = with_id[~repeats]
+    assert totals["updated"] == len(distinct) - distinct["Crime ID"].nunique()
     # every current Crime ID appears once; updates kept their earlier versions as history
     current = store.incidents(sources=["police_uk"], with_location=False)
     ids = current["source_ref"][~current["source_ref"].str.startswith("anon-")]

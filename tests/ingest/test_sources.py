@@ -212,9 +212,11 @@ def test_template_imports_cleanly(imp, store, tmp_path, source) -> None:  # type
 def test_read_incidents_without_a_store(data) -> None:  # type: ignore[no-untyped-def]
     from geosafe.ingest import read_incidents
 
-    gdf = read_incidents("police-uk", [data / "police_jan.csv", data / "police_feb.csv"])
+    files = [data / "police_jan.csv", data / "police_feb.csv"]
+    gdf = read_incidents("police-uk", files, with_location=False)
     assert list(gdf.columns) == list(FRAME_COLUMNS) and gdf.crs.to_epsg() == 27700
     assert len(gdf) == 5  # 6 + 2 rows read, 2 duplicates dropped, 1 update replaces
+    assert len(read_incidents("police-uk", files)) == 4  # without the row with no location
     a = gdf.set_index("source_ref").loc["aaaa" + "0" * 59 + "1"]
     assert a["detail"]["last_outcome"].startswith("Investigation complete")
     dirs = read_incidents("dir", data / "dir_coords.csv")
