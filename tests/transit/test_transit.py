@@ -165,3 +165,42 @@ def test_arrive_by_on_real_feeds_checked_by_forward_search(gtfs_root: Path, name
         if checked >= 40:
             break
     assert checked >= 20
+
+
+class _DoubleWalk:
+    """A stand-in walk network: every walk is twice the straight line."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def distances(self, from_xy, to_xy, *, max_m=np.inf):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        to = np.asarray(to_xy, dtype=float).reshape(-1, 2)
+        d = 2.0 * np.hypot(to[:, 0] - from_xy[0], to[:, 1] - from_xy[1])
+        return np.where(d <= max_m, d, np.inf)
+
+
+def test_walk_network_distances_are_used(hand_feed: Path) -> None:
+    walk = _DoubleWalk()
+    router = RaptorRouter(hand_feed, walk=walk, transfer_walk_m=0)
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    ax, ay = tr.transform(-0.12, 51.60)
+    dx, dy = tr.transform(-0.12, 51.615)
+    origin, dest = (ax, ay - 100.0), (dx, dy + 65.0)
+    j = router.earliest_arrival(origin, dest, depart_s=hms("07:55"), date=TUE)
+    assert walk.calls >= 2
+    assert j is not None
+    access, egress = j.legs[0], j.legs[-1]
+    # 200 m and 130 m of walking at 1.3 m/s
+    assert (access.mode, access.to_stop, access.duration_s) == ("walk", "A", round(200 / 1.3))
+    assert (egress.mode, egress.from_stop, egress.duration_s) == ("walk", "D", 100)
+    assert j.arrival_s == hms("08:35") + 100
+    assert egress.geometry.coords[-1] == pytest.approx(dest)
+
+
+def test_points_within_walking_distance_walk_all_the_way(router: RaptorRouter) -> None:
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    ax, ay = tr.transform(-0.12, 51.60)
+    j = router.earliest_arrival((ax, ay), (ax + 300.0, ay), depart_s=hms("07:55"), date=TUE)
+    assert j is not None and [leg.mode for leg in j.legs] == ["walk"]
+    assert j.duration_s == 300  # 300 m x 1.3 detour at 1.3 m/s
