@@ -30,7 +30,15 @@ from typing import Any, Final
 from ._errors import StoreError, ValidationError
 from .settings import StoreSettings
 
-__all__ = ["ACTIONS", "AuditEntry", "AuditLog", "audit_log", "cli_actor", "record_import"]
+__all__ = [
+    "ACTIONS",
+    "AuditEntry",
+    "AuditLog",
+    "SqliteFile",
+    "audit_log",
+    "cli_actor",
+    "record_import",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +105,40 @@ def _row_hash(prev: str, fields: tuple[Any, ...]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+class SqliteFile:
+    """A small SQLite file in WAL mode whose schema is created on first use (shared by the
+    audit log and the token store). Each :meth:`connect` opens a short-lived connection in
+    autocommit mode; callers open ``BEGIN IMMEDIATE`` transactions where they need them."""
+
+    def __init__(self, path: Path, schema: str, *, what: str, timeout_s: float = 10.0) -> None:
+        self.path = path
+        self.schema = schema
+        self.what = what
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._initialised = False
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection (closed on exit); the schema exists when it is yielded."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:  # directory missing or not writable
+            msg = f"{self.what} {str(self.path)!r} cannot be opened ({exc}); check the path."
+            raise StoreError(msg) from exc
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            if not self._initialised:
+                with self._lock:
+                    con.execute("PRAGMA journal_mode = WAL")
+                    con.executescript(self.schema)
+                    self._initialised = True
+            yield con
+        finally:
+            con.close()
+
+
 class AuditLog:
     """Append-only audit rows in their own SQLite file.
 
@@ -108,26 +150,10 @@ class AuditLog:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._initialised = False
+        self._db = SqliteFile(self.path, _SCHEMA, what="audit log", timeout_s=30.0)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as exc:  # e.g. directory missing or not writable
-            msg = f"audit log {str(self.path)!r} cannot be opened ({exc}); check the path."
-            raise StoreError(msg) from exc
-        try:
-            con.execute("PRAGMA busy_timeout = 30000")
-            if not self._initialised:
-                with self._lock:
-                    con.execute("PRAGMA journal_mode = WAL")
-                    con.executescript(_SCHEMA)
-                    self._initialised = True
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.connect()
 
     def record(
         self,

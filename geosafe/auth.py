@@ -31,9 +31,8 @@ import logging
 import re
 import secrets
 import sqlite3
-import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +44,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import AuthenticationError, NotFoundError, ValidationError
+from .audit import SqliteFile
 from .settings import StoreSettings
 
 __all__ = [
@@ -211,24 +211,10 @@ class TokenStore:
     def __init__(self, path: Path | str, *, data_dir: Path | str | None = None) -> None:
         self.path = Path(path)
         self.data_dir = data_dir
-        self._lock = threading.Lock()
-        self._initialised = False
+        self._db = SqliteFile(self.path, _SCHEMA, what="token store", timeout_s=10.0)
 
-    # -- connection ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        try:
-            con.execute("PRAGMA busy_timeout = 10000")
-            if not self._initialised:
-                with self._lock:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    con.execute("PRAGMA journal_mode = WAL")
-                    con.executescript(_SCHEMA)
-                    self._initialised = True
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.connect()
 
     # -- tokens -------------------------------------------------------------------------
     def create(

@@ -15,12 +15,16 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import audit as audit_mod
 from .. import auth
 from .._errors import ValidationError
 from ..incident import SOURCES
 from ..settings import StoreSettings
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 __all__ = ["register"]
 
@@ -188,7 +192,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 # -- erase and purge ----------------------------------------------------------------------
-def _open_store(settings: StoreSettings):  # type: ignore[no-untyped-def]
+def _open_store(settings: StoreSettings) -> Store:
     from ..store import Store
 
     if not settings.db.exists():
@@ -203,13 +207,8 @@ def _erase(args: argparse.Namespace) -> int:
     if source not in SOURCES:
         msg = f"`--source` {args.source!r} is not a source; use one of {', '.join(SOURCES)}."
         raise ValidationError(msg)
-    store = _open_store(settings)
-    try:
+    with _open_store(settings) as store:
         places = store.erase(source, args.ref)
-    finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
     audit_mod.AuditLog(settings.audit_path()).record(
         "erase",
         label=audit_mod.cli_actor(),
@@ -240,13 +239,8 @@ def _purge(args: argparse.Namespace) -> int:
         before = datetime.now(UTC) - timedelta(days=days)
     if before is None:  # pragma: no cover - _parse_when returns a value for a string
         raise ValidationError("`--before` is required")
-    store = _open_store(settings)
-    try:
+    with _open_store(settings) as store:
         n = store.purge(before.isoformat())
-    finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
     audit_mod.AuditLog(settings.audit_path()).record(
         "purge",
         label=audit_mod.cli_actor(),
