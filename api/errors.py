@@ -54,25 +54,24 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer domain errors, HTTP errors and request validation errors as ``{"code","detail"}``."""
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, e.GeosafeError)
-        status = status_for(exc)
+        status = status_for(exc) if isinstance(exc, e.GeosafeError) else 500
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(_body(status, str(exc)), status_code=status, headers=headers)
 
     async def http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+        code = getattr(exc, "status_code", 500)
         return JSONResponse(
-            _body(exc.status_code, str(exc.detail)),
-            status_code=exc.status_code,
+            _body(code, str(getattr(exc, "detail", exc))),
+            status_code=code,
             headers=getattr(exc, "headers", None),
         )
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
         parts = []
-        for err in exc.errors():
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        for err in errors:
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body"))
             parts.append(f"`{where}` {err.get('input')!r}: {err.get('msg')}")
         return JSONResponse(_body(400, "; ".join(parts) or "invalid request"), status_code=400)
