@@ -23,7 +23,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -201,9 +201,10 @@ def iter_chunks(
     Returns
     -------
     tuple
-        ``(sha256, original header, chunks)``; each chunk has the standard column names, ``""``
-        for blanks, an index of 1-based data row numbers, and a boolean column ``_bad_fields``
-        (a ragged row) and a text column ``_raw_extra``.
+        ``(sha256, the file's own names of the standard columns in standard order, chunks)``;
+        each chunk has the standard column names, ``""`` for blanks, an index of 1-based data
+        row numbers, a boolean column ``_bad_fields`` (a ragged row) and ``_bad_column`` (the
+        first column holding undecodable bytes, or None).
 
     Raises
     ------
@@ -216,7 +217,11 @@ def iter_chunks(
         raise ImportFileError(msg)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-        return table.sha256, table.header, iter([_frame_from_table(table)])
+        return (
+            table.sha256,
+            _in_standard_order(table.header, table.names),
+            iter([_frame_from_table(table)]),
+        )
     header = _header(p, encoding)
     names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
     sha = file_sha256(p)
@@ -251,7 +256,14 @@ def iter_chunks(
                 _rows_done[0] = int(chunk.index[-1])
             yield chunk
 
-    return sha, tuple(header), counted()
+    return sha, _in_standard_order(header, names), counted()
+
+
+def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
+    """The file's own names of the standard columns, in :data:`NAMES` order (how a
+    quarantined row is given back "as it came in")."""
+    own = {n: h for h, n in zip(header, names, strict=True) if n is not None}
+    return tuple(own[n] for n in NAMES)
 
 
 def _standardise(

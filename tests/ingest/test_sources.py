@@ -234,3 +234,22 @@ def test_unreadable_files(imp, tmp_path) -> None:  # type: ignore[no-untyped-def
     bad_gz.write_bytes(b"not gzip at all")
     with pytest.raises(ImportFileError, match="gzip"):
         imp("police_uk", bad_gz)
+
+
+def test_police_reordered_and_renamed_columns(imp, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "reordered.csv"
+    path.write_text(
+        "Month,Latitude,Longitude,crime_id,Reported by,Falls within,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context\n"
+        "2024-01,51.607012,-0.124501,id-1,MPS,MPS,On or near A Road,E01002061,Haringey 010B,"
+        "Burglary,,\n"
+        "2024-01,0,0,id-2,MPS,MPS,On or near B Road,E01002061,Haringey 010B,Burglary,,\n"
+    )
+    result = imp("police_uk", path, column_map={"crime_id": "Crime ID"})
+    assert (result.accepted, result.quarantined) == (1, 1)
+    inc = store.incidents().iloc[0]
+    assert inc["source_ref"] == "id-1" and abs(inc["lat"] - 51.607012) < 1e-9
+    (q,) = store.quarantine(result.batch_id)
+    assert q.reason_code == "coord_zero"
+    assert q.raw["crime_id"] == "id-2" and q.raw["Location"] == "On or near B Road"
+    assert q.raw["Month"] == "2024-01"
