@@ -204,3 +204,22 @@ def test_points_within_walking_distance_walk_all_the_way(router: RaptorRouter) -
     j = router.earliest_arrival((ax, ay), (ax + 300.0, ay), depart_s=hms("07:55"), date=TUE)
     assert j is not None and [leg.mode for leg in j.legs] == ["walk"]
     assert j.duration_s == 300  # 300 m x 1.3 detour at 1.3 m/s
+
+
+def test_bus_leg_follows_the_feed_shape(gtfs_root: Path) -> None:
+    import shapely
+
+    router = RaptorRouter(gtfs_root / "caltrain_2017")
+    j = router.earliest_arrival("70012", "70262", depart_s=hms("08:00"), date=dt.date(2017, 9, 5))
+    assert j is not None
+    bus = next(leg for leg in j.legs if leg.mode == "bus")
+    stops_line = shapely.LineString([router.xy[router.stop_index[s]] for s in bus.stops])
+    # the shape has many more vertices than the stops, starts and ends at the stops
+    # (within 150 m: stops sit beside the track), and is no shorter than the stops line
+    assert len(bus.geometry.coords) > 3 * len(bus.stops)
+    for end, stop in ((0, bus.from_stop), (-1, bus.to_stop)):
+        x, y = bus.geometry.coords[end]
+        sx, sy = router.xy[router.stop_index[stop]]
+        assert np.hypot(x - sx, y - sy) < 150
+    assert bus.geometry.length >= stops_line.length
+    assert bus.distance_m == pytest.approx(bus.geometry.length)
