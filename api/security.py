@@ -535,7 +535,6 @@ class LimitsMiddleware:
             for msg in _json_response(*problem):
                 await send(msg)
             return
-        started = False
         received = 0
 
         async def counting_receive() -> Message:
@@ -547,27 +546,57 @@ class LimitsMiddleware:
                     raise _BodyTooLarge
             return message
 
+        # The app runs in its own task; when the time limit passes before it has started its
+        # response, the client gets the 408 at once and whatever the app sends later (a sync
+        # handler cannot be cancelled: it runs on in its thread) is dropped.
+        started = abandoned = False
+        lock = anyio.Lock()
+        finished = anyio.Event()
+        error: BaseException | None = None
+
         async def tracking_send(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+            async with lock:
+                if abandoned:
+                    return
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
 
-        try:
-            with anyio.move_on_after(limits.request_timeout_s) as scope_timer:
+        async def run() -> None:
+            nonlocal error
+            try:
                 await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+            except BaseException as exc:  # re-raised below, outside the task group
+                error = exc
+            finally:
+                finished.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            with anyio.move_on_after(limits.request_timeout_s):
+                await finished.wait()
+            if not finished.is_set():
+                async with lock:
+                    if not started:
+                        abandoned = True
+                        detail = (
+                            f"the request took longer than {limits.request_timeout_s:g} s; "
+                            "narrow the bbox or period, or raise "
+                            "GEOSAFE_ACCESS_REQUEST_TIMEOUT_S."
+                        )
+                        for msg in _json_response(408, detail):
+                            await send(msg)
+        if isinstance(error, _BodyTooLarge):
             if not started:
                 for msg in _json_response(413, _too_large(limits)):
                     await send(msg)
             return
-        if scope_timer.cancelled_caught and not started:
-            detail = (
-                f"the request took longer than {limits.request_timeout_s:g} s; narrow the bbox "
-                "or period, or raise GEOSAFE_ACCESS_REQUEST_TIMEOUT_S."
-            )
-            for msg in _json_response(408, detail):
-                await send(msg)
+        if error is not None:
+            if abandoned:
+                log.warning("%s failed after its 408: %r", scope.get("path"), error)
+                return
+            raise error
 
     @staticmethod
     def _check_head(scope: Scope, limits: AccessSettings) -> tuple[int, str] | None:

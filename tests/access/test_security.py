@@ -222,8 +222,11 @@ def test_bbox_area_reference() -> None:
 
 def test_request_timeout(tmp_path: Path) -> None:
     app, toks, _ = _app(tmp_path, request_timeout_s=0.1)
-    r = TestClient(app).get("/slow", headers=_h(toks["analyst"]))
+    client = TestClient(app)
+    r = client.get("/slow", headers=_h(toks["analyst"]))
     assert r.status_code == 408 and "GEOSAFE_ACCESS_REQUEST_TIMEOUT_S" in r.json()["detail"]
+    # the abandoned handler's late answer is dropped; the app keeps serving
+    assert client.get("/any", headers=_h(toks["analyst"])).json() == {"role": "analyst"}
 
 
 def test_require_rejects_unknown_role() -> None:
