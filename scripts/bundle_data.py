@@ -36,7 +36,9 @@ def main() -> None:
     src: Path = args.shared
     out: Path = args.out
 
-    demo = gpd.GeoDataFrame({"name": ["Bounds Green demo area"]}, geometry=[box(*DEMO_BBOX_WGS84)], crs=4326)
+    demo = gpd.GeoDataFrame(
+        {"name": ["Bounds Green demo area"]}, geometry=[box(*DEMO_BBOX_WGS84)], crs=4326
+    )
     demo_bng = demo.to_crs(27700)
     demo_poly = demo_bng.geometry.iloc[0]
 
@@ -50,14 +52,24 @@ def main() -> None:
     )
     boroughs.to_file(gpkg, layer="boroughs", driver="GPKG")
     wards = gpd.read_file(src / "boundaries/london_wards_2018.gpkg").rename(
-        columns={"NAME": "name", "GSS_CODE": "gss_code", "DISTRICT": "borough", "LAGSSCODE": "borough_code"}
+        columns={
+            "NAME": "name",
+            "GSS_CODE": "gss_code",
+            "DISTRICT": "borough",
+            "LAGSSCODE": "borough_code",
+        }
     )[["name", "gss_code", "borough", "borough_code", "geometry"]]
     wards["geometry"] = wards.geometry.simplify(5.0)
     wards.to_file(gpkg, layer="wards_2018", driver="GPKG")
     lsoa = gpd.read_file(src / "boundaries/london-2021-lsoa-gen20.shp")
     near = demo_poly.buffer(3000)
     lsoa = lsoa[lsoa.intersects(near)].rename(
-        columns={"LSOA21CD": "lsoa_code", "LSOA21NM": "name", "LAD22CD": "borough_code", "LAD22NM": "borough"}
+        columns={
+            "LSOA21CD": "lsoa_code",
+            "LSOA21NM": "name",
+            "LAD22CD": "borough_code",
+            "LAD22NM": "borough",
+        }
     )[["lsoa_code", "name", "borough_code", "borough", "geometry"]]
     lsoa.to_file(gpkg, layer="lsoa_2021", driver="GPKG")
     demo_bng.to_file(gpkg, layer="demo_area", driver="GPKG")
@@ -66,7 +78,9 @@ def main() -> None:
     # Parks (Historic England registered parks and gardens) near the demo area.
     parks = gpd.read_file(src / "parks/london_registered_parks_gardens.geojson")
     parks = parks.set_crs(27700, allow_override=True)
-    parks = parks[parks.intersects(demo_poly.buffer(2000))][["Name", "Grade", "AREA_HA", "geometry"]]
+    parks = parks[parks.intersects(demo_poly.buffer(2000))][
+        ["Name", "Grade", "AREA_HA", "geometry"]
+    ]
     parks = parks.rename(columns={"Name": "name", "Grade": "grade", "AREA_HA": "area_ha"})
     (out / "parks").mkdir(exist_ok=True)
     parks.to_file(out / "parks/parks.gpkg", layer="parks", driver="GPKG")
@@ -74,9 +88,10 @@ def main() -> None:
 
     # OSM: the demo extract, bz2-compressed (osmnx reads .osm.bz2 directly).
     (out / "osm").mkdir(exist_ok=True)
-    with open(src / "osm/bounds_green_highways.osm", "rb") as fin, bz2.open(
-        out / "osm/bounds_green_highways.osm.bz2", "wb"
-    ) as fout:
+    with (
+        open(src / "osm/bounds_green_highways.osm", "rb") as fin,
+        bz2.open(out / "osm/bounds_green_highways.osm.bz2", "wb") as fout,
+    ):
         shutil.copyfileobj(fin, fout)
 
     # TfL bus stops: all London stops (stop codes anywhere in London geocode), gzip.
@@ -99,14 +114,18 @@ def main() -> None:
     routes = sorted(seq.loc[inside, "Route"].unique())
     seq = seq[seq["Route"].isin(routes)]
     seq.to_csv(out / "tfl/bus_sequences.csv", index=False)
-    log.info("routes serving the demo area: %d (%s), %d sequence rows", len(routes), routes, len(seq))
+    log.info(
+        "routes serving the demo area: %d (%s), %d sequence rows", len(routes), routes, len(seq)
+    )
 
     # Schools: the north London secondary list, current URNs only (those in the KS4 list).
     (out / "schools").mkdir(exist_ok=True)
     sch = pd.read_csv(src / "schools/secondary_schools_north_london.csv", dtype={"URN": str})
     ks4 = pd.read_csv(src / "schools/ks4_school_info_2024.csv", dtype=str)
     ks4 = ks4[["school_urn", "full_address", "la_name", "t_pupils", "agerange", "egender"]]
-    sch = sch.merge(ks4, left_on="URN", right_on="school_urn", how="inner").drop(columns="school_urn")
+    sch = sch.merge(ks4, left_on="URN", right_on="school_urn", how="inner").drop(
+        columns="school_urn"
+    )
     sch = sch.drop_duplicates("URN")
     sch["postcode"] = sch["full_address"].str.extract(r"([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\s*$")[0]
     lon_min, lat_min, lon_max, lat_max = DEMO_BBOX_WGS84
@@ -126,16 +145,49 @@ def main() -> None:
             "agerange": "age_range",
             "egender": "gender",
         }
-    )[["urn", "name", "latitude", "longitude", "address", "postcode", "borough", "pupils", "age_range", "gender", "ofsted_rating", "in_demo_area"]]
+    )[
+        [
+            "urn",
+            "name",
+            "latitude",
+            "longitude",
+            "address",
+            "postcode",
+            "borough",
+            "pupils",
+            "age_range",
+            "gender",
+            "ofsted_rating",
+            "in_demo_area",
+        ]
+    ]
     sch.to_csv(out / "schools/schools.csv", index=False)
-    log.info("schools: %d with current URNs, %d in the demo area: %s", len(sch), int(sch["in_demo_area"].sum()),
-             list(sch.loc[sch["in_demo_area"] == 1, "name"]))
+    log.info(
+        "schools: %d with current URNs, %d in the demo area: %s",
+        len(sch),
+        int(sch["in_demo_area"].sum()),
+        list(sch.loc[sch["in_demo_area"] == 1, "name"]),
+    )
 
     # Postcodes: Code-Point Open (2014) areas N and EN, with a header row.
     (out / "postcodes").mkdir(exist_ok=True)
-    cols = ["postcode", "quality", "easting", "northing", "country", "nhs_region", "nhs_ha", "county", "district", "ward"]
+    cols = [
+        "postcode",
+        "quality",
+        "easting",
+        "northing",
+        "country",
+        "nhs_region",
+        "nhs_ha",
+        "county",
+        "district",
+        "ward",
+    ]
     pcs = pd.concat(
-        [pd.read_csv(src / f"postcodes/{a}.csv", header=None, names=cols, dtype=str) for a in ("n", "en")]
+        [
+            pd.read_csv(src / f"postcodes/{a}.csv", header=None, names=cols, dtype=str)
+            for a in ("n", "en")
+        ]
     )
     pcs = pcs[["postcode", "quality", "easting", "northing", "district", "ward"]]
     pcs.to_csv(out / "postcodes/codepoint_n_en.csv.gz", index=False, compression="gzip")
