@@ -3,8 +3,11 @@
 Every method forecasts a later period from training incidents by *scoring the cells of its own
 tessellation* (``kde``: density at 50 m cell centres; ``grid``: counts in square cells;
 ``gistar``: Gi* z on H3 cells; ``dbscan``: the density of the cluster a cell lies in). The
-cells are ranked by score (ties broken at random with the seed; cells scoring 0 are never
-picked) and taken while their total area stays within ``area`` x the study area.
+cells are ranked by score (ties broken at random with the seed) and taken while their total
+area stays within ``area`` x the study area. A method with fewer scoring cells than that
+area is topped up with random zero-score cells, so every method is judged on the same share
+of the area (otherwise a fine grid with few non-empty cells flags less area and its PAI is
+inflated by the smaller denominator).
 
 Measures, for ``n`` test incidents in the chosen cells out of ``N`` test incidents in the
 study area, chosen area ``a`` out of study area ``A``:
@@ -91,8 +94,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "gistar": {"resolution": 9, "k": 1},
     "dbscan": {"eps_m": 100.0, "min_samples": 5, "cell_m": 50.0},
     "auto": {
-        "kde_bandwidths_m": [100.0, 200.0, 400.0],
-        "grid_cells_m": [50.0, 100.0, 200.0],
+        "kde_bandwidths_cells_m": [[50.0, 25.0], [100.0, 25.0], [200.0, 50.0], [400.0, 50.0]],
+        "grid_cells_m": [25.0, 50.0, 100.0, 200.0],
         "windows_months": [3, 6, 12, 24],
     },
 }
@@ -127,7 +130,8 @@ def select_cells(
 ) -> np.ndarray:
     """Indices of the top-scoring cells whose total area stays within ``share`` of the total.
 
-    Cells with score <= 0 are never selected; ties are broken at random (``seed``).
+    Ties (including the zero-score cells that top up a sparse forecast) are broken at random
+    (``seed``).
     """
     if not 0 < share <= 1:
         msg = f"`area` {share!r} must be a fraction in (0, 1], e.g. 0.05."
@@ -136,7 +140,6 @@ def select_cells(
     areas = np.asarray(areas, dtype=float)
     tie = np.random.default_rng(seed).random(scores.size)
     order = np.lexsort((tie, -scores))
-    order = order[scores[order] > 0]
     cum = np.cumsum(areas[order])
     limit = share * areas.sum() * (1 + 1e-9)
     return np.asarray(order[cum <= limit])
@@ -435,8 +438,8 @@ def _auto_choose(
     )
     windows = [w for w in windows if w >= 1]
     cands: list[tuple[str, dict[str, Any]]] = []
-    for bw in options["kde_bandwidths_m"]:
-        cands.append(("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": 50.0}))
+    for bw, cell in options["kde_bandwidths_cells_m"]:
+        cands.append(("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": float(cell)}))
     for c in options["grid_cells_m"]:
         cands.append(("grid", {"cell_m": float(c)}))
     best: tuple[float, float, dict[str, Any]] | None = None

@@ -26,7 +26,10 @@ def test_select_cells() -> None:
     areas = np.ones(6)
     sel = evaluate.select_cells(scores, areas, share=0.5)
     assert sorted(sel.tolist()) == [0, 2, 3]
-    assert evaluate.select_cells(scores, areas, share=1.0).size == 4  # zeros never chosen
+    assert evaluate.select_cells(scores, areas, share=1.0).size == 6
+    # zero-score cells top up at random, after every scoring cell
+    top = evaluate.select_cells(scores, areas, share=5 / 6)
+    assert set(top.tolist()) >= {0, 2, 3, 4} and len(top) == 5
     with pytest.raises(ValidationError, match=r"`area` 1\.5"):
         evaluate.select_cells(scores, areas, share=1.5)
 
