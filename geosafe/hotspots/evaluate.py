@@ -439,7 +439,9 @@ def _auto_choose(
     windows = [w for w in windows if w >= 1]
     cands: list[tuple[str, dict[str, Any]]] = []
     for bw, cell in options["kde_bandwidths_cells_m"]:
-        cands.append(("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": float(cell)}))
+        cands.append(
+            ("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": float(cell)})
+        )
     for c in options["grid_cells_m"]:
         cands.append(("grid", {"cell_m": float(c)}))
     best: tuple[float, float, dict[str, Any]] | None = None
