@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
+import shapely
+import shapely.ops
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -326,6 +328,47 @@ def block_chains(
         done = {t for c in chains for t in c}
     chains += [[t] for t in slices if t not in done]
     return chains
+
+
+class ShapeLines:
+    """``shapes.txt`` lines in a projected CRS, built on first use, cut per ride."""
+
+    def __init__(self, trips: pd.DataFrame, shapes: pd.DataFrame | None, crs: str) -> None:
+        self.shapes = shapes
+        self.crs = crs
+        self.shape_of: dict[str, str] = (
+            dict(zip(trips["trip_id"], trips["shape_id"], strict=True))
+            if shapes is not None and "shape_id" in trips
+            else {}
+        )
+        self._lines: dict[str, Any] = {}
+
+    def line(self, shape_id: str) -> Any:
+        """The shape as a LineString (``None`` if it has fewer than two valid points)."""
+        if shape_id not in self._lines and self.shapes is not None:
+            pts = self.shapes[self.shapes["shape_id"] == shape_id].copy()
+            pts["seq"] = pd.to_numeric(pts["shape_pt_sequence"], errors="coerce")
+            pts = pts.sort_values("seq")
+            lon = pd.to_numeric(pts["shape_pt_lon"], errors="coerce").to_numpy(float)
+            lat = pd.to_numeric(pts["shape_pt_lat"], errors="coerce").to_numpy(float)
+            tr = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+            x, y = tr.transform(lon, lat)
+            ok = np.isfinite(x) & np.isfinite(y)
+            self._lines[shape_id] = (
+                shapely.LineString(np.column_stack([x[ok], y[ok]])) if ok.sum() >= 2 else None
+            )
+        return self._lines.get(shape_id)
+
+    def ride(self, trip_id: str, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> Any:
+        """The trip's shape between the points nearest ``a`` and ``b``; ``None`` when the
+        trip has no shape, a point is unknown, or the cut would run backwards (loops)."""
+        sid = self.shape_of.get(trip_id, "")
+        shape = self.line(sid) if sid else None
+        if shape is None or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return None
+        d0 = shape.project(shapely.Point(a))
+        d1 = shape.project(shapely.Point(b))
+        return shapely.ops.substring(shape, d0, d1) if d1 > d0 else None
 
 
 @_jit

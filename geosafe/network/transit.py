@@ -40,8 +40,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pyproj
 import shapely
 import shapely.ops
 from pydantic import Field
@@ -315,10 +313,9 @@ class RaptorRouter:
             self._zone: ZoneInfo | None = ZoneInfo(self.feed.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             self._zone = None
-        self._shape_ids: dict[str, str] | None = None
-        self._shape_cache: dict[str, Any] = {}
         self._days: OrderedDict[tuple[dt.date, bool], _raptor.DayTables] = OrderedDict()
         self._build_static(crs)
+        self._shapes = _raptor.ShapeLines(self.feed.trips, self.feed.shapes, self.crs)
 
     # ----------------------------------------------------------------- static build
     def _build_static(self, crs: str | None) -> None:
@@ -691,41 +688,9 @@ class RaptorRouter:
     # ----------------------------------------------------------------- legs
     def _ride_line(self, trip_id: str, stops: npt.NDArray[np.int64]) -> Any:
         """Geometry of a ride: the trip's ``shapes.txt`` line cut between the boarding and
-        alighting stops when the feed has one (and the cut runs forwards), else the line
-        through the stops ridden."""
-        shape = self._shape_line(trip_id)
-        if shape is not None:
-            xy_a, xy_b = self.xy[stops[0]], self.xy[stops[-1]]
-            if np.all(np.isfinite(xy_a)) and np.all(np.isfinite(xy_b)):
-                d0 = shape.project(shapely.Point(xy_a))
-                d1 = shape.project(shapely.Point(xy_b))
-                if d1 > d0:
-                    return shapely.ops.substring(shape, d0, d1)
-        return self._line([self.xy[x] for x in stops])
-
-    def _shape_line(self, trip_id: str) -> Any:
-        shapes = self.feed.shapes
-        trips = self.feed.trips
-        if shapes is None or "shape_id" not in trips or "+" in trip_id:
-            return None
-        if self._shape_ids is None:
-            self._shape_ids = dict(zip(trips["trip_id"], trips["shape_id"], strict=True))
-        sid = self._shape_ids.get(trip_id, "")
-        if not sid:
-            return None
-        if sid not in self._shape_cache:
-            pts = shapes[shapes["shape_id"] == sid].copy()
-            pts["seq"] = pd.to_numeric(pts["shape_pt_sequence"], errors="coerce")
-            pts = pts.sort_values("seq")
-            lon = pd.to_numeric(pts["shape_pt_lon"], errors="coerce").to_numpy(float)
-            lat = pd.to_numeric(pts["shape_pt_lat"], errors="coerce").to_numpy(float)
-            tr = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
-            x, y = tr.transform(lon, lat)
-            ok = np.isfinite(x) & np.isfinite(y)
-            self._shape_cache[sid] = (
-                shapely.LineString(np.column_stack([x[ok], y[ok]])) if ok.sum() >= 2 else None
-            )
-        return self._shape_cache[sid]
+        alighting stops when there is one, else the line through the stops ridden."""
+        cut = self._shapes.ride(trip_id, self.xy[stops[0]], self.xy[stops[-1]])
+        return cut if cut is not None else self._line([self.xy[x] for x in stops])
 
     def _line(self, pts: Sequence[Any]) -> Any:
         pts = [p for p in pts if p is not None and np.all(np.isfinite(p))]
