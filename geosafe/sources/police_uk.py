@@ -434,7 +434,15 @@ def process_chunk(
         )
         flag(ccodes == c, c, "Longitude,Latitude", "{v}", texts)
     # content hash of the standard columns (what "identical" means)
-    hashes = pd.util.hash_pandas_object(chunk[list(NAMES)], index=False).to_numpy().view(np.int64)
+    std = chunk[list(NAMES)]
+    if has_bad.any():  # lone surrogates cannot be hashed: hash their bytes instead
+        std = std.copy()
+        for name in NAMES:
+            std[name] = [
+                v.encode("utf-8", "surrogateescape").decode("latin-1") if bad else v
+                for v, bad in zip(std[name].to_numpy(dtype=object), has_bad, strict=True)
+            ]
+    hashes = pd.util.hash_pandas_object(std, index=False).to_numpy().view(np.int64)
     ids = np.asarray([v.strip() for v in chunk["Crime ID"].to_numpy(dtype=object)], dtype=object)
     ok = code == None  # noqa: E711
     has_id = ok & (ids != "")

@@ -253,3 +253,29 @@ def test_police_reordered_and_renamed_columns(imp, store, tmp_path) -> None:  # 
     assert q.reason_code == "coord_zero"
     assert q.raw["crime_id"] == "id-2" and q.raw["Location"] == "On or near B Road"
     assert q.raw["Month"] == "2024-01"
+
+
+POLICE_HEADER = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+    "Crime type,Last outcome category,Context"
+)
+
+
+def test_police_ragged_rows_bad_bytes_and_bom(imp, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = (
+        "2024-01,MPS,MPS,-0.124501,51.607012,On or near A Road,E01002061,Haringey 010B,Burglary,,"
+    )
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(f"{POLICE_HEADER}\np1,{good}\np2,{good},extra\np3,{good}\n")
+    r = imp("police_uk", ragged)
+    assert (r.rows, r.accepted) == (3, 2)
+    assert reasons(store, r.batch_id) == {2: "row_field_count"}
+    bad = tmp_path / "bytes.csv"
+    bad.write_bytes(
+        b"\xef\xbb\xbf"
+        + f"{POLICE_HEADER}\nb1,{good}\n".encode()
+        + f"b2,{good}\n".replace("A Road", "B Road").encode().replace(b"B Road", b"B \xff Road")
+    )
+    r2 = imp("police_uk", bad)
+    got = {q.row: (q.reason_code, q.column) for q in store.quarantine(r2.batch_id)}
+    assert got == {2: ("encoding_invalid", "Location")}
