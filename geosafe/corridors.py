@@ -23,7 +23,7 @@ import shapely
 from pyproj import Transformer
 
 from . import datasets
-from ._errors import ConfigurationError, ValidationError
+from ._errors import ConfigurationError, NotFoundError, ValidationError
 from .incident import CRS_BNG, SOURCES
 from .layers import _FILTER_PARAMS, AnalysisParams, Layer, LayerService, _make_layer, _synthetic
 
@@ -187,7 +187,7 @@ def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
     km²), from :func:`geosafe.risk.school_report` (analyst view; other roles get the
     disclosure-controlled view from :class:`~geosafe.layers.LayerService`)."""
     schools = datasets.schools(svc.data_dir, demo_only=True)
-    urns = [params.school] if params.school else sorted(schools["urn"].astype(str))
+    urns = _school_urns(schools, params.school)
     frames = []
     for urn in urns:
         journeys = school_journeys(svc, urn, params)
@@ -234,7 +234,7 @@ def corridor_cells(svc: LayerService, params: AnalysisParams) -> Layer:
 
     res = MAX_PUBLIC_H3_RESOLUTION
     schools = datasets.schools(svc.data_dir, demo_only=True)
-    urns = [params.school] if params.school else sorted(schools["urn"].astype(str))
+    urns = _school_urns(schools, params.school)
     names = dict(zip(schools["urn"].astype(str), schools["name"], strict=True))
     to_wgs = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
     rows: list[dict[str, Any]] = []
@@ -276,6 +276,19 @@ def corridor_cells(svc: LayerService, params: AnalysisParams) -> Layer:
     return _make_layer(
         "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())
     )
+
+
+def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
+    known = sorted(schools["urn"].astype(str))
+    if school is None:
+        return known
+    if school not in known:
+        msg = (
+            f"`school` {school!r} is not a demo-area school; pick a URN from "
+            "/ogc/collections/schools/items."
+        )
+        raise NotFoundError(msg)
+    return [school]
 
 
 def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:

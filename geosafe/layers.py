@@ -520,22 +520,24 @@ class LayerService:
         return flt.apply(gdf)
 
     def period(self, params: AnalysisParams) -> tuple[dt.date | None, dt.date | None]:
-        """The analysed period: the given dates, else the 365 days up to the latest incident
-        of the chosen sources."""
+        """The analysed period (local dates, inclusive): the given dates; one given date and
+        the 365 days after (``start``) or before (``end``) it; neither: the 365 days up to the
+        latest incident of the chosen sources."""
         start, end = params.start, params.end
+        year = dt.timedelta(days=364)
         if start is not None and end is not None:
             return start, end
+        if start is not None:
+            return start, start + year
         if end is None:
             gdf = self.all_incidents()
             if params.sources:
                 gdf = gdf[gdf["source"].isin(params.sources)]
             if len(gdf) == 0:
-                return start, end
+                return None, None
             latest = pd.to_datetime(gdf["occurred_from"], utc=True).max()
             end = latest.tz_convert("Europe/London").date()
-        if start is None:
-            start = end - dt.timedelta(days=364)
-        return start, end
+        return end - year, end
 
     # -- layers --------------------------------------------------------------------------------
 
