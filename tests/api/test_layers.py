@@ -177,3 +177,15 @@ def test_datetime_is_the_period_of_a_computed_layer(client: TestClient, tokens: 
         assert r.json()["features"][0]["properties"]["period"] == "2024-02-01/2024-02-29", query
     q1 = client.get(f"{base}&datetime=2024-Q1", headers=auth(tokens.school)).json()
     assert q1["features"][0]["properties"]["period"] == "2024-01-01/2024-03-31"
+
+
+def test_one_date_gives_a_year(client: TestClient, tokens: Tokens) -> None:
+    base = "/ogc/collections/h3-cells/items?limit=1&resolution=8"
+    r = client.get(f"{base}&start=2024-02-01", headers=auth(tokens.analyst)).json()
+    assert r["features"][0]["properties"]["period"] == "2024-02-01/2025-01-30"
+    r = client.get(f"{base}&end=2024-02-29", headers=auth(tokens.analyst)).json()
+    assert r["features"][0]["properties"]["period"] == "2023-03-02/2024-02-29"
+    bad = client.get(
+        "/ogc/collections/journey-corridors/items?school=../x", headers=auth(tokens.analyst)
+    )
+    assert bad.status_code == 404 and "'../x'" in bad.json()["detail"]
