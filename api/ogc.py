@@ -31,6 +31,7 @@ from .params import (
     wants_html,
 )
 from .security import incident_access
+from .web import LEAFLET_URL
 
 __all__ = ["CONFORMANCE", "router"]
 
@@ -104,9 +105,30 @@ def _html(doc: Mapping[str, Any], title: str) -> str:
     body = html.escape(
         json.dumps({k: v for k, v in doc.items() if k != "links"}, indent=1)[:200_000]
     )
+    head = f"<meta charset=utf-8><title>{html.escape(title)}</title>"
+    map_part = ""
+    if doc.get("type") in ("FeatureCollection", "Feature"):
+        # the features on a small map (Leaflet from this server, offline basemap, no tiles)
+        data = json.dumps(
+            {
+                "type": doc["type"],
+                **{k: doc[k] for k in ("features", "geometry", "properties") if k in doc},
+            }
+        )
+        data = data.replace("</", "<\\/")
+        head += f'<link rel=stylesheet href="{LEAFLET_URL}/leaflet.css"><script src="{LEAFLET_URL}/leaflet.js"></script>'
+        map_part = (
+            '<div id=map style="height:420px;background:#f7f7f2"></div><script>'
+            f"const data={data};const m=L.map('map');"
+            "const g=L.geoJSON(data,{pointToLayer:(f,ll)=>L.circleMarker(ll,{radius:5})}).addTo(m);"
+            "try{m.fitBounds(g.getBounds(),{maxZoom:16})}catch(e){m.setView([51.61,-0.12],13)}"
+            "fetch('/maps/basemap.json',{credentials:'same-origin'}).then(r=>r.ok?r.json():null).then(b=>{"
+            "if(b)L.geoJSON(b.streets,{style:{color:'#bbb',weight:1},interactive:false}).addTo(m).bringToBack()})"
+            "</script>"
+        )
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"</head><body><h1>{html.escape(title)}</h1><ul>{links}</ul><pre>{body}</pre></body></html>"
+        f"<!doctype html><html lang=en><head>{head}</head><body><h1>{html.escape(title)}</h1>"
+        f"<ul>{links}</ul>{map_part}<pre>{body}</pre></body></html>"
     )
 
 

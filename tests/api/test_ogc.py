@@ -249,3 +249,10 @@ def test_feature_ids_are_stable(client: TestClient, tokens: Tokens) -> None:
         **PURPOSE,
     ).json()
     assert one["id"] == fid and one["geometry"] == a["features"][0]["geometry"]
+
+
+def test_items_html_has_a_local_map(client: TestClient, tokens: Tokens) -> None:
+    r = _get(client, "/ogc/collections/schools/items?f=html", tokens.analyst)
+    assert r.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/vendor/leaflet/leaflet.js">' in r.text
+    assert "https://" not in r.text.split("<pre>")[0]  # no remote asset before the JSON dump
