@@ -110,7 +110,9 @@ def test_map_page_draws_filters_and_school_offline(
     # the OGC API's HTML encoding draws the page of features on a map too
     page.goto(f"{live_server}/ogc/collections/schools/items?f=html&limit=50")
     page.wait_for_selector(".leaflet-interactive")
-    n = page.evaluate("document.querySelectorAll('.leaflet-overlay-pane .leaflet-interactive').length")
+    n = page.evaluate(
+        "document.querySelectorAll('.leaflet-overlay-pane .leaflet-interactive').length"
+    )
     assert n == page.evaluate("data.features.length") > 0
     context.close()
     assert not errors, errors
