@@ -685,8 +685,14 @@ def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
     wkb = ~df["geom_wkb"].isna().to_numpy()
     if wkb.any():
         geoms[wkb] = shapely.from_wkb(df["geom_wkb"].to_numpy(dtype=object)[wkb])
-    flags = df["flags"].fillna("").map(lambda s: tuple(s.split(";")) if s else ())
-    detail = df["detail"].map(lambda s: json.loads(s) if isinstance(s, str) and s else {})
+    codes, uniques = pd.factorize(df["flags"].fillna("").to_numpy(dtype=object))
+    parsed_flags = [tuple(u.split(";")) if u else () for u in uniques]
+    flags = pd.Series([parsed_flags[i] for i in codes], index=df.index, dtype=object)
+    # details repeat (police.uk: per LSOA and outcome): parse each distinct text once and give
+    # every row its own shallow copy
+    codes, uniques = pd.factorize(df["detail"].fillna("").to_numpy(dtype=object))
+    parsed = [json.loads(u) if isinstance(u, str) and u else {} for u in uniques]
+    detail = pd.Series([dict(parsed[i]) for i in codes], index=df.index, dtype=object)
     out = pd.DataFrame(
         {
             "incident_id": (df["source"].astype(str) + ":" + df["source_ref"].astype(str)).astype(
