@@ -31,7 +31,7 @@ class Services:
     layers: LayerService
     jobs: JobRunner
     #: Rendered pages (maps) by key, least recently used first.
-    html_cache: OrderedDict[Hashable, str] = field(default_factory=OrderedDict)
+    html_cache: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
 
 
 def services(request: Request) -> Services:

@@ -3,6 +3,7 @@ GeoJSON (``/maps/basemap.json``) for the web page. All assets are served by this
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections import OrderedDict
@@ -28,29 +29,43 @@ Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
 _lock = threading.Lock()
 
 
-def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> str:
-    cache: OrderedDict[Hashable, str] = svc.html_cache
+def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> tuple[bytes, bytes]:
+    """The page for ``key`` as UTF-8 and gzip bytes, rendered once (least recently used
+    pages dropped first)."""
+    cache: OrderedDict[Hashable, tuple[bytes, bytes]] = svc.html_cache
     with _lock:
         hit = cache.get(key)
         if hit is not None:
             cache.move_to_end(key)
             return hit
-    text = make()
+    raw = make().encode()
+    entry = (raw, gzip.compress(raw, compresslevel=6, mtime=0))
     with _lock:
-        cache[key] = text
+        cache[key] = entry
         while len(cache) > max(1, svc.settings.cache_size):
             cache.popitem(last=False)
-    return text
+    return entry
+
+
+def _send(
+    request: Request, entry: tuple[bytes, bytes], media: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The cached page, gzip-compressed when the client accepts it (a map page is ~0.8 MB of
+    GeoJSON; compressed ~6 times smaller)."""
+    out = {"Vary": "Accept-Encoding", **(headers or {})}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(entry[1], media_type=media, headers={**out, "Content-Encoding": "gzip"})
+    return Response(entry[0], media_type=media, headers=out)
 
 
 @router.get("/basemap.json", summary="Offline basemap layers")
-def basemap(principal: Caller, svc: Svc) -> Response:
+def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
-    text = _cached(
+    entry = _cached(
         svc, ("basemap",), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
     )
-    return Response(text, media_type="application/json", headers={"Cache-Control": "max-age=3600"})
+    return _send(request, entry, "application/json", {"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/hotspots", response_class=HTMLResponse, summary="Hotspot map")
@@ -72,7 +87,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         return gm.render(m)
 
     key = ("hotspots", params.key(), svc.layers.store_state(), gl.scope_key(principal))
-    return HTMLResponse(_cached(svc, key, make))
+    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8")
 
 
 @router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
@@ -116,4 +131,4 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         return gm.render(m)
 
     key = ("school", urn, params.key(), svc.layers.store_state(), gl.scope_key(principal))
-    return HTMLResponse(_cached(svc, key, make))
+    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8")

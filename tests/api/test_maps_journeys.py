@@ -25,6 +25,11 @@ def test_hotspot_map_uses_local_leaflet_and_offline_basemap(
 ) -> None:
     r = client.get("/maps/hotspots", headers=auth(tokens.analyst))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-encoding"] == "gzip"  # decoded by httpx
+    plain = client.get(
+        "/maps/hotspots", headers=auth(tokens.analyst, **{"Accept-Encoding": "identity"})
+    )
+    assert "content-encoding" not in plain.headers and plain.text == r.text
     urls = _assets_are_local(r.text)
     assert "/static/vendor/leaflet/leaflet.js" in urls
     assert "/static/vendor/leaflet/leaflet.css" in urls
