@@ -21,7 +21,6 @@ import numpy.typing as npt
 import pandas as pd
 import pyproj
 import shapely
-import shapely.ops
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -331,7 +330,12 @@ def block_chains(
 
 
 class ShapeLines:
-    """``shapes.txt`` lines in a projected CRS, built on first use, cut per ride."""
+    """``shapes.txt`` lines in a projected CRS, built on first use, cut per ride.
+
+    Each shape keeps its vertices and cumulative length; where a stop falls along a shape
+    is computed once per (shape, stop), so cutting a ride is a slice plus two
+    interpolated end points.
+    """
 
     def __init__(self, trips: pd.DataFrame, shapes: pd.DataFrame | None, crs: str) -> None:
         self.shapes = shapes
@@ -341,10 +345,17 @@ class ShapeLines:
             if shapes is not None and "shape_id" in trips
             else {}
         )
-        self._lines: dict[str, Any] = {}
+        self._lines: dict[str, tuple[Any, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
+        self._along: dict[tuple[str, int], float] = {}
 
     def line(self, shape_id: str) -> Any:
         """The shape as a LineString (``None`` if it has fewer than two valid points)."""
+        got = self._get(shape_id)
+        return None if got is None else got[0]
+
+    def _get(
+        self, shape_id: str
+    ) -> tuple[Any, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
         if shape_id not in self._lines and self.shapes is not None:
             pts = self.shapes[self.shapes["shape_id"] == shape_id].copy()
             pts["seq"] = pd.to_numeric(pts["shape_pt_sequence"], errors="coerce")
@@ -354,21 +365,41 @@ class ShapeLines:
             tr = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
             x, y = tr.transform(lon, lat)
             ok = np.isfinite(x) & np.isfinite(y)
-            self._lines[shape_id] = (
-                shapely.LineString(np.column_stack([x[ok], y[ok]])) if ok.sum() >= 2 else None
-            )
+            xy = np.column_stack([x[ok], y[ok]])
+            if len(xy) >= 2:
+                cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+                self._lines[shape_id] = (shapely.LineString(xy), xy, cum)
         return self._lines.get(shape_id)
 
-    def ride(self, trip_id: str, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> Any:
-        """The trip's shape between the points nearest ``a`` and ``b``; ``None`` when the
-        trip has no shape, a point is unknown, or the cut would run backwards (loops)."""
+    def ride(
+        self,
+        trip_id: str,
+        a: tuple[int, npt.NDArray[np.float64]],
+        b: tuple[int, npt.NDArray[np.float64]],
+    ) -> Any:
+        """The trip's shape between the points nearest stops ``a`` and ``b`` (each
+        ``(stop index, xy)``); ``None`` when the trip has no shape, a stop has no position,
+        or the cut would run backwards (loops)."""
         sid = self.shape_of.get(trip_id, "")
-        shape = self.line(sid) if sid else None
-        if shape is None or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        got = self._get(sid) if sid else None
+        if got is None:
             return None
-        d0 = shape.project(shapely.Point(a))
-        d1 = shape.project(shapely.Point(b))
-        return shapely.ops.substring(shape, d0, d1) if d1 > d0 else None
+        line, xy, cum = got
+        ends = []
+        for stop, p in (a, b):
+            if not np.all(np.isfinite(p)):
+                return None
+            key = (sid, stop)
+            if key not in self._along:
+                self._along[key] = float(line.project(shapely.Point(p)))
+            ends.append(self._along[key])
+        d0, d1 = ends
+        if not d1 > d0:
+            return None
+        i0, i1 = np.searchsorted(cum, [d0, d1], side="right")
+        p0 = np.array([np.interp(d0, cum, xy[:, 0]), np.interp(d0, cum, xy[:, 1])])
+        p1 = np.array([np.interp(d1, cum, xy[:, 0]), np.interp(d1, cum, xy[:, 1])])
+        return shapely.LineString(np.vstack([p0, xy[i0:i1], p1]))
 
 
 @_jit

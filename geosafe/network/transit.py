@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 import shapely
-import shapely.ops
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from scipy.spatial import cKDTree
@@ -689,7 +688,8 @@ class RaptorRouter:
     def _ride_line(self, trip_id: str, stops: npt.NDArray[np.int64]) -> Any:
         """Geometry of a ride: the trip's ``shapes.txt`` line cut between the boarding and
         alighting stops when there is one, else the line through the stops ridden."""
-        cut = self._shapes.ride(trip_id, self.xy[stops[0]], self.xy[stops[-1]])
+        a, b = int(stops[0]), int(stops[-1])
+        cut = self._shapes.ride(trip_id, (a, self.xy[a]), (b, self.xy[b]))
         return cut if cut is not None else self._line([self.xy[x] for x in stops])
 
     def _line(self, pts: Sequence[Any]) -> Any:

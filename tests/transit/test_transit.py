@@ -223,3 +223,29 @@ def test_bus_leg_follows_the_feed_shape(gtfs_root: Path) -> None:
         assert np.hypot(x - sx, y - sy) < 150
     assert bus.geometry.length >= stops_line.length
     assert bus.distance_m == pytest.approx(bus.geometry.length)
+
+
+def test_shape_cut_matches_shapely_substring(gtfs_root: Path) -> None:
+    import shapely
+    import shapely.ops
+
+    router = RaptorRouter(gtfs_root / "trimet_vermont_2018")
+    trips = router.feed.trips
+    st = router.feed.stop_times
+    checked = 0
+    for trip in trips["trip_id"].iloc[:10]:
+        ids = st.loc[st["trip_id"] == trip, "stop_id"].tolist()
+        line = router._shapes.line(router._shapes.shape_of[trip])
+        for i, j in ((0, len(ids) - 1), (2, len(ids) // 2), (len(ids) // 3, len(ids) - 2)):
+            a, b = router.stop_index[ids[i]], router.stop_index[ids[j]]
+            got = router._shapes.ride(trip, (a, router.xy[a]), (b, router.xy[b]))
+            d0 = line.project(shapely.Point(router.xy[a]))
+            d1 = line.project(shapely.Point(router.xy[b]))
+            if not d1 > d0:
+                assert got is None
+                continue
+            ref = shapely.ops.substring(line, d0, d1)
+            assert got.length == pytest.approx(ref.length, rel=1e-9)
+            assert shapely.hausdorff_distance(got, ref) < 1e-6
+            checked += 1
+    assert checked >= 20
