@@ -154,5 +154,12 @@ def emerging_hotspots(
     out["mk_p"] = pval
     out["trend"] = trend
     out["category"] = categorise(hot, trend)
-    out.attrs.update({"slices": [str(p) for p in labels], "resolution": resolution, "k": k})
+    out.attrs = {
+        "slices": [str(p) for p in labels],
+        "resolution": resolution,
+        "k": k,
+        "permutations": permutations,
+        "seed": seed,
+        "incidents": len(gdf),
+    }
     return out

@@ -36,12 +36,21 @@ police.uk map points
 --------------------
 police.uk moves every crime to the nearest of a fixed set of anonymous map points (street
 centres and places, each covering several addresses), so the same coordinates recur month
-after month. Fine methods (small cells, small bandwidths) learn that set of points: a 50 m cell
-with a past crime is likely to hold the map point of a future one, which inflates their PAI
-relative to what they would score on true locations. Coarse methods smear the points and lose
-that advantage. ``auto`` is free to exploit it (it is a forecast of police.uk data), but it
-decides on held-out training months only, so any gain it reports is one a forecaster could
-have had at the time.
+after month. Fine methods (small cells, small bandwidths) learn that set of points: a 25 m
+cell that held a past crime is likely to hold the map point of a future one. On the Met
+burglary data (six boroughs, test months 2023-01..2024-02, 5 % of the area, 12 training
+months) a 25-50 m grid or a 50 m kernel reaches PAI ~14 against ~7 for 100 m cells, ~5 for a
+250 m kernel and ~4 for Gi* on H3 resolution 9: the gain is the predictability of the *map
+points*, not of where burglaries happen, and it would shrink on true locations. Coarse methods
+smear the points and lose it. Longer training windows help fine methods (more of the map
+points are seen) and hurt coarse ones less. ``auto`` is free to exploit this, since it is a
+forecast of police.uk data, but it decides on held-out training months only, so any gain it
+reports is one a forecaster could have had at the time. When the flagged area exceeds the
+area of every non-empty cell (fine grids, one test month), PEI and RRI both equal the hit
+rate.
+
+Precision is not applied here: the incidents are scored where the source put them (for
+police.uk the map points, which are the thing being forecast).
 """
 
 from __future__ import annotations
