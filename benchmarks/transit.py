@@ -11,7 +11,10 @@ service day. Reported: queries per second for nigiri earliest arrival, our earli
 arrival (with full legs), our arrive-by (reverse search + forward journey with legs), and
 the ratios. pynigiri 0.1.5 exposes no backward search (``Query.flip_dir`` plus ``route``
 returns no arrive-by journeys), so our arrive-by is compared with nigiri's forward query.
-Day tables and numba compilation are warmed up before timing.
+Day tables and numba compilation are warmed up before timing. "found" counts can differ:
+nigiri searches days ahead, ours to the end of the next service day (on the demo feed,
+stops served only by the school-day 6xx routes are unreachable before term starts).
+Timings vary by tens of percent between runs on a shared machine.
 """
 
 from __future__ import annotations
