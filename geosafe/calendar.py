@@ -34,7 +34,6 @@ import argparse
 import csv
 import datetime as dt
 import functools
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigurationError
-from .settings import default_data_dir
+from .settings import CalendarSettings, default_data_dir
 
 __all__ = [
     "SCHOOL_RUN_WINDOWS",
@@ -263,8 +262,8 @@ def load_calendar(
     """
     base = Path(data_dir) if data_dir is not None else default_data_dir()
     if terms_path is None:
-        env = os.environ.get("GEOSAFE_CALENDAR")
-        terms_path = Path(env) if env else base / "calendar" / "london_terms.csv"
+        configured = CalendarSettings().calendar
+        terms_path = configured if configured else base / "calendar" / "london_terms.csv"
     terms_path = Path(terms_path)
     bh_path = (
         Path(bank_holidays_path)
@@ -286,13 +285,14 @@ def load_calendar(
 
 
 @functools.cache
-def _default(path: str | None) -> SchoolCalendar:
+def _default(path: Path | None) -> SchoolCalendar:
     return load_calendar(path)
 
 
 def default_calendar() -> SchoolCalendar:
-    """The calendar in use: ``GEOSAFE_CALENDAR`` if set, else the bundled one (cached)."""
-    return _default(os.environ.get("GEOSAFE_CALENDAR"))
+    """The calendar in use: ``GEOSAFE_CALENDAR`` (:class:`~geosafe.settings.CalendarSettings`)
+    if set, else the bundled one (cached per path)."""
+    return _default(CalendarSettings().calendar)
 
 
 def is_school_day(

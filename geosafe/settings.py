@@ -11,7 +11,13 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DataSettings", "IngestSettings", "StoreSettings", "default_data_dir"]
+__all__ = [
+    "CalendarSettings",
+    "DataSettings",
+    "IngestSettings",
+    "StoreSettings",
+    "default_data_dir",
+]
 
 
 def default_data_dir() -> Path:
@@ -63,3 +69,13 @@ class IngestSettings(BaseSettings):
     code_lists: dict[str, list[str]] = Field(default_factory=dict)
     #: Longest accepted free-text field, characters.
     max_text_length: int = Field(default=4000, ge=16)
+
+
+class CalendarSettings(BaseSettings):
+    """The school calendar used by the school-run time window (``geosafe.calendar``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: Term-date CSV (``academic_year,term,start,end,half_term_start,half_term_end``);
+    #: ``None`` is the bundled typical London calendar. ``--calendar FILE`` overrides.
+    calendar: Path | None = None

@@ -97,3 +97,14 @@ def test_custom_calendar_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
         cal.load_calendar(bad)
     with pytest.raises(ConfigurationError, match="does not exist"):
         cal.load_calendar(tmp_path / "nope.csv")
+
+
+def test_calendar_setting_from_environment(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "terms.csv"
+    p.write_text("academic_year,term,start,end\n2030-31,autumn,2030-09-02,2030-09-03\n")
+    monkeypatch.setenv("GEOSAFE_CALENDAR", str(p))
+    assert cal.default_calendar().source == str(p)
+    assert cal.school_days(dt.date(2030, 9, 1), dt.date(2030, 9, 30)) == [
+        dt.date(2030, 9, 2),
+        dt.date(2030, 9, 3),
+    ]
