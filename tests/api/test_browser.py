@@ -103,6 +103,9 @@ def test_map_page_draws_filters_and_school_offline(
     page.wait_for_function("window.geosafeState.corridors > 0", timeout=120_000)
     corridors = _paths(page, "corridors")
     assert len(corridors) >= page.evaluate("window.geosafeState.corridors")
+    # the test incidents cluster around this school: a hotspot lies along its corridors
+    assert page.evaluate("window.geosafeState.alongHotspots") >= 1
+    assert "along them" in page.locator("#school-info").inner_text()
 
     OUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUT / "map-page.png"))

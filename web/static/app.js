@@ -193,9 +193,22 @@
     state.schoolLoads = (state.schoolLoads || 0) + 1;
     if (fc.features.length) map.fitBounds(lines.getBounds(), { maxZoom: 16 });
     else map.setView([+opt.dataset.lat, +opt.dataset.lon], 15);
+    // hotspots along the corridors: those whose outline meets a corridor feature's bounds
+    const along = [];
+    const corridorBounds = [];
+    lines.eachLayer((l) => corridorBounds.push(l.getBounds()));
+    groups.hotspots.eachLayer((gj) => gj.eachLayer((h) => {
+      const hb = h.getBounds ? h.getBounds() : null;
+      const hit = hb && corridorBounds.some((cb) => cb.intersects(hb));
+      if (hit) along.push(h.feature);
+      if (h.setStyle) h.setStyle(hit ? { weight: 3, color: "#000" } : { weight: 1, color: "#67000d" });
+    }));
+    state.alongHotspots = along.length;
     const what = state.role === "analyst" ? "corridor stretches (pupils per street)" : "areas crossed by 10 or more pupils (H3 cells, counts rounded to 5)";
     const none = fc.features.length ? "" : " Fewer than 10 pupils share any part of a route, so nothing can be shown without identifying them.";
-    $("#school-info").innerHTML = `${fc.features.length} ${what}.${none} <a href="/maps/schools/${opt.value}">printable map</a>`;
+    const hs = along.length ? ` ${along.length} hotspot(s) along them (black outline): ` +
+      along.map((f) => `#${f.properties.rank ?? f.id} (${Math.round(f.properties.density || 0)} incidents per km²)`).join(", ") + "." : "";
+    $("#school-info").innerHTML = `${fc.features.length} ${what}.${none}${hs} <a href="/maps/schools/${opt.value}">printable map</a>`;
     status(`${state.corridors} corridor features for ${opt.textContent}.`);
   }
 
