@@ -235,6 +235,7 @@ def _collection_doc(
         "title": sp.title,
         "description": sp.description + (" Includes synthetic data." if synthetic else ""),
         "itemType": "feature",
+        "geosafe:synthetic": synthetic,
         "crs": [CRS84],
         "storageCrs": CRS84,
         "extent": {

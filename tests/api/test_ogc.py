@@ -256,3 +256,11 @@ def test_items_html_has_a_local_map(client: TestClient, tokens: Tokens) -> None:
     assert r.headers["content-type"].startswith("text/html")
     assert '<script src="/static/vendor/leaflet/leaflet.js">' in r.text
     assert "https://" not in r.text.split("<pre>")[0]  # no remote asset before the JSON dump
+
+
+def test_collections_say_whether_data_is_synthetic(client: TestClient, tokens: Tokens) -> None:
+    # the test store holds hand-made 'dir' records: a synthetic source
+    kde = _get(client, "/ogc/collections/hotspots-kde", tokens.analyst).json()
+    assert kde["geosafe:synthetic"] is True and "synthetic" in kde["description"]
+    schools = _get(client, "/ogc/collections/schools", tokens.analyst).json()
+    assert schools["geosafe:synthetic"] is False

@@ -228,6 +228,8 @@
       state.school = who.school_urn;
       $("#who").textContent = `Logged in as ${who.label} (${who.role}${who.school_urn ? `, school ${who.school_urn}` : ""}).`;
       document.body.classList.toggle("not-analyst", who.role !== "analyst");
+      const meta = await getJSON("/ogc/collections/hotspots-kde");
+      $("#banner").hidden = !meta["geosafe:synthetic"];  // real data only: no banner
       await drawBasemap();
       await loadSchools();
       await drawHotspots();
