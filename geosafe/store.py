@@ -644,6 +644,13 @@ def _epoch(value: pd.Timestamp | str) -> float:
 def _constant_literal(series: pd.Series) -> str | None:
     """The SQL literal of a column whose rows all hold the same value, else ``None``."""
     first = series.iloc[0]
+    last = series.iloc[-1]
+    try:
+        same_ends = bool(first is last or first == last or (first != first and last != last))
+    except (TypeError, ValueError):  # pd.NA and friends: decide below
+        same_ends = True
+    if not same_ends:
+        return None  # cheap exit for the usual varying column
     if series.dtype.kind in "fiub":
         arr = series.to_numpy()
         if series.dtype.kind == "f" and np.isnan(arr).all():
