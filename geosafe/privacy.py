@@ -347,18 +347,25 @@ def publish_clusters(
     *,
     count_column: str = "n_incidents",
     min_size: int = MIN_CLUSTER_SIZE,
+    blur_m: float = 100.0,
 ) -> gpd.GeoDataFrame:
     """Clusters as non-analysts see them: only those with at least ``min_size`` incidents,
-    only as polygons (hulls; a point or line cluster is buffered to its convex hull of a
-    100 m buffer), counts rounded."""
+    only as hulls, counts rounded.
+
+    A convex hull's corners are incident locations, so each hull is grown by ``blur_m``
+    metres (EPSG:27700) and simplified: no published vertex is an incident's point, and the
+    shape stays within ``blur_m`` of the cluster."""
     if count_column not in clusters.columns:
         msg = f"clusters have no `{count_column}` column; pass `count_column=` naming it."
         raise DisclosureError(msg)
     keep = clusters[clusters[count_column].astype(float) >= min_size].copy()
-    geom = keep.geometry
-    not_poly = ~geom.geom_type.isin(["Polygon", "MultiPolygon"])
-    if not_poly.any():
-        keep.loc[not_poly, "geometry"] = geom[not_poly].buffer(100.0).convex_hull
+    if len(keep):
+        crs = keep.crs
+        geom = (
+            keep.geometry if crs is None or crs.to_epsg() == 27700 else keep.geometry.to_crs(27700)
+        )
+        blurred = geom.convex_hull.buffer(blur_m, quad_segs=4).simplify(blur_m / 10.0)
+        keep["geometry"] = blurred if crs is None or crs.to_epsg() == 27700 else blurred.to_crs(crs)
     keep[count_column] = round_counts(keep[count_column].to_numpy(dtype=float))[0]
     return keep
 

@@ -184,6 +184,19 @@ def test_publish_clusters() -> None:
     assert set(out.geom_type) == {"Polygon"}
 
 
+def test_cluster_hulls_do_not_reveal_incident_points() -> None:
+    rng = np.random.default_rng(3)
+    pts = [Point(529000 + x, 191000 + y) for x, y in rng.normal(0, 80, size=(25, 2))]
+    hull = gpd.GeoSeries(pts, crs=27700).union_all().convex_hull
+    clusters = gpd.GeoDataFrame({"n_incidents": [25]}, geometry=[hull], crs=27700)
+    out = privacy.publish_clusters(clusters).geometry.iloc[0]
+    corners = {tuple(np.round(c, 3)) for c in np.asarray(hull.exterior.coords)}
+    published = {tuple(np.round(c, 3)) for c in np.asarray(out.exterior.coords)}
+    assert not corners & published
+    assert out.contains(hull)  # still covers the whole cluster
+    assert out.hausdorff_distance(hull) <= 100.0 + 1e-6
+
+
 # ---- periods and queries --------------------------------------------------------------------
 
 NOW = pd.Timestamp("2026-11-28 10:00", tz="Europe/London")
