@@ -94,7 +94,8 @@ def dbscan_labels(
         return np.zeros(0, dtype=np.int64)
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     # collapse exact duplicates
-    uniq, inv = np.unique(xy, axis=0, return_inverse=True)
+    keys, inv = np.unique(xy[:, 0] + 1j * xy[:, 1], return_inverse=True)  # 1-D sort: fast
+    uniq = np.column_stack([keys.real, keys.imag])
     inv = inv.ravel()
     uw = np.bincount(inv, weights=w, minlength=len(uniq))
     tree = cKDTree(uniq)
@@ -113,7 +114,9 @@ def dbscan_labels(
         side = eps / math.sqrt(2)
         cx = np.floor(cxy[:, 0] / side).astype(np.int64)
         cy = np.floor(cxy[:, 1] / side).astype(np.int64)
-        _, cell = np.unique(np.stack([cx, cy], axis=1), axis=0, return_inverse=True)
+        cx -= cx.min()
+        cy -= cy.min()
+        _, cell = np.unique(cx * (int(cy.max()) + 1) + cy, return_inverse=True)
         cell = cell.ravel()
         ncell = int(cell.max()) + 1
         ctree = cKDTree(cxy)
