@@ -105,6 +105,7 @@ def test_school_report_job(client: TestClient, tokens: Tokens) -> None:
     result = job["result"]
     assert result["school_urn"] == tokens.school_urn and result["role"] == "school"
     check_geojson(result["corridors"])
+    check_geojson(result["hotspots"])
     assert client.get(url, headers=auth(tokens.analyst)).status_code == 404  # not the owner
     mine = client.get("/jobs", headers=auth(tokens.school)).json()["jobs"]
     assert job["id"] in {j["id"] for j in mine}
