@@ -15,6 +15,7 @@ Run from the repository root (a bigger run than the CI test)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +104,33 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 180.0
     raise RuntimeError("server did not become ready")
 
 
+@contextlib.contextmanager
+def live_server(db: Path, folder: Path) -> Iterator[str]:
+    """``uvicorn api:create_app --factory`` on a free loopback port serving ``db``; yields
+    its base URL and stops it on exit (its log is ``folder/server.log``)."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (folder / "server.log").open("wb") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
+             "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
+            cwd=ROOT,
+            env=_env(db, folder / "work"),
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )  # fmt: skip
+        try:
+            _wait_ready(base, server)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=20)
+
+
 def run_load(
     db_source: Path,
     *,
@@ -142,20 +171,8 @@ def run_load(
     for i, f in enumerate(files):
         f.write_text(f.read_text().replace("CANARY-DIR-", f"LOAD{i}-DIR-"))
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     env = _env(db, folder / "work")
-    log_file = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-    )  # fmt: skip
-    try:
-        _wait_ready(base, server)
+    with live_server(db, folder) as base:
         plan = [
             ("analyst", "/ogc/collections", {}),
             ("analyst", "/ogc/collections/incidents/items?limit=50&preset=all-day", {"X-Purpose": "load test"}),
@@ -230,14 +247,6 @@ def run_load(
             t.join()
         imp.join()
         seconds = time.perf_counter() - t_start
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=20)
-        log_file.close()
     with Store(db) as store:
         rows_after = len(store.incidents(with_location=False))
     audit_reads = len(
