@@ -38,6 +38,7 @@ import itertools
 import json
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -223,6 +224,8 @@ def clusters(
     if method not in ("dbscan", "hdbscan"):
         msg = f"`method` {method!r} is not supported; pass 'dbscan' or 'hdbscan'."
         raise ValidationError(msg)
+    if method == "dbscan":
+        _check(eps, min_samples)
     if gdf.crs is not None and gdf.crs != CRS_BNG:
         gdf = gdf.to_crs(CRS_BNG)
     geoms = gdf.geometry.values
@@ -235,6 +238,12 @@ def clusters(
     else:
         coarse = np.zeros(len(gdf), dtype=bool)
     use = located & ~coarse
+    if coarse.any() and not use.any():
+        warnings.warn(
+            f"all {int(coarse.sum())} located incidents are less precise than {limit!r} m, so "
+            "there is nothing to cluster; pass a larger `eps` or `precision='ignore'`.",
+            stacklevel=2,
+        )
     sub = gdf[use]
     reps = np.asarray(sub.geometry.values, dtype=object).copy()
     not_point = shapely.get_type_id(reps) != 0

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -623,6 +624,16 @@ def kde_surface(
     ps = point_set(
         points, weights=weights, bandwidth=h, precision=precision, line_step=min(cell, h) / 2
     )
+    if ps.counts["excluded_precision"] and not ps.counts["used"]:
+        coarsest = (
+            float(np.nanmin(points["precision_m"])) if isinstance(points, gpd.GeoDataFrame) else h
+        )
+        warnings.warn(
+            f"all {ps.counts['excluded_precision']} located incidents are less precise than the "
+            f"bandwidth {h!r} m, so the surface is empty; pass a bandwidth of at least "
+            f"{coarsest:g} m or `precision='spread'`.",
+            stacklevel=2,
+        )
     pad = 0.0
     if bounds is not None:
         box = bounds

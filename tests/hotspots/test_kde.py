@@ -171,3 +171,13 @@ def test_errors_name_the_value() -> None:
         kde.kde_surface(xy, bandwidth=-5, cell=10)
     with pytest.raises(ValidationError, match="`cell` 0"):
         kde.kde_surface(xy, bandwidth=100, cell=0)
+
+
+def test_all_records_too_coarse_warns() -> None:
+    f = make_frame([Point(X0, Y0), Point(X0 + 50, Y0)], precision_m=100.0)
+    with pytest.warns(UserWarning, match="at least 100 m"):
+        res = kde.kde_surface(
+            f, bandwidth=50, cell=10, bounds=(X0 - 100, Y0 - 100, X0 + 100, Y0 + 100)
+        )
+    assert res.counts["excluded_precision"] == 2
+    assert np.nansum(res.grid) == 0
