@@ -36,3 +36,38 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("GEOSAFE_PORT", "8123")
     s = ServiceSettings()
     assert s.db == tmp_path / "x.db" and s.max_page_size == 77 and s.port == 8123
+
+
+def test_geosafe_serve_prints_its_url_and_serves(store_path: Path, tmp_path: Path) -> None:
+    import time
+
+    import httpx
+
+    from .conftest import free_port
+
+    port = free_port()
+    env = dict(os.environ, GEOSAFE_WORK_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geosafe", "serve", "--db", str(store_path), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        for _ in range(200):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert r.json() == {"status": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/ogc").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
