@@ -227,7 +227,8 @@ def iter_chunks(
     sha = file_sha256(p)
     strict = _strict_ok(p, encoding)
 
-    def gen() -> Iterator[pd.DataFrame]:
+    def chunks() -> Iterator[pd.DataFrame]:
+        done = 0  # data rows already yielded
         try:
             reader = pd.read_csv(
                 p,
@@ -242,21 +243,15 @@ def iter_chunks(
                 engine="c",
             )
             for chunk in reader:
-                yield _standardise(chunk, names, check_encoding=not strict)
+                out = _standardise(chunk, names, check_encoding=not strict)
+                done = int(out.index[-1]) if len(out) else done
+                yield out
         except pd.errors.ParserError:
-            # ragged rows: the csv module path keeps them row by row (rare, small files)
+            # a ragged row: the csv module reads the rest row by row (the rows are quarantined)
             table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-            yield _frame_from_table(table, skip_rows=_rows_done[0])
+            yield _frame_from_table(table, skip_rows=done)
 
-    _rows_done = [0]
-
-    def counted() -> Iterator[pd.DataFrame]:
-        for chunk in gen():
-            if len(chunk):
-                _rows_done[0] = int(chunk.index[-1])
-            yield chunk
-
-    return sha, _in_standard_order(header, names), counted()
+    return sha, _in_standard_order(header, names), chunks()
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:

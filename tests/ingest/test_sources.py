@@ -279,3 +279,16 @@ def test_police_ragged_rows_bad_bytes_and_bom(imp, store, tmp_path) -> None:  # 
     r2 = imp("police_uk", bad)
     got = {q.row: (q.reason_code, q.column) for q in store.quarantine(r2.batch_id)}
     assert got == {2: ("encoding_invalid", "Location")}
+
+
+def test_police_ragged_row_in_a_later_chunk(imp, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = (
+        "2024-01,MPS,MPS,-0.124501,51.607012,On or near A Road,E01002061,Haringey 010B,Burglary,,"
+    )
+    lines = [f"q{i},{good}" + (",extra" if i == 4 else "") for i in range(1, 6)]
+    path = tmp_path / "ragged_late.csv"
+    path.write_text(POLICE_HEADER + "\n" + "\n".join(lines) + "\n")
+    r = imp("police_uk", path, chunk_rows=2)
+    assert (r.rows, r.accepted) == (5, 4)
+    assert reasons(store, r.batch_id) == {4: "row_field_count"}
+    assert sorted(store.incidents()["source_ref"]) == ["q1", "q2", "q3", "q5"]
