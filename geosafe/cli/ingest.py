@@ -196,6 +196,16 @@ def _batch_rollback(args: argparse.Namespace) -> int:
         batch = store.rollback(args.batch_id)
     finally:
         store.close()
+    from ..audit import AuditLog, cli_actor
+
+    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+        "erase",
+        label=cli_actor(),
+        role="operator",
+        endpoint="geosafe batch rollback",
+        params={"batch_id": batch.batch_id, "source": batch.source},
+        records=batch.accepted,
+    )
     print(
         f"rolled back batch {batch.batch_id} ({batch.source}, {batch.accepted} incidents removed)"
     )

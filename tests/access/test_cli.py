@@ -157,3 +157,13 @@ def test_quarantine_reads_are_audited(imported: tuple[Path, Path], tmp_path: Pat
     ]
     assert [r.action for r in rows] == ["read", "export"]
     assert all(r.records == 0 for r in rows)  # the hand-made file has no rejected rows
+
+
+def test_batch_rollback_is_audited(imported: tuple[Path, Path]) -> None:
+    db, _ = imported
+    with Store(db) as store:
+        batch_id = store.batches()[0].batch_id
+    assert main(["batch", "rollback", str(batch_id), "--db", str(db)]) == 0
+    row = AuditLog(Path(str(db) + ".audit.sqlite")).entries(action="erase")[-1]
+    assert row.endpoint == "geosafe batch rollback" and row.records == 40
+    assert row.params == {"batch_id": batch_id, "source": "dir"}
