@@ -33,6 +33,7 @@ import h3
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
 from ._errors import AccessDeniedError, DisclosureError, NotFoundError
 from .auth import Principal
@@ -650,7 +651,11 @@ def publish_properties(principal: Principal, props: Mapping[str, Any]) -> dict[s
         if key in PERSONAL_FIELDS or key not in model.model_fields:
             continue
         if key in COUNT_FIELDS and value is not None:
-            v = float(value)
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                msg = f"count field `{key}` holds {value!r}, not a number; it cannot be published."
+                raise DisclosureError(msg) from None
             value = None if math.isnan(v) else round_count(v)
             if value is None and key == "count":
                 clean["suppressed"] = True
@@ -665,7 +670,14 @@ def publish_properties(principal: Principal, props: Mapping[str, Any]) -> dict[s
     ):
         msg = f"cell {cell!r} is finer than H3 resolution {MAX_PUBLIC_H3_RESOLUTION}."
         raise DisclosureError(msg)
-    return model.model_validate(clean).model_dump(exclude_none=True)
+    try:
+        return model.model_validate(clean).model_dump(exclude_none=True)
+    except PydanticValidationError as exc:  # fail closed: never publish what does not fit
+        msg = (
+            f"properties {sorted(clean)!r} do not fit the {principal.role!r} response model "
+            f"({exc.error_count()} error(s), first: {exc.errors()[0]['msg']}); fix the layer's types."
+        )
+        raise DisclosureError(msg) from None
 
 
 def publish_features(

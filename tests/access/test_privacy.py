@@ -337,3 +337,31 @@ def test_finer_cell_refused() -> None:
         privacy.publish_properties(
             SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20}
         )
+
+
+_KEYS = st.sampled_from(
+    sorted(privacy.PERSONAL_FIELDS | privacy.COUNT_FIELDS | {"cell", "gi_z", "name", "x", "notes"})
+)
+_VALUES = st.one_of(
+    st.integers(min_value=0, max_value=10_000),
+    st.floats(min_value=0, max_value=1e4),
+    st.just(float("nan")),
+    st.text(max_size=8),
+    st.none(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=12), st.sampled_from([SCHOOL, HOOD]))
+def test_publish_properties_property(props: dict, principal: Principal) -> None:
+    props.pop("cell", None)  # a cell must be a real H3 index (tested separately)
+    try:
+        out = privacy.publish_properties(principal, props)
+    except DisclosureError:  # a value of the wrong type: refused (fail closed)
+        return
+    allowed = privacy.allowed_fields(principal.role)
+    assert allowed is not None and set(out) <= allowed | {"suppressed"}
+    assert not set(out) & privacy.PERSONAL_FIELDS
+    for key in privacy.COUNT_FIELDS & set(out):
+        v = out[key]
+        assert v is None or (v % 5 == 0 and not 1 <= v <= 9)
