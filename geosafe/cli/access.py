@@ -209,12 +209,18 @@ def _erase(args: argparse.Namespace) -> int:
         raise ValidationError(msg)
     with _open_store(settings) as store:
         places = store.erase(source, args.ref)
+    cleared = _clear_derived(args) if places else []
     audit_mod.AuditLog(settings.audit_path()).record(
         "erase",
         label=audit_mod.cli_actor(),
         role="operator",
         endpoint="geosafe erase",
-        params={"source": source, "ref": args.ref, "removed_from": places},
+        params={
+            "source": source,
+            "ref": args.ref,
+            "removed_from": places,
+            "derived_files_removed": len(cleared),
+        },
         records=1 if places else 0,
         purpose=args.purpose,
     )
@@ -224,10 +230,29 @@ def _erase(args: argparse.Namespace) -> int:
         return 2
     print(f"erased {source}:{args.ref} from {where}: {', '.join(places)}")
     print(
-        "computed layers, maps and downloads are keyed on the store's state and are rebuilt "
-        "without it; the audit log keeps only the erasure itself."
+        f"removed {len(cleared)} cached download/raster file(s) under the service work "
+        "directory; in-memory layers and maps are keyed on the store's state and are rebuilt "
+        "without the record; the audit log keeps only the erasure itself."
     )
     return 0
+
+
+def _clear_derived(args: argparse.Namespace) -> list[Path]:
+    """Delete the service's cached files derived from the store (GeoPackage downloads, KDE
+    rasters) under ``--work-dir`` (default: ``GEOSAFE_WORK_DIR``): they may hold the erased
+    record and are rebuilt on the next request."""
+    if args.work_dir is not None:
+        work = Path(args.work_dir)
+    else:
+        from api.settings import ServiceSettings
+
+        work = ServiceSettings().work_dir
+    removed = []
+    for sub, pattern in (("downloads", "*.gpkg"), ("rasters", "*.tif")):
+        for path in sorted((work / sub).glob(pattern)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -303,6 +328,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     erase.add_argument("--source", required=True, help="dir, asif, cris, fap or police-uk")
     erase.add_argument("--ref", required=True, help="the source's reference (dir_ref, crn, ...)")
     erase.add_argument("--purpose", help="why (recorded in the audit log)")
+    erase.add_argument(
+        "--work-dir", help="the service's work directory (default: GEOSAFE_WORK_DIR)"
+    )
     _add_paths(erase)
     erase.set_defaults(func=_erase)
 

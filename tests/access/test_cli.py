@@ -109,18 +109,26 @@ def test_erase(imported: tuple[Path, Path], capsys) -> None:
     with Store(db) as store:
         assert ref in set(store.incidents(with_location=False)["source_ref"])
     capsys.readouterr()
-    assert (
-        main(["erase", "--source", "dir", "--ref", ref, "--db", str(db), "--purpose", "SAR 12"])
-        == 0
-    )
+    work = db.parent / "work"
+    (work / "downloads").mkdir(parents=True)
+    (work / "downloads" / "incidents-abc.gpkg").write_bytes(b"cached")
+    (work / "downloads" / "keep.txt").write_text("not a cache file")
+    argv = ["erase", "--source", "dir", "--ref", ref, "--db", str(db), "--purpose", "SAR 12"]
+    assert main([*argv, "--work-dir", str(work)]) == 0
     out = capsys.readouterr().out
-    assert "incidents" in out and str(db) in out
+    assert "incidents" in out and str(db) in out and "removed 1 cached" in out
+    assert not (work / "downloads" / "incidents-abc.gpkg").exists()
+    assert (work / "downloads" / "keep.txt").exists()
     with Store(db) as store:
         refs = set(store.incidents(with_location=False)["source_ref"])
     assert ref not in refs and len(refs) == 39
     row = AuditLog(Path(str(db) + ".audit.sqlite")).entries(action="erase")[-1]
     assert row.params["removed_from"] == ["incidents"] and row.purpose == "SAR 12"
-    assert main(["erase", "--source", "dir", "--ref", ref, "--db", str(db)]) == 2
+    assert row.params["derived_files_removed"] == 1
+    assert (
+        main(["erase", "--source", "dir", "--ref", ref, "--db", str(db), "--work-dir", str(work)])
+        == 2
+    )
     assert main(["erase", "--source", "bus", "--ref", ref, "--db", str(db)]) == 2
     assert "'bus' is not a source" in capsys.readouterr().err
 
