@@ -266,12 +266,17 @@ def _purge(args: argparse.Namespace) -> int:
         raise ValidationError("`--before` is required")
     with _open_store(settings) as store:
         n = store.purge(before.isoformat())
+    cleared = _clear_derived(args) if n else []
     audit_mod.AuditLog(settings.audit_path()).record(
         "purge",
         label=audit_mod.cli_actor(),
         role="operator",
         endpoint="geosafe purge",
-        params={"before": before.isoformat(timespec="seconds"), "retention_days": days},
+        params={
+            "before": before.isoformat(timespec="seconds"),
+            "retention_days": days,
+            "derived_files_removed": len(cleared),
+        },
         records=n,
         purpose=args.purpose,
     )
@@ -340,5 +345,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     purge.add_argument("--before", help="remove incidents that ended before this ISO date instead")
     purge.add_argument("--purpose", help="why (recorded in the audit log)")
+    purge.add_argument(
+        "--work-dir", help="the service's work directory (default: GEOSAFE_WORK_DIR)"
+    )
     _add_paths(purge)
     purge.set_defaults(func=_purge)

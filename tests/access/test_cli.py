@@ -140,16 +140,17 @@ def test_purge(imported: tuple[Path, Path], capsys) -> None:
     cutoff = frame["occurred_to"].sort_values().iloc[9]  # the 10th earliest end
     expected = int((frame["occurred_to"] < cutoff).sum())
     capsys.readouterr()
-    assert main(["purge", "--before", cutoff.isoformat(), "--db", str(db)]) == 0
+    work = ["--work-dir", str(db.parent / "work")]
+    assert main(["purge", "--before", cutoff.isoformat(), "--db", str(db), *work]) == 0
     assert f"purged {expected} " in capsys.readouterr().out
     with Store(db) as store:
         assert len(store.incidents(with_location=False)) == 40 - expected
     # default: the retention period (6 years) keeps these 2025 rows
-    assert main(["purge", "--db", str(db)]) == 0
+    assert main(["purge", "--db", str(db), *work]) == 0
     assert "purged 0 " in capsys.readouterr().out
     rows = AuditLog(Path(str(db) + ".audit.sqlite")).entries(action="purge")
     assert [r.records for r in rows] == [expected, 0]
-    assert main(["purge", "--retention-days", "1", "--db", str(db)]) == 0
+    assert main(["purge", "--retention-days", "1", "--db", str(db), *work]) == 0
     with Store(db) as store:
         assert len(store.incidents(with_location=False)) == 0
 
