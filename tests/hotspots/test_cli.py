@@ -194,3 +194,21 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert code == 2
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_kde_reads_the_store_without_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _police_files(tmp_path, ["2023-01", "2023-02"], seed=5)
+    db = tmp_path / "store.db"
+    assert main(["import", "police-uk", *map(str, files), "--db", str(db)]) == 0
+    capsys.readouterr()
+    code = main([
+        "kde", "--db", str(db), "--bandwidth", "300", "--cell", "50", "--kernel", "quartic",
+        "--from-date", "2023-02-01", "--to-date", "2023-02-28", "--per-year",
+        "--out", str(tmp_path / "s.tif"),
+    ])  # fmt: skip
+    assert code == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["counts"]["used"] == 80  # February only
+    assert s["units"] == "incidents per km² per year"
