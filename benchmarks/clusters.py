@@ -16,6 +16,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,29 +35,36 @@ def points(n: int, seed: int = 0) -> np.ndarray:
     return xy + np.array([520_000.0, 170_000.0])
 
 
-def run_case(name: str, n: int) -> dict[str, object]:
-    xy = points(n)
-    t = time.perf_counter()
+def _algorithm(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The clustering call of a case, imported before the clock starts."""
     if name == "geosafe-dbscan":
         from geosafe.hotspots.dbscan import dbscan_labels
 
-        labels = dbscan_labels(xy, eps=EPS, min_samples=MIN_SAMPLES)
-    elif name == "sklearn-dbscan":
+        return lambda xy: dbscan_labels(xy, eps=EPS, min_samples=MIN_SAMPLES)
+    if name == "sklearn-dbscan":
         from sklearn.cluster import DBSCAN
 
-        labels = DBSCAN(eps=EPS, min_samples=MIN_SAMPLES).fit_predict(xy)
-    elif name == "geosafe-hdbscan":
+        return lambda xy: DBSCAN(eps=EPS, min_samples=MIN_SAMPLES).fit_predict(xy)
+    if name == "geosafe-hdbscan":
         from geosafe.hotspots.dbscan import hdbscan_labels
 
-        labels = hdbscan_labels(xy, min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES)
-    elif name == "sklearn-hdbscan":
+        return lambda xy: hdbscan_labels(
+            xy, min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES
+        )
+    if name == "sklearn-hdbscan":
         from sklearn.cluster import HDBSCAN
 
-        labels = HDBSCAN(
+        return lambda xy: HDBSCAN(
             min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES, copy=True
         ).fit_predict(xy)
-    else:
-        raise SystemExit(f"unknown case {name!r}")
+    raise SystemExit(f"unknown case {name!r}")
+
+
+def run_case(name: str, n: int) -> dict[str, object]:
+    xy = points(n)
+    algorithm = _algorithm(name)
+    t = time.perf_counter()
+    labels = np.asarray(algorithm(xy))
     dt = time.perf_counter() - t
     np.save(f"/tmp/geosafe_bench_{name}_{n}.npy", labels)
     return {
