@@ -143,6 +143,15 @@ def test_paging_links_keep_every_parameter(client: TestClient, tokens: Tokens) -
         pages += 1
     assert len(seen) == len(set(seen)) == matched
     assert pages == -(-matched // 7)
+    second = _get(
+        client, "/ogc/collections/bus-stops/items?limit=7&offset=7&f=json", tokens.analyst
+    ).json()
+    prev = [link["href"] for link in second["links"] if link["rel"] == "prev"]
+    q = up.parse_qs(up.urlsplit(prev[0]).query)
+    assert q["offset"] == ["0"] and q["limit"] == ["7"] and q["f"] == ["json"]
+    first = _get(client, prev[0].removeprefix("http://testserver"), tokens.analyst).json()
+    plain = _get(client, "/ogc/collections/bus-stops/items?limit=7", tokens.analyst).json()
+    assert [f["id"] for f in first["features"]] == [f["id"] for f in plain["features"]]
 
 
 def test_limit_is_clamped_never_an_error(client: TestClient, tokens: Tokens) -> None:
