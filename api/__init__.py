@@ -17,14 +17,25 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from geosafe.layers import IncidentStore
+
+    from .settings import ServiceSettings
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Any = None, *, store: Any = None) -> Any:
+def create_app(
+    settings: ServiceSettings | None = None,
+    *,
+    store: IncidentStore | Callable[[], IncidentStore] | None = None,
+) -> FastAPI:
     """Build the FastAPI application.
 
     Parameters
@@ -89,8 +100,8 @@ def create_app(settings: Any = None, *, store: Any = None) -> Any:
     return app
 
 
-def _store_opener(db: Any) -> Callable[[], Any]:
-    def open_store() -> Any:
+def _store_opener(db: Any) -> Callable[[], IncidentStore]:
+    def open_store() -> IncidentStore:
         from geosafe.store import Store
 
         return Store(db)
