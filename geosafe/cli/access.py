@@ -49,6 +49,17 @@ def _log(args: argparse.Namespace) -> audit_mod.AuditLog:
     return audit_mod.audit_log(_store_settings(args))
 
 
+def _record(args: argparse.Namespace, action: str, command: str, **fields: object) -> None:
+    """Audit a command-line action by the operating-system user (role ``operator``)."""
+    _log(args).record(
+        action,
+        label=audit_mod.cli_actor(),
+        role="operator",
+        endpoint=f"geosafe {command}",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
 def _add_paths(p: argparse.ArgumentParser, *, tokens: bool = False) -> None:
     p.add_argument("--db", help="incident store (default: GEOSAFE_DB or ./geosafe.db)")
     p.add_argument("--audit-db", help="audit log (default: <db>.audit.sqlite)")
@@ -76,11 +87,10 @@ def _token_create(args: argparse.Namespace) -> int:
         label=args.label,
     )
     info = issued.info
-    _log(args).record(
+    _record(
+        args,
         "token",
-        label=audit_mod.cli_actor(),
-        role="operator",
-        endpoint="geosafe token create",
+        "token create",
         params={
             "token_id": info.token_id,
             "role": info.role,
@@ -103,11 +113,10 @@ def _token_create(args: argparse.Namespace) -> int:
 
 def _token_revoke(args: argparse.Namespace) -> int:
     ids = _tokens(args).revoke(args.token)
-    _log(args).record(
+    _record(
+        args,
         "token",
-        label=audit_mod.cli_actor(),
-        role="operator",
-        endpoint="geosafe token revoke",
+        "token revoke",
         params={"token": args.token, "revoked": ids},
     )
     print(f"revoked {len(ids)} token(s): {', '.join(ids)}")
@@ -210,11 +219,10 @@ def _erase(args: argparse.Namespace) -> int:
     with _open_store(settings) as store:
         places = store.erase(source, args.ref)
     cleared = _clear_derived(args) if places else []
-    audit_mod.AuditLog(settings.audit_path()).record(
+    _record(
+        args,
         "erase",
-        label=audit_mod.cli_actor(),
-        role="operator",
-        endpoint="geosafe erase",
+        "erase",
         params={
             "source": source,
             "ref": args.ref,
@@ -267,11 +275,10 @@ def _purge(args: argparse.Namespace) -> int:
     with _open_store(settings) as store:
         n = store.purge(before.isoformat())
     cleared = _clear_derived(args) if n else []
-    audit_mod.AuditLog(settings.audit_path()).record(
+    _record(
+        args,
         "purge",
-        label=audit_mod.cli_actor(),
-        role="operator",
-        endpoint="geosafe purge",
+        "purge",
         params={
             "before": before.isoformat(timespec="seconds"),
             "retention_days": days,

@@ -4,7 +4,6 @@ script on the page cannot read the cookie."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,6 @@ from .conftest import SCHOOL_A
 from .loadtest import live_server
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed; run scripts/setup.sh --test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_login_page_sets_an_httponly_strict_cookie(
