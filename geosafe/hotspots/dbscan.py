@@ -11,9 +11,9 @@ O(n + cells):
 1. core points: ``scipy.spatial.cKDTree.query_ball_point(..., return_length=True)`` counts
    (weighted: summed ``sample_weight``) neighbours within ``eps`` without storing them;
 2. cores are bucketed in square cells of side ``eps/√2`` (every pair in a cell is within
-   ``eps``, so a cell's cores are one component); core-core neighbour lists are produced in
-   chunks and reduced to unique *cell* pairs, then connected components
-   (``scipy.sparse.csgraph``) of the cell graph are the clusters;
+   ``eps``, so a cell's cores are one component); core-core pairs within ``eps`` are made in
+   C (``cKDTree.query_pairs``) strip by strip along x, reduced to unique *cell* pairs, and the
+   connected components (``scipy.sparse.csgraph``) of the cell graph are the clusters;
 3. border points: the nearest core within ``eps`` (``cKDTree.query``).
 
 Exactly duplicated coordinates (police.uk map points) are collapsed first and carried as
@@ -34,12 +34,11 @@ the peak hour (local, minute-precision incidents only). Noise is counted in ``at
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import geopandas as gpd
@@ -68,11 +67,30 @@ def _check(eps: float, min_samples: int) -> None:
         raise ValidationError(msg)
 
 
-def _flat(lists: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Owner index and neighbour index of ragged neighbour lists."""
-    lens = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
-    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
-    return np.repeat(np.arange(len(lists)), lens), flat
+def _strip_pairs(
+    pts: np.ndarray, eps: float, *, step: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every pair of points within ``eps`` exactly once, strip by strip, as index arrays.
+
+    Points are sorted by x and cut into strips of ``step`` points; each strip is searched
+    (``cKDTree.query_pairs``, pairs made in C) together with the points up to ``eps`` beyond
+    its right edge, and a pair is kept in the strip holding its left point. Memory is bounded
+    by one strip's pairs.
+    """
+    order = np.argsort(pts[:, 0], kind="stable")
+    xs = pts[order, 0]
+    n = len(pts)
+    start = 0
+    while start < n:
+        end = min(start + step, n)
+        hi = int(np.searchsorted(xs, xs[end - 1] + eps, side="right"))
+        sub = order[start:hi]
+        pairs = cKDTree(pts[sub]).query_pairs(eps, output_type="ndarray")
+        if len(pairs):
+            proper = pairs.min(axis=1) < end - start
+            pairs = pairs[proper]
+            yield sub[pairs[:, 0]], sub[pairs[:, 1]]
+        start = end
 
 
 def dbscan_labels(
@@ -100,14 +118,16 @@ def dbscan_labels(
     inv = inv.ravel()
     uw = np.bincount(inv, weights=w, minlength=len(uniq))
     tree = cKDTree(uniq)
+    counts = tree.query_ball_point(uniq, eps, return_length=True).astype(float)
+    # strips of about 10 million pairs
+    step = max(1000, min(chunk * 10, int(1e7 / max(1.0, float(counts.mean())))))
     if np.allclose(uw, 1.0):
-        nb_weight = tree.query_ball_point(uniq, eps, return_length=True).astype(float)
+        nb_weight = counts
     else:
-        nb_weight = np.empty(len(uniq))
-        for s in range(0, len(uniq), chunk):
-            part = uniq[s : s + chunk]
-            owner, flat = _flat(tree.query_ball_point(part, eps))
-            nb_weight[s : s + chunk] = np.bincount(owner, weights=uw[flat], minlength=len(part))
+        nb_weight = uw.copy()  # itself
+        for a, b in _strip_pairs(uniq, eps, step=step):
+            nb_weight += np.bincount(a, weights=uw[b], minlength=len(uniq))
+            nb_weight += np.bincount(b, weights=uw[a], minlength=len(uniq))
     core = nb_weight >= min_samples - 1e-9
     labels_u = np.full(len(uniq), -1, dtype=np.int64)
     if core.any():
@@ -121,19 +141,17 @@ def dbscan_labels(
         cell = cell.ravel()
         ncell = int(cell.max()) + 1
         ctree = cKDTree(cxy)
-        # one representative per cell pair is enough; query from each core, keep unique pairs
-        pairs: list[np.ndarray] = []
-        # chunks of about 5 million neighbour pairs
-        step = max(500, min(chunk, int(5e6 / max(1.0, float(nb_weight[core].mean())))))
-        for s in range(0, len(cxy), step):
-            owner, flat = _flat(ctree.query_ball_point(cxy[s : s + step], eps))
-            a = cell[owner + s]
-            b = cell[flat]
-            keep = a < b
+        # cores in one cell are connected; reduce core pairs to unique cell pairs
+        found: list[np.ndarray] = []
+        for i, j in _strip_pairs(cxy, eps, step=step):
+            a = cell[i]
+            b = cell[j]
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            keep = lo != hi
             if keep.any():
-                pairs.append(np.unique(a[keep] * ncell + b[keep]))
-        if pairs:
-            allp = np.unique(np.concatenate(pairs))
+                found.append(np.unique(lo[keep] * ncell + hi[keep]))
+        if found:
+            allp = np.unique(np.concatenate(found))
             a, b = np.divmod(allp, ncell)
         else:
             a = b = np.zeros(0, dtype=np.int64)
