@@ -709,6 +709,13 @@ def _public_layer(
         )
     reference = collection in ("schools", "bus-stops")
     published = privacy.publish_features(principal, collection, frame, reference=reference)
+    if collection in ("h3-cells", "clusters", "emerging-cells") and "density" in published:
+        # density × area would give back the exact count: derive it from the published one
+        counts = next((c for c in ("count", "n_incidents") if c in published.columns), None)
+        area_km2 = published.geometry.area.to_numpy() / 1e6
+        published["density"] = (
+            published[counts].astype(float).to_numpy() / area_km2 if counts else np.nan
+        )
     return _make_layer(
         collection, published, params, synthetic=full.synthetic, notes="disclosure-controlled"
     )

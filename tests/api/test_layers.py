@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import h3
+import pytest
 import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
@@ -189,3 +190,19 @@ def test_one_date_gives_a_year(client: TestClient, tokens: Tokens) -> None:
         "/ogc/collections/journey-corridors/items?school=../x", headers=auth(tokens.analyst)
     )
     assert bad.status_code == 404 and "'../x'" in bad.json()["detail"]
+
+
+def test_public_density_does_not_give_back_exact_counts(client: TestClient, tokens: Tokens) -> None:
+    from pyproj import Geod
+
+    fc = _all(client, "/ogc/collections/h3-cells/items?limit=50&resolution=8", tokens.neighbourhood)
+    geod = Geod(ellps="WGS84")
+    for f in fc["features"]:
+        p = f["properties"]
+        area_km2 = abs(geod.geometry_area_perimeter(shape(f["geometry"]))[0]) / 1e6
+        if p.get("count") is None:
+            assert p.get("density") is None
+        else:
+            # the published density is the rounded count over the cell's area
+            assert p["density"] * area_km2 == pytest.approx(p["count"], rel=0.01)
+    assert any(f["properties"].get("count") for f in fc["features"])  # not all suppressed
