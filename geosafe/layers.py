@@ -716,6 +716,11 @@ def _public_layer(
         published["density"] = (
             published[counts].astype(float).to_numpy() / area_km2 if counts else np.nan
         )
+    for col, places in (("gi_z", 1), ("gi_p", 2)):
+        # coarse statistics: exact z-scores of many neighbouring cells could be solved back
+        # towards the exact counts they were computed from
+        if col in published.columns:
+            published[col] = published[col].astype(float).round(places)
     return _make_layer(
         collection, published, params, synthetic=full.synthetic, notes="disclosure-controlled"
     )

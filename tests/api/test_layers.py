@@ -206,3 +206,10 @@ def test_public_density_does_not_give_back_exact_counts(client: TestClient, toke
             # the published density is the rounded count over the cell's area
             assert p["density"] * area_km2 == pytest.approx(p["count"], rel=0.01)
     assert any(f["properties"].get("count") for f in fc["features"])  # not all suppressed
+
+
+def test_public_gi_statistics_are_coarse(client: TestClient, tokens: Tokens) -> None:
+    fc = _all(client, "/ogc/collections/h3-cells/items?limit=50&resolution=8", tokens.neighbourhood)
+    for f in fc["features"]:
+        z = f["properties"].get("gi_z")
+        assert z is None or round(z, 1) == z
