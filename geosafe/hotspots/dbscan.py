@@ -119,8 +119,8 @@ def dbscan_labels(
     uw = np.bincount(inv, weights=w, minlength=len(uniq))
     tree = cKDTree(uniq)
     counts = tree.query_ball_point(uniq, eps, return_length=True).astype(float)
-    # strips of about 10 million pairs
-    step = max(1000, min(chunk * 10, int(1e7 / max(1.0, float(counts.mean())))))
+    # strips of about 4 million pairs (~100 MB of indices)
+    step = max(1000, min(chunk * 10, int(4e6 / max(1.0, float(counts.mean())))))
     if np.allclose(uw, 1.0):
         nb_weight = counts
     else:
