@@ -21,7 +21,17 @@ __all__ = ["main"]
 
 log = logging.getLogger(__name__)
 
-_COMMAND_MODULES = ("ingest", "synth", "hotspots", "gtfs", "journeys", "service", "access", "demo")
+_COMMAND_MODULES = (
+    "ingest",
+    "synth",
+    "hotspots",
+    "gtfs",
+    "journeys",
+    "rolls",
+    "service",
+    "access",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.captureWarnings(True)
     try:
         code: int = args.func(args)
