@@ -259,7 +259,10 @@ def crosscheck(
         rng = random.Random(seed)
         stops = sorted(set(feed.stop_times["stop_id"]))
         days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-        days = [d for d in days if feed.services_on(d)]
+        used = set(feed.trips["service_id"])
+        days = [d for d in days if feed.services_on(d) & used]
+        if not days:
+            raise ValueError(f"{src}: no service day with trips in the first {max_days} days")
         out = Crosscheck(feed=Path(src).name)
 
         def ours(a: str, b: str, day: dt.date, t: int) -> int | None:
@@ -284,6 +287,8 @@ def crosscheck(
         for a, b, day, t in draws():
             if out.answered >= answered:
                 break
+            if out.queries > 100 * answered:
+                raise RuntimeError(f"{src}: too few queries have a journey in either engine")
             out.queries += 1
             m, r = ours(a, b, day, t), theirs(a, b, day, t)
             if m is None and r is None:
