@@ -9,6 +9,7 @@ Nothing is built at import: ``geosafe serve`` (or a test) makes the settings and
 - ``/maps``: Folium maps with local assets and an offline basemap
 - ``/downloads``, ``/rasters``: GeoPackage, GeoJSON, CSV; KDE Cloud-Optimised GeoTIFF
 - ``/journeys``, ``/jobs``: journeys over HTTP; background jobs
+- ``/schools/{urn}/roll``: a school's roll upload (home postcodes only)
 - ``/``: the web page; ``/static``: its assets and vendored Leaflet
 """
 
@@ -56,7 +57,7 @@ def create_app(
     from geosafe.layers import LayerService
     from geosafe.settings import StoreSettings
 
-    from . import downloads, jobs, journeys, maps, ogc, rasters, security, web
+    from . import downloads, jobs, journeys, maps, ogc, rasters, schools, security, web
     from .deps import Services
     from .errors import install_error_handlers
     from .settings import ServiceSettings
@@ -94,7 +95,7 @@ def create_app(
         """``{"status": "ok"}`` while the process serves requests."""
         return {"status": "ok"}
 
-    for module in (ogc, maps, downloads, rasters, journeys, jobs, web):
+    for module in (ogc, maps, downloads, rasters, journeys, schools, jobs, web):
         app.include_router(module.router)
     web.mount_static(app, settings)
     return app

@@ -55,7 +55,9 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
     if ext == "csv":
         return Response(ge.csv_text(layer), media_type=_FORMATS[ext], headers=headers)
     key = hashlib.sha256(
-        repr((sp.id, params.key(), svc.layers.store_state(), gl.scope_key(principal))).encode()
+        repr(
+            (sp.id, params.key(), svc.layers.collection_state(sp.id), gl.scope_key(principal))
+        ).encode()
     ).hexdigest()[:20]
     out_dir = Path(svc.settings.work_dir) / "downloads"
     out_dir.mkdir(parents=True, exist_ok=True)

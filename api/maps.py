@@ -130,5 +130,6 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    key = ("school", urn, params.key(), svc.layers.store_state(), gl.scope_key(principal))
+    state = svc.layers.collection_state("journey-corridors")  # store and school rolls
+    key = ("school", urn, params.key(), state, gl.scope_key(principal))
     return _send(request, _cached(svc, key, make), "text/html; charset=utf-8")

@@ -484,6 +484,16 @@ class LayerService:
             parts.append(token())
         return tuple(parts)
 
+    def collection_state(self, collection: str) -> Hashable:
+        """A token that changes whenever the inputs of ``collection`` may have changed: the
+        store, and for ``journey-corridors`` also the uploaded school rolls
+        (:func:`geosafe.rolls.rolls_state`)."""
+        if collection != "journey-corridors":
+            return self.store_state()
+        from .rolls import rolls_state
+
+        return (self.store_state(), rolls_state(self.store_path))
+
     def all_incidents(self) -> gpd.GeoDataFrame:
         """Every located incident in the store (cached per store state)."""
         state = self.store_state()
@@ -589,7 +599,8 @@ class LayerService:
         if public and params.resolution > _MAX_PUBLIC_RES:
             params = replace(params, resolution=_MAX_PUBLIC_RES)
         scope = scope_key(principal) if public else None
-        key = ("layer", collection, params.key(), self.store_state() if sp.params else None, scope)
+        state = self.collection_state(collection) if sp.params else None
+        key = ("layer", collection, params.key(), state, scope)
 
         def build() -> Layer:
             log.info("building layer %s %s (%s)", collection, params, role or "full")
@@ -696,6 +707,10 @@ def _public_layer(
     elif collection == "journey-corridors":  # street stretches would trace home routes
         from .corridors import corridor_cells
 
+        if principal.role == "school" and principal.school_urn in set(
+            datasets.schools(svc.data_dir, demo_only=True)["urn"].astype(str)
+        ):  # a school's own corridors only (the other schools' are filtered out below)
+            params = replace(params, school=principal.school_urn)
         full = corridor_cells(svc, params)
     else:
         full = svc.layer(collection, params)
@@ -704,6 +719,8 @@ def _public_layer(
         frame = privacy.publish_clusters(frame.rename_axis("id"), count_column="n_incidents")
     if collection == "journey-corridors":
         frame = frame[frame["pupils"].astype(float) >= privacy.SUPPRESS_BELOW]
+        if principal.role == "school":  # never another school's pupils' journeys
+            frame = frame[frame["school_urn"].astype(str) == str(principal.school_urn)]
         frame = (
             privacy.clip_to_scope(principal, frame) if principal.role == "neighbourhood" else frame
         )

@@ -3,7 +3,8 @@
 1. Generate the synthetic DIR, ASIF, CRIS and FAP files for the demo area (``geosafe synth``).
 2. Import them, and every bundled police.uk burglary month, into the demo store
    (``geosafe import``; re-running is a no-op for files already imported).
-3. Print a summary (rows, accepted, quarantined, no location, per source).
+3. Print a summary (rows, accepted, quarantined, no location, per source), and upload the
+   synthetic school rolls (``geosafe roll upload``; home postcodes per demo school).
 4. Create one access token per role and print them.
 5. Serve the API and the map page (``geosafe serve``) unless ``--no-serve``.
 
@@ -82,6 +83,19 @@ def _run(args: argparse.Namespace) -> int:
                 results.append(json.loads(line))
 
     _print_summary(results, db)
+
+    # synthetic school rolls (home postcodes per demo school): origins of the corridors
+    for roll in sorted((synth_dir / "rolls").glob("*.csv")):
+        code, out = _call(["roll", "upload", "--school", roll.stem, str(roll), "--db", str(db)])
+        if code != 0:
+            print(
+                f"geosafe demo: roll upload of {str(roll)!r} failed (exit {code})", file=sys.stderr
+            )
+            return code
+        r = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"roll {r['school_urn']} (synthetic): {r['pupils']} pupils, {r['postcodes']} postcodes"
+        )
 
     tokens: dict[str, str] = {}
     demo_school = datasets.schools(demo_only=True).sort_values("name").iloc[0]

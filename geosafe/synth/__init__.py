@@ -56,6 +56,12 @@ Dirty rows
     dates, impossible dates, malformed/unknown postcodes, year group 14, unknown ward, bad
     flags, a duplicate ref). ``dirty_rows.csv`` lists each one (file, data row, ref, defect).
 
+Rolls
+    ``rolls/<URN>.csv`` per demo-area school (``postcode,pupils``: the upload format of
+    ``geosafe roll upload``): roll size 5 x the KS4 cohort capped at 1,200, homes real
+    postcodes within 5 km drawn with distance decay ``exp(-d/800 m)`` (~80% within 2.5 km);
+    see :mod:`geosafe.synth._rolls`.
+
 Output is deterministic for a given ``seed``, ``months`` and ``end`` (default ``2025-07``,
 so 12 months cover the school year 2024-25).
 """
@@ -65,7 +71,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +96,7 @@ from ._params import (
     PLACE_MIX_PEAK,
     YEARLY_ROWS,
 )
+from ._rolls import synthetic_rolls, write_rolls
 from ._rows import _asif_rows, _cris_rows, _dir_rows, _fap_rows
 from ._world import _load_world
 
@@ -110,6 +117,8 @@ __all__ = [
     "YEARLY_ROWS",
     "SynthResult",
     "generate",
+    "synthetic_rolls",
+    "write_rolls",
     "write_synthetic",
 ]
 
@@ -127,6 +136,8 @@ class SynthResult:
     seed: int
     start: dt.date
     end: dt.date
+    #: The synthetic school rolls (``rolls/<URN>.csv``) by URN.
+    rolls: dict[str, Path] = field(default_factory=dict)
 
 
 def _month_range(months: int, end: str) -> tuple[dt.date, dt.date]:
@@ -226,7 +237,8 @@ def write_synthetic(
     end: str = DEFAULT_END,
     data_dir: Path | str | None = None,
 ) -> SynthResult:
-    """Write ``dir.csv``, ``asif.csv``, ``cris.csv``, ``fap.csv``, ``dirty_rows.csv`` and
+    """Write ``dir.csv``, ``asif.csv``, ``cris.csv``, ``fap.csv``, ``dirty_rows.csv``,
+    ``rolls/<URN>.csv`` (a synthetic roll per demo-area school, :func:`write_rolls`) and
     ``README-SYNTHETIC.md`` into ``out_dir`` (created if needed). See :func:`generate`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,6 +257,7 @@ def write_synthetic(
         for source, items in defects.items():
             for row, ref, name in items:
                 w2.writerow([f"{source}.csv", row, ref, name])
+    rolls = write_rolls(out, seed=seed, data_dir=data_dir)
     start, last = _month_range(months, end)
     _write_readme(out, seed=seed, start=start, end=last, rows=rows, defects=defects)
     log.info("wrote synthetic files to %s", out)
@@ -256,6 +269,7 @@ def write_synthetic(
         seed=seed,
         start=start,
         end=last,
+        rolls=rolls,
     )
 
 
@@ -286,6 +300,8 @@ def _write_readme(
     lines += [
         "",
         "`dirty_rows.csv` lists the deliberately defective rows (file, data row, ref, defect).",
+        "`rolls/<URN>.csv` are synthetic school rolls (home postcodes and pupil counts per",
+        "demo-area school; real postcodes, made-up pupils).",
         "",
     ]
     (out / "README-SYNTHETIC.md").write_text("\n".join(lines), encoding="utf-8")

@@ -1,0 +1,461 @@
+"""School rolls: the aggregated home postcodes of a school's pupils (postcodes only, no names).
+
+A school uploads a CSV with a ``postcode`` column (one row per pupil) or ``postcode`` and
+``pupils`` columns (one row per postcode with its pupil count). Any other column (names,
+dates of birth, year groups...) is refused: a roll holds nothing but postcodes and counts.
+Postcodes are normalised and validated against Code-Point Open
+(:mod:`geosafe.geocode.postcodes`); malformed or unknown ones are counted and reported, not
+fatal, and are not stored. What is stored is the roll aggregated to ``(postcode, pupils)``,
+one row per distinct postcode, sorted, in ``<db>.rolls/<URN>.csv`` beside the incident store
+(:func:`rolls_dir`; ``GEOSAFE_ROLLS_DIR`` overrides), written atomically.
+
+The rolls are origins of the school's journey corridors (:mod:`geosafe.corridors`): with a
+roll, the corridor pupil counts describe the whole school rather than only its Fair Access
+Panel referrals, so stretches used by 10 or more pupils can be published to the school.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, BinaryIO, Final
+
+import pandas as pd
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import datasets
+from ._errors import NotFoundError, ValidationError
+from .geocode.postcodes import lookup_postcodes
+
+__all__ = [
+    "ALLOWED_COLUMNS",
+    "RollEntry",
+    "RollSettings",
+    "RollSummary",
+    "audit_roll",
+    "delete_roll",
+    "list_rolls",
+    "load_roll",
+    "read_roll",
+    "roll_path",
+    "roll_postcodes",
+    "roll_state",
+    "rolls_dir",
+    "rolls_state",
+    "save_roll",
+]
+
+#: The only columns a roll file may have (case and surrounding spaces ignored).
+ALLOWED_COLUMNS: Final = ("postcode", "pupils")
+#: Largest pupil count accepted on one row (a whole large secondary school).
+MAX_PUPILS_PER_ROW: Final = 5000
+_URN_RE: Final = re.compile(r"^\d{6}$")
+
+
+class RollSettings(BaseSettings):
+    """Where school rolls are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: Folder of the roll files (``<URN>.csv``). ``None``: ``<db>.rolls`` beside the store.
+    rolls_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class RollSummary:
+    """What :func:`save_roll` stored.
+
+    Attributes
+    ----------
+    school_urn
+        The school.
+    path
+        The stored roll file.
+    source
+        Name of the uploaded file.
+    file_sha256
+        SHA-256 of the uploaded bytes.
+    rows
+        Data rows read.
+    postcodes
+        Distinct valid postcodes stored.
+    pupils
+        Pupils stored (sum over the valid postcodes).
+    unknown
+        Rows not stored: postcode malformed, not in Code-Point Open, or blank.
+    reasons
+        Those rows by reason (``postcode_malformed``, ``postcode_unknown``,
+        ``postcode_missing``).
+    """
+
+    school_urn: str
+    path: Path
+    source: str
+    file_sha256: str
+    rows: int
+    postcodes: int
+    pupils: int
+    unknown: int
+    reasons: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (no postcodes)."""
+        out = asdict(self)
+        out["path"] = str(self.path)
+        return out
+
+
+@dataclass(frozen=True)
+class RollEntry:
+    """One stored roll (:func:`list_rolls`)."""
+
+    school_urn: str
+    path: Path
+    postcodes: int
+    pupils: int
+    modified: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable row."""
+        return {**asdict(self), "path": str(self.path)}
+
+
+# -- where ----------------------------------------------------------------------------------
+
+
+def rolls_dir(db: Path | str) -> Path:
+    """The folder holding the rolls of the store at ``db``: ``GEOSAFE_ROLLS_DIR`` if set,
+    else ``<db>.rolls`` beside the store."""
+    override = RollSettings().rolls_dir
+    if override is not None:
+        return Path(override)
+    db = Path(db)
+    return db.with_name(db.name + ".rolls")
+
+
+def _check_urn(urn: object) -> str:
+    text = str(urn).strip()
+    if not _URN_RE.match(text):
+        msg = f"school URN {urn!r} is not a URN; give the school's 6-digit DfE URN."
+        raise ValidationError(msg)
+    return text
+
+
+def roll_path(db: Path | str, urn: str) -> Path:
+    """The roll file of school ``urn`` (``<rolls_dir>/<URN>.csv``)."""
+    return rolls_dir(db) / f"{_check_urn(urn)}.csv"
+
+
+def roll_state(db: Path | str | None, urn: str) -> Hashable:
+    """A token that changes whenever school ``urn``'s roll is uploaded or deleted (for cache
+    keys): the file's inode, modification time and size, or ``None`` without a roll."""
+    if db is None:
+        return None
+    try:
+        st = roll_path(db, urn).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def rolls_state(db: Path | str | None) -> Hashable:
+    """A token that changes whenever any roll of the store at ``db`` changes."""
+    if db is None:
+        return None
+    folder = rolls_dir(db)
+    if not folder.is_dir():
+        return None
+    out = []
+    for p in sorted(folder.glob("*.csv")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+# -- read -----------------------------------------------------------------------------------
+
+
+def _read_bytes(source: str | Path | bytes | BinaryIO) -> tuple[bytes, str]:
+    if isinstance(source, bytes):
+        return source, "upload"
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            return path.read_bytes(), str(path)
+        except OSError as exc:
+            msg = f"cannot read roll file {str(path)!r}: {exc.strerror}; check the path."
+            raise ValidationError(msg) from None
+    return source.read(), str(getattr(source, "name", "upload"))
+
+
+def read_roll(
+    source: str | Path | bytes | BinaryIO,
+    *,
+    name: str | None = None,
+    data_dir: Path | str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read and aggregate a roll file without storing it.
+
+    Parameters
+    ----------
+    source
+        A CSV path, its bytes, or a binary file object (UTF-8, a BOM accepted).
+    name
+        Name of the file for messages (default: the path).
+    data_dir
+        Bundled data directory (Code-Point Open lookup).
+
+    Returns
+    -------
+    tuple
+        ``(roll, counts)``: the roll as a DataFrame ``postcode`` (normalised, e.g.
+        ``"N22 7AY"``), ``pupils`` (int), one row per distinct valid postcode, sorted; and
+        ``rows``, ``unknown``, ``reasons``, ``file_sha256``, ``source``.
+
+    Raises
+    ------
+    ValidationError
+        When the file is not UTF-8 CSV, has no ``postcode`` column, has any column other
+        than ``postcode`` and ``pupils``, or a ``pupils`` value is not a whole number from 0
+        to :data:`MAX_PUPILS_PER_ROW`.
+    """
+    raw, label = _read_bytes(source)
+    label = name or label
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        msg = f"roll file {label!r} is not UTF-8 text; save it as CSV (UTF-8)."
+        raise ValidationError(msg) from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"roll file {label!r} is not a readable CSV ({exc}); save it as CSV with a header."
+        raise ValidationError(msg) from None
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    extra = [c for c in df.columns if str(c).strip().lower() not in ALLOWED_COLUMNS]
+    if extra:
+        msg = (
+            f"roll file {label!r} has column(s) {extra!r}: a roll holds home postcodes only "
+            "(`postcode`, optionally `pupils`); remove names and every other column, then "
+            "upload again."
+        )
+        raise ValidationError(msg)
+    if "postcode" not in cols:
+        msg = (
+            f"roll file {label!r} has columns {list(df.columns)!r}; it needs a `postcode` "
+            "column (one home postcode per pupil, or per postcode with a `pupils` count)."
+        )
+        raise ValidationError(msg)
+    postcodes = df[cols["postcode"]].astype(str)
+    if "pupils" in cols:
+        pupils = _pupil_counts(df[cols["pupils"]], label)
+    else:
+        pupils = pd.Series(1, index=df.index, dtype="int64")
+    found = lookup_postcodes(postcodes.to_numpy(), data_dir=data_dir)
+    blank = postcodes.str.strip() == ""
+    reason = found["reason_code"].where(~blank.to_numpy(), "postcode_missing")
+    ok = reason.isna().to_numpy() & found["postcode"].notna().to_numpy()
+    bad = reason[~ok].fillna("postcode_missing")
+    good = pd.DataFrame(
+        {"postcode": found["postcode"][ok].to_numpy(), "pupils": pupils[ok].to_numpy()}
+    )
+    roll = (
+        good.groupby("postcode", as_index=False)["pupils"]
+        .sum()
+        .query("pupils > 0")
+        .sort_values("postcode")
+        .reset_index(drop=True)
+    )
+    roll["pupils"] = roll["pupils"].astype("int64")
+    counts = {
+        "rows": len(df),
+        "unknown": int((~ok).sum()),
+        "reasons": {str(k): int(v) for k, v in bad.value_counts().sort_index().items()},
+        "file_sha256": sha,
+        "source": label,
+    }
+    return roll, counts
+
+
+def _pupil_counts(values: pd.Series, label: str) -> pd.Series:
+    text = values.astype(str).str.strip()
+    num = pd.to_numeric(text.where(text != "", "1"), errors="coerce")
+    bad = num.isna() | (num != num.round()) | (num < 0) | (num > MAX_PUPILS_PER_ROW)
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        msg = (
+            f"roll file {label!r}, data row {i + 1}: `pupils` {values.iloc[i]!r} is not a "
+            f"whole number from 0 to {MAX_PUPILS_PER_ROW}; give the pupils living at that "
+            "postcode (blank = 1)."
+        )
+        raise ValidationError(msg)
+    return num.astype("int64")
+
+
+# -- store ----------------------------------------------------------------------------------
+
+
+def save_roll(
+    db: Path | str,
+    urn: str,
+    path: str | Path | bytes | BinaryIO,
+    *,
+    name: str | None = None,
+    data_dir: Path | str | None = None,
+) -> RollSummary:
+    """Read, validate and aggregate a roll file and store it for school ``urn`` (replacing
+    its previous roll; written to a temporary file then renamed, so readers never see half a
+    file).
+
+    Parameters
+    ----------
+    db
+        The incident store the roll belongs to (the roll is kept beside it).
+    urn
+        The school's 6-digit URN (a school of the bundled list).
+    path
+        The roll CSV: a path, its bytes or a binary file object (see :func:`read_roll`).
+    name
+        Name of the file for messages and the summary.
+    data_dir
+        Bundled data directory (school list, Code-Point Open).
+
+    Raises
+    ------
+    ValidationError
+        Malformed URN or file (:func:`read_roll`).
+    NotFoundError
+        The URN is not a school of the bundled list.
+    """
+    urn = _check_urn(urn)
+    schools = datasets.schools(data_dir)
+    if urn not in set(schools["urn"].astype(str)):
+        msg = (
+            f"school URN {urn!r} is not in the bundled school list; pass a current DfE URN "
+            "(see data/schools/schools.csv)."
+        )
+        raise NotFoundError(msg)
+    roll, counts = read_roll(path, name=name, data_dir=data_dir)
+    target = roll_path(db, urn)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{urn}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            roll.to_csv(f, index=False, lineterminator="\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return RollSummary(
+        school_urn=urn,
+        path=target,
+        source=counts["source"],
+        file_sha256=counts["file_sha256"],
+        rows=counts["rows"],
+        postcodes=len(roll),
+        pupils=int(roll["pupils"].sum()),
+        unknown=counts["unknown"],
+        reasons=counts["reasons"],
+    )
+
+
+def load_roll(db: Path | str | None, urn: str) -> pd.DataFrame | None:
+    """School ``urn``'s stored roll (``postcode``, ``pupils``), or ``None`` without one."""
+    if db is None:
+        return None
+    path = roll_path(db, urn)
+    try:
+        df = pd.read_csv(path, dtype={"postcode": "str", "pupils": "int64"})
+    except FileNotFoundError:
+        return None
+    return df[["postcode", "pupils"]]
+
+
+def list_rolls(db: Path | str) -> list[RollEntry]:
+    """Every stored roll of the store at ``db``, by URN."""
+    folder = rolls_dir(db)
+    out = []
+    for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        if not _URN_RE.match(p.stem):
+            continue
+        df = load_roll(db, p.stem)
+        if df is None:
+            continue
+        modified = pd.Timestamp(p.stat().st_mtime, unit="s", tz="UTC").isoformat()
+        out.append(
+            RollEntry(p.stem, p, len(df), int(df["pupils"].sum()), modified.replace("+00:00", "Z"))
+        )
+    return out
+
+
+def delete_roll(db: Path | str, urn: str) -> bool:
+    """Remove school ``urn``'s roll; ``True`` when there was one."""
+    path = roll_path(db, urn)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def roll_postcodes(db: Path | str | None, urn: str) -> list[str]:
+    """School ``urn``'s roll as one postcode per pupil (empty without a roll), the form
+    :func:`geosafe.network.journeys.origins_from_postcodes` groups and counts."""
+    df = load_roll(db, urn)
+    if df is None:
+        return []
+    return [pc for pc, n in zip(df["postcode"], df["pupils"], strict=True) for _ in range(int(n))]
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+def audit_roll(
+    db: Path | str,
+    urn: str,
+    summary: RollSummary | None = None,
+    *,
+    who: tuple[str | None, str] = (None, "operator"),
+    endpoint: str | None = None,
+) -> int:
+    """Audit a roll upload (``summary`` given) as an import
+    (:func:`geosafe.audit.record_import`: source ``roll``, the file's name and SHA-256, rows
+    read, rows not stored as ``quarantined``, pupils stored as ``records``), or the deletion
+    of school ``urn``'s roll (``summary`` None) as an ``erase``. ``who`` is the token's
+    label (``None``: the command-line user) and role. Returns the audit row id."""
+    from .audit import AuditLog, cli_actor, record_import
+    from .settings import StoreSettings
+
+    label, role = who
+    urn = _check_urn(urn)
+    if summary is not None:
+        view = SimpleNamespace(
+            source="roll",
+            path=summary.source,
+            file_sha256=summary.file_sha256,
+            batch_id=f"roll:{urn}",
+            rows=summary.rows,
+            quarantined=summary.unknown,
+            accepted=summary.pupils,
+        )
+        return record_import(
+            db, view, label=label, role=role, endpoint=endpoint or "geosafe roll upload"
+        )
+    return AuditLog(StoreSettings(db=Path(db)).audit_path()).record(
+        "erase",
+        label=label or cli_actor(),
+        role=role,
+        endpoint=endpoint or "geosafe roll delete",
+        params={"source": "roll", "school_urn": urn},
+    )
