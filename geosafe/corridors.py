@@ -1,9 +1,10 @@
 """Journeys for the service: the ``journey-corridors`` layer, journeys over HTTP and a whole
 school's report (run as a background job).
 
-Origins of a school's corridors and report are the home postcodes of its Fair Access Panel
-referrals in the store, grouped by postcode (:func:`geosafe.network.journeys.fap_home_postcodes`),
-so no individual pupil is ever an origin of its own. Routing, exposure and the report come
+Origins of a school's corridors and report are the home postcodes of the pupils on its
+uploaded roll (:mod:`geosafe.rolls`, postcodes only) plus those of its Fair Access Panel
+referrals in the store (:func:`geosafe.network.journeys.fap_home_postcodes`), grouped by
+postcode, so no individual pupil is ever an origin of its own. Routing, exposure and the report come
 from :mod:`geosafe.network.journeys` and :mod:`geosafe.risk`; this module assembles them and
 caches the expensive parts (walking network, transit router, exposure model) per service.
 """
@@ -128,22 +129,28 @@ def school_journeys(
     arrive_by: dt.time = DEFAULT_ARRIVE_BY,
     mode: str = "walk",
 ) -> list[Any]:
-    """Journeys of a school's FAP-referred pupils from their (grouped) home postcodes."""
+    """Journeys of a school's pupils from their home postcodes, grouped by postcode: the
+    school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
+    referrals in the store, each postcode weighted by its pupils."""
     from .network.journeys import fap_home_postcodes, origins_from_postcodes
     from .network.journeys import plan_journeys as plan
+    from .rolls import roll_postcodes, roll_state
 
     key = (
         "school-journeys",
         urn,
         params.only(_FILTER_PARAMS).key(),
         svc.store_state(),
+        roll_state(svc.store_path, urn),  # an upload or deletion re-plans the journeys
         arrive_by,
         mode,
     )
 
     def build() -> list[Any]:
-        postcodes = fap_home_postcodes(svc.store, urn)
-        origins = origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind="fap")
+        roll = roll_postcodes(svc.store_path, urn)
+        postcodes = roll + fap_home_postcodes(svc.store, urn)
+        kind = "roll" if roll else "fap"
+        origins = origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
         if len(origins) == 0:
             return []
         return plan(
