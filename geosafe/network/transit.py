@@ -417,10 +417,22 @@ class RaptorRouter:
         """Walking distance from point ``a`` to points ``b``, metres (``inf`` beyond ``max_m``)."""
         if not len(b):
             return np.zeros(0)
-        if self.walk is not None:
+        straight = np.hypot(b[:, 0] - a[0], b[:, 1] - a[1]) * self.detour_factor
+        if self.walk is None:
+            return np.where(straight <= max_m, straight, np.inf)
+        # Where the OSM network does not reach (stops of a feed that runs beyond the
+        # extract), walk the straight line times the detour factor instead, as for a feed
+        # without a network: a point off the network raises, a target off it comes back inf.
+        try:
             d = np.asarray(self.walk.distances(a, b, max_m=max_m), dtype=float)
-        else:
-            d = np.hypot(b[:, 0] - a[0], b[:, 1] - a[1]) * self.detour_factor
+        except RoutingError:
+            return np.where(straight <= max_m, straight, np.inf)
+        snap = getattr(self.walk, "snap", None)
+        if snap is not None:
+            from .walk import WalkSettings
+
+            off = ~(np.asarray(snap(b).dist) <= WalkSettings().max_snap_m)
+            d = np.where(off, straight, d)
         return np.where(d <= max_m, d, np.inf)
 
     def _build_footpaths(
@@ -710,7 +722,10 @@ class RaptorRouter:
             and np.all(np.isfinite(b_xy))
         ):
             if self.walk_path is not None:
-                geom = self.walk_path(tuple(a_xy), tuple(b_xy))
+                try:
+                    geom = self.walk_path(tuple(a_xy), tuple(b_xy))
+                except RoutingError:  # beyond the network's extent: the straight line
+                    geom = shapely.LineString([tuple(a_xy), tuple(b_xy)])
             else:
                 geom = shapely.LineString([tuple(a_xy), tuple(b_xy)])
         return Leg("walk", from_stop, to_stop, t0, t0 + dur, distance_m=float(dist), geometry=geom)
