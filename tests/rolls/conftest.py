@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from api import create_app
 from geosafe import datasets
 from geosafe.auth import TokenStore
-from geosafe.store import Store
-from tests.api.conftest import _incident_rows, make_settings
+from tests.api.conftest import make_settings, store_path
+
+__all__ = ["store_path"]  # the service tests' store fixture, reused
 
 #: Demo-area schools by URN: A has 30 FAP referrals in the store, B none.
 SCHOOLS = sorted(datasets.schools(demo_only=True)["urn"].astype(str))
@@ -31,16 +32,10 @@ class Tokens:
 
 
 @pytest.fixture(scope="session")
-def roll_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real SQLite store with the service tests' hand-made incidents (near schools A, B)."""
-    path = tmp_path_factory.mktemp("rollstore") / "geosafe.db"
-    store = Store(path)
-    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
-    rows = _incident_rows()
-    store.stage(batch, rows)
-    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
-    store.close()
-    return path
+def roll_store(store_path: Path) -> Path:
+    """The service tests' real store of hand-made incidents (near schools A and B, 30 FAP
+    referrals to A), built afresh for this package."""
+    return store_path
 
 
 @pytest.fixture(scope="session")
