@@ -363,6 +363,7 @@ def import_file(
         return _import_police(
             store,
             p,
+            sha=sha,
             aoi=aoi,
             settings=settings,
             column_map=cmap,
@@ -424,6 +425,7 @@ def _import_police(
     store: Store,
     path: Path,
     *,
+    sha: str,
     aoi: BaseGeometry | None,
     settings: IngestSettings,
     column_map: Mapping[str, str],
@@ -431,7 +433,11 @@ def _import_police(
     chunk_rows: int,
 ) -> ImportResult:
     sha, header, chunks = puk.iter_chunks(
-        path, encoding=settings.encoding, column_map=dict(column_map), chunk_rows=chunk_rows
+        path,
+        encoding=settings.encoding,
+        column_map=dict(column_map),
+        chunk_rows=chunk_rows,
+        sha256=sha,
     )
     lookup = (
         (lambda refs: store.versions("police_uk", refs)) if store.has_source("police_uk") else None
@@ -443,7 +449,9 @@ def _import_police(
     supersede: list[int] = []
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
     try:
-        for chunk in chunks:
+        for k, chunk in enumerate(chunks):
+            if k == 0:  # a bulk load into an empty store builds its indexes at the end
+                store.defer_indexes(int(chunk.attrs.get("file_lines", 0)))
             res = puk.process_chunk(
                 chunk,
                 header=header,

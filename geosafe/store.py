@@ -22,6 +22,10 @@ batches, so staged rows are invisible. Committing is one short transaction (the 
 and the supersede marks of updated incidents). A process killed mid-import leaves a ``staging``
 batch whose pid is dead; the next import (or :meth:`Store.recover`) deletes its rows and marks it
 ``aborted``. Readers never wait for an import (WAL).
+
+A bulk load into an empty store (:meth:`Store.defer_indexes`) drops the ref, time and bbox
+indexes and builds them once before its commit (or abort); a process killed meanwhile leaves
+them missing until the next :class:`Store` opens the file, which builds them again.
 """
 
 from __future__ import annotations
@@ -129,10 +133,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     current INTEGER NOT NULL DEFAULT 1,
     superseded_by INTEGER
 );
-CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
 CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id, row_no);
-CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
-CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     batch_id INTEGER NOT NULL,
@@ -146,6 +147,18 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
 """
+
+#: Indexes on random keys, the costly ones to keep up row by row: a bulk load into an empty
+#: store builds them once at the end instead (:meth:`Store.defer_indexes`).
+_DEFERRABLE: Final = """
+CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
+CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
+CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
+"""
+_DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time", "incidents_bbox")
+
+#: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
+BULK_LOAD_ROWS = 50_000
 
 #: Bumped whenever the tables change; a store with another version is refused.
 SCHEMA_VERSION: Final = 3
@@ -239,6 +252,8 @@ class Store:
             self._conn = self._connect()
             self._check_schema()
             self._conn.executescript(_SCHEMA)
+            # (re)built here too when a bulk load that deferred them was killed
+            self._conn.executescript(_DEFERRABLE)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # pragma: no cover - OS-level failures
             msg = f"cannot open the store {str(self.path)!r} ({exc}); check `--db` / GEOSAFE_DB."
@@ -369,6 +384,48 @@ class Store:
             raise StoreError("SQLite returned no batch id.")
         return int(cur.lastrowid)
 
+    def defer_indexes(self, expected_rows: int, *, threshold: int | None = None) -> bool:
+        """Before a bulk load into an *empty* store, drop the random-key incident indexes
+        (ref, time, bbox): building them once when the batch ends (:meth:`commit_batch`,
+        :meth:`abort_batch`, or opening the store after a crash) costs far less than keeping
+        them up row by row. Nothing is deferred when the store holds any incident row (lookups
+        of earlier versions need the ref index) or the load is small.
+
+        Parameters
+        ----------
+        expected_rows
+            About how many rows the batch will stage.
+        threshold
+            Smallest ``expected_rows`` worth it; default :data:`BULK_LOAD_ROWS`.
+
+        Returns
+        -------
+        bool
+            Whether the indexes were dropped.
+        """
+        if expected_rows < (BULK_LOAD_ROWS if threshold is None else threshold):
+            return False
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM incidents LIMIT 1").fetchone() is not None:
+                return False
+            for name in _DEFERRABLE_NAMES:
+                c.execute(f"DROP INDEX IF EXISTS {name}")
+        log.info("bulk load into an empty store: incident indexes built at the end")
+        return True
+
+    def _rebuild_indexes(self) -> None:
+        """Create the deferrable indexes if missing (one transaction; no-op when present)."""
+        present = {
+            r[0]
+            for r in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'"
+            )
+        }
+        if not set(_DEFERRABLE_NAMES) <= present:
+            with self._tx() as c:
+                for stmt in _DEFERRABLE.strip().splitlines():
+                    c.execute(stmt)
+
     def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
         """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
         if rows.empty:
@@ -430,6 +487,7 @@ class Store:
             Ids (``incidents.id``) of current rows of *other* batches that this batch's
             updates replace (they become history).
         """
+        self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
         with self._tx() as c:
             status = c.execute(
                 "SELECT status FROM batches WHERE batch_id = ?", (batch_id,)
@@ -462,6 +520,7 @@ class Store:
                 "AND status = 'staging'",
                 (_utcnow(), batch_id),
             )
+        self._rebuild_indexes()
 
     def rollback(self, batch_id: int) -> Batch:
         """Remove a committed batch's incidents; keep its record as ``rolled_back``.

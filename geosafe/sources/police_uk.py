@@ -146,8 +146,15 @@ class Deduper:
                 self.current[ref] = (h, t, key)
 
 
-def _strict_ok(path: Path, encoding: str) -> bool:
-    """Whether the file decodes without error (streamed, C speed)."""
+#: Bytes of the control characters :data:`_CONTROL_RE` finds (single bytes in UTF-8 and in the
+#: 8-bit encodings alike: a multi-byte UTF-8 sequence never holds a byte below 0x80).
+_CONTROL_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
+    """One streamed pass (C speed): whether the file decodes without error, whether it
+    holds no control character at all (then no row needs the per-cell check), and its number
+    of line breaks (about the number of rows)."""
     import gzip
 
     def opener() -> Any:
@@ -156,17 +163,29 @@ def _strict_ok(path: Path, encoding: str) -> bool:
     dec = codecs.getincrementaldecoder(
         "utf-8-sig" if encoding.lower().startswith("utf") else encoding
     )()
+    strict, control_free, lines = True, True, 0
     try:
         with opener() as fh:
             for block in iter(lambda: fh.read(1 << 22), b""):
-                dec.decode(block)
-            dec.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
+                lines += block.count(b"\n")
+                if control_free and len(block.translate(None, _CONTROL_BYTES)) != len(block):
+                    control_free = False
+                if strict:
+                    try:
+                        dec.decode(block)
+                    except UnicodeDecodeError:
+                        strict = False
+            if strict:
+                try:
+                    dec.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    strict = False
     except (OSError, EOFError) as exc:
         msg = f"cannot read {str(path)!r} ({exc}); check the file."
         raise ImportFileError(msg) from exc
-    return True
+    # the byte scan speaks for characters only in encodings that write them as these bytes
+    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
+    return strict, control_free and ascii_like, lines
 
 
 def _header(path: Path, encoding: str) -> list[str]:
@@ -195,8 +214,11 @@ def iter_chunks(
     encoding: str = "utf-8",
     column_map: dict[str, str] | None = None,
     chunk_rows: int = 200_000,
+    sha256: str | None = None,
 ) -> tuple[str, tuple[str, ...], Iterator[pd.DataFrame]]:
     """Check the header, then read a police.uk file in chunks of text cells.
+
+    ``sha256``, when the caller already has the file's hash, saves hashing it again.
 
     Returns
     -------
@@ -204,7 +226,9 @@ def iter_chunks(
         ``(sha256, the file's own names of the standard columns in standard order, chunks)``;
         each chunk has the standard column names, ``""`` for blanks, an index of 1-based data
         row numbers, a boolean column ``_bad_fields`` (a ragged row) and ``_bad_column`` (the
-        first column holding undecodable bytes, or None).
+        first column holding undecodable bytes, or None); ``chunk.attrs["control_free"]`` is
+        True when the whole file holds no control character (the per-cell check is skipped),
+        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows).
 
     Raises
     ------
@@ -224,8 +248,8 @@ def iter_chunks(
         )
     header = _header(p, encoding)
     names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
-    sha = file_sha256(p)
-    strict = _strict_ok(p, encoding)
+    sha = sha256 or file_sha256(p)
+    strict, control_free, lines = _scan(p, encoding)
 
     def chunks() -> Iterator[pd.DataFrame]:
         done = 0  # data rows already yielded
@@ -244,6 +268,8 @@ def iter_chunks(
             )
             for chunk in reader:
                 out = _standardise(chunk, names, check_encoding=not strict)
+                out.attrs["control_free"] = control_free
+                out.attrs["file_lines"] = lines
                 done = int(out.index[-1]) if len(out) else done
                 yield out
         except pd.errors.ParserError:
@@ -267,7 +293,7 @@ def _standardise(
     out = pd.DataFrame(index=chunk.index + 1)
     for i, name in enumerate(names):
         if name is not None:
-            out[name] = chunk.iloc[:, i].fillna("").to_numpy(dtype=object)
+            out[name] = chunk.iloc[:, i].to_numpy(dtype=object)  # na_filter=False: no NaN
     out["_bad_fields"] = False
     out["_bad_column"] = None
     if check_encoding:
@@ -327,21 +353,100 @@ _TIME_REASON: Final = {
 }
 
 
-def _details(acc: pd.DataFrame) -> np.ndarray:
-    """The ``detail`` JSON of each row, built once per distinct combination of values."""
-    names = [name for _, name in _DETAIL]
-    if acc.empty:
+#: A column factorized: (code per row, distinct values in order of first appearance).
+Factorized = tuple[np.ndarray, np.ndarray]
+
+
+def _factorize(values: np.ndarray) -> Factorized:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _group_codes(columns: Sequence[Factorized]) -> np.ndarray:
+    """Dense codes (0, 1, ... in order of first appearance) of the distinct combinations of
+    values across factorized columns of equal length."""
+    codes = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+    for c, u in columns:
+        codes, _ = pd.factorize(codes * max(len(u), 1) + c)
+    return codes
+
+
+def _details(fac: dict[str, Factorized], ok: np.ndarray) -> np.ndarray:
+    """The ``detail`` JSON of the rows under ``ok``, built once per distinct combination of
+    values."""
+    if not ok.any():
         return np.empty(0, dtype=object)
-    groups = acc.groupby(names, sort=False, dropna=False)
-    idx = groups.ngroup().to_numpy()
+    columns = [fac[name] for _, name in _DETAIL]
+    _, first, inverse = np.unique(_group_codes(columns)[ok], return_index=True, return_inverse=True)
+    first = np.flatnonzero(ok)[first]
+    # json.dumps of the dict, from each column's distinct values encoded once
+    parts = [
+        (f"{json.dumps(key)}: ", c, [json.dumps(v or None) for v in u])
+        for (key, _), (c, u) in zip(_DETAIL, columns, strict=True)
+    ]
     texts = np.asarray(
-        [
-            json.dumps({key: (v or None) for (key, _), v in zip(_DETAIL, combo, strict=True)})
-            for combo in groups.size().index
-        ],
+        ["{" + ", ".join(k + enc[c[i]] for k, c, enc in parts) + "}" for i in first],
         dtype=object,
     )
-    return texts[idx]
+    return texts[inverse.ravel()]
+
+
+def row_hashes(std: pd.DataFrame, fac: dict[str, Factorized] | None = None) -> np.ndarray:
+    """The content hash of each row (what "identical" means): exactly
+    ``pandas.util.hash_pandas_object(std, index=False)`` as int64, computed from the columns'
+    factorizations where given (each distinct value hashed once) and, for the others, by
+    hashing every value (no factorizing: meant for columns of distinct values like Crime ID).
+    """
+    fac = fac or {}
+
+    def column(name: str) -> np.ndarray:
+        if name in fac:
+            codes, uniques = fac[name]
+            return pd.util.hash_array(uniques, categorize=False)[codes]
+        return pd.util.hash_array(std[name].to_numpy(dtype=object), categorize=False)
+
+    # pandas' combination of column hashes (CPython's tuple hash, as in
+    # ``pandas.core.util.hashing.combine_hash_arrays``)
+    names = list(std.columns)
+    out = np.full(len(std), 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    for i, name in enumerate(names):
+        out ^= column(name)
+        out *= mult
+        mult += np.uint64(82520 + 2 * (len(names) - i))
+    out += np.uint64(97531)
+    return out.view(np.int64)
+
+
+_SPACE_RE: Final = re.compile(r"\s")
+#: The ASCII characters ``str.strip`` removes.
+_ASCII_SPACE: Final = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+
+
+def _strip(values: np.ndarray) -> np.ndarray:
+    """``str.strip`` of every value, skipped (C speed) when no value holds any whitespace
+    (``\\s`` matches exactly what ``str.strip`` removes)."""
+    joined = "".join(values)
+    if joined.isascii():
+        data = joined.encode("ascii")
+        if len(data.translate(None, _ASCII_SPACE)) == len(data):
+            return values
+    elif _SPACE_RE.search(joined) is None:
+        return values
+    return np.asarray([v.strip() for v in values], dtype=object)
+
+
+def _unique_pairs(a: Factorized, b: Factorized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the distinct ``(a, b)`` text pairs per row, and each pair's stripped texts
+    (police.uk map points recur heavily: checks and lookups run once per point)."""
+    ca, ua = a
+    cb, ub = b
+    nb = max(len(ub), 1)
+    codes, keys = pd.factorize(ca.astype(np.int64) * nb + cb)
+    keys = np.asarray(keys, dtype=np.int64)
+    sa = np.asarray([str(v).strip() for v in ua], dtype=object)
+    sb = np.asarray([str(v).strip() for v in ub], dtype=object)
+    return codes, sa[keys // nb] if len(sa) else sa, sb[keys % nb] if len(sb) else sb
 
 
 def process_chunk(
@@ -383,7 +488,7 @@ def process_chunk(
         f"row has a different number of fields from the header ({len(header)}); check quoting.",
     )
     bad_col = chunk["_bad_column"].to_numpy(dtype=object)
-    has_bad = np.asarray([v is not None for v in bad_col], dtype=bool)
+    has_bad = chunk["_bad_column"].notna().to_numpy(dtype=bool)
     flag(
         has_bad,
         "encoding_invalid",
@@ -393,41 +498,43 @@ def process_chunk(
     )
     for i in np.flatnonzero(code == "encoding_invalid"):
         col[i] = bad_col[i]
+    control_free = bool(chunk.attrs.get("control_free", False))
     for name in NAMES:
         values = chunk[name].to_numpy(dtype=object)
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
         limit = max_text if name in ("Location", "Last outcome category", "Context") else 200
-        flag(
-            lengths > limit,
-            "text_too_long",
-            name,
-            f"`{name}` has more than {limit} characters; shorten it.",
-        )
-        if _CONTROL_RE.search("\n".join(values)) is not None:  # rare: then find the rows
+        if n and max(map(len, values)) > limit:  # rare: then find the rows
+            lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+            flag(
+                lengths > limit,
+                "text_too_long",
+                name,
+                f"`{name}` has more than {limit} characters; shorten it.",
+            )
+        if not control_free and _CONTROL_RE.search("\n".join(values)) is not None:
             ctl = np.fromiter(
                 (_CONTROL_RE.search(v) is not None for v in values), dtype=bool, count=n
             )
             flag(
                 ctl, "text_control_chars", name, f"`{name}` holds control characters; remove them."
             )
-    months = pd.Series([v.strip() for v in chunk["Month"].to_numpy(dtype=object)], dtype=object)
-    t0, t1, mcodes = month_bounds(months, now)
-    mv = months.to_numpy(dtype=object)
-    for c in {str(v) for v in mcodes if v is not None}:
-        flag(mcodes == c, c, "Month", _TIME_REASON[c], mv)
-    lon_s = np.asarray([v.strip() for v in chunk["Longitude"].to_numpy(dtype=object)], dtype=object)
-    lat_s = np.asarray([v.strip() for v in chunk["Latitude"].to_numpy(dtype=object)], dtype=object)
-    ccodes = gpoints.classify_lonlat(lon_s, lat_s, aoi=aoi)
-    missing = ccodes == gpoints.MISSING
-    for c in {str(v) for v in ccodes if v is not None and v != gpoints.MISSING}:
-        texts = np.asarray(
-            [
-                gpoints.reason_text(c, a, b, names=("Longitude", "Latitude")) if k == c else ""
-                for k, a, b in zip(ccodes, lon_s, lat_s, strict=True)
-            ],
-            dtype=object,
-        )
-        flag(ccodes == c, c, "Longitude,Latitude", "{v}", texts)
+    # months and map points repeat: each distinct value is checked once
+    # every column but the Crime ID factorized once: for months, map points, details, hashes
+    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
+    mrow, mtexts = fac["Month"]
+    mv_u = np.asarray([str(v).strip() for v in mtexts], dtype=object)
+    t0_u, t1_u, mcodes_u = month_bounds(pd.Series(mv_u, dtype=object), now)
+    t0, t1 = t0_u[mrow], t1_u[mrow]
+    for u in np.flatnonzero(mcodes_u != None):  # noqa: E711
+        c = str(mcodes_u[u])
+        text = _TIME_REASON[c].format(v=mv_u[u]).replace("{", "{{").replace("}", "}}")
+        flag(mrow == u, c, "Month", text)
+    prow, lon_u, lat_u = _unique_pairs(fac["Longitude"], fac["Latitude"])
+    ccodes_u = gpoints.classify_lonlat(lon_u, lat_u, aoi=aoi)
+    missing = (ccodes_u == gpoints.MISSING)[prow]
+    for u in np.flatnonzero((ccodes_u != None) & ~(ccodes_u == gpoints.MISSING)):  # noqa: E711
+        c = str(ccodes_u[u])
+        text = gpoints.reason_text(c, lon_u[u], lat_u[u], names=("Longitude", "Latitude"))
+        flag(prow == u, c, "Longitude,Latitude", text.replace("{", "{{").replace("}", "}}"))
     # content hash of the standard columns (what "identical" means)
     std = chunk[list(NAMES)]
     if has_bad.any():  # lone surrogates cannot be hashed: hash their bytes instead
@@ -437,8 +544,10 @@ def process_chunk(
                 v.encode("utf-8", "surrogateescape").decode("latin-1") if bad else v
                 for v, bad in zip(std[name].to_numpy(dtype=object), has_bad, strict=True)
             ]
-    hashes = pd.util.hash_pandas_object(std, index=False).to_numpy().view(np.int64)
-    ids = np.asarray([v.strip() for v in chunk["Crime ID"].to_numpy(dtype=object)], dtype=object)
+        hashes = row_hashes(std)
+    else:
+        hashes = row_hashes(std, fac)
+    ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
     ok = code == None  # noqa: E711
     has_id = ok & (ids != "")
     current = np.ones(n, dtype=np.int8)
@@ -451,7 +560,7 @@ def process_chunk(
         new_ids = [i for i in pd.unique(ids[has_id]) if i not in dedupe.current]
         dedupe._load(new_ids)
     known = (
-        pd.Series(ids).isin(dedupe.current.keys()).to_numpy(dtype=bool)
+        np.fromiter(map(dedupe.current.__contains__, ids), dtype=bool, count=n)
         if dedupe.current
         else np.zeros(n, bool)
     )
@@ -526,20 +635,19 @@ def process_chunk(
                     json.dumps(raw),
                 )
             )
-    acc = chunk[ok]
-    int(ok.sum())
+    all_ok = bool(ok.all())
+    acc = chunk if all_ok else chunk[ok]
     located = ~missing[ok]
-    lon = np.where(
-        located, pd.to_numeric(pd.Series(lon_s[ok]), errors="coerce").to_numpy(dtype=float), np.nan
-    )
-    lat = np.where(
-        located, pd.to_numeric(pd.Series(lat_s[ok]), errors="coerce").to_numpy(dtype=float), np.nan
-    )
-    x, y = gpoints.lonlat_to_bng(lon, lat)
-    x = np.where(located, x, np.nan)
-    y = np.where(located, y, np.nan)
+    # per distinct map point: numbers, grid coordinates and H3 cell (good points only)
+    good_u = ccodes_u == None  # noqa: E711
+    lon_pt = np.where(good_u, pd.to_numeric(pd.Series(lon_u), errors="coerce"), np.nan)
+    lat_pt = np.where(good_u, pd.to_numeric(pd.Series(lat_u), errors="coerce"), np.nan)
+    x_pt, y_pt = gpoints.lonlat_to_bng(lon_pt, lat_pt)
+    x_pt, y_pt = np.where(good_u, x_pt, np.nan), np.where(good_u, y_pt, np.nan)
+    cells_pt = cells_for_points(lon_pt, lat_pt, np.where(good_u, PRECISION_M, np.nan))
+    pt = prow if all_ok else prow[ok]
+    lon, lat, x, y, cells = lon_pt[pt], lat_pt[pt], x_pt[pt], y_pt[pt], cells_pt[pt]
     precision = np.where(located, PRECISION_M, np.nan)
-    cells = cells_for_points(lon, lat, precision)
     ref_ok = refs[ok]
     rows = pd.DataFrame(
         {
@@ -566,7 +674,7 @@ def process_chunk(
             "maxy": y,
             "geom_wkb": None,
             "weight": 1.0,
-            "detail": _details(acc),
+            "detail": _details(fac, ok),
             "row_hash": hashes[ok],
             "current": current[ok],
         }

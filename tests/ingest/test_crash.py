@@ -53,13 +53,8 @@ def _staged_rows(db: Path) -> int:
     return int(row[0])
 
 
-def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
-    src = tmp_path / "big.csv"
-    _big_file(src, 60_000)  # twelve chunks of 5,000
-    db = tmp_path / "store.db"
-    store = Store(db)
-    small = import_file(store, "police_uk", ROOT / "tests/ingest/data/police_jan.csv")
-    before = store.incidents(with_location=False)
+def kill_mid_import(db: Path, src: Path) -> None:
+    """Start importing ``src`` into ``db`` in a subprocess; SIGKILL it once rows are staged."""
     proc = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(src)], cwd=ROOT)
     deadline = time.monotonic() + 300
     while _staged_rows(db) == 0 and proc.poll() is None and time.monotonic() < deadline:
@@ -68,6 +63,16 @@ def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    _big_file(src, 60_000)  # twelve chunks of 5,000
+    db = tmp_path / "store.db"
+    store = Store(db)
+    small = import_file(store, "police_uk", ROOT / "tests/ingest/data/police_jan.csv")
+    before = store.incidents(with_location=False)
+    kill_mid_import(db, src)
     # the store is consistent: the killed batch is invisible, the earlier one intact
     after = store.incidents(with_location=False)
     assert list(after["incident_id"]) == list(before["incident_id"])

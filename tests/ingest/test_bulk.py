@@ -1,0 +1,142 @@
+"""The fast police.uk path: content hashes, whitespace, control characters, and bulk loads
+into an empty store that build their indexes at the end (also when killed mid-load)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geosafe.store as gstore
+from geosafe.ingest import import_file
+from geosafe.sources import police_uk as puk
+from geosafe.store import Store
+
+from .conftest import DATA, reasons
+from .test_crash import _big_file, _staged_rows, kill_mid_import
+
+INDEXES = {"incidents_ref", "incidents_time", "incidents_bbox", "incidents_batch"}
+
+
+def _indexes(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {r[0] for r in rows}
+
+
+def test_row_hashes_are_pandas_hashes() -> None:
+    # repeated values, blanks, non-ASCII and a lone surrogate-free mix, written by hand
+    df = pd.DataFrame(
+        {
+            "Crime ID": ["a1", "", "a1", "b2", "ÿé"],
+            "Month": ["2024-01", "2024-01", "2024-02", "2024-01", "2024-01"],
+            "Location": ["On or near X", "On or near X", "", "Café, Rd", "On or near X"],
+        },
+        dtype=object,
+    )
+    expected = pd.util.hash_pandas_object(df, index=False).to_numpy().view(np.int64)
+    fac = {n: puk._factorize(df[n].to_numpy(dtype=object)) for n in ("Month", "Location")}
+    assert (puk.row_hashes(df) == expected).all()
+    assert (puk.row_hashes(df, fac) == expected).all()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["abc", "def", ""],
+        [" abc", "def ", "x"],
+        ["a\tb", "c", "d"],  # inner whitespace: values unchanged
+        ["\x1cabc", "d\x1f", "e"],  # str.strip removes these ASCII separators too
+        ["\xa0abc", "déf\u2003", "g"],  # non-ASCII whitespace
+        ["ÿ", "é ", " ü"],
+    ],
+)
+def test_strip_matches_str_strip(values: list[str]) -> None:
+    arr = np.asarray(values, dtype=object)
+    assert list(puk._strip(arr)) == [v.strip() for v in values]
+
+
+def test_control_characters_found_with_and_without_the_file_scan(tmp_path: Path) -> None:
+    text = (DATA / "police_feb.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert len(lines) >= 3
+    cells = lines[1].split(",")
+    cells[6] = "On or near \x07Bell Road"
+    bad = tmp_path / "ctl.csv"
+    bad.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    _, header, chunks = puk.iter_chunks(bad)
+    (chunk,) = list(chunks)
+    assert chunk.attrs["control_free"] is False
+    now = pd.Timestamp.now(tz="Europe/London")
+    res = puk.process_chunk(chunk, header=header, dedupe=puk.Deduper(None), aoi=None, now=now)
+    assert [(p[0], p[2], p[1]) for p in res.problems if p[0] == 1] == [
+        (1, "text_control_chars", "Location")
+    ]
+    _, _, chunks = puk.iter_chunks(DATA / "police_feb.csv")
+    assert [c.attrs["control_free"] for c in chunks] == [True]
+
+
+def test_bulk_load_defers_and_rebuilds_indexes(imp, store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(gstore, "BULK_LOAD_ROWS", 1)
+    dropped: list[bool] = []
+    real = Store.defer_indexes
+
+    def spy(self: Store, expected_rows: int, **kw: object) -> bool:
+        dropped.append(real(self, expected_rows, **kw))  # type: ignore[arg-type]
+        if dropped[-1]:
+            assert not _indexes(self.path) & {"incidents_ref", "incidents_bbox"}
+        return dropped[-1]
+
+    monkeypatch.setattr(Store, "defer_indexes", spy)
+    jan = imp("police_uk", "police_jan.csv")
+    assert dropped == [True]  # the store was empty
+    assert _indexes(store.path) >= INDEXES
+    # the result is what the usual path gives (the reader tests' figures)
+    assert (jan.rows, jan.accepted, jan.quarantined, jan.no_location) == (6, 5, 1, 1)
+    assert reasons(store, jan.batch_id) == {3: "duplicate_row"}
+    feb = imp("police_uk", "police_feb.csv")
+    assert dropped == [True, False]  # the store holds rows: indexes kept up
+    assert (feb.accepted, feb.updated, feb.quarantined) == (1, 1, 1)
+    assert len(store.incidents(sources=["police_uk"], with_location=False)) == 5
+    assert imp("police_uk", "police_jan.csv").duplicate_batch
+
+
+def test_failed_bulk_load_rebuilds_indexes(store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(gstore, "BULK_LOAD_ROWS", 1)
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "commit_batch", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(store, "police_uk", DATA / "police_jan.csv")
+    assert _indexes(store.path) >= INDEXES
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    assert store.incidents(with_location=False).empty
+
+
+def test_sigkill_mid_bulk_load_into_an_empty_store(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    _big_file(src, 60_000)  # more than BULK_LOAD_ROWS: the indexes are deferred
+    db = tmp_path / "store.db"
+    Store(db).close()
+    kill_mid_import(db, src)
+    assert _staged_rows(db) > 0
+    assert "incidents_ref" not in _indexes(db)  # killed while deferred
+    store = Store(db)  # opening the store builds them again
+    assert _indexes(db) >= INDEXES
+    assert store.incidents(with_location=False).empty
+    result = import_file(store, "police_uk", src, chunk_rows=5000)
+    assert (result.rows, result.accepted, result.quarantined) == (60_000, 60_000, 0)
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted", "committed"]
+    assert len(store.incidents(with_location=False)) == 60_000
+    assert _staged_rows(db) == 0
+    store.close()
