@@ -71,6 +71,7 @@ def journeys(req: JourneyRequest, principal: Caller, svc: Svc) -> Response:
         arrive_by=req.arrive_by,
         date=req.date,
         preset=req.preset,
+        public=principal.role != "analyst",
     )
     fc = privacy.publish_feature_collection(principal, fc)
     return Response(gc.dumps(fc), media_type="application/geo+json")

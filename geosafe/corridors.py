@@ -72,11 +72,13 @@ def transit_router(svc: LayerService) -> Any:
     return svc.memo(("transit-router", str(svc.data_dir)), build)
 
 
-def exposure_model(svc: LayerService, params: AnalysisParams) -> Any:
+def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Any:
     """The exposure model (:func:`geosafe.risk.build_exposure_model`) for ``params``' filters:
-    the relevant incidents of every source but FAP in the period and time window."""
+    the relevant incidents of every source but FAP in the period and time window; ``public``
+    (outputs for non-analysts): built from published cell counts at H3 cell centres
+    (:func:`geosafe.privacy.coarsen_incidents`)."""
     params = params.only((*_FILTER_PARAMS, "bandwidth_m", "cell_m"))
-    key = ("exposure", params.key(), svc.store_state())
+    key = ("exposure", params.key(), svc.store_state(), public)
 
     def build() -> Any:
         from .filters import IncidentFilter
@@ -89,8 +91,13 @@ def exposure_model(svc: LayerService, params: AnalysisParams) -> Any:
             flags=params.flags or None,
             preset=params.preset,
         )
+        incidents = svc.all_incidents()
+        if public:
+            from .privacy import coarsen_incidents
+
+            incidents = coarsen_incidents(incidents, flt)
         return build_exposure_model(
-            svc.all_incidents(),
+            incidents,
             incident_filter=flt,
             start=start,
             end=end,
@@ -128,10 +135,12 @@ def school_journeys(
     *,
     arrive_by: dt.time = DEFAULT_ARRIVE_BY,
     mode: str = "walk",
+    public: bool = False,
 ) -> list[Any]:
     """Journeys of a school's pupils from their home postcodes, grouped by postcode: the
     school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
-    referrals in the store, each postcode weighted by its pupils."""
+    referrals in the store, each postcode weighted by its pupils (``public``: exposures from
+    the disclosure-controlled model)."""
     from .network.journeys import fap_home_postcodes, origins_from_postcodes
     from .network.journeys import plan_journeys as plan
     from .rolls import roll_postcodes, roll_state
@@ -144,6 +153,7 @@ def school_journeys(
         roll_state(svc.store_path, urn),  # an upload or deletion re-plans the journeys
         arrive_by,
         mode,
+        public,
     )
 
     def build() -> list[Any]:
@@ -161,7 +171,7 @@ def school_journeys(
             date=_travel_date(svc, params, None),
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
-            model=exposure_model(svc, params),
+            model=exposure_model(svc, params, public=public),
             data_dir=svc.data_dir,
         )
 
@@ -182,7 +192,7 @@ def _report(
         journeys,
         school_name=name,
         network=walk_network(svc),
-        model=exposure_model(svc, params),
+        model=exposure_model(svc, params, public=role != "analyst"),
         fap=fap,
         role=role,
     )
@@ -329,6 +339,7 @@ def plan_journeys(
     arrive_by: str = "08:40",
     date: str | None = None,
     preset: str | None = "school-run",
+    public: bool = False,
 ) -> dict[str, Any]:
     """Routes from ``origins`` (postcodes, or WGS84 ``(lon, lat)`` points) to a school,
     arriving by ``arrive_by``, as an RFC 7946 FeatureCollection: one feature per origin with
@@ -345,7 +356,7 @@ def plan_journeys(
         date=_travel_date(svc, params, date),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
-        model=exposure_model(svc, params),
+        model=exposure_model(svc, params, public=public),
         data_dir=svc.data_dir,
     )
     fc: dict[str, Any] = journeys_geojson(
@@ -376,10 +387,13 @@ def school_report(
     params = AnalysisParams()
     report(0.05, "loading the walking network")
     walk_network(svc)
+    public = role != "analyst"
     report(0.3, "building the exposure model")
-    exposure_model(svc, params)
+    exposure_model(svc, params, public=public)
     report(0.5, "routing the journeys")
-    journeys = school_journeys(svc, school, params, arrive_by=_time(arrive_by), mode=mode)
+    journeys = school_journeys(
+        svc, school, params, arrive_by=_time(arrive_by), mode=mode, public=public
+    )
     report(0.85, "aggregating the report")
     rep = _report(svc, school, params, journeys, role)
     out = {

@@ -52,6 +52,7 @@ __all__ = [
     "check_school",
     "clip_to_scope",
     "coarsen_cell",
+    "coarsen_incidents",
     "density_input",
     "mask_to_area",
     "publish_clusters",
@@ -331,6 +332,58 @@ def threshold_density(
     keep[np.flatnonzero(g.ravel() >= cutoff)] = True
     g.ravel()[~keep] = 0.0
     return np.nan_to_num(g)
+
+
+def coarsen_incidents(
+    incidents: gpd.GeoDataFrame,
+    incident_filter: Any = None,
+    *,
+    resolution: int = MAX_PUBLIC_H3_RESOLUTION,
+) -> gpd.GeoDataFrame:
+    """Incident rows fit to feed a model whose outputs go to non-analysts (journey exposure,
+    school reports): filtered first, then per H3 cell (resolution 8, or an incident's own
+    coarser cell) exactly the cell's *published* count of rows (1-9 dropped, others rounded to
+    5 by repeating or dropping rows), every one placed at the cell's centre. Times, sources,
+    categories, routes and ``precision_m`` are kept, so time-window filters and a model's
+    precision rules still apply; ids are renumbered.
+
+    Parameters
+    ----------
+    incidents
+        Incident frame (:data:`geosafe.incident.FRAME_COLUMNS`, EPSG:27700).
+    incident_filter
+        Applied before counting (an :class:`geosafe.filters.IncidentFilter` or ``None``), so
+        the per-cell counts are those of the rows the model will use.
+    resolution
+        H3 resolution, capped at :data:`MAX_PUBLIC_H3_RESOLUTION`.
+    """
+    resolution = min(int(resolution), MAX_PUBLIC_H3_RESOLUTION)
+    rel = incident_filter.apply(incidents) if incident_filter is not None else incidents
+    rel = rel[rel.geometry.notna()]
+    if rel.empty:
+        return rel.copy()
+    cells = _cells_of(rel, resolution).to_numpy()
+    parts = []
+    for cell in sorted({c for c in cells if isinstance(c, str)}):
+        group = rel[cells == cell]
+        published = round_count(len(group)) or 0
+        if published == 0:
+            continue
+        part = group.iloc[np.resize(np.arange(len(group)), published)].copy()
+        lat, lng = h3.cell_to_latlng(cell)
+        part["lon"], part["lat"], part["h3_cell"] = lng, lat, cell
+        if "incident_id" in part.columns:
+            part["incident_id"] = [f"cell:{cell}:{k}" for k in range(published)]
+        part["geometry"] = (
+            gpd.GeoSeries(gpd.points_from_xy([lng] * published, [lat] * published, crs="EPSG:4326"))
+            .to_crs(rel.crs or "EPSG:27700")
+            .to_numpy()
+        )
+        parts.append(part)
+    if not parts:
+        return rel.iloc[0:0].copy()
+    out = pd.concat(parts, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=rel.crs)
 
 
 def mask_to_area(grid: np.ndarray, transform: Any, area: Any) -> np.ndarray:

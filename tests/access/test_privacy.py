@@ -365,3 +365,28 @@ def test_publish_properties_property(props: dict, principal: Principal) -> None:
     for key in privacy.COUNT_FIELDS & set(out):
         v = out[key]
         assert v is None or (v % 5 == 0 and not 1 <= v <= 9)
+
+
+def test_coarsen_incidents_gives_published_counts_at_cell_centres() -> None:
+    from geosafe.filters import IncidentFilter
+
+    rng = np.random.default_rng(5)
+    rows = [(-0.12 + dx, 51.61 + dy, 12) for dx, dy in rng.normal(0, 0.0008, size=(23, 2))]
+    rows += [(-0.135, 51.62, 12)] * 4 + [(-0.14, 51.605, 12)] * 12
+    gdf = _frame(rows)
+    gdf["source"] = ["dir"] * (len(gdf) - 12) + ["cris"] * 12
+    gdf["incident_id"] = [f"dir:{i}" for i in range(len(gdf))]
+    gdf["occurred_from"] = pd.Timestamp("2025-03-03 08:15", tz="Europe/London")
+    out = privacy.coarsen_incidents(gdf, IncidentFilter(sources=("dir",)))
+    raw = Counter(
+        h3.latlng_to_cell(y, x, 8)
+        for (x, y, _), s in zip(rows, gdf["source"], strict=True)
+        if s == "dir"
+    )
+    expected = {c: privacy.round_count(n) for c, n in raw.items() if privacy.round_count(n)}
+    assert Counter(out["h3_cell"]) == expected
+    assert set(out["source"]) == {"dir"}  # filtered before counting
+    assert out["incident_id"].is_unique
+    for cell, geom in zip(out["h3_cell"], out.to_crs(4326).geometry, strict=True):
+        lat, lng = h3.cell_to_latlng(cell)
+        assert abs(geom.x - lng) < 1e-7 and abs(geom.y - lat) < 1e-7

@@ -277,3 +277,29 @@ def test_school_report_job_is_disclosure_controlled(service, demo_db, data_dir) 
     # another token cannot read the job
     other = client.get(f"/jobs/{job['id']}", headers={"Authorization": f"Bearer {toks['analyst']}"})
     assert other.status_code == 404
+
+
+def test_public_exposure_model_uses_published_cell_counts(service) -> None:
+    """Journey exposure and school reports for non-analysts come from a model whose inputs
+    are published cell counts at cell centres (never an incident's own point)."""
+    from collections import Counter
+
+    from geosafe import corridors
+    from geosafe.layers import DEFAULT_PARAMS
+
+    app, _ = service
+    svc = app.state.services.layers
+    public = corridors.exposure_model(svc, DEFAULT_PARAMS, public=True)
+    full = corridors.exposure_model(svc, DEFAULT_PARAMS)
+    pts = public.incidents.to_crs(4326)
+    assert len(pts) > 0
+    per_cell = Counter(pts["h3_cell"])
+    assert all(n % 5 == 0 and n >= 10 for n in per_cell.values()), per_cell
+    for cell, geom in zip(pts["h3_cell"], pts.geometry, strict=True):
+        lat, lng = h3.cell_to_latlng(cell)
+        assert h3.get_resolution(cell) <= 8
+        assert abs(geom.x - lng) < 1e-7 and abs(geom.y - lat) < 1e-7
+    assert public.params["incidents"] % 5 == 0
+    assert len(full.incidents) != len(public.incidents) or not full.incidents.geometry.equals(
+        public.incidents.geometry
+    )
