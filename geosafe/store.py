@@ -432,17 +432,23 @@ class Store:
             return
         # columns holding one value for every row are written as SQL literals, not bound
         # per row (police.uk rows have ten such columns): binding is most of the cost
+        # and a point's max corner (the same numbers as its min corner) reuses their parameter
         names = ["batch_id", "ref_key"]
-        values: list[str] = [str(int(batch_id)), "?"]
+        values: list[str] = [str(int(batch_id)), "?1"]
         data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
+        param: dict[str, str] = {}
         for col in ROW_COLUMNS:
             names.append(col)
             literal = _constant_literal(rows[col])
+            twin = _SAME_AS.get(col)
             if literal is not None:
                 values.append(literal)
+            elif twin in param and _same_numbers(rows[col], rows[twin]):
+                values.append(param[twin])
             else:
-                values.append("?")
                 data.append(_py(rows[col]))
+                param[col] = f"?{len(data)}"
+                values.append(param[col])
         sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
         with self._tx() as c:
             c.executemany(sql, zip(*data, strict=True))
@@ -724,13 +730,29 @@ def _constant_literal(series: pd.Series) -> str | None:
     return None
 
 
+#: Columns often equal to another one (a point's bounds), bound once when they are.
+_SAME_AS: Final = {"maxx": "minx", "maxy": "miny"}
+
+
+def _same_numbers(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two float columns hold the same values (NaN where the other has NaN)."""
+    if a.dtype.kind != "f" or b.dtype.kind != "f":
+        return False
+    return bool(np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True))
+
+
 def _py(series: pd.Series) -> list[Any]:
     """Column values as Python objects with ``None`` for missing (what sqlite3 binds)."""
     if series.dtype.kind in "fiub":
         # SQLite stores a bound NaN as NULL
         out: list[Any] = series.to_numpy().tolist()
         return out
-    return list(series.astype(object).where(series.notna(), None).to_numpy(dtype=object))
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values.tolist()  # type: ignore[no-any-return]
 
 
 def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:

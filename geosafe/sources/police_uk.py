@@ -498,14 +498,18 @@ def process_chunk(
     )
     for i in np.flatnonzero(code == "encoding_invalid"):
         col[i] = bad_col[i]
+    # every column but the Crime ID factorized once: for lengths, months, map points,
+    # details and hashes (their values repeat: each distinct one is looked at once)
+    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
     control_free = bool(chunk.attrs.get("control_free", False))
     for name in NAMES:
         values = chunk[name].to_numpy(dtype=object)
         limit = max_text if name in ("Location", "Last outcome category", "Context") else 200
-        if n and max(map(len, values)) > limit:  # rare: then find the rows
-            lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        codes, distinct = fac.get(name, (None, values))
+        if n and max(map(len, distinct)) > limit:  # rare: then find the rows
+            lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
             flag(
-                lengths > limit,
+                (lengths > limit) if codes is None else (lengths > limit)[codes],
                 "text_too_long",
                 name,
                 f"`{name}` has more than {limit} characters; shorten it.",
@@ -517,9 +521,6 @@ def process_chunk(
             flag(
                 ctl, "text_control_chars", name, f"`{name}` holds control characters; remove them."
             )
-    # months and map points repeat: each distinct value is checked once
-    # every column but the Crime ID factorized once: for months, map points, details, hashes
-    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
     mrow, mtexts = fac["Month"]
     mv_u = np.asarray([str(v).strip() for v in mtexts], dtype=object)
     t0_u, t1_u, mcodes_u = month_bounds(pd.Series(mv_u, dtype=object), now)

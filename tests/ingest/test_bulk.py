@@ -140,3 +140,21 @@ def test_sigkill_mid_bulk_load_into_an_empty_store(tmp_path: Path) -> None:
     assert len(store.incidents(with_location=False)) == 60_000
     assert _staged_rows(db) == 0
     store.close()
+
+
+def test_police_over_long_text_is_quarantined(imp, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = (DATA / "police_feb.csv").read_text(encoding="utf-8").splitlines()
+    long_id, long_place = lines[1].split(","), lines[1].split(",")
+    long_id[0] = "f" * 201  # the Crime ID, unique per row: checked value by value
+    long_place[0], long_place[6] = "b" * 64, "On or near " + "x" * 4000  # a repeated column
+    src = tmp_path / "long.csv"
+    src.write_text(
+        "\n".join([lines[0], ",".join(long_id), ",".join(long_place), lines[1]]) + "\n",
+        encoding="utf-8",
+    )
+    result = imp("police_uk", src)
+    assert (result.rows, result.accepted, result.quarantined) == (3, 1, 2)
+    assert {(q.row, q.reason_code, q.column) for q in store.quarantine(result.batch_id)} == {
+        (1, "text_too_long", "Crime ID"),
+        (2, "text_too_long", "Location"),
+    }
