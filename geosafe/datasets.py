@@ -112,7 +112,9 @@ def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
 
 @functools.cache
 def _bus_sequences(data_dir: Path) -> pd.DataFrame:
-    df = pd.read_csv(_need(data_dir / "tfl" / "bus_sequences.csv"), dtype=str, keep_default_na=False)
+    df = pd.read_csv(
+        _need(data_dir / "tfl" / "bus_sequences.csv"), dtype=str, keep_default_na=False
+    )
     for col in ("Run", "Sequence", "Location_Easting", "Location_Northing"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     return df
@@ -128,7 +130,9 @@ def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
 def _schools(data_dir: Path) -> gpd.GeoDataFrame:
     df = pd.read_csv(_need(data_dir / "schools" / "schools.csv"), dtype={"urn": str, "pupils": str})
     df["in_demo_area"] = df["in_demo_area"] == 1
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["longitude"], df["latitude"]), crs=4326)
+    gdf = gpd.GeoDataFrame(
+        df, geometry=gpd.points_from_xy(df["longitude"], df["latitude"]), crs=4326
+    )
     return gdf.to_crs(CRS_BNG)
 
 
