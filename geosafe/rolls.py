@@ -16,6 +16,7 @@ Panel referrals, so stretches used by 10 or more pupils can be published to the 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import os
@@ -239,7 +240,7 @@ def read_roll(
         raise ValidationError(msg) from None
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (ValueError, csv.Error) as exc:  # pandas' ParserError, EmptyDataError
         msg = f"roll file {label!r} is not a readable CSV ({exc}); save it as CSV with a header."
         raise ValidationError(msg) from None
     cols = {str(c).strip().lower(): c for c in df.columns}
