@@ -733,6 +733,8 @@ def _public_layer(
         published["density"] = (
             published[counts].astype(float).to_numpy() / area_km2 if counts else np.nan
         )
+    if collection == "h3-cells" and "gi_z" in published.columns and len(published):
+        published = _public_gi_star(published)
     for col, places in (("gi_z", 1), ("gi_p", 2)):
         # coarse statistics: exact z-scores of many neighbouring cells could be solved back
         # towards the exact counts they were computed from
@@ -741,6 +743,33 @@ def _public_layer(
     return _make_layer(
         collection, published, params, synthetic=full.synthetic, notes="disclosure-controlled"
     )
+
+
+#: Value given to a suppressed count (1-9) when Gi* is recomputed from published counts.
+_SUPPRESSED_AS = 5.0
+
+
+def _public_gi_star(published: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Gi* recomputed from the published (rounded, suppressed) counts, so that the public
+    z-scores carry nothing the public counts do not: exact z-scores of neighbouring cells
+    could otherwise be solved back to the exact counts. Suppressed cells count as
+    ``_SUPPRESSED_AS`` (the middle of 1-9)."""
+    from .hotspots.gistar import gi_star
+
+    counts = published[["cell", "count"]].rename(columns={"cell": "h3_cell"}).copy()
+    counts["count"] = counts["count"].astype(float).fillna(_SUPPRESSED_AS)
+    counts = gpd.GeoDataFrame(counts, geometry=published.geometry.to_numpy(), crs=published.crs)
+    gi = gi_star(counts, permutations=GI_PUBLIC_PERMUTATIONS, seed=0)
+    out = published.copy()
+    out["gi_z"] = gi["gi_z"].to_numpy(dtype=float)
+    out["gi_p"] = gi["gi_p"].to_numpy(dtype=float)
+    if "hotspot" in out.columns:
+        out["hotspot"] = gi["gi_class"].astype(str).to_numpy()
+    return out
+
+
+#: Permutations for the public Gi* (same as the analyst layer's default).
+GI_PUBLIC_PERMUTATIONS = 199
 
 
 def _lazy(module: str, name: str) -> Callable[[LayerService, AnalysisParams], Layer]:
