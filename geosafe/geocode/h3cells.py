@@ -34,6 +34,12 @@ def _edges_m() -> tuple[float, ...]:
     )
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _cell(lat: float, lng: float, res: int) -> str:
+    """``h3.latlng_to_cell``, remembered for the most recent points."""
+    return str(h3.latlng_to_cell(lat, lng, res))
+
+
 def resolution_for_precision(precision_m: float) -> int:
     """The finest H3 resolution (7..12) whose average edge length is >= ``precision_m``.
 
@@ -95,8 +101,9 @@ def cells_for_points(
     # finest resolution whose edge >= p: count of edges >= p, minus one, offset by 7
     counts = (edges[None, :] >= p[good, None]).sum(axis=1)
     res[good] = MIN_RESOLUTION + np.maximum(counts - 1, 0)
-    latlng_to_cell = h3.latlng_to_cell
-    # repeated points (police.uk map points, stops, postcodes) are looked up once
+    latlng_to_cell = _cell
+    # repeated points (police.uk map points, stops, postcodes) are looked up once per call,
+    # and points seen in recent calls (the chunks of one big file) come from a cache
     for r in np.unique(res[good]):
         idx = np.flatnonzero(good & (res == r))
         codes, uniq = pd.factorize(y[idx] + 1j * x[idx])
