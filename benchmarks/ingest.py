@@ -14,6 +14,22 @@ Prints rows/s and peak RSS for both and the ratios. Target: >= 100,000 rows/s, <
 Also ``--real DIR``: import every month file of DIR (default the shared 159-month Met set)
 into a fresh store and report accepted / no-location / updated / quarantined by reason code.
 
+Measured (2026-11-28, 2 shared cores, 1,000,000 rows, one process; CPU = user + system of the
+import including Python start-up; ``/tmp/ingbench/ab.py``-style runs, alternating before/after
+at load ~1):
+
+- before (5d31331 and earlier): 24-25 s CPU, ~40,000 rows/CPU-s, 24-25 s wall, 810 MB peak;
+  under load 3.6 the benchmark gave 36.6 s wall (27,307 rows/s), 28.9 s CPU, 847 MB.
+- after: 15.5-17.5 s CPU, 57,000-64,000 rows/CPU-s, 15-17 s wall, ~800 MB peak. Where the
+  time goes now (cProfile, process time): SQLite ~6.5 s (inserts 2.8 s, building the ref and
+  bbox indexes once at the end 2.9 s, commits), CSV parsing 1.6 s, checks/dedupe/hashes ~4 s.
+- tried and dropped: a second reading process (pipeline) - CPU +15 %, wall not better on the
+  shared machine; ``mmap_size``, a bigger cache and ``PRAGMA threads`` for the index build -
+  no gain; keeping the time index up row by row instead of deferring it - no measurable gain.
+
+The >= 100,000 rows/s wall target is not met: SQLite alone (rows of ~580 bytes, WAL, two
+random-key indexes) takes ~6.5 s per million rows on this machine.
+
 Usage::
 
     .venv/bin/python benchmarks/ingest.py                 # 1,000,000 rows
