@@ -14,11 +14,11 @@ Prints rows/s and peak RSS for both and the ratios. Target: >= 100,000 rows/s, <
 Also ``--real DIR``: import every month file of DIR (default the shared 159-month Met set)
 into a fresh store and report accepted / no-location / updated / quarantined by reason code.
 
-Measured (2026-11-28, 2 shared cores, 1,000,000 rows, one process; CPU = user + system of the
-import including Python start-up; ``/tmp/ingbench/ab.py``-style runs, alternating before/after
-at load ~1):
+Measured (2026-11-28, 2 shared cores, 1,000,000 rows; CPU = user + system of the import
+process including Python start-up; before/after runs alternated at load ~1, e.g.
+``benchmarks/ingest.py --skip-baseline`` on each version):
 
-- before (5d31331 and earlier): 24-25 s CPU, ~40,000 rows/CPU-s, 24-25 s wall, 810 MB peak;
+- before (704542e): 24-25 s CPU, ~40,000 rows/CPU-s, 24-25 s wall, 810 MB peak;
   under load 3.6 the benchmark gave 36.6 s wall (27,307 rows/s), 28.9 s CPU, 847 MB.
 - after: 15.5-17.5 s CPU, 57,000-64,000 rows/CPU-s, 15-17 s wall, ~800 MB peak. Where the
   time goes now (cProfile, process time): SQLite ~6.5 s (inserts 2.8 s, building the ref and
@@ -34,6 +34,7 @@ Usage::
 
     .venv/bin/python benchmarks/ingest.py                 # 1,000,000 rows
     .venv/bin/python benchmarks/ingest.py --rows 200000
+    .venv/bin/python benchmarks/ingest.py --skip-baseline   # geosafe only (repeat runs)
     .venv/bin/python benchmarks/ingest.py --real /work/shared/data/police/met_burglary_north_london
 """
 
@@ -107,7 +108,7 @@ def run(code: str, *args: str) -> tuple[float, float, int, str]:
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.strip()
 
 
-def bench(rows: int) -> None:
+def bench(rows: int, *, baseline: bool = True) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         t0 = time.perf_counter()
@@ -116,22 +117,23 @@ def bench(rows: int) -> None:
             f"built {rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s"
         )
         g_s, g_cpu, g_rss, g_out = run(_GEOSAFE, str(csv_path), str(t / "store.db"))
-        b_s, b_cpu, b_rss, _ = run(_BASELINE, str(csv_path), str(t / "baseline.gpkg"))
+        timings = [("geosafe import", g_s, g_cpu, g_rss)]
+        if baseline:
+            b_s, b_cpu, b_rss, _ = run(_BASELINE, str(csv_path), str(t / "baseline.gpkg"))
+            timings.append(("baseline", b_s, b_cpu, b_rss))
     load = os.getloadavg()[0]
     print(f"load average during the run: {load:.1f} on {os.cpu_count()} CPUs (wall time suffers)")
-    for name, sec, cpu, rss in (
-        ("geosafe import", g_s, g_cpu, g_rss),
-        ("baseline", b_s, b_cpu, b_rss),
-    ):
+    for name, sec, cpu, rss in timings:
         print(
             f"{name:<15}: {sec:7.1f} s wall {rows / sec:9,.0f} rows/s | {cpu:7.1f} s CPU "
             f"{rows / cpu:9,.0f} rows/CPU-s | peak RSS {rss / 1e6:6.0f} MB"
         )
     print(f"geosafe result (rows accepted quarantined no_location updated): {g_out}")
-    print(
-        f"ratios geosafe/baseline: speed (wall) {b_s / g_s:.2f}x, speed (CPU) {b_cpu / g_cpu:.2f}x, "
-        f"peak RSS {g_rss / b_rss:.2f}x"
-    )
+    if baseline:
+        print(
+            f"ratios geosafe/baseline: speed (wall) {b_s / g_s:.2f}x, speed (CPU) "
+            f"{b_cpu / g_cpu:.2f}x, peak RSS {g_rss / b_rss:.2f}x"
+        )
     print(
         f"targets: >= 100,000 rows/s wall: {'met' if rows / g_s >= 1e5 else 'NOT met'}; "
         f"< 1.5 GB peak: {'met' if g_rss < 1.5e9 else 'NOT met'}"
@@ -181,6 +183,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument(
+        "--skip-baseline", action="store_true", help="time geosafe only (ratios then read 1)"
+    )
+    parser.add_argument(
         "--real", type=Path, nargs="?", const=SHARED, help="import a directory of real months"
     )
     args = parser.parse_args()
@@ -188,7 +193,7 @@ def main() -> None:
     if args.real:
         real(args.real)
     else:
-        bench(args.rows)
+        bench(args.rows, baseline=not args.skip_baseline)
 
 
 if __name__ == "__main__":
