@@ -233,6 +233,11 @@
       await drawBasemap();
       await loadSchools();
       await drawHotspots();
+      if (state.role === "school" && state.school) {
+        // a school sees its own pupils' corridors straight away (its token names the school)
+        $("#school").value = state.school;
+        await drawSchool();
+      }
     } catch (err) {
       status(err.message, true);
     }
