@@ -7,7 +7,7 @@ before anything is written) -> validate each row (:mod:`geosafe._validate`) -> g
 transaction. Every row read ends accepted or quarantined, so ``accepted + quarantined == rows``.
 
 DIR, ASIF, CRIS and FAP files are small and parsed row by row. police.uk files can hold millions
-of rows and take a vectorised path (chunks of 200,000 rows, :mod:`geosafe.sources.police_uk`).
+of rows and take a vectorised path (chunks of 100,000 rows, :mod:`geosafe.sources.police_uk`).
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ def import_file(
     settings: IngestSettings | None = None,
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
-    chunk_rows: int = 200_000,
+    chunk_rows: int = 100_000,
 ) -> ImportResult:
     """Import one file into the store as one batch, whole or not at all.
 

@@ -213,7 +213,7 @@ def iter_chunks(
     *,
     encoding: str = "utf-8",
     column_map: dict[str, str] | None = None,
-    chunk_rows: int = 200_000,
+    chunk_rows: int = 100_000,
     sha256: str | None = None,
 ) -> tuple[str, tuple[str, ...], Iterator[pd.DataFrame]]:
     """Check the header, then read a police.uk file in chunks of text cells.
