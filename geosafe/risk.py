@@ -23,7 +23,10 @@ journeys**:
 - riding a bus: E = N_ride / (H · trips_per_hour), with N_ride the relevant incidents on
   that route along the stretch ridden (route incidents spread along their line, point
   incidents carrying the route within r of the stretch) and ``trips_per_hour`` the buses
-  per hour on the route (assumed 7.5, an 8-minute headway, unless given): the expected
+  per hour on the route: the scheduled departures of the route at the boarding stop in the
+  journey's time window on the day of travel, counted in the router's GTFS feed
+  (:class:`geosafe.network.journeys.BusFrequency`); 7.5 (an 8-minute headway,
+  :attr:`ExposureModel.trips_per_hour`) only when the feed lacks the route. The expected
   incidents aboard the pupil's own bus.
 
 All three are "expected incidents per journey"; :data:`EXPOSURE_UNITS` names the scale used in
@@ -166,7 +169,9 @@ class ExposureModel:
     speed_mps
         Walking speed, metres per second.
     trips_per_hour
-        Buses per hour on a route, used for riding exposure.
+        Buses per hour on a route used for riding exposure when the caller gives no
+        scheduled frequency (the timetable lacks the route); default 7.5, an 8-minute
+        headway.
     params
         The filter and surface settings used (JSON-serialisable).
     """
@@ -249,8 +254,22 @@ class ExposureModel:
         near = float(pts["weight"].to_numpy(dtype=float)[d <= self.radius_m].sum())
         return near / self.window_hours * (wait_s / 3600.0)
 
-    def ride(self, route: str | None, stretch: BaseGeometry | None) -> float:
-        """Expected incidents aboard the pupil's bus along a ridden stretch of ``route``."""
+    def ride(
+        self,
+        route: str | None,
+        stretch: BaseGeometry | None,
+        *,
+        trips_per_hour: float | None = None,
+    ) -> float:
+        """Expected incidents aboard the pupil's bus along a ridden stretch of ``route``.
+
+        ``trips_per_hour`` is the route's scheduled buses per hour (from the timetable);
+        ``None`` uses the model's :attr:`trips_per_hour` (7.5 unless set).
+        """
+        tph = self.trips_per_hour if trips_per_hour is None else float(trips_per_hour)
+        if not tph > 0:
+            msg = f"`trips_per_hour` {tph!r} must be positive; pass the buses per hour."
+            raise ValidationError(msg)
         if route is None or stretch is None or stretch.is_empty:
             return 0.0
         inc = self.incidents
@@ -266,7 +285,7 @@ class ExposureModel:
                 total += w if zone.contains(geom) else 0.0
             elif geom.length > 0:
                 total += w * geom.intersection(zone).length / geom.length
-        return total / (self.window_hours * self.trips_per_hour)
+        return total / (self.window_hours * tph)
 
     # ---------------------------------------------------------------- hotspots
     def hotspots_crossed(self, line: BaseGeometry | None) -> list[Hotspot]:

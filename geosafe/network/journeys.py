@@ -16,6 +16,8 @@ Journeys
 OSM walking network (:class:`geosafe.network.walk.WalkNetwork`), ``bus`` through a
 ``TransitRouter`` (``arrive_by`` the bell, walking access and egress), and scores each journey
 with a :class:`geosafe.risk.ExposureModel` (per leg and in total) plus a safer alternative.
+Riding exposure divides by the route's scheduled buses per hour at the boarding stop in the
+journey's school-run window, counted in the router's GTFS feed (:class:`BusFrequency`).
 Walking speed is :data:`geosafe.network.walk.WALK_SPEED_MPS` (1.3 m/s).
 """
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from ..risk import ExposureModel
 
 __all__ = [
+    "BusFrequency",
     "FallbackWalk",
     "JourneyResult",
     "Origins",
@@ -430,14 +433,120 @@ class FallbackWalk:
             return np.asarray(np.where(d <= max_m, d, np.inf), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class BusFrequency:
+    """Scheduled buses per hour of a route at a stop, counted in a GTFS feed.
+
+    The departures of the route (``route_short_name`` as the router names legs, or
+    ``route_id``) from the stop on ``date``'s service day (trips of the previous service day
+    running past midnight included, ``frequencies.txt`` trips expanded, stops without pickup
+    left out) falling in ``windows`` (local time, end exclusive), divided by the windows'
+    hours. When the boarding time lies outside the windows (none of the route's departures
+    there) the hour centred on boarding is counted instead. A route the feed lacks gets
+    ``fallback`` (7.5 an hour, the documented assumption) and a logged warning.
+    """
+
+    feed: Any
+    date: dt.date
+    windows: tuple[tuple[dt.time, dt.time], ...]
+    fallback: float = 7.5
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def departures_s(self, route: str) -> pd.DataFrame | None:
+        """``stop_id``, ``departure_s`` of every departure of ``route`` on the date
+        (seconds after the date's GTFS midnight); ``None`` when the feed lacks the route."""
+        key = str(route).upper()
+        if key not in self._cache:
+            from .gtfs import expand_frequencies
+
+            f = self.feed
+            routes = f.routes
+            name = routes.get("route_short_name", routes["route_id"]).fillna("").astype(str)
+            hit = (name.str.upper() == key) | (routes["route_id"].astype(str).str.upper() == key)
+            if not hit.any():
+                self._cache[key] = None
+                return None
+            trips = f.trips[f.trips["route_id"].isin(routes.loc[hit, "route_id"])]
+            st = f.stop_times[f.stop_times["trip_id"].isin(trips["trip_id"])]
+            if "pickup_type" in st.columns:
+                st = st[st["pickup_type"] != 1]
+            st = st[["trip_id", "stop_id", "departure_s"]]
+            # frequency-based trips: the template's times shifted to every generated start
+            exp = expand_frequencies(f)
+            exp = exp[exp["trip_id"].isin(trips["trip_id"])]
+            fixed = st[~st["trip_id"].isin(exp["trip_id"])]
+            gen = st.merge(exp[["trip_id", "offset_s"]], on="trip_id")
+            gen = gen.assign(departure_s=gen["departure_s"] + gen["offset_s"])
+            allst = pd.concat([fixed, gen[fixed.columns]], ignore_index=True)
+            allst = allst.merge(trips[["trip_id", "service_id"]], on="trip_id")
+            parts = []
+            for shift in (-1, 0):
+                on = f.services_on(self.date + dt.timedelta(days=shift))
+                rows = allst[allst["service_id"].isin(list(on))]
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "stop_id": rows["stop_id"].astype(str),
+                            "departure_s": rows["departure_s"].to_numpy(np.int64) + shift * 86400,
+                        }
+                    )
+                )
+            self._cache[key] = pd.concat(parts, ignore_index=True)
+        out: pd.DataFrame | None = self._cache[key]
+        return out
+
+    def per_hour(
+        self, route: str | None, stop: str | None, *, board_s: float | None = None
+    ) -> float:
+        """Buses per hour of ``route`` at ``stop`` (``board_s``: the pupil's departure, s)."""
+        deps = self.departures_s(str(route)) if route is not None else None
+        if deps is None:
+            log.warning(
+                "route %r is not in the GTFS feed %r; assuming %.1f buses an hour for its "
+                "riding exposure",
+                route,
+                getattr(self.feed, "path", "?"),
+                self.fallback,
+            )
+            return self.fallback
+        t = deps.loc[deps["stop_id"] == str(stop), "departure_s"].to_numpy(np.int64)
+        mins = t // 60
+        inside = np.zeros(len(t), dtype=bool)
+        hours = 0.0
+        for a, b in self.windows:
+            lo, hi = a.hour * 60 + a.minute, b.hour * 60 + b.minute
+            inside |= (mins >= lo) & (mins < hi)
+            hours += (hi - lo) / 60.0
+        n = int(inside.sum())
+        if n == 0 and board_s is not None:
+            n, hours = int((np.abs(t - float(board_s)) < 1800).sum()), 1.0
+        if n == 0:
+            log.warning(
+                "route %r has no departure from stop %r in the feed around the journey; "
+                "assuming %.1f buses an hour",
+                route,
+                stop,
+                self.fallback,
+            )
+            return self.fallback
+        return n / hours
+
+
 def _leg_get(leg: Any, name: str, default: Any = None) -> Any:
     return getattr(leg, name, leg.get(name, default) if isinstance(leg, dict) else default)
 
 
 def _score_bus(
-    journey: Any, model: ExposureModel | None, stop_names: Mapping[Any, Any] | None = None
+    journey: Any,
+    model: ExposureModel | None,
+    stop_names: Mapping[Any, Any] | None = None,
+    freq: BusFrequency | None = None,
 ) -> tuple[float | None, list[dict[str, Any]], BaseGeometry | None, float]:
-    """Exposure of a transit journey, its legs as dicts, its geometry and its length."""
+    """Exposure of a transit journey, its legs as dicts, its geometry and its length.
+
+    Riding exposure uses the route's scheduled buses per hour at the boarding stop from
+    ``freq`` (the model's 7.5 when ``freq`` is ``None``).
+    """
     stop_names = stop_names or {}
     legs_out: list[dict[str, Any]] = []
     total = 0.0
@@ -450,6 +559,7 @@ def _score_bus(
         depart, arrive = _leg_get(leg, "depart_s"), _leg_get(leg, "arrive_s")
         wait_s = float(_leg_get(leg, "wait_s", 0.0) or 0.0)
         e = 0.0
+        tph: float | None = None
         if model is not None:
             if mode == "walk" and geom is not None:
                 e = float(model.walk([geom]).expected[0])
@@ -467,7 +577,10 @@ def _score_bus(
                     )
                     e = model.wait((c.x, c.y), secs)
             elif mode == "bus":
-                e = model.ride(_leg_get(leg, "route"), geom)
+                route = _leg_get(leg, "route")
+                if freq is not None:
+                    tph = freq.per_hour(route, _leg_get(leg, "from_stop"), board_s=depart)
+                e = model.ride(route, geom, trips_per_hour=tph)
         total += e
         if geom is not None and geom.geom_type == "LineString":
             geoms.append(geom)
@@ -488,6 +601,7 @@ def _score_bus(
                 if geom is not None and geom.geom_type == "LineString"
                 else None,
                 "exposure": round(e * 1000.0, 4) if model is not None else None,
+                **({"buses_per_hour": round(tph, 2)} if tph is not None else {}),
             }
         )
     geometry = shapely.MultiLineString(geoms) if geoms else None
@@ -558,6 +672,14 @@ def _bus_journeys(
 ) -> list[JourneyResult]:
     ids, labels = getattr(router, "stop_ids", None), getattr(router, "stop_names", None)
     names = dict(zip(ids, labels, strict=True)) if ids is not None and labels is not None else {}
+    freq = None
+    if getattr(router, "feed", None) is not None:
+        from ..calendar import SCHOOL_RUN_WINDOWS
+        from ..risk import journey_window
+
+        clock = dt.time(int(arrive_s // 3600) % 24, int(arrive_s % 3600 // 60))
+        windows = journey_window(clock) or SCHOOL_RUN_WINDOWS
+        freq = BusFrequency(router.feed, date, tuple(windows))
     out = []
     for i, oid in enumerate(origins.origin_id):
         count = int(origins.count[i])
@@ -573,7 +695,7 @@ def _bus_journeys(
         if journey is None:
             out.append(JourneyResult(oid, urn, "bus", count, error="no_journey"))
             continue
-        ex, legs, geom, length = _score_bus(journey, model, names)
+        ex, legs, geom, length = _score_bus(journey, model, names, freq)
         leg_geoms = tuple(_leg_get(leg, "geometry") for leg in journey.legs)
         dep, arr = float(journey.departure_s), float(journey.arrival_s)
         alt_d, alt_e = length, ex
@@ -583,7 +705,7 @@ def _bus_journeys(
             for other in _boarding_alternatives(
                 router, net, xy, school_xy, journey, arrive_s=arrive_s, date=date
             ):
-                oe, _, og, ol = _score_bus(other, model, names)
+                oe, _, og, ol = _score_bus(other, model, names, freq)
                 odur = float(other.arrival_s) - float(other.departure_s)
                 if (
                     oe is not None

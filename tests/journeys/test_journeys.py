@@ -164,8 +164,11 @@ def test_bus_journey_arrives_by_the_bell(bundled_net: WalkNetwork, router) -> No
     # 08:40 would arrive 08:48, too late
     assert [(b["route"], b["depart_s"], b["arrive_s"]) for b in bus] == [("T1", 30600, 31080)]
     assert r.exposure > 0
-    # T1 carries 5 incidents over the whole stretch: 5 / (H · trips per hour) per ride
-    assert r.exposure == pytest.approx(5 / (500.0 * 7.5) * 1000, rel=1e-6)
+    # T1 carries 5 incidents over the whole stretch: 5 / (H · trips per hour) per ride, the
+    # trips per hour from the timetable: T1 leaves Everington Road every 10 minutes from
+    # 07:00 to 08:50, so 9 departures (07:30...08:50) in the 2-hour morning window: 4.5/h
+    assert bus[0]["buses_per_hour"] == 4.5
+    assert r.exposure == pytest.approx(5 / (500.0 * 4.5) * 1000, rel=1e-6)
     # within a 20% longer journey there is no other way: the alternative is the same
     assert r.alt_exposure == pytest.approx(r.exposure)
     # allowing a longer journey, boarding T2 at Wilton Road avoids T1's incidents
