@@ -20,7 +20,9 @@ process including Python start-up; before/after runs alternated at load ~1, e.g.
 
 - before (704542e): 24-25 s CPU, ~40,000 rows/CPU-s, 24-25 s wall, 810 MB peak;
   under load 3.6 the benchmark gave 36.6 s wall (27,307 rows/s), 28.9 s CPU, 847 MB.
-- after: 15.5-17.5 s CPU, 57,000-64,000 rows/CPU-s, 15-17 s wall, ~800 MB peak. Where the
+- after: 15.5-17.5 s CPU, 57,000-64,000 rows/CPU-s, 15-17 s wall, ~700 MB peak (chunks of
+  100,000 rows); this benchmark at load 1.4: 16.1 s wall (62,005 rows/s), 15.8 s CPU, 717 MB,
+  against the pandas/GeoPackage baseline's 16.2 s wall, 16.8 s CPU, 1,046 MB. Where the
   time goes now (cProfile, process time): SQLite ~6.5 s (inserts 2.8 s, building the ref and
   bbox indexes once at the end 2.9 s, commits), CSV parsing 1.6 s, checks/dedupe/hashes ~4 s.
 - tried and dropped: a second reading process (pipeline) - CPU +15 %, wall not better on the
