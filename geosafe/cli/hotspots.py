@@ -13,7 +13,11 @@
   SOURCE) --out FILE.geojson [--out-tif FILE.tif]``.
 
 INPUT is one or more import files or directories (police.uk detected by its header, else
-``--input-source``); with no INPUT the store is read (``--db``, else ``GEOSAFE_DB``). Every
+``--input-source``); with no INPUT the store is read (``--db``, else ``GEOSAFE_DB``): that
+needs ``--purpose TEXT`` (why incident-level data is read, as the API's ``X-Purpose``; refused
+with exit code 2 without it) and adds one ``read`` row to the audit log per run (who: the OS
+user or ``--label``, role ``analyst-cli``; the command and its parameters; the incident records
+read; the purpose). INPUT files are not the store and are not audited. Every
 command takes the shared filters (:mod:`geosafe.filters`). ``--study-area`` is any vector
 file (union of its features); ``--boroughs NAME,...`` uses bundled borough boundaries.
 """
@@ -51,6 +55,12 @@ def _add_input(p: argparse.ArgumentParser) -> None:
         help="dir|asif|cris|fap|police-uk for INPUT files (police.uk is detected by header)",
     )
     p.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+    p.add_argument(
+        "--purpose",
+        metavar="TEXT",
+        help="why incident-level data is read from the store (required then; audited)",
+    )
+    p.add_argument("--label", help="who runs it, for the audit log (default: the OS user)")
     p.add_argument("--study-area", type=Path, metavar="FILE", help="vector file (EPSG from file)")
     p.add_argument(
         "--boroughs", metavar="NAMES", help="study area from bundled boroughs, comma-separated"
@@ -110,6 +120,14 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
         from ..store import Store
 
         path = args.db or StoreSettings().db
+        purpose = (args.purpose or "").strip()
+        if not purpose:
+            msg = (
+                f"reading incident-level data from the store {str(path)!r} needs "
+                f"`--purpose TEXT` (got {args.purpose!r}): say why, it is recorded in the audit "
+                "log (the API's X-Purpose rule); or pass INPUT files instead of the store."
+            )
+            raise ValidationError(msg)
         if not Path(path).exists():
             msg = f"store {str(path)!r} does not exist; pass INPUT files, `--db` or set GEOSAFE_DB."
             raise ValidationError(msg)
@@ -120,7 +138,26 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
             start=start,
             end=end,
         )
+        _audit_read(args, Path(path), purpose, len(gdf))
     return filt.apply(gdf)
+
+
+def _audit_read(args: argparse.Namespace, db: Path, purpose: str, records: int) -> None:
+    """One audit row for a command's read of the store (``records`` incidents read)."""
+    from ..audit import AuditLog, cli_actor
+    from ..settings import StoreSettings
+
+    skip = {"func", "purpose", "label", "verbose", "command"}
+    params = {k: v for k, v in sorted(vars(args).items()) if k not in skip}
+    AuditLog(StoreSettings(db=db).audit_path()).record(
+        "read",
+        label=args.label or cli_actor(),
+        role="analyst-cli",
+        endpoint=f"geosafe {args.command}",
+        params=params,
+        records=records,
+        purpose=purpose,
+    )
 
 
 def _inputs(

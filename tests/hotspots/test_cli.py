@@ -204,7 +204,8 @@ def test_kde_reads_the_store_without_input(
     assert main(["import", "police-uk", *map(str, files), "--db", str(db)]) == 0
     capsys.readouterr()
     code = main([
-        "kde", "--db", str(db), "--bandwidth", "300", "--cell", "50", "--kernel", "quartic",
+        "kde", "--db", str(db), "--purpose", "test", "--bandwidth", "300", "--cell", "50",
+        "--kernel", "quartic",
         "--from-date", "2023-02-01", "--to-date", "2023-02-28", "--per-year",
         "--out", str(tmp_path / "s.tif"),
     ])  # fmt: skip
