@@ -14,7 +14,7 @@
 
 INPUT is one or more import files or directories (police.uk detected by its header, else
 ``--input-source``); with no INPUT the store is read (``--db``, else ``GEOSAFE_DB``): that
-needs ``--purpose TEXT`` (why incident-level data is read, as the API's ``X-Purpose``; refused
+needs ``--purpose TEXT`` or ``GEOSAFE_PURPOSE`` (why incident-level data is read, as the API's ``X-Purpose``; refused
 with exit code 2 without it) and adds one ``read`` row to the audit log per run (who: the OS
 user or ``--label``, role ``analyst-cli``; the command and its parameters; the incident records
 read; the purpose). INPUT files are not the store and are not audited. Every
@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def _add_input(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--purpose",
         metavar="TEXT",
-        help="why incident-level data is read from the store (required then; audited)",
+        help="why incident-level data is read from the store (required then, or GEOSAFE_PURPOSE; audited)",
     )
     p.add_argument("--label", help="who runs it, for the audit log (default: the OS user)")
     p.add_argument("--study-area", type=Path, metavar="FILE", help="vector file (EPSG from file)")
@@ -120,12 +121,13 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
         from ..store import Store
 
         path = args.db or StoreSettings().db
-        purpose = (args.purpose or "").strip()
+        purpose = (args.purpose or os.environ.get("GEOSAFE_PURPOSE") or "").strip()
         if not purpose:
             msg = (
                 f"reading incident-level data from the store {str(path)!r} needs "
-                f"`--purpose TEXT` (got {args.purpose!r}): say why, it is recorded in the audit "
-                "log (the API's X-Purpose rule); or pass INPUT files instead of the store."
+                f"`--purpose TEXT` or GEOSAFE_PURPOSE (got {args.purpose!r}): say why, it is "
+                "recorded in the audit log (the API's X-Purpose rule); or pass INPUT files "
+                "instead of the store."
             )
             raise ValidationError(msg)
         if not Path(path).exists():

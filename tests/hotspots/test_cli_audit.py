@@ -59,6 +59,16 @@ def test_label_names_who(store: Path, tmp_path: Path) -> None:
     assert row.label == "ana"
 
 
+def test_purpose_from_the_environment(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scripts keep the issue's exact command line and give the purpose as GEOSAFE_PURPOSE."""
+    monkeypatch.setenv("GEOSAFE_PURPOSE", "monthly tasking")
+    assert main(_kde(store, tmp_path / "s.tif")) == 0
+    (row,) = _reads(store)
+    assert row.purpose == "monthly tasking"
+
+
 @pytest.mark.parametrize("extra", [(), ("--purpose", "  ")])
 def test_store_read_without_purpose_is_refused(
     store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...]
