@@ -10,8 +10,10 @@ Exit codes: 0 done, 2 unusable input or bad arguments (message on stderr), 1 une
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GeosafeError as exc:
         print(f"geosafe {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (`geosafe quarantine ... | head`): stop quietly, and
+        # point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        # stdout replaced by an object without a file descriptor (tests): nothing to redirect
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a process killed by a closed pipe
     return code
 
 

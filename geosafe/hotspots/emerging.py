@@ -134,7 +134,9 @@ def emerging_hotspots(
     for j, lab in enumerate(labels):
         sub = gdf[np.asarray(periods == lab)]
         counts = h3_counts(sub, resolution=resolution, study_area=study_area)
-        counts = counts.set_index("h3_cell").reindex(cells, fill_value=0.0).reset_index()
+        per_cell = counts.set_index("h3_cell")["count"].reindex(cells, fill_value=0.0)
+        counts = base.copy()
+        counts["count"] = per_cell.to_numpy(dtype=float)
         total += counts["count"].to_numpy()
         g = gi_star(counts, k=k, permutations=permutations, seed=None if seed is None else seed + j)
         z[:, j] = g["gi_z"].to_numpy()
