@@ -40,8 +40,13 @@ def services(request: Request) -> Services:
     return svc
 
 
+async def _services_dependency(request: Request) -> Services:
+    # ``async`` so FastAPI calls it on the event loop, not through the thread pool
+    return services(request)
+
+
 #: A handler argument receiving the app's :class:`Services`.
-Svc = Annotated[Services, Depends(services)]
+Svc = Annotated[Services, Depends(_services_dependency)]
 
 
 def require_roles(*roles: str) -> Callable[..., Any]:

@@ -4,10 +4,12 @@ GeoJSON (``/maps/basemap.json``) for the web page. All assets are served by this
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,17 +31,31 @@ Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
 _lock = threading.Lock()
 
 
-def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> tuple[bytes, bytes]:
-    """The page for ``key`` as UTF-8 and gzip bytes, rendered once (least recently used
-    pages dropped first)."""
-    cache: OrderedDict[Hashable, tuple[bytes, bytes]] = svc.html_cache
+@dataclass(frozen=True)
+class _Page:
+    """A rendered page: UTF-8 bytes, their gzip compression and the entity tag of each."""
+
+    raw: bytes
+    gz: bytes
+    etag: str
+    etag_gz: str
+
+
+def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> _Page:
+    """The page for ``key`` (whose last item is the viewer's scope), rendered and compressed
+    once (least recently used pages dropped first). Its entity tags hash the bytes together
+    with ``key``, so a tag issued to one role or scope never validates another's copy."""
+    cache: OrderedDict[Hashable, _Page] = svc.html_cache
     with _lock:
         hit = cache.get(key)
         if hit is not None:
             cache.move_to_end(key)
             return hit
     raw = make().encode()
-    entry = (raw, gzip.compress(raw, compresslevel=6, mtime=0))
+    digest = hashlib.sha256(repr(key).encode() + b"\0" + raw).hexdigest()[:32]
+    entry = _Page(
+        raw, gzip.compress(raw, compresslevel=9, mtime=0), f'"{digest}"', f'"{digest}-gz"'
+    )
     with _lock:
         cache[key] = entry
         while len(cache) > max(1, svc.settings.cache_size):
@@ -47,15 +63,36 @@ def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> tuple[byte
     return entry
 
 
-def _send(
-    request: Request, entry: tuple[bytes, bytes], media: str, headers: dict[str, str] | None = None
-) -> Response:
+def _not_modified(request: Request, page: _Page) -> bool:
+    """Whether the request's ``If-None-Match`` names either representation of ``page``."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or page.etag in tags or page.etag_gz in tags
+
+
+def _send(request: Request, page: _Page, media: str, cache_control: str) -> Response:
     """The cached page, gzip-compressed when the client accepts it (a map page is ~0.8 MB of
-    GeoJSON; compressed ~6 times smaller)."""
-    out = {"Vary": "Accept-Encoding", **(headers or {})}
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(entry[1], media_type=media, headers={**out, "Content-Encoding": "gzip"})
-    return Response(entry[0], media_type=media, headers=out)
+    GeoJSON; compressed ~8 times smaller), or ``304 Not Modified`` without a body when the
+    client's ``If-None-Match`` names it. Responses vary by credentials and are ``private``:
+    shared caches never keep them."""
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    headers = {
+        "Vary": "Accept-Encoding, Authorization, Cookie",
+        "Cache-Control": cache_control,
+        "ETag": page.etag_gz if gz else page.etag,
+    }
+    if _not_modified(request, page):
+        return Response(status_code=304, headers=headers)
+    if gz:
+        return Response(page.gz, media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(page.raw, media_type=media, headers=headers)
+
+
+#: Map pages: the browser keeps them but revalidates every time (a cheap 304 when unchanged),
+#: so new data, another login or a revoked token is never answered from its cache.
+_PAGE_CACHE = "private, no-cache"
 
 
 @router.get("/basemap.json", summary="Offline basemap layers")
@@ -63,9 +100,9 @@ def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
     entry = _cached(
-        svc, ("basemap",), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
+        svc, ("basemap", None), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
     )
-    return _send(request, entry, "application/json", {"Cache-Control": "private, max-age=3600"})
+    return _send(request, entry, "application/json", "private, max-age=3600")
 
 
 @router.get("/hotspots", response_class=HTMLResponse, summary="Hotspot map")
@@ -75,9 +112,11 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     check_role(principal, sp.roles, sp.id)
     check_known(request, sp.params)
     params = analysis_params(request, sp)
-    layer = svc.layers.layer(sp.id, params, principal=principal)
+    # cache key first: a cached page needs neither the layer nor a render
+    key = ("hotspots", params.key(), svc.layers.collection_state(sp.id), gl.scope_key(principal))
 
     def make() -> str:
+        layer = svc.layers.layer(sp.id, params, principal=principal)
         m = gm.hotspot_map(
             json.loads(ge.geojson_text(layer)),
             base=gm.basemap(svc.settings.data_dir),
@@ -86,8 +125,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    key = ("hotspots", params.key(), svc.layers.store_state(), gl.scope_key(principal))
-    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8")
+    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8", _PAGE_CACHE)
 
 
 @router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
@@ -114,12 +152,14 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         "lon": feat["geometry"]["coordinates"][0],
         "lat": feat["geometry"]["coordinates"][1],
     }
-    corridors = svc.layers.layer(
-        "journey-corridors", gl.replace_params(params, school=urn), principal=principal
-    )
-    hot = svc.layers.layer("hotspots-kde", params, principal=principal)
+    state = svc.layers.collection_state("journey-corridors")  # store and school rolls
+    key = ("school", urn, params.key(), state, gl.scope_key(principal))
 
     def make() -> str:
+        corridors = svc.layers.layer(
+            "journey-corridors", gl.replace_params(params, school=urn), principal=principal
+        )
+        hot = svc.layers.layer("hotspots-kde", params, principal=principal)
         m = gm.school_map(
             info,
             json.loads(ge.geojson_text(corridors)),
@@ -130,6 +170,4 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    state = svc.layers.collection_state("journey-corridors")  # store and school rolls
-    key = ("school", urn, params.key(), state, gl.scope_key(principal))
-    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8")
+    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8", _PAGE_CACHE)

@@ -33,10 +33,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -50,7 +54,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from geosafe import privacy
 from geosafe._errors import AuthenticationError, DisclosureError, NotFoundError
 from geosafe.audit import AuditLog
-from geosafe.auth import ROLES, AccessSettings, Principal, TokenStore
+from geosafe.auth import ROLES, AccessSettings, Principal, TokenStore, hash_secret
 from geosafe.settings import StoreSettings
 
 __all__ = [
@@ -58,6 +62,7 @@ __all__ = [
     "AccessContext",
     "AuditedRead",
     "LimitsMiddleware",
+    "PrincipalCache",
     "RateLimiter",
     "access_context",
     "incident_access",
@@ -117,6 +122,76 @@ class RateLimiter:
             return (1.0 - level) * 60.0 / self.rate
 
 
+class PrincipalCache:
+    """Principals of recently seen bearer tokens, valid while the token database is unchanged,
+    so a repeated request costs one ``PRAGMA data_version`` instead of a new SQLite connection
+    and a lookup.
+
+    Every lookup reads ``PRAGMA data_version`` on one long-lived connection (it changes
+    whenever any other connection commits: a token created or revoked, a session opened, an
+    expiry edited) and the file's inode (it changes when the file is replaced); either change
+    empties the cache. An entry also ends at its token's expiry and after ``max_age_s``.
+    Tokens are held by their SHA-256 only.
+    """
+
+    def __init__(self, tokens: TokenStore, *, size: int = 256, max_age_s: float = 60.0) -> None:
+        self.tokens = tokens
+        self.size = size
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._con: sqlite3.Connection | None = None
+        self._ino: int | None = None
+        self._state: tuple[int, int] | None = None
+        self._hits: OrderedDict[str, tuple[Principal, datetime]] = OrderedDict()
+
+    def _db_state(self) -> tuple[int, int] | None:
+        """(inode, data_version) of the token database; ``None`` when it cannot be read."""
+        try:
+            ino = os.stat(self.tokens.path).st_ino
+            if self._con is None or self._ino != ino:
+                if self._con is not None:
+                    self._con.close()
+                self._con = sqlite3.connect(
+                    self.tokens.path, check_same_thread=False, isolation_level=None, timeout=1.0
+                )
+                self._ino = ino
+            (version,) = self._con.execute("PRAGMA data_version").fetchone()
+        except (OSError, sqlite3.Error):
+            return None
+        return ino, int(version)
+
+    def authenticate(self, token: str) -> Principal:
+        """:meth:`TokenStore.authenticate`, answered from the cache while it is valid."""
+        key = hash_secret(token)
+        now = datetime.now(UTC)
+        with self._lock:
+            state = self._db_state()
+            if state is None or state != self._state:
+                self._hits.clear()
+                self._state = state
+            hit = self._hits.get(key)
+            if hit is not None and hit[1] > now:
+                self._hits.move_to_end(key)
+                return hit[0]
+        principal = self.tokens.authenticate(token)
+        with self._lock:
+            if state is None or self._state != state or self._con is None:
+                return principal
+            try:
+                row = self._con.execute(
+                    "SELECT expires_at FROM tokens WHERE token_id = ?", (principal.token_id,)
+                ).fetchone()
+            except sqlite3.Error:
+                return principal
+            expires = datetime.fromisoformat(row[0]) if row and row[0] else None
+            if expires is not None:
+                until = min(expires, now + timedelta(seconds=self.max_age_s))
+                self._hits[key] = (principal, until)
+                while len(self._hits) > self.size:
+                    self._hits.popitem(last=False)
+        return principal
+
+
 @dataclass
 class AccessContext:
     """What the security layer needs at request time (kept on ``app.state.access``)."""
@@ -125,9 +200,11 @@ class AccessContext:
     tokens: TokenStore
     audit: AuditLog
     limiter: RateLimiter = field(init=False)
+    principals: PrincipalCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_minute)
+        self.principals = PrincipalCache(self.tokens)
 
 
 def _context_for(
@@ -211,7 +288,7 @@ def authenticate(
     header = request.headers.get("authorization")
     try:
         if bearer is not None:
-            return ctx.tokens.authenticate(bearer.credentials)
+            return ctx.principals.authenticate(bearer.credentials)
         if header:
             raise AuthenticationError(
                 "the `Authorization` header must be `Bearer <token>`; "

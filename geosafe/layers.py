@@ -470,6 +470,11 @@ class LayerService:
 
     def store_state(self) -> Hashable:
         """A token that changes whenever the store's content may have changed."""
+        arg = self._store_arg
+        if arg is not None and not hasattr(arg, "incidents"):
+            # open this thread's store first: opening writes to the WAL, which would change
+            # the token between a request's cache lookup and its build
+            _ = self.store
         parts: list[Hashable] = []
         if self.store_path is not None:
             for p in (self.store_path, Path(f"{self.store_path}-wal")):

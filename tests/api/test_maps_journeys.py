@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+
+from geosafe.auth import TokenStore
 
 from .conftest import Tokens, auth
 from .rfc7946 import check_geojson
@@ -40,6 +43,47 @@ def test_hotspot_map_uses_local_leaflet_and_offline_basemap(
     assert "incidents per km²" in r.text  # legend with units
     assert "L.control.layers" in r.text
     assert "SYNTHETIC" not in r.text or "synthetic" in r.text.lower()
+
+
+def test_map_page_revalidates_with_etag_per_role(client: TestClient, tokens: Tokens) -> None:
+    """A cached map page is revalidated with ``If-None-Match`` (304, no body); the tag issued
+    to one role never validates another role's page, and no token means 401, not 304."""
+    first = client.get("/maps/hotspots", headers=auth(tokens.analyst))
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[\x21\x23-\x7e]+"', etag)  # strong entity-tag, RFC 9110 8.8.3
+    assert {"private", "no-cache"} <= {v.strip() for v in first.headers["cache-control"].split(",")}
+    assert "authorization" in first.headers["vary"].lower()
+    again = client.get("/maps/hotspots", headers=auth(tokens.analyst, **{"If-None-Match": etag}))
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    listed = client.get(
+        "/maps/hotspots", headers=auth(tokens.analyst, **{"If-None-Match": f'"x", W/{etag}'})
+    )
+    assert listed.status_code == 304
+    other = client.get("/maps/hotspots", headers=auth(tokens.school, **{"If-None-Match": etag}))
+    assert other.status_code == 200 and other.headers["etag"] != etag
+    assert other.text != first.text
+    anon = client.get("/maps/hotspots", headers={"If-None-Match": etag})
+    assert anon.status_code == 401
+    changed = client.get(
+        "/maps/hotspots?top_pct=3", headers=auth(tokens.analyst, **{"If-None-Match": etag})
+    )
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_revoked_token_is_refused_at_once_on_cached_pages(
+    client: TestClient, store_path: Path
+) -> None:
+    """Principals are cached per token, but a revocation (another connection's commit) ends
+    the cached entry before the next request: no cached page for a revoked token."""
+    ts = TokenStore(store_path.with_name(store_path.name + ".auth.sqlite"))
+    token = ts.create("analyst", label="revoked soon").token
+    for _ in range(2):
+        assert client.get("/maps/hotspots", headers=auth(token)).status_code == 200
+    ts.revoke("revoked soon")
+    r = client.get("/maps/hotspots", headers=auth(token))
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
 
 
 def test_school_map(client: TestClient, tokens: Tokens) -> None:
