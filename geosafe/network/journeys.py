@@ -139,7 +139,8 @@ def origins_from_postcodes(
         rows = table.loc[idx[found]]
         xy[found, 0] = rows["easting"].to_numpy(dtype=float)
         xy[found, 1] = rows["northing"].to_numpy(dtype=float)
-    names = [str(table.at[k, "postcode"]) if f else k for k, f in zip(idx, found, strict=True)]
+    # the standard written form ("N8 0DU"), whatever spacing the input or Code-Point used
+    names = [f"{k[:-3]} {k[-3:]}" if len(k) > 3 else k for k in idx]
     errors = tuple(None if f else "postcode_unknown" for f in found)
     return Origins(tuple(names), xy, np.asarray(counts.to_numpy(), dtype=np.int64), errors, kind)
 
@@ -680,6 +681,14 @@ def _bus_journeys(
         clock = dt.time(int(arrive_s // 3600) % 24, int(arrive_s % 3600 // 60))
         windows = journey_window(clock) or SCHOOL_RUN_WINDOWS
         freq = BusFrequency(router.feed, date, tuple(windows))
+    no_journey = "no_journey"
+    feed = getattr(router, "feed", None)
+    if feed is not None and hasattr(feed, "services_on") and not feed.services_on(date):
+        # say why rather than leave every pupil with a bare "no_journey"
+        no_journey = (
+            f"no_journey: the timetable runs no service on {date.isoformat()}; pass a --date "
+            "inside the feed's calendar (`geosafe gtfs-validate DIR` shows its dates)."
+        )
     out = []
     for i, oid in enumerate(origins.origin_id):
         count = int(origins.count[i])
@@ -693,7 +702,7 @@ def _bus_journeys(
             out.append(JourneyResult(oid, urn, "bus", count, error=f"no_journey: {exc}"))
             continue
         if journey is None:
-            out.append(JourneyResult(oid, urn, "bus", count, error="no_journey"))
+            out.append(JourneyResult(oid, urn, "bus", count, error=no_journey))
             continue
         ex, legs, geom, length = _score_bus(journey, model, names, freq)
         leg_geoms = tuple(_leg_get(leg, "geometry") for leg in journey.legs)

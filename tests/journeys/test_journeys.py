@@ -49,7 +49,7 @@ def test_postcodes_grouped_with_counts(tmp_path: Path) -> None:
     assert o.count[by["N22 7AY"]] == 2 and o.count[by["N11 2AF"]] == 1
     row = table[table["postcode"] == "N22 7AY"].iloc[0]
     assert tuple(o.xy[by["N22 7AY"]]) == (row["easting"], row["northing"])
-    assert o.error[by["ZZ99ZZ"]] == "postcode_unknown" and np.isnan(o.xy[by["ZZ99ZZ"]]).all()
+    assert o.error[by["ZZ9 9ZZ"]] == "postcode_unknown" and np.isnan(o.xy[by["ZZ9 9ZZ"]]).all()
     # names never reach the origins
     assert not any(i == "A" for i in o.origin_id)
 
@@ -365,3 +365,21 @@ def test_cli_school_report(
     props = [f["properties"] for f in gj["features"]]
     assert sum(p["count"] for p in props) == 12
     assert all(p["exposure"] is not None and p["exposure"] > 0 for p in props if not p.get("error"))
+
+
+def test_bus_on_a_date_outside_the_timetable_says_why(bundled_net: WalkNetwork, router) -> None:
+    # mini_gtfs runs weekdays of 2025 only: a 2024 date has no service at all
+    origins = jn.Origins(("o",), np.array([[528060.0, 190434.0]]), np.array([1]), (None,), "point")
+    (r,) = jn.plan_journeys(
+        SCHOOL,
+        origins,
+        mode="bus",
+        arrive_by=dt.time(8, 45),
+        date=dt.date(2024, 3, 12),
+        network=bundled_net,
+        router=router,
+        model=None,
+        max_detour=0.2,
+    )
+    assert r.error is not None and r.error.startswith("no_journey")
+    assert "no service on 2024-03-12" in r.error
