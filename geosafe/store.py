@@ -254,7 +254,10 @@ class Store:
             self._conn.executescript(_SCHEMA)
             # (re)built here too when a bulk load that deferred them was killed
             self._conn.executescript(_DEFERRABLE)
-            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # write the version only when it changes: opening a store must not modify the
+            # file, or every new reader would invalidate caches keyed on the store's state
+            if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # pragma: no cover - OS-level failures
             msg = f"cannot open the store {str(self.path)!r} ({exc}); check `--db` / GEOSAFE_DB."
             raise StoreError(msg) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -73,3 +74,15 @@ def test_abandoned_staging_batch_is_invisible_and_recovered(imp, store, tmp_path
     assert store.batch(aborted[0]).status == "aborted"
     assert os.getpid()  # the current process's own staging batches are never recovered
     assert len(Store(store.path).incidents(with_location=False)) == 4
+
+
+def test_opening_a_store_does_not_modify_it(tmp_path: Path) -> None:
+    """Readers open stores all the time; caches are keyed on the file's state."""
+    import time
+
+    path = tmp_path / "s.db"
+    Store(path).close()
+    before = (path.stat().st_mtime_ns, path.stat().st_size)
+    time.sleep(0.02)
+    Store(path).close()
+    assert (path.stat().st_mtime_ns, path.stat().st_size) == before
