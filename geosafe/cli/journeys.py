@@ -264,10 +264,13 @@ def cmd_school_report(args: argparse.Namespace) -> int:
     """``geosafe school-report``."""
     from ..network import journeys as jn
     from ..risk import school_report
+    from ..rolls import roll_postcodes
 
     store = _store(args, required=True)
     xy, name = jn.school_location(args.school)
-    origins = jn.origins_from_postcodes(jn.fap_home_postcodes(store, args.school), kind="fap")
+    # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes
+    homes = roll_postcodes(store.path, args.school) + jn.fap_home_postcodes(store, args.school)
+    origins = jn.origins_from_postcodes(homes, kind="postcode")
     net = _network(args)
     model, n_read = _model(args, store)
     date = args.date or _next_monday()

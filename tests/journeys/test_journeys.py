@@ -383,3 +383,26 @@ def test_bus_on_a_date_outside_the_timetable_says_why(bundled_net: WalkNetwork, 
     )
     assert r.error is not None and r.error.startswith("no_journey")
     assert "no service on 2024-03-12" in r.error
+
+
+def test_cli_school_report_counts_the_uploaded_roll(
+    tmp_path: Path, walk_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A school's report covers all its pupils: the uploaded roll plus its FAP referrals."""
+    from geosafe.cli import main
+
+    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
+    db, _ = _build_store(tmp_path)
+    fap_homes = pd.read_csv(tmp_path / "fap.csv")["home_postcode"].tolist()
+    roll = tmp_path / "roll.csv"
+    roll.write_text("postcode,pupils\n" + f"{fap_homes[0]},30\n")
+    try:
+        assert main(["roll", "upload", "--school", SCHOOL, str(roll), "--db", str(db)]) == 0
+        out = tmp_path / "report"
+        argv = ["school-report", "--school", SCHOOL, "--db", str(db), "--date", "2025-03-04"]
+        assert main([*argv, "--gtfs", str(HERE / "data" / "mini_gtfs"), "--out", str(out)]) == 0
+    finally:
+        logging.captureWarnings(False)
+    corridors = json.loads((out / "corridors.geojson").read_text())["features"]
+    # 12 referred pupils + 30 on the roll all reach the school's own street
+    assert max(f["properties"]["pupils"] for f in corridors) == 42
