@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -11,6 +10,7 @@ import pandas as pd
 from fastapi import Request
 
 from geosafe import layers as gl
+from geosafe import privacy
 from geosafe._errors import ValidationError
 
 __all__ = [
@@ -171,22 +171,12 @@ def _instant(text: str) -> pd.Timestamp | None:
     return ts.tz_convert("UTC")
 
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
-
-
 def _whole_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """``2024``, ``2024-Q1`` or ``2024-03`` as a UTC interval of that whole local period."""
-    m = _PERIOD.match(text)
-    if m is None:
+    found = privacy.whole_period(text)
+    if found is None:
         return None
-    year, month, quarter = int(m[1]), m[2], m[3]
-    first, months = (
-        (1, 12)
-        if not (month or quarter)
-        else ((int(month), 1) if month else (3 * int(quarter) - 2, 3))
-    )
-    start = pd.Timestamp(year=year, month=first, day=1, tz="Europe/London")
-    end = start + pd.DateOffset(months=months)
+    start, end = found[0], found[1]
     return (start.tz_convert("UTC"), (end - pd.Timedelta(1, "ns")).tz_convert("UTC"))
 
 

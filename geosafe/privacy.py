@@ -446,6 +446,27 @@ def _period(year: int, month: int, months: int) -> tuple[pd.Timestamp, pd.Timest
     return start, start + pd.DateOffset(months=months)
 
 
+def whole_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp, str, str] | None:
+    """``2025``, ``2025-Q1`` or ``2025-03`` as ``(start, end, kind, label)``: the local
+    (Europe/London) start and exclusive end of that whole year, quarter or month; ``None`` for
+    anything else. Shared by :func:`published_period` and the API's ``datetime`` parser."""
+    raw = (text or "").strip()
+    try:
+        if m := _YEAR.match(raw):
+            s, e = _period(int(m[1]), 1, 12)
+            return (s, e, "year", m[1])
+        if m := _QUARTER.match(raw):
+            q = int(m[2])
+            s, e = _period(int(m[1]), 3 * q - 2, 3)
+            return (s, e, "quarter", f"{m[1]}-Q{q}")
+        if m := _MONTH.match(raw):
+            s, e = _period(int(m[1]), int(m[2]), 1)
+            return (s, e, "month", raw)
+    except ValueError:  # e.g. month 13
+        return None
+    return None
+
+
 def published_period(text: str, *, now: pd.Timestamp | None = None) -> Period:
     """Parse a ``datetime`` a non-analyst may send: a whole month, quarter or year that has
     ended: ``2025``, ``2025-Q1``, ``2025-03``, or an RFC 3339 interval covering exactly one
@@ -458,22 +479,12 @@ def published_period(text: str, *, now: pd.Timestamp | None = None) -> Period:
     """
     raw = (text or "").strip()
     now = now or pd.Timestamp.now(tz=_TZ)
-    found: tuple[pd.Timestamp, pd.Timestamp, str, str] | None = None
-    try:
-        if m := _YEAR.match(raw):
-            s, e = _period(int(m[1]), 1, 12)
-            found = (s, e, "year", m[1])
-        elif m := _QUARTER.match(raw):
-            q = int(m[2])
-            s, e = _period(int(m[1]), 3 * q - 2, 3)
-            found = (s, e, "quarter", f"{m[1]}-Q{q}")
-        elif m := _MONTH.match(raw):
-            s, e = _period(int(m[1]), int(m[2]), 1)
-            found = (s, e, "month", raw)
-        elif raw.count("/") == 1 and ".." not in raw:
+    found = whole_period(raw)
+    if found is None and raw.count("/") == 1 and ".." not in raw:
+        try:
             found = _interval_period(*raw.split("/"))
-    except ValueError:
-        found = None
+        except ValueError:
+            found = None
     if found is None:
         msg = (
             f"`datetime` {text!r} is not a whole published period; for this role send a "

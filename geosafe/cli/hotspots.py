@@ -248,12 +248,13 @@ def _add_kde_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
-def _kde(args: argparse.Namespace) -> int:
-    from ..hotspots import kde, surfaces
+def _kde_surface(
+    args: argparse.Namespace, gdf: Any, area: Any, *, period_years: float | None = None
+) -> Any:
+    """The KDE surface the ``kde`` and ``hotspots --method kde`` options describe."""
+    from ..hotspots import kde
 
-    filt, gdf, area = _inputs(args)
-    years = _period_years(filt)
-    res = kde.kde_surface(
+    return kde.kde_surface(
         gdf,
         bandwidth=args.bandwidth,
         cell=args.cell,
@@ -261,8 +262,16 @@ def _kde(args: argparse.Namespace) -> int:
         study_area=area,
         precision=args.precision,
         bandwidth_method=args.bandwidth_method,
-        period_years=years,
+        period_years=period_years,
     )
+
+
+def _kde(args: argparse.Namespace) -> int:
+    from ..hotspots import surfaces
+
+    filt, gdf, area = _inputs(args)
+    years = _period_years(filt)
+    res = _kde_surface(args, gdf, area, period_years=years)
     surfaces.write_cog(res, args.out, per_year=bool(args.per_year and years))
     nrows, ncols = res.grid.shape
     _print(
@@ -294,17 +303,7 @@ def _hotspots(args: argparse.Namespace) -> int:
     filt, gdf, area = _inputs(args)
     meta: dict[str, Any] = {"method": args.method, "filters": filt.describe()}
     if args.method == "kde":
-        from ..hotspots import kde
-
-        res = kde.kde_surface(
-            gdf,
-            bandwidth=args.bandwidth,
-            cell=args.cell,
-            kernel=args.kernel,
-            study_area=area,
-            precision=args.precision,
-            bandwidth_method=args.bandwidth_method,
-        )
+        res = _kde_surface(args, gdf, area)
         out = surfaces.hotspot_polygons(
             res,
             top_percent=args.top_percent if args.threshold is None else None,

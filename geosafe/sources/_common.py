@@ -9,7 +9,15 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from .._validate import Problem, check_text, encoding_problem, parse_flag
+from .._validate import (
+    Problem,
+    TimePrecision,
+    check_text,
+    encoding_problem,
+    parse_date,
+    parse_flag,
+    parse_timestamp,
+)
 from ..incident import Incident
 from ._read import Column
 
@@ -22,6 +30,9 @@ __all__ = [
     "geocode_problem",
     "interval",
     "make_incident",
+    "row_date",
+    "row_ref",
+    "row_timestamp",
 ]
 
 
@@ -71,6 +82,32 @@ class RowReader(Protocol):
 def blank(value: str | None) -> bool:
     """Empty after stripping."""
     return value is None or not value.strip()
+
+
+def row_ref(row: Mapping[str, str], number: int, column: str, why: str) -> str | Problem:
+    """The row's reference in ``column``, or ``ref_missing`` (``why``: what needs it)."""
+    ref = row[column].strip()
+    if not ref:
+        return Problem(number, column, "ref_missing", f"`{column}` is blank; {why}.")
+    return ref
+
+
+def row_timestamp(
+    row: Mapping[str, str], number: int, column: str, ctx: RowContext
+) -> tuple[pd.Timestamp, TimePrecision] | Problem:
+    """:func:`geosafe._validate.parse_timestamp` of ``column`` with the source's settings."""
+    return parse_timestamp(
+        row[column], row=number, column=column, declared_format=ctx.declared_format, now=ctx.now
+    )
+
+
+def row_date(
+    row: Mapping[str, str], number: int, column: str, ctx: RowContext
+) -> pd.Timestamp | Problem:
+    """:func:`geosafe._validate.parse_date` of ``column`` with the source's settings."""
+    return parse_date(
+        row[column], row=number, column=column, declared_format=ctx.declared_format, now=ctx.now
+    )
 
 
 def check_cells(

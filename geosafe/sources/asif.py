@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from .._validate import Problem, check_code, parse_timestamp
+from .._validate import Problem, check_code
 from ..incident import Incident
-from ._common import RowContext, geocode_problem, interval, make_incident
+from ._common import RowContext, geocode_problem, interval, make_incident, row_ref, row_timestamp
 from ._read import Column
 
 __all__ = ["COLUMNS", "REF", "SOURCE", "parse_row"]
@@ -53,18 +53,10 @@ COLUMNS: Final = (
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
     """One ASIF row to an Incident, or the reason to quarantine it."""
-    ref = row["asif_ref"].strip()
-    if not ref:
-        return Problem(
-            number, REF, "ref_missing", "`asif_ref` is blank; every ASIF needs its reference."
-        )
-    when = parse_timestamp(
-        row["occurred_at"],
-        row=number,
-        column="occurred_at",
-        declared_format=ctx.declared_format,
-        now=ctx.now,
-    )
+    ref = row_ref(row, number, REF, "every ASIF needs its reference")
+    if isinstance(ref, Problem):
+        return ref
+    when = row_timestamp(row, number, "occurred_at", ctx)
     if isinstance(when, Problem):
         return when
     where = row["location_type"].strip().lower()

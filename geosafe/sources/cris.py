@@ -12,9 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from .._validate import Problem, check_code, parse_int_in, parse_timestamp
+from .._validate import Problem, check_code, parse_int_in
 from ..incident import Incident
-from ._common import RowContext, blank, geocode_problem, interval, make_incident
+from ._common import (
+    RowContext,
+    blank,
+    geocode_problem,
+    interval,
+    make_incident,
+    row_ref,
+    row_timestamp,
+)
 from ._read import Column
 
 __all__ = ["COLUMNS", "CRIS_FLAGS", "REF", "SOURCE", "parse_row"]
@@ -73,30 +81,16 @@ def _flags(text: str, number: int) -> tuple[str, ...] | Problem:
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
     """One CRIS row to an Incident, or the reason to quarantine it."""
-    ref = row["crn"].strip()
-    if not ref:
-        return Problem(
-            number, REF, "ref_missing", "`crn` is blank; every crime report needs its CRN."
-        )
-    start = parse_timestamp(
-        row["committed_from"],
-        row=number,
-        column="committed_from",
-        declared_format=ctx.declared_format,
-        now=ctx.now,
-    )
+    ref = row_ref(row, number, REF, "every crime report needs its CRN")
+    if isinstance(ref, Problem):
+        return ref
+    start = row_timestamp(row, number, "committed_from", ctx)
     if isinstance(start, Problem):
         return start
     end_ts = None
     precision = start[1]
     if not blank(row["committed_to"]):
-        end = parse_timestamp(
-            row["committed_to"],
-            row=number,
-            column="committed_to",
-            declared_format=ctx.declared_format,
-            now=ctx.now,
-        )
+        end = row_timestamp(row, number, "committed_to", ctx)
         if isinstance(end, Problem):
             return end
         end_ts = interval(end[0], end[1])

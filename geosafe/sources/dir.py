@@ -13,9 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from .._validate import Problem, check_code, parse_timestamp
+from .._validate import Problem, check_code
 from ..incident import Incident
-from ._common import RowContext, blank, flags_from, geocode_problem, interval, make_incident
+from ._common import (
+    RowContext,
+    blank,
+    flags_from,
+    geocode_problem,
+    interval,
+    make_incident,
+    row_ref,
+    row_timestamp,
+)
 from ._read import Column
 
 __all__ = ["COLUMNS", "REF", "SOURCE", "parse_row"]
@@ -64,18 +73,10 @@ _FLAGS: Final = {"youth_flag": "youth", "vulnerability_flag": "vulnerability"}
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
     """One DIR row to an Incident, or the reason to quarantine it."""
-    ref = row["dir_ref"].strip()
-    if not ref:
-        return Problem(
-            number, REF, "ref_missing", "`dir_ref` is blank; every DIR needs its reference."
-        )
-    when = parse_timestamp(
-        row["reported_at"],
-        row=number,
-        column="reported_at",
-        declared_format=ctx.declared_format,
-        now=ctx.now,
-    )
+    ref = row_ref(row, number, REF, "every DIR needs its reference")
+    if isinstance(ref, Problem):
+        return ref
+    when = row_timestamp(row, number, "reported_at", ctx)
     if isinstance(when, Problem):
         return when
     direction = row["direction"].strip()

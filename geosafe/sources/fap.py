@@ -17,9 +17,17 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from .._validate import Problem, parse_date
+from .._validate import Problem
 from ..incident import Incident
-from ._common import RowContext, flags_from, geocode_problem, interval, make_incident
+from ._common import (
+    RowContext,
+    flags_from,
+    geocode_problem,
+    interval,
+    make_incident,
+    row_date,
+    row_ref,
+)
 from ._read import Column
 
 __all__ = ["COLUMNS", "ETHNICITY_CODES", "REF", "SOURCE", "parse_row"]
@@ -91,18 +99,10 @@ _URN_RE: Final = re.compile(r"^\d{6}$")
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
     """One FAP row to an Incident, or the reason to quarantine it."""
-    ref = row["referral_id"].strip()
-    if not ref:
-        return Problem(
-            number, REF, "ref_missing", "`referral_id` is blank; every referral needs its id."
-        )
-    day = parse_date(
-        row["referral_date"],
-        row=number,
-        column="referral_date",
-        declared_format=ctx.declared_format,
-        now=ctx.now,
-    )
+    ref = row_ref(row, number, REF, "every referral needs its id")
+    if isinstance(ref, Problem):
+        return ref
+    day = row_date(row, number, "referral_date", ctx)
     if isinstance(day, Problem):
         return day
     urn = row["school_urn"].strip()
