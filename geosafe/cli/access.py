@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import audit as audit_mod
-from .. import auth
+from .. import auth, periods
 from .._errors import ValidationError
 from ..incident import SOURCES
 from ..settings import StoreSettings
@@ -165,12 +165,7 @@ def _token_list(args: argparse.Namespace) -> int:
 def _parse_when(text: str | None) -> datetime | None:
     if text is None:
         return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        msg = f"`--since` {text!r} is not an ISO date; use e.g. 2025-03-01 or 2025-03-01T09:00."
-        raise ValidationError(msg) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return periods.parse_instant(text, name="--since").to_pydatetime()
 
 
 def _audit(args: argparse.Namespace) -> int:
