@@ -103,6 +103,8 @@ def analysis_params(request: Request, spec: gl.CollectionSpec) -> gl.AnalysisPar
         # on a computed layer, `datetime` is the analysed period; a non-analyst's is the whole
         # published period it names (one parser for the check and the analysis)
         principal = getattr(request.state, "principal", None)
+        lo: dt.date | None
+        hi: dt.date | None
         if principal is not None and not principal.is_analyst:
             period = periods.published_period(q["datetime"])
             lo, hi = period.first_day, period.last_day
