@@ -17,7 +17,7 @@ Outside the analyst role (``school``, ``neighbourhood``) every output obeys thes
   named presets (:func:`published_period`, :func:`check_query`), so two overlapping requests
   cannot be subtracted to reveal a small count.
 
-Analysts see incident-level data; every such read is audited (:mod:`geosafe.audit`).
+Analysts see incident-level data; every such read is audited (:mod:`geosafe.access.audit`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from . import periods
 from ._errors import AccessDeniedError, DisclosureError, NotFoundError
-from .auth import Principal
+from .access.tokens import Principal
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import audit as audit_mod
-from .. import auth, periods
+from .. import periods
 from .._errors import ValidationError
+from ..access import audit as audit_mod
+from ..access import tokens as auth
 from ..incident import SOURCES
 from ..settings import StoreSettings
 

@@ -171,7 +171,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
     if store is None:
         return
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
     AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from api import params as api_params
 from geosafe import periods, privacy
 from geosafe._errors import DisclosureError, ValidationError
-from geosafe.auth import Principal
+from geosafe.access.tokens import Principal
 
 NOW = pd.Timestamp("2026-11-28 10:00", tz="Europe/London")
 SCHOOL = Principal("t1", "school", "school", school_urn="100000")
