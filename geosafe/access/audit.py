@@ -3,9 +3,12 @@
 It lives in its own SQLite file (:meth:`geosafe.settings.StoreSettings.audit_path`, by
 default ``<db>.audit.sqlite``), so a running import, which holds the store's write lock, never
 blocks an audit write or a read of the log. Rows cannot be changed: SQLite triggers refuse
-every ``UPDATE`` and ``DELETE`` on the table, and each row carries the SHA-256 of its content
-chained to the previous row's, so :meth:`AuditLog.verify` detects rows edited outside SQLite's
-triggers (e.g. with the triggers dropped).
+every ``UPDATE`` and ``DELETE`` on the table, and each row carries an HMAC-SHA256 of its
+content chained to the previous row's, under a key kept **outside** the audit file (the key
+file ``<audit>.key``, mode 0600). The key file also anchors the chain's head (row count and
+last MAC, themselves under the key), so someone who can write the audit file but not the key
+file cannot delete rows at the end, append rows, or edit a row and recompute the chain
+without :meth:`AuditLog.check` saying so.
 
 Every row says who (token label and role, or the operating-system user for the CLI), when
 (UTC), what (action, endpoint or command, parameters), how many records and why (the
@@ -17,8 +20,11 @@ from __future__ import annotations
 import contextlib
 import getpass
 import hashlib
+import hmac
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -32,7 +38,9 @@ from ..settings import StoreSettings
 
 __all__ = [
     "ACTIONS",
+    "AuditCheck",
     "AuditEntry",
+    "AuditKey",
     "AuditLog",
     "SqliteFile",
     "audit_log",
@@ -100,9 +108,84 @@ class AuditEntry:
         }
 
 
-def _row_hash(prev: str, fields: tuple[Any, ...]) -> str:
-    payload = json.dumps([prev, *fields], separators=(",", ":"), default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def _row_hash(prev: str, fields: tuple[Any, ...], key: bytes | None = None) -> str:
+    """The chained MAC of a row (plain SHA-256 for rows written before logs were keyed)."""
+    payload = json.dumps([prev, *fields], separators=(",", ":"), default=str).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    """The result of :meth:`AuditLog.check`: ``ok`` when every row's MAC and the anchored head
+    agree; otherwise ``problems`` says what is wrong (``bad_rows``: ids of broken rows)."""
+
+    rows: int
+    bad_rows: list[int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing wrong."""
+        return not self.problems
+
+
+class AuditKey:
+    """The audit log's secret key and anchored head, in a 0600 JSON file beside the log.
+
+    ``{"key", "count", "head", "keyed_from", "mac"}``: ``count`` rows end in MAC ``head``;
+    rows with id below ``keyed_from`` were written before the log was keyed (plain SHA-256);
+    ``mac`` is the HMAC of the rest under the key, so the head cannot be rewritten either.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        """Whether the key file exists."""
+        return self.path.exists()
+
+    def load(self) -> dict[str, Any]:
+        """The key file's content (``key`` as bytes).
+
+        Raises
+        ------
+        StoreError
+            When the file is unreadable or its own MAC does not match.
+        """
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            key = bytes.fromhex(raw["key"])
+            state = {k: raw[k] for k in ("count", "head", "keyed_from")}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            msg = f"audit key file {str(self.path)!r} cannot be read ({exc}); restore it."
+            raise StoreError(msg) from exc
+        if not hmac.compare_digest(raw.get("mac", ""), self._mac(key, state)):
+            msg = f"audit key file {str(self.path)!r} was altered: its head MAC does not match."
+            raise StoreError(msg)
+        return {"key": key, **state}
+
+    def create(self, *, count: int, head: str, keyed_from: int) -> dict[str, Any]:
+        """A new key, anchoring the log as it stands."""
+        key = secrets.token_bytes(32)
+        self.save(key, count=count, head=head, keyed_from=keyed_from)
+        return {"key": key, "count": count, "head": head, "keyed_from": keyed_from}
+
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int) -> None:
+        """Write the key and head atomically, readable by the owner only."""
+        state = {"count": count, "head": head, "keyed_from": keyed_from}
+        body = json.dumps({"key": key.hex(), **state, "mac": self._mac(key, state)})
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(body)
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def _mac(key: bytes, state: dict[str, Any]) -> str:
+        text = json.dumps(state, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return hmac.new(key, b"head:" + text, hashlib.sha256).hexdigest()
 
 
 class SqliteFile:
@@ -146,10 +229,16 @@ class AuditLog:
     ----------
     path
         The audit database (created on first use).
+    key_path
+        The key file holding the HMAC key and the anchored head (default
+        ``<path>.key``); keep it where writers of the audit file cannot write.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, key_path: Path | str | None = None) -> None:
         self.path = Path(path)
+        self.key = AuditKey(
+            Path(key_path) if key_path else self.path.with_name(self.path.name + ".key")
+        )
         self._db = SqliteFile(self.path, _SCHEMA, what="audit log", timeout_s=30.0)
 
     def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -193,12 +282,25 @@ class AuditLog:
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                last = con.execute("SELECT row_hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-                prev = last[0] if last else _GENESIS
+                last = con.execute(
+                    "SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+                prev = last[1] if last else _GENESIS
+                count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+                if self.key.exists():
+                    state = self.key.load()
+                else:  # a new log, or one written before logs were keyed: anchor it now
+                    keyed_from = (int(last[0]) + 1) if last else 1
+                    state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
+                row_hash = _row_hash(prev, fields, state["key"])
                 cur = con.execute(
                     "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
                     "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*fields, prev, _row_hash(prev, fields)),
+                    (*fields, prev, row_hash),
+                )
+                # the head moves inside the write transaction: writers are serialised by it
+                self.key.save(
+                    state["key"], count=count + 1, head=row_hash, keyed_from=state["keyed_from"]
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -260,19 +362,58 @@ class AuditLog:
             return int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
 
     def verify(self) -> list[int]:
-        """Ids of rows whose hash chain is broken (empty when the log is intact)."""
+        """Ids of rows whose MAC chain is broken (empty when every row is intact); see
+        :meth:`check` for truncation and appended rows."""
+        return self.check().bad_rows
+
+    def check(self) -> AuditCheck:
+        """Check every row's chained MAC under the key and the chain's head against the
+        anchored count and last MAC: detects edited rows (even with the chain recomputed
+        without the key), rows appended by someone without the key, and deleted rows."""
         bad: list[int] = []
+        problems: list[str] = []
+        state: dict[str, Any] | None = None
+        if self.key.exists():
+            try:
+                state = self.key.load()
+            except StoreError as exc:
+                problems.append(str(exc))
         prev = _GENESIS
+        rows = 0
         with self._connect() as con:
             for row in con.execute(
                 "SELECT id, at, action, label, role, token_id, endpoint, params, records, "
                 "purpose, prev_hash, row_hash FROM audit ORDER BY id"
             ):
+                rows += 1
                 fields = tuple(row[1:10])
-                if row[10] != prev or row[11] != _row_hash(prev, fields):
+                keyed = state is not None and int(row[0]) >= int(state["keyed_from"])
+                key = state["key"] if keyed and state is not None else None
+                expected = _row_hash(prev, fields, key)
+                if row[10] != prev or not hmac.compare_digest(str(row[11]), expected):
                     bad.append(int(row[0]))
                 prev = row[11]
-        return bad
+        if bad:
+            problems.append(f"MAC chain broken at row(s) {bad[:20]}")
+        if state is None and rows and not problems:
+            problems.append(
+                f"no key file {str(self.key.path)!r}: the log's {rows} rows cannot be verified "
+                "(restore the key file)"
+            )
+        elif state is not None:
+            if rows < int(state["count"]):
+                problems.append(
+                    f"{int(state['count']) - rows} row(s) missing: the anchored head says "
+                    f"{state['count']} rows, the log holds {rows} (rows were deleted)"
+                )
+            elif rows > int(state["count"]):
+                problems.append(
+                    f"{rows - int(state['count'])} row(s) beyond the anchored head of "
+                    f"{state['count']} rows (rows were appended without the key)"
+                )
+            elif rows and prev != state["head"]:
+                problems.append("the last row is not the anchored head (the chain was rewritten)")
+        return AuditCheck(rows=rows, bad_rows=bad, problems=problems)
 
 
 def audit_log(store: StoreSettings | None = None) -> AuditLog:

@@ -28,11 +28,12 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import sqlite3
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "Principal",
     "TokenInfo",
     "TokenStore",
+    "TokenStoreWatch",
     "create_demo_tokens",
     "hash_secret",
     "token_store",
@@ -84,8 +86,10 @@ class AccessSettings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     #: Name of the session cookie.
     cookie_name: str = "geosafe_session"
-    #: Send the cookie only over HTTPS (turn on behind TLS).
-    cookie_secure: bool = False
+    #: The cookie's ``Secure`` flag: ``None`` (default) sets it whenever the request came
+    #: over HTTPS or through a proxy saying so (``X-Forwarded-Proto: https``); ``true`` or
+    #: ``false`` force it (``GEOSAFE_ACCESS_COOKIE_SECURE``).
+    cookie_secure: bool | None = None
     #: Largest bbox a request may name, km².
     max_bbox_km2: float = Field(default=400.0, gt=0)
     #: Largest request body (uploads), bytes.
@@ -94,6 +98,21 @@ class AccessSettings(BaseSettings):
     request_timeout_s: float = Field(default=60.0, gt=0)
     #: Requests per minute per token (token bucket; bursts up to this many).
     rate_per_minute: int = Field(default=600, ge=1)
+    #: Failed logins (bad token or session) per minute per client address before that
+    #: address is refused for a while.
+    login_failures_per_minute: int = Field(default=10, ge=1)
+    #: Largest density grid one request may ask for, cells (about 8 bytes each, several
+    #: copies during the convolution).
+    max_grid_cells: int = Field(default=4_000_000, ge=10_000)
+    #: Largest kernel one request may ask for, cells.
+    max_kernel_cells: int = Field(default=1_000_000, ge=100)
+    #: Most origins one journey request may route, per role.
+    max_journeys_analyst: int = Field(default=200, ge=1)
+    max_journeys_school: int = Field(default=50, ge=1)
+    #: Heavy computations (layer builds, rasters, downloads, journeys) running at once;
+    #: others wait up to ``heavy_wait_s`` then get 429 with ``Retry-After``.
+    heavy_slots: int = Field(default=2, ge=1, le=64)
+    heavy_wait_s: float = Field(default=20.0, ge=0)
     #: Finest H3 resolution published outside the analyst role.
     max_public_h3_resolution: int = Field(default=8, ge=0, le=15)
     #: Counts below this (and above 0) are suppressed outside the analyst role.
@@ -103,11 +122,11 @@ class AccessSettings(BaseSettings):
     #: Smallest cluster (incidents) published outside the analyst role.
     min_cluster_size: int = Field(default=10, ge=2)
 
-    def token_path(self, store: StoreSettings | None = None) -> Path:
+    def token_path(self, store: StoreSettings) -> Path:
         """The token database path (beside the store unless set)."""
         if self.token_db is not None:
             return self.token_db
-        db = (store or StoreSettings()).db
+        db = store.db
         return db.with_name(db.name + ".auth.sqlite")
 
 
@@ -124,6 +143,9 @@ class Principal:
     school_urn: str | None = None
     area_codes: tuple[str, ...] = ()
     area: BaseGeometry | None = None
+    #: The purpose bound to the token at creation (``geosafe token create --purpose``):
+    #: incident-level reads by a client that cannot send ``X-Purpose`` are audited with it.
+    purpose: str | None = None
 
     @property
     def is_analyst(self) -> bool:
@@ -186,7 +208,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     label      TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    purpose    TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,
@@ -208,13 +231,43 @@ class TokenStore:
         Bundled data, used to resolve ward GSS codes and check school URNs.
     """
 
-    def __init__(self, path: Path | str, *, data_dir: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        data_dir: Path | str | None = None,
+        token_days: float = 90,
+        session_hours: float = 12.0,
+    ) -> None:
         self.path = Path(path)
         self.data_dir = data_dir
+        self.token_days = token_days
+        self.session_hours = session_hours
         self._db = SqliteFile(self.path, _SCHEMA, what="token store", timeout_s=10.0)
+        self._migrated = False
 
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self._db.connect()
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._db.connect() as con:
+            if not self._migrated:  # token databases made before tokens carried a purpose
+                cols = {r[1] for r in con.execute("PRAGMA table_info(tokens)")}
+                if "purpose" not in cols:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process did
+                        con.execute("ALTER TABLE tokens ADD COLUMN purpose TEXT")
+                self._migrated = True
+            yield con
+
+    def watch(self) -> TokenStoreWatch:
+        """A watcher telling whether the database changed (for caches of principals)."""
+        return TokenStoreWatch(self.path)
+
+    def expires_at(self, token_id: str) -> datetime | None:
+        """The token's expiry (UTC), ``None`` when unknown."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT expires_at FROM tokens WHERE token_id = ?", (token_id,)
+            ).fetchone()
+        return _parse_ts(row[0]) if row else None
 
     # -- tokens -------------------------------------------------------------------------
     def create(
@@ -226,6 +279,7 @@ class TokenStore:
         area: BaseGeometry | None = None,
         expires_days: float | None = None,
         label: str | None = None,
+        purpose: str | None = None,
     ) -> IssuedToken:
         """Create a token and return it (the only time it is visible).
 
@@ -243,11 +297,21 @@ class TokenStore:
             Lifetime, days (default :attr:`AccessSettings.token_days`).
         label
             Who holds it (shown in the audit log); default ``"<role>-<id>"``.
+        purpose
+            A purpose bound to the token (analyst only): incident-level reads by tools that
+            cannot send ``X-Purpose`` (QGIS, GDAL) are audited with it.
         """
         role, school_urn, codes, geom = _check_scope(
             role, school_urn, area_codes, area, data_dir=self.data_dir
         )
-        days = AccessSettings().token_days if expires_days is None else expires_days
+        days = self.token_days if expires_days is None else expires_days
+        purpose = (purpose or "").strip() or None
+        if purpose is not None and (role != "analyst" or len(purpose) > 500):
+            msg = (
+                f"`purpose` {purpose[:40]!r} can only be bound to an analyst token, in under "
+                "500 characters; other roles never read incident-level data."
+            )
+            raise ValidationError(msg)
         if not days > 0:
             msg = f"`expires` {expires_days!r} must be a positive number of days."
             raise ValidationError(msg)
@@ -259,7 +323,7 @@ class TokenStore:
         with self._connect() as con:
             con.execute(
                 "INSERT INTO tokens (token_id, token_hash, role, school_urn, area_codes, "
-                "area_wkb, label, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                "area_wkb, label, created_at, expires_at, purpose) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     token_id,
                     hash_secret(token),
@@ -270,6 +334,7 @@ class TokenStore:
                     label,
                     _ts(created),
                     _ts(expires),
+                    purpose,
                 ),
             )
         log.info("created %s token %s (%s)", role, token_id, label)
@@ -289,7 +354,7 @@ class TokenStore:
         with self._connect() as con:
             row = con.execute(
                 "SELECT token_id, label, role, school_urn, area_codes, area_wkb, expires_at, "
-                "revoked_at FROM tokens WHERE token_hash = ?",
+                "revoked_at, purpose FROM tokens WHERE token_hash = ?",
                 (hash_secret(token),),
             ).fetchone()
         return _principal_from_row(row)
@@ -357,7 +422,7 @@ class TokenStore:
         Returns the session value and its principal. The session never outlives its token.
         """
         principal = self.authenticate(token)
-        hours = AccessSettings().session_hours if hours is None else hours
+        hours = self.session_hours if hours is None else hours
         value = secrets.token_urlsafe(32)
         now = _now()
         with self._connect() as con:
@@ -379,7 +444,7 @@ class TokenStore:
         with self._connect() as con:
             row = con.execute(
                 "SELECT t.token_id, t.label, t.role, t.school_urn, t.area_codes, t.area_wkb, "
-                "MIN(t.expires_at, s.expires_at), t.revoked_at FROM sessions s "
+                "MIN(t.expires_at, s.expires_at), t.revoked_at, t.purpose FROM sessions s "
                 "JOIN tokens t ON t.token_id = s.token_id WHERE s.session_hash = ?",
                 (hash_secret(value),),
             ).fetchone()
@@ -395,7 +460,7 @@ def _principal_from_row(row: tuple | None, *, what: str = "token") -> Principal:
     if row is None:
         msg = f"the {what} is not valid; ask an administrator for a token (`geosafe token create`)."
         raise AuthenticationError(msg)
-    token_id, label, role, urn, codes, wkb, expires_at, revoked_at = row
+    token_id, label, role, urn, codes, wkb, expires_at, revoked_at, purpose = row
     if revoked_at is not None:
         raise AuthenticationError(f"the {what} of {label!r} was revoked at {revoked_at}.")
     expires = _parse_ts(expires_at)
@@ -408,6 +473,7 @@ def _principal_from_row(row: tuple | None, *, what: str = "token") -> Principal:
         school_urn=urn,
         area_codes=tuple(json.loads(codes)),
         area=_area_from_wkb(wkb),
+        purpose=purpose,
     )
 
 
@@ -511,14 +577,45 @@ def _warn_unknown_school(urn: str, data_dir: Path | str | None) -> None:
 
 
 def token_store(
-    settings: AccessSettings | None = None,
-    store: StoreSettings | None = None,
+    settings: AccessSettings,
+    store: StoreSettings,
     *,
     data_dir: Path | str | None = None,
 ) -> TokenStore:
-    """The token store named by the settings."""
-    settings = settings or AccessSettings()
-    return TokenStore(settings.token_path(store), data_dir=data_dir)
+    """The token store named by the settings (built at the edge: CLI, ``create_app``)."""
+    return TokenStore(
+        settings.token_path(store),
+        data_dir=data_dir,
+        token_days=settings.token_days,
+        session_hours=settings.session_hours,
+    )
+
+
+class TokenStoreWatch:
+    """Whether a token database changed since the last look: ``PRAGMA data_version`` on one
+    long-lived connection (it changes whenever another connection commits) and the file's
+    inode (it changes when the file is replaced)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con: sqlite3.Connection | None = None
+        self._ino: int | None = None
+
+    def state(self) -> tuple[int, int] | None:
+        """``(inode, data_version)``; ``None`` when the database cannot be read."""
+        try:
+            ino = os.stat(self.path).st_ino
+            if self._con is None or self._ino != ino:
+                if self._con is not None:
+                    self._con.close()
+                self._con = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, timeout=1.0
+                )
+                self._ino = ino
+            (version,) = self._con.execute("PRAGMA data_version").fetchone()
+        except (OSError, sqlite3.Error):
+            return None
+        return ino, int(version)
 
 
 def create_demo_tokens(

@@ -172,11 +172,12 @@ def _parse_when(text: str | None) -> datetime | None:
 def _audit(args: argparse.Namespace) -> int:
     log = _log(args)
     if args.verify:
-        bad = log.verify()
-        if bad:
-            print(f"audit log {log.path}: hash chain broken at row(s) {bad[:20]}", file=sys.stderr)
+        check = log.check()
+        if not check.ok:
+            for problem in check.problems:
+                print(f"audit log {log.path}: {problem}", file=sys.stderr)
             return 1
-        print(f"audit log {log.path}: {log.count()} rows, hash chain intact")
+        print(f"audit log {log.path}: {check.rows} rows, keyed hash chain and head intact")
         return 0
     rows = log.entries(
         since=_parse_when(args.since), action=args.action, label=args.label, limit=args.limit
