@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from geosafe import exports as ge
 from geosafe import layers as gl
 from geosafe import maps as gm
+from geosafe import privacy
 from geosafe._errors import NotFoundError
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
@@ -131,12 +132,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
 @router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
 def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     """A school's journey corridors and the hotspots along them."""
-    own = getattr(principal, "school_urn", None)
-    if getattr(principal, "role", None) == "school" and own != urn:
-        from geosafe._errors import AccessDeniedError
-
-        msg = f"this token is bound to school {own!r}; it may not see school {urn!r}."
-        raise AccessDeniedError(msg)
+    privacy.check_school(principal, urn)  # another school's map: 404, as everywhere
     sp = gl.spec("journey-corridors")
     check_role(principal, sp.roles, sp.id)
     check_known(request, [p for p in sp.params if p != "school"])
