@@ -26,24 +26,9 @@ import shapely
 from .. import datasets
 from .._errors import ConfigurationError, ValidationError
 from ..filters import IncidentFilter, add_filter_arguments, filter_from_args
+from ._args import clock_arg, date_arg
 
 log = logging.getLogger(__name__)
-
-
-def _time_arg(text: str) -> dt.time:
-    try:
-        return dt.datetime.strptime(text, "%H:%M").time()
-    except ValueError:
-        msg = f"{text!r} is not a time; write HH:MM (24-hour), e.g. 08:45"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def _date_arg(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; write YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,8 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--from-store", action="store_true", help="the school's FAP referrals' home postcodes"
     )
     p.add_argument("--mode", required=True, choices=("walk", "bus"))
-    p.add_argument("--arrive-by", required=True, type=_time_arg, metavar="HH:MM")
-    p.add_argument("--date", required=True, type=_date_arg, metavar="YYYY-MM-DD")
+    p.add_argument("--arrive-by", required=True, type=clock_arg, metavar="HH:MM")
+    p.add_argument("--date", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.geojson")
     p.set_defaults(func=cmd_journeys)
 
@@ -103,8 +88,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("analyst", "school", "neighbourhood"),
         help="disclosure control: exact counts for analysts only (default analyst)",
     )
-    r.add_argument("--arrive-by", type=_time_arg, default=dt.time(8, 45), metavar="HH:MM")
-    r.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD", help="default: next Monday")
+    r.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
+    r.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="default: next Monday")
     r.add_argument(
         "--walk-max-m",
         type=float,
@@ -195,7 +180,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
     if store is None:
         return
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
     AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(
