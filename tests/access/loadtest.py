@@ -308,7 +308,7 @@ def run_load(
         [
             r
             for r in AuditLog(Path(str(db) + ".audit.sqlite")).entries()[audit_before:]
-            if r.action == "read"
+            if r.action in ("read", "export") and r.purpose == "load test"
         ]
     )
     return LoadResult(
