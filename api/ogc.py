@@ -2,7 +2,7 @@
 
 Landing page, conformance, collections, items (``bbox``, ``bbox-crs``, ``datetime``,
 ``limit``, ``offset``, ``crs``, ``f``) and single features, as JSON/GeoJSON or HTML. The
-layers come from :class:`geosafe.layers.LayerService`; this module parses and formats only.
+layers come from :class:`geosafe.publish.service.LayerService`; this module parses and formats only.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from geosafe import layers as gl
 from geosafe._errors import ValidationError
+from geosafe.publish import catalogue as gl
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
 from .params import (
@@ -283,10 +283,13 @@ def _iso(t: pd.Timestamp | None) -> str | None:
 
 
 def _demo_extent(svc: Services) -> tuple[float, float, float, float]:
+    import geopandas as gpd
+
     from geosafe import datasets
+    from geosafe.incident import CRS_BNG, CRS_WGS84
 
     area = datasets.demo_area(svc.layers.data_dir)
-    b = gl.gpd.GeoSeries([area], crs=gl.CRS_BNG).to_crs(gl.CRS_WGS84).total_bounds
+    b = gpd.GeoSeries([area], crs=CRS_BNG).to_crs(CRS_WGS84).total_bounds
     return (round(b[0], 6), round(b[1], 6), round(b[2], 6), round(b[3], 6))
 
 

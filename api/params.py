@@ -9,9 +9,9 @@ from typing import Any, Final
 import pandas as pd
 from fastapi import Request
 
-from geosafe import layers as gl
-from geosafe import privacy
 from geosafe._errors import ValidationError
+from geosafe.publish import catalogue as gl
+from geosafe.publish import disclosure as privacy
 
 __all__ = [
     "analysis_params",

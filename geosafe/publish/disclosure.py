@@ -26,28 +26,21 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
-from pydantic import ValidationError as PydanticValidationError
 
-from ._errors import AccessDeniedError, DisclosureError, NotFoundError
-from .auth import Principal
+from .._errors import DisclosureError, NotFoundError
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",
-    "PERSONAL_FIELDS",
-    "ROLE_MODELS",
-    "AnalystProperties",
-    "NeighbourhoodProperties",
     "Period",
-    "SchoolProperties",
+    "Viewer",
     "aggregate_counts",
-    "allowed_fields",
+    "cell_polygon",
     "check_query",
     "check_school",
     "clip_to_scope",
@@ -56,14 +49,28 @@ __all__ = [
     "density_input",
     "mask_to_area",
     "publish_clusters",
-    "publish_feature_collection",
-    "publish_features",
-    "publish_properties",
     "published_period",
     "round_count",
     "round_counts",
     "threshold_density",
 ]
+
+
+class Viewer(Protocol):
+    """Who asks (a :class:`geosafe.auth.Principal` or anything with its attributes)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def school_urn(self) -> str | None: ...
+
+    @property
+    def area(self) -> Any: ...
+
+    @property
+    def is_analyst(self) -> bool: ...
+
 
 #: Finest H3 resolution published outside the analyst role (edge ~0.46 km, area ~0.74 km²).
 MAX_PUBLIC_H3_RESOLUTION: Final = 8
@@ -73,47 +80,6 @@ SUPPRESS_BELOW: Final = 10
 ROUND_TO: Final = 5
 #: Smallest published cluster, incidents.
 MIN_CLUSTER_SIZE: Final = 10
-
-#: Fields that never leave the analyst role (personal, referral, free text, refs, exact place).
-PERSONAL_FIELDS: Final = frozenset(
-    {
-        "postcode",
-        "home_postcode",
-        "ethnicity",
-        "gender",
-        "year_group",
-        "notes",
-        "notes_peer_group",
-        "notes_school",
-        "notes_neighbourhood",
-        "school_response",
-        "description",
-        "offence",
-        "address",
-        "location_text",
-        "station",
-        "victim_age",
-        "suspect_age",
-        "age",
-        "detail",
-        "incident_id",
-        "source_ref",
-        "dir_ref",
-        "asif_ref",
-        "crn",
-        "referral_id",
-        "lon",
-        "lat",
-        "latitude",
-        "longitude",
-        "easting",
-        "northing",
-        "stop_code",
-        "batch_id",
-        "occurred_from",
-        "occurred_to",
-    }
-)
 
 #: Query parameters a non-analyst may not send: free time windows and raw filters (use a
 #: named ``preset`` and a published ``datetime`` period instead).
@@ -253,7 +219,7 @@ def aggregate_counts(
         cells = _cells_of(incidents, resolution) if len(incidents) else pd.Series([], dtype=object)
         frame = pd.DataFrame({"cell": cells.to_numpy(), "w": w}).dropna(subset=["cell"])
         sums = frame.groupby("cell", sort=True)["w"].sum()
-        geoms = [_cell_polygon(c) for c in sums.index]
+        geoms = [cell_polygon(c) for c in sums.index]
         out = gpd.GeoDataFrame(
             {
                 "cell": sums.index.astype(str),
@@ -264,7 +230,7 @@ def aggregate_counts(
         raw = sums.to_numpy()
     elif by == "area":
         if areas is None:
-            from . import datasets
+            from .. import datasets
 
             areas = datasets.lsoas()
         pts = incidents.loc[incidents.geometry.notna()].copy()
@@ -282,7 +248,7 @@ def aggregate_counts(
     return out.reset_index(drop=True)
 
 
-def _cell_polygon(cell: str) -> Any:
+def cell_polygon(cell: str) -> Any:
     from shapely.geometry import Polygon
 
     ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
@@ -539,14 +505,14 @@ def _as_local(text: str) -> pd.Timestamp | None:
 
 def _presets() -> tuple[str, ...]:
     try:
-        from .filters import PRESETS
+        from ..filters import PRESETS
 
         return tuple(PRESETS)
     except Exception:  # hotspots' filters unavailable: the documented core presets
         return ("school-run", "all-day", "evenings")
 
 
-def check_query(principal: Principal, params: Mapping[str, str]) -> Period | None:
+def check_query(principal: Viewer, params: Mapping[str, str]) -> Period | None:
     """Refuse query parameters a non-analyst may not send; return the published period.
 
     Non-analysts: ``datetime`` must be a whole published month/quarter/year; ``preset`` one
@@ -588,240 +554,17 @@ def check_query(principal: Principal, params: Mapping[str, str]) -> Period | Non
     return published_period(dt_text) if dt_text is not None else None
 
 
-def check_school(principal: Principal, urn: str | None) -> None:
+def check_school(principal: Viewer, urn: str | None) -> None:
     """A school principal may only name its own URN: any other answers 404 (not 403, which
     would confirm the other school's existence)."""
     if principal.role == "school" and urn is not None and str(urn) != principal.school_urn:
         raise NotFoundError(f"school {urn!r} not found.")
 
 
-def clip_to_scope(principal: Principal, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def clip_to_scope(principal: Viewer, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows a neighbourhood principal may see (those intersecting its area, EPSG:27700);
     every row for other roles."""
     if principal.role != "neighbourhood" or principal.area is None or gdf.empty:
         return gdf
     frame = gdf if gdf.crs is None or gdf.crs.to_epsg() == 27700 else gdf.to_crs("EPSG:27700")
     return gdf.loc[frame.intersects(principal.area).to_numpy()]
-
-
-# -- per-role response models -------------------------------------------------------------
-class _Published(BaseModel):
-    """Properties every non-analyst may see (aggregated layers)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    cell: str | None = None
-    resolution: int | None = None
-    lsoa_code: str | None = None
-    ward_code: str | None = None
-    name: str | None = None
-    borough: str | None = None
-    period: str | None = None
-    preset: str | None = None
-    source: str | None = None
-    category: str | None = None
-    count: int | None = None
-    total: int | None = None
-    suppressed: bool | None = None
-    density: float | None = None
-    level: str | None = None
-    rank: int | None = None
-    gi_z: float | None = None
-    gi_p: float | None = None
-    hotspot: str | None = None
-    trend: str | None = None
-    cluster_id: int | None = None
-    hotspot_id: int | None = None
-    n_incidents: int | None = None
-    incidents: int | None = None
-    peak_density_km2: float | None = None
-    mean_density: float | None = None
-    active: str | list[Any] | None = None
-    threshold: float | None = None
-    synthetic: bool | None = None
-    note: str | None = None
-
-
-class NeighbourhoodProperties(_Published):
-    """What a neighbourhood token sees on a feature: aggregates of its area only."""
-
-
-class SchoolProperties(_Published):
-    """What a school token sees: the neighbourhood aggregates plus its own journeys'
-    aggregated exposure (never a pupil's origin or route)."""
-
-    school_urn: str | None = None
-    school_name: str | None = None
-    route: str | None = None
-    leg: str | None = None
-    mode: str | None = None
-    exposure: float | None = None
-    exposure_units: str | None = None
-    pupils: int | None = None
-    journeys: int | None = None
-    minutes: float | None = None
-    distance_m: float | None = None
-    duration_s: float | None = None
-    depart_s: float | None = None
-    arrive_s: float | None = None
-    snap_m: float | None = None
-    legs: list[dict[str, Any]] | None = None
-    hotspots_crossed: list[Any] | None = None
-    alt_distance_m: float | None = None
-    alt_exposure: float | None = None
-    alt_geometry: dict[str, Any] | None = None
-    error: str | None = None
-    kind: str | None = None
-    length_m: float | None = None
-    mean_density_km2: float | None = None
-
-
-class AnalystProperties(BaseModel):
-    """Analysts see every property (incident-level, audited)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-ROLE_MODELS: Final[dict[str, type[BaseModel]]] = {
-    "analyst": AnalystProperties,
-    "school": SchoolProperties,
-    "neighbourhood": NeighbourhoodProperties,
-}
-
-#: Count-like properties rounded and suppressed for non-analysts.
-COUNT_FIELDS: Final = frozenset(
-    {"count", "total", "n_incidents", "incidents", "pupils", "journeys"}
-)
-
-
-def allowed_fields(role: str) -> frozenset[str] | None:
-    """Property names a role may receive; ``None`` means all (analyst)."""
-    model = ROLE_MODELS.get(role)
-    if model is None:
-        raise AccessDeniedError(f"role {role!r} is not a role.")
-    if model is AnalystProperties:
-        return None
-    return frozenset(model.model_fields) - PERSONAL_FIELDS
-
-
-def publish_properties(principal: Principal, props: Mapping[str, Any]) -> dict[str, Any]:
-    """One feature's properties as the principal's role may see them: through the role's
-    model (unknown and personal fields dropped), count fields rounded / suppressed."""
-    if principal.is_analyst:
-        return dict(props)
-    model = ROLE_MODELS[principal.role]
-    clean: dict[str, Any] = {}
-    for key, value in props.items():
-        if key in PERSONAL_FIELDS or key not in model.model_fields:
-            continue
-        if key in COUNT_FIELDS and value is not None:
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                msg = f"count field `{key}` holds {value!r}, not a number; it cannot be published."
-                raise DisclosureError(msg) from None
-            value = None if math.isnan(v) else round_count(v)
-            if value is None and key == "count":
-                clean["suppressed"] = True
-        elif isinstance(value, float) and math.isnan(value):
-            value = None
-        clean[key] = value
-    cell = clean.get("cell")
-    if (
-        isinstance(cell, str)
-        and h3.is_valid_cell(cell)
-        and h3.get_resolution(cell) > MAX_PUBLIC_H3_RESOLUTION
-    ):
-        msg = f"cell {cell!r} is finer than H3 resolution {MAX_PUBLIC_H3_RESOLUTION}."
-        raise DisclosureError(msg)
-    try:
-        return model.model_validate(clean).model_dump(exclude_none=True)
-    except PydanticValidationError as exc:  # fail closed: never publish what does not fit
-        msg = (
-            f"properties {sorted(clean)!r} do not fit the {principal.role!r} response model "
-            f"({exc.error_count()} error(s), first: {exc.errors()[0]['msg']}); fix the layer's types."
-        )
-        raise DisclosureError(msg) from None
-
-
-def publish_features(
-    principal: Principal,
-    collection_id: str,
-    gdf: gpd.GeoDataFrame,
-    *,
-    incident_level: bool = False,
-    reference: bool = False,
-) -> gpd.GeoDataFrame:
-    """A layer's features as the principal may see them.
-
-    Parameters
-    ----------
-    principal
-        Who asks.
-    collection_id
-        The collection (used in messages).
-    gdf
-        The layer (EPSG:27700), properties as columns.
-    incident_level
-        Whether rows are individual incidents (``incidents`` collection, downloads): refused
-        for every role but analyst.
-    reference
-        Public reference data (schools, bus stops, wards): passed through unchanged.
-
-    Raises
-    ------
-    AccessDeniedError
-        Incident-level data for a non-analyst.
-    DisclosureError
-        A point geometry in an incident-derived layer for a non-analyst.
-    """
-    if principal.is_analyst:
-        return gdf
-    if incident_level:
-        msg = (
-            f"collection {collection_id!r} holds incident-level data, available to the "
-            f"analyst role only (this token's role is {principal.role!r})."
-        )
-        raise AccessDeniedError(msg)
-    if reference:
-        return gdf
-    scoped = clip_to_scope(principal, gdf)
-    if len(scoped) and scoped.geometry.notna().any():
-        kinds = set(scoped.geometry.dropna().geom_type)
-        if kinds & {"Point", "MultiPoint"}:
-            msg = (
-                f"collection {collection_id!r} has point features; non-analyst roles get "
-                "aggregates only (cells, areas, hulls)."
-            )
-            raise DisclosureError(msg)
-    rows = [
-        publish_properties(principal, r) for r in scoped.drop(columns="geometry").to_dict("records")
-    ]
-    props = (
-        pd.DataFrame.from_records(rows, index=scoped.index)
-        if rows
-        else pd.DataFrame(index=scoped.index)
-    )
-    return gpd.GeoDataFrame(props, geometry=scoped.geometry.to_numpy(), crs=scoped.crs)
-
-
-def publish_feature_collection(principal: Principal, fc: dict[str, Any]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (a dict) as the principal may see it: each feature's
-    properties through :func:`publish_properties`; point features refused outside the
-    analyst role; collection-level members other than ``type``/``features``/``links`` kept
-    only for analysts."""
-    if principal.is_analyst:
-        return fc
-    features = []
-    for f in fc.get("features", []):
-        geom = f.get("geometry") or {}
-        if geom.get("type") in ("Point", "MultiPoint"):
-            msg = "a point feature cannot be published to a non-analyst role."
-            raise DisclosureError(msg)
-        features.append(
-            {**f, "properties": publish_properties(principal, f.get("properties") or {})}
-        )
-    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if "links" in fc:
-        out["links"] = fc["links"]
-    return out

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .incident import CRS_BNG
-from .layers import COLLECTIONS, Layer, _jsonable
+from ..incident import CRS_BNG
+from .catalogue import COLLECTIONS
+from .layer import Layer, jsonable
 
 __all__ = ["csv_text", "geojson_text", "qgis_style", "write_geopackage"]
 
@@ -67,7 +68,7 @@ def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
             frame[col] = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
         elif s.dtype == object:
             frame[col] = s.map(
-                lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict | list | tuple) else v
+                lambda v: json.dumps(jsonable(v)) if isinstance(v, dict | list | tuple) else v
             )
     frame = frame.reset_index(names="id")
     return frame

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
-from geosafe import privacy
 from geosafe._errors import AccessDeniedError, DisclosureError, NotFoundError
 from geosafe.auth import Principal
+from geosafe.publish import disclosure as privacy
+from geosafe.publish import roles
 
 ANALYST = Principal("a", "alice", "analyst")
 SCHOOL = Principal("s", "school", "school", school_urn="102053")
@@ -289,7 +290,7 @@ def _cells_frame() -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
         {"cell": cells, "count": [3, 12, 47], "gi_z": [0.1, 2.2, 3.9], "secret_x": [1, 2, 3]}
         | {k: [v] * 3 for k, v in PERSONAL.items()},
-        geometry=[privacy._cell_polygon(c) for c in cells],
+        geometry=[privacy.cell_polygon(c) for c in cells],
         crs=4326,
     ).to_crs(27700)
     return frame
@@ -300,8 +301,8 @@ def test_publish_features_allow_list(principal: Principal) -> None:
     frame = _cells_frame()
     if principal.role == "neighbourhood":
         principal = Principal("n", "hood", "neighbourhood", area=frame.union_all().buffer(10))
-    out = privacy.publish_features(principal, "h3-cells", frame)
-    allowed = privacy.allowed_fields(principal.role)
+    out = roles.publish_features(principal, "h3-cells", frame)
+    allowed = roles.allowed_fields(principal.role)
     assert allowed is not None
     cols = set(out.columns) - {"geometry"}
     assert cols <= allowed and not cols & set(PERSONAL) and "secret_x" not in cols
@@ -311,36 +312,36 @@ def test_publish_features_allow_list(principal: Principal) -> None:
 
 def test_publish_features_analyst_sees_everything() -> None:
     frame = _cells_frame()
-    assert privacy.publish_features(ANALYST, "h3-cells", frame) is frame
-    assert privacy.allowed_fields("analyst") is None
+    assert roles.publish_features(ANALYST, "h3-cells", frame) is frame
+    assert roles.allowed_fields("analyst") is None
 
 
 def test_points_and_incident_level_refused() -> None:
     pts = gpd.GeoDataFrame({"count": [20]}, geometry=[Point(529000, 191000)], crs=27700)
     with pytest.raises(DisclosureError, match="point features"):
-        privacy.publish_features(SCHOOL, "clusters", pts)
+        roles.publish_features(SCHOOL, "clusters", pts)
     with pytest.raises(AccessDeniedError, match="analyst role only"):
-        privacy.publish_features(HOOD, "incidents", pts, incident_level=True)
-    assert privacy.publish_features(HOOD, "schools", pts, reference=True) is pts
+        roles.publish_features(HOOD, "incidents", pts, incident_level=True)
+    assert roles.publish_features(HOOD, "schools", pts, reference=True) is pts
 
 
 def test_neighbourhood_sees_only_its_area() -> None:
     inside = AREA.centroid.buffer(200)
     far = box(540000, 190000, 541000, 191000)
     frame = gpd.GeoDataFrame({"count": [20, 30]}, geometry=[inside, far], crs=27700)
-    out = privacy.publish_features(HOOD, "h3-cells", frame)
+    out = roles.publish_features(HOOD, "h3-cells", frame)
     assert out["count"].tolist() == [20]
 
 
 def test_finer_cell_refused() -> None:
     with pytest.raises(DisclosureError, match="finer than H3 resolution 8"):
-        privacy.publish_properties(
+        roles.publish_properties(
             SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20}
         )
 
 
 _KEYS = st.sampled_from(
-    sorted(privacy.PERSONAL_FIELDS | privacy.COUNT_FIELDS | {"cell", "gi_z", "name", "x", "notes"})
+    sorted(roles.PERSONAL_FIELDS | roles.COUNT_FIELDS | {"cell", "gi_z", "name", "x", "notes"})
 )
 _VALUES = st.one_of(
     st.integers(min_value=0, max_value=10_000),
@@ -356,13 +357,13 @@ _VALUES = st.one_of(
 def test_publish_properties_property(props: dict, principal: Principal) -> None:
     props.pop("cell", None)  # a cell must be a real H3 index (tested separately)
     try:
-        out = privacy.publish_properties(principal, props)
+        out = roles.publish_properties(principal, props)
     except DisclosureError:  # a value of the wrong type: refused (fail closed)
         return
-    allowed = privacy.allowed_fields(principal.role)
+    allowed = roles.allowed_fields(principal.role)
     assert allowed is not None and set(out) <= allowed | {"suppressed"}
-    assert not set(out) & privacy.PERSONAL_FIELDS
-    for key in privacy.COUNT_FIELDS & set(out):
+    assert not set(out) & roles.PERSONAL_FIELDS
+    for key in roles.COUNT_FIELDS & set(out):
         v = out[key]
         assert v is None or (v % 5 == 0 and not 1 <= v <= 9)
 
