@@ -399,7 +399,7 @@ def school_report(
         "summary": _plain(rep.summary),
         "notes": list(rep.notes),
         "need_matrix": _plain(rep.need_matrix.to_dict(orient="records")),
-        "corridors": _fc(rep.corridors),
+        "corridors": _fc(disclosure.merge_stretches(rep.corridors) if public else rep.corridors),
         "hotspots": _fc(rep.hotspots),
     }
     report(1.0, "done")

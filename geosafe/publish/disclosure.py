@@ -10,9 +10,12 @@ Outside the analyst role (``school``, ``neighbourhood``) every output obeys thes
   others rounded to the nearest 5 (ONS practice); totals are rounded independently from the
   unrounded total (:func:`round_count`);
 - nothing finer than H3 resolution 8 or LSOA (:func:`coarsen_cell`, :func:`aggregate_counts`);
-- density surfaces are computed from aggregated (cell-centroid) inputs and thresholded
-  (:func:`density_input`, :func:`threshold_density`);
-- clusters only with at least 10 incidents and only as hulls (:func:`publish_clusters`);
+- every geometry is built from the published aggregates, never from incident coordinates:
+  density surfaces are smoothed from the published cell counts at the cell centres with a
+  kernel wider than the cell spacing (:func:`density_input`, :func:`public_kde_settings`);
+  clusters (10 or more incidents) are outlined by the union of their published cells
+  (:func:`publish_clusters`); corridor stretches are merged by street and published count
+  (:func:`merge_stretches`);
 - ``datetime`` must be a whole, already published month, quarter or year and filters are
   named presets (:func:`published_period`, :func:`check_query`), so two overlapping requests
   cannot be subtracted to reveal a small count.
@@ -32,6 +35,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
 
 from .._errors import DisclosureError, NotFoundError
 
@@ -41,6 +45,7 @@ __all__ = [
     "Viewer",
     "aggregate_counts",
     "cell_polygon",
+    "cells_outline",
     "check_query",
     "check_school",
     "clip_to_scope",
@@ -48,7 +53,10 @@ __all__ = [
     "coarsen_incidents",
     "density_input",
     "mask_to_area",
+    "merge_stretches",
+    "public_kde_settings",
     "publish_clusters",
+    "published_cells",
     "published_period",
     "round_count",
     "round_counts",
@@ -364,30 +372,146 @@ def mask_to_area(grid: np.ndarray, transform: Any, area: Any) -> np.ndarray:
 
 def publish_clusters(
     clusters: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
     *,
     count_column: str = "n_incidents",
     min_size: int = MIN_CLUSTER_SIZE,
-    blur_m: float = 100.0,
+    resolution: int = MAX_PUBLIC_H3_RESOLUTION,
 ) -> gpd.GeoDataFrame:
     """Clusters as non-analysts see them: only those with at least ``min_size`` incidents,
-    only as hulls, counts rounded.
+    each outlined by the union of the *published* H3 cells (resolution 8; cells whose
+    published count is at least 10) that hold its incidents, counts rounded.
 
-    A convex hull's corners are incident locations, so each hull is grown by ``blur_m``
-    metres (EPSG:27700) and simplified: no published vertex is an incident's point, and the
-    shape stays within ``blur_m`` of the cluster."""
+    A hull, however buffered, is drawn around incident points and can be shrunk back to
+    them; a union of published cells has only the H3 grid's vertices, which say nothing
+    the published cell counts do not. A cluster none of whose cells is published is left
+    out.
+
+    Parameters
+    ----------
+    clusters
+        The analyst's clusters (EPSG:27700 hulls) with ``count_column``.
+    incidents
+        The incidents the clusters were made from (EPSG:27700); an incident belongs to the
+        cluster whose hull covers it.
+    """
     if count_column not in clusters.columns:
         msg = f"clusters have no `{count_column}` column; pass `count_column=` naming it."
         raise DisclosureError(msg)
     keep = clusters[clusters[count_column].astype(float) >= min_size].copy()
-    if len(keep):
-        crs = keep.crs
-        geom = (
-            keep.geometry if crs is None or crs.to_epsg() == 27700 else keep.geometry.to_crs(27700)
-        )
-        blurred = geom.convex_hull.buffer(blur_m, quad_segs=4).simplify(blur_m / 10.0)
-        keep["geometry"] = blurred if crs is None or crs.to_epsg() == 27700 else blurred.to_crs(crs)
+    if keep.crs is not None and keep.crs.to_epsg() != 27700:
+        keep = keep.to_crs(27700)
+    shown = published_cells(incidents, resolution=resolution)
+    cells = _cells_of(incidents, resolution) if len(incidents) else pd.Series([], dtype=object)
+    reps = (
+        incidents.geometry.representative_point().to_numpy()
+        if len(incidents)
+        else np.array([], dtype=object)
+    )
+    geoms: list[Any] = []
+    n_cells: list[int] = []
+    for hull in keep.geometry:
+        inside = shapely.covers(hull, reps) if len(reps) else np.zeros(0, dtype=bool)
+        mine = sorted({c for c in cells.to_numpy()[inside] if c in shown.index})
+        n_cells.append(len(mine))
+        geoms.append(cells_outline(mine) if mine else None)
+    keep["geometry"] = geoms
+    keep["cells"] = n_cells
+    keep = keep[keep["cells"] > 0]
     keep[count_column] = round_counts(keep[count_column].to_numpy(dtype=float))[0]
-    return keep
+    keep["method"] = (
+        f"outline: union of the published H3 resolution-{resolution} cells (10 or more "
+        "incidents, rounded to 5) holding the cluster's incidents"
+    )
+    return gpd.GeoDataFrame(keep, geometry="geometry", crs=27700)
+
+
+def cells_outline(cells: list[str]) -> Any:
+    """The union of H3 cells as one EPSG:27700 (Multi)Polygon, traced by H3 itself so its
+    vertices are exactly the cells' vertices (a union computed after projecting each cell
+    would add vertices where projected neighbours' edges do not quite meet)."""
+    from shapely.geometry import shape
+
+    res = max(h3.get_resolution(c) for c in cells)  # a coarser cell by its children
+    same = sorted({k for c in cells for k in h3.cell_to_children(c, res)})
+    outline = shape(h3.cells_to_h3shape(same).__geo_interface__)
+    return gpd.GeoSeries([outline], crs="EPSG:4326").to_crs("EPSG:27700").iloc[0]
+
+
+def published_cells(
+    incidents: gpd.GeoDataFrame, *, resolution: int = MAX_PUBLIC_H3_RESOLUTION
+) -> gpd.GeoSeries:
+    """The H3 cells whose published count is shown (10 or more incidents; 1-9 are
+    suppressed): their polygons (EPSG:27700) indexed by cell id."""
+    counts = aggregate_counts(incidents, resolution=resolution)
+    shown = counts[counts["count"].fillna(0) >= SUPPRESS_BELOW]
+    return gpd.GeoSeries(shown.geometry.to_numpy(), index=shown["cell"].to_numpy(), crs=27700)
+
+
+def merge_stretches(
+    corridors: gpd.GeoDataFrame,
+    *,
+    value: str = "pupils",
+    by: tuple[str, ...] = ("kind", "name"),
+) -> gpd.GeoDataFrame:
+    """Corridor stretches (published, rounded ``value``) merged per ``by`` and published
+    value, so where a street is split says no more than the rounded counts do: two
+    stretches of one street whose exact counts differ by one pupil but round alike become
+    one feature. ``length_m`` is summed and ``mean_density_km2`` length-weighted."""
+    if corridors.empty:
+        return corridors
+    keys = [k for k in by if k in corridors.columns] + [value]
+    frame = corridors.copy()
+    frame["_key"] = list(zip(*(frame[k].astype(str) for k in keys), strict=True))
+    rows = []
+    for _, grp in frame.groupby("_key", sort=False):
+        row = grp.iloc[0].drop(labels=["_key"]).to_dict()
+        geoms = grp.geometry.dropna().to_numpy()
+        merged = shapely.union_all(geoms) if len(geoms) else None
+        if merged is not None and merged.geom_type == "MultiLineString":
+            merged = shapely.line_merge(merged)
+        if merged is not None:  # drop the vertices left where stretches met in a straight line
+            merged = shapely.simplify(merged, 0.0)
+        row["geometry"] = merged
+        if "length_m" in grp.columns:
+            lengths = grp["length_m"].astype(float)
+            row["length_m"] = round(float(lengths.sum()), 1)
+            if "mean_density_km2" in grp.columns:
+                dens = grp["mean_density_km2"].astype(float)
+                ok = dens.notna() & (lengths > 0)
+                row["mean_density_km2"] = (
+                    round(float((dens[ok] * lengths[ok]).sum() / lengths[ok].sum()), 2)
+                    if ok.any()
+                    else None
+                )
+        row["stretches"] = len(grp)
+        rows.append(row)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=corridors.crs).reset_index(drop=True)
+
+
+#: Smallest kernel bandwidth of a public density surface, metres: wider than the spacing of
+#: the H3 resolution-8 cell centres it smooths (~800 m), so the surface is a smooth blend of
+#: neighbouring published counts rather than one bump per cell.
+PUBLIC_MIN_BANDWIDTH_M: Final = 1000.0
+#: Smallest grid cell of a public density surface, metres.
+PUBLIC_MIN_CELL_M: Final = 50.0
+
+
+def public_kde_settings(bandwidth_m: float, cell_m: float) -> tuple[float, float, str]:
+    """The bandwidth and cell (metres) a public density surface is computed with, and the
+    sentence the layer carries to say what was done."""
+    bw = max(float(bandwidth_m), PUBLIC_MIN_BANDWIDTH_M)
+    cell = max(float(cell_m), PUBLIC_MIN_CELL_M)
+    text = (
+        f"smoothed from the published H3 resolution-{MAX_PUBLIC_H3_RESOLUTION} cell counts "
+        f"(1-9 suppressed, others rounded to 5) placed at the cell centres, quartic kernel "
+        f"of bandwidth {bw:g} m on a {cell:g} m grid"
+    )
+    if bw != float(bandwidth_m) or cell != float(cell_m):
+        text += (
+            f" (asked for {float(bandwidth_m):g} m and {float(cell_m):g} m: widened for this role)"
+        )
+    return bw, cell, text
 
 
 # -- time and query -----------------------------------------------------------------------

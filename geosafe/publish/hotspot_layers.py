@@ -49,8 +49,10 @@ def _period_years(svc: LayerSource, params: AnalysisParams) -> float | None:
 
 def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False) -> Any:
     """The kernel density surface (:class:`geosafe.hotspots.kde.KdeResult`, incidents per km²)
-    of the filtered incidents over the demo area; ``public``: from H3-cell aggregated inputs
-    and thresholded so every non-zero cell has 10+ incidents behind it."""
+    of the filtered incidents over the demo area; ``public``: smoothed from the published
+    H3 resolution-8 cell counts at the cell centres with a kernel wider than the cell
+    spacing (:func:`geosafe.publish.disclosure.public_kde_settings`), so it carries nothing
+    the published counts do not."""
     params = params.only(FILTER_PARAMS + KDE_PARAMS)
     key = ("kde", params.key(), svc.store_state(), public)
 
@@ -58,23 +60,19 @@ def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False
         from ..hotspots.kde import kde_surface
 
         pts = svc.incidents(params)
+        bandwidth, cell, kernel = params.bandwidth_m, params.cell_m, params.kernel
         if public:
             pts = disclosure.density_input(pts)
-        result = kde_surface(
+            bandwidth, cell, _ = disclosure.public_kde_settings(bandwidth, cell)
+            kernel = "quartic"
+        return kde_surface(
             pts,
-            bandwidth=params.bandwidth_m,
-            cell=params.cell_m,
-            kernel="gaussian" if params.kernel == "gaussian" else "quartic",
+            bandwidth=bandwidth,
+            cell=cell,
+            kernel="gaussian" if kernel == "gaussian" else "quartic",
             study_area=datasets.demo_area(svc.data_dir),
             period_years=_period_years(svc, params),
         )
-        if public:
-            grid = disclosure.threshold_density(
-                result.grid, cell_area_km2=(params.cell_m / 1000.0) ** 2
-            )
-            grid = np.where(np.isfinite(result.grid), grid, np.nan)
-            result = replace(result, grid=grid)
-        return result
 
     return svc.memo(key, build)
 
@@ -116,16 +114,28 @@ def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False)
 
     result = kde_result(svc, params, public=public)
     pts = svc.incidents(params)
-    gdf = hotspot_polygons(result, top_percent=params.top_pct, points=pts).to_crs(CRS_BNG)
+    gdf = hotspot_polygons(
+        result, top_percent=params.top_pct, points=None if public else pts
+    ).to_crs(CRS_BNG)
+    if public:  # the published counts under the polygon (the surface's integral), not points
+        counts = (gdf["mean_density"] * gdf["area_km2"]).to_numpy(dtype=float)
+        method = disclosure.public_kde_settings(params.bandwidth_m, params.cell_m)[2]
+    else:
+        counts = gdf["incidents"].to_numpy(dtype=float)
+        method = (
+            f"{params.kernel} kernel of bandwidth {params.bandwidth_m:g} m on a "
+            f"{params.cell_m:g} m grid over the incidents"
+        )
     frame = gpd.GeoDataFrame(
         {
             "rank": gdf["hotspot_id"].astype(int).to_numpy(),
             "density": gdf["peak_density"].to_numpy(dtype=float),
             "mean_density": gdf["mean_density"].to_numpy(dtype=float),
-            "count": gdf["incidents"].astype(int).to_numpy(),
+            "count": np.round(counts).astype(int),
             "area_km2": gdf["area_km2"].to_numpy(dtype=float),
             "threshold": gdf["threshold"].to_numpy(dtype=float),
             "units": "incidents per km²",
+            "method": method,
             "period": _period_label(svc, params),
             "preset": params.preset or "all-day",
         },

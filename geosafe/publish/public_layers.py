@@ -49,7 +49,9 @@ def public_layer(
         full = svc.layer(collection, params)
     frame = full.frame
     if collection == "clusters":
-        frame = disclosure.publish_clusters(frame.rename_axis("id"), count_column="n_incidents")
+        frame = disclosure.publish_clusters(
+            frame.rename_axis("id"), svc.incidents(params), count_column="n_incidents"
+        )
     if collection == "journey-corridors":
         frame = frame[frame["pupils"].astype(float) >= disclosure.SUPPRESS_BELOW]
         if principal.role == "school":  # never another school's pupils' journeys

@@ -110,6 +110,13 @@ class _Published(BaseModel):
     threshold: float | None = None
     synthetic: bool | None = None
     note: str | None = None
+    method: str | None = None
+    units: str | None = None
+    area_km2: float | None = None
+    cells: int | None = None
+    stretches: int | None = None
+    place_name: str | None = None
+    density_class: int | None = None
 
 
 class NeighbourhoodProperties(_Published):

@@ -9,9 +9,10 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
 from geosafe._errors import AccessDeniedError, DisclosureError, NotFoundError
 from geosafe.auth import Principal
@@ -174,28 +175,36 @@ def test_threshold_density() -> None:
 
 
 def test_publish_clusters() -> None:
+    """Clusters of 10+ only, outlined by their published H3 resolution-8 cells."""
+    rows = [(-0.12, 51.61, 12)] * 17 + [(-0.1205, 51.6102, 12)] * 3 + [(-0.14, 51.60, 12)] * 4
+    incidents = _frame(rows)
     clusters = gpd.GeoDataFrame(
-        {"cluster_id": [1, 2, 3], "n_incidents": [9, 12, 40]},
-        geometry=[AREA.buffer(-100), Point(529000, 191000), LineString([(0, 0), (50, 0)])],
+        {"cluster_id": [1, 2], "n_incidents": [20, 4]},
+        geometry=[
+            incidents.iloc[:20].union_all().convex_hull.buffer(5),
+            incidents.iloc[20:].union_all().buffer(5),
+        ],
         crs=27700,
     )
-    out = privacy.publish_clusters(clusters)
-    assert out["cluster_id"].tolist() == [2, 3]
-    assert out["n_incidents"].tolist() == [10, 40]
-    assert set(out.geom_type) == {"Polygon"}
+    out = privacy.publish_clusters(clusters, incidents)
+    assert out["cluster_id"].tolist() == [1]
+    assert out["n_incidents"].tolist() == [20]
+    cell = h3.latlng_to_cell(51.61, -0.12, 8)
+    expect = gpd.GeoSeries([privacy.cell_polygon(cell)], crs=4326).to_crs(27700).iloc[0]
+    assert out.geometry.iloc[0].symmetric_difference(expect).area < 1.0
 
 
-def test_cluster_hulls_do_not_reveal_incident_points() -> None:
+def test_cluster_outlines_do_not_reveal_incident_points() -> None:
     rng = np.random.default_rng(3)
     pts = [Point(529000 + x, 191000 + y) for x, y in rng.normal(0, 80, size=(25, 2))]
+    incidents = gpd.GeoDataFrame(geometry=pts, crs=27700)
     hull = gpd.GeoSeries(pts, crs=27700).union_all().convex_hull
     clusters = gpd.GeoDataFrame({"n_incidents": [25]}, geometry=[hull], crs=27700)
-    out = privacy.publish_clusters(clusters).geometry.iloc[0]
-    corners = {tuple(np.round(c, 3)) for c in np.asarray(hull.exterior.coords)}
-    published = {tuple(np.round(c, 3)) for c in np.asarray(out.exterior.coords)}
-    assert not corners & published
-    assert out.contains(hull)  # still covers the whole cluster
-    assert out.hausdorff_distance(hull) <= 100.0 + 1e-6
+    out = privacy.publish_clusters(clusters, incidents).geometry.iloc[0]
+    corners = np.asarray(hull.exterior.coords)
+    published = shapely.get_coordinates(out)
+    gaps = np.hypot(*(corners[:, None, :] - published[None, :, :]).transpose(2, 0, 1))
+    assert gaps.min() > 10.0  # no published vertex near an incident's point
 
 
 # ---- periods and queries --------------------------------------------------------------------
@@ -335,9 +344,7 @@ def test_neighbourhood_sees_only_its_area() -> None:
 
 def test_finer_cell_refused() -> None:
     with pytest.raises(DisclosureError, match="finer than H3 resolution 8"):
-        roles.publish_properties(
-            SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20}
-        )
+        roles.publish_properties(SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20})
 
 
 _KEYS = st.sampled_from(
