@@ -57,7 +57,7 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
         return Response(ge.csv_text(layer), media_type=_FORMATS[ext], headers=headers)
     key = hashlib.sha256(
         repr(
-            (sp.id, params.key(), svc.layers.collection_state(sp.id), scope_key(principal))
+            (sp.id, params.key(), svc.layers.collection_state(sp.id), scope_key(principal, sp.id))
         ).encode()
     ).hexdigest()[:20]
     out_dir = Path(svc.settings.work_dir) / "downloads"

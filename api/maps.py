@@ -114,7 +114,12 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     check_known(request, sp.params)
     params = analysis_params(request, sp)
     # cache key first: a cached page needs neither the layer nor a render
-    key = ("hotspots", params.key(), svc.layers.collection_state(sp.id), scope_key(principal))
+    key = (
+        "hotspots",
+        params.key(),
+        svc.layers.collection_state(sp.id),
+        scope_key(principal, sp.id),
+    )
 
     def make() -> str:
         layer = svc.layers.layer(sp.id, params, principal=principal)

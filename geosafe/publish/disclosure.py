@@ -60,6 +60,7 @@ __all__ = [
     "published_period",
     "round_count",
     "round_counts",
+    "suppressed_incidents",
     "threshold_density",
 ]
 
@@ -424,6 +425,16 @@ def publish_clusters(
         "incidents, rounded to 5) holding the cluster's incidents"
     )
     return gpd.GeoDataFrame(keep, geometry="geometry", crs=27700)
+
+
+def suppressed_incidents(
+    incidents: gpd.GeoDataFrame, *, resolution: int = MAX_PUBLIC_H3_RESOLUTION
+) -> int:
+    """How many ``incidents`` lie in H3 cells whose count (1-9) is suppressed."""
+    if len(incidents) == 0:
+        return 0
+    sizes = _cells_of(incidents, resolution).value_counts()
+    return int(sizes[(sizes > 0) & (sizes < SUPPRESS_BELOW)].sum())
 
 
 def cells_outline(cells: list[str]) -> Any:

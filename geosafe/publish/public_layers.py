@@ -20,8 +20,18 @@ from .layer import Layer, LayerSource, make_layer
 __all__ = ["GI_PUBLIC_PERMUTATIONS", "public_gi_star", "public_layer", "scope_key"]
 
 
-def scope_key(principal: Any) -> Hashable:
-    """What a principal's view of a layer depends on (role, school, area); cache outputs by it."""
+def scope_key(principal: Any, collection: str | None = None) -> Hashable:
+    """What a principal's view of a layer depends on (role, school, area); cache outputs by it.
+
+    With ``collection``: only what that collection's view depends on, so views that are the
+    same for every school (all but ``journey-corridors``) are built and kept once, not once
+    per school token."""
+    if (
+        collection is not None
+        and collection != "journey-corridors"
+        and getattr(principal, "role", None) == "school"
+    ):
+        return ("school", None, (), None)
     return (
         getattr(principal, "role", None),
         getattr(principal, "school_urn", None),

@@ -199,6 +199,67 @@ class LayerService:
             end = latest.tz_convert("Europe/London").date()
         return end - year, end
 
+    def excluded(
+        self, collection: str, params: AnalysisParams = DEFAULT_PARAMS, *, principal: Any = None
+    ) -> dict[str, Any]:
+        """Why ``collection`` may hold fewer features than expected, for a layer that came out
+        empty: the store's located incidents dropped by each rule, counted, and one sentence
+        naming the main reason and the parameter to change (issue 11: no silent emptiness).
+
+        Returns ``{"excluded": {reason: count}, "reason": text}``; counts shown to a
+        non-analyst are rounded like every published count."""
+        sp = spec(collection)
+        if not sp.params:
+            return {"excluded": {}, "reason": f"the bundled {sp.title.lower()} list is empty"}
+        from ..filters import IncidentFilter
+
+        p = params.only(sp.params)
+        gdf = self.all_incidents()
+        start, end = self.period(p)
+        base = IncidentFilter(
+            sources=p.sources or None,
+            categories=p.categories or None,
+            flags=p.flags or None,
+            from_date=start,
+            to_date=end,
+        ).apply(gdf)
+        kept = self.incidents(p)
+        coarse = int((base["time_precision"] != "minute").sum()) if p.preset else 0
+        counts = {
+            "outside_period_or_filters": len(gdf) - len(base),
+            "time_too_coarse_for_window": coarse,
+            "outside_time_window": len(base) - len(kept) - coarse,
+        }
+        role = getattr(principal, "role", None)
+        public = role is not None and role != "analyst"
+        if public:
+            counts["in_suppressed_cells"] = disclosure.suppressed_incidents(kept)
+        if len(gdf) == 0:
+            reason = "the store holds no located incidents; import some with `geosafe import`"
+        elif len(base) == 0:
+            reason = (
+                f"no incident falls in the period {start}/{end} with these sources, categories "
+                "and flags; choose another `datetime` (or `start`/`end`) or fewer filters"
+            )
+        elif len(kept) == 0 and coarse:
+            reason = (
+                f"the incidents of the period are dated only to the day or month, so none can "
+                f"fall in the {p.preset!r} time window; use `preset=all-day` to include them"
+            )
+        elif len(kept) == 0:
+            reason = f"no incident of the period falls in the {p.preset!r} time window"
+        elif public:
+            reason = (
+                "every H3 resolution-8 cell holds fewer than 10 of the incidents left (counts "
+                "of 1-9 are suppressed for this role), so there is nothing to publish; choose "
+                "a longer period or `preset=all-day`"
+            )
+        else:
+            reason = "the method found no feature in these incidents; try other parameters"
+        if public:
+            counts = {k: disclosure.round_count(v) for k, v in counts.items()}
+        return {"excluded": counts, "reason": reason}
+
     # -- layers --------------------------------------------------------------------------------
 
     def memo(self, key: tuple[Hashable, ...], build: Callable[[], Any]) -> Any:
@@ -246,7 +307,7 @@ class LayerService:
             raise AccessDeniedError(msg)
         if public and params.resolution > disclosure.MAX_PUBLIC_H3_RESOLUTION:
             params = replace(params, resolution=disclosure.MAX_PUBLIC_H3_RESOLUTION)
-        scope = scope_key(principal) if public else None
+        scope = scope_key(principal, collection) if public else None
         state = self.collection_state(collection) if sp.params else None
         key = ("layer", collection, params.key(), state, scope)
 
