@@ -52,8 +52,8 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geosafe._errors import AuthenticationError, DisclosureError, NotFoundError
-from geosafe.audit import AuditLog
-from geosafe.auth import ROLES, AccessSettings, Principal, TokenStore, hash_secret
+from geosafe.access.audit import AuditLog
+from geosafe.access.tokens import ROLES, AccessSettings, Principal, TokenStore, hash_secret
 from geosafe.publish import disclosure as privacy
 from geosafe.settings import StoreSettings
 
@@ -315,7 +315,7 @@ def _check_origin(request: Request) -> None:
 
 
 def require(*roles: str) -> Callable[..., Principal]:
-    """A FastAPI dependency returning the request's :class:`~geosafe.auth.Principal`.
+    """A FastAPI dependency returning the request's :class:`~geosafe.access.tokens.Principal`.
 
     Parameters
     ----------

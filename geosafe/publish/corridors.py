@@ -3,9 +3,9 @@ school's report (run as a background job).
 
 Origins of a school's corridors and report are the home postcodes of the pupils on its
 uploaded roll (:mod:`geosafe.rolls`, postcodes only) plus those of its Fair Access Panel
-referrals in the store (:func:`geosafe.network.journeys.fap_home_postcodes`), grouped by
+referrals in the store (:func:`geosafe.network.origins.fap_home_postcodes`), grouped by
 postcode, so no individual pupil is ever an origin of its own. Routing, exposure and the report come
-from :mod:`geosafe.network.journeys` and :mod:`geosafe.risk`; this module assembles them and
+from :mod:`geosafe.network` and :mod:`geosafe.risk`; this module assembles them and
 caches the expensive parts (walking network, transit router, exposure model) per service.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from .. import datasets
+from .. import datasets, periods
 from .._errors import ConfigurationError, NotFoundError, ValidationError
 from ..incident import CRS_BNG, SOURCES
 from . import disclosure
@@ -51,9 +51,9 @@ def walk_network(svc: LayerSource) -> Any:
     """The demo area's walking network (built once, cached on disk by its own module)."""
 
     def build() -> Any:
-        from ..network.walk import WalkNetwork
+        from ..network.walk import WalkNetwork, WalkSettings
 
-        return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir))
+        return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir), settings=WalkSettings())
 
     return svc.memo(("walk-network", str(svc.data_dir)), build)
 
@@ -75,16 +75,16 @@ def transit_router(svc: LayerSource) -> Any:
 
 
 def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = False) -> Any:
-    """The exposure model (:func:`geosafe.risk.build_exposure_model`) for ``params``' filters:
+    """The exposure model (:func:`geosafe.risk.exposure.build_exposure_model`) for ``params``' filters:
     the relevant incidents of every source but FAP in the period and time window; ``public``
     (outputs for non-analysts): built from published cell counts at H3 cell centres
-    (:func:`geosafe.privacy.coarsen_incidents`)."""
+    (:func:`geosafe.publish.disclosure.coarsen_incidents`)."""
     params = params.only((*FILTER_PARAMS, "bandwidth_m", "cell_m"))
     key = ("exposure", params.key(), svc.store_state(), public)
 
     def build() -> Any:
-        from .. import risk
         from ..filters import IncidentFilter
+        from ..risk import exposure as risk_exposure
 
         start, end = svc.period(params)
         flt = IncidentFilter(
@@ -96,7 +96,7 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
         incidents = svc.all_incidents()
         if public:
             incidents = disclosure.coarsen_incidents(incidents, flt)
-        return risk.build_exposure_model(
+        return risk_exposure.build_exposure_model(
             incidents,
             incident_filter=flt,
             start=start,
@@ -111,21 +111,12 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
 
 def _travel_date(svc: LayerSource, params: AnalysisParams, date: str | None) -> dt.date:
     if date:
-        try:
-            return dt.date.fromisoformat(date)
-        except ValueError:
-            msg = f"`date` {date!r} is not a date; write it as YYYY-MM-DD."
-            raise ValidationError(msg) from None
+        return periods.parse_date(date, name="date")
     return svc.period(params)[1] or dt.date.today()
 
 
 def _time(text: str) -> dt.time:
-    try:
-        h, m = (int(p) for p in text.split(":"))
-        return dt.time(h, m)
-    except ValueError:
-        msg = f"`arrive_by` {text!r} is not a time; write it as HH:MM, e.g. '08:40'."
-        raise ValidationError(msg) from None
+    return periods.parse_clock(text, name="arrive_by")
 
 
 def school_journeys(
@@ -142,7 +133,8 @@ def school_journeys(
     referrals in the store, each postcode weighted by its pupils (``public``: exposures from
     the disclosure-controlled model)."""
     from .. import rolls
-    from ..network import journeys as nj
+    from ..network import origins as net_origins
+    from ..risk import journeys as risk_journeys
 
     key = (
         "school-journeys",
@@ -157,16 +149,16 @@ def school_journeys(
 
     def build() -> list[Any]:
         roll = rolls.roll_postcodes(svc.store_path, urn)
-        postcodes = roll + nj.fap_home_postcodes(svc.store, urn)
+        postcodes = roll + net_origins.fap_home_postcodes(svc.store, urn)
         kind = "roll" if roll else "fap"
-        origins = nj.origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
+        origins = net_origins.origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
         if len(origins) == 0:
             return []
-        return nj.plan_journeys(
+        return risk_journeys.assess_journeys(
             urn,
             origins,
             mode=mode,
-            arrive_by=arrive_by,
+            bell=arrive_by,
             date=_travel_date(svc, params, None),
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
@@ -181,12 +173,12 @@ def school_journeys(
 def _report(
     svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
-    from .. import risk
-    from ..network import journeys as nj
+    from ..network import origins as net_origins
+    from ..risk import report as risk_report
 
-    _, name = nj.school_location(urn, data_dir=svc.data_dir)
+    _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
-    return risk.school_report(
+    return risk_report.build_school_report(
         urn,
         journeys,
         school_name=name,
@@ -200,7 +192,7 @@ def _report(
 def corridor_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """Walking corridors to each demo-area school (or ``params.school``): street stretches
     with the pupils whose journeys use them and the mean density along them (incidents per
-    km²), from :func:`geosafe.risk.school_report` (analyst view; other roles get the
+    km²), from :func:`geosafe.risk.report.build_school_report` (analyst view; other roles get the
     disclosure-controlled view from :class:`~geosafe.layers.LayerService`)."""
     schools = datasets.schools(svc.data_dir, demo_only=True)
     urns = _school_urns(schools, params.school)
@@ -243,7 +235,7 @@ def corridor_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
 def corridor_cells(svc: LayerSource, params: AnalysisParams) -> Layer:
     """The corridors as non-analysts see them: H3 resolution-8 cells (edge ~0.5 km) with the
     pupils and journeys whose walking routes cross each cell; the caller drops cells with
-    fewer than 10 pupils and rounds the rest (:mod:`geosafe.privacy`)."""
+    fewer than 10 pupils and rounds the rest (:mod:`geosafe.publish.disclosure`)."""
     import h3
 
     res = disclosure.MAX_PUBLIC_H3_RESOLUTION
@@ -306,7 +298,7 @@ def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
 
 
 def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:
-    from ..network.journeys import Origins, origins_from_postcodes
+    from ..network.origins import Origins, origins_from_postcodes
 
     postcodes = [o for o in items if isinstance(o, str)]
     points = [o for o in items if not isinstance(o, str)]
@@ -341,21 +333,21 @@ def plan_journeys(
     """Routes from ``origins`` (postcodes, or WGS84 ``(lon, lat)`` points) to a school,
     arriving by ``arrive_by``, as an RFC 7946 FeatureCollection: one feature per origin with
     its legs (mode, metres, seconds, exposure per 1,000 journeys) and a safer alternative."""
-    from ..network import journeys as nj
+    from ..risk import journeys as risk_journeys
 
     params = AnalysisParams(preset=preset)
-    results = nj.plan_journeys(
+    results = risk_journeys.assess_journeys(
         school,
         _origins(origins, svc.data_dir),
         mode=mode,
-        arrive_by=_time(arrive_by),
+        bell=_time(arrive_by),
         date=_travel_date(svc, params, date),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
         model=exposure_model(svc, params, public=public),
         data_dir=svc.data_dir,
     )
-    fc: dict[str, Any] = nj.journeys_geojson(
+    fc: dict[str, Any] = risk_journeys.journeys_geojson(
         results, metadata={"school": school, "mode": mode, "arrive_by": arrive_by}
     )
     for f in fc["features"]:

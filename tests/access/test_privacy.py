@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geosafe._errors import AccessDeniedError, DisclosureError, NotFoundError
-from geosafe.auth import Principal
+from geosafe.access.tokens import Principal
 from geosafe.publish import disclosure as privacy
 from geosafe.publish import roles
 

@@ -9,7 +9,7 @@ import h3
 from fastapi.testclient import TestClient
 
 from geosafe import datasets
-from geosafe.audit import AuditLog
+from geosafe.access.audit import AuditLog
 from geosafe.publish import disclosure as privacy
 from geosafe.publish import roles
 
