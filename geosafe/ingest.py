@@ -30,13 +30,13 @@ from shapely.geometry.base import BaseGeometry
 
 from ._errors import ImportFileError
 from ._validate import Problem
-from .incident import CRS_BNG, FRAME_COLUMNS, Incident
+from .incident import CRS_BNG, FRAME_COLUMNS, ROW_COLUMNS, Incident, rows_to_frame
 from .settings import IngestSettings
 from .sources import MODULES, normalise_source
 from .sources import police_uk as puk
 from .sources._common import RowContext, check_cells
 from .sources._read import RawTable, file_sha256, read_table
-from .store import ROW_COLUMNS, Store, to_frame
+from .store import Store
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
@@ -119,16 +119,16 @@ def load_aoi(path: Path | str) -> BaseGeometry:
 
 
 @functools.lru_cache(maxsize=4)
-def _geocoder_for(aoi_wkb: bytes | None) -> Any:
+def _geocoder_for(aoi_wkb: bytes | None, margin_m: float) -> Any:
     from shapely import from_wkb
 
     from .geocode import Geocoder
 
-    return Geocoder(aoi=None if aoi_wkb is None else from_wkb(aoi_wkb))
+    return Geocoder(aoi=None if aoi_wkb is None else from_wkb(aoi_wkb), aoi_margin_m=margin_m)
 
 
-def _geocoder(aoi: BaseGeometry | None) -> Any:
-    return _geocoder_for(None if aoi is None else aoi.wkb)
+def _geocoder(aoi: BaseGeometry | None, margin_m: float) -> Any:
+    return _geocoder_for(None if aoi is None else aoi.wkb, margin_m)
 
 
 def _row_hash(values: Iterable[str]) -> int:
@@ -161,7 +161,7 @@ def _parse_rows(
     codes = settings.code_lists.get(key)
     ctx = RowContext(
         source=key,
-        geocoder=_geocoder(aoi),
+        geocoder=_geocoder(aoi, settings.aoi_margin_m),
         declared_format=settings.datetime_formats.get(key),
         code_list=frozenset(c.strip().upper() for c in codes) if codes else None,
         max_text=settings.max_text_length,
@@ -229,7 +229,7 @@ def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) 
 
 
 def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
-    """Accepted incidents as staged rows (:data:`geosafe.store.ROW_COLUMNS`)."""
+    """Accepted incidents as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
     recs = []
     for number, inc, h in items:
         geom = inc.geometry
@@ -459,6 +459,7 @@ def _import_police(
                 aoi=aoi,
                 now=now,
                 max_text=settings.max_text_length,
+                aoi_margin_m=settings.aoi_margin_m,
             )
             store.stage(batch_id, res.rows)
             if res.problems:
@@ -536,6 +537,7 @@ def read_incidents(
                     aoi=aoi,
                     now=now,
                     max_text=settings.max_text_length,
+                    aoi_margin_m=settings.aoi_margin_m,
                 )
                 superseded.update(res.supersede_rows)
                 frames.append(res.rows)
@@ -566,4 +568,4 @@ def read_incidents(
     if with_location:
         df = df[df["minx"].notna()].reset_index(drop=True)
     df["batch_id"] = pd.NA
-    return to_frame(df)
+    return rows_to_frame(df)

@@ -38,49 +38,29 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ._errors import NotFoundError, StoreError
-from .incident import CRS_BNG, FRAME_COLUMNS
+from .incident import ROW_COLUMNS, rows_to_frame
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["ROW_COLUMNS", "Batch", "QuarantineRecord", "Store"]
 
 log = logging.getLogger(__name__)
 
-#: Columns of a staged incident row (what the ingest pipeline hands :meth:`Store.stage`).
-ROW_COLUMNS: Final[tuple[str, ...]] = (
-    "source",
-    "source_ref",
-    "row_no",
-    "t_from",
-    "t_to",
-    "time_precision",
-    "category",
-    "flags",
-    "route",
-    "stop_code",
-    "school_urn",
-    "precision_m",
-    "geocode_method",
-    "location_text",
-    "h3_cell",
-    "lon",
-    "lat",
-    "minx",
-    "miny",
-    "maxx",
-    "maxy",
-    "geom_wkb",
-    "weight",
-    "detail",
-    "row_hash",
-    "current",
-)
+#: Staged-row columns (:data:`geosafe.incident.ROW_COLUMNS`) held on disk under another name:
+#: the store's files predate the one schema and keep their column names (no migration needed).
+_ON_DISK: Final = {"occurred_from": "t_from", "occurred_to": "t_to"}
+
+
+def _disk(column: str) -> str:
+    return _ON_DISK.get(column, column)
+
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -441,7 +421,7 @@ class Store:
         data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
         param: dict[str, str] = {}
         for col in ROW_COLUMNS:
-            names.append(col)
+            names.append(_disk(col))
             literal = _constant_literal(rows[col])
             twin = _SAME_AS.get(col)
             if literal is not None:
@@ -564,8 +544,9 @@ class Store:
 
     def versions(self, source: str, refs: Sequence[str]) -> pd.DataFrame:
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
-        ``t_from``, ``current``."""
-        cols = ["id", "source_ref", "row_hash", "t_from", "current"]
+        ``occurred_from`` (epoch seconds), ``current``, ``located`` (1 when it has a
+        location)."""
+        cols = ["id", "source_ref", "row_hash", "occurred_from", "current", "located"]
         if not refs:
             return pd.DataFrame(columns=cols)
         c = self._conn
@@ -574,7 +555,7 @@ class Store:
         keys = ref_keys(refs).tolist()
         c.executemany("INSERT OR IGNORE INTO _refs VALUES (?, ?)", zip(keys, refs, strict=True))
         rows = c.execute(
-            "SELECT i.id, i.source_ref, i.row_hash, i.t_from, i.current FROM _refs r CROSS "
+            "SELECT i.id, i.source_ref, i.row_hash, i.t_from, i.current, i.minx IS NOT NULL FROM _refs r CROSS "
             "JOIN incidents i ON i.ref_key = r.k AND i.source = ? AND i.source_ref = r.ref "
             f"WHERE i.{_VISIBLE}",
             (source,),
@@ -629,10 +610,14 @@ class Store:
                 params.append(_epoch(bound))
         if with_location:
             where.append("minx IS NOT NULL")
-        cols = ", ".join(c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current"))
+        cols = ", ".join(
+            f"{_disk(c)} AS {c}" if c in _ON_DISK else c
+            for c in ROW_COLUMNS
+            if c not in ("row_no", "row_hash", "current")
+        )
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
         df = pd.read_sql_query(sql, self._conn, params=params)
-        return to_frame(df)
+        return rows_to_frame(df)
 
     def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
         """Quarantined rows of committed (or rolled-back) batches, by batch and row."""
@@ -756,61 +741,3 @@ def _py(series: pd.Series) -> list[Any]:
         values = values.copy()
         values[missing] = None
     return values.tolist()  # type: ignore[no-any-return]
-
-
-def to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Stored/staged rows (``ROW_COLUMNS`` + ``batch_id``) to the incident GeoDataFrame."""
-    n = len(df)
-    t_from = pd.to_datetime(df["t_from"].astype(float), unit="s", utc=True).dt.tz_convert(
-        "Europe/London"
-    )
-    t_to = pd.to_datetime(df["t_to"].astype(float), unit="s", utc=True).dt.tz_convert(
-        "Europe/London"
-    )
-    geoms = np.full(n, None, dtype=object)
-    minx = df["minx"].to_numpy(dtype=float, na_value=np.nan)
-    miny = df["miny"].to_numpy(dtype=float, na_value=np.nan)
-    point = np.isfinite(minx) & df["geom_wkb"].isna().to_numpy()
-    if point.any():
-        geoms[point] = shapely.points(minx[point], miny[point])
-    wkb = ~df["geom_wkb"].isna().to_numpy()
-    if wkb.any():
-        geoms[wkb] = shapely.from_wkb(df["geom_wkb"].to_numpy(dtype=object)[wkb])
-    codes, uniques = pd.factorize(df["flags"].fillna("").to_numpy(dtype=object))
-    parsed_flags = [tuple(u.split(";")) if u else () for u in uniques]
-    flags = pd.Series([parsed_flags[i] for i in codes], index=df.index, dtype=object)
-    # details repeat (police.uk: per LSOA and outcome): parse each distinct text once and give
-    # every row its own shallow copy
-    codes, uniques = pd.factorize(df["detail"].fillna("").to_numpy(dtype=object))
-    parsed = [json.loads(u) if isinstance(u, str) and u else {} for u in uniques]
-    detail = pd.Series([dict(parsed[i]) for i in codes], index=df.index, dtype=object)
-    out = pd.DataFrame(
-        {
-            "incident_id": (df["source"].astype(str) + ":" + df["source_ref"].astype(str)).astype(
-                object
-            ),
-            "source": df["source"].astype(object),
-            "source_ref": df["source_ref"].astype(object),
-            "batch_id": pd.to_numeric(df["batch_id"]).astype("Int64"),
-            "occurred_from": t_from,
-            "occurred_to": t_to,
-            "time_precision": df["time_precision"].astype(object),
-            "category": df["category"].astype(object),
-            "flags": flags.astype(object),
-            "route": df["route"].astype(object),
-            "stop_code": df["stop_code"].astype(object),
-            "school_urn": df["school_urn"].astype(object),
-            "precision_m": df["precision_m"].astype(float),
-            "geocode_method": df["geocode_method"].astype(object),
-            "location_text": df["location_text"].astype(object),
-            "h3_cell": df["h3_cell"].astype(object),
-            "lon": df["lon"].astype(float),
-            "lat": df["lat"].astype(float),
-            "weight": df["weight"].astype(float),
-            "detail": detail.astype(object),
-        }
-    )
-    gdf = gpd.GeoDataFrame(
-        out, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG, index=out.index), crs=CRS_BNG
-    )
-    return gdf[list(FRAME_COLUMNS)]
