@@ -36,7 +36,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS batches (
     pid INTEGER,
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    rolled_back_at TEXT
+    rolled_back_at TEXT,
+    extra TEXT DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS batches_sha ON batches(source, file_sha256, status);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -165,6 +166,9 @@ class Batch:
     started_at: str
     finished_at: str | None
     rolled_back_at: str | None
+    #: What else the import said: ``options`` (the reading settings it used),
+    #: ``located_preferred``, ``ignored_columns``.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +236,7 @@ class Store:
             self._conn = self._connect()
             self._check_schema()
             self._conn.executescript(_SCHEMA)
+            self._migrate()
             # (re)built here too when a bulk load that deferred them was killed
             self._conn.executescript(_DEFERRABLE)
             # write the version only when it changes: opening a store must not modify the
@@ -254,6 +259,13 @@ class Store:
                 "store (another `--db`)."
             )
             raise StoreError(msg)
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an earlier build of this schema version lacks
+        (each only when missing: opening an up-to-date store writes nothing)."""
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(batches)")}
+        if "extra" not in have:
+            self._conn.execute("ALTER TABLE batches ADD COLUMN extra TEXT DEFAULT '{}'")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -312,6 +324,7 @@ class Store:
             started_at=rec["started_at"],
             finished_at=rec["finished_at"],
             rolled_back_at=rec["rolled_back_at"],
+            extra=json.loads(rec["extra"] or "{}"),
         )
 
     def batches(self, *, include_aborted: bool = False) -> list[Batch]:
@@ -330,6 +343,9 @@ class Store:
 
     def recover(self) -> list[int]:
         """Abort staging batches whose importing process is gone: delete their rows.
+
+        Every write (an import, even one that finds nothing to do, a rollback, an erasure, a
+        purge) calls it first, so a killed import's rows never linger.
 
         Returns
         -------
@@ -463,6 +479,7 @@ class Store:
         counts: dict[str, int],
         reasons: dict[str, int],
         supersede: Sequence[int] = (),
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """Make a staged batch visible in one short transaction.
 
@@ -475,6 +492,8 @@ class Store:
         supersede
             Ids (``incidents.id``) of current rows of *other* batches that this batch's
             updates replace (they become history).
+        extra
+            Kept as :attr:`Batch.extra` (JSON-serialisable).
         """
         self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
         with self._tx() as c:
@@ -490,11 +509,13 @@ class Store:
             )
             c.execute(
                 "UPDATE batches SET status = 'committed', finished_at = ?, rows = ?, accepted = ?, "
-                "quarantined = ?, no_location = ?, updated = ?, reasons = ? WHERE batch_id = ?",
+                "quarantined = ?, no_location = ?, updated = ?, reasons = ?, extra = ? "
+                "WHERE batch_id = ?",
                 (
                     _utcnow(),
                     *(int(counts.get(k, 0)) for k in _COUNTS),
                     json.dumps(reasons, sort_keys=True),
+                    json.dumps(extra or {}, sort_keys=True),
                     batch_id,
                 ),
             )
@@ -516,6 +537,7 @@ class Store:
 
         Versions that the batch's updates had superseded become current again.
         """
+        self.recover()
         batch = self.batch(batch_id)
         if batch.status != "committed":
             msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
@@ -648,6 +670,7 @@ class Store:
             Where it was removed from: ``"incidents"`` (current version), ``"history"``
             (superseded versions), ``"quarantine"``.
         """
+        self.recover()
         source = source.replace("-", "_")
         places = []
         with self._tx() as c:
@@ -667,6 +690,7 @@ class Store:
 
     def purge(self, before: pd.Timestamp | str) -> int:
         """Delete incidents (all versions) that ended before ``before``; return how many."""
+        self.recover()
         cutoff = _epoch(before)
         with self._tx() as c:
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount

@@ -30,7 +30,7 @@ swapped back. Reason codes, checked in this order:
 ``coord_outside_aoi``
     A valid point outside the area of interest by more than the tolerated margin
     (``margin_m``: police.uk snaps points to streets and piers just beyond a boundary drawn
-    along a river bank; the import default is 250 m, ``IngestSettings.aoi_margin_m``).
+    along a river bank; the import default is 250 m, ``GEOSAFE_INGEST_AOI_MARGIN_M`` or ``--aoi-margin``).
 
 The area of interest is a shapely geometry in EPSG:27700, by default Greater London (the
 union of the bundled borough boundaries, :func:`geosafe.datasets.greater_london`).

@@ -33,7 +33,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ImportFileError
-from ._read import Column, _map_header, decode, file_sha256, read_table
+from ._read import Column, _map_header, decode, file_sha256, ignored_columns, read_table
 
 __all__ = [
     "COLUMNS",
@@ -380,7 +380,8 @@ def iter_chunks(
         row numbers, a boolean column ``_bad_fields`` (a ragged row) and ``_bad_column`` (the
         first column holding undecodable bytes, or None); ``chunk.attrs["control_free"]`` is
         True when the whole file holds no control character (the per-cell check is skipped),
-        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows).
+        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows),
+        ``chunk.attrs["ignored_columns"]`` the header names the reader does not use.
 
     Raises
     ------
@@ -393,15 +394,14 @@ def iter_chunks(
         raise ImportFileError(msg)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-        return (
-            table.sha256,
-            _in_standard_order(table.header, table.names),
-            iter([_frame_from_table(table)]),
-        )
+        frame = _frame_from_table(table)
+        frame.attrs["ignored_columns"] = table.ignored
+        return table.sha256, _in_standard_order(table.header, table.names), iter([frame])
     header = _header(p, encoding)
     names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
     sha = sha256 or file_sha256(p)
     strict, control_free, lines = _scan(p, encoding)
+    ignored = ignored_columns(header, names)
 
     def chunks() -> Iterator[pd.DataFrame]:
         done = 0  # data rows already yielded
@@ -422,12 +422,15 @@ def iter_chunks(
                 out = _standardise(chunk, names, check_encoding=not strict)
                 out.attrs["control_free"] = control_free
                 out.attrs["file_lines"] = lines
+                out.attrs["ignored_columns"] = ignored
                 done = int(out.index[-1]) if len(out) else done
                 yield out
         except pd.errors.ParserError:
             # a ragged row: the csv module reads the rest row by row (the rows are quarantined)
             table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-            yield _frame_from_table(table, skip_rows=done)
+            rest = _frame_from_table(table, skip_rows=done)
+            rest.attrs["ignored_columns"] = ignored
+            yield rest
 
     return sha, _in_standard_order(header, names), chunks()
 
