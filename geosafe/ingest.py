@@ -21,9 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
@@ -38,6 +37,9 @@ from .sources import police_uk as puk
 from .sources._common import RowContext, check_cells
 from .sources._read import RawTable, file_sha256, read_table
 from .store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
@@ -126,6 +128,8 @@ def load_aoi(path: Path | str) -> BaseGeometry:
     ImportFileError
         The file cannot be read, is empty or has no CRS.
     """
+    import geopandas as gpd
+
     p = Path(path)
     try:
         gdf = gpd.read_file(p)
@@ -661,6 +665,8 @@ def read_incidents(
     if dropped:
         log.info("%s: %d quarantined rows dropped (%s)", key, sum(dropped.values()), dict(dropped))
     if not frames:
+        import geopandas as gpd
+
         return gpd.GeoDataFrame(
             {c: [] for c in FRAME_COLUMNS if c != "geometry"}, geometry=[], crs=CRS_BNG
         )
