@@ -269,6 +269,9 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        # 16 KiB pages for a new file (ignored for an existing one): a bulk load's inserts cost
+        # ~30 % less CPU than with 4 KiB pages and the file is ~6 % smaller (benchmarks/ingest.py)
+        conn.execute("PRAGMA page_size=16384")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")

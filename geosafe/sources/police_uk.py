@@ -164,8 +164,9 @@ class Deduper:
 
     def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
         self.lookup = lookup
-        #: Crime ID -> its current version.
-        self.current: dict[str, _Version] = {}
+        #: Crime ID -> its current version (a plain tuple in :class:`_Version` order: a
+        #: million of them are made per million rows).
+        self.current: dict[str, tuple[int, float, bool, int]] = {}
         #: Crime ID -> every version's hash, only for ids seen more than once.
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
@@ -185,7 +186,7 @@ class Deduper:
             )
             old = self.current.get(ref)
             if old is not None:
-                self.hashes.setdefault(ref, {old.hash}).add(version.hash)
+                self.hashes.setdefault(ref, {old[0]}).add(version.hash)
             if rec.current == 1 or old is None:
                 self.current[ref] = version
 
@@ -216,15 +217,12 @@ class Deduper:
         self.current.update(
             zip(
                 ids[simple].tolist(),
-                map(
-                    _Version._make,
-                    zip(
-                        hashes[simple].tolist(),
-                        months[simple].tolist(),
-                        located[simple].tolist(),
-                        (-rows_no[simple]).tolist(),
-                        strict=True,
-                    ),
+                zip(
+                    hashes[simple].tolist(),
+                    months[simple].tolist(),
+                    located[simple].tolist(),
+                    (-rows_no[simple]).tolist(),
+                    strict=True,
                 ),
                 strict=True,
             )
@@ -246,10 +244,11 @@ class Deduper:
         out: Deduped,
     ) -> None:
         new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
-        old = self.current.get(ref)
-        if old is None:
+        known = self.current.get(ref)
+        if known is None:
             self.current[ref] = new
             return
+        old = _Version._make(known)
         versions = self.hashes.get(ref, {old.hash})
         if new.hash in versions:
             verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
