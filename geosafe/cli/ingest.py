@@ -64,7 +64,7 @@ def _files(source: str, given: list[str]) -> list[Path]:
 def _after_import(args: argparse.Namespace, result: Any) -> None:
     """The one place where a finished import's result is known: audit it (and the rollback
     ``--force`` made), and say on stderr why a duplicate did nothing."""
-    from ..audit import record_import
+    from ..access.audit import record_import
 
     if result.replaced_batch is not None:
         _audit_rollback(args, result.replaced_batch, result.source, "geosafe import --force")
@@ -149,7 +149,7 @@ def _quarantine(args: argparse.Namespace) -> int:
         records = store.quarantine(args.batch)
     finally:
         store.close()
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
 
     AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
         "export" if args.export else "read",
@@ -232,7 +232,7 @@ def _batch_rollback(args: argparse.Namespace) -> int:
 def _audit_rollback(
     args: argparse.Namespace, batch_id: int, source: str, endpoint: str, records: int = 0
 ) -> None:
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
 
     AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
         "erase",
