@@ -774,7 +774,7 @@ def _public_gi_star(published: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 #: Permutations for the public Gi* (same as the analyst layer's default).
-GI_PUBLIC_PERMUTATIONS = 199
+GI_PUBLIC_PERMUTATIONS = 0  # analytic Gi* p-values (hotspots helper, issue 11)
 
 
 def _lazy(module: str, name: str) -> Callable[[LayerService, AnalysisParams], Layer]:

@@ -462,7 +462,12 @@ def _compare(args: argparse.Namespace) -> int:
 def _add_cell_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, default=9, help="H3 resolution (gistar, emerging)")
     p.add_argument("--k", type=int, default=1, help="H3 ring distance of neighbours")
-    p.add_argument("--permutations", type=int, default=999)
+    p.add_argument(
+        "--permutations",
+        type=int,
+        default=0,
+        help="Gi* p-values: 0 analytic from the z-score (default, as ArcGIS); else >= 999",
+    )
     p.add_argument("--seed", type=int, default=0)
 
 
