@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Permutations of the Gi* test behind ``h3-cells`` (seeded: the layer is reproducible).
-GI_PERMUTATIONS: Final = 199
+GI_PERMUTATIONS: Final = 0  # analytic Gi* p-values (hotspots helper, issue 11)
 
 
 def _period_label(svc: LayerSource, params: AnalysisParams) -> str:
