@@ -17,7 +17,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main():
-    job = json.load(open(sys.argv[1]))
+    with open(sys.argv[1]) as fh:
+        job = json.load(fh)
     os.environ["QGIS_AUTH_DB_DIR_PATH"] = job["auth_dir"]
     from qgis.core import (
         Qgis,
