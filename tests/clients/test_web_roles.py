@@ -350,3 +350,35 @@ def test_analyst_gi_star_layer_shows_significant_cells(sessions: dict[str, Sessi
     z_hot = min(f["properties"]["gi_z"] for f in hot)
     z_top = max(f["properties"]["gi_z"] for f in feats)
     assert z_top in [f["properties"]["gi_z"] for f in hot] and z_hot > 1.0
+
+
+@pytest.mark.parametrize("role", ["school", "analyst"])
+def test_a_click_on_a_hotspot_opens_the_hotspots_popup(
+    sessions: dict[str, Session], role: str
+) -> None:
+    s = sessions[role]
+    page = s.page
+    n = s.state()["refreshes"]
+    page.select_option('select[name="method"]', "hotspots-kde")
+    page.click("#apply")
+    s.wait_refresh(n + 1)
+    if not s.state()["hotspots"]:
+        pytest.skip("no hotspot drawn for this role")
+    # bring the first hotspot into view, then click where it is drawn, as a person would
+    page.evaluate(
+        "(() => { const m = window.geosafeMap; let b = null;"
+        " m.eachLayer(l => { if (!b && l.feature && l.options.pane === 'hotspots') b = l.getBounds(); });"
+        " m.fitBounds(b, { maxZoom: 17, animate: false, paddingTopRight: [410, 10] }); })()"
+    )
+    page.wait_for_timeout(300)
+    box = page.locator(".leaflet-hotspots-pane path").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    text = popup.inner_text()
+    assert text.startswith("Hotspot:"), text
+    assert "incidents per km² (smoothed)" in text
+    assert "pupils" not in text  # not the corridor's popup underneath
+    assert not re.search(r"\bHS\d+\b", text)
+    page.keyboard.press("Escape")

@@ -49,6 +49,7 @@
   window.geosafeState = state;
 
   const map = L.map("map", { preferCanvas: false, zoomControl: true });
+  window.geosafeMap = map;  // for tests and the browser console
   for (const [name, z] of [["basemap", 200], ["corridors", 400], ["hotspots", 410], ["compare", 420], ["schools", 440], ["labels", 450]]) {
     map.createPane(name).style.zIndex = z;
   }
@@ -522,12 +523,27 @@
       let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + ".";
       if (!state.hotspots) msg = emptyReason(method, fd);
       status(`${msg}${why ? ` ${why}` : ""}`);
+      if (why && fd.get("preset") !== "all-day" && /precision|month|day only|time/i.test(why)) offerAllDay();
       state.loads += 1;
     } catch (err) {
       if (seq !== drawSeq) return;
       failLayer(err);
       state.loads += 1;
     }
+  }
+
+  //: Records dated only to the day or month cannot fall in a time-of-day window: offer them.
+  function offerAllDay() {
+    const a = document.createElement("a");
+    a.href = "#";
+    a.id = "all-day";
+    a.textContent = " Show all times of day instead.";
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      form.elements.preset.value = "all-day";
+      refresh().catch((err) => status(err.message, true));
+    });
+    $("#status").appendChild(a);
   }
 
   function emptyReason(method, fd) {
