@@ -8,6 +8,7 @@ not from the page's state), and a screenshot per role goes to ``test-output/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import urllib.parse as up
@@ -31,8 +32,8 @@ NUMBER = re.compile(r"[\d,]+(?:\.\d+)?")
 class Session:
     """A logged-in page with every request recorded and outside requests refused."""
 
-    def __init__(self, browser: Any, server: DemoServer, role: str) -> None:
-        self.context = browser.new_context(viewport=VIEWPORT)
+    def __init__(self, chromium: Any, server: DemoServer, role: str) -> None:
+        self.context = chromium.new_context(viewport=VIEWPORT)
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.items: dict[str, Any] = {}  # items URL -> JSON answered
@@ -58,10 +59,8 @@ class Session:
 
     def _record(self, response: Any) -> None:
         if "/items" in response.url and response.ok:
-            try:
+            with contextlib.suppress(Exception):  # a 304 or an aborted body
                 self.items[response.url] = response.json()
-            except Exception:  # a 304 or an aborted body
-                pass
 
     def wait_refresh(self, n: int) -> None:
         self.page.wait_for_function(
@@ -140,7 +139,7 @@ def test_legend_classes_span_the_values_drawn(sessions: dict[str, Session], role
     rows = [
         [float(x.replace(",", "")) for x in NUMBER.findall(line)]
         for line in legend.splitlines()
-        if "–" in line  # noqa: RUF001  (the en dash of a class range)
+        if "–" in line  # the en dash of a class range
     ]
     rows = [r for r in rows if len(r) == 2]
     assert rows, legend
@@ -176,7 +175,9 @@ def test_default_view_shows_places_or_a_visible_reason(
     st = s.state()
     drawn = st["hotspots"] + st["corridors"] + len(st["places"])
     if drawn == 0:
-        reason = s.page.locator("#places-note").inner_text() + s.page.locator("#status").inner_text()
+        reason = (
+            s.page.locator("#places-note").inner_text() + s.page.locator("#status").inner_text()
+        )
         assert "no " in reason.lower() and len(reason) > 40, reason
         return
     assert st["places"], "a school or neighbourhood always gets its ranked list of places"
