@@ -103,7 +103,11 @@
       const link = (fc.links || []).find((l) => l.rel === "next");
       next = link ? link.href : null;
     }
-    return { type: "FeatureCollection", features: feats, excluded: first.excluded, note: first.note || first["geosafe:note"] };
+    return {
+      type: "FeatureCollection", features: feats, excluded: first.excluded || first["geosafe:excluded"],
+      note: first.note || first["geosafe:note"],
+      p_method_text: first.p_method_text || first["geosafe:p_method_text"], p_min: first.p_min || first["geosafe:p_min"],
+    };
   }
 
   // ---------------------------------------------------------------- formatting
@@ -565,8 +569,10 @@
       for (const [k, [c, label]] of Object.entries(GI)) {
         if (seen.has(k)) rows.push(`<div><i style="background:${c}"></i>${esc(label)} (${fc.features.filter((f) => (f.properties.hotspot || "not_significant") === k).length})</div>`);
       }
-      const m = fc.features.find((f) => f.properties.gi_method || f.properties.p_min);
-      if (m) rows.push(`<div class="sub">${esc(m.properties.gi_method || "")}${m.properties.p_min ? `, smallest reachable p ${m.properties.p_min}` : ""}</div>`);
+      // how the p-values were found and the smallest reachable (from the layer, when it says)
+      const src = fc.features.map((f) => f.properties).find((p) => p.p_method_text || p.p_method || p.p_min) || fc;
+      const how = src.p_method_text || src.p_method || "";
+      if (how || src.p_min) rows.push(`<div class="sub">${esc(how)}${src.p_min ? `${how ? "; " : ""}smallest reachable p ${esc(src.p_min)}` : ""}</div>`);
       units = "Gi* with false discovery rate 5%";
     } else if (method === "emerging-cells") {
       const seen = new Set(fc.features.map((f) => f.properties.trend));
