@@ -159,6 +159,8 @@
     ["hotspot", () => "Gi* class"],
     ["gi_z", () => "Gi* z-score (above 1.96: more incidents than the surroundings suggest)"],
     ["gi_p", () => "p-value (chance of a cluster this strong by luck)"],
+    ["p_method_text", () => "how the p-value was found"],
+    ["p_min", () => "smallest p-value this method can give"],
     ["trend", () => "trend over the months"],
     ["rank", () => "rank (1 = densest)"],
     ["area_km2", () => "area, km²"],
@@ -171,7 +173,7 @@
     ["preset", () => "time of day"],
     ["period", () => "period"],
   ];
-  const SKIP = new Set(["name", "place_name", "threshold", "units", "cell", "resolution", "cluster_id", "hotspot_id", "id", "synthetic"]);
+  const SKIP = new Set(["name", "place_name", "p_method", "threshold", "units", "cell", "resolution", "cluster_id", "hotspot_id", "id", "synthetic"]);
 
   function fmtValue(key, v) {
     if (key === "hotspot") return (GI[v] || [null, v])[1];
