@@ -383,3 +383,20 @@ def test_a_click_on_a_hotspot_opens_the_hotspots_popup(
     assert "pupils" not in text  # not the corridor's popup underneath
     assert not re.search(r"\bHS\d+\b", text)
     page.keyboard.press("Escape")
+
+
+def test_neighbourhood_trend_is_against_the_previous_published_period(
+    sessions: dict[str, Session],
+) -> None:
+    s = sessions["neighbourhood"]
+    n = s.state()["refreshes"]
+    s.page.fill('input[name="period"]', "2025")
+    s.page.click("#apply")
+    s.wait_refresh(n + 1)
+    places = s.state()["places"]
+    assert places, s.state()["placesReason"]
+    # the previous year's published counts were asked for and each row compares with them
+    assert any("/h3-cells/items" in u and "datetime=2024" in u for u in s.requests)
+    for p in places:
+        assert "2024" in p["trend"], p
+    s.page.fill('input[name="period"]', "")

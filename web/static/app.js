@@ -666,14 +666,31 @@
     const base = { resolution: String(MAX_PUBLIC_RESOLUTION) };
     const q = params(base, { filtersOnly: true });
     const preset = q.get("preset");
-    const [cells, trend, after] = await Promise.all([
+    const fd = new FormData(form);
+    const before = (fd.get("compare_period") || "").trim() || previousPeriod((fd.get("period") || "").trim());
+    const [cells, trend, after, prev] = await Promise.all([
       allFeatures(`/ogc/collections/h3-cells/items?${q}`),
       allFeatures(`/ogc/collections/emerging-cells/items?${q}`).catch(() => ({ features: [] })),
       preset === "school-run"
         ? allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, preset: "after-school" }, { filtersOnly: true })}`).catch(() => null)
         : Promise.resolve(null),
+      before
+        ? allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, datetime: before }, { filtersOnly: true })}`).catch(() => null)
+        : Promise.resolve(null),
     ]);
-    const trendBy = new Map(trend.features.map((f) => [f.properties.cell || f.id, f.properties.trend]));
+    const trendBy = new Map(trend.features.map((f) => [f.properties.cell || f.id, trendWords(f.properties.trend)]));
+    if (prev) {
+      // against the previous published period: both counts rounded, 1-9 not shown
+      const was = new Map(prev.features.map((f) => [f.properties.cell || f.id, f.properties.count]));
+      for (const f of cells.features) {
+        const id = f.properties.cell || f.id;
+        const now = f.properties.count;
+        const then = was.get(id);
+        if (typeof now !== "number") continue;
+        trendBy.set(id, typeof then !== "number" ? `up from under 10 in ${before}`
+          : now > then ? `up from ${then} in ${before}` : now < then ? `down from ${then} in ${before}` : `same as ${before}`);
+      }
+    }
     const afterBy = after ? new Map(after.features.map((f) => [f.properties.cell || f.id, f.properties.count])) : null;
     let rows = cells.features.filter((f) => typeof f.properties.count === "number" && f.properties.count > 0);
     if (extraFilter) rows = rows.filter(extraFilter);
@@ -688,11 +705,22 @@
             ? pm * 2 >= f.properties.count ? `after school (${pm} of ${f.properties.count})` : `mornings (${Math.max(0, f.properties.count - pm)} of ${f.properties.count})`
             : "mornings (after school: under 10)";
         }
-        return { feature: f, id, name: placeName(f), count: f.properties.count, times, trend: trendWords(trendBy.get(id)) };
+        return { feature: f, id, name: placeName(f), count: f.properties.count, times, trend: trendBy.get(id) || trendWords(null) };
       }),
       suppressed: cells.features.length - cells.features.filter((f) => typeof f.properties.count === "number").length,
       excluded: describeExcluded(cells),
     };
+  }
+
+  //: The published period before ``p`` (2025 -> 2024, 2025-Q1 -> 2024-Q4, 2025-03 -> 2025-02).
+  function previousPeriod(p) {
+    let m = /^(\d{4})$/.exec(p);
+    if (m) return String(+m[1] - 1);
+    m = /^(\d{4})-Q([1-4])$/.exec(p);
+    if (m) return +m[2] === 1 ? `${+m[1] - 1}-Q4` : `${m[1]}-Q${+m[2] - 1}`;
+    m = /^(\d{4})-(\d{2})$/.exec(p);
+    if (m) return +m[2] === 1 ? `${+m[1] - 1}-12` : `${m[1]}-${String(+m[2] - 1).padStart(2, "0")}`;
+    return "";
   }
 
   function trendWords(t) {
