@@ -521,7 +521,7 @@
       }
       state.hotspotFeatures = fc.features;
       if (!state.zoomed && fc.features.length && state.role === "analyst" && !$("#school").value) {
-        map.fitBounds(groups.hotspots.getLayers()[0].getBounds().pad(0.4), { maxZoom: 15, animate: false });
+        map.fitBounds(groups.hotspots.getLayers()[0].getBounds(), { maxZoom: 15, animate: false, paddingTopRight: [410, 10], paddingBottomLeft: [10, 10] });
         state.zoomed = true;
       }
       legend(method, fc, classes, field, cp);
@@ -745,10 +745,12 @@
     rows.forEach((r, i) => {
       const b = L.geoJSON(r.feature).getBounds();
       L.geoJSON(r.feature, { pane: "corridors", interactive: false, style: { color: "#000", weight: 2, fill: false } }).addTo(groups.places);
+      // the number only: a click goes through to the layer drawn underneath, and its popup
       L.marker(b.getCenter(), {
         icon: L.divIcon({ className: "place-no", html: String(i + 1), iconSize: [20, 20] }),
-        title: r.name,
-      }).bindPopup(() => popupHtml(r.feature, "Place")).addTo(groups.places);
+        interactive: false,
+        keyboard: false,
+      }).addTo(groups.places);
     });
     state.places = rows.map((r) => ({ name: r.name, count: r.count, times: r.times, trend: r.trend }));
     state.placesReason = rows.length ? null : note;
@@ -825,16 +827,28 @@
   });
   $("#school").addEventListener("change", () => drawSchool().catch((err) => status(err.message, true)));
   $("#print").addEventListener("click", () => window.print());
+  $("#places-hide").addEventListener("click", () => { $("#places").hidden = true; });
   $("#logout").addEventListener("click", async (e) => {
     e.preventDefault();
     try { await fetch("/session", { method: "DELETE", credentials: "same-origin" }); } finally { window.location.href = "/login"; }
   });
+
+  //: The analyst's list: the layer's features, densest first, named by place.
+  function analystList() {
+    const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number");
+    if (!feats.length) { $("#places").hidden = true; return; }
+    const rows = feats.slice().sort((a, b) => b.properties.density - a.properties.density).slice(0, 10)
+      .map((f) => ({ feature: f, name: placeName(f), count: f.properties.count ?? f.properties.n_incidents ?? null, density: f.properties.density }));
+    showPlaces("Densest places on this map", "Named by the nearest street and station, park or stop. Click a row to zoom.", rows,
+      [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => (r.count ?? "–"), true]]);
+  }
 
   async function refresh() {
     try {
       await drawHotspots();
       if ($("#school").value) await drawSchool();
       else if (state.role === "neighbourhood") await neighbourhoodSummary();
+      else if (state.role === "analyst") analystList();
     } finally {
       state.refreshes = (state.refreshes || 0) + 1;
     }
