@@ -3,9 +3,9 @@ school's report (run as a background job).
 
 Origins of a school's corridors and report are the home postcodes of the pupils on its
 uploaded roll (:mod:`geosafe.rolls`, postcodes only) plus those of its Fair Access Panel
-referrals in the store (:func:`geosafe.network.journeys.fap_home_postcodes`), grouped by
+referrals in the store (:func:`geosafe.network.origins.fap_home_postcodes`), grouped by
 postcode, so no individual pupil is ever an origin of its own. Routing, exposure and the report come
-from :mod:`geosafe.network.journeys` and :mod:`geosafe.risk`; this module assembles them and
+from :mod:`geosafe.network` and :mod:`geosafe.risk`; this module assembles them and
 caches the expensive parts (walking network, transit router, exposure model) per service.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from . import datasets
+from . import datasets, periods
 from ._errors import ConfigurationError, NotFoundError, ValidationError
 from .incident import CRS_BNG, SOURCES
 from .layers import _FILTER_PARAMS, AnalysisParams, Layer, LayerService, _make_layer, _synthetic
@@ -49,9 +49,9 @@ def walk_network(svc: LayerService) -> Any:
     """The demo area's walking network (built once, cached on disk by its own module)."""
 
     def build() -> Any:
-        from .network.walk import WalkNetwork
+        from .network.walk import WalkNetwork, WalkSettings
 
-        return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir))
+        return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir), settings=WalkSettings())
 
     return svc.memo(("walk-network", str(svc.data_dir)), build)
 
@@ -73,7 +73,7 @@ def transit_router(svc: LayerService) -> Any:
 
 
 def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Any:
-    """The exposure model (:func:`geosafe.risk.build_exposure_model`) for ``params``' filters:
+    """The exposure model (:func:`geosafe.risk.exposure.build_exposure_model`) for ``params``' filters:
     the relevant incidents of every source but FAP in the period and time window; ``public``
     (outputs for non-analysts): built from published cell counts at H3 cell centres
     (:func:`geosafe.privacy.coarsen_incidents`)."""
@@ -82,7 +82,7 @@ def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = 
 
     def build() -> Any:
         from .filters import IncidentFilter
-        from .risk import build_exposure_model
+        from .risk.exposure import build_exposure_model
 
         start, end = svc.period(params)
         flt = IncidentFilter(
@@ -111,21 +111,12 @@ def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = 
 
 def _travel_date(svc: LayerService, params: AnalysisParams, date: str | None) -> dt.date:
     if date:
-        try:
-            return dt.date.fromisoformat(date)
-        except ValueError:
-            msg = f"`date` {date!r} is not a date; write it as YYYY-MM-DD."
-            raise ValidationError(msg) from None
+        return periods.parse_date(date, name="date")
     return svc.period(params)[1] or dt.date.today()
 
 
 def _time(text: str) -> dt.time:
-    try:
-        h, m = (int(p) for p in text.split(":"))
-        return dt.time(h, m)
-    except ValueError:
-        msg = f"`arrive_by` {text!r} is not a time; write it as HH:MM, e.g. '08:40'."
-        raise ValidationError(msg) from None
+    return periods.parse_clock(text, name="arrive_by")
 
 
 def school_journeys(
@@ -141,8 +132,8 @@ def school_journeys(
     school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
     referrals in the store, each postcode weighted by its pupils (``public``: exposures from
     the disclosure-controlled model)."""
-    from .network.journeys import fap_home_postcodes, origins_from_postcodes
-    from .network.journeys import plan_journeys as plan
+    from .network.origins import fap_home_postcodes, origins_from_postcodes
+    from .risk.journeys import assess_journeys
     from .rolls import roll_postcodes, roll_state
 
     key = (
@@ -163,11 +154,11 @@ def school_journeys(
         origins = origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
         if len(origins) == 0:
             return []
-        return plan(
+        return assess_journeys(
             urn,
             origins,
             mode=mode,
-            arrive_by=arrive_by,
+            bell=arrive_by,
             date=_travel_date(svc, params, None),
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
@@ -182,12 +173,12 @@ def school_journeys(
 def _report(
     svc: LayerService, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
-    from .network.journeys import school_location
-    from .risk import school_report as build_report
+    from .network.origins import school_location
+    from .risk.report import build_school_report
 
     _, name = school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
-    return build_report(
+    return build_school_report(
         urn,
         journeys,
         school_name=name,
@@ -201,7 +192,7 @@ def _report(
 def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
     """Walking corridors to each demo-area school (or ``params.school``): street stretches
     with the pupils whose journeys use them and the mean density along them (incidents per
-    km²), from :func:`geosafe.risk.school_report` (analyst view; other roles get the
+    km²), from :func:`geosafe.risk.report.build_school_report` (analyst view; other roles get the
     disclosure-controlled view from :class:`~geosafe.layers.LayerService`)."""
     schools = datasets.schools(svc.data_dir, demo_only=True)
     urns = _school_urns(schools, params.school)
@@ -309,7 +300,7 @@ def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
 
 
 def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:
-    from .network.journeys import Origins, origins_from_postcodes
+    from .network.origins import Origins, origins_from_postcodes
 
     postcodes = [o for o in items if isinstance(o, str)]
     points = [o for o in items if not isinstance(o, str)]
@@ -344,15 +335,14 @@ def plan_journeys(
     """Routes from ``origins`` (postcodes, or WGS84 ``(lon, lat)`` points) to a school,
     arriving by ``arrive_by``, as an RFC 7946 FeatureCollection: one feature per origin with
     its legs (mode, metres, seconds, exposure per 1,000 journeys) and a safer alternative."""
-    from .network.journeys import journeys_geojson
-    from .network.journeys import plan_journeys as plan
+    from .risk.journeys import assess_journeys, journeys_geojson
 
     params = AnalysisParams(preset=preset)
-    results = plan(
+    results = assess_journeys(
         school,
         _origins(origins, svc.data_dir),
         mode=mode,
-        arrive_by=_time(arrive_by),
+        bell=_time(arrive_by),
         date=_travel_date(svc, params, date),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
