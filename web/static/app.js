@@ -78,8 +78,19 @@
   };
 
   // ---------------------------------------------------------------- fetching
+  const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+  //: GET ``url`` as JSON. The server runs a few heavy computations at once and answers 429
+  //: with ``Retry-After`` past that: wait as told and ask again (three times at most).
   async function getJSON(url) {
-    const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json, application/json" } });
+    let r;
+    for (let attempt = 0; ; attempt++) {
+      r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json, application/json" } });
+      if (r.status !== 429 || attempt >= 3) break;
+      const wait = Math.min(30, +(r.headers.get("Retry-After") || 2));
+      status(`The server is busy; asking again in ${wait} s…`);
+      await sleep(wait * 1000);
+    }
     if (r.status === 401) {
       $("#who").innerHTML = 'Not logged in. <a href="/login">Log in with your token</a>.';
       throw new Error("not logged in");
@@ -601,7 +612,8 @@
 
   // ---------------------------------------------------------------- basemap and schools
   async function drawBasemap() {
-    const [b, lab] = await Promise.all([getJSON("/maps/basemap.json"), getJSON("/maps/labels.json")]);
+    const b = await getJSON("/maps/basemap.json");
+    const lab = await getJSON("/maps/labels.json");
     const opts = (style) => ({ pane: "basemap", renderer: baseRenderer, interactive: false, style });
     L.geoJSON(b.wards, opts({ color: "#9e9ac8", weight: 1, fill: false, dashArray: "4 3" })).addTo(map);
     L.geoJSON(b.parks, opts({ color: "#74c476", weight: 0.5, fillColor: "#c7e9c0", fillOpacity: 0.6 })).addTo(map);
@@ -668,16 +680,15 @@
     const preset = q.get("preset");
     const fd = new FormData(form);
     const before = (fd.get("compare_period") || "").trim() || previousPeriod((fd.get("period") || "").trim());
-    const [cells, trend, after, prev] = await Promise.all([
-      allFeatures(`/ogc/collections/h3-cells/items?${q}`),
-      allFeatures(`/ogc/collections/emerging-cells/items?${q}`).catch(() => ({ features: [] })),
-      preset === "school-run"
-        ? allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, preset: "after-school" }, { filtersOnly: true })}`).catch(() => null)
-        : Promise.resolve(null),
-      before
-        ? allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, datetime: before }, { filtersOnly: true })}`).catch(() => null)
-        : Promise.resolve(null),
-    ]);
+    // one after another: each is a computation on the server, which runs only a few at once
+    const cells = await allFeatures(`/ogc/collections/h3-cells/items?${q}`);
+    const trend = await allFeatures(`/ogc/collections/emerging-cells/items?${q}`).catch(() => ({ features: [] }));
+    const after = preset === "school-run"
+      ? await allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, preset: "after-school" }, { filtersOnly: true })}`).catch(() => null)
+      : null;
+    const prev = before
+      ? await allFeatures(`/ogc/collections/h3-cells/items?${params({ ...base, datetime: before }, { filtersOnly: true })}`).catch(() => null)
+      : null;
     const trendBy = new Map(trend.features.map((f) => [f.properties.cell || f.id, trendWords(f.properties.trend)]));
     if (prev) {
       // against the previous published period: both counts rounded, 1-9 not shown
