@@ -787,7 +787,6 @@
     if (!opt || !opt.value) return;
     status("Routing the school's journeys…");
     const q = params({ school: opt.value }, { filtersOnly: true });
-    for (const k of ["sources", "categories", "flags"]) q.delete(k);
     const fc = await allFeatures(`/ogc/collections/journey-corridors/items?${q}`);
     const maxP = Math.max(1, ...fc.features.map((f) => f.properties.pupils || 0));
     state.corridorPolygons = fc.features.some((f) => f.geometry.type.endsWith("Polygon"));
