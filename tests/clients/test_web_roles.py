@@ -228,7 +228,7 @@ def _control_requests(s: Session, action: Any) -> set[str]:
     return out
 
 
-@pytest.mark.parametrize("role", ["analyst", "school"])
+@pytest.mark.parametrize("role", ROLES)
 def test_every_control_changes_the_request_or_is_disabled_with_a_reason(
     browser: Any,  # noqa: F811
     demo_server: DemoServer,
