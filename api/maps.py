@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from geosafe import labels as glabels
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
 from geosafe.publish import exports as ge
@@ -102,6 +103,16 @@ def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
     entry = _cached(
         svc, ("basemap", None), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
+    )
+    return _send(request, entry, "application/json", "private, max-age=3600")
+
+
+@router.get("/labels.json", summary="Offline map labels")
+def labels(request: Request, principal: Caller, svc: Svc) -> Response:
+    """Street names (along the OSM streets) and names of stations, stops, parks, schools and
+    neighbourhoods as GeoJSON (WGS84), placed by the web page as basemap labels."""
+    entry = _cached(
+        svc, ("labels", None), lambda: json.dumps(glabels.map_labels(svc.settings.data_dir))
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
 
