@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from geosafe.access import AccessSettings
-    from geosafe.layers import IncidentStore
+    from geosafe.publish.service import IncidentStore
 
     from .settings import ServiceSettings
 
@@ -60,7 +60,7 @@ def create_app(
 
     from geosafe.access import AccessSettings
     from geosafe.jobs import JobRunner
-    from geosafe.layers import LayerService
+    from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
 
     from . import downloads, jobs, journeys, maps, ogc, rasters, schools, security, web

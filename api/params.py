@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi import Request
 
-from geosafe import layers as gl
 from geosafe import periods
 from geosafe._errors import ValidationError
 from geosafe.access import limits
+from geosafe.publish import catalogue as gl
 
 __all__ = [
     "analysis_params",

@@ -49,7 +49,6 @@ from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geosafe import privacy
 from geosafe._errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -63,6 +62,7 @@ from geosafe.access import limits
 from geosafe.access.audit import AuditLog
 from geosafe.access.context import AccessContext
 from geosafe.access.tokens import ROLES, AccessSettings, Principal
+from geosafe.publish import disclosure as privacy
 from geosafe.settings import StoreSettings
 
 from .errors import error_headers, install_error_handlers, status_for

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from geosafe.access.limits import LoginThrottle, RateLimiter
 from geosafe.access.audit import AuditLog
+from geosafe.access.limits import LoginThrottle, RateLimiter
 from geosafe.access.tokens import TokenStore, create_demo_tokens
 from tests.api.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
