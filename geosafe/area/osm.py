@@ -112,7 +112,7 @@ def read_highways(path: str | Path, *, clip: BaseGeometry | None = None) -> High
     proc = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
     proc = proc.with_locations().with_filter(KeyFilter("highway"))
     for obj in proc:
-        if not obj.is_way():
+        if not isinstance(obj, osmium.osm.Way):
             continue
         prev = None
         k = 0

@@ -453,7 +453,7 @@ class WalkMatrix:
             float(max_m),
         )
         out = []
-        for i, (nd, c, ch, interior, chain, p) in enumerate(info):
+        for i, (nd, _c, ch, interior, chain, p) in enumerate(info):
             got = flat[need_ptr[i] : need_ptr[i + 1]]
             k = int((~interior).sum())
             m = int(interior.sum())

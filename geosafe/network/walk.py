@@ -296,6 +296,8 @@ class WalkNetwork:
         sha = _file_sha256(path)
         cdir = Path(cache_dir) if cache_dir is not None else WalkSettings().cache_dir
         cfile = cdir / f"walk-{FILTER_VERSION}-{sha[:32]}.npz"
+        if (path.parent / cfile.name).exists():  # an area folder's graph, built beside it
+            cfile = path.parent / cfile.name
         if use_cache and cfile.exists():
             try:
                 net = cls._load(cfile)
