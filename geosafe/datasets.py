@@ -183,8 +183,12 @@ def osm_path(data_dir: Path | str | None = None) -> Path:
 
 
 def police_files(data_dir: Path | str | None = None) -> list[Path]:
-    """The monthly police.uk burglary files of the demo area, oldest first."""
-    return sorted((_dir(data_dir) / "police").glob("*-street.csv.gz"))
+    """The monthly police.uk burglary files of the demo area, oldest first (an area folder
+    without its own ``police/`` uses the bundled ones)."""
+    folder = _dir(data_dir) / "police"
+    if not folder.is_dir() and (_dir(data_dir) / "area.json").is_file():
+        folder = Path(__file__).resolve().parent.parent / "data" / "police"
+    return sorted(folder.glob("*-street.csv.gz"))
 
 
 def gtfs_dir(data_dir: Path | str | None = None) -> Path:

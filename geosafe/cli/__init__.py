@@ -68,6 +68,7 @@ def _add_area_option(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         if not nested and not any("--area" in a.option_strings for a in p._actions):
             p.add_argument(
                 "--area",
+                dest="area_dir",
                 metavar="DIR",
                 help="area folder built by `geosafe area build` (default GEOSAFE_AREA, else the bundled data)",
             )
@@ -82,8 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.captureWarnings(True)
-    if getattr(args, "area", None):
-        os.environ["GEOSAFE_AREA"] = str(args.area)
+    if getattr(args, "area_dir", None):
+        os.environ["GEOSAFE_AREA"] = str(args.area_dir)
     try:
         code: int = args.func(args)
     except GeosafeError as exc:

@@ -200,3 +200,33 @@ def test_cli_build_and_journeys_with_area(
         )
     assert code == 0
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
+
+
+def test_onspd_area_knows_newer_postcodes(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geosafe.geocode.postcodes import lookup_postcodes
+
+    bnd = tmp_path / "lad.geojson"
+    gpd.GeoDataFrame(
+        {"LAD24CD": ["E09000014"], "LAD24NM": ["Haringey (part)"]},
+        geometry=[box(529000, 190500, 531000, 192500)],
+        crs=27700,
+    ).to_file(bnd)
+    out = tmp_path / "area"
+    s = build.build_area(
+        out,
+        osm_file=datasets.osm_path(DATA),
+        boundary=bnd,
+        margin_m=0,
+        postcodes=HERE / "data" / "onspd_sample.csv",
+        schools=[HERE / "data" / "gias_sample.csv"],
+    )
+    assert s.postcodes == 3 and s.schools == 2  # the Enfield school lies outside
+    man = build.read_manifest(out)
+    assert [i["layout"] for i in man["inputs"] if i["kind"] == "postcodes"] == ["onspd"]
+    assert any("Office for National Statistics" in x for x in build.attribution(out))
+    found = lookup_postcodes(["N11 9ZZ", "N22 7AY"], data_dir=out)
+    assert found["reason_code"].isna().all()  # N11 9ZZ (introduced 2023) is known
+    assert datasets.boroughs(out)["name"].tolist() == ["Haringey (part)"]
