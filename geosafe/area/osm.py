@@ -36,6 +36,8 @@ __all__ = ["Highways", "read_highways", "walk_network_from_ways", "write_highway
 
 log = logging.getLogger(__name__)
 
+#: The tags :func:`pedestrian_reason` reads.
+_FILTER_TAGS = ("highway", "foot", "access", "sidewalk")
 #: Suffixes pyosmium reads.
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml")
 
@@ -197,8 +199,12 @@ def walk_network_from_ways(ways: Highways, *, source_sha256: str = "") -> WalkNe
     walkable = np.zeros(ways.n_ways, dtype=bool)
     highway = np.empty(ways.n_ways, dtype=object)
     name = np.empty(ways.n_ways, dtype=object)
+    memo: dict[tuple[str | None, ...], str | None] = {}  # few distinct tag combinations
     for i, tags in enumerate(ways.way_tags):
-        reason = pedestrian_reason(tags)
+        key = tuple(tags.get(k) for k in _FILTER_TAGS)
+        if key not in memo:
+            memo[key] = pedestrian_reason(tags)
+        reason = memo[key]
         if reason is not None:
             if segments[i]:  # osmnx counts directed edges: two per segment
                 dropped[reason] = dropped.get(reason, 0) + 2 * int(segments[i])
