@@ -360,7 +360,9 @@ def build_area(
         for old in (out / "postcodes").glob("*.csv.gz"):
             old.unlink()
         stem = re.sub(r"(\.csv)?(\.gz|\.zip)?$", "", Path(postcodes).name) or "postcodes"
-        pcs.to_csv(out / "postcodes" / f"{stem}.csv.gz", index=False)
+        from ..geocode.postcodes import write_postcode_table
+
+        write_postcode_table(pcs, out / "postcodes" / f"{stem}.csv.gz")
         n_postcodes = len(pcs)
         lay = "codepoint" if layout == "geosafe" else layout  # the bundled table is Code-Point
         manifest_inputs.append(_input("postcodes", Path(postcodes), layout=lay))

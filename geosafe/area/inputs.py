@@ -10,20 +10,17 @@ Each reader detects the layout from the header as the files are published:
   information (``school_urn``, ``full_address``, ``t_pupils``, ...: no coordinates, it
   restricts the lists without a status column to current URNs and adds address and pupils);
   and geosafe's own ``schools.csv``.
-- postcodes: the ONS Postcode Directory (``pcds``/``pcd``, ``oseast1m``, ``osnrth1m``,
-  ``osgrdind``, ``oslaua``, ``osward``, ``dointr``, ``doterm``), OS Code-Point Open as
-  published (no header, ten columns; a file, the folder of area files, or the zip) and
-  geosafe's own layout (``postcode,quality,easting,northing,district,ward``).
+- postcodes: the ONS Postcode Directory and OS Code-Point Open as published, read by
+  :func:`geosafe.geocode.postcodes.read_postcode_directory`, and the bundled table's own
+  layout (``postcode,quality,easting,northing,district,ward``).
 - boundaries: any vector file GDAL reads (ONS GeoPackage, shapefile, GeoJSON), optionally a
   layer and a feature selected by code or name.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-import zipfile
 from pathlib import Path
 from typing import Final
 
@@ -219,124 +216,50 @@ def read_schools(paths: list[Path]) -> tuple[pd.DataFrame, dict[str, str]]:
 
 
 # ---------------------------------------------------------------------- postcodes
-#: Code-Point Open's ten columns as published (``Doc/Code-Point_Open_Column_Headers.csv``).
-CODEPOINT_COLUMNS: Final = (
-    "postcode",
-    "quality",
-    "easting",
-    "northing",
-    "country",
-    "nhs_region",
-    "nhs_ha",
-    "county",
-    "district",
-    "ward",
-)
-
-
-def postcodes_layout(first_line: str) -> str:
-    """``"onspd"``, ``"geosafe"`` or ``"codepoint"`` from a file's first line."""
-    cells = [c.strip().strip('"').lower() for c in first_line.split(",")]
-    if ("pcds" in cells or "pcd" in cells) and "oseast1m" in cells:
-        return "onspd"
-    if cells[:4] == ["postcode", "quality", "easting", "northing"]:
-        return "geosafe"
-    if len(cells) == 10 and re.match(r"^[a-z]{1,2}\d", cells[0]):
-        return "codepoint"
-    msg = (
-        f"postcode file starting {first_line[:60]!r} is not a known layout; pass the ONS "
-        "Postcode Directory CSV (ONSPD_*.csv) or OS Code-Point Open (CSV files, folder or zip)."
-    )
-    raise ImportFileError(msg)
-
-
-def _postcode_frames(path: Path) -> list[tuple[str, io.TextIOBase | Path]]:
-    if path.is_dir():
-        return [(p.name, p) for p in sorted(path.rglob("*.csv")) if "header" not in p.name.lower()]
-    if path.suffix.lower() == ".zip":
-        z = zipfile.ZipFile(path)
-        names = [
-            n for n in z.namelist() if n.lower().endswith(".csv") and "header" not in n.lower()
-        ]
-        return [(n, io.TextIOWrapper(z.open(n), encoding="utf-8-sig")) for n in sorted(names)]  # type: ignore[misc]
-    return [(path.name, path)]
+def postcodes_layout(path: Path) -> str:
+    """``"onspd"``, ``"codepoint"`` or ``"geosafe"`` (the bundled table's own layout, with
+    a header ``postcode,quality,easting,northing,...``): which directory a file is, for the
+    manifest's licence line."""
+    if path.is_file() and path.suffix.lower() in (".csv", ".gz"):
+        head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+        cols = [str(c).strip().lower() for c in head.columns]
+        if cols[:4] == ["postcode", "quality", "easting", "northing"]:
+            return "geosafe"
+        if {"oseast1m", "east1m"} & set(cols):
+            return "onspd"
+    return "onspd" if "onspd" in path.name.lower() else "codepoint"
 
 
 def read_postcodes(path: Path, *, within: BaseGeometry | None = None) -> tuple[pd.DataFrame, str]:
-    """Postcode centroids: ``postcode`` (``"N22 7AY"`` style as published), ``quality``,
-    ``easting``, ``northing``, ``district``, ``ward`` (GSS codes), ``terminated`` (ONSPD's
-    ``doterm``, blank when live); only those inside ``within`` (EPSG:27700) when given.
+    """Postcode centroids in the bundled table's layout (``postcode``, ``quality``,
+    ``easting``, ``northing``, ``district``, ``ward``), only those inside ``within``
+    (EPSG:27700) when given. ONSPD and Code-Point Open are read by
+    :func:`geosafe.geocode.postcodes.read_postcode_directory`; a table already in the
+    bundled layout is read as it is.
 
     Returns
     -------
     tuple
-        The table and the layout name.
+        The table and the layout (:func:`postcodes_layout`).
     """
-    frames = []
-    layout = ""
-    for name, src in _postcode_frames(path):
-        if isinstance(src, Path):
-            head = pd.read_csv(
-                src, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
-            )
-            first = ",".join(head.iloc[0].astype(str))
-            lay = postcodes_layout(first)
-            df = pd.read_csv(
-                src,
-                dtype=str,
-                keep_default_na=False,
-                header=None if lay == "codepoint" else 0,
-                encoding="utf-8-sig",
-            )
-        else:
-            text = src.read()
-            lay = postcodes_layout(text.split("\n", 1)[0])
-            df = pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                keep_default_na=False,
-                header=None if lay == "codepoint" else 0,
-            )
-        layout = layout or lay
-        if lay == "onspd":
-            pc = df["pcds"] if "pcds" in df.columns else df["pcd"]
-            out = pd.DataFrame(
-                {
-                    "postcode": pc.str.strip(),
-                    "quality": df.get("osgrdind", ""),
-                    "easting": df["oseast1m"],
-                    "northing": df["osnrth1m"],
-                    "district": df.get("oslaua", ""),
-                    "ward": df.get("osward", ""),
-                    "terminated": df.get("doterm", ""),
-                }
-            )
-            out = out[out["quality"].astype(str) != "9"]  # 9: no grid reference
-        elif lay == "codepoint":
-            df.columns = list(CODEPOINT_COLUMNS)
-            out = df[["postcode", "quality", "easting", "northing", "district", "ward"]].copy()
-            out["terminated"] = ""
-        else:
-            out = df.copy()
-            if "terminated" not in out.columns:
-                out["terminated"] = ""
-        frames.append(out)
-        log.debug("%s: %d postcodes (%s)", name, len(out), lay)
-    if not frames:
-        msg = f"`postcodes` {str(path)!r} holds no CSV files; pass ONSPD or Code-Point Open."
-        raise ImportFileError(msg)
-    pcs = pd.concat(frames, ignore_index=True)
-    pcs["easting"] = pd.to_numeric(pcs["easting"], errors="coerce")
-    pcs["northing"] = pd.to_numeric(pcs["northing"], errors="coerce")
-    pcs = pcs[np.isfinite(pcs["easting"]) & np.isfinite(pcs["northing"]) & (pcs["easting"] > 0)]
+    from ..geocode.postcodes import TABLE_COLUMNS, read_postcode_directory
+
+    layout = postcodes_layout(path)
+    if layout == "geosafe":
+        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")[list(TABLE_COLUMNS)]
+        for col in ("easting", "northing"):
+            table[col] = pd.to_numeric(table[col], errors="coerce")
+    else:
+        table = read_postcode_directory(path).reset_index(drop=True)
+    table = table[np.isfinite(table["easting"]) & np.isfinite(table["northing"])]
     if within is not None:
         import shapely
 
-        inside = shapely.contains_xy(within, pcs["easting"].to_numpy(), pcs["northing"].to_numpy())
-        pcs = pcs[inside]
-    # a postcode reissued after termination: keep the live one
-    pcs = pcs.sort_values("terminated", key=lambda s: s != "").drop_duplicates("postcode")
-    return pcs.reset_index(drop=True), layout
+        inside = shapely.contains_xy(
+            within, table["easting"].to_numpy(), table["northing"].to_numpy()
+        )
+        table = table[inside]
+    return table.reset_index(drop=True), layout
 
 
 # ---------------------------------------------------------------------- boundaries

@@ -30,14 +30,15 @@ from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
-from ..network.walk import WalkNetwork, pedestrian_reason
+from ..network.pedestrian import OSM_TAGS, pedestrian_reason
+from ..network.walk import WalkNetwork
 
 __all__ = ["Highways", "read_highways", "walk_network_from_ways", "write_highways"]
 
 log = logging.getLogger(__name__)
 
 #: The tags :func:`pedestrian_reason` reads.
-_FILTER_TAGS = ("highway", "foot", "access", "sidewalk")
+_FILTER_TAGS = ("highway", *OSM_TAGS)
 #: Suffixes pyosmium reads.
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml")
 

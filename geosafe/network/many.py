@@ -32,7 +32,7 @@ import numpy.typing as npt
 from numba import njit
 
 from .._errors import RoutingError, ValidationError
-from .walk import WalkNetwork, WalkSettings
+from .walk import WalkNetwork
 
 __all__ = ["MATRIX_VERSION", "WalkMatrix"]
 
@@ -356,7 +356,7 @@ class WalkMatrix:
     @classmethod
     def for_network(cls, net: WalkNetwork, *, cache_dir: str | Path | None = None) -> WalkMatrix:
         """Load the cached preprocessing of ``net``, or build and cache it."""
-        cdir = Path(cache_dir) if cache_dir is not None else WalkSettings().cache_dir
+        cdir = Path(cache_dir) if cache_dir is not None else net.settings.cache_dir
         key = net.source_sha256[:32] or f"n{net.n_nodes}-e{net.n_edges}"
         path = cdir / f"{MATRIX_VERSION}-{key}.npz"
         if path.exists():
@@ -561,7 +561,7 @@ class WalkMatrix:
             Metres; ``nan`` where unroutable (origin off the network, target off the
             network, or further than ``max_m``).
         """
-        settings = WalkSettings()
+        settings = self.net.settings
         lim_o = settings.max_snap_m if max_snap_m is None else max_snap_m
         lim_t = settings.max_target_snap_m if max_target_snap_m is None else max_target_snap_m
         tg = np.asarray(targets_xy, dtype=np.float64).reshape(-1, 2)
@@ -626,7 +626,7 @@ class WalkMatrix:
     ) -> npt.NDArray[np.float64]:
         """Door-to-door walking distances from every origin to every target, metres,
         shape ``(n_origins, n_targets)`` (``nan`` where unroutable); see :meth:`distances_to`."""
-        settings = WalkSettings()
+        settings = self.net.settings
         lim_o = settings.max_snap_m if max_snap_m is None else max_snap_m
         lim_t = settings.max_target_snap_m if max_target_snap_m is None else max_target_snap_m
         og = np.asarray(origins_xy, dtype=np.float64).reshape(-1, 2)

@@ -147,14 +147,15 @@ def test_ks4_restricts_a_list_without_status(tmp_path: Path) -> None:
     assert set(sch["urn"]) == set(bundled["urn"])
 
 
-def test_onspd_and_codepoint_readers() -> None:
+def test_postcode_layouts() -> None:
     pcs, layout = inputs.read_postcodes(HERE / "data" / "onspd_sample.csv")
     assert layout == "onspd"
     assert sorted(pcs["postcode"]) == ["N11 9ZZ", "N22 1XX", "N22 7AY"]  # grid ind. 9 dropped
-    assert pcs.set_index("postcode").loc["N22 1XX", "terminated"] == "201501"
     assert pcs.set_index("postcode").loc["N11 9ZZ", "district"] == "E09000010"
     cp, layout = inputs.read_postcodes(HERE / "data" / "codepoint_n.csv")
     assert layout == "codepoint" and list(cp["easting"]) == [530651, 529400]
+    bundled, layout = inputs.read_postcodes(DATA / "postcodes" / "codepoint_n_en.csv.gz")
+    assert layout == "geosafe" and len(bundled) == len(datasets.postcodes(DATA))
 
 
 def test_unknown_schools_layout_is_named(tmp_path: Path) -> None:
