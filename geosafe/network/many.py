@@ -101,6 +101,19 @@ def _chains(
 
 
 @njit(cache=True, nogil=True)
+def _touch(
+    touched: npt.NDArray[np.int64], nt: int, x: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Append ``x`` to the list of nodes to reset (grown by doubling)."""
+    if nt >= len(touched):
+        grown = np.empty(2 * len(touched), dtype=np.int64)
+        grown[:nt] = touched[:nt]
+        touched = grown
+    touched[nt] = x
+    return touched, nt + 1
+
+
+@njit(cache=True, nogil=True)
 def _dijkstra_many(
     ptr: npt.NDArray[np.int64],
     nbr: npt.NDArray[np.int64],
@@ -133,12 +146,7 @@ def _dijkstra_many(
             x = seed_node[i]
             if seed_dist[i] < dist[x]:
                 if dist[x] == np.inf:
-                    if nt >= len(touched):
-                        t2 = np.empty(2 * len(touched), dtype=np.int64)
-                        t2[:nt] = touched[:nt]
-                        touched = t2
-                    touched[nt] = x
-                    nt += 1
+                    touched, nt = _touch(touched, nt, x)
                 dist[x] = seed_dist[i]
                 heapq.heappush(heap, (seed_dist[i], x))
         while heap and remaining > 0:
@@ -155,12 +163,7 @@ def _dijkstra_many(
                 nd = d + wgt[e]
                 if nd < dist[y]:
                     if dist[y] == np.inf:
-                        if nt >= len(touched):
-                            t2 = np.empty(2 * len(touched), dtype=np.int64)
-                            t2[:nt] = touched[:nt]
-                            touched = t2
-                        touched[nt] = y
-                        nt += 1
+                        touched, nt = _touch(touched, nt, y)
                     dist[y] = nd
                     heapq.heappush(heap, (nd, y))
         for i in range(need_ptr[s], need_ptr[s + 1]):
