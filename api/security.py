@@ -53,8 +53,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geosafe import privacy
 from geosafe._errors import AuthenticationError, DisclosureError, NotFoundError
-from geosafe.audit import AuditLog
-from geosafe.auth import ROLES, AccessSettings, Principal, TokenStore, hash_secret
+from geosafe.access.audit import AuditLog
+from geosafe.access.tokens import ROLES, AccessSettings, Principal, TokenStore, hash_secret
 from geosafe.settings import StoreSettings
 
 __all__ = [
@@ -315,7 +315,7 @@ def _check_origin(request: Request) -> None:
 
 
 def require(*roles: str) -> Callable[..., Principal]:
-    """A FastAPI dependency returning the request's :class:`~geosafe.auth.Principal`.
+    """A FastAPI dependency returning the request's :class:`~geosafe.access.tokens.Principal`.
 
     Parameters
     ----------

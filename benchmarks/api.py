@@ -168,7 +168,7 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time limit per scenario")
     args = ap.parse_args()
 
-    from geosafe.auth import TokenStore
+    from geosafe.access.tokens import TokenStore
 
     work = Path(tempfile.mkdtemp(prefix="geosafe-bench-"))
     db = args.db

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from . import datasets
+from . import datasets, periods
 from ._errors import ConfigurationError, NotFoundError, ValidationError
 from .incident import CRS_BNG, SOURCES
 from .layers import _FILTER_PARAMS, AnalysisParams, Layer, LayerService, _make_layer, _synthetic
@@ -111,21 +111,12 @@ def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = 
 
 def _travel_date(svc: LayerService, params: AnalysisParams, date: str | None) -> dt.date:
     if date:
-        try:
-            return dt.date.fromisoformat(date)
-        except ValueError:
-            msg = f"`date` {date!r} is not a date; write it as YYYY-MM-DD."
-            raise ValidationError(msg) from None
+        return periods.parse_date(date, name="date")
     return svc.period(params)[1] or dt.date.today()
 
 
 def _time(text: str) -> dt.time:
-    try:
-        h, m = (int(p) for p in text.split(":"))
-        return dt.time(h, m)
-    except ValueError:
-        msg = f"`arrive_by` {text!r} is not a time; write it as HH:MM, e.g. '08:40'."
-        raise ValidationError(msg) from None
+    return periods.parse_clock(text, name="arrive_by")
 
 
 def school_journeys(

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as school_calendar
+from . import periods
 from ._errors import ValidationError
 from .incident import FLAG_NAMES, SOURCES
 
@@ -359,12 +360,11 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def date_arg(text: str) -> dt.date:
-    """argparse type for ``YYYY-MM-DD`` dates."""
+    """argparse type for ``YYYY-MM-DD`` dates (:func:`geosafe.periods.parse_date`)."""
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; write YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
+        return periods.parse_date(text, name="date")
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _split(values: Sequence[str] | None) -> tuple[str, ...] | None:

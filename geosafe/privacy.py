@@ -17,15 +17,13 @@ Outside the analyst role (``school``, ``neighbourhood``) every output obeys thes
   named presets (:func:`published_period`, :func:`check_query`), so two overlapping requests
   cannot be subtracted to reveal a small count.
 
-Analysts see incident-level data; every such read is audited (:mod:`geosafe.audit`).
+Analysts see incident-level data; every such read is audited (:mod:`geosafe.access.audit`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
@@ -35,8 +33,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from . import periods
 from ._errors import AccessDeniedError, DisclosureError, NotFoundError
-from .auth import Principal
+from .access.tokens import Principal
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",
@@ -425,116 +424,10 @@ def publish_clusters(
 
 
 # -- time and query -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A published period: ``[start, end)`` in Europe/London, ``kind`` month|quarter|year."""
-
-    start: pd.Timestamp
-    end: pd.Timestamp
-    kind: str
-    label: str
-
-
-_TZ: Final = "Europe/London"
-_YEAR = re.compile(r"^(\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
-
-
-def _period(year: int, month: int, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    start = pd.Timestamp(year=year, month=month, day=1, tz=_TZ)
-    return start, start + pd.DateOffset(months=months)
-
-
-def whole_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp, str, str] | None:
-    """``2025``, ``2025-Q1`` or ``2025-03`` as ``(start, end, kind, label)``: the local
-    (Europe/London) start and exclusive end of that whole year, quarter or month; ``None`` for
-    anything else. Shared by :func:`published_period` and the API's ``datetime`` parser."""
-    raw = (text or "").strip()
-    try:
-        if m := _YEAR.match(raw):
-            s, e = _period(int(m[1]), 1, 12)
-            return (s, e, "year", m[1])
-        if m := _QUARTER.match(raw):
-            q = int(m[2])
-            s, e = _period(int(m[1]), 3 * q - 2, 3)
-            return (s, e, "quarter", f"{m[1]}-Q{q}")
-        if m := _MONTH.match(raw):
-            s, e = _period(int(m[1]), int(m[2]), 1)
-            return (s, e, "month", raw)
-    except ValueError:  # e.g. month 13
-        return None
-    return None
-
-
-def published_period(text: str, *, now: pd.Timestamp | None = None) -> Period:
-    """Parse a ``datetime`` a non-analyst may send: a whole month, quarter or year that has
-    ended: ``2025``, ``2025-Q1``, ``2025-03``, or an RFC 3339 interval covering exactly one
-    of them (``2025-03-01T00:00:00Z/2025-03-31T23:59:59Z``, ``2025-01-01/2025-03-31``).
-
-    Raises
-    ------
-    DisclosureError
-        For anything else (open intervals, single instants, partial or unfinished periods).
-    """
-    raw = (text or "").strip()
-    now = now or pd.Timestamp.now(tz=_TZ)
-    found = whole_period(raw)
-    if found is None and raw.count("/") == 1 and ".." not in raw:
-        try:
-            found = _interval_period(*raw.split("/"))
-        except ValueError:
-            found = None
-    if found is None:
-        msg = (
-            f"`datetime` {text!r} is not a whole published period; for this role send a "
-            "month ('2025-03'), a quarter ('2025-Q1'), a year ('2025') or the exact interval "
-            "of one ('2025-03-01T00:00:00Z/2025-03-31T23:59:59Z')."
-        )
-        raise DisclosureError(msg)
-    start, end, kind, label = found
-    if end > now:
-        msg = f"`datetime` {text!r} names a {kind} that has not ended; pick a finished {kind}."
-        raise DisclosureError(msg)
-    return Period(start, end, kind, label)
-
-
-def _interval_period(a: str, b: str) -> tuple[pd.Timestamp, pd.Timestamp, str, str] | None:
-    start = _as_local(a)
-    end = _as_local(b)
-    if start is None or end is None:
-        return None
-    if start != start.normalize() or start.day != 1:
-        return None
-    date_only = "T" not in b.upper() and " " not in b.strip()
-    if date_only or (end.hour, end.minute, end.second) == (23, 59, 59):
-        end = end.normalize() + pd.Timedelta(days=1)
-    for months, kind in ((1, "month"), (3, "quarter"), (12, "year")):
-        if kind == "quarter" and start.month not in (1, 4, 7, 10):
-            continue
-        if kind == "year" and start.month != 1:
-            continue
-        if start + pd.DateOffset(months=months) == end:
-            label = {
-                "month": f"{start:%Y-%m}",
-                "quarter": f"{start.year}-Q{(start.month - 1) // 3 + 1}",
-                "year": f"{start.year}",
-            }[kind]
-            return start, end, kind, label
-    return None
-
-
-def _as_local(text: str) -> pd.Timestamp | None:
-    t = text.strip()
-    if not t or t == "..":
-        return None
-    ts = pd.Timestamp(t)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(_TZ)
-    else:
-        # A UTC instant names a London calendar day/month by its wall-clock reading.
-        ts = ts.tz_convert("UTC").tz_localize(None).tz_localize(_TZ)
-    return ts.floor("s")
+# Periods are parsed in one place (geosafe.periods), for the check and the analysis alike.
+Period = periods.Period
+published_period = periods.published_period
+whole_period = periods.whole_period
 
 
 def _presets() -> tuple[str, ...]:

@@ -146,7 +146,7 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
 
 def _audit_read(args: argparse.Namespace, db: Path, purpose: str, records: int) -> None:
     """One audit row for a command's read of the store (``records`` incidents read)."""
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
     skip = {"func", "purpose", "label", "verbose", "command"}

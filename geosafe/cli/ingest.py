@@ -62,7 +62,7 @@ def _files(source: str, given: list[str]) -> list[Path]:
 
 def _after_import(args: argparse.Namespace, result: Any) -> None:
     """The one place where a finished import's result is known: audit it."""
-    from ..audit import record_import
+    from ..access.audit import record_import
 
     record_import(_db(args), result)
 
@@ -123,7 +123,7 @@ def _quarantine(args: argparse.Namespace) -> int:
         records = store.quarantine(args.batch)
     finally:
         store.close()
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
 
     AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
         "export" if args.export else "read",
@@ -196,7 +196,7 @@ def _batch_rollback(args: argparse.Namespace) -> int:
         batch = store.rollback(args.batch_id)
     finally:
         store.close()
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
 
     AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
         "erase",

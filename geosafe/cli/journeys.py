@@ -26,24 +26,9 @@ import shapely
 from .. import datasets
 from .._errors import ConfigurationError, ValidationError
 from ..filters import IncidentFilter, add_filter_arguments, filter_from_args
+from ._args import clock_arg, date_arg
 
 log = logging.getLogger(__name__)
-
-
-def _time_arg(text: str) -> dt.time:
-    try:
-        return dt.datetime.strptime(text, "%H:%M").time()
-    except ValueError:
-        msg = f"{text!r} is not a time; write HH:MM (24-hour), e.g. 08:45"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def _date_arg(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; write YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -93,12 +78,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="to-school (arrive by the bell, default) or from-school (leave at the bell)",
     )
     p.add_argument(
-        "--arrive-by", type=_time_arg, metavar="HH:MM", help="bell, to-school (required there)"
+        "--arrive-by", type=clock_arg, metavar="HH:MM", help="bell, to-school (required there)"
     )
     p.add_argument(
-        "--depart", type=_time_arg, metavar="HH:MM", help="bell, from-school (required there)"
+        "--depart", type=clock_arg, metavar="HH:MM", help="bell, from-school (required there)"
     )
-    p.add_argument("--date", required=True, type=_date_arg, metavar="YYYY-MM-DD")
+    p.add_argument("--date", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.geojson")
     p.set_defaults(func=cmd_journeys)
 
@@ -114,17 +99,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("analyst", "school", "neighbourhood"),
         help="disclosure control: exact counts for analysts only (default analyst)",
     )
-    r.add_argument("--arrive-by", type=_time_arg, default=dt.time(8, 45), metavar="HH:MM")
+    r.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
     r.add_argument(
         "--depart",
-        type=_time_arg,
+        type=clock_arg,
         default=dt.time(15, 15),
         metavar="HH:MM",
         help="when pupils leave school for the journeys home (default 15:15)",
     )
     r.add_argument(
         "--date",
-        type=_date_arg,
+        type=date_arg,
         metavar="YYYY-MM-DD",
         help="day of travel (default: a representative term-time school day inside the "
         "incident data's period on which the timetable runs; the report says which)",
@@ -231,7 +216,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
     if store is None:
         return
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
     AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(

@@ -55,7 +55,6 @@ police.uk the map points, which are the thing being forecast).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -71,6 +70,7 @@ from rasterio.features import geometry_mask
 from scipy.signal import fftconvolve
 from shapely.geometry.base import BaseGeometry
 
+from .. import periods
 from .._errors import ValidationError
 from ..incident import CRS_BNG
 from . import dbscan as _dbscan
@@ -388,11 +388,7 @@ def _month_label(i: int) -> str:
 
 
 def _parse_month(text: str) -> int:
-    try:
-        d = dt.datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        msg = f"month {text!r} is not understood; write YYYY-MM, e.g. 2023-01."
-        raise ValidationError(msg) from None
+    d = periods.parse_month(text, name="month").start
     return d.year * 12 + d.month - 1
 
 

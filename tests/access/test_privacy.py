@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point, box
 
 from geosafe import privacy
 from geosafe._errors import AccessDeniedError, DisclosureError, NotFoundError
-from geosafe.auth import Principal
+from geosafe.access.tokens import Principal
 
 ANALYST = Principal("a", "alice", "analyst")
 SCHOOL = Principal("s", "school", "school", school_urn="102053")

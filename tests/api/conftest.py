@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import ServiceSettings
 from geosafe import datasets
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 from geosafe.settings import StoreSettings
 from geosafe.store import ROW_COLUMNS, Store
 

@@ -47,7 +47,7 @@ def test_import_prints_one_json_object(capsys, data, tmp_path) -> None:  # type:
     again = json.loads(out2)
     assert code == 0 and again["duplicate_batch"] is True
     # every import is audited (its own database beside the store)
-    from geosafe.audit import AuditLog
+    from geosafe.access.audit import AuditLog
 
     entries = AuditLog(db + ".audit.sqlite").entries()
     assert [e.action for e in entries] == ["import", "import"]

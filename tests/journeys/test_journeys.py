@@ -355,7 +355,7 @@ def test_cli_school_report(
     for pc in pd.read_csv(tmp_path / "fap.csv")["home_postcode"]:
         assert pc not in page and pc not in (out_s / "corridors.geojson").read_text()
     # every read of incident-level data is audited
-    from geosafe.audit import AuditLog
+    from geosafe.access.audit import AuditLog
     from geosafe.settings import StoreSettings
 
     reads = AuditLog(StoreSettings(db=db).audit_path()).entries(action="read")

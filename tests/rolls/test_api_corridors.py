@@ -9,7 +9,7 @@ import h3
 from fastapi.testclient import TestClient
 
 from geosafe import datasets, privacy
-from geosafe.audit import AuditLog
+from geosafe.access.audit import AuditLog
 
 from .conftest import SCHOOL_A, SCHOOL_B, Tokens, bearer
 
