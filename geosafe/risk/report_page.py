@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from ..network.walk import WalkNetwork
+from ..publish.exports import neutralise_formulas
 from .report import SchoolReport
 from .svgmap import Overlay, svg_map
 
@@ -265,9 +266,10 @@ def write_school_report(
     paths["corridors.geojson"].write_text(_to_wgs(report.corridors))
     paths["hotspots.geojson"].write_text(_to_wgs(report.hotspots))
     paths["places.geojson"].write_text(_to_wgs(report.places))
-    report.need_matrix.to_csv(paths["need_matrix.csv"], index=False)
+    # CSV opened in a spreadsheet: no cell may start a formula
+    neutralise_formulas(report.need_matrix).to_csv(paths["need_matrix.csv"], index=False)
     places = report.places if report.places is not None else gpd.GeoDataFrame()
-    pd.DataFrame(places.drop(columns="geometry", errors="ignore")).to_csv(
+    neutralise_formulas(pd.DataFrame(places.drop(columns="geometry", errors="ignore"))).to_csv(
         paths["places.csv"], index=False
     )
     s = report.summary
