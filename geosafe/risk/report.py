@@ -293,7 +293,7 @@ def build_school_report(
                     "active": h.active,
                     "peak_density_km2": round(h.peak_density, 1),
                     "incidents": float(h.incidents),
-                    "place": namer.name(h.geometry) if namer is not None else hid,
+                    **({"place": namer.name(h.geometry)} if namer is not None else {}),
                     "geometry": h.geometry,
                 }
             )
@@ -306,7 +306,7 @@ def build_school_report(
             "active",
             "peak_density_km2",
             "incidents",
-            "place",
+            *(["place"] if namer is not None else []),
             "geometry",
         ],
         geometry="geometry",
