@@ -123,6 +123,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     r.set_defaults(func=cmd_school_report)
 
+    pl = sub.add_parser(
+        "placement",
+        help="placement check: one pupil's journeys to and from each candidate school",
+        description=(
+            "For a Fair Access Panel decision: the walking and bus journeys between one home "
+            "and each candidate school (morning and afternoon), the hotspots and named places "
+            "they cross, and the places named in the pupil's referral near each route. One "
+            "printable page per candidate. It supports a decision; it does not recommend one."
+        ),
+    )
+    who = pl.add_mutually_exclusive_group(required=True)
+    who.add_argument("--referral", metavar="FAP-ID", help="a FAP referral_id in the store")
+    who.add_argument("--home-postcode", metavar="POSTCODE", help="the pupil's home postcode")
+    pl.add_argument(
+        "--school", required=True, action="append", metavar="URN", help="a candidate (repeat)"
+    )
+    pl.add_argument("--out", required=True, type=Path, metavar="DIR")
+    pl.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    pl.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
+    pl.add_argument("--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled)")
+    pl.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
+    pl.add_argument("--depart", type=clock_arg, default=dt.time(15, 15), metavar="HH:MM")
+    pl.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="as school-report")
+    pl.add_argument("--bandwidth", type=float, default=200.0, metavar="M", help="KDE, metres")
+    pl.add_argument("--purpose", metavar="TEXT", help="why the referral is read (audited)")
+    add_filter_arguments(pl)
+    pl.set_defaults(func=cmd_placement)
+
 
 # ------------------------------------------------------------------------ shared steps
 def _store(args: argparse.Namespace, *, required: bool) -> Any:
@@ -405,4 +433,63 @@ def cmd_school_report(args: argparse.Namespace) -> int:
     )
     paths = write_school_report(report, args.out, school_xy=xy, network=net)
     print(f"school report for {args.school} ({name}): " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+# ------------------------------------------------------------------------ placement check
+def cmd_placement(args: argparse.Namespace) -> int:
+    """``geosafe placement``."""
+    from ..geocode.postcodes import lookup_postcodes
+    from ..risk.naming import place_namer
+    from ..risk.placement import check_placement, referral_home_and_notes
+    from ..risk.placement_page import write_placement
+    from ..risk.report import representative_school_day
+
+    store = _store(args, required=True)
+    notes: dict[str, str] = {}
+    if args.referral:
+        home, notes = referral_home_and_notes(store, args.referral)
+    else:
+        home = args.home_postcode
+    found = lookup_postcodes([home])
+    if found["reason_code"].iloc[0] is not None:
+        msg = f"home postcode {home!r} is not in the bundled Code-Point list; check it."
+        raise ValidationError(msg)
+    home_xy = (float(found["easting"].iloc[0]), float(found["northing"].iloc[0]))
+    net = _network(args)
+    router = _router(args, net)
+    morning, n_read = _model(args, store, args.arrive_by)
+    period = None
+    if morning is not None:
+        start, end = (dt.date.fromisoformat(d) for d in morning.params["period"])
+        period = (start, end)
+    afternoon, _ = _model(args, store, args.depart, period)
+    if args.date is not None:
+        date, why = args.date, "The day of travel was chosen by the user."
+    elif period is not None:
+        feed = getattr(router, "feed", None)
+        date, why = representative_school_day(
+            *period, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
+        )
+    else:
+        date, why = _next_monday(), "No incidents to date the journeys by: next Monday."
+    _audit(args, "placement", store, n_read + (1 if args.referral else 0))
+    check = check_placement(
+        home_xy,
+        args.school,
+        home_label=" ".join(str(home).upper().split()),
+        network=net,
+        router=router,
+        morning=morning,
+        afternoon=afternoon,
+        arrive_by=args.arrive_by,
+        depart=args.depart,
+        date=date,
+        date_reason=why,
+        notes=notes,
+        referral_id=args.referral,
+        namer=place_namer(),
+    )
+    paths = write_placement(check, args.out, network=net)
+    print("placement check: " + ", ".join(str(p) for p in paths))
     return 0

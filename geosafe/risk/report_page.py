@@ -21,7 +21,7 @@ from ..publish.exports import neutralise_formulas
 from .report import SchoolReport
 from .svgmap import Overlay, svg_map
 
-__all__ = ["report_map", "write_school_report"]
+__all__ = ["page_css", "report_map", "write_school_report"]
 
 _CSS = """
 body{font-family:sans-serif;max-width:60rem;margin:1rem auto;color:#222;line-height:1.35}
@@ -34,6 +34,11 @@ th{background:#eee}tr{break-inside:avoid}.facts{display:flex;gap:1rem;flex-wrap:
 @page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none;font-size:10pt}
 a{color:inherit;text-decoration:none}}
 """
+
+
+def page_css() -> str:
+    """The printable pages' style sheet (A4, tables kept whole across pages)."""
+    return _CSS + ".statement{border:2px solid #333;padding:.4rem .6rem;background:#fff8e1}"
 
 
 def _plain(v: Any) -> Any:
@@ -192,7 +197,19 @@ def _places_table(report: SchoolReport) -> str:
 
 
 def _corridor_table(report: SchoolReport) -> str:
-    top = report.corridors.sort_values("pupils", ascending=False, na_position="last").head(20)
+    """The busiest streets and bus stretches, one row per name (its pieces merged: the most
+    pupils on any piece, total length, length-weighted density)."""
+    c = pd.DataFrame(report.corridors.drop(columns="geometry", errors="ignore"))
+    if c.empty:
+        return "<p>No journeys were routed.</p>"
+    c["weighted"] = c["mean_density_km2"].astype(float) * c["length_m"].astype(float)
+    g = c.groupby(["kind", "name"], sort=False, as_index=False).agg(
+        pupils=("pupils", "max"), length_m=("length_m", "sum"), weighted=("weighted", "sum")
+    )
+    dens = g["weighted"] / g["length_m"].where(g["length_m"] > 0)
+    g["mean_density_km2"] = dens.round(1)
+    g["length_m"] = g["length_m"].round(0)
+    top = g.sort_values("pupils", ascending=False, na_position="last").head(20)
     rows = [
         [
             "walk" if r["kind"] == "street" else "bus",
