@@ -72,7 +72,7 @@ def template_csv(source: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([c.name for c in cols])
-    writer.writerow([c.example for c in cols])
+    writer.writerow(["" if c.optional else c.example for c in cols])  # no person key needed
     return buf.getvalue()
 
 
