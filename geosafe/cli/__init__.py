@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "service",
     "access",
     "demo",
+    "profile",
 )
 
 

@@ -18,6 +18,7 @@ from . import asif as asif
 from . import cris as cris
 from . import dir as dir
 from . import fap as fap
+from . import people as people
 from . import police_uk as police_uk
 from ._read import Column
 
@@ -30,6 +31,7 @@ __all__ = [
     "dir",
     "fap",
     "normalise_source",
+    "people",
     "police_uk",
     "template_csv",
 ]
@@ -40,6 +42,7 @@ MODULES: Final[dict[str, ModuleType]] = {
     "cris": cris,
     "fap": fap,
     "police_uk": police_uk,
+    "people": people,
 }
 
 _TITLES: Final = {
@@ -48,6 +51,7 @@ _TITLES: Final = {
     "cris": "CRIS - police crime report",
     "fap": "FAP - Fair Access Panel referral",
     "police_uk": "police.uk street-level crime (as published)",
+    "people": "People list - young people known to a service (pseudonymous person_ref)",
 }
 
 
@@ -55,7 +59,7 @@ def normalise_source(name: str) -> str:
     """``police-uk`` -> ``police_uk``; raises for an unknown source."""
     key = name.strip().lower().replace("-", "_").replace(".", "_")
     if key not in MODULES:
-        msg = f"`source` {name!r} is unknown; use one of dir, asif, cris, fap, police-uk."
+        msg = f"`source` {name!r} is unknown; use one of dir, asif, cris, fap, police-uk, people."
         raise ValidationError(msg)
     return key
 
