@@ -675,16 +675,25 @@ def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``flag``, ``referrals`` (with a final ``all_referrals`` row).
+        ``flag``, ``referrals`` (flag Y), ``not_recorded`` (flag blank: unknown, never 0 by
+        default; a referral imported before flags had three states counts as not recorded
+        unless Y), with a final ``all_referrals`` row.
     """
     mine = fap[fap["school_urn"].astype(str) == str(school_urn)] if not fap.empty else fap
     counts = {f: 0 for f in FAP_FLAGS}
-    for flags in mine["flags"] if not mine.empty else []:
+    unknown = {f: 0 for f in FAP_FLAGS}
+    details = mine["detail"] if "detail" in mine.columns else [None] * len(mine)
+    for flags, detail in zip(mine["flags"] if not mine.empty else [], details, strict=True):
         for f in flags or ():
             if f in counts:
                 counts[f] += 1
-    rows = [*counts.items(), ("all_referrals", len(mine))]
-    return pd.DataFrame(rows, columns=["flag", "referrals"])
+        states = (detail or {}).get("flag_states") or {}
+        for f in unknown:
+            if states.get(f, "Y" if f in (flags or ()) else "U") == "U":
+                unknown[f] += 1
+    rows = [(f, n, unknown[f]) for f, n in counts.items()]
+    rows.append(("all_referrals", len(mine), None))
+    return pd.DataFrame(rows, columns=["flag", "referrals", "not_recorded"])
 
 
 def school_report(
@@ -852,7 +861,8 @@ def school_report(
             dropped = int(small.sum())
             corridors = corridors[~small].drop(columns="suppressed").reset_index(drop=True)
         pub, sup = _publish(matrix["referrals"].to_numpy(), role)
-        matrix = matrix.assign(referrals=pub, suppressed=sup)
+        unrec = _publish(matrix["not_recorded"].fillna(0).to_numpy(), role)[0]
+        matrix = matrix.assign(referrals=pub, suppressed=sup, not_recorded=unrec)
         notes.append(
             "Counts from 1 to 9 are suppressed (shown as 'fewer than 10') and all other counts "
             "are rounded to the nearest 5, following ONS practice, so small groups of pupils "

@@ -429,8 +429,9 @@ def _table(df: Any, columns: list[str]) -> str:
         cells = []
         for c in columns:
             v = r.get(c)
-            if c in ("pupils", "referrals", "incidents") and (v is None or v != v):
-                v = "fewer than 10" if bool(r.get("suppressed", False)) else "-"
+            if c in ("pupils", "referrals", "incidents", "not_recorded") and (v is None or v != v):
+                suppressed = bool(r.get("suppressed", False)) or c == "not_recorded"
+                v = "fewer than 10" if suppressed and r.get("flag") != "all_referrals" else "-"
             elif isinstance(v, float) and v.is_integer():
                 v = int(v)
             cells.append(f"<td>{html.escape(str(v))}</td>")
@@ -481,7 +482,7 @@ the school.</p>
 <h2>Busiest corridors</h2>
 {_table(top, ["kind", "name", "pupils", "length_m", "mean_density_km2"])}
 <h2>Data matrix of need (Fair Access Panel referrals)</h2>
-{_table(report.need_matrix, ["flag", "referrals"])}
+{_table(report.need_matrix, ["flag", "referrals", "not_recorded"])}
 <h2>About these figures</h2><ul>{notes}</ul>
 </body></html>
 """

@@ -126,3 +126,8 @@ def five_schools(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
             res = import_file(s, src, write(tmp_path / f"{src}.csv", src, rows))
             assert res.quarantined == 0, res.reasons
     yield db, p
+
+
+def store_bytes(db: Path) -> bytes:
+    """Every byte of a store: the database file and its WAL/SHM files."""
+    return b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))

@@ -11,6 +11,8 @@ from geosafe.cli import main
 from geosafe.profile.data import load_profile_data
 from geosafe.profile.people import overlap, publish_count
 
+from .conftest import store_bytes
+
 
 def _cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:  # type: ignore[type-arg]
     assert main(list(argv)) == 0
@@ -91,5 +93,5 @@ def test_analyst_network_has_short_pseudonymous_ids(five_schools) -> None:  # ty
 
 def test_raw_references_never_stored(two_sources, five_schools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for db, raw in (two_sources, five_schools):
-        blob = b"".join(p.read_bytes() for p in Path(db).parent.glob(Path(db).name + "*"))
+        blob = store_bytes(Path(db))
         assert not any(r.encode() in blob for r in raw)
