@@ -20,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
     missing=()
     command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # profile.pdf pages as PNG
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = "0" ]; then
             apt-get update -q >/dev/null

@@ -33,6 +33,7 @@ __all__ = [
     "overlap",
     "person_hotspots",
     "publish_count",
+    "ward_names",
 ]
 
 AUDIENCES: Final = ("analyst", "partners")
@@ -89,7 +90,23 @@ def hot_cells(
         {"hotspot_id": list(hot.index), "name": names, "incidents": hot.to_numpy(dtype=int)},
         geometry=gpd.GeoSeries(polys, crs="EPSG:4326"),
     ).to_crs(incidents.crs)
+    wards = ward_names(gdf)
+    gdf["name"] = [f"{w} ({n})" if w and n != c else (w or n) for w, n, c in
+                   zip(wards, gdf["name"], gdf["hotspot_id"], strict=True)]  # fmt: skip
     return gdf
+
+
+def ward_names(cells: gpd.GeoDataFrame) -> list[str | None]:
+    """The 2018 ward holding each cell's centre (reference data: safe for any audience)."""
+    if cells.empty:
+        return []
+    from .. import datasets
+
+    wards = datasets.wards().to_crs(cells.crs)
+    centres = gpd.GeoDataFrame(geometry=cells.geometry.centroid, crs=cells.crs)
+    hit = gpd.sjoin(centres, wards[["name", "geometry"]], predicate="within", how="left")
+    hit = hit[~hit.index.duplicated()]
+    return [None if pd.isna(n) else str(n) for n in hit["name"]]
 
 
 def _cells(incidents: pd.DataFrame, resolution: int) -> pd.Series:

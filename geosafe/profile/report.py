@@ -37,7 +37,15 @@ from ..incident import CRS_BNG
 from . import charts
 from . import flags as fl
 from .data import ProfileData, load_profile_data
-from .people import AUDIENCES, HOT_CELL_MIN, HOT_RESOLUTION, hot_cells, overlap, publish_count
+from .people import (
+    AUDIENCES,
+    HOT_CELL_MIN,
+    HOT_RESOLUTION,
+    hot_cells,
+    overlap,
+    publish_count,
+    ward_names,
+)
 from .places import place_table, places_as_incidents
 
 __all__ = ["Profile", "build_profile", "print_pdf", "render_html", "write_profile"]
@@ -138,7 +146,7 @@ def _by_school(data: ProfileData) -> pd.DataFrame:
 def _heat(inc: pd.DataFrame) -> pd.DataFrame:
     timed = inc[inc["time_precision"] == "minute"]
     local = timed["occurred_from"].dt.tz_convert("Europe/London")
-    grid = pd.crosstab(local.dt.hour, local.dt.dayofweek)
+    grid = pd.crosstab(local.dt.hour, local.dt.day_of_week)
     grid = grid.reindex(index=range(24), columns=range(7), fill_value=0)
     grid.columns = list(charts.WEEKDAYS)
     grid.index.name = "hour"
@@ -172,14 +180,13 @@ def _cells_published(inc: gpd.GeoDataFrame, audience: str) -> gpd.GeoDataFrame:
         ((c, n) for c, n in pub.items() if n is not None and n >= 10), key=lambda t: (-t[1], t[0])
     )
     polys = [Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c, _ in keep]
-    return gpd.GeoDataFrame(
-        {
-            "hotspot_id": [c for c, _ in keep],
-            "name": [c for c, _ in keep],
-            "incidents": [n for _, n in keep],
-        },
+    gdf = gpd.GeoDataFrame(
+        {"hotspot_id": [c for c, _ in keep], "incidents": [n for _, n in keep]},
         geometry=gpd.GeoSeries(polys, crs="EPSG:4326"),
     ).to_crs(CRS_BNG)
+    # named by ward only: a record's own location text never reaches partners
+    gdf.insert(1, "name", [w or c for w, c in zip(ward_names(gdf), gdf["hotspot_id"], strict=True)])
+    return gdf
 
 
 def _hotspot_table(cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, audience: str) -> pd.DataFrame:
