@@ -22,6 +22,8 @@ from geosafe.store import Store
 KEY = "profile-test-key-0123456789abcdef"
 #: Five bundled demo-area schools.
 SCHOOLS = ("102053", "102056", "136308", "137531", "137745")
+#: Marker in every ref and free-text field of the canary store.
+CANARY = "CANARYzq"
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +133,27 @@ def five_schools(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
 def store_bytes(db: Path) -> bytes:
     """Every byte of a store: the database file and its WAL/SHM files."""
     return b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))
+
+
+@pytest.fixture()
+def canary_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Sixty records whose every ref and free-text field carries a canary: 40 DIR reports at
+    one stop (a hotspot), 20 FAP referrals; 25 people, some on both."""
+    people = raw_refs(25, start=900)
+    dirs = [
+        dir_row(i, people[i % 25], dir_ref=f"{CANARY}-D{i}", description=f"{CANARY} youths {i}")
+        for i in range(40)
+    ]
+    faps = [
+        fap_row(i, people[(i * 3) % 25], SCHOOLS[i % 5], referral_id=f"{CANARY}-F{i}",
+                notes_school=f"{CANARY} fights", school_response=f"{CANARY} managed")
+        for i in range(20)
+    ]  # fmt: skip
+    db = tmp_path / "canary.db"
+    with Store(db) as s:
+        for src, rows in (("dir", dirs), ("fap", faps)):
+            res = import_file(s, src, write(tmp_path / f"{src}.csv", src, rows))
+            assert res.quarantined == 0, res.reasons
+    return db, people
+
+

@@ -14,15 +14,12 @@ import pandas as pd
 import pytest
 
 from geosafe.cli import main
-from geosafe.ingest import import_file
 from geosafe.profile.report import COUNT_COLUMNS, build_profile, write_profile
-from geosafe.store import Store
 
-from .conftest import SCHOOLS, dir_row, fap_row, raw_refs, write
+from .conftest import CANARY, SCHOOLS
 
 ROOT = Path(__file__).resolve().parents[2]
 JAN_MAR = {"from_date": dt.date(2025, 1, 1), "to_date": dt.date(2025, 3, 31)}
-CANARY = "CANARYzq"
 
 
 def test_report_has_the_overlap_numbers(two_sources, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -90,28 +87,6 @@ def test_pdf_pages_render_to_png(five_schools, two_sources) -> None:  # type: ig
 
 
 # ---------------------------------------------------------------------------- leak checks
-
-
-@pytest.fixture()
-def canary_store(tmp_path: Path) -> tuple[Path, list[str]]:
-    """Sixty records whose every ref and free-text field carries a canary: 40 DIR reports at
-    one stop (a hotspot), 20 FAP referrals; 25 people, some on both."""
-    people = raw_refs(25, start=900)
-    dirs = [
-        dir_row(i, people[i % 25], dir_ref=f"{CANARY}-D{i}", description=f"{CANARY} youths {i}")
-        for i in range(40)
-    ]
-    faps = [
-        fap_row(i, people[(i * 3) % 25], SCHOOLS[i % 5], referral_id=f"{CANARY}-F{i}",
-                notes_school=f"{CANARY} fights", school_response=f"{CANARY} managed")
-        for i in range(20)
-    ]  # fmt: skip
-    db = tmp_path / "canary.db"
-    with Store(db) as s:
-        for src, rows in (("dir", dirs), ("fap", faps)):
-            res = import_file(s, src, write(tmp_path / f"{src}.csv", src, rows))
-            assert res.quarantined == 0, res.reasons
-    return db, people
 
 
 def _leaks(out: Path, raw: list[str]) -> list[str]:
