@@ -2,7 +2,8 @@
 
 - ``GET /reports/profile?datetime=PERIOD[&audience=analyst|partners][&format=html|json]``:
   the profile page (self-contained HTML) or its headline, overlap and tables as JSON, for a
-  whole published period (``2025``, ``2025-Q1``, ``2025-03``: the disclosure rules' periods).
+  whole published period (``2025``, ``2025-Q1``, ``2025-03``: the disclosure rules' periods;
+  default: the last ended quarter up to the store's latest record).
   Analysts may instead give any ``from=YYYY-MM-DD&to=YYYY-MM-DD``; they get the analyst
   version (an ``X-Purpose`` header is required and the read is audited) or, when asked, the
   partners' version. School and neighbourhood roles always get the partners' version (10-5
@@ -15,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-import pandas as pd
-
 from geosafe._errors import ValidationError
 from geosafe.privacy import published_period
-from geosafe.profile.report import build_profile, render_html
+from geosafe.profile.report import build_profile, default_period, render_html
 
 from .deps import ALL_ROLES, Svc, require_roles
 from .security import incident_access
@@ -38,19 +38,25 @@ def profile(
     request: Request,
     principal: Caller,
     svc: Svc,
-    datetime: Annotated[str | None, Query(description="Published period: 2025, 2025-Q1, 2025-03")] = None,
-    from_: Annotated[dt.date | None, Query(alias="from", description="Analysts: first date")] = None,
+    datetime: Annotated[
+        str | None, Query(description="Published period: 2025, 2025-Q1, 2025-03")
+    ] = None,
+    from_: Annotated[
+        dt.date | None, Query(alias="from", description="Analysts: first date")
+    ] = None,
     to: Annotated[dt.date | None, Query(description="Analysts: last date (inclusive)")] = None,
     audience: Annotated[Literal["analyst", "partners"] | None, Query()] = None,
-    format: Annotated[Literal["html", "json"], Query()] = "html",  # noqa: A002
+    format: Annotated[Literal["html", "json"], Query()] = "html",
 ) -> Response:
     """Build the profile for the caller's role and scope."""
     if datetime is not None:
         period = published_period(datetime)
         from_ = period.start.date()
         to = (period.end - pd.Timedelta(days=1)).date()
+    elif from_ is None and to is None:
+        from_, to = default_period(svc.settings.db)
     elif from_ is None or to is None:
-        msg = "give `datetime` (a published period such as 2025-Q1) or, analysts, `from` and `to`."
+        msg = "give both `from` and `to` (analysts), or a published `datetime` such as 2025-Q1."
         raise ValidationError(msg)
     audited = None
     if principal.role == "analyst":

@@ -691,7 +691,7 @@ def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
         for f in unknown:
             if states.get(f, "Y" if f in (flags or ()) else "U") == "U":
                 unknown[f] += 1
-    rows = [(f, n, unknown[f]) for f, n in counts.items()]
+    rows: list[tuple[str, int, int | None]] = [(f, n, unknown[f]) for f, n in counts.items()]
     rows.append(("all_referrals", len(mine), None))
     return pd.DataFrame(rows, columns=["flag", "referrals", "not_recorded"])
 

@@ -269,7 +269,9 @@ class Store:
             "SELECT 1 FROM sqlite_master WHERE name = 'incidents'"
         ).fetchone()
         if has_tables and version == 3:
-            log.warning("migrating %s to schema 4: %s", self.path, profile_tables.migrate_v3(self._conn))
+            log.warning(
+                "migrating %s to schema 4: %s", self.path, profile_tables.migrate_v3(self._conn)
+            )
             return
         if has_tables and version != SCHEMA_VERSION:
             msg = (

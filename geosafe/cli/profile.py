@@ -75,7 +75,9 @@ def _hotspot_polygons(path: Path | None) -> Any:
     from ..incident import CRS_BNG
 
     if not path.exists():
-        msg = f"`--hotspots` {str(path)!r} does not exist; pass a file written by `geosafe hotspots`."
+        msg = (
+            f"`--hotspots` {str(path)!r} does not exist; pass a file written by `geosafe hotspots`."
+        )
         raise ValidationError(msg)
     gdf = gpd.read_file(path)
     if gdf.crs is None:
@@ -167,7 +169,9 @@ def _flags(args: argparse.Namespace) -> int:
         )
     print(f"contradictions for review: {len(obj['contradictions'])}")
     for c in obj["contradictions"][:50]:
-        print(f"  {c['incident_id']}: {c['flag']}={c['state']} but {c['field']} says {c['phrase']!r}")
+        print(
+            f"  {c['incident_id']}: {c['flag']}={c['state']} but {c['field']} says {c['phrase']!r}"
+        )
     return 0
 
 

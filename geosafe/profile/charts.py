@@ -32,7 +32,9 @@ def heat_table(counts: pd.DataFrame) -> str:
     top = np.nanmax(vals) if np.isfinite(vals).any() else 0.0
     head = "".join(f"<th>{d}</th>" for d in counts.columns)
     rows = []
-    for hour, row in counts.iterrows():
+    for hour, row in zip(
+        counts.index.to_numpy(dtype=int), counts.itertuples(index=False), strict=True
+    ):
         cells = []
         for v in row:
             f = float(v) if v is not None and not pd.isna(v) else np.nan
@@ -84,11 +86,15 @@ def trend_chart(monthly: pd.DataFrame, *, width: int = 640, height: int = 220) -
         ]
         if pts:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
             for x, y in pts:
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
         ly = top + 14 * k + 6
-        parts.append(f'<rect x="{left + w + 12}" y="{ly - 8}" width="10" height="10" fill="{colour}"/>')
+        parts.append(
+            f'<rect x="{left + w + 12}" y="{ly - 8}" width="10" height="10" fill="{colour}"/>'
+        )
         parts.append(
             f'<text x="{left + w + 26}" y="{ly + 1}" font-size="11">{html.escape(str(col))}</text>'
         )

@@ -69,9 +69,7 @@ def _side(conn: sqlite3.Connection, sql: str, columns: list[str]) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
-def _in_area(
-    inc: gpd.GeoDataFrame, places: gpd.GeoDataFrame, area: BaseGeometry
-) -> np.ndarray:
+def _in_area(inc: gpd.GeoDataFrame, places: gpd.GeoDataFrame, area: BaseGeometry) -> np.ndarray:
     """Records in the area: by geometry, else by school or a named place."""
     shapely.prepare(area)
     geoms = inc.geometry.to_numpy()
@@ -142,7 +140,17 @@ def load_profile_data(
             conn,
             f"SELECT {key}, t.note, t.matched_text, t.place, t.kind, t.method, t.precision_m, "
             f"t.x, t.y FROM referral_places t {join} WHERE {_VISIBLE}",
-            ["incident_id", "note", "matched_text", "place", "kind", "method", "precision_m", "x", "y"],
+            [
+                "incident_id",
+                "note",
+                "matched_text",
+                "place",
+                "kind",
+                "method",
+                "precision_m",
+                "x",
+                "y",
+            ],
         )
     finally:
         conn.close()

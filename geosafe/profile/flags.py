@@ -151,12 +151,15 @@ def co_occurrence(data: ProfileData, *, on: str = "records") -> pd.DataFrame:
     across all their records (``on="people"``). A square table (flag x flag); the diagonal is
     the flag's own count."""
     ys = _y_sets(data)
+    sets: list[frozenset[str]]
     if on == "people":
+        per: dict[str, set[str]] = {}
         joined = data.links.merge(ys, on="incident_id")
-        ys = joined.groupby("person_key")["flags"].agg(lambda s: frozenset().union(*s))
-        sets = list(ys)
+        for key, flags in zip(joined["person_key"], joined["flags"], strict=True):
+            per.setdefault(str(key), set()).update(flags)
+        sets = [frozenset(v) for v in per.values()]
     elif on == "records":
-        sets = list(ys["flags"])
+        sets = [frozenset(v) for v in ys["flags"]]
     else:
         msg = f"`on` {on!r} is not 'records' or 'people'."
         raise ValueError(msg)

@@ -337,7 +337,7 @@ def _peer_groups(
     for k, lab in zip(keys, label, strict=True):
         if sizes[lab] >= 2:
             members_of[int(lab)].append(str(k))
-    for lab, members in members_of.items():
+    for members in members_of.values():
         mine = links[links["person_key"].isin(members)]
         urns = mine["school_urn"].dropna().astype(str)
         hots: set[str] = set()

@@ -26,7 +26,6 @@ from typing import Any, Final
 
 import geopandas as gpd
 import h3
-import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
@@ -48,7 +47,14 @@ from .people import (
 )
 from .places import place_table, places_as_incidents
 
-__all__ = ["Profile", "build_profile", "print_pdf", "render_html", "write_profile"]
+__all__ = [
+    "Profile",
+    "build_profile",
+    "default_period",
+    "print_pdf",
+    "render_html",
+    "write_profile",
+]
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +137,17 @@ def _by_school(data: ProfileData) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     names = datasets.schools().set_index("urn")["name"]
     people = data.links.merge(inc[["incident_id", "school_urn"]], on="incident_id")
-    out = pd.DataFrame(
-        {
-            "referrals": (inc["source"] == "fap").groupby(inc["school_urn"]).sum(),
-            "entries": (inc["source"] == "people").groupby(inc["school_urn"]).sum(),
-            "people": people.groupby("school_urn")["person_key"].nunique(),
-        }
-    ).fillna(0).astype(int)
+    out = (
+        pd.DataFrame(
+            {
+                "referrals": (inc["source"] == "fap").groupby(inc["school_urn"]).sum(),
+                "entries": (inc["source"] == "people").groupby(inc["school_urn"]).sum(),
+                "people": people.groupby("school_urn")["person_key"].nunique(),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
     out = out.rename_axis("school_urn").reset_index()
     out.insert(1, "school_name", out["school_urn"].map(names).fillna("(not in the bundled list)"))
     return out.sort_values(["referrals", "people"], ascending=False)[cols].reset_index(drop=True)
@@ -189,7 +199,9 @@ def _cells_published(inc: gpd.GeoDataFrame, audience: str) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _hotspot_table(cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, audience: str) -> pd.DataFrame:
+def _hotspot_table(
+    cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, audience: str
+) -> pd.DataFrame:
     from .people import _cells
 
     prev_cells = _cells(previous, HOT_RESOLUTION).dropna().value_counts()
@@ -255,8 +267,12 @@ def build_profile(
         flag_groups = ProfileSettings().flag_groups
     days = (to_date - from_date).days + 1
     prev = (from_date - dt.timedelta(days=days), from_date - dt.timedelta(days=1))
-    data = load_profile_data(db, filt=IncidentFilter(from_date=from_date, to_date=to_date), area=area)
-    before = load_profile_data(db, filt=IncidentFilter(from_date=prev[0], to_date=prev[1]), area=area)
+    data = load_profile_data(
+        db, filt=IncidentFilter(from_date=from_date, to_date=to_date), area=area
+    )
+    before = load_profile_data(
+        db, filt=IncidentFilter(from_date=prev[0], to_date=prev[1]), area=area
+    )
     if scope_school is not None:
         data = _scoped(data, scope_school)
         before = _scoped(before, scope_school)
@@ -299,7 +315,11 @@ def build_profile(
     places = place_table(data)
     if audience != "analyst":
         places = places.drop(columns=[], errors="ignore")
-    prev_places = place_table(before).set_index("place")["referrals"] if len(before.places) else pd.Series(dtype=int)
+    prev_places = (
+        place_table(before).set_index("place")["referrals"]
+        if len(before.places)
+        else pd.Series(dtype=int)
+    )
     if not places.empty:
         places["previous"] = [int(prev_places.get(p, 0)) for p in places["place"]]
     by_source = _by_source(data)
@@ -311,7 +331,10 @@ def build_profile(
         "hour_weekday": heat.reset_index(),
         "by_month": monthly.reset_index(),
         "overlap": pd.DataFrame(
-            [{"sources": " & ".join(r["sources"]), "people": r["people"]} for r in ov["intersections"]],
+            [
+                {"sources": " & ".join(r["sources"]), "people": r["people"]}
+                for r in ov["intersections"]
+            ],
             columns=["sources", "people"],
         ),
         "hotspots": _hotspot_table(cells, before.incidents, audience),
@@ -370,6 +393,30 @@ def build_profile(
     )
 
 
+def default_period(db: Path | str, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The quarter of the store's latest record, or the one before while it has not ended (a
+    whole published period: the default of ``/reports/profile``)."""
+    import sqlite3
+
+    today = today or dt.date.today()
+    latest = today
+    conn = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT MAX(t_from) FROM incidents WHERE current = 1 AND batch_id IN "
+            "(SELECT batch_id FROM batches WHERE status = 'committed')"
+        ).fetchone()
+    finally:
+        conn.close()
+    if row and row[0] is not None:
+        last = pd.Timestamp(row[0], unit="s", tz="UTC").tz_convert("Europe/London").date()
+        latest = min(latest, last)
+    q = pd.Period(latest, freq="Q")
+    if today <= q.end_time.date():
+        q = q - 1  # that quarter has not ended yet: the one before
+    return q.start_time.date(), q.end_time.date()
+
+
 def _scoped(data: ProfileData, urn: str) -> ProfileData:
     """Only the school's records (its referrals and list entries) and the other records
     naming the same people."""
@@ -397,11 +444,15 @@ def _caveats(
     out = []
     for row in by_source.itertuples():
         if row.without_location:
-            n = publish_count(int(row.without_location), audience)
+            n = publish_count(int(row.without_location), audience)  # type: ignore[arg-type]
             shown = "fewer than 10" if n is None else str(n)
             out.append(
                 f"{row.source}: {shown} of the records have no location and are not on the map"
-                + (" (a referral is never placed: see places named in referrals)" if row.source == "fap" else "")
+                + (
+                    " (a referral is never placed: see places named in referrals)"
+                    if row.source == "fap"
+                    else ""
+                )
                 + "."
             )
     for src, per in counts.items():
@@ -414,7 +465,9 @@ def _caveats(
                 "Counts of flagged records are therefore lower bounds."
             )
     if data.links.empty:
-        out.append("No record in the period names a person (person_ref): overlaps cannot be counted.")
+        out.append(
+            "No record in the period names a person (person_ref): overlaps cannot be counted."
+        )
     else:
         named = data.links["incident_id"].nunique()
         if named < len(data.incidents):
@@ -477,7 +530,7 @@ section { page-break-inside: avoid; }
 """
 
 
-def _cell(v: object, column: str) -> str:
+def _cell(v: Any, column: str) -> str:
     if column in COUNT_COLUMNS and (v is None or (not isinstance(v, str) and pd.isna(v))):
         return "fewer than 10"
     if isinstance(v, float) and v.is_integer():
@@ -512,8 +565,12 @@ def render_html(p: Profile) -> str:
         ("peer groups", h["peer_groups"]),
         *((f"records: {k}", v) for k, v in h["groups"].items()),
     ]
-    card_html = "".join(f'<div class="card"><b>{num(v)}</b>{html.escape(k)}</div>' for k, v in cards)
-    title = "Problem profile" + (" - partners' version" if p.audience != "analyst" else " - analyst version")
+    card_html = "".join(
+        f'<div class="card"><b>{num(v)}</b>{html.escape(k)}</div>' for k, v in cards
+    )
+    title = "Problem profile" + (
+        " - partners' version" if p.audience != "analyst" else " - analyst version"
+    )
     ov = p.overlap
     inter = [(r["sources"], r["people"]) for r in ov["intersections"]]
     groups = ov["peer_groups"]
@@ -533,10 +590,10 @@ def render_html(p: Profile) -> str:
         "record any of these flags; records not recorded: no Y and at least one blank.</p>",
         "</section><section><h2>The same young people across sources</h2>",
         charts.overlap_bars(inter),
-        f'<p>Peer groups: {num(groups["groups"])} ({num(groups["people_in_groups"])} people); '
-        f'{num(groups["groups_touching_two_or_more_schools"])} touch two or more schools. '
-        f'People linked to two or more schools: {num(ov["people"]["linked_to_two_or_more_schools"])}; '
-        f'to two or more hotspots: {num(ov["people"]["linked_to_two_or_more_hotspots"])}.</p>',
+        f"<p>Peer groups: {num(groups['groups'])} ({num(groups['people_in_groups'])} people); "
+        f"{num(groups['groups_touching_two_or_more_schools'])} touch two or more schools. "
+        f"People linked to two or more schools: {num(ov['people']['linked_to_two_or_more_schools'])}; "
+        f"to two or more hotspots: {num(ov['people']['linked_to_two_or_more_hotspots'])}.</p>",
     ]
     if "peer_groups" in t:
         parts += ["<h3>Peer groups (analysts only)</h3>", _html_table(t["peer_groups"], limit=20)]
@@ -581,7 +638,12 @@ def render_html(p: Profile) -> str:
 
 
 def _chromium() -> str | None:
-    for name in (os.environ.get("GEOSAFE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for name in (
+        os.environ.get("GEOSAFE_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
         if name and (path := shutil.which(name)):
             return path
     return None

@@ -115,9 +115,12 @@ def split_links(batch_id: int, rows: pd.DataFrame) -> tuple[pd.DataFrame, Links]
     if not has.any():
         return rows, links
     new_detail = detail.copy()
-    for idx in rows.index[has.to_numpy()]:
-        d = json.loads(detail.at[idx])
-        row_no = int(rows.at[idx, "row_no"])
+    mask = has.to_numpy()
+    for idx, text, number in zip(
+        rows.index[mask], detail.to_numpy()[mask], rows["row_no"].to_numpy()[mask], strict=True
+    ):
+        d = json.loads(str(text))
+        row_no = int(number)
         for key, role in d.pop("_people", []):
             links.people.append((batch_id, row_no, key, role))
         for flag, state in (d.get("flag_states") or {}).items():

@@ -85,7 +85,11 @@ _CONVENTIONS: Final = """\
 
 - Encoding: UTF-8 (a byte-order mark is accepted); Windows-1252 when
   `GEOSAFE_INGEST_ENCODING=cp1252`. Also `.csv.gz` and `.xlsx` (first sheet).
-- Every column above must be in the header (values may be blank). Other names can be mapped
+- Every column above must be in the header (values may be blank), except the optional
+  `person_ref` and `person_role`. `person_ref` is re-keyed (HMAC-SHA-256) with the person key
+  held outside the store (`GEOSAFE_PERSON_KEY_FILE`, a 0600 file, or `GEOSAFE_PERSON_KEY`)
+  and never stored as given; a file that names people cannot be imported without that key.
+  Other names can be mapped
   with a column map (`IngestSettings.column_maps` or `geosafe import --column-map FILE.json`,
   `{"Local name": "standard_name"}`). A missing, renamed or duplicated column rejects the whole
   file before anything is written.

@@ -35,7 +35,9 @@ COLUMNS: Final = (
         "Which list (letters, digits, spaces, - and _), e.g. 'MASE', 'YOS caseload'. Required.",
         "MASE",
     ),
-    Column("listed_on", "Date the person was put on the list: ISO date 'YYYY-MM-DD'.", "2025-01-20"),
+    Column(
+        "listed_on", "Date the person was put on the list: ISO date 'YYYY-MM-DD'.", "2025-01-20"
+    ),
     Column("school_urn", "DfE URN of the person's school, 6 digits; optional.", "136397"),
     Column("ward", "Home ward: 2018 ward name or GSS code; optional.", "Bounds Green"),
     Column(
@@ -45,7 +47,9 @@ COLUMNS: Final = (
         secret=True,
     ),
     _ROLE_COLUMN,
-    Column("notes", "Free text (kept for analysts only).", "referred after missing episode", text=True),
+    Column(
+        "notes", "Free text (kept for analysts only).", "referred after missing episode", text=True
+    ),
 )
 
 _URN_RE: Final = re.compile(r"^\d{6}$")

@@ -94,7 +94,6 @@ from .. import calendar as school_calendar
 from .. import datasets
 from .._errors import ValidationError
 from ._defects import DEFECTS, _dirty
-from ._people import BLANK_FLAGS, PEOPLE, add_people
 from ._params import (
     ASIF_CATEGORIES,
     COLUMNS,
@@ -110,6 +109,7 @@ from ._params import (
     PLACE_MIX_PEAK,
     YEARLY_ROWS,
 )
+from ._people import BLANK_FLAGS, PEOPLE, add_people
 from ._rolls import synthetic_rolls, write_rolls
 from ._rows import _asif_rows, _cris_rows, _dir_rows, _fap_rows
 from ._world import _load_world

@@ -9,14 +9,14 @@ groups spanning several schools. Rows then name them the way each service would.
 from __future__ import annotations
 
 import zlib
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
 __all__ = ["BLANK_FLAGS", "PEOPLE", "add_people"]
 
 #: People assumptions (per 12 months; illustrative, not measured).
-PEOPLE: Final = {
+PEOPLE: Final[dict[str, Any]] = {
     # young people known to any service
     "population": 320,
     # peer groups: sizes drawn from 2..6; share of groups spanning 2-5 schools
@@ -32,7 +32,7 @@ PEOPLE: Final = {
 }
 
 #: Blank-flag assumptions: the share of flag cells left blank (not recorded).
-BLANK_FLAGS: Final = {
+BLANK_FLAGS: Final[dict[str, Any]] = {
     # DIR, per operator: between these bounds (fixed by a hash of the operator's name);
     # vulnerability_flag is left blank 1.5 times as often
     "dir_operator": (0.05, 0.40),
@@ -69,7 +69,9 @@ def _population(
         if len(members) < 2:
             break
         if rng.random() < PEOPLE["cross_school_groups"]:
-            spread = rng.choice(len(schools), size=min(len(members), int(rng.integers(2, 6))), replace=False)
+            spread = rng.choice(
+                len(schools), size=min(len(members), int(rng.integers(2, 6))), replace=False
+            )
             school_of[members] = spread[np.arange(len(members)) % len(spread)]
         else:
             school_of[members] = school_of[members[0]]

@@ -91,9 +91,7 @@ def two_sources(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
     """A store with 30 people on DIR reports and 30 on FAP referrals, 15 in common."""
     people = raw_refs(45)
     d = write(tmp_path / "dir.csv", "dir", [dir_row(i, people[i]) for i in range(30)])
-    f = write(
-        tmp_path / "fap.csv", "fap", [fap_row(i, people[15 + i]) for i in range(30)]
-    )
+    f = write(tmp_path / "fap.csv", "fap", [fap_row(i, people[15 + i]) for i in range(30)])
     db = tmp_path / "two.db"
     with Store(db) as s:
         for src, path in (("dir", d), ("fap", f)):
@@ -155,5 +153,3 @@ def canary_store(tmp_path: Path) -> tuple[Path, list[str]]:
             res = import_file(s, src, write(tmp_path / f"{src}.csv", src, rows))
             assert res.quarantined == 0, res.reasons
     return db, people
-
-

@@ -82,4 +82,9 @@ def test_other_roles_may_not_choose_free_dates(client) -> None:  # type: ignore[
     c, toks, _ = client
     for role in ("school", "neighbourhood"):
         assert c.get(FREE, headers=_h(toks[role])).status_code == 400
-        assert c.get("/reports/profile?datetime=2025-02-02/2025-03-31", headers=_h(toks[role])).status_code == 400
+        assert (
+            c.get(
+                "/reports/profile?datetime=2025-02-02/2025-03-31", headers=_h(toks[role])
+            ).status_code
+            == 400
+        )

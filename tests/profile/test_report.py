@@ -128,8 +128,12 @@ def test_partners_cannot_difference_two_periods(canary_store) -> None:  # type: 
     """Two profiles whose periods differ by one day (one DIR report, 2 Feb) must not give
     the exact count of that day by subtraction."""
     db, _ = canary_store
-    a = build_profile(db, audience="partners", from_date=dt.date(2025, 2, 2), to_date=dt.date(2025, 3, 31))
-    b = build_profile(db, audience="partners", from_date=dt.date(2025, 2, 3), to_date=dt.date(2025, 3, 31))
+    a = build_profile(
+        db, audience="partners", from_date=dt.date(2025, 2, 2), to_date=dt.date(2025, 3, 31)
+    )
+    b = build_profile(
+        db, audience="partners", from_date=dt.date(2025, 2, 3), to_date=dt.date(2025, 3, 31)
+    )
     sa = a.tables["by_source"].set_index("source")["records"]
     sb = b.tables["by_source"].set_index("source")["records"]
     exact = build_profile(db, from_date=dt.date(2025, 2, 2), to_date=dt.date(2025, 2, 2))

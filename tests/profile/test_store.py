@@ -22,7 +22,9 @@ def test_person_ref_is_rekeyed_with_hmac(tmp_path: Path) -> None:
     import hashlib
     import hmac
 
-    path = write(tmp_path / "d.csv", "dir", [dir_row(1, "ABC-1;ABC-2", person_role="victim;suspect")])
+    path = write(
+        tmp_path / "d.csv", "dir", [dir_row(1, "ABC-1;ABC-2", person_role="victim;suspect")]
+    )
     db = tmp_path / "s.db"
     with Store(db) as s:
         import_file(s, "dir", path)
@@ -154,7 +156,11 @@ def test_schema_3_store_migrates_without_losing_a_flag(tmp_path: Path) -> None:
     # the referral's place became a place named in the referral
     assert inc.loc["F1", "geometry"] is None and inc.loc["D1", "geometry"] is not None
     (place,) = data.places.itertuples()
-    assert (place.place, place.note, place.geometry.x) == ("Wood Green Station", "notes_peer_group", 531000)
+    assert (place.place, place.note, place.geometry.x) == (
+        "Wood Green Station",
+        "notes_peer_group",
+        531000,
+    )
     # opening it again changes nothing
     with Store(db):
         pass
