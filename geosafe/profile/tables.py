@@ -31,23 +31,15 @@ from typing import Any, Final
 
 import pandas as pd
 
+from ..incident import FLAG_NAMES
+
 __all__ = ["FLAGS_BY_SOURCE", "SCHEMA", "Links", "migrate_v3", "split_links", "write_links"]
 
 #: The flags each source records (lower case, ``flag_`` dropped), in template order.
 FLAGS_BY_SOURCE: Final[dict[str, tuple[str, ...]]] = {
-    "dir": ("youth", "vulnerability"),
-    "cris": ("youth", "gang", "domestic", "sexual", "weapon", "hate", "online"),
-    "fap": (
-        "cse",
-        "serious_youth_violence",
-        "gangs",
-        "harmful_sexual_behaviour",
-        "missing_education",
-        "childrens_social_care",
-        "domestic_abuse",
-        "sexual_bullying",
-        "missing_home",
-    ),
+    "dir": FLAG_NAMES[:2],  # youth, vulnerability
+    "cris": (FLAG_NAMES[0], *FLAG_NAMES[2:8]),  # youth, gang ... online
+    "fap": FLAG_NAMES[8:],  # the nine referral flags
 }
 
 SCHEMA: Final = """

@@ -16,7 +16,6 @@ and in incident analyses only when asked (:mod:`geosafe.profile.places`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -30,6 +29,7 @@ from ._common import (
     make_incident,
     row_date,
     row_ref,
+    row_urn,
 )
 from ._people import PERSON_COLUMNS, named_places, profile_detail
 from ._read import Column
@@ -101,8 +101,6 @@ COLUMNS: Final = (
     *PERSON_COLUMNS,
 )
 
-_URN_RE: Final = re.compile(r"^\d{6}$")
-
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
     """One FAP row to an Incident, or the reason to quarantine it."""
@@ -112,11 +110,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     day = row_date(row, number, "referral_date", ctx)
     if isinstance(day, Problem):
         return day
-    urn = row["school_urn"].strip()
-    if urn and _URN_RE.match(urn) is None:
-        return Problem(
-            number, "school_urn", "urn_malformed", f"`school_urn` {urn!r} is not a 6-digit DfE URN."
-        )
+    urn = row_urn(row, number)
+    if isinstance(urn, Problem):
+        return urn
     checks = (
         ("year_group", YEAR_GROUPS, row["year_group"].strip().upper()),
         ("gender", GENDERS, row["gender"].strip().upper()),

@@ -17,7 +17,16 @@ from typing import Final
 
 from .._validate import Problem
 from ..incident import Incident
-from ._common import RowContext, blank, geocode_problem, interval, make_incident, row_date, row_ref
+from ._common import (
+    RowContext,
+    blank,
+    geocode_problem,
+    interval,
+    make_incident,
+    row_date,
+    row_ref,
+    row_urn,
+)
 from ._people import PERSON_COLUMNS, profile_detail
 from ._read import Column
 
@@ -52,7 +61,6 @@ COLUMNS: Final = (
     ),
 )
 
-_URN_RE: Final = re.compile(r"^\d{6}$")
 _LIST_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
 
 
@@ -72,11 +80,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     day = row_date(row, number, "listed_on", ctx)
     if isinstance(day, Problem):
         return day
-    urn = row["school_urn"].strip()
-    if urn and _URN_RE.match(urn) is None:
-        return Problem(
-            number, "school_urn", "urn_malformed", f"`school_urn` {urn!r} is not a 6-digit DfE URN."
-        )
+    urn = row_urn(row, number)
+    if isinstance(urn, Problem):
+        return urn
     ward = row["ward"].strip()
     if ward:
         problem = geocode_problem(ctx.geocoder.from_ward(ward), number, "ward")
