@@ -12,6 +12,9 @@
 - ``geosafe profile --db DB --from YYYY-MM-DD --to YYYY-MM-DD --out DIR
   [--audience analyst|partners]``: the problem profile (``profile.html``, ``profile.pdf``,
   CSV tables).
+- ``geosafe erase-person --db DB --person-ref REF``: a young person's erasure: every link of
+  their (re-keyed) reference is removed; ``geosafe erase`` removes a whole record with its
+  links.
 
 They read record-level data from the store: ``--purpose TEXT`` or ``GEOSAFE_PURPOSE`` is
 required and each run adds one ``read`` row to the audit log, as the hotspot commands do.
@@ -195,8 +198,26 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase_person(args: argparse.Namespace) -> int:
+    from ..profile.keys import load_person_key, rekey
+    from ..profile.tables import erase_person
+    from ..store import Store
+
+    db = _db(args)
+    key = rekey(args.person_ref, load_person_key())
+    Store(db).close()  # an older store is migrated first
+    n = erase_person(db, key)
+    from .hotspots import _audit_read
+
+    # the audit keeps a prefix of the re-keyed reference, never the reference itself
+    args.person_ref = f"hmac:{key[:10]}"
+    _audit_read(args, db, args.purpose, n)
+    print(json.dumps({"person": args.person_ref, "links_removed": n}))
+    return 0 if n else 2
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``overlap``, ``flags`` and ``profile``."""
+    """Add ``overlap``, ``flags``, ``profile`` and ``erase-person``."""
     p = sub.add_parser("overlap", help="the same young people across sources; peer groups")
     _common(p)
     add_filter_arguments(p)
@@ -229,3 +250,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     r.add_argument("--no-pdf", action="store_true", help="skip profile.pdf (no Chromium)")
     r.set_defaults(func=_profile)
+
+    e = sub.add_parser(
+        "erase-person", help="remove one young person's links (their person_ref) from the store"
+    )
+    _common(e)
+    e.add_argument("--person-ref", required=True, help="the person_ref as the partnership made it")
+    e.set_defaults(func=_erase_person)

@@ -27,13 +27,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 
 from ..incident import FLAG_NAMES
 
-__all__ = ["FLAGS_BY_SOURCE", "SCHEMA", "Links", "migrate_v3", "split_links", "write_links"]
+__all__ = [
+    "FLAGS_BY_SOURCE",
+    "SCHEMA",
+    "Links",
+    "erase_person",
+    "migrate_v3",
+    "split_links",
+    "write_links",
+]
 
 #: The flags each source records (lower case, ``flag_`` dropped), in template order.
 FLAGS_BY_SOURCE: Final[dict[str, tuple[str, ...]]] = {
@@ -145,6 +154,19 @@ def write_links(conn: sqlite3.Connection, links: Links) -> None:
     conn.executemany(
         "INSERT INTO referral_places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", links.places
     )
+
+
+def erase_person(db: str | Path, person_key: str) -> int:
+    """Remove every link of one person (their re-keyed reference) from the store, in one
+    transaction; the records themselves stay. Return the number of links removed."""
+    conn = sqlite3.connect(db, isolation_level=None, timeout=60)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        n = conn.execute("DELETE FROM people_links WHERE person_key = ?", (person_key,)).rowcount
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return int(n)
 
 
 def _statements(script: str) -> list[str]:

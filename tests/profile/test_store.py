@@ -165,3 +165,28 @@ def test_schema_3_store_migrates_without_losing_a_flag(tmp_path: Path) -> None:
     with Store(db):
         pass
     assert len(load_profile_data(db).flags) == 11
+
+
+def test_erase_person_removes_every_link_and_audits_no_reference(two_sources, capsys) -> None:  # type: ignore[no-untyped-def]
+    from geosafe.cli import main
+    from geosafe.settings import StoreSettings
+
+    db, raw = two_sources
+    before = load_profile_data(db).links
+    argv = [
+        "erase-person",
+        "--db",
+        str(db),
+        "--purpose",
+        "erasure request",
+        "--person-ref",
+        raw[20],
+    ]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["links_removed"] == 2  # on a DIR and a FAP row
+    after = load_profile_data(db).links
+    assert len(after) == len(before) - 2
+    assert rekey(raw[20], KEY.encode()) not in set(after["person_key"])
+    audit = StoreSettings(db=db).audit_path()
+    assert raw[20].encode() not in audit.read_bytes()
+    assert main(argv) == 2  # nothing left to remove
