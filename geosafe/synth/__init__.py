@@ -54,9 +54,10 @@ People (:data:`PEOPLE`, :mod:`geosafe.synth._people`)
     A made-up population of 320 young people per 12 months with pseudonymous ``person_ref``
     values (``SYN-P-`` and 10 hex digits, the shape of a partnership's keyed hash), each at
     one demo-area school and in one peer group of 2-6; 30% of groups span 2-5 schools. Every
-    FAP referral names its pupil (role subject; 15% re-refer a pupil already referred); 30%
-    of DIR reports with youth_flag Y name 1-3 members of one peer group (suspect); 45% of CRIS
-    reports flagged youth name a victim and 0-2 suspects of one group; 8% of ASIF forms name
+    FAP referral names its pupil (role subject; 15% re-refer a pupil already referred, a
+    quarter of those at another school after a managed move); 30% of DIR reports with
+    youth_flag Y name 1-3 members of one peer group (suspect); 45% of CRIS reports flagged
+    youth name a victim (85% otherwise unknown) and 0-2 suspects of one group; 8% of ASIF forms name
     1-2 people (subject). So the same young people recur across sources and schools.
 Blank flags (:data:`BLANK_FLAGS`)
     Flags are left blank (not recorded) as real forms leave them: DIR per operator 5-40%

@@ -22,8 +22,12 @@ PEOPLE: Final[dict[str, Any]] = {
     # peer groups: sizes drawn from 2..6; share of groups spanning 2-5 schools
     "group_sizes": (2, 3, 3, 4, 4, 5, 6),
     "cross_school_groups": 0.30,
-    # share of referrals that re-refer a young person already referred at that school
+    # share of referrals that re-refer a young person already referred at that school, and
+    # share of those at another school after a managed move
     "repeat_referral": 0.15,
+    "managed_move": 0.25,
+    # share of CRIS victims who are not otherwise known (named on that one report only)
+    "victim_unknown": 0.85,
     # share of rows naming people: DIR with youth_flag Y, CRIS with a victim or suspect under
     # 18, ASIF
     "dir_youth_named": 0.30,
@@ -105,6 +109,8 @@ def add_people(
         seen = referred.setdefault(urn, [])
         if seen and rng.random() < PEOPLE["repeat_referral"]:
             person = int(rng.choice(seen))
+            if rng.random() < PEOPLE["managed_move"]:
+                urn = row["school_urn"] = str(rng.choice(schools))  # referred at the new school
         elif pool is not None and len(pool):
             person = int(rng.choice(pool))
         else:
@@ -131,11 +137,14 @@ def add_people(
             row["vulnerability_flag"] = ""
     for row in rows["cris"]:
         if "youth" in row["flags"].split(";") and rng.random() < PEOPLE["cris_youth_named"]:
-            victim = int(rng.integers(n))
             suspects = some_group(int(rng.integers(0, 3)))
-            people = [victim, *[p for p in suspects if p != victim]]
-            row["person_ref"] = ";".join(refs[p] for p in people)
-            row["person_role"] = ";".join(["victim", *["suspect"] * (len(people) - 1)])
+            if rng.random() < PEOPLE["victim_unknown"]:
+                victim = f"SYN-P-{int(rng.integers(0, 16**10)):010x}"
+            else:
+                victim = refs[int(rng.integers(n))]
+            names = [victim, *[refs[p] for p in suspects if refs[p] != victim]]
+            row["person_ref"] = ";".join(names)
+            row["person_role"] = ";".join(["victim", *["suspect"] * (len(names) - 1)])
         if not row["flags"] and rng.random() < BLANK_FLAGS["cris_none_written"]:
             row["flags"] = "none"
     for row in rows["asif"]:
