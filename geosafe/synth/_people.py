@@ -107,10 +107,11 @@ def add_people(
         urn = row["school_urn"]
         pool = by_school.get(urn)
         seen = referred.setdefault(urn, [])
+        others = [p for u, ps in referred.items() if u != urn for p in ps]
         if seen and rng.random() < PEOPLE["repeat_referral"]:
             person = int(rng.choice(seen))
-            if rng.random() < PEOPLE["managed_move"]:
-                urn = row["school_urn"] = str(rng.choice(schools))  # referred at the new school
+            if others and rng.random() < PEOPLE["managed_move"]:
+                person = int(rng.choice(others))  # moved here from another school
         elif pool is not None and len(pool):
             person = int(rng.choice(pool))
         else:

@@ -320,4 +320,5 @@ def test_people_recur_across_sources_and_schools(synth_dir):
     assert (dfs["dir"]["person_ref"].str.count(";") >= 1).sum() > 10
     fap = dfs["fap"]
     assert (fap["person_ref"] != "").mean() > 0.9
-    assert fap.groupby("person_ref")["school_urn"].nunique().max() == 1
+    schools = fap.groupby("person_ref")["school_urn"].nunique()
+    assert 0 < (schools > 1).sum() < 10  # a few managed moves
