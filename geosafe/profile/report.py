@@ -313,8 +313,6 @@ def build_profile(
     heat = pub(_heat(inc))
     monthly = pub(_monthly(inc, months).reset_index()).set_index("month")
     places = place_table(data)
-    if audience != "analyst":
-        places = places.drop(columns=[], errors="ignore")
     prev_places = (
         place_table(before).set_index("place")["referrals"]
         if len(before.places)
@@ -338,7 +336,7 @@ def build_profile(
             columns=["sources", "people"],
         ),
         "hotspots": _hotspot_table(cells, before.incidents, audience),
-        "places_named_in_referrals": pub(places),
+        "places_named_in_referrals": _named_places_published(pub(places), audience),
     }
     if audience == "analyst":
         tables["peer_groups"] = pd.DataFrame(
@@ -415,6 +413,14 @@ def default_period(db: Path | str, *, today: dt.date | None = None) -> tuple[dt.
     if today <= q.end_time.date():
         q = q - 1  # that quarter has not ended yet: the one before
     return q.start_time.date(), q.end_time.date()
+
+
+def _named_places_published(table: pd.DataFrame, audience: str) -> pd.DataFrame:
+    """Partners see a place named in referrals only when its referral count is published
+    (10 or more): a listed name alone would say that some note named it."""
+    if audience == "analyst" or table.empty:
+        return table
+    return table[table["referrals"].notna()].reset_index(drop=True)
 
 
 def _scoped(data: ProfileData, urn: str) -> ProfileData:
@@ -524,6 +530,7 @@ th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 table.heat td { width: 34px; text-align: center; font-size: 9px; padding: 1px; }
 section { page-break-inside: avoid; }
+h2, h3 { page-break-after: avoid; }
 .pb { page-break-before: always; }
 .note { color: #555; font-size: 10px; }
 .badge { background: #2e4057; color: #fff; padding: 1px 6px; border-radius: 3px; font-size: 10px; }

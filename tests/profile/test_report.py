@@ -116,6 +116,10 @@ def test_partners_version_passes_the_leak_checks(canary_store, tmp_path: Path) -
     assert _leaks(out, raw) == []
     assert {"contradictions.csv", "peer_groups.csv"}.isdisjoint(f.name for f in out.iterdir())
     assert "<circle" not in p.map_svg  # no incident points on the partners' map
+    # a place named in fewer than 10 referrals is not listed at all (its name would tell)
+    named = p.tables["places_named_in_referrals"]
+    assert named["referrals"].notna().all()
+    assert set(named["place"]) == {"Wood Green Station", "Alexandra Park"}  # 20 each
     # not empty: suppressing everything is not a pass
     assert p.headline["records"] == 60 and p.tables["hotspots"]["incidents"].tolist() == [40]
     # the analyst version of the same store does show record-level content
