@@ -6,12 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, Final
 
-import pandas as pd
 from fastapi import Request
 
-from geosafe import layers as gl
-from geosafe import privacy
+from geosafe import periods
 from geosafe._errors import ValidationError
+from geosafe.publish import catalogue as gl
 
 __all__ = [
     "analysis_params",
@@ -59,13 +58,7 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 
 def _date(text: str | None, name: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"`{name}` {text!r} is not a date; write it as YYYY-MM-DD."
-        raise ValidationError(msg) from None
+    return periods.parse_date(text, name=name) if text else None
 
 
 def _number(text: str | None, name: str, kind: type, default: Any = None) -> Any:
@@ -107,13 +100,22 @@ def analysis_params(request: Request, spec: gl.CollectionSpec) -> gl.AnalysisPar
             given[name] = _number(text, name, float)
     given = {k: v for k, v in given.items() if v is not None or k in ("preset", "school")}
     if "start" in spec.params and not spec.temporal and "datetime" in q:
-        # on a computed layer, `datetime` is the analysed period (the way non-analysts, who
-        # may only name a published month, quarter or year, choose it)
-        lo, hi = parse_datetime(q["datetime"]) or (None, None)
+        # on a computed layer, `datetime` is the analysed period; a non-analyst's is the whole
+        # published period it names (one parser for the check and the analysis)
+        principal = getattr(request.state, "principal", None)
+        lo: dt.date | None
+        hi: dt.date | None
+        if principal is not None and not principal.is_analyst:
+            period = periods.published_period(q["datetime"])
+            lo, hi = period.first_day, period.last_day
+        else:
+            lo, hi = (
+                periods.parse_interval(q["datetime"]) or periods.Interval(None, None)
+            ).local_dates()
         if lo is not None and "start" not in given:
-            given["start"] = lo.tz_convert("Europe/London").date()
+            given["start"] = lo
         if hi is not None and "end" not in given:
-            given["end"] = (hi.tz_convert("Europe/London") - pd.Timedelta(1, "ns")).date()
+            given["end"] = hi
     return gl.AnalysisParams(**given)
 
 
@@ -155,55 +157,6 @@ def parse_bbox(
     return (x0, y0, x1, y1), "CRS84"
 
 
-def _instant(text: str) -> pd.Timestamp | None:
-    if text in ("..", ""):
-        return None
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        msg = (
-            f"`datetime` part {text!r} is not an RFC 3339 date-time; write e.g. "
-            "'2024-01-01T00:00:00Z', '2024-01-01/..' or '../2024-06-30T23:59:59Z'."
-        )
-        raise ValidationError(msg) from None
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("Europe/London")
-    return ts.tz_convert("UTC")
-
-
-def _whole_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``2024``, ``2024-Q1`` or ``2024-03`` as a UTC interval of that whole local period."""
-    found = privacy.whole_period(text)
-    if found is None:
-        return None
-    start, end = found[0], found[1]
-    return (start.tz_convert("UTC"), (end - pd.Timedelta(1, "ns")).tz_convert("UTC"))
-
-
-def parse_datetime(
-    text: str | None,
-) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
-    """An OGC ``datetime`` (instant, ``start/end``, ``../end``, ``start/..``) as a UTC interval.
-
-    A date alone (``2024-03-01``) means that whole day, and ``2024``, ``2024-Q1``, ``2024-03``
-    that whole year, quarter or month (Europe/London)."""
-    if text is None:
-        return None
-    whole = _whole_period(text.strip())
-    if whole is not None:
-        return whole
-    if "/" in text:
-        a, _, b = text.partition("/")
-        lo, hi = _instant(a), _instant(b)
-        if lo is not None and hi is not None and lo > hi:
-            msg = f"`datetime` {text!r} ends before it starts; swap the two instants."
-            raise ValidationError(msg)
-        if hi is not None and len(b) == 10:  # a date: the whole day
-            hi = hi + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-        return (lo, hi)
-    t = _instant(text)
-    if t is None:
-        return None
-    if len(text) == 10:
-        return (t, t + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))
-    return (t, t)
+def parse_datetime(text: str | None) -> periods.Interval | None:
+    """An OGC ``datetime`` as a UTC interval (end inclusive): :func:`geosafe.periods.parse_interval`."""
+    return periods.parse_interval(text)

@@ -16,12 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
-from geosafe.privacy import published_period
+from geosafe.periods import published_period
 from geosafe.profile.report import build_profile, default_period, render_html
 
 from .deps import ALL_ROLES, Svc, require_roles
@@ -51,8 +50,7 @@ def profile(
     """Build the profile for the caller's role and scope."""
     if datetime is not None:
         period = published_period(datetime)
-        from_ = period.start.date()
-        to = (period.end - pd.Timedelta(days=1)).date()
+        from_, to = period.first_day, period.last_day
     elif from_ is None and to is None:
         from_, to = default_period(svc.settings.db)
     elif from_ is None or to is None:

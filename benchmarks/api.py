@@ -66,8 +66,8 @@ def _synthetic_store(path: Path, n: int, seed: int = 1) -> None:
             "source": "dir",
             "source_ref": refs,
             "row_no": np.arange(1, n + 1),
-            "t_from": secs,
-            "t_to": secs,
+            "occurred_from": secs,
+            "occurred_to": secs,
             "time_precision": "minute",
             "category": "ASB",
             "flags": "",
@@ -168,7 +168,7 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time limit per scenario")
     args = ap.parse_args()
 
-    from geosafe.auth import TokenStore
+    from geosafe.access.tokens import TokenStore
 
     work = Path(tempfile.mkdtemp(prefix="geosafe-bench-"))
     db = args.db

@@ -180,9 +180,11 @@ def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
     import datetime as dt
 
     from geosafe.filters import IncidentFilter
-    from geosafe.network import journeys as jn
+    from geosafe.network import origins as og
+    from geosafe.network.journeys import FallbackWalk
     from geosafe.network.transit import RaptorRouter
-    from geosafe.risk import build_exposure_model, journey_window
+    from geosafe.risk.exposure import build_exposure_model, journey_window
+    from geosafe.risk.journeys import assess_journeys
     from geosafe.store import Store
 
     store = Store(store_path)
@@ -204,7 +206,7 @@ def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
     }
     feed = gtfs or datasets.gtfs_dir()
     router = (
-        RaptorRouter(feed, walk=jn.FallbackWalk(net), walk_path=net.path_line)
+        RaptorRouter(feed, walk=FallbackWalk(net), walk_path=net.path_line)
         if Path(feed).exists()
         else None
     )
@@ -214,13 +216,13 @@ def fap_acceptance(store_path: Path, *, gtfs: Path | None, date: str) -> int:
     buses: list = []
     t = time.perf_counter()
     for urn in datasets.schools(demo_only=True)["urn"]:
-        origins = jn.origins_from_postcodes(jn.fap_home_postcodes(store, urn), kind="fap")
+        origins = og.origins_from_postcodes(og.fap_home_postcodes(store, urn), kind="fap")
         if not len(origins):
             continue
-        kw = {"arrive_by": dt.time(8, 45), "date": day, "network": net, "model": model}
-        walks += jn.plan_journeys(urn, origins, mode="walk", **kw)
+        kw = {"bell": dt.time(8, 45), "date": day, "network": net, "model": model}
+        walks += assess_journeys(urn, origins, mode="walk", **kw)
         if router is not None:
-            buses += jn.plan_journeys(urn, origins, mode="bus", router=router, **kw)
+            buses += assess_journeys(urn, origins, mode="bus", router=router, **kw)
     out["journeys_s"] = round(time.perf_counter() - t, 2)
     out["walk"] = _summary(walks, True)
     out["bus"] = _summary(buses, True) if router is not None else "no GTFS feed"

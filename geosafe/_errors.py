@@ -18,6 +18,9 @@ __all__ = [
     "ImportFileError",
     "LimitExceededError",
     "NotFoundError",
+    "RequestCostError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
     "RoutingError",
     "StoreError",
     "ValidationError",
@@ -76,4 +79,24 @@ class DisclosureError(GeosafeError, ValueError):
 
 
 class LimitExceededError(GeosafeError, ValueError):
-    """A request exceeds a configured limit (bbox area, upload size, rate)."""
+    """A request exceeds a configured limit (too many requests or jobs at once).
+
+    ``retry_after`` is the seconds to wait before trying again, when known.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestCostError(LimitExceededError):
+    """A request would cost more than its role may ask for (grid cells, kernel size, bbox
+    area, journeys); the message names the limit and how to stay under it."""
+
+
+class RequestTooLargeError(LimitExceededError):
+    """A request body is larger than the configured limit."""
+
+
+class RequestTimeoutError(LimitExceededError):
+    """A request ran longer than the configured limit."""

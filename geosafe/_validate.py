@@ -23,6 +23,8 @@ from typing import Final, Literal
 
 import pandas as pd
 
+from . import periods
+
 __all__ = [
     "CSV_INJECTION_PREFIXES",
     "LONDON",
@@ -129,27 +131,10 @@ def _now() -> pd.Timestamp:
 
 def _localise(naive: dt.datetime, *, row: int, column: str, text: str) -> pd.Timestamp | Problem:
     """Attach Europe/London, refusing local times that do not exist or happen twice."""
-    early = naive.replace(tzinfo=_ZONE, fold=0)
-    late = naive.replace(tzinfo=_ZONE, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        # in the gap both folds map to instants whose local wall time differs from `naive`
-        back = early.astimezone(dt.UTC).astimezone(_ZONE).replace(tzinfo=None)
-        if back != naive:
-            return Problem(
-                row,
-                column,
-                "time_nonexistent",
-                f"`{column}` {text!r} does not exist in Europe/London (clocks went forward); "
-                "give the time with an offset (e.g. '+00:00') or correct it.",
-            )
-        return Problem(
-            row,
-            column,
-            "time_ambiguous",
-            f"`{column}` {text!r} happened twice in Europe/London (clocks went back); "
-            "add an offset ('+01:00' for the first, '+00:00' for the second).",
-        )
-    return pd.Timestamp(early)
+    try:
+        return periods.localise(naive, text, column)
+    except periods.TimeError as exc:
+        return Problem(row, column, exc.code, str(exc))
 
 
 def _check_range(
@@ -202,40 +187,23 @@ def parse_timestamp(
     now = _now() if now is None else now
     if not text:
         return Problem(row, column, "time_missing", f"`{column}` is blank; give a timestamp.")
-    m = _ISO_RE.match(text)
-    if m is not None:
-        if m.group("H") is None and not allow_date_only:
+    parsed: tuple[pd.Timestamp, str] | None = None
+    if _ISO_RE.match(text) is not None:
+        try:
+            parsed = periods.parse_local_datetime(text, name=column)
+        except periods.TimeError as exc:
+            code = {"time_too_early": "time_before_2000", "time_too_late": "time_future"}
+            return Problem(row, column, code.get(exc.code, exc.code), str(exc))
+    if parsed is not None:
+        ts, kind = parsed
+        if kind == "day" and not allow_date_only:
             return Problem(
                 row,
                 column,
                 "time_format",
                 f"`{column}` {text!r} has no time of day; write e.g. '2025-01-13 15:42'.",
             )
-        try:
-            naive = dt.datetime(
-                int(m.group("y")),
-                int(m.group("m")),
-                int(m.group("d")),
-                int(m.group("H") or 0),
-                int(m.group("M") or 0),
-                int(m.group("S") or 0),
-            )
-        except ValueError:
-            return Problem(
-                row,
-                column,
-                "time_impossible",
-                f"`{column}` {text!r} is not a real date or time; correct it.",
-            )
-        precision: TimePrecision = "minute" if m.group("H") is not None else "day"
-        tz = m.group("tz")
-        if tz:
-            ts = pd.Timestamp(text.replace(" ", "T", 1)).tz_convert(LONDON)
-        else:
-            local = _localise(naive, row=row, column=column, text=text)
-            if isinstance(local, Problem):
-                return local
-            ts = local
+        precision: TimePrecision = "minute" if kind == "minute" else "day"
     elif declared_format is not None:
         try:
             naive = dt.datetime.strptime(text, declared_format)
@@ -273,7 +241,9 @@ def _not_iso(text: str, *, row: int, column: str, declared_format: str | None) -
         column,
         "time_format",
         f"`{column}` {text!r} is not ISO 8601 ('YYYY-MM-DD HH:MM'){extra}; dates are never "
-        "guessed: re-export in ISO format or declare the format in IngestSettings.datetime_formats.",
+        "guessed: re-export in ISO format or declare the file's format per source in the "
+        "environment variable GEOSAFE_INGEST_DATETIME_FORMATS, e.g. "
+        """GEOSAFE_INGEST_DATETIME_FORMATS='{"dir": "%d/%m/%Y %H:%M"}'.""",
     )
 
 
@@ -338,7 +308,8 @@ def check_code(
             column,
             "value_out_of_list",
             f"`{column}` {text!r} is not in the declared code list ({shown}); correct the "
-            "code or add it to IngestSettings.code_lists.",
+            "code or add it to the source's list in GEOSAFE_INGEST_CODE_LISTS, e.g. "
+            """GEOSAFE_INGEST_CODE_LISTS='{"dir": ["ASB", "ASSAULT"]}'.""",
         )
     return value
 
@@ -384,7 +355,8 @@ def check_text(text: str, *, row: int, column: str, max_length: int) -> str | Pr
             column,
             "text_too_long",
             f"`{column}` has {len(text)} characters, more than the maximum {max_length}; "
-            "shorten it or raise IngestSettings.max_text_length.",
+            "shorten it or raise GEOSAFE_INGEST_MAX_TEXT_LENGTH (e.g. "
+            "GEOSAFE_INGEST_MAX_TEXT_LENGTH=8000).",
         )
     bad = _CONTROL_RE.search(text)
     if bad is not None:
@@ -412,7 +384,8 @@ def encoding_problem(value: str, *, row: int, column: str, encoding: str) -> Pro
                 column,
                 "encoding_invalid",
                 f"`{column}` holds byte 0x{byte:02X}, not valid {encoding}; save the file as "
-                "UTF-8 or set IngestSettings.encoding to the file's encoding (e.g. 'cp1252').",
+                "UTF-8 or set GEOSAFE_INGEST_ENCODING to the file's encoding (e.g. "
+                "GEOSAFE_INGEST_ENCODING=cp1252).",
             )
     return None
 

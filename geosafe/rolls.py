@@ -9,7 +9,7 @@ fatal, and are not stored. What is stored is the roll aggregated to ``(postcode,
 one row per distinct postcode, sorted, in ``<db>.rolls/<URN>.csv`` beside the incident store
 (:func:`rolls_dir`; ``GEOSAFE_ROLLS_DIR`` overrides), written atomically.
 
-The rolls are origins of the school's journey corridors (:mod:`geosafe.corridors`): with a
+The rolls are origins of the school's journey corridors (:mod:`geosafe.publish.corridors`): with a
 roll, the corridor pupil counts describe the whole school rather than only its Fair Access
 Panel referrals, so stretches used by 10 or more pupils can be published to the school.
 """
@@ -431,11 +431,11 @@ def audit_roll(
     endpoint: str | None = None,
 ) -> int:
     """Audit a roll upload (``summary`` given) as an import
-    (:func:`geosafe.audit.record_import`: source ``roll``, the file's name and SHA-256, rows
+    (:func:`geosafe.access.audit.record_import`: source ``roll``, the file's name and SHA-256, rows
     read, rows not stored as ``quarantined``, pupils stored as ``records``), or the deletion
     of school ``urn``'s roll (``summary`` None) as an ``erase``. ``who`` is the token's
     label (``None``: the command-line user) and role. Returns the audit row id."""
-    from .audit import AuditLog, cli_actor, record_import
+    from .access.audit import AuditLog, cli_actor, record_import
     from .settings import StoreSettings
 
     label, role = who

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for geosafe: a virtual environment with the package and its
 # dependencies, the vendored web assets, and (with --test) the Debian packages the tests use
-# as independent clients (GDAL's ogrinfo, Chromium). Safe to run again: it only adds what is missing.
+# as independent clients (GDAL's ogrinfo, Chromium, QGIS). Safe to run again: it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -21,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
     command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # profile.pdf pages as PNG
+    # QGIS 3.22 as a real OGC API client in tests/clients (system python3, not the venv)
+    /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = "0" ]; then
             apt-get update -q >/dev/null

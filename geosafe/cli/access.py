@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import audit as audit_mod
-from .. import auth
+from .. import periods
 from .._errors import ValidationError
+from ..access import audit as audit_mod
+from ..access import tokens as auth
 from ..incident import SOURCES
 from ..settings import StoreSettings
 
@@ -165,22 +166,18 @@ def _token_list(args: argparse.Namespace) -> int:
 def _parse_when(text: str | None) -> datetime | None:
     if text is None:
         return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        msg = f"`--since` {text!r} is not an ISO date; use e.g. 2025-03-01 or 2025-03-01T09:00."
-        raise ValidationError(msg) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return periods.parse_instant(text, name="--since").to_pydatetime()
 
 
 def _audit(args: argparse.Namespace) -> int:
     log = _log(args)
     if args.verify:
-        bad = log.verify()
-        if bad:
-            print(f"audit log {log.path}: hash chain broken at row(s) {bad[:20]}", file=sys.stderr)
+        check = log.check()
+        if not check.ok:
+            for problem in check.problems:
+                print(f"audit log {log.path}: {problem}", file=sys.stderr)
             return 1
-        print(f"audit log {log.path}: {log.count()} rows, hash chain intact")
+        print(f"audit log {log.path}: {check.rows} rows, keyed hash chain and head intact")
         return 0
     rows = log.entries(
         since=_parse_when(args.since), action=args.action, label=args.label, limit=args.limit

@@ -9,12 +9,12 @@ null and the exit code is still 0.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import re
 from typing import Any, cast
 
 from .._errors import ValidationError
+from ._args import date_arg
 
 __all__ = ["register"]
 
@@ -25,14 +25,6 @@ def _hhmm(text: str) -> int:
         msg = f"time {text!r} is not HH:MM (e.g. 08:45; hours may exceed 23 for after midnight)"
         raise argparse.ArgumentTypeError(msg)
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"date {text!r} is not YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _route(args: argparse.Namespace) -> int:
@@ -136,7 +128,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--depart", type=_hhmm, help="leave at HH:MM")
     when.add_argument("--arrive-by", type=_hhmm, help="arrive by HH:MM (latest departure)")
-    p.add_argument("--date", required=True, type=_date, help="service day YYYY-MM-DD")
+    p.add_argument("--date", required=True, type=date_arg, help="service day YYYY-MM-DD")
     p.add_argument("--format", choices=("json", "text"), default="json")
     p.add_argument("--max-transfers", type=int, default=None, help="default 6")
     p.add_argument("--min-transfer-s", type=int, default=None, help="same-stop change, s (120)")

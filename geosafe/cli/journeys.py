@@ -2,7 +2,7 @@
 
 ``geosafe journeys --school URN (--origins FILE | --postcodes FILE | --from-store)
 --mode walk|bus --arrive-by HH:MM --date YYYY-MM-DD --out FILE.geojson [--db PATH]``
-writes one GeoJSON feature per origin (see :func:`geosafe.network.journeys.journeys_geojson`).
+writes one GeoJSON feature per origin (see :func:`geosafe.risk.journeys.journeys_geojson`).
 
 ``geosafe school-report --school URN --out DIR [--db PATH] [--role analyst|school|...]``
 writes ``report.html``, ``corridors.geojson``, ``hotspots.geojson`` and ``need_matrix.csv``.
@@ -26,24 +26,9 @@ import shapely
 from .. import datasets
 from .._errors import ConfigurationError, ValidationError
 from ..filters import IncidentFilter, add_filter_arguments, filter_from_args
+from ._args import clock_arg, date_arg
 
 log = logging.getLogger(__name__)
-
-
-def _time_arg(text: str) -> dt.time:
-    try:
-        return dt.datetime.strptime(text, "%H:%M").time()
-    except ValueError:
-        msg = f"{text!r} is not a time; write HH:MM (24-hour), e.g. 08:45"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def _date_arg(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; write YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,8 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--from-store", action="store_true", help="the school's FAP referrals' home postcodes"
     )
     p.add_argument("--mode", required=True, choices=("walk", "bus"))
-    p.add_argument("--arrive-by", required=True, type=_time_arg, metavar="HH:MM")
-    p.add_argument("--date", required=True, type=_date_arg, metavar="YYYY-MM-DD")
+    p.add_argument("--arrive-by", required=True, type=clock_arg, metavar="HH:MM")
+    p.add_argument("--date", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.geojson")
     p.set_defaults(func=cmd_journeys)
 
@@ -103,8 +88,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("analyst", "school", "neighbourhood"),
         help="disclosure control: exact counts for analysts only (default analyst)",
     )
-    r.add_argument("--arrive-by", type=_time_arg, default=dt.time(8, 45), metavar="HH:MM")
-    r.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD", help="default: next Monday")
+    r.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
+    r.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="default: next Monday")
     r.add_argument(
         "--walk-max-m",
         type=float,
@@ -131,9 +116,9 @@ def _store(args: argparse.Namespace, *, required: bool) -> Any:
 
 
 def _network(args: argparse.Namespace) -> Any:
-    from ..network.walk import WalkNetwork
+    from ..network.walk import WalkNetwork, WalkSettings
 
-    return WalkNetwork.from_osm(args.osm or datasets.osm_path())
+    return WalkNetwork.from_osm(args.osm or datasets.osm_path(), settings=WalkSettings())
 
 
 def _router(args: argparse.Namespace, net: Any) -> Any | None:
@@ -141,14 +126,23 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     if not Path(path).exists():
         return None
     from ..network.journeys import FallbackWalk
-    from ..network.transit import RaptorRouter
+    from ..network.transit import RaptorRouter, TransitSettings
 
-    return RaptorRouter(path, walk=FallbackWalk(net), walk_path=net.path_line)
+    settings = TransitSettings()
+    return RaptorRouter(
+        path,
+        walk=FallbackWalk(net),
+        walk_path=net.path_line,
+        max_walk_m=settings.max_walk_m,
+        transfer_walk_m=settings.transfer_walk_m,
+        min_transfer_s=settings.min_transfer_s,
+        max_transfers=settings.max_transfers,
+    )
 
 
 def _model(args: argparse.Namespace, store: Any | None) -> tuple[Any | None, int]:
     """The exposure model and the number of incident records read for it."""
-    from ..risk import build_exposure_model, journey_window
+    from ..risk.exposure import build_exposure_model, journey_window
 
     if store is None:
         return None, 0
@@ -186,7 +180,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
     if store is None:
         return
-    from ..audit import AuditLog, cli_actor
+    from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
     AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(
@@ -203,15 +197,16 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
 # ------------------------------------------------------------------------ journeys
 def cmd_journeys(args: argparse.Namespace) -> int:
     """``geosafe journeys``."""
-    from ..network import journeys as jn
+    from ..network import origins as og
+    from ..risk.journeys import assess_journeys, journeys_geojson
 
     store = _store(args, required=bool(args.from_store))
     if args.origins:
-        origins = jn.origins_from_csv(args.origins)
+        origins = og.origins_from_csv(args.origins)
     elif args.postcodes:
-        origins = jn.origins_from_postcodes(jn.read_postcode_list(args.postcodes))
+        origins = og.origins_from_postcodes(og.read_postcode_list(args.postcodes))
     else:
-        origins = jn.origins_from_postcodes(jn.fap_home_postcodes(store, args.school), kind="fap")
+        origins = og.origins_from_postcodes(og.fap_home_postcodes(store, args.school), kind="fap")
     net = _network(args)
     router = _router(args, net) if args.mode == "bus" else None
     if args.mode == "bus" and router is None:
@@ -222,11 +217,11 @@ def cmd_journeys(args: argparse.Namespace) -> int:
         raise ConfigurationError(msg)
     model, n_read = _model(args, store)
     _audit(args, "journeys", store, n_read + (sum(origins.count) if args.from_store else 0))
-    results = jn.plan_journeys(
+    results = assess_journeys(
         args.school,
         origins,
         mode=args.mode,
-        arrive_by=args.arrive_by,
+        bell=args.arrive_by,
         date=args.date,
         network=net,
         router=router,
@@ -243,7 +238,7 @@ def cmd_journeys(args: argparse.Namespace) -> int:
         if args.mode == "bus" and not args.gtfs
         else None,
     }
-    out = jn.journeys_geojson(results, metadata=meta)
+    out = journeys_geojson(results, metadata=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out))
     ok = [r for r in results if r.error is None]
@@ -262,22 +257,21 @@ def _next_monday() -> dt.date:
 
 def cmd_school_report(args: argparse.Namespace) -> int:
     """``geosafe school-report``."""
-    from ..network import journeys as jn
-    from ..risk import school_report
+    from ..network import origins as og
+    from ..risk.journeys import assess_journeys
+    from ..risk.report import build_school_report
     from ..rolls import roll_postcodes
 
     store = _store(args, required=True)
-    xy, name = jn.school_location(args.school)
+    xy, name = og.school_location(args.school)
     # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes
-    homes = roll_postcodes(store.path, args.school) + jn.fap_home_postcodes(store, args.school)
-    origins = jn.origins_from_postcodes(homes, kind="postcode")
+    homes = roll_postcodes(store.path, args.school) + og.fap_home_postcodes(store, args.school)
+    origins = og.origins_from_postcodes(homes, kind="postcode")
     net = _network(args)
     model, n_read = _model(args, store)
     date = args.date or _next_monday()
-    common = {"arrive_by": args.arrive_by, "date": date, "network": net, "model": model}
-    walks = jn.plan_journeys(
-        args.school, origins, mode="walk", max_detour=args.max_detour, **common
-    )
+    common = {"bell": args.arrive_by, "date": date, "network": net, "model": model}
+    walks = assess_journeys(args.school, origins, mode="walk", max_detour=args.max_detour, **common)
     router = _router(args, net)
     chosen = list(walks)
     far = [
@@ -286,14 +280,14 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         if w.error is not None or (w.distance_m or 0.0) > args.walk_max_m
     ]
     if router is not None and far:
-        sub = jn.Origins(
+        sub = og.Origins(
             tuple(origins.origin_id[i] for i in far),
             origins.xy[far],
             origins.count[far],
             tuple(origins.error[i] for i in far),
             origins.kind,
         )
-        buses = jn.plan_journeys(
+        buses = assess_journeys(
             args.school, sub, mode="bus", router=router, max_detour=args.max_detour, **common
         )
         for i, b in zip(far, buses, strict=True):
@@ -301,7 +295,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
                 chosen[i] = b
     fap = store.incidents(sources=["fap"], with_location=False)
     _audit(args, "school-report", store, n_read + len(fap))
-    report = school_report(
+    report = build_school_report(
         args.school,
         chosen,
         school_name=name,
@@ -450,7 +444,9 @@ def write_school_report(
     page = out_dir / "report.html"
     corridors.write_text(_to_wgs(report.corridors))
     hotspots.write_text(_to_wgs(report.hotspots))
-    report.need_matrix.to_csv(matrix, index=False)
+    from ..publish.exports import neutralise_formulas
+
+    neutralise_formulas(report.need_matrix).to_csv(matrix, index=False)
     s = report.summary
     top = report.corridors.sort_values("pupils", ascending=False, na_position="last").head(20)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
-from ..filters import add_filter_arguments, date_arg, filter_from_args
+from ..filters import add_filter_arguments, filter_from_args
+from ._args import date_arg
 
 __all__ = ["register"]
 

@@ -6,8 +6,9 @@
 * arrive-by (:meth:`~RaptorRouter.arrive_by`), e.g. "at school by 08:45": a reverse
   RAPTOR finds the latest departure that still arrives in time, then a forward search from
   that departure gives the journey (so every arrive-by answer is a forward journey);
-* departure windows (:meth:`~RaptorRouter.departure_window`): one earliest-arrival search
-  per minute of a window, giving the median and 90th percentile journey time.
+* departure windows (:meth:`~RaptorRouter.departure_window`): the earliest arrival for
+  every minute of a window from one rRAPTOR range search (``_raptor.range_arrivals``), giving
+  the median and 90th percentile journey time.
 
 Origins and destinations are stop ids or ``(x, y)`` points in the router's CRS (EPSG:27700
 for British feeds). Points reach stops by walking: distances come from a walk network with a
@@ -33,9 +34,8 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -48,6 +48,7 @@ from scipy.spatial import cKDTree
 from .._errors import RoutingError, ValidationError
 from . import _raptor
 from .gtfs import Feed, expand_frequencies, read_feed
+from .itinerary import DepartureWindow, Journey, Leg, Place, TransitRouter, WalkDistances
 
 __all__ = [
     "DETOUR_FACTOR",
@@ -70,123 +71,6 @@ WALK_SPEED_MPS: Final = 1.3
 #: Same-stop minimum transfer time, seconds (nigiri's default of 2 minutes).
 MIN_TRANSFER_S: Final = 120
 
-#: A stop id or an ``(x, y)`` point in the router's CRS.
-Place = str | tuple[float, float]
-
-
-class WalkDistances(Protocol):
-    """What the router needs from a walk network (e.g. ``WalkNetwork``)."""
-
-    def distances(
-        self, from_xy: tuple[float, float], to_xy: npt.ArrayLike, *, max_m: float = ...
-    ) -> npt.NDArray[np.float64]: ...
-
-
-@dataclass(frozen=True)
-class Leg:
-    """One part of a journey.
-
-    ``mode`` is ``walk``, ``wait`` or ``bus``. Times are seconds after midnight of the
-    service day; ``wait_s`` is the time waited at ``from_stop`` before a bus leg (also
-    given as a ``wait`` leg of its own). ``stops`` lists the stop ids ridden (boarding to
-    alighting, inclusive) for a bus leg. ``geometry`` is a LineString (walk path, or the
-    line through the stops ridden) or a Point (wait) in the router's CRS.
-    """
-
-    mode: str
-    from_stop: str | None
-    to_stop: str | None
-    depart_s: int
-    arrive_s: int
-    route: str | None = None
-    trip_id: str | None = None
-    stops: tuple[str, ...] = ()
-    wait_s: int = 0
-    distance_m: float = 0.0
-    geometry: Any = None
-
-    @property
-    def duration_s(self) -> int:
-        """Length of the leg, seconds."""
-        return self.arrive_s - self.depart_s
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary (geometry as GeoJSON in the router's CRS)."""
-        geom = None
-        if self.geometry is not None:
-            geom = shapely.geometry.mapping(self.geometry)
-            geom = {
-                "type": geom["type"],
-                "coordinates": np.round(np.asarray(geom["coordinates"], dtype=float), 1).tolist(),
-            }
-        return {
-            "mode": self.mode,
-            "from_stop": self.from_stop,
-            "to_stop": self.to_stop,
-            "depart_s": self.depart_s,
-            "arrive_s": self.arrive_s,
-            "route": self.route,
-            "trip_id": self.trip_id,
-            "stops": list(self.stops),
-            "wait_s": self.wait_s,
-            "distance_m": round(self.distance_m, 1),
-            "geometry": geom,
-        }
-
-
-@dataclass(frozen=True)
-class Journey:
-    """A door-to-door journey: leave ``departure_s``, arrive ``arrival_s`` (seconds after
-    midnight of the service ``date``), through ``legs``."""
-
-    departure_s: int
-    arrival_s: int
-    legs: tuple[Leg, ...]
-    date: dt.date
-    crs: str
-
-    @property
-    def duration_s(self) -> int:
-        """Door-to-door time, seconds (waiting included)."""
-        return self.arrival_s - self.departure_s
-
-    @property
-    def transfers(self) -> int:
-        """Number of bus changes."""
-        return max(0, sum(1 for leg in self.legs if leg.mode == "bus") - 1)
-
-    @property
-    def wait_s(self) -> int:
-        """Total time spent waiting at stops, seconds."""
-        return sum(leg.duration_s for leg in self.legs if leg.mode == "wait")
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"departure_s", "arrival_s", "legs": [...]}`` plus date, CRS and transfers."""
-        return {
-            "departure_s": self.departure_s,
-            "arrival_s": self.arrival_s,
-            "date": self.date.isoformat(),
-            "crs": self.crs,
-            "transfers": self.transfers,
-            "legs": [leg.to_dict() for leg in self.legs],
-        }
-
-
-@dataclass(frozen=True)
-class DepartureWindow:
-    """Journey times over a window of departures (one search per ``step_s``).
-
-    ``durations_s`` is NaN where no journey was found. ``median_s`` and ``p90_s`` are over
-    the departures that have one (NaN if none).
-    """
-
-    departures_s: npt.NDArray[np.int64]
-    arrivals_s: npt.NDArray[np.float64]
-    durations_s: npt.NDArray[np.float64]
-    median_s: float
-    p90_s: float
-    n_without_journey: int
-
 
 class TransitSettings(BaseSettings):
     """Bus-routing options (``GEOSAFE_`` prefix), the defaults of the CLI."""
@@ -204,30 +88,6 @@ class TransitSettings(BaseSettings):
     min_transfer_s: int = Field(default=MIN_TRANSFER_S, ge=0, le=1800)
     #: Most changes in one journey.
     max_transfers: int = Field(default=6, ge=0, le=15)
-
-
-@runtime_checkable
-class TransitRouter(Protocol):
-    """Timetable routing between stops or points (see module docstring)."""
-
-    def earliest_arrival(
-        self, origin: Place, destination: Place, *, depart_s: int, date: dt.date
-    ) -> Journey | None: ...
-
-    def arrive_by(
-        self, origin: Place, destination: Place, *, arrive_s: int, date: dt.date
-    ) -> Journey | None: ...
-
-    def departure_window(
-        self,
-        origin: Place,
-        destination: Place,
-        *,
-        start_s: int,
-        end_s: int,
-        date: dt.date,
-        step_s: int = 60,
-    ) -> DepartureWindow: ...
 
 
 class RaptorRouter:
@@ -429,9 +289,7 @@ class RaptorRouter:
             return np.where(straight <= max_m, straight, np.inf)
         snap = getattr(self.walk, "snap", None)
         if snap is not None:
-            from .walk import WalkSettings
-
-            off = ~(np.asarray(snap(b).dist) <= WalkSettings().max_snap_m)
+            off = ~(np.asarray(snap(b).dist) <= float(getattr(self.walk, "max_snap_m", 250.0)))
             d = np.where(off, straight, d)
         return np.where(d <= max_m, d, np.inf)
 
@@ -684,12 +542,19 @@ class RaptorRouter:
         day = self._day(date)
         walk = self._direct_walk_s(a, b)
         deps = np.arange(start_s, end_s, step_s, dtype=np.int64)
-        arrs = np.full(len(deps), np.nan)
-        for i, d in enumerate(deps):
-            res = self._search(day, src, d + src_w, tgt, tgt_w)
-            best = min(float(res[0]) if res[0] < _raptor.INF else np.inf, d + walk)
-            if np.isfinite(best):
-                arrs[i] = best
+        # one rRAPTOR range search, equal to one search per departure
+        rides = _raptor.range_arrivals(
+            day,
+            min_transfer_s=self.min_transfer_s,
+            max_rounds=self.max_transfers + 1,
+            src=src,
+            src_walk=src_w,
+            tgt=tgt,
+            tgt_egress=tgt_w,
+            departures=deps,
+        )
+        arrs = np.fmin(rides, deps + walk)
+        arrs[~np.isfinite(arrs)] = np.nan
         durs = arrs - deps.astype(np.float64)
         ok = np.isfinite(durs)
         med = float(np.median(durs[ok])) if ok.any() else float("nan")

@@ -21,11 +21,11 @@ Walking speed: :data:`WALK_SPEED_MPS` = 1.3 m/s (secondary-school pupils; about 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +40,7 @@ from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
+from .pedestrian import OSM_TAGS, pedestrian_reason, way_tag
 
 __all__ = [
     "FILTER_VERSION",
@@ -56,95 +57,6 @@ log = logging.getLogger(__name__)
 WALK_SPEED_MPS: Final = 1.3
 #: Bumped whenever :func:`pedestrian_reason` or the graph build changes (part of the cache key).
 FILTER_VERSION: Final = "walk-filter-1"
-
-#: ``highway=*`` values never usable on foot.
-_NO_WALK_HIGHWAY: Final = frozenset(
-    {
-        "motorway",
-        "motorway_link",
-        "bus_guideway",
-        "busway",
-        "raceway",
-        "construction",
-        "proposed",
-        "abandoned",
-        "disused",
-        "razed",
-        "planned",
-    }
-)
-#: ``foot=*`` values that forbid walking. ``use_sidepath``: a separately mapped footway must be
-#: used instead (and is in the graph).
-_FOOT_NO: Final = frozenset({"no", "private", "use_sidepath"})
-#: ``foot=*`` values that grant walking whatever ``access=*`` says.
-_FOOT_YES: Final = frozenset({"yes", "designated", "permissive", "destination", "official"})
-_ACCESS_NO: Final = frozenset({"no", "private"})
-_SIDEWALK_NONE: Final = frozenset({"no", "none", "separate"})
-_OSM_TAGS: Final = ("foot", "access", "sidewalk")
-
-
-def _tag(tags: Mapping[str, Any], key: str) -> str | None:
-    value = tags.get(key)
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, list):  # a simplified osmnx edge merges ways: any value decides
-        value = ";".join(str(v) for v in value)
-    return str(value).strip().lower()
-
-
-def pedestrian_reason(tags: Mapping[str, Any]) -> str | None:
-    """Why a way may not be walked, or ``None`` when a pedestrian may use it.
-
-    The rules, in order (values compared in lower case; ``a;b`` lists match on any part):
-
-    1. no ``highway`` tag: ``"not_highway"``;
-    2. ``highway`` in motorway, motorway_link, bus_guideway, busway, raceway, construction,
-       proposed, abandoned, disused, razed, planned: ``"highway_<value>"``;
-    3. ``foot`` in no, private, use_sidepath: ``"foot_<value>"``;
-    4. ``access`` in no, private and ``foot`` not in yes, designated, permissive,
-       destination, official: ``"access_<value>"``;
-    5. ``highway`` trunk or trunk_link with ``sidewalk`` no/none/separate and no explicit foot
-       access: ``"trunk_without_sidewalk"`` (walking is lawful on English trunk roads, but
-       where the carriageway has no pavement of its own a pedestrian uses the separately
-       mapped footway).
-
-    Everything else is walkable, including ``highway=steps`` (kept, and marked on the
-    edge so reports can flag them), ``service`` roads without access restrictions,
-    cycleways (shared use in London unless ``foot=no``), tracks and bridleways.
-
-    Parameters
-    ----------
-    tags
-        The way's OSM tags (an osmnx edge attribute dict will do).
-
-    Returns
-    -------
-    str or None
-        A reason code, or ``None`` when walkable.
-    """
-    highway = _tag(tags, "highway")
-    if not highway:
-        return "not_highway"
-    parts = set(highway.split(";"))
-    bad = parts & _NO_WALK_HIGHWAY
-    if bad:
-        return f"highway_{sorted(bad)[0]}"
-    foot = _tag(tags, "foot")
-    foot_parts = set(foot.split(";")) if foot else set()
-    if foot_parts & _FOOT_NO and not foot_parts & _FOOT_YES:
-        return f"foot_{sorted(foot_parts & _FOOT_NO)[0]}"
-    access = _tag(tags, "access")
-    access_parts = set(access.split(";")) if access else set()
-    if access_parts & _ACCESS_NO and not foot_parts & _FOOT_YES:
-        return f"access_{sorted(access_parts & _ACCESS_NO)[0]}"
-    sidewalk = _tag(tags, "sidewalk")
-    if (
-        parts & {"trunk", "trunk_link"}
-        and sidewalk in _SIDEWALK_NONE
-        and not foot_parts & _FOOT_YES
-    ):
-        return "trunk_without_sidewalk"
-    return None
 
 
 class WalkSettings(BaseSettings):
@@ -260,6 +172,9 @@ class WalkNetwork:
     edge_name: npt.NDArray[np.str_]
     source_sha256: str = ""
     dropped: dict[str, int] = field(default_factory=dict)
+    settings: WalkSettings = field(
+        default_factory=WalkSettings.model_construct, repr=False, compare=False
+    )
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ building
@@ -268,6 +183,7 @@ class WalkNetwork:
         cls,
         path: str | Path,
         *,
+        settings: WalkSettings | None = None,
         cache_dir: str | Path | None = None,
         use_cache: bool = True,
     ) -> WalkNetwork:
@@ -278,9 +194,12 @@ class WalkNetwork:
         path
             OSM XML file (``.osm``, ``.osm.bz2``, ``.osm.gz``), e.g.
             :func:`geosafe.datasets.osm_path`.
+        settings
+            Snap limits and the cache directory, made by the caller (the CLI or the app
+            reads them from ``GEOSAFE_`` variables: ``WalkSettings()``); default: the
+            documented defaults of :class:`WalkSettings`, no environment read.
         cache_dir
-            Cache directory; default :class:`WalkSettings` ``cache_dir``
-            (``GEOSAFE_CACHE_DIR``, else ``.cache/geosafe``).
+            Cache directory; default ``settings.cache_dir`` (``.cache/geosafe``).
         use_cache
             Read and write the cache (keyed by the file's SHA-256 and :data:`FILTER_VERSION`).
 
@@ -294,7 +213,8 @@ class WalkNetwork:
             msg = f"`path` {str(path)!r} is not a file; pass an OSM XML file (.osm, .osm.bz2)."
             raise ValidationError(msg)
         sha = _file_sha256(path)
-        cdir = Path(cache_dir) if cache_dir is not None else WalkSettings().cache_dir
+        settings = settings if settings is not None else WalkSettings.model_construct()
+        cdir = Path(cache_dir) if cache_dir is not None else settings.cache_dir
         cfile = cdir / f"walk-{FILTER_VERSION}-{sha[:32]}.npz"
         if use_cache and cfile.exists():
             try:
@@ -304,8 +224,8 @@ class WalkNetwork:
             else:
                 if net.source_sha256 == sha:
                     log.info("walk network loaded from cache %s", cfile)
-                    return net
-        net = cls._build(path, sha)
+                    return dataclasses.replace(net, settings=settings)
+        net = dataclasses.replace(cls._build(path, sha), settings=settings)
         if use_cache:
             cdir.mkdir(parents=True, exist_ok=True)
             net._save(cfile)
@@ -318,7 +238,7 @@ class WalkNetwork:
 
         saved = list(ox.settings.useful_tags_way)
         try:
-            ox.settings.useful_tags_way = sorted({*saved, *_OSM_TAGS, "highway", "name"})
+            ox.settings.useful_tags_way = sorted({*saved, *OSM_TAGS, "highway", "name"})
             graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
         finally:
             ox.settings.useful_tags_way = saved
@@ -330,7 +250,9 @@ class WalkNetwork:
                 dropped[reason] = dropped.get(reason, 0) + 1
                 continue
             name = data.get("name")
-            rows.append((u, v, _tag(data, "highway") or "", name if isinstance(name, str) else ""))
+            rows.append(
+                (u, v, way_tag(data, "highway") or "", name if isinstance(name, str) else "")
+            )
         if not rows:
             msg = f"OSM file {str(path)!r} has no walkable ways; pass an extract with highways."
             raise RoutingError(msg)
@@ -428,6 +350,11 @@ class WalkNetwork:
 
     # ------------------------------------------------------------------ structure
     @property
+    def max_snap_m(self) -> float:
+        """Furthest a point may be from a walkable way and still be routed, metres."""
+        return float(self.settings.max_snap_m)
+
+    @property
     def n_nodes(self) -> int:
         """Number of nodes."""
         return len(self.node_x)
@@ -514,7 +441,7 @@ class WalkNetwork:
     ) -> tuple[_Snap, npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
         """One Dijkstra from a point: a virtual node ``n`` on its snapped edge."""
         snap = self.snap([xy])
-        limit_snap = WalkSettings().max_snap_m if max_snap_m is None else max_snap_m
+        limit_snap = self.settings.max_snap_m if max_snap_m is None else max_snap_m
         if snap.edge[0] < 0 or not snap.dist[0] <= limit_snap:
             msg = (
                 f"point {tuple(float(c) for c in xy)!r} is {snap.dist[0]:.0f} m from the "
@@ -579,7 +506,7 @@ class WalkNetwork:
         RoutingError
             When ``from_xy`` is further than ``max_snap_m`` from any walkable way.
         """
-        limit_snap = WalkSettings().max_snap_m if max_snap_m is None else max_snap_m
+        limit_snap = self.settings.max_snap_m if max_snap_m is None else max_snap_m
         src, dist, _ = self._dijkstra_from(from_xy, max_m=max_m, max_snap_m=limit_snap)
         snap = self.snap(to_xy)
         d = self._via_snap(dist, snap, src)
@@ -670,7 +597,7 @@ class WalkNetwork:
         RoutingError
             When the target itself is off the network.
         """
-        settings = WalkSettings()
+        settings = self.settings
         limit_snap = settings.max_snap_m if max_snap_m is None else max_snap_m
         limit_target = (
             settings.max_target_snap_m if max_target_snap_m is None else max_target_snap_m

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from api.security import RateLimiter
-from geosafe.audit import AuditLog
-from geosafe.auth import TokenStore, create_demo_tokens
+from geosafe.access.audit import AuditLog
+from geosafe.access.tokens import TokenStore, create_demo_tokens
 from tests.api.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 #: Two demo-area schools (bundled list) and two wards of the demo area.

@@ -141,8 +141,8 @@ def run_load(
     folder: Path | None = None,
 ) -> LoadResult:
     """Serve a copy of ``db_source`` and load it while importing; see the module docstring."""
-    from geosafe.audit import AuditLog
-    from geosafe.auth import TokenStore, create_demo_tokens
+    from geosafe.access.audit import AuditLog
+    from geosafe.access.tokens import TokenStore, create_demo_tokens
     from geosafe.store import Store
 
     from ._demo import WARDS, write_dir_csv

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from geosafe._errors import ValidationError
-from geosafe.audit import AuditLog
+from geosafe.access.audit import AuditLog
 
 
 def _row(log: AuditLog, n: int = 1) -> int:

@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import box, mapping
 
 from geosafe._errors import AuthenticationError, NotFoundError, ValidationError
-from geosafe.auth import TokenStore, create_demo_tokens, read_area_file
+from geosafe.access.tokens import TokenStore, create_demo_tokens, read_area_file
 
 from .conftest import SCHOOL_A, WARDS
 

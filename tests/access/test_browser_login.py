@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 
 from .conftest import SCHOOL_A
 from .loadtest import live_server

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from geosafe.audit import AuditLog
-from geosafe.auth import TokenStore
+from geosafe.access.audit import AuditLog
+from geosafe.access.tokens import TokenStore
 from geosafe.cli import main
 from geosafe.store import Store
 

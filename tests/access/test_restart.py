@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from geosafe import datasets
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 from geosafe.ingest import import_file
 from geosafe.store import Store
 

@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from api import security
-from geosafe.audit import AuditLog
-from geosafe.auth import AccessSettings, Principal, TokenStore, create_demo_tokens
+from geosafe.access.audit import AuditLog
+from geosafe.access.tokens import AccessSettings, Principal, TokenStore, create_demo_tokens
 from geosafe.settings import StoreSettings
 
 from .conftest import SCHOOL_A, SCHOOL_B, WARDS

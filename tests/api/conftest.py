@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import ServiceSettings
 from geosafe import datasets
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 from geosafe.settings import StoreSettings
 from geosafe.store import ROW_COLUMNS, Store
 
@@ -75,8 +75,8 @@ def _incident_rows(seed: int = 7) -> pd.DataFrame:
             "source": source,
             "source_ref": refs,
             "row_no": np.arange(1, n + 1),
-            "t_from": _epoch_s(t_from),
-            "t_to": _epoch_s(pd.DatetimeIndex(t_to)),
+            "occurred_from": _epoch_s(t_from),
+            "occurred_to": _epoch_s(pd.DatetimeIndex(t_to)),
             "time_precision": precision,
             "category": np.where(source == "dir", "ASB", "Burglary"),
             "flags": np.where(np.arange(n) % 3 == 0, "youth", ""),
@@ -132,8 +132,8 @@ def _fap_rows(school_xy: np.ndarray) -> pd.DataFrame:
             "source": "fap",
             "source_ref": refs,
             "row_no": np.arange(1, n + 1) + 10_000,
-            "t_from": _epoch_s(pd.DatetimeIndex([t] * n)),
-            "t_to": _epoch_s(pd.DatetimeIndex([t] * n)),
+            "occurred_from": _epoch_s(pd.DatetimeIndex([t] * n)),
+            "occurred_to": _epoch_s(pd.DatetimeIndex([t] * n)),
             "time_precision": "day",
             "category": "referral",
             "flags": "gangs",

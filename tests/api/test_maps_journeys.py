@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 
 from .conftest import Tokens, auth
 from .rfc7946 import check_geojson

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from geosafe.audit import AuditEntry, AuditLog
+from geosafe.access.audit import AuditEntry, AuditLog
 from geosafe.cli import main
 from geosafe.settings import StoreSettings
 

@@ -16,9 +16,11 @@ import pytest
 
 from geosafe import datasets
 from geosafe.filters import IncidentFilter
-from geosafe.network import journeys as jn
+from geosafe.network import origins as og
+from geosafe.network.journeys import FallbackWalk
 from geosafe.network.walk import WalkNetwork
-from geosafe.risk import build_exposure_model, journey_window
+from geosafe.risk.exposure import build_exposure_model, journey_window
+from geosafe.risk.journeys import assess_journeys
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +54,17 @@ def test_fap_pupils_walk_and_bus(synthetic_store: Path, bundled_net: WalkNetwork
     )
     assert model.window_hours > 0 and model.hotspots
     router = RaptorRouter(
-        datasets.gtfs_dir(), walk=jn.FallbackWalk(bundled_net), walk_path=bundled_net.path_line
+        datasets.gtfs_dir(), walk=FallbackWalk(bundled_net), walk_path=bundled_net.path_line
     )
-    kw = {"arrive_by": dt.time(8, 45), "date": dt.date(2025, 3, 4), "network": bundled_net}
+    kw = {"bell": dt.time(8, 45), "date": dt.date(2025, 3, 4), "network": bundled_net}
     n_fap = 0
     walked = bused = 0
     for urn in ("137531", "102056"):  # Alexandra Park, Laurel Park
-        pcs = jn.fap_home_postcodes(store, urn)
+        pcs = og.fap_home_postcodes(store, urn)
         n_fap += len(pcs)
-        origins = jn.origins_from_postcodes(pcs, kind="fap")
-        walk = jn.plan_journeys(urn, origins, mode="walk", model=model, **kw)
-        bus = jn.plan_journeys(urn, origins, mode="bus", router=router, model=model, **kw)
+        origins = og.origins_from_postcodes(pcs, kind="fap")
+        walk = assess_journeys(urn, origins, mode="walk", model=model, **kw)
+        bus = assess_journeys(urn, origins, mode="bus", router=router, model=model, **kw)
         for results in (walk, bus):
             # one result per postcode, every pupil accounted for
             assert sum(r.count for r in results) == len(pcs)

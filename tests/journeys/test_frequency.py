@@ -11,9 +11,10 @@ from types import SimpleNamespace
 import pytest
 import shapely
 
-from geosafe.network import journeys as jn
+from geosafe.network.frequency import BusFrequency
 from geosafe.network.gtfs import read_feed
-from geosafe.risk import ExposureModel
+from geosafe.risk.exposure import ExposureModel
+from geosafe.risk.journeys import score_transit
 
 from .test_risk import _flat, _incidents
 
@@ -112,14 +113,14 @@ def feed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
 
 
 def test_frequency_counted_by_hand(feed) -> None:  # type: ignore[no-untyped-def]
-    freq = jn.BusFrequency(feed, TUESDAY, MORNING)
+    freq = BusFrequency(feed, TUESDAY, MORNING)
     assert freq.per_hour("7", "S") == pytest.approx(11 / 2.0)
     assert freq.per_hour("r7", "S") == pytest.approx(11 / 2.0)  # route_id, any case
     # both school-run windows (2 h + 3.25 h): nothing of route 7 in the afternoon
     both = ((dt.time(7, 30), dt.time(9, 30)), (dt.time(14, 45), dt.time(18, 0)))
-    assert jn.BusFrequency(feed, TUESDAY, both).per_hour("7", "S") == pytest.approx(11 / 5.25)
+    assert BusFrequency(feed, TUESDAY, both).per_hour("7", "S") == pytest.approx(11 / 5.25)
     # Saturday 14 March: only the Saturday trip at 08:00 (Friday's 31:40 also runs in)
-    sat = jn.BusFrequency(feed, dt.date(2026, 3, 14), MORNING)
+    sat = BusFrequency(feed, dt.date(2026, 3, 14), MORNING)
     assert sat.per_hour("7", "S") == pytest.approx(2 / 2.0)
     # route 9: one departure (07:45) in the window
     assert freq.per_hour("9", "S", board_s=7 * 3600) == pytest.approx(1 / 2.0)
@@ -127,14 +128,14 @@ def test_frequency_counted_by_hand(feed) -> None:  # type: ignore[no-untyped-def
 
 def test_boarding_outside_window_counts_the_hour_around_it(feed) -> None:  # type: ignore[no-untyped-def]
     early = ((dt.time(8, 0), dt.time(9, 0)),)
-    freq = jn.BusFrequency(feed, TUESDAY, early)
+    freq = BusFrequency(feed, TUESDAY, early)
     # route 9 never leaves S in 08:00-09:00; boarding 07:00: 06:50, 07:00, 07:10 within 30 min
     assert freq.per_hour("9", "S", board_s=7 * 3600) == pytest.approx(3.0)
 
 
 def test_route_missing_from_feed_falls_back_with_warning(feed, caplog) -> None:  # type: ignore[no-untyped-def]
-    freq = jn.BusFrequency(feed, TUESDAY, MORNING)
-    with caplog.at_level(logging.WARNING, logger="geosafe.network.journeys"):
+    freq = BusFrequency(feed, TUESDAY, MORNING)
+    with caplog.at_level(logging.WARNING, logger="geosafe.network.frequency"):
         assert freq.per_hour("W3", "S") == 7.5
     assert "'W3' is not in the GTFS feed" in caplog.text
 
@@ -157,12 +158,12 @@ def test_ride_exposure_uses_scheduled_frequency(feed) -> None:  # type: ignore[n
         "geometry": stretch,
     }
     journey = SimpleNamespace(legs=[leg])
-    freq = jn.BusFrequency(feed, TUESDAY, MORNING)
-    ex, legs, _, _ = jn._score_bus(journey, model, None, freq)
+    freq = BusFrequency(feed, TUESDAY, MORNING)
+    ex, legs, _, _ = score_transit(journey, model, None, freq)
     # 2 incidents on route 7 over 100 h of window, 5.5 buses an hour, per 1,000 journeys
     assert ex == pytest.approx(2 / (100.0 * 5.5) * 1000.0)
     assert legs[0]["buses_per_hour"] == 5.5
     # without the timetable the documented 7.5 an hour
-    ex_default, legs_default, _, _ = jn._score_bus(journey, model, None, None)
+    ex_default, legs_default, _, _ = score_transit(journey, model, None, None)
     assert ex_default == pytest.approx(2 / (100.0 * 7.5) * 1000.0)
     assert "buses_per_hour" not in legs_default[0]

@@ -16,9 +16,11 @@ from pyproj import Transformer
 
 from geosafe import datasets
 from geosafe._errors import NotFoundError, ValidationError
-from geosafe.network import journeys as jn
+from geosafe.network import origins as og
+from geosafe.network.journeys import FallbackWalk
 from geosafe.network.walk import WalkNetwork
-from geosafe.risk import ExposureModel
+from geosafe.risk.exposure import ExposureModel
+from geosafe.risk.journeys import assess_journeys, journeys_geojson
 
 from .test_risk import GridSurface, _incidents
 
@@ -41,9 +43,9 @@ REQUIRED = {
 def test_postcodes_grouped_with_counts(tmp_path: Path) -> None:
     f = tmp_path / "pupils.csv"
     f.write_text("name,postcode\nA,N22 7AY\nB,n227ay\nC,N11 2AF\nD,ZZ9 9ZZ\nE,\n")
-    pcs = jn.read_postcode_list(f)
+    pcs = og.read_postcode_list(f)
     assert pcs == ["N22 7AY", "n227ay", "N11 2AF", "ZZ9 9ZZ"]
-    o = jn.origins_from_postcodes(pcs)
+    o = og.origins_from_postcodes(pcs)
     table = pd.read_csv(datasets.osm_path().parent.parent / "postcodes" / "codepoint_n_en.csv.gz")
     by = dict(zip(o.origin_id, range(len(o)), strict=True))
     assert o.count[by["N22 7AY"]] == 2 and o.count[by["N11 2AF"]] == 1
@@ -58,7 +60,7 @@ def test_postcode_file_without_column(tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("pc\nN22 7AY\n")
     with pytest.raises(ValidationError, match="postcode"):
-        jn.read_postcode_list(f)
+        og.read_postcode_list(f)
 
 
 def test_origins_csv_latlon_and_bng(tmp_path: Path) -> None:
@@ -66,19 +68,19 @@ def test_origins_csv_latlon_and_bng(tmp_path: Path) -> None:
     a.write_text("id,latitude,longitude\np1,51.6021426,-0.136145\np2,,\n")
     b = tmp_path / "b.csv"
     b.write_text("id,easting,northing\nq1,529181.16,190901.10\n")
-    oa, ob = jn.origins_from_csv(a), jn.origins_from_csv(b)
+    oa, ob = og.origins_from_csv(a), og.origins_from_csv(b)
     # the school's own lat/lon and BNG position (from the bundled list) agree to a metre
     np.testing.assert_allclose(oa.xy[0], ob.xy[0], atol=1.0)
     assert oa.error == (None, "coordinates_invalid")
     c = tmp_path / "c.csv"
     c.write_text("id,x,y\n1,2,3\n")
     with pytest.raises(ValidationError, match="easting,northing"):
-        jn.origins_from_csv(c)
+        og.origins_from_csv(c)
 
 
 def test_unknown_school() -> None:
     with pytest.raises(NotFoundError, match="'000000'"):
-        jn.school_location("000000")
+        og.school_location("000000")
 
 
 def _model(value: float = 20.0, incidents=None) -> ExposureModel:
@@ -88,12 +90,12 @@ def _model(value: float = 20.0, incidents=None) -> ExposureModel:
 
 def test_walk_journeys_and_geojson(bundled_net: WalkNetwork) -> None:
     pts = np.array([[528500.0, 191500.0], [530500.0, 192500.0], [400000.0, 100000.0]])
-    origins = jn.Origins(("a", "b", "far"), pts, np.array([2, 1, 1]), (None, None, None), "point")
-    res = jn.plan_journeys(
+    origins = og.Origins(("a", "b", "far"), pts, np.array([2, 1, 1]), (None, None, None), "point")
+    res = assess_journeys(
         SCHOOL,
         origins,
         mode="walk",
-        arrive_by=dt.time(8, 45),
+        bell=dt.time(8, 45),
         date=dt.date(2025, 3, 4),
         network=bundled_net,
         model=_model(),
@@ -113,7 +115,7 @@ def test_walk_journeys_and_geojson(bundled_net: WalkNetwork) -> None:
         assert seg["exposure"] == pytest.approx(want, abs=2e-4)
     assert sum(s["distance_m"] for s in segs) <= a.distance_m
     assert res[2].error.startswith("origin_off_network")
-    gj = jn.journeys_geojson(res)
+    gj = journeys_geojson(res)
     feats = gj["features"]
     assert len(feats) == 3
     for f in feats:
@@ -135,14 +137,14 @@ def router(bundled_net: WalkNetwork):
 
     return RaptorRouter(
         HERE / "data" / "mini_gtfs",
-        walk=jn.FallbackWalk(bundled_net),
+        walk=FallbackWalk(bundled_net),
         walk_path=bundled_net.path_line,
     )
 
 
 def test_bus_journey_arrives_by_the_bell(bundled_net: WalkNetwork, router) -> None:
     origin = np.array([[528060.0, 190434.0]])  # 25 m west of Everington Road (T1)
-    origins = jn.Origins(("o",), origin, np.array([1]), (None,), "point")
+    origins = og.Origins(("o",), origin, np.array([1]), (None,), "point")
     # incidents along route T1's stretch make riding it exposed; T2 has none
     tr = Transformer.from_crs(4326, 27700, always_xy=True)
     x = tr.transform(-0.15213396773657328, 51.59819504395378)
@@ -151,13 +153,13 @@ def test_bus_journey_arrives_by_the_bell(bundled_net: WalkNetwork, router) -> No
     model = _model(0.0, on_t1)
     kw = dict(
         mode="bus",
-        arrive_by=dt.time(8, 45),
+        bell=dt.time(8, 45),
         date=dt.date(2025, 3, 4),
         network=bundled_net,
         router=router,
         model=model,
     )
-    (r,) = jn.plan_journeys(SCHOOL, origins, max_detour=0.2, **kw)
+    (r,) = assess_journeys(SCHOOL, origins, max_detour=0.2, **kw)
     assert r.error is None and r.arrive_s <= 8.75 * 3600
     bus = [leg for leg in r.legs if leg["mode"] == "bus"]
     # hand-worked: the 08:30 T1 from Everington Road reaches Victoria Road at 08:38; the
@@ -172,7 +174,7 @@ def test_bus_journey_arrives_by_the_bell(bundled_net: WalkNetwork, router) -> No
     # within a 20% longer journey there is no other way: the alternative is the same
     assert r.alt_exposure == pytest.approx(r.exposure)
     # allowing a longer journey, boarding T2 at Wilton Road avoids T1's incidents
-    (r2,) = jn.plan_journeys(SCHOOL, origins, max_detour=1.5, **kw)
+    (r2,) = assess_journeys(SCHOOL, origins, max_detour=1.5, **kw)
     assert r2.alt_exposure == pytest.approx(0.0)
     assert r2.alt_distance_m > 0
 
@@ -351,7 +353,7 @@ def test_cli_school_report(
     for pc in pd.read_csv(tmp_path / "fap.csv")["home_postcode"]:
         assert pc not in page and pc not in (out_s / "corridors.geojson").read_text()
     # every read of incident-level data is audited
-    from geosafe.audit import AuditLog
+    from geosafe.access.audit import AuditLog
     from geosafe.settings import StoreSettings
 
     reads = AuditLog(StoreSettings(db=db).audit_path()).entries(action="read")
@@ -369,12 +371,12 @@ def test_cli_school_report(
 
 def test_bus_on_a_date_outside_the_timetable_says_why(bundled_net: WalkNetwork, router) -> None:
     # mini_gtfs runs weekdays of 2025 only: a 2024 date has no service at all
-    origins = jn.Origins(("o",), np.array([[528060.0, 190434.0]]), np.array([1]), (None,), "point")
-    (r,) = jn.plan_journeys(
+    origins = og.Origins(("o",), np.array([[528060.0, 190434.0]]), np.array([1]), (None,), "point")
+    (r,) = assess_journeys(
         SCHOOL,
         origins,
         mode="bus",
-        arrive_by=dt.time(8, 45),
+        bell=dt.time(8, 45),
         date=dt.date(2024, 3, 12),
         network=bundled_net,
         router=router,

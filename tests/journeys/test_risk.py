@@ -18,14 +18,9 @@ from geosafe import datasets
 from geosafe.incident import FRAME_COLUMNS
 from geosafe.network.journeys import JourneyResult
 from geosafe.network.walk import WalkNetwork
-from geosafe.risk import (
-    ExposureModel,
-    find_hotspots,
-    need_matrix,
-    safer_walks,
-    school_report,
-    window_hours,
-)
+from geosafe.risk.exposure import ExposureModel, find_hotspots, window_hours
+from geosafe.risk.report import build_school_report, need_matrix
+from geosafe.risk.safer import safer_walks
 
 
 @dataclass(frozen=True)
@@ -225,7 +220,7 @@ def test_school_report_disclosure(bundled_net: WalkNetwork) -> None:
     # 12 pupils at one origin, 3 at another on a different street
     origins = np.array([[net.node_x[100], net.node_y[100]], [net.node_x[9000], net.node_y[9000]]])
     routes = net.routes_to(target, origins)
-    from geosafe.network.journeys import _edges_of
+    from geosafe.network.journeys import edges_of
 
     results = []
     for i, count in enumerate((12, 3)):
@@ -238,16 +233,18 @@ def test_school_report_disclosure(bundled_net: WalkNetwork) -> None:
                 count,
                 distance_m=float(routes.distance_m[i]),
                 geometry=routes.geometry[i],
-                edges=_edges_of(net, nodes),
+                edges=edges_of(net, nodes),
             )
         )
     fap = _fap([("gangs",)] * 12 + [("cse",)] * 3)
-    analyst = school_report("137531", results, school_name="X", network=net, model=None, fap=fap)
+    analyst = build_school_report(
+        "137531", results, school_name="X", network=net, model=None, fap=fap
+    )
     assert analyst.corridors["pupils"].max() == 15 or analyst.corridors["pupils"].max() == 12
     assert set(analyst.corridors["pupils"]) <= {3, 12, 15}
     mat = analyst.need_matrix.set_index("flag")["referrals"]
     assert mat["gangs"] == 12 and mat["cse"] == 3
-    school_view = school_report(
+    school_view = build_school_report(
         "137531", results, school_name="X", network=net, model=None, fap=fap, role="school"
     )
     # 12 -> 10, 15 -> 15, 3 suppressed (and its corridor segments left out)

@@ -13,7 +13,7 @@ from geosafe.cli import main
 from geosafe.ingest import import_file
 from geosafe.profile import flags as fl
 from geosafe.profile.data import load_profile_data
-from geosafe.risk import need_matrix
+from geosafe.risk.report import need_matrix
 from geosafe.store import Store
 
 from .conftest import dir_row, fap_row, write

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from geosafe import datasets
-from geosafe.auth import TokenStore
+from geosafe.access.tokens import TokenStore
 from tests.api.conftest import make_settings, store_path
 
 __all__ = ["store_path"]  # the service tests' store fixture, reused

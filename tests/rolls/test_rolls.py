@@ -13,7 +13,7 @@ import pytest
 
 from geosafe import rolls
 from geosafe._errors import NotFoundError, ValidationError
-from geosafe.audit import AuditLog
+from geosafe.access.audit import AuditLog
 
 from .conftest import SCHOOL_B
 

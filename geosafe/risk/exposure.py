@@ -37,10 +37,8 @@ not zero: see ``outside_m`` on :class:`WalkExposure`).
 of area (:func:`geosafe.hotspots.surfaces.hotspot_polygons`); each carries its peak density, the incidents inside it and the time of
 day when they happen (:attr:`Hotspot.active`).
 
-**Safer alternative** (:func:`safer_walks`): Dijkstra on cost = length · (1 + β · λ̄ₑ / λ̄),
-λ̄ₑ the mean density along edge e and λ̄ the length-weighted mean over the network, for a
-ladder of β; per origin the route with the least exposure whose length stays within
-``max_detour`` (default 20%) of the shortest is kept (the shortest itself when none is safer).
+Safer alternatives are in :mod:`geosafe.risk.safer`, school reports in
+:mod:`geosafe.risk.report`.
 """
 
 from __future__ import annotations
@@ -59,21 +57,19 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._errors import ValidationError
-from .incident import CRS_BNG, FLAG_NAMES
-from .network.walk import WALK_SPEED_MPS, WalkNetwork, WalkRoutes
+from .._errors import ValidationError
+from ..incident import CRS_BNG
+from ..network.walk import WALK_SPEED_MPS, WalkNetwork
 
 __all__ = [
     "EXPOSURE_UNITS",
     "ExposureModel",
     "Hotspot",
-    "SaferWalks",
     "Surface",
     "WalkExposure",
     "build_exposure_model",
     "find_hotspots",
     "journey_window",
-    "safer_walks",
     "window_hours",
 ]
 
@@ -85,7 +81,6 @@ EXPOSURE_UNITS: Final = (
 )
 _PER: Final = 1000.0
 _M2_PER_KM2: Final = 1e6
-_BETAS: Final = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 class Surface(Protocol):
@@ -314,7 +309,7 @@ def journey_window(arrive_by: dt.time) -> tuple[tuple[dt.time, dt.time], ...] | 
     The morning window (07:30-09:30) for a journey arriving in it, the afternoon one
     (14:45-18:00) likewise; ``None`` (the whole school run) when the arrival is in neither.
     """
-    from .calendar import SCHOOL_RUN_WINDOWS
+    from ..calendar import SCHOOL_RUN_WINDOWS
 
     for a, b in SCHOOL_RUN_WINDOWS:
         if a <= arrive_by <= b:
@@ -352,8 +347,8 @@ def window_hours(
     float
         Hours.
     """
-    from . import calendar as school_calendar
-    from .filters import PRESETS
+    from .. import calendar as school_calendar
+    from ..filters import PRESETS
 
     if end < start:
         msg = f"`end` {end.isoformat()!r} is before `start` {start.isoformat()!r}; swap them."
@@ -422,7 +417,7 @@ def find_hotspots(
     tuple of Hotspot
         Highest peak density first.
     """
-    from .hotspots.surfaces import hotspot_polygons
+    from ..hotspots.surfaces import hotspot_polygons
 
     pts = incidents[incidents.geometry.notna() & (incidents.geometry.geom_type == "Point")]
     polys = hotspot_polygons(cast(Any, surface), top_percent=top_percent, points=pts)
@@ -473,8 +468,8 @@ def build_exposure_model(
     -------
     ExposureModel
     """
-    from .filters import IncidentFilter
-    from .hotspots.kde import kde_surface
+    from ..filters import IncidentFilter
+    from ..hotspots.kde import kde_surface
 
     filt = incident_filter or IncidentFilter(
         sources=("dir", "asif", "cris", "police_uk"), preset="school-run"
@@ -527,376 +522,4 @@ def build_exposure_model(
         radius_m=radius_m,
         trips_per_hour=trips_per_hour,
         params=params,
-    )
-
-
-@dataclass(frozen=True)
-class SaferWalks:
-    """Safer walking alternatives, one per origin of a :class:`WalkRoutes`.
-
-    Attributes
-    ----------
-    distance_m
-        Length of the alternative, metres (the shortest route's when none is safer).
-    exposure
-        Its exposure, expected incidents per 1,000 journeys.
-    geometry
-        The alternative route (EPSG:27700).
-    beta
-        The exposure weight that produced it (0 = the shortest route itself).
-    """
-
-    distance_m: npt.NDArray[np.float64]
-    exposure: npt.NDArray[np.float64]
-    geometry: npt.NDArray[np.object_]
-    beta: npt.NDArray[np.float64]
-
-
-def safer_walks(
-    net: WalkNetwork,
-    model: ExposureModel,
-    target_xy: tuple[float, float],
-    origins_xy: npt.ArrayLike,
-    shortest: WalkRoutes,
-    *,
-    max_detour: float = 0.2,
-    betas: Sequence[float] = _BETAS,
-    max_m: float = 10_000.0,
-) -> SaferWalks:
-    """The least-exposed walking route within a bounded detour, per origin.
-
-    Parameters
-    ----------
-    net, model
-        The walking network and the exposure model.
-    target_xy, origins_xy
-        The school and the origins (EPSG:27700), as given to ``shortest``.
-    shortest
-        The shortest routes (:meth:`WalkNetwork.routes_to`, with geometry).
-    max_detour
-        Longest accepted detour as a share of the shortest length (0.2 = 20% longer).
-    betas
-        Exposure weights tried (one Dijkstra each).
-    max_m
-        Search limit, cost units (metres for β = 0).
-
-    Returns
-    -------
-    SaferWalks
-    """
-    if not 0 <= max_detour <= 2:
-        msg = f"`max_detour` {max_detour!r} must be between 0 and 2 (0.2 = 20% longer)."
-        raise ValidationError(msg)
-    base = model.walk(shortest.geometry).per_1000
-    best_d = shortest.distance_m.copy()
-    best_e = base.copy()
-    best_g = shortest.geometry.copy()
-    best_b = np.zeros(len(best_d))
-    dens = model.edge_density(net)
-    mean = float(np.sum(dens * net.edge_length_m) / net.edge_length_m.sum())
-    if not mean > 0:
-        return SaferWalks(best_d, best_e, best_g, best_b)
-    bound = shortest.distance_m * (1.0 + max_detour) + 1e-6
-    for beta in betas:
-        w = net.edge_length_m * (1.0 + beta * dens / mean)
-        alt = net.routes_to(target_xy, origins_xy, max_m=np.inf, weights=w)
-        e = model.walk(alt.geometry).per_1000
-        better = alt.ok & shortest.ok & (alt.distance_m <= bound) & (e < best_e - 1e-12)
-        best_d[better] = alt.distance_m[better]
-        best_e[better] = e[better]
-        best_g[better] = alt.geometry[better]
-        best_b[better] = beta
-    return SaferWalks(best_d, best_e, best_g, best_b)
-
-
-# ---------------------------------------------------------------------------- school report
-#: The FAP referral flags (``flag_`` dropped), in template order.
-FAP_FLAGS: Final = FLAG_NAMES[FLAG_NAMES.index("cse") :]
-
-
-@dataclass(frozen=True)
-class SchoolReport:
-    """A school's journeys aggregated for its report (EPSG:27700).
-
-    Attributes
-    ----------
-    school_urn, school_name
-        The school.
-    role
-        Who the report is for: ``analyst`` (exact counts) or ``school``/``neighbourhood``
-        (counts of 1-9 suppressed, others rounded to the nearest 5; corridors used by fewer
-        than 10 pupils left out).
-    corridors
-        Street segments (``kind="street"``, walking) and bus route stretches (``kind="bus"``)
-        with ``pupils``.
-    hotspots
-        "Hotspots along this school's routes": ``rank``, ``hotspot_id``, ``pupils`` crossing,
-        ``active``, ``peak_density_km2``, ``incidents``.
-    need_matrix
-        FAP referrals to the school by flag: ``flag``, ``referrals``.
-    summary
-        Counts of pupils, routed journeys by mode, unroutable origins, exposure medians, the
-        exposure model's parameters.
-    notes
-        Plain-language notes on suppression, rounding and the data used.
-    """
-
-    school_urn: str
-    school_name: str
-    role: str
-    corridors: gpd.GeoDataFrame
-    hotspots: gpd.GeoDataFrame
-    need_matrix: pd.DataFrame
-    summary: dict[str, Any]
-    notes: tuple[str, ...]
-
-
-def _publish(values: Sequence[float] | np.ndarray, role: str) -> tuple[list[Any], list[bool]]:
-    """Counts as the role may see them: exact for analysts, else suppressed and rounded."""
-    arr = np.asarray(values, dtype=float)
-    if role == "analyst":
-        return [int(v) for v in arr], [False] * len(arr)
-    from .privacy import round_counts
-
-    out, sup = round_counts(arr)
-    return [None if not np.isfinite(v) else int(v) for v in out], [bool(s) for s in sup]
-
-
-def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
-    """FAP referrals to a school counted per flag (the "data matrix of need").
-
-    Parameters
-    ----------
-    fap
-        FAP incidents (``FRAME_COLUMNS``; ``flags`` tuples of flag names without ``flag_``).
-    school_urn
-        The school.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``flag``, ``referrals`` (flag Y), ``not_recorded`` (flag blank: unknown, never 0 by
-        default; a referral imported before flags had three states counts as not recorded
-        unless Y), with a final ``all_referrals`` row.
-    """
-    mine = fap[fap["school_urn"].astype(str) == str(school_urn)] if not fap.empty else fap
-    counts = {f: 0 for f in FAP_FLAGS}
-    unknown = {f: 0 for f in FAP_FLAGS}
-    details = mine["detail"] if "detail" in mine.columns else [None] * len(mine)
-    for flags, detail in zip(mine["flags"] if not mine.empty else [], details, strict=True):
-        for f in flags or ():
-            if f in counts:
-                counts[f] += 1
-        states = (detail or {}).get("flag_states") or {}
-        for f in unknown:
-            if states.get(f, "Y" if f in (flags or ()) else "U") == "U":
-                unknown[f] += 1
-    rows: list[tuple[str, int, int | None]] = [(f, n, unknown[f]) for f, n in counts.items()]
-    rows.append(("all_referrals", len(mine), None))
-    return pd.DataFrame(rows, columns=["flag", "referrals", "not_recorded"])
-
-
-def school_report(
-    school_urn: str,
-    journeys: Sequence[Any],
-    *,
-    school_name: str,
-    network: WalkNetwork,
-    model: ExposureModel | None,
-    fap: pd.DataFrame,
-    role: str = "analyst",
-    params: dict[str, Any] | None = None,
-) -> SchoolReport:
-    """Aggregate one school's journeys into corridors, hotspots along them and needs.
-
-    Parameters
-    ----------
-    school_urn, school_name
-        The school.
-    journeys
-        :class:`geosafe.network.journeys.JourneyResult` per origin (the mode each pupil is
-        assumed to use; ``count`` pupils each).
-    network
-        The walking network the walk journeys used (for street segments).
-    model
-        The exposure model (hotspots); ``None`` gives an empty hotspot table.
-    fap
-        FAP incidents (for the need matrix).
-    role
-        ``analyst``, ``school`` or ``neighbourhood`` (disclosure control, see
-        :class:`SchoolReport`).
-    params
-        Settings to record in the summary (date, arrival time...).
-
-    Returns
-    -------
-    SchoolReport
-    """
-    if role not in ("analyst", "school", "neighbourhood"):
-        msg = f"`role` {role!r} is unknown; pass 'analyst', 'school' or 'neighbourhood'."
-        raise ValidationError(msg)
-    routed = [j for j in journeys if j.error is None and j.geometry is not None]
-    # -- street segments: pupils per walking-network edge, merged by street name and count
-    edge_pupils = np.zeros(network.n_edges)
-    for j in routed:
-        if j.edges:
-            np.add.at(edge_pupils, np.asarray(j.edges, dtype=np.int64), j.count)
-    used = np.flatnonzero(edge_pupils > 0)
-    geoms = network.edge_geometries()
-    dens = model.edge_density(network) if model is not None else np.full(network.n_edges, np.nan)
-    street = pd.DataFrame(
-        {
-            "name": [network.edge_name[e] or f"({network.edge_highway[e]})" for e in used],
-            "pupils": edge_pupils[used],
-            "length": network.edge_length_m[used],
-            "dens": dens[used] * network.edge_length_m[used],
-            "geometry": geoms[used],
-        }
-    )
-    rows: list[dict[str, Any]] = []
-    for (name, pupils), grp in street.groupby(["name", "pupils"], sort=False):
-        length = float(grp["length"].sum())
-        rows.append(
-            {
-                "kind": "street",
-                "name": name,
-                "pupils": float(pupils),  # type: ignore[arg-type]
-                "length_m": round(length, 1),
-                "mean_density_km2": round(float(grp["dens"].sum()) / length, 2)
-                if model is not None and length > 0
-                else None,
-                "geometry": shapely.line_merge(shapely.union_all(grp["geometry"].to_numpy())),
-            }
-        )
-    # -- bus stretches: pupils per (route, boarding stop, alighting stop)
-    bus: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
-    for j in journeys:
-        if j.error is not None or j.mode != "bus":
-            continue
-        for leg, g in zip(j.legs, j.leg_geometries or [None] * len(j.legs), strict=False):
-            if leg.get("mode") != "bus":
-                continue
-            key = (
-                leg.get("route"),
-                leg.get("from_stop_name") or leg.get("from_stop"),
-                leg.get("to_stop_name") or leg.get("to_stop"),
-            )
-            item = bus.setdefault(key, {"pupils": 0.0, "geometry": g})
-            item["pupils"] += j.count
-    for (route, a, b), item in bus.items():
-        rows.append(
-            {
-                "kind": "bus",
-                "name": f"route {route}: {a} to {b}",
-                "pupils": item["pupils"],
-                "length_m": round(item["geometry"].length, 1)
-                if item["geometry"] is not None
-                else None,
-                "mean_density_km2": None,
-                "geometry": item["geometry"],
-            }
-        )
-    corridors = gpd.GeoDataFrame(
-        rows or None,
-        columns=["kind", "name", "pupils", "length_m", "mean_density_km2", "geometry"],
-        geometry="geometry",
-        crs=CRS_BNG,
-    )
-    # -- hotspots along the routes
-    hs_rows: list[dict[str, Any]] = []
-    if model is not None:
-        crossing: dict[str, float] = {}
-        for j in routed:
-            for h in model.hotspots_crossed(j.geometry):
-                crossing[h.hotspot_id] = crossing.get(h.hotspot_id, 0.0) + j.count
-        by_id = {h.hotspot_id: h for h in model.hotspots}
-        ranked = sorted(crossing, key=lambda k: (-crossing[k] * by_id[k].peak_density, k))
-        for rank, hid in enumerate(ranked, start=1):
-            h = by_id[hid]
-            hs_rows.append(
-                {
-                    "rank": rank,
-                    "hotspot_id": hid,
-                    "pupils": crossing[hid],
-                    "active": h.active,
-                    "peak_density_km2": round(h.peak_density, 1),
-                    "incidents": float(h.incidents),
-                    "geometry": h.geometry,
-                }
-            )
-    hotspots = gpd.GeoDataFrame(
-        hs_rows or None,
-        columns=[
-            "rank",
-            "hotspot_id",
-            "pupils",
-            "active",
-            "peak_density_km2",
-            "incidents",
-            "geometry",
-        ],
-        geometry="geometry",
-        crs=CRS_BNG,
-    )
-    matrix = need_matrix(fap, school_urn)
-    # -- disclosure control
-    notes = [
-        "Walking routes follow OpenStreetMap paths a pedestrian may use; bus journeys use the "
-        "estimated demo-area timetable (built from TfL stop sequences, run times and headways "
-        "estimated).",
-        "Pupils are counted at their home postcode (grouped); each pupil is assumed to walk "
-        "when the walk is short enough, else to take the bus.",
-    ]
-    dropped = 0
-    if role != "analyst":
-        for table in (corridors, hotspots):
-            if not table.empty:
-                pub, sup = _publish(table["pupils"].to_numpy(), role)
-                table["pupils"] = pub
-                table["suppressed"] = sup
-        if not hotspots.empty:
-            hotspots["incidents"] = _publish(hotspots["incidents"].to_numpy(), role)[0]
-        if not corridors.empty:
-            small = corridors["suppressed"].to_numpy(dtype=bool)
-            dropped = int(small.sum())
-            corridors = corridors[~small].drop(columns="suppressed").reset_index(drop=True)
-        pub, sup = _publish(matrix["referrals"].to_numpy(), role)
-        unrec = _publish(matrix["not_recorded"].fillna(0).to_numpy(), role)[0]
-        matrix = matrix.assign(referrals=pub, suppressed=sup, not_recorded=unrec)
-        notes.append(
-            "Counts from 1 to 9 are suppressed (shown as 'fewer than 10') and all other counts "
-            "are rounded to the nearest 5, following ONS practice, so small groups of pupils "
-            "cannot be identified; rounded figures may not add up to the totals."
-        )
-        notes.append(
-            f"{dropped} street segment(s) or bus stretch(es) used by fewer than 10 pupils are "
-            "not shown."
-        )
-    else:
-        corridors["pupils"] = corridors["pupils"].astype(int) if not corridors.empty else []
-        notes.append("Analyst view: counts are exact and must not be shared outside the role.")
-    exposures = [j.exposure for j in routed if j.exposure is not None]
-    alts = [j.alt_exposure for j in routed if j.alt_exposure is not None]
-    n_pupils = sum(j.count for j in journeys)
-    summary: dict[str, Any] = {
-        "pupils": n_pupils,
-        "origins": len(journeys),
-        "routed": {m: sum(j.count for j in routed if j.mode == m) for m in ("walk", "bus")},
-        "unroutable": sum(j.count for j in journeys if j.error is not None),
-        "median_exposure": float(np.median(exposures)) if exposures else None,
-        "median_alt_exposure": float(np.median(alts)) if alts else None,
-        "exposure_units": EXPOSURE_UNITS,
-        "model": model.params if model is not None else None,
-        **(params or {}),
-    }
-    if role != "analyst":
-        for skey in ("pupils", "unroutable"):
-            summary[skey] = _publish([summary[skey]], role)[0][0]
-        summary["routed"] = {m: _publish([v], role)[0][0] for m, v in summary["routed"].items()}
-        summary["origins"] = None
-        if isinstance(summary["model"], dict) and "incidents" in summary["model"]:
-            incidents = summary["model"]["incidents"]
-            summary["model"] = {**summary["model"], "incidents": _publish([incidents], role)[0][0]}
-    return SchoolReport(
-        school_urn, school_name, role, corridors, hotspots, matrix, summary, tuple(notes)
     )

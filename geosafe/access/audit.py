@@ -1,0 +1,454 @@
+"""The audit log: an append-only record of who read, exported, imported or erased what.
+
+It lives in its own SQLite file (:meth:`geosafe.settings.StoreSettings.audit_path`, by
+default ``<db>.audit.sqlite``), so a running import, which holds the store's write lock, never
+blocks an audit write or a read of the log. Rows cannot be changed: SQLite triggers refuse
+every ``UPDATE`` and ``DELETE`` on the table, and each row carries an HMAC-SHA256 of its
+content chained to the previous row's, under a key kept **outside** the audit file (the key
+file ``<audit>.key``, mode 0600). The key file also anchors the chain's head (row count and
+last MAC, themselves under the key), so someone who can write the audit file but not the key
+file cannot delete rows at the end, append rows, or edit a row and recompute the chain
+without :meth:`AuditLog.check` saying so.
+
+Every row says who (token label and role, or the operating-system user for the CLI), when
+(UTC), what (action, endpoint or command, parameters), how many records and why (the
+``purpose``; analysts must give one for incident-level reads and exports).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from .._errors import StoreError, ValidationError
+from ..settings import StoreSettings
+
+__all__ = [
+    "ACTIONS",
+    "AuditCheck",
+    "AuditEntry",
+    "AuditKey",
+    "AuditLog",
+    "SqliteFile",
+    "audit_log",
+    "cli_actor",
+    "record_import",
+]
+
+log = logging.getLogger(__name__)
+
+#: What an audit row can record.
+ACTIONS: Final[tuple[str, ...]] = ("read", "export", "import", "erase", "purge", "token")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    token_id  TEXT,
+    endpoint  TEXT NOT NULL,
+    params    TEXT NOT NULL,
+    records   INTEGER,
+    purpose   TEXT,
+    prev_hash TEXT NOT NULL,
+    row_hash  TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: DELETE refused'); END;
+"""
+
+_GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit row. ``at`` is UTC; ``records`` is ``None`` when unknown."""
+
+    id: int
+    at: datetime
+    action: str
+    label: str
+    role: str
+    token_id: str | None
+    endpoint: str
+    params: dict[str, Any]
+    records: int | None
+    purpose: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``at`` as ISO 8601)."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(timespec="seconds"),
+            "action": self.action,
+            "label": self.label,
+            "role": self.role,
+            "token_id": self.token_id,
+            "endpoint": self.endpoint,
+            "params": self.params,
+            "records": self.records,
+            "purpose": self.purpose,
+        }
+
+
+def _row_hash(prev: str, fields: tuple[Any, ...], key: bytes | None = None) -> str:
+    """The chained MAC of a row (plain SHA-256 for rows written before logs were keyed)."""
+    payload = json.dumps([prev, *fields], separators=(",", ":"), default=str).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    """The result of :meth:`AuditLog.check`: ``ok`` when every row's MAC and the anchored head
+    agree; otherwise ``problems`` says what is wrong (``bad_rows``: ids of broken rows)."""
+
+    rows: int
+    bad_rows: list[int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing wrong."""
+        return not self.problems
+
+
+class AuditKey:
+    """The audit log's secret key and anchored head, in a 0600 JSON file beside the log.
+
+    ``{"key", "count", "head", "keyed_from", "mac"}``: ``count`` rows end in MAC ``head``;
+    rows with id below ``keyed_from`` were written before the log was keyed (plain SHA-256);
+    ``mac`` is the HMAC of the rest under the key, so the head cannot be rewritten either.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        """Whether the key file exists."""
+        return self.path.exists()
+
+    def load(self) -> dict[str, Any]:
+        """The key file's content (``key`` as bytes).
+
+        Raises
+        ------
+        StoreError
+            When the file is unreadable or its own MAC does not match.
+        """
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            key = bytes.fromhex(raw["key"])
+            state = {k: raw[k] for k in ("count", "head", "keyed_from")}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            msg = f"audit key file {str(self.path)!r} cannot be read ({exc}); restore it."
+            raise StoreError(msg) from exc
+        if not hmac.compare_digest(raw.get("mac", ""), self._mac(key, state)):
+            msg = f"audit key file {str(self.path)!r} was altered: its head MAC does not match."
+            raise StoreError(msg)
+        return {"key": key, **state}
+
+    def create(self, *, count: int, head: str, keyed_from: int) -> dict[str, Any]:
+        """A new key, anchoring the log as it stands."""
+        key = secrets.token_bytes(32)
+        self.save(key, count=count, head=head, keyed_from=keyed_from)
+        return {"key": key, "count": count, "head": head, "keyed_from": keyed_from}
+
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int) -> None:
+        """Write the key and head atomically, readable by the owner only."""
+        state = {"count": count, "head": head, "keyed_from": keyed_from}
+        body = json.dumps({"key": key.hex(), **state, "mac": self._mac(key, state)})
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(body)
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def _mac(key: bytes, state: dict[str, Any]) -> str:
+        text = json.dumps(state, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return hmac.new(key, b"head:" + text, hashlib.sha256).hexdigest()
+
+
+class SqliteFile:
+    """A small SQLite file in WAL mode whose schema is created on first use (shared by the
+    audit log and the token store). Each :meth:`connect` opens a short-lived connection in
+    autocommit mode; callers open ``BEGIN IMMEDIATE`` transactions where they need them."""
+
+    def __init__(self, path: Path, schema: str, *, what: str, timeout_s: float = 10.0) -> None:
+        self.path = path
+        self.schema = schema
+        self.what = what
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._initialised = False
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection (closed on exit); the schema exists when it is yielded."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:  # directory missing or not writable
+            msg = f"{self.what} {str(self.path)!r} cannot be opened ({exc}); check the path."
+            raise StoreError(msg) from exc
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            if not self._initialised:
+                with self._lock:
+                    con.execute("PRAGMA journal_mode = WAL")
+                    con.executescript(self.schema)
+                    self._initialised = True
+            yield con
+        finally:
+            con.close()
+
+
+class AuditLog:
+    """Append-only audit rows in their own SQLite file.
+
+    Parameters
+    ----------
+    path
+        The audit database (created on first use).
+    key_path
+        The key file holding the HMAC key and the anchored head (default
+        ``<path>.key``); keep it where writers of the audit file cannot write.
+    """
+
+    def __init__(self, path: Path | str, *, key_path: Path | str | None = None) -> None:
+        self.path = Path(path)
+        self.key = AuditKey(
+            Path(key_path) if key_path else self.path.with_name(self.path.name + ".key")
+        )
+        self._db = SqliteFile(self.path, _SCHEMA, what="audit log", timeout_s=30.0)
+
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.connect()
+
+    def record(
+        self,
+        action: str,
+        *,
+        label: str,
+        role: str,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        records: int | None = None,
+        purpose: str | None = None,
+        token_id: str | None = None,
+    ) -> int:
+        """Append one row and return its id.
+
+        Parameters
+        ----------
+        action
+            One of :data:`ACTIONS`.
+        label, role
+            Who: the token's label and role (``operator`` for the command line).
+        endpoint
+            What: the API path or the CLI command.
+        params
+            The request's parameters (JSON-serialisable; other values are stringified).
+        records
+            How many incident records were read, exported, imported or removed.
+        purpose
+            Why (the ``X-Purpose`` header, or ``--purpose`` on the command line).
+        """
+        if action not in ACTIONS:
+            msg = f"`action` {action!r} is not an audit action; use one of {', '.join(ACTIONS)}."
+            raise ValidationError(msg)
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        params_json = json.dumps(dict(params or {}), sort_keys=True, default=str)
+        fields = (at, action, label, role, token_id, endpoint, params_json, records, purpose)
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                last = con.execute(
+                    "SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+                prev = last[1] if last else _GENESIS
+                count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+                if self.key.exists():
+                    state = self.key.load()
+                else:  # a new log, or one written before logs were keyed: anchor it now
+                    keyed_from = (int(last[0]) + 1) if last else 1
+                    state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
+                row_hash = _row_hash(prev, fields, state["key"])
+                cur = con.execute(
+                    "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
+                    "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (*fields, prev, row_hash),
+                )
+                # the head moves inside the write transaction: writers are serialised by it
+                self.key.save(
+                    state["key"], count=count + 1, head=row_hash, keyed_from=state["keyed_from"]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        row_id = int(cur.lastrowid or 0)
+        log.info("audit %s #%d: %s %s by %s", action, row_id, endpoint, records, label)
+        return row_id
+
+    def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        action: str | None = None,
+        label: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Rows, oldest first (the last ``limit`` rows when ``limit`` is given)."""
+        where, args = [], []
+        if since is not None:
+            where.append("at >= ?")
+            args.append(since.astimezone(UTC).isoformat(timespec="microseconds"))
+        if action is not None:
+            where.append("action = ?")
+            args.append(action)
+        if label is not None:
+            where.append("label = ?")
+            args.append(label)
+        sql = (
+            "SELECT id, at, action, label, role, token_id, endpoint, params, records, purpose "
+            "FROM audit"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._connect() as con:
+            rows = con.execute(sql, args).fetchall()
+        return [
+            AuditEntry(
+                id=r[0],
+                at=datetime.fromisoformat(r[1]),
+                action=r[2],
+                label=r[3],
+                role=r[4],
+                token_id=r[5],
+                endpoint=r[6],
+                params=json.loads(r[7]),
+                records=r[8],
+                purpose=r[9],
+            )
+            for r in reversed(rows)
+        ]
+
+    def count(self) -> int:
+        """Number of rows."""
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+
+    def verify(self) -> list[int]:
+        """Ids of rows whose MAC chain is broken (empty when every row is intact); see
+        :meth:`check` for truncation and appended rows."""
+        return self.check().bad_rows
+
+    def check(self) -> AuditCheck:
+        """Check every row's chained MAC under the key and the chain's head against the
+        anchored count and last MAC: detects edited rows (even with the chain recomputed
+        without the key), rows appended by someone without the key, and deleted rows."""
+        bad: list[int] = []
+        problems: list[str] = []
+        state: dict[str, Any] | None = None
+        if self.key.exists():
+            try:
+                state = self.key.load()
+            except StoreError as exc:
+                problems.append(str(exc))
+        prev = _GENESIS
+        rows = 0
+        with self._connect() as con:
+            for row in con.execute(
+                "SELECT id, at, action, label, role, token_id, endpoint, params, records, "
+                "purpose, prev_hash, row_hash FROM audit ORDER BY id"
+            ):
+                rows += 1
+                fields = tuple(row[1:10])
+                keyed = state is not None and int(row[0]) >= int(state["keyed_from"])
+                key = state["key"] if keyed and state is not None else None
+                expected = _row_hash(prev, fields, key)
+                if row[10] != prev or not hmac.compare_digest(str(row[11]), expected):
+                    bad.append(int(row[0]))
+                prev = row[11]
+        if bad:
+            problems.append(f"MAC chain broken at row(s) {bad[:20]}")
+        if state is None and rows and not problems:
+            problems.append(
+                f"no key file {str(self.key.path)!r}: the log's {rows} rows cannot be verified "
+                "(restore the key file)"
+            )
+        elif state is not None:
+            if rows < int(state["count"]):
+                problems.append(
+                    f"{int(state['count']) - rows} row(s) missing: the anchored head says "
+                    f"{state['count']} rows, the log holds {rows} (rows were deleted)"
+                )
+            elif rows > int(state["count"]):
+                problems.append(
+                    f"{rows - int(state['count'])} row(s) beyond the anchored head of "
+                    f"{state['count']} rows (rows were appended without the key)"
+                )
+            elif rows and prev != state["head"]:
+                problems.append("the last row is not the anchored head (the chain was rewritten)")
+        return AuditCheck(rows=rows, bad_rows=bad, problems=problems)
+
+
+def audit_log(store: StoreSettings | None = None) -> AuditLog:
+    """The audit log named by the store settings."""
+    return AuditLog((store or StoreSettings()).audit_path())
+
+
+def cli_actor() -> str:
+    """Who runs a command-line action: ``cli:<os user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user database (some containers)
+        return "cli:unknown"
+
+
+def record_import(
+    db: Path | str,
+    result: Any,
+    *,
+    label: str | None = None,
+    role: str = "operator",
+    endpoint: str = "geosafe import",
+) -> int:
+    """Audit one finished import (a :class:`geosafe.ingest.ImportResult`) of the store at
+    ``db``: who, when, which file (name and SHA-256), batch, rows read, accepted (the
+    ``records``) and quarantined."""
+    fields = ("source", "path", "file_sha256", "batch_id", "rows", "quarantined")
+    params = {k: getattr(result, k, None) for k in fields}
+    params["duplicate_batch"] = bool(getattr(result, "duplicate_batch", False))
+    audit = AuditLog(StoreSettings(db=Path(db)).audit_path())
+    return audit.record(
+        "import",
+        label=label or cli_actor(),
+        role=role,
+        endpoint=endpoint,
+        params=params,
+        records=int(getattr(result, "accepted", 0) or 0),
+    )
