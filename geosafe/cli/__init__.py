@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "access",
     "demo",
     "area",
+    "profile",
 )
 
 
