@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from geosafe.layers import IncidentStore
+    from geosafe.publish.service import IncidentStore
 
     from .settings import ServiceSettings
 
@@ -54,7 +54,7 @@ def create_app(
     from fastapi import FastAPI
 
     from geosafe.jobs import JobRunner
-    from geosafe.layers import LayerService
+    from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
 
     from . import downloads, jobs, journeys, maps, ogc, rasters, schools, security, web

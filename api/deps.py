@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from geosafe._errors import AccessDeniedError
 from geosafe.jobs import JobRunner
-from geosafe.layers import LayerService
+from geosafe.publish.service import LayerService
 
 from .settings import ServiceSettings
 

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
-from geosafe import exports as ge
-from geosafe import layers as gl
 from geosafe._errors import NotFoundError
+from geosafe.publish import catalogue as gl
+from geosafe.publish import exports as ge
+from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known
@@ -56,7 +57,7 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
         return Response(ge.csv_text(layer), media_type=_FORMATS[ext], headers=headers)
     key = hashlib.sha256(
         repr(
-            (sp.id, params.key(), svc.layers.collection_state(sp.id), gl.scope_key(principal))
+            (sp.id, params.key(), svc.layers.collection_state(sp.id), scope_key(principal, sp.id))
         ).encode()
     ).hexdigest()[:20]
     out_dir = Path(svc.settings.work_dir) / "downloads"

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from geosafe import corridors as gc
-from geosafe import privacy
+from geosafe.publish import corridors as gc
+from geosafe.publish import disclosure as privacy
+from geosafe.publish import roles
 
 from .deps import Svc, require_roles
 from .jobs import owner_of
@@ -73,7 +74,7 @@ def journeys(req: JourneyRequest, principal: Caller, svc: Svc) -> Response:
         preset=req.preset,
         public=principal.role != "analyst",
     )
-    fc = privacy.publish_feature_collection(principal, fc)
+    fc = roles.publish_feature_collection(principal, fc)
     return Response(gc.dumps(fc), media_type="application/geo+json")
 
 

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geosafe import exports as ge
 from geosafe import labels as glabels
-from geosafe import layers as gl
-from geosafe import maps as gm
 from geosafe._errors import NotFoundError
+from geosafe.publish import catalogue as gl
+from geosafe.publish import exports as ge
+from geosafe.publish import maps as gm
+from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
 from .params import analysis_params, check_known
@@ -124,7 +125,12 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     check_known(request, sp.params)
     params = analysis_params(request, sp)
     # cache key first: a cached page needs neither the layer nor a render
-    key = ("hotspots", params.key(), svc.layers.collection_state(sp.id), gl.scope_key(principal))
+    key = (
+        "hotspots",
+        params.key(),
+        svc.layers.collection_state(sp.id),
+        scope_key(principal, sp.id),
+    )
 
     def make() -> str:
         layer = svc.layers.layer(sp.id, params, principal=principal)
@@ -164,7 +170,7 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         "lat": feat["geometry"]["coordinates"][1],
     }
     state = svc.layers.collection_state("journey-corridors")  # store and school rolls
-    key = ("school", urn, params.key(), state, gl.scope_key(principal))
+    key = ("school", urn, params.key(), state, scope_key(principal))
 
     def make() -> str:
         corridors = svc.layers.layer(

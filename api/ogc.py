@@ -2,7 +2,7 @@
 
 Landing page, conformance, collections, items (``bbox``, ``bbox-crs``, ``datetime``,
 ``limit``, ``offset``, ``crs``, ``f``) and single features, as JSON/GeoJSON or HTML. The
-layers come from :class:`geosafe.layers.LayerService`; this module parses and formats only.
+layers come from :class:`geosafe.publish.service.LayerService`; this module parses and formats only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -18,8 +18,10 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from geosafe import layers as gl
 from geosafe._errors import ValidationError
+from geosafe.publish import catalogue as gl
+from geosafe.publish import roles
+from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
 from .params import (
@@ -265,6 +267,12 @@ def _collection_doc(
                 "title": f"{sp.title} (HTML)",
             },
             {
+                "href": _url(request, f"/ogc/collections/{sp.id}/schema"),
+                "rel": "describedby",
+                "type": "application/schema+json",
+                "title": "the features' schema (geometry type, properties and their types)",
+            },
+            {
                 "href": _url(request, f"/downloads/{sp.id}.gpkg", own),
                 "rel": "enclosure",
                 "type": "application/geopackage+sqlite3",
@@ -272,6 +280,7 @@ def _collection_doc(
             },
         ],
         "geosafe:parameters": {p: gl.describe_params()[p] for p in sp.params},
+        "geosafe:geometryType": sp.geometry,
     }
     return doc
 
@@ -283,10 +292,13 @@ def _iso(t: pd.Timestamp | None) -> str | None:
 
 
 def _demo_extent(svc: Services) -> tuple[float, float, float, float]:
+    import geopandas as gpd
+
     from geosafe import datasets
+    from geosafe.incident import CRS_BNG, CRS_WGS84
 
     area = datasets.demo_area(svc.layers.data_dir)
-    b = gl.gpd.GeoSeries([area], crs=gl.CRS_BNG).to_crs(gl.CRS_WGS84).total_bounds
+    b = gpd.GeoSeries([area], crs=CRS_BNG).to_crs(CRS_WGS84).total_bounds
     return (round(b[0], 6), round(b[1], 6), round(b[2], 6), round(b[3], 6))
 
 
@@ -295,16 +307,44 @@ def _visible(principal: Any) -> list[gl.CollectionSpec]:
     return [sp for sp in gl.COLLECTIONS.values() if principal is None or role in sp.roles]
 
 
+def _cached_response(
+    request: Request, svc: Services, principal: Any, build: Callable[[], Response]
+) -> Response:
+    """The response of a catalogue document (``/collections``, a collection), built once
+    per store state, URL, viewer's scope and representation: these change only when the
+    store does, and QGIS asks for them on every connection."""
+    key = (
+        "ogc-doc",
+        request.url.path,
+        str(request.base_url),
+        tuple(sorted(request.query_params.multi_items())),
+        wants_html(request),
+        scope_key(principal),
+        svc.layers.collection_state("journey-corridors"),  # the store and the school rolls
+    )
+    body, media, headers = svc.layers.memo(key, lambda: _freeze(build()))
+    return Response(body, media_type=media, headers=headers)
+
+
+def _freeze(response: Response) -> tuple[bytes, str | None, dict[str, str]]:
+    headers = {k: v for k, v in response.headers.items() if k.lower() == "content-crs"}
+    return bytes(response.body), response.media_type, headers
+
+
 @router.get("/collections", summary="Collections")
 @router.head("/collections", include_in_schema=False)
 def collections(request: Request, principal: Caller, svc: Svc) -> Response:
     """Every collection the caller may read, with its extent."""
     check_known(request, {"f"})
-    docs = []
-    for sp in _visible(principal):
-        docs.append(_collection_doc(request, svc, sp, gl.DEFAULT_PARAMS, principal))
-    doc = {"collections": docs, "links": _alt_links(request, "/ogc/collections")}
-    return _respond(request, doc, title="Collections")
+
+    def build() -> Response:
+        docs = []
+        for sp in _visible(principal):
+            docs.append(_collection_doc(request, svc, sp, gl.DEFAULT_PARAMS, principal))
+        doc = {"collections": docs, "links": _alt_links(request, "/ogc/collections")}
+        return _respond(request, doc, title="Collections")
+
+    return _cached_response(request, svc, principal, build)
 
 
 @router.get("/collections/{collection_id}", summary="A collection")
@@ -315,9 +355,26 @@ def collection(collection_id: str, request: Request, principal: Caller, svc: Svc
     check_role(principal, sp.roles, sp.id)
     check_known(request, {"f", *sp.params})
     params = analysis_params(request, sp)
-    doc = _collection_doc(request, svc, sp, params, principal)
-    doc["links"] = doc["links"] + _alt_links(request, f"/ogc/collections/{sp.id}")[1:]
-    return _respond(request, doc, title=sp.title)
+
+    def build() -> Response:
+        doc = _collection_doc(request, svc, sp, params, principal)
+        doc["links"] = doc["links"] + _alt_links(request, f"/ogc/collections/{sp.id}")[1:]
+        return _respond(request, doc, title=sp.title)
+
+    return _cached_response(request, svc, principal, build)
+
+
+@router.get("/collections/{collection_id}/schema", summary="The schema of a collection")
+@router.head("/collections/{collection_id}/schema", include_in_schema=False)
+def schema(collection_id: str, request: Request, principal: Caller) -> Response:
+    """The JSON Schema of the collection's features (geometry type and every property with
+    its type, declared even when the collection is empty), as this role receives them."""
+    sp = gl.spec(collection_id)
+    check_role(principal, sp.roles, sp.id)
+    check_known(request, {"f"})
+    fields = roles.allowed_fields(getattr(principal, "role", "analyst"))
+    doc = sp.json_schema(fields)
+    return Response(json.dumps(doc), media_type="application/schema+json")
 
 
 def _check_crs(request: Request) -> None:
@@ -397,6 +454,8 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
             }
         )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # an empty answer says why (counts by reason), never silently nothing
+    why = svc.layers.excluded(sp.id, params, principal=principal) if not layer.ids else None
     if wants_html(request):
         doc = {
             "type": "FeatureCollection",
@@ -404,6 +463,11 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
             "numberReturned": len(page),
             "features": [json.loads(layer.features[i]) for i in page],
             "links": links,
+            **(
+                {"geosafe:reason": why["reason"], "geosafe:excluded": why["excluded"]}
+                if why
+                else {}
+            ),
         }
         return HTMLResponse(_html(doc, f"{sp.title}: features {offset + 1}-{offset + len(page)}"))
     body = (
@@ -411,6 +475,12 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
         + ",".join(layer.features[i] for i in page)
         + f'],"numberMatched":{len(hits)},"numberReturned":{len(page)},'
         + f'"timeStamp":"{stamp}","links":{json.dumps(links)}'
+        + (
+            f',"geosafe:reason":{json.dumps(why["reason"])},'
+            f'"geosafe:excluded":{json.dumps(why["excluded"])}'
+            if why
+            else ""
+        )
         + "}"
     )
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})

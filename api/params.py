@@ -8,9 +8,9 @@ from typing import Any, Final
 
 from fastapi import Request
 
-from geosafe import layers as gl
 from geosafe import periods
 from geosafe._errors import ValidationError
+from geosafe.publish import catalogue as gl
 
 __all__ = [
     "analysis_params",

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
-from geosafe import layers as gl
-from geosafe.hotspot_layers import kde_cog
+from geosafe.publish import catalogue as gl
+from geosafe.publish.hotspot_layers import kde_cog
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known

@@ -17,7 +17,7 @@ Usage in the app factory and the routers::
   Bearer <token>`` or the ``geosafe_session`` cookie), 403 for a role not listed, 404 when a
   school token names another school's URN (path or query ``urn``/``school``), 429 past the
   per-token rate, and 400 when a non-analyst sends a free time window or a ``datetime`` that
-  is not a whole published month/quarter/year (:func:`geosafe.privacy.check_query`).
+  is not a whole published month/quarter/year (:func:`geosafe.publish.disclosure.check_query`).
 - :func:`incident_access` / :func:`incident_read` gate incident-level reads and exports:
   analyst only (403), an ``X-Purpose`` header (400 without), and exactly one audit row per
   request (:class:`AuditedRead`).
@@ -51,10 +51,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geosafe import privacy
 from geosafe._errors import AuthenticationError, DisclosureError, NotFoundError
 from geosafe.access.audit import AuditLog
 from geosafe.access.tokens import ROLES, AccessSettings, Principal, TokenStore, hash_secret
+from geosafe.publish import disclosure as privacy
 from geosafe.settings import StoreSettings
 
 __all__ = [

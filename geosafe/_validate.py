@@ -240,7 +240,9 @@ def _not_iso(text: str, *, row: int, column: str, declared_format: str | None) -
         column,
         "time_format",
         f"`{column}` {text!r} is not ISO 8601 ('YYYY-MM-DD HH:MM'){extra}; dates are never "
-        "guessed: re-export in ISO format or declare the format in IngestSettings.datetime_formats.",
+        "guessed: re-export in ISO format or declare the file's format per source in the "
+        "environment variable GEOSAFE_INGEST_DATETIME_FORMATS, e.g. "
+        """GEOSAFE_INGEST_DATETIME_FORMATS='{"dir": "%d/%m/%Y %H:%M"}'.""",
     )
 
 
@@ -305,7 +307,8 @@ def check_code(
             column,
             "value_out_of_list",
             f"`{column}` {text!r} is not in the declared code list ({shown}); correct the "
-            "code or add it to IngestSettings.code_lists.",
+            "code or add it to the source's list in GEOSAFE_INGEST_CODE_LISTS, e.g. "
+            """GEOSAFE_INGEST_CODE_LISTS='{"dir": ["ASB", "ASSAULT"]}'.""",
         )
     return value
 
@@ -351,7 +354,8 @@ def check_text(text: str, *, row: int, column: str, max_length: int) -> str | Pr
             column,
             "text_too_long",
             f"`{column}` has {len(text)} characters, more than the maximum {max_length}; "
-            "shorten it or raise IngestSettings.max_text_length.",
+            "shorten it or raise GEOSAFE_INGEST_MAX_TEXT_LENGTH (e.g. "
+            "GEOSAFE_INGEST_MAX_TEXT_LENGTH=8000).",
         )
     bad = _CONTROL_RE.search(text)
     if bad is not None:
@@ -379,7 +383,8 @@ def encoding_problem(value: str, *, row: int, column: str, encoding: str) -> Pro
                 column,
                 "encoding_invalid",
                 f"`{column}` holds byte 0x{byte:02X}, not valid {encoding}; save the file as "
-                "UTF-8 or set IngestSettings.encoding to the file's encoding (e.g. 'cp1252').",
+                "UTF-8 or set GEOSAFE_INGEST_ENCODING to the file's encoding (e.g. "
+                "GEOSAFE_INGEST_ENCODING=cp1252).",
             )
     return None
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import ConfigurationError
 from .incident import CRS_BNG
 from .settings import default_data_dir
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "boroughs",
@@ -50,6 +53,8 @@ def _need(path: Path) -> Path:
 
 @functools.cache
 def _layer(data_dir: Path, layer: str) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     gdf = gpd.read_file(_need(data_dir / "boundaries" / "boundaries.gpkg"), layer=layer)
     return gdf.to_crs(CRS_BNG)
 
@@ -76,7 +81,44 @@ def demo_area(data_dir: Path | str | None = None) -> BaseGeometry:
 
 @functools.cache
 def _greater_london(data_dir: Path) -> BaseGeometry:
-    return _layer(data_dir, "boroughs").geometry.union_all()
+    import shapely
+
+    path = _need(data_dir / "boundaries" / "boundaries.gpkg")
+    geoms = _gpkg_geometries(path, "boroughs")
+    if geoms is None:  # not stored in EPSG:27700: let GDAL reproject
+        return _layer(data_dir, "boroughs").geometry.union_all()
+    return shapely.union_all(geoms)
+
+
+def _gpkg_geometries(path: Path, layer: str) -> list[BaseGeometry] | None:
+    """The geometries of a GeoPackage layer stored in EPSG:27700, read with sqlite3 alone
+    (no GDAL, no geopandas: an import's area of interest loads in milliseconds); ``None``
+    when the layer is stored in another CRS."""
+    import sqlite3
+    import struct
+
+    import shapely
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        srs, column = con.execute(
+            "SELECT srs_id, column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+        ).fetchone()
+        if srs != 27700:
+            return None
+        blobs = [r[0] for r in con.execute(f'SELECT "{column}" FROM "{layer}"')]
+    finally:
+        con.close()
+    out = []
+    for blob in blobs:
+        # GeoPackage binary: b"GP", version, flags (bits 1-3: envelope kind), srs_id, envelope
+        flags = blob[3]
+        envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
+        (srs_id,) = struct.unpack("<i" if flags & 1 else ">i", blob[4:8])
+        if srs_id != 27700:
+            return None
+        out.append(shapely.from_wkb(bytes(blob[8 + envelope :])))
+    return out
 
 
 def greater_london(data_dir: Path | str | None = None) -> BaseGeometry:
@@ -86,6 +128,8 @@ def greater_london(data_dir: Path | str | None = None) -> BaseGeometry:
 
 @functools.cache
 def _parks(data_dir: Path) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     return gpd.read_file(_need(data_dir / "parks" / "parks.gpkg")).to_crs(CRS_BNG)
 
 
@@ -128,6 +172,8 @@ def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
 
 @functools.cache
 def _schools(data_dir: Path) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     df = pd.read_csv(_need(data_dir / "schools" / "schools.csv"), dtype={"urn": str, "pupils": str})
     df["in_demo_area"] = df["in_demo_area"] == 1
     gdf = gpd.GeoDataFrame(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,7 +37,10 @@ from ._errors import ValidationError
 from .incident import FLAG_NAMES, SOURCES
 
 __all__ = [
+    "COARSE_TIME_REASONS",
+    "EXCLUSION_REASONS",
     "PRESETS",
+    "Exclusions",
     "IncidentFilter",
     "Preset",
     "add_filter_arguments",
@@ -181,6 +184,149 @@ def _norm_flag(f: str) -> str:
     return f
 
 
+#: Why a record is dropped: reason code -> what it means (plain language, for JSON and pages).
+EXCLUSION_REASONS: dict[str, str] = {
+    "source": "not one of the chosen sources",
+    "category": "not one of the chosen categories",
+    "flag": "carries none of the chosen flags",
+    "no_time": "has no date",
+    "before_from_date": "before the first date",
+    "after_to_date": "after the last date",
+    "time_too_coarse_for_weekdays": (
+        "dated to the month only (day of the week unknown), so none can be placed in the "
+        "weekday window"
+    ),
+    "outside_weekdays": "on a day of the week outside the window",
+    "time_too_coarse_for_hours": (
+        "dated to the day only (time of day unknown), so none can be placed in the time-of-day "
+        "window"
+    ),
+    "outside_hours": "at a time of day outside the window",
+    "not_school_day": "not on a school day (weekend, holiday or bank holiday)",
+    "location_missing": "has no location",
+    "location_too_coarse": "located less precisely than the analysis can use",
+    "outside_study_area": "outside the study area",
+}
+
+#: Reasons that an "all times" fallback layer recovers.
+COARSE_TIME_REASONS = ("time_too_coarse_for_weekdays", "time_too_coarse_for_hours")
+
+#: Options that address each reason (for messages).
+_FIXES: dict[str, str] = {
+    "time_too_coarse_for_weekdays": (
+        "pass `--coarse-times all-times` to map them in a separate 'all times' layer, or "
+        "`--preset all-day` (no time window)"
+    ),
+    "time_too_coarse_for_hours": (
+        "pass `--coarse-times all-times` to map them in a separate 'all times' layer, or "
+        "`--preset all-day` (no time window)"
+    ),
+    "source": "check `--source`",
+    "category": "check `--category`",
+    "flag": "check `--flag`",
+    "before_from_date": "check `--from-date`",
+    "after_to_date": "check `--to-date`",
+    "outside_weekdays": "check `--weekdays` or `--preset`",
+    "outside_hours": "check `--hours` or `--preset`",
+    "not_school_day": "use `--preset all-day` or another `--calendar`",
+    "location_too_coarse": (
+        "pass a larger `--bandwidth` (KDE), `--precision spread` (KDE) or `--precision ignore`"
+    ),
+    "outside_study_area": "check `--study-area` or `--boroughs`",
+}
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """How many records a filter (and then an analysis) dropped, and why.
+
+    Attributes
+    ----------
+    read
+        Records before filtering.
+    kept
+        Records left.
+    by_reason
+        Reason code (:data:`EXCLUSION_REASONS`) -> records dropped for it (each record once,
+        under the first test it fails).
+    by_source
+        Reason code -> source -> records.
+    window
+        The time window in words (for messages), empty when none.
+    """
+
+    read: int
+    kept: int
+    by_reason: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    window: str = ""
+
+    @property
+    def total(self) -> int:
+        """Records dropped, all reasons."""
+        return sum(self.by_reason.values())
+
+    def add(self, reason: str, count: int, by_source: dict[str, int] | None = None) -> Exclusions:
+        """A copy with ``count`` more records dropped later (by an analysis) for ``reason``."""
+        if count <= 0:
+            return self
+        if reason not in EXCLUSION_REASONS:
+            msg = f"`reason` {reason!r} is unknown; use one of {', '.join(EXCLUSION_REASONS)}."
+            raise ValidationError(msg)
+        br = dict(self.by_reason)
+        br[reason] = br.get(reason, 0) + int(count)
+        bs = {k: dict(v) for k, v in self.by_source.items()}
+        if by_source:
+            cur = bs.setdefault(reason, {})
+            for src, v in by_source.items():
+                cur[src] = cur.get(src, 0) + int(v)
+        return replace(self, kept=self.kept - int(count), by_reason=br, by_source=bs)
+
+    def messages(self, *, fallback: bool = True) -> list[str]:
+        """One sentence per reason: how many, from which sources, why, and what to do
+        (``fallback``: offer the "all times" layer for records too coarse in time)."""
+        out = []
+        for reason, n in sorted(self.by_reason.items(), key=lambda kv: -kv[1]):
+            srcs = self.by_source.get(reason, {})
+            src_text = (
+                " (" + ", ".join(f"{k} {v:,}" for k, v in sorted(srcs.items())) + ")"
+                if srcs
+                else ""
+            )
+            text = f"{n:,} record{'s' if n != 1 else ''}{src_text}: {EXCLUSION_REASONS[reason]}"
+            if reason in COARSE_TIME_REASONS and self.window:
+                text += f" of {self.window}"
+            fix = _FIXES.get(reason)
+            if fix and reason in COARSE_TIME_REASONS and not fallback:
+                fix = "pass `--preset all-day` (no time window) or choose minute-timed sources"
+            if fix:
+                text += f"; {fix}"
+            out.append(text + ".")
+        return out
+
+    def as_json(self, *, fallback: bool = True) -> dict[str, object]:
+        """The counts for CLI JSON and API responses (the ``excluded`` object)."""
+        return {
+            "total": self.total,
+            "read": self.read,
+            "kept": self.kept,
+            "by_reason": dict(self.by_reason),
+            "by_source": {k: dict(v) for k, v in self.by_source.items()},
+            "messages": self.messages(fallback=fallback),
+        }
+
+    def empty_message(self, what: str = "the analysis", *, fallback: bool = True) -> str:
+        """Why nothing is left for ``what`` (an error text naming the reasons and options)."""
+        if self.read == 0:
+            return (
+                f"no incidents were read for {what}; check the INPUT files, `--db`, "
+                "`--source` and the dates."
+            )
+        return f"no incidents left for {what} after filtering {self.read:,}: " + " ".join(
+            self.messages(fallback=fallback)
+        )
+
+
 @dataclass(frozen=True)
 class IncidentFilter:
     """Which incidents an analysis uses. Every field ``None``/empty means "no restriction".
@@ -269,47 +415,103 @@ class IncidentFilter:
 
     def mask(self, gdf: pd.DataFrame) -> np.ndarray:
         """Boolean array of the rows this filter keeps."""
+        keep = np.ones(len(gdf), dtype=bool)
+        for _reason, ok in self._steps(gdf):
+            keep &= ok
+        return keep
+
+    def _steps(self, gdf: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
+        """``(reason, rows that pass)`` for each test, in the order reasons are attributed."""
         n = len(gdf)
-        keep = np.ones(n, dtype=bool)
         if n == 0:
-            return keep
+            return
         if self.sources:
-            keep &= gdf["source"].isin(self.sources).to_numpy()
+            yield "source", gdf["source"].isin(self.sources).to_numpy()
         if self.categories:
             wanted = {c.strip().casefold() for c in self.categories}
-            keep &= gdf["category"].fillna("").astype(str).str.casefold().isin(wanted).to_numpy()
+            cats = gdf["category"].fillna("").astype(str).str.casefold()
+            yield "category", cats.isin(wanted).to_numpy()
         if self.flags:
             wanted_flags = set(self.flags)
-            keep &= np.array(
-                [bool(wanted_flags.intersection(f or ())) for f in gdf["flags"]], dtype=bool
+            yield (
+                "flag",
+                np.array([bool(wanted_flags.intersection(f or ())) for f in gdf["flags"]], bool),
             )
         need_time = bool(self.from_date or self.to_date or self.weekdays or self.hours)
         preset = PRESETS.get(self.preset) if self.preset else None
         need_time = need_time or bool(preset and (preset.weekdays or preset.hours))
         if not need_time:
-            return keep
+            return
         local = _local(gdf["occurred_from"])
         valid = ~np.asarray(local.isna())
-        keep &= valid
+        yield "no_time", valid
         days = np.asarray(local.normalize().values.astype("datetime64[D]"))
         if self.from_date:
-            keep &= days >= np.datetime64(self.from_date, "D")
+            yield "before_from_date", days >= np.datetime64(self.from_date, "D")
         if self.to_date:
-            keep &= days <= np.datetime64(self.to_date, "D")
+            yield "after_to_date", days <= np.datetime64(self.to_date, "D")
         precision = gdf["time_precision"].astype(str).to_numpy()
         weekday = np.asarray(local.day_of_week)
         for wd in (self.weekdays, preset.weekdays if preset else None):
             if wd:
-                keep &= np.isin(precision, ("minute", "day")) & np.isin(weekday, wd)
+                yield "time_too_coarse_for_weekdays", np.isin(precision, ("minute", "day"))
+                yield "outside_weekdays", np.isin(weekday, wd)
         for windows in (self.hours, preset.hours if preset else None):
             if windows:
-                keep &= (precision == "minute") & _in_windows(local, windows)
+                yield "time_too_coarse_for_hours", precision == "minute"
+                yield "outside_hours", _in_windows(local, windows)
         if preset and preset.school_days_only:
             cal = self.calendar or school_calendar.default_calendar()
             sd = np.zeros(n, dtype=bool)
             sd[valid] = cal.school_day_mask(days[valid])
-            keep &= sd
-        return keep
+            yield "not_school_day", sd
+
+    def exclusions(self, gdf: pd.DataFrame) -> Exclusions:
+        """Why each row this filter drops is dropped: counts by reason and by source.
+
+        A row counts once, under the first test it fails (sources, categories, flags, date,
+        date bounds, weekday, time of day, school day, in that order).
+        """
+        n = len(gdf)
+        first = self._first_failed(gdf)
+        dropped = first != ""
+        by_reason: dict[str, int] = {}
+        by_source: dict[str, dict[str, int]] = {}
+        srcs = gdf["source"].astype(str).to_numpy() if "source" in gdf.columns else np.full(n, "")
+        if dropped.any():
+            table = pd.crosstab(first[dropped], srcs[dropped])
+            for code, row in table.iterrows():
+                by_reason[str(code)] = int(row.sum())
+                by_source[str(code)] = {str(k): int(v) for k, v in row.items() if v}
+        return Exclusions(
+            read=n,
+            kept=n - int(dropped.sum()),
+            by_reason=by_reason,
+            by_source=by_source,
+            window=self._window_text(),
+        )
+
+    def coarse_time_mask(self, gdf: pd.DataFrame) -> np.ndarray:
+        """Rows dropped only because their time is too coarse for the weekday or time-of-day
+        window (police.uk months, FAP dates): the rows of an "all times" fallback layer."""
+        return np.isin(self._first_failed(gdf), COARSE_TIME_REASONS)
+
+    def _first_failed(self, gdf: pd.DataFrame) -> np.ndarray:
+        """The first test each row fails (``""`` for rows kept)."""
+        first = np.full(len(gdf), "", dtype=object)
+        for reason, ok in self._steps(gdf):
+            first[(first == "") & ~np.asarray(ok, dtype=bool)] = reason
+        return first
+
+    def _window_text(self) -> str:
+        parts = []
+        if self.preset and self.preset != "all-day":
+            parts.append(f"`--preset {self.preset}` ({PRESETS[self.preset].description})")
+        if self.weekdays:
+            parts.append("`--weekdays` " + ",".join(_DAY_NAMES[d] for d in self.weekdays))
+        if self.hours:
+            parts.append("`--hours` " + ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in self.hours))
+        return " and ".join(parts)
 
     def apply(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """The rows of ``gdf`` this filter keeps (same columns, index kept)."""

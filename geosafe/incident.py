@@ -26,11 +26,16 @@ Conventions
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
+import numpy as np
 import pandas as pd
-from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "CRS_BNG",
@@ -38,9 +43,12 @@ __all__ = [
     "FLAG_NAMES",
     "FRAME_COLUMNS",
     "GEOCODE_METHODS",
+    "INCIDENT_COLUMNS",
     "PRECISION_M",
+    "ROW_COLUMNS",
     "SOURCES",
     "Incident",
+    "rows_to_frame",
 ]
 
 CRS_BNG: Final = "EPSG:27700"
@@ -99,12 +107,14 @@ FLAG_NAMES: Final[tuple[str, ...]] = (
     "missing_home",
 )
 
-#: Columns of the incident GeoDataFrame returned by the store (geometry last, EPSG:27700).
-FRAME_COLUMNS: Final[tuple[str, ...]] = (
-    "incident_id",
+#: The incident schema, written once: the fields of an :class:`Incident` as columns, in order.
+#: The analysis frame (:data:`FRAME_COLUMNS`) and the store's staged rows (:data:`ROW_COLUMNS`)
+#: both take their names from it; they differ only in how a value is held (a frame holds
+#: ``occurred_from`` as a Europe/London timestamp and ``geometry`` as a shapely object, a row
+#: holds epoch seconds and the geometry's bounds plus WKB).
+INCIDENT_COLUMNS: Final[tuple[str, ...]] = (
     "source",
     "source_ref",
-    "batch_id",
     "occurred_from",
     "occurred_to",
     "time_precision",
@@ -121,7 +131,33 @@ FRAME_COLUMNS: Final[tuple[str, ...]] = (
     "lat",
     "weight",
     "detail",
+)
+
+#: Columns of the incident GeoDataFrame returned by the store (geometry last, EPSG:27700).
+FRAME_COLUMNS: Final[tuple[str, ...]] = (
+    "incident_id",
+    *INCIDENT_COLUMNS[:2],
+    "batch_id",
+    *INCIDENT_COLUMNS[2:],
     "geometry",
+)
+
+#: Columns of a staged incident row (what the ingest pipeline hands
+#: :meth:`geosafe.store.Store.stage`): the incident's columns with times in UTC epoch seconds,
+#: the geometry as its bounds (EPSG:27700; a point has ``minx == maxx``) and, for a line, its
+#: WKB, plus the import's bookkeeping (``row_no``, ``row_hash``, ``current``).
+ROW_COLUMNS: Final[tuple[str, ...]] = (
+    *INCIDENT_COLUMNS[:2],
+    "row_no",
+    *INCIDENT_COLUMNS[2:16],
+    "minx",
+    "miny",
+    "maxx",
+    "maxy",
+    "geom_wkb",
+    *INCIDENT_COLUMNS[16:],
+    "row_hash",
+    "current",
 )
 
 
@@ -163,3 +199,65 @@ class Incident:
     def has_location(self) -> bool:
         """Whether the incident was placed on the map."""
         return self.geometry is not None
+
+
+def rows_to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Stored or staged rows (:data:`ROW_COLUMNS` + ``batch_id``) to the incident
+    GeoDataFrame (:data:`FRAME_COLUMNS`, EPSG:27700)."""
+    import geopandas as gpd
+    import shapely
+
+    n = len(df)
+    t_from = pd.to_datetime(df["occurred_from"].astype(float), unit="s", utc=True).dt.tz_convert(
+        "Europe/London"
+    )
+    t_to = pd.to_datetime(df["occurred_to"].astype(float), unit="s", utc=True).dt.tz_convert(
+        "Europe/London"
+    )
+    geoms = np.full(n, None, dtype=object)
+    minx = df["minx"].to_numpy(dtype=float, na_value=np.nan)
+    miny = df["miny"].to_numpy(dtype=float, na_value=np.nan)
+    point = np.isfinite(minx) & df["geom_wkb"].isna().to_numpy()
+    if point.any():
+        geoms[point] = shapely.points(minx[point], miny[point])
+    wkb = ~df["geom_wkb"].isna().to_numpy()
+    if wkb.any():
+        geoms[wkb] = shapely.from_wkb(df["geom_wkb"].to_numpy(dtype=object)[wkb])
+    codes, uniques = pd.factorize(df["flags"].fillna("").to_numpy(dtype=object))
+    parsed_flags = [tuple(u.split(";")) if u else () for u in uniques]
+    flags = pd.Series([parsed_flags[i] for i in codes], index=df.index, dtype=object)
+    # details repeat (police.uk: per LSOA and outcome): parse each distinct text once and give
+    # every row its own shallow copy
+    codes, uniques = pd.factorize(df["detail"].fillna("").to_numpy(dtype=object))
+    parsed = [json.loads(u) if isinstance(u, str) and u else {} for u in uniques]
+    detail = pd.Series([dict(parsed[i]) for i in codes], index=df.index, dtype=object)
+    out = pd.DataFrame(
+        {
+            "incident_id": (df["source"].astype(str) + ":" + df["source_ref"].astype(str)).astype(
+                object
+            ),
+            "source": df["source"].astype(object),
+            "source_ref": df["source_ref"].astype(object),
+            "batch_id": pd.to_numeric(df["batch_id"]).astype("Int64"),
+            "occurred_from": t_from,
+            "occurred_to": t_to,
+            "time_precision": df["time_precision"].astype(object),
+            "category": df["category"].astype(object),
+            "flags": flags.astype(object),
+            "route": df["route"].astype(object),
+            "stop_code": df["stop_code"].astype(object),
+            "school_urn": df["school_urn"].astype(object),
+            "precision_m": df["precision_m"].astype(float),
+            "geocode_method": df["geocode_method"].astype(object),
+            "location_text": df["location_text"].astype(object),
+            "h3_cell": df["h3_cell"].astype(object),
+            "lon": df["lon"].astype(float),
+            "lat": df["lat"].astype(float),
+            "weight": df["weight"].astype(float),
+            "detail": detail.astype(object),
+        }
+    )
+    gdf = gpd.GeoDataFrame(
+        out, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG, index=out.index), crs=CRS_BNG
+    )
+    return gdf[list(FRAME_COLUMNS)]

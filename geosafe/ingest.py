@@ -12,6 +12,7 @@ of rows and take a vectorised path (chunks of 100,000 rows, :mod:`geosafe.source
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -20,9 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
@@ -30,13 +30,16 @@ from shapely.geometry.base import BaseGeometry
 
 from ._errors import ImportFileError
 from ._validate import Problem
-from .incident import CRS_BNG, FRAME_COLUMNS, Incident
+from .incident import CRS_BNG, FRAME_COLUMNS, ROW_COLUMNS, Incident, rows_to_frame
 from .settings import IngestSettings
 from .sources import MODULES, normalise_source
 from .sources import police_uk as puk
 from .sources._common import RowContext, check_cells
 from .sources._read import RawTable, file_sha256, read_table
-from .store import ROW_COLUMNS, Store, to_frame
+from .store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
@@ -70,6 +73,15 @@ class ImportResult:
         Quarantined rows per reason code.
     path
         The file.
+    located_preferred
+        police.uk Crime IDs met with a located and a "No Location" row in the same month
+        (the located one is kept).
+    ignored_columns
+        Header names of the file's columns that the reader does not use (not imported).
+    duplicate_reason
+        For a duplicate batch: why nothing was done and how to import the file again.
+    replaced_batch
+        The batch of the same bytes that ``force`` rolled back before importing again.
     """
 
     source: str
@@ -83,9 +95,15 @@ class ImportResult:
     updated: int = 0
     reasons: Mapping[str, int] = field(default_factory=dict)
     path: str = ""
+    located_preferred: int = 0
+    ignored_columns: tuple[str, ...] = ()
+    duplicate_reason: str | None = None
+    replaced_batch: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``geosafe import`` output object (exactly the contract's keys)."""
+        """The ``geosafe import`` output object: the contract's keys in order, then the keys
+        added since (``updated``, ``located_preferred``, ``ignored_columns``,
+        ``duplicate_reason``)."""
         return {
             "source": self.source.replace("_", "-"),
             "file_sha256": self.file_sha256,
@@ -95,6 +113,10 @@ class ImportResult:
             "no_location": self.no_location,
             "duplicate_batch": self.duplicate_batch,
             "batch_id": self.batch_id,
+            "updated": self.updated,
+            "located_preferred": self.located_preferred,
+            "ignored_columns": list(self.ignored_columns),
+            "duplicate_reason": self.duplicate_reason,
         }
 
 
@@ -106,6 +128,8 @@ def load_aoi(path: Path | str) -> BaseGeometry:
     ImportFileError
         The file cannot be read, is empty or has no CRS.
     """
+    import geopandas as gpd
+
     p = Path(path)
     try:
         gdf = gpd.read_file(p)
@@ -119,16 +143,16 @@ def load_aoi(path: Path | str) -> BaseGeometry:
 
 
 @functools.lru_cache(maxsize=4)
-def _geocoder_for(aoi_wkb: bytes | None) -> Any:
+def _geocoder_for(aoi_wkb: bytes | None, margin_m: float) -> Any:
     from shapely import from_wkb
 
     from .geocode import Geocoder
 
-    return Geocoder(aoi=None if aoi_wkb is None else from_wkb(aoi_wkb))
+    return Geocoder(aoi=None if aoi_wkb is None else from_wkb(aoi_wkb), aoi_margin_m=margin_m)
 
 
-def _geocoder(aoi: BaseGeometry | None) -> Any:
-    return _geocoder_for(None if aoi is None else aoi.wkb)
+def _geocoder(aoi: BaseGeometry | None, margin_m: float) -> Any:
+    return _geocoder_for(None if aoi is None else aoi.wkb, margin_m)
 
 
 def _row_hash(values: Iterable[str]) -> int:
@@ -161,7 +185,7 @@ def _parse_rows(
     codes = settings.code_lists.get(key)
     ctx = RowContext(
         source=key,
-        geocoder=_geocoder(aoi),
+        geocoder=_geocoder(aoi, settings.aoi_margin_m),
         declared_format=settings.datetime_formats.get(key),
         code_list=frozenset(c.strip().upper() for c in codes) if codes else None,
         max_text=settings.max_text_length,
@@ -229,7 +253,7 @@ def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) 
 
 
 def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
-    """Accepted incidents as staged rows (:data:`geosafe.store.ROW_COLUMNS`)."""
+    """Accepted incidents as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
     recs = []
     for number, inc, h in items:
         geom = inc.geometry
@@ -289,7 +313,17 @@ def _quarantine_records(parsed: _Parsed) -> list[tuple[Any, ...]]:
 # -------------------------------------------------------------------------------- import
 
 
-def _result(key: str, sha: str, path: Path, batch: Any, *, duplicate: bool) -> ImportResult:
+def _result(
+    key: str,
+    sha: str,
+    path: Path,
+    batch: Any,
+    *,
+    duplicate: bool,
+    reason: str | None = None,
+    replaced: int | None = None,
+) -> ImportResult:
+    extra = batch.extra
     return ImportResult(
         source=key,
         file_sha256=sha,
@@ -302,6 +336,49 @@ def _result(key: str, sha: str, path: Path, batch: Any, *, duplicate: bool) -> I
         updated=batch.updated,
         reasons=dict(batch.reasons),
         path=str(path),
+        located_preferred=int(extra.get("located_preferred", 0)),
+        ignored_columns=tuple(extra.get("ignored_columns", ())),
+        duplicate_reason=reason,
+        replaced_batch=replaced,
+    )
+
+
+def _options(key: str, settings: IngestSettings, column_map: Mapping[str, str]) -> dict[str, Any]:
+    """The settings that decide how a file's bytes are read (kept with its batch)."""
+    return {
+        "encoding": settings.encoding,
+        "datetime_format": settings.datetime_formats.get(key),
+        "column_map": dict(sorted(column_map.items())),
+    }
+
+
+#: How a user sets each reading option (named in messages).
+_OPTION_NAMES: Final = {
+    "encoding": "GEOSAFE_INGEST_ENCODING",
+    "datetime_format": "GEOSAFE_INGEST_DATETIME_FORMATS",
+    "column_map": "`--column-map` / GEOSAFE_INGEST_COLUMN_MAPS",
+}
+
+
+def _duplicate_reason(key: str, path: Path, earlier: Any, options: dict[str, Any]) -> str:
+    """Why importing these bytes again did nothing, and how to import them again."""
+    before = earlier.extra.get("options")
+    changed = (
+        [k for k in options if before.get(k) != options[k]] if isinstance(before, dict) else []
+    )
+    if changed:
+        diff = "; ".join(
+            f"{k} was {before.get(k)!r}, now {options[k]!r} ({_OPTION_NAMES[k]})" for k in changed
+        )
+        why = f"with other reading settings ({diff}) "
+    else:
+        why = ""
+    return (
+        f"{path.name!r} holds the same bytes as batch {earlier.batch_id} ({earlier.file_name!r}, "
+        f"imported {earlier.started_at}) {why}so nothing was imported: a file is imported once. "
+        f"To import it again with the current settings, roll that batch back and import again "
+        f"(`geosafe batch rollback {earlier.batch_id}`, then `geosafe import "
+        f"{key.replace('_', '-')} {path}`), or pass `--force` to do both."
     )
 
 
@@ -315,6 +392,7 @@ def import_file(
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     chunk_rows: int = 100_000,
+    force: bool = False,
 ) -> ImportResult:
     """Import one file into the store as one batch, whole or not at all.
 
@@ -336,6 +414,9 @@ def import_file(
         Called with the number of rows just processed (for a progress bar).
     chunk_rows
         police.uk rows processed and staged at a time (bounds memory).
+    force
+        When these bytes were imported before, roll that batch back and import them again
+        (with the current settings) instead of doing nothing.
 
     Returns
     -------
@@ -354,13 +435,17 @@ def import_file(
         msg = f"{str(p)!r} is not a file; check the path."
         raise ImportFileError(msg)
     sha = file_sha256(p)
-    earlier = store.find_batch(key, sha)
-    if earlier is not None:
-        log.info("%s was imported before as batch %d: nothing to do", p, earlier.batch_id)
-        return _result(key, sha, p, earlier, duplicate=True)
+    store.recover()  # a killed import's rows go even when this one finds nothing to do
     cmap = {**settings.column_maps.get(key, {}), **(column_map or {})}
+    options = _options(key, settings, cmap)
+    earlier = store.find_batch(key, sha)
+    if earlier is not None and not force:
+        reason = _duplicate_reason(key, p, earlier, options)
+        log.info("%s", reason)
+        return _result(key, sha, p, earlier, duplicate=True, reason=reason)
+    replaced = None if earlier is None else earlier.batch_id
     if key == "police_uk":
-        return _import_police(
+        result = _import_police(
             store,
             p,
             sha=sha,
@@ -369,10 +454,14 @@ def import_file(
             column_map=cmap,
             progress=progress,
             chunk_rows=chunk_rows,
+            options=options,
+            replace=replaced,
         )
+        return dataclasses.replace(result, replaced_batch=replaced)
     table = read_table(
         p, MODULES[key].COLUMNS, source=key, encoding=settings.encoding, column_map=cmap
     )
+    _roll_back_for_force(store, replaced)
     parsed = _parse_rows(key, table, aoi=aoi, settings=settings, seen={}, progress=progress)
     # refs already in the store
     accepted = parsed.accepted
@@ -410,15 +499,24 @@ def import_file(
         "updated": 0,
     }
     reasons = dict(Counter(p.reason_code for p, _, _ in parsed.problems))
+    extra = {"options": options, "ignored_columns": list(table.ignored)}
     batch_id = store.begin_batch(key, sha, file_name=p.name)
     try:
         store.stage(batch_id, rows)
         store.stage_quarantine(batch_id, key, _quarantine_records(parsed))
-        store.commit_batch(batch_id, counts, reasons)
+        store.commit_batch(batch_id, counts, reasons, extra=extra)
     except BaseException:
         store.abort_batch(batch_id)
         raise
-    return _result(key, sha, p, store.batch(batch_id), duplicate=False)
+    return _result(key, sha, p, store.batch(batch_id), duplicate=False, replaced=replaced)
+
+
+def _roll_back_for_force(store: Store, batch_id: int | None) -> None:
+    """``force``: roll back the earlier batch of the same bytes, once the file's header has
+    been checked (a file that cannot be imported leaves it in place)."""
+    if batch_id is not None:
+        store.rollback(batch_id)
+        log.info("rolled back batch %d to import its bytes again", batch_id)
 
 
 def _import_police(
@@ -431,6 +529,8 @@ def _import_police(
     column_map: Mapping[str, str],
     progress: Progress | None,
     chunk_rows: int,
+    options: dict[str, Any],
+    replace: int | None,
 ) -> ImportResult:
     sha, header, chunks = puk.iter_chunks(
         path,
@@ -439,6 +539,7 @@ def _import_police(
         chunk_rows=chunk_rows,
         sha256=sha,
     )
+    _roll_back_for_force(store, replace)
     lookup = (
         (lambda refs: store.versions("police_uk", refs)) if store.has_source("police_uk") else None
     )
@@ -447,11 +548,13 @@ def _import_police(
     counts = Counter({"rows": 0, "accepted": 0, "quarantined": 0, "no_location": 0, "updated": 0})
     reasons: Counter[str] = Counter()
     supersede: list[int] = []
+    extra: dict[str, Any] = {"options": options, "located_preferred": 0, "ignored_columns": []}
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
     try:
         for k, chunk in enumerate(chunks):
             if k == 0:  # a bulk load into an empty store builds its indexes at the end
                 store.defer_indexes(int(chunk.attrs.get("file_lines", 0)))
+                extra["ignored_columns"] = list(chunk.attrs.get("ignored_columns", ()))
             res = puk.process_chunk(
                 chunk,
                 header=header,
@@ -459,6 +562,7 @@ def _import_police(
                 aoi=aoi,
                 now=now,
                 max_text=settings.max_text_length,
+                aoi_margin_m=settings.aoi_margin_m,
             )
             store.stage(batch_id, res.rows)
             if res.problems:
@@ -470,10 +574,11 @@ def _import_police(
             counts["quarantined"] += len(res.problems)
             counts["no_location"] += res.no_location
             counts["updated"] += res.updated
+            extra["located_preferred"] += res.located_preferred
             reasons.update(p[2] for p in res.problems)
             if progress is not None:
                 progress(len(chunk))
-        store.commit_batch(batch_id, dict(counts), dict(reasons), supersede)
+        store.commit_batch(batch_id, dict(counts), dict(reasons), supersede, extra=extra)
     except BaseException:
         store.abort_batch(batch_id)
         raise
@@ -536,6 +641,7 @@ def read_incidents(
                     aoi=aoi,
                     now=now,
                     max_text=settings.max_text_length,
+                    aoi_margin_m=settings.aoi_margin_m,
                 )
                 superseded.update(res.supersede_rows)
                 frames.append(res.rows)
@@ -559,6 +665,8 @@ def read_incidents(
     if dropped:
         log.info("%s: %d quarantined rows dropped (%s)", key, sum(dropped.values()), dict(dropped))
     if not frames:
+        import geopandas as gpd
+
         return gpd.GeoDataFrame(
             {c: [] for c in FRAME_COLUMNS if c != "geometry"}, geometry=[], crs=CRS_BNG
         )
@@ -566,4 +674,4 @@ def read_incidents(
     if with_location:
         df = df[df["minx"].notna()].reset_index(drop=True)
     df["batch_id"] = pd.NA
-    return to_frame(df)
+    return rows_to_frame(df)

@@ -9,7 +9,7 @@ fatal, and are not stored. What is stored is the roll aggregated to ``(postcode,
 one row per distinct postcode, sorted, in ``<db>.rolls/<URN>.csv`` beside the incident store
 (:func:`rolls_dir`; ``GEOSAFE_ROLLS_DIR`` overrides), written atomically.
 
-The rolls are origins of the school's journey corridors (:mod:`geosafe.corridors`): with a
+The rolls are origins of the school's journey corridors (:mod:`geosafe.publish.corridors`): with a
 roll, the corridor pupil counts describe the whole school rather than only its Fair Access
 Panel referrals, so stretches used by 10 or more pupils can be published to the school.
 """

@@ -69,6 +69,10 @@ class IngestSettings(BaseSettings):
     code_lists: dict[str, list[str]] = Field(default_factory=dict)
     #: Longest accepted free-text field, characters.
     max_text_length: int = Field(default=4000, ge=16)
+    #: How far outside the area of interest a point may lie and still be accepted, metres
+    #: (police.uk snaps points to piers and bridges just beyond a boundary drawn along a river
+    #: bank). ``GEOSAFE_INGEST_AOI_MARGIN_M``; ``geosafe import --aoi-margin M`` overrides.
+    aoi_margin_m: float = Field(default=250.0, ge=0.0)
 
 
 class CalendarSettings(BaseSettings):

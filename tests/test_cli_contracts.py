@@ -72,9 +72,11 @@ def test_import_json_duplicate_and_env_db(
     assert main(["import", "dir", str(dir_file)]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["duplicate_batch"] is True
-    assert {k: v for k, v in again.items() if k != "duplicate_batch"} == {
-        k: v for k, v in first.items() if k != "duplicate_batch"
+    changed = ("duplicate_batch", "duplicate_reason")  # the reason says why (issue 9, 14)
+    assert {k: v for k, v in again.items() if k not in changed} == {
+        k: v for k, v in first.items() if k not in changed
     }
+    assert "batch rollback" in again["duplicate_reason"]
 
 
 def test_import_unusable_file_exit_2_empty_stdout(tmp_path: Path) -> None:

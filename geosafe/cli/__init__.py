@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 from .._errors import GeosafeError
 
@@ -36,8 +37,14 @@ _COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+#: Commands whose module is known without importing every command module: running one of
+#: them imports only its own module (an import must not pay for geopandas and the analyses).
+_COMMAND_OF: Final = {name: "ingest" for name in ("import", "quarantine", "batch", "template")}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand (only ``command``'s module's
+    when :data:`_COMMAND_OF` knows it)."""
     parser = argparse.ArgumentParser(
         prog="geosafe",
         description="Hotspot and journey-risk mapping for contextual safeguarding.",
@@ -45,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in _COMMAND_MODULES:
+    modules = (_COMMAND_OF[command],) if command in _COMMAND_OF else _COMMAND_MODULES
+    for name in modules:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
     return parser
@@ -53,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geosafe`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(

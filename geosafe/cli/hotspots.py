@@ -29,15 +29,22 @@ import datetime as dt
 import gzip
 import json
 import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ImportFileError, ValidationError
-from ..filters import IncidentFilter, add_filter_arguments, date_arg, filter_from_args
+from ..filters import (
+    Exclusions,
+    IncidentFilter,
+    add_filter_arguments,
+    date_arg,
+    filter_from_args,
+)
 from ..incident import CRS_BNG
 
 __all__ = ["register"]
@@ -100,7 +107,8 @@ def _is_police_uk(path: Path) -> bool:
 
 
 def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
-    """Incidents from INPUT files or the store, filtered."""
+    """Incidents from INPUT files or the store, before the filter (the store is asked only for
+    the filter's sources and dates)."""
     if args.inputs:
         from ..ingest import read_incidents
 
@@ -141,7 +149,7 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
             end=end,
         )
         _audit_read(args, Path(path), purpose, len(gdf))
-    return filt.apply(gdf)
+    return gdf
 
 
 def _audit_read(args: argparse.Namespace, db: Path, purpose: str, records: int) -> None:
@@ -162,12 +170,47 @@ def _audit_read(args: argparse.Namespace, db: Path, purpose: str, records: int) 
     )
 
 
-def _inputs(
-    args: argparse.Namespace,
-) -> tuple[IncidentFilter, gpd.GeoDataFrame, BaseGeometry | None]:
-    """The filter, the filtered incidents and the study area of a command."""
+class _Inputs(NamedTuple):
+    """What a command works on: its filter, the incidents kept, its study area, what the
+    filter dropped and why, and the rows dropped only for coarse times (police.uk months,
+    FAP dates) that an "all times" layer can show."""
+
+    filt: IncidentFilter
+    gdf: gpd.GeoDataFrame
+    area: BaseGeometry | None
+    excluded: Exclusions
+    coarse: gpd.GeoDataFrame
+
+
+def _inputs(args: argparse.Namespace) -> _Inputs:
+    """The inputs of a command (see :class:`_Inputs`)."""
     filt = filter_from_args(args)
-    return filt, _load(args, filt), _study_area(args)
+    raw = _load(args, filt)
+    excluded = filt.exclusions(raw)
+    keep = filt.mask(raw) if not filt.is_empty else None
+    gdf = raw if keep is None else raw[keep]
+    coarse = raw[filt.coarse_time_mask(raw)] if keep is not None else raw.iloc[:0]
+    return _Inputs(filt, gdf, _study_area(args), excluded, coarse)
+
+
+def _with_counts(excluded: Exclusions, counts: dict[str, Any]) -> Exclusions:
+    """Add an analysis's own drops (no location, location too coarse) to the filter's."""
+    excluded = excluded.add("location_missing", int(counts.get("no_location", 0) or 0))
+    return excluded.add("location_too_coarse", int(counts.get("excluded_precision", 0) or 0))
+
+
+def _all_times_path(out: Path) -> Path:
+    suffix = "".join(out.suffixes) or ".out"
+    return out.with_name(out.name.removesuffix(suffix) + ".all-times" + suffix)
+
+
+def _all_times_label(inp: _Inputs) -> str:
+    n = len(inp.coarse)
+    srcs = ", ".join(f"{k} {v:,}" for k, v in inp.coarse["source"].value_counts().items())
+    return (
+        f"all times: {n:,} records ({srcs}) dated only to the day or month, so they cannot be "
+        f"placed in {inp.excluded.window or 'the time window'}; shown at any time of day"
+    )
 
 
 def _study_area(args: argparse.Namespace) -> BaseGeometry | None:
@@ -254,24 +297,57 @@ def _kde_surface(
     """The KDE surface the ``kde`` and ``hotspots --method kde`` options describe."""
     from ..hotspots import kde
 
-    return kde.kde_surface(
-        gdf,
-        bandwidth=args.bandwidth,
-        cell=args.cell,
-        kernel=args.kernel,
-        study_area=area,
-        precision=args.precision,
-        bandwidth_method=args.bandwidth_method,
-        period_years=period_years,
-    )
+    with warnings.catch_warnings():
+        # an empty surface is refused with the reason by the caller (exit 2)
+        warnings.filterwarnings("ignore", message=r"all \d+ located incidents are less precise")
+        return kde.kde_surface(
+            gdf,
+            bandwidth=args.bandwidth,
+            cell=args.cell,
+            kernel=args.kernel,
+            study_area=area,
+            precision=args.precision,
+            bandwidth_method=args.bandwidth_method,
+            period_years=period_years,
+        )
 
 
 def _kde(args: argparse.Namespace) -> int:
     from ..hotspots import surfaces
 
-    filt, gdf, area = _inputs(args)
+    inp = _inputs(args)
+    filt, gdf, area = inp.filt, inp.gdf, inp.area
+    fallback = args.coarse_times == "all-times" and len(inp.coarse) > 0
+    excluded = inp.excluded
     years = _period_years(filt)
-    res = _kde_surface(args, gdf, area, period_years=years)
+    res = None
+    if len(gdf):
+        res = _kde_surface(args, gdf, area, period_years=years)
+        excluded = _with_counts(excluded, res.counts)
+    if (res is None or res.counts["used"] == 0) and not fallback:
+        raise ValidationError(excluded.empty_message("`geosafe kde`"))
+    extra: dict[str, Any] = {"excluded": excluded.as_json()}
+    if fallback:
+        alt = _kde_surface(args, inp.coarse, area, period_years=years)
+        alt_path = _all_times_path(args.out)
+        surfaces.write_cog(alt, alt_path, per_year=bool(args.per_year and years))
+        extra["all_times_layer"] = {
+            "out": str(alt_path),
+            "label": _all_times_label(inp),
+            "incidents": len(inp.coarse),
+            "counts": alt.counts,
+        }
+    if res is None or res.counts["used"] == 0:
+        # nothing in the window: only the labelled "all times" layer is written
+        _print(
+            {
+                "out": None,
+                "empty_reason": excluded.empty_message("the time window"),
+                "filters": filt.describe(),
+                **extra,
+            }
+        )
+        return 0
     surfaces.write_cog(res, args.out, per_year=bool(args.per_year and years))
     nrows, ncols = res.grid.shape
     _print(
@@ -289,6 +365,7 @@ def _kde(args: argparse.Namespace) -> int:
             "height": nrows,
             "counts": res.counts,
             "filters": filt.describe(),
+            **extra,
         }
     )
     return 0
@@ -300,8 +377,52 @@ def _kde(args: argparse.Namespace) -> int:
 def _hotspots(args: argparse.Namespace) -> int:
     from ..hotspots import surfaces
 
-    filt, gdf, area = _inputs(args)
-    meta: dict[str, Any] = {"method": args.method, "filters": filt.describe()}
+    inp = _inputs(args)
+    fallback = args.coarse_times == "all-times" and len(inp.coarse) > 0
+    excluded = inp.excluded
+    meta: dict[str, Any] = {"method": args.method, "filters": inp.filt.describe()}
+    out = None
+    if len(inp.gdf):
+        out, found = _hotspot_features(args, inp.gdf, inp.area)
+        meta |= found
+        excluded = _with_counts(excluded, found.get("counts", found))
+    used = int(meta.get("counts", {}).get("used", 1)) if out is not None else 0
+    if (out is None or used == 0) and not fallback:
+        raise ValidationError(excluded.empty_message(f"`geosafe hotspots --method {args.method}`"))
+    meta["excluded"] = excluded.as_json()
+    if fallback:
+        alt, _alt_meta = _hotspot_features(args, inp.coarse, inp.area)
+        label = _all_times_label(inp)
+        alt["time_basis"] = "all times"
+        alt_path = _all_times_path(args.out)
+        alt.attrs = {}
+        surfaces.write_geojson(alt, alt_path)
+        meta["all_times_layer"] = {
+            "out": str(alt_path),
+            "label": label,
+            "incidents": len(inp.coarse),
+            "features": len(alt),
+        }
+    if out is None or used == 0:
+        meta |= {"out": None, "features": 0}
+        meta["empty_reason"] = excluded.empty_message("the time window")
+        _print(meta)
+        return 0
+    out.attrs = {}
+    surfaces.write_geojson(out, args.out)
+    meta["features"] = len(out)
+    meta["out"] = str(args.out)
+    _print(meta)
+    return 0
+
+
+def _hotspot_features(
+    args: argparse.Namespace, gdf: gpd.GeoDataFrame, area: BaseGeometry | None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The features of ``geosafe hotspots --method ...`` and their metadata."""
+    from ..hotspots import surfaces
+
+    meta: dict[str, Any] = {}
     if args.method == "kde":
         res = _kde_surface(args, gdf, area)
         out = surfaces.hotspot_polygons(
@@ -327,6 +448,11 @@ def _hotspots(args: argparse.Namespace) -> int:
             precision="ignore" if args.precision == "ignore" else "exclude",
         )
         meta |= dict(out.attrs)
+        meta["counts"] = {
+            "used": int(out.attrs["clustered"] + out.attrs["noise"]),
+            "no_location": out.attrs["no_location"],
+            "excluded_precision": out.attrs["excluded_precision"],
+        }
     elif args.method == "gistar":
         from ..hotspots import gistar, h3grid
 
@@ -339,6 +465,10 @@ def _hotspots(args: argparse.Namespace) -> int:
         out = gistar.gi_star(counts, k=args.k, permutations=args.permutations, seed=args.seed)
         meta |= {k: v for k, v in out.attrs.items()}
         meta["classes"] = out["gi_class"].value_counts().to_dict()
+        meta["counts"] = {
+            k: counts.attrs.get(k, 0)
+            for k in ("input", "used", "no_location", "excluded_precision")
+        }
     else:
         from ..hotspots import emerging
 
@@ -353,12 +483,7 @@ def _hotspots(args: argparse.Namespace) -> int:
         )
         meta |= dict(out.attrs)
         meta["categories"] = out["category"].value_counts().to_dict()
-    out.attrs = {}
-    surfaces.write_geojson(out, args.out)
-    meta["features"] = len(out)
-    meta["out"] = str(args.out)
-    _print(meta)
-    return 0
+    return out, meta
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -367,11 +492,20 @@ def _hotspots(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..hotspots import evaluate
 
-    _filt, gdf, area = _inputs(args)
+    inp = _inputs(args)
+    gdf, area = inp.gdf, inp.area
+    if not len(gdf):
+        raise ValidationError(inp.excluded.empty_message("`geosafe evaluate`", fallback=False))
     if area is None:
         from .. import datasets
 
-        area = datasets.greater_london()
+        area, area_info = evaluate.study_area_from_data(gdf, datasets.boroughs())
+    else:
+        area_info = {
+            "source": "--study-area" if args.study_area else "--boroughs",
+            "boroughs": [n.strip() for n in args.boroughs.split(",")] if args.boroughs else None,
+            "area_km2": round(float(area.area) / 1e6, 2),
+        }
     methods = list(dict.fromkeys(args.method or ["kde"]))
     bt = evaluate.backtest(
         gdf,
@@ -385,6 +519,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     summary = bt.summary()
+    summary["study_area"] = area_info
+    summary["excluded"] = inp.excluded.as_json(fallback=False)
     if args.format == "json":
         if not args.monthly:
             for m in summary["methods"].values():
@@ -394,6 +530,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(
             f"test months {summary['test_months'][0]}..{summary['test_months'][-1]}, area {args.area}"
         )
+        print(f"study area: {area_info.get('boroughs') or ''} ({area_info['source']})")
+        for line in inp.excluded.messages(fallback=False):
+            print(f"excluded: {line}")
         print(f"{'method':8} {'PAI mean':>9} {'min':>7} {'max':>7} {'PEI mean':>9} {'RRI mean':>9}")
         for name, m in summary["methods"].items():
             print(
@@ -408,7 +547,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from ..hotspots import compare, surfaces
 
-    _filt, gdf, area = _inputs(args)
+    _filt, gdf, area = _inputs(args)[:3]
     if area is None:
         msg = "`geosafe compare` needs `--study-area FILE` or `--boroughs NAMES`."
         raise ValidationError(msg)
@@ -459,11 +598,49 @@ def _compare(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- registration
 
 
+def _add_coarse_times(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--coarse-times",
+        choices=("exclude", "all-times"),
+        default="exclude",
+        help=(
+            "records dated only to the day or month (police.uk, FAP) cannot be placed in a "
+            "time-of-day or weekday window: 'exclude' counts them in the JSON 'excluded'; "
+            "'all-times' also maps them in a separate, labelled layer OUT.all-times.*"
+        ),
+    )
+
+
 def _add_cell_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, default=9, help="H3 resolution (gistar, emerging)")
     p.add_argument("--k", type=int, default=1, help="H3 ring distance of neighbours")
-    p.add_argument("--permutations", type=int, default=999)
+    p.add_argument(
+        "--permutations",
+        type=int,
+        default=0,
+        help="Gi* p-values: 0 analytic from the z-score (default, as ArcGIS); else >= 999",
+    )
     p.add_argument("--seed", type=int, default=0)
+
+
+_EVALUATE_HELP = """\
+Rolling backtest: each test month is forecast from the --train-months before it; each method
+flags the same share (--area) of the study area, and the test month's incidents score it.
+
+  PAI  Predictive Accuracy Index (Chainey et al. 2008): the share of the test incidents that
+       fall in the flagged cells divided by the share of the area flagged. 1 is no better than
+       chance; 10 means ten times as many incidents per km2 as the study area's average.
+  PEI  Predictive Efficiency Index (Hunt 2016): the test incidents caught divided by the most
+       any choice of the same number of cells could have caught. 1 is perfect.
+  RRI  Recapture Rate Index (Levine 2008): the flagged cells' share of the test incidents
+       divided by their share of the training incidents. Above 1: the flagged places took a
+       larger share of crime in the test month than in training.
+
+Without --boroughs or --study-area the study area is the bundled boroughs the incidents fall
+in (each holding at least 1% of them), named in the output as "study_area". A test month whose
+training window holds no incidents is refused. Records dropped by filters are counted by
+reason in "excluded".
+"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -472,6 +649,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "kde", help="kernel density surface as a Cloud-Optimised GeoTIFF", allow_abbrev=False
     )
     _add_input(p)
+    _add_coarse_times(p)
     _add_kde_options(p, required=True)
     p.add_argument("--out", type=Path, required=True, metavar="FILE.tif")
     p.add_argument(
@@ -487,6 +665,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--method", choices=("kde", "dbscan", "hdbscan", "gistar", "emerging"), required=True
     )
     p.add_argument("--out", type=Path, required=True, metavar="FILE.geojson")
+    _add_coarse_times(p)
     _add_kde_options(p, required=False)
     p.add_argument(
         "--top-percent", type=float, default=5.0, help="kde: densest share of the area (%%)"
@@ -504,6 +683,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
         help="predictive accuracy (PAI, PEI, RRI) by rolling backtest",
+        description=_EVALUATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     _add_input(p)

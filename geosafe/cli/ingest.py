@@ -1,8 +1,9 @@
 """`geosafe` subcommands: ingest.
 
-- ``geosafe import SOURCE FILE... [--db PATH] [--aoi FILE] [--column-map FILE.json]`` prints
-  one JSON object per file: ``{"source", "file_sha256", "rows", "accepted", "quarantined",
-  "no_location", "duplicate_batch", "batch_id"}``; exit 2 with a message on stderr and
+- ``geosafe import SOURCE FILE... [--db PATH] [--aoi FILE] [--aoi-margin M] [--column-map
+  FILE.json] [--force]`` prints one JSON object per file: ``{"source", "file_sha256", "rows",
+  "accepted", "quarantined", "no_location", "duplicate_batch", "batch_id", "updated",
+  "located_preferred", "ignored_columns", "duplicate_reason"}``; exit 2 with a message on stderr and
   nothing on stdout when the (first unusable) file cannot be used. For ``police-uk`` a
   directory stands for its ``*.csv``/``*.csv.gz`` files.
 - ``geosafe quarantine [--db PATH] [--batch ID] [--format json|table] [--export FILE]``.
@@ -61,10 +62,15 @@ def _files(source: str, given: list[str]) -> list[Path]:
 
 
 def _after_import(args: argparse.Namespace, result: Any) -> None:
-    """The one place where a finished import's result is known: audit it."""
+    """The one place where a finished import's result is known: audit it (and the rollback
+    ``--force`` made), and say on stderr why a duplicate did nothing."""
     from ..access.audit import record_import
 
+    if result.replaced_batch is not None:
+        _audit_rollback(args, result.replaced_batch, result.source, "geosafe import --force")
     record_import(_db(args), result)
+    if result.duplicate_batch and result.duplicate_reason:
+        print(f"geosafe import: {result.duplicate_reason}", file=sys.stderr)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -81,18 +87,38 @@ def _import(args: argparse.Namespace) -> int:
     aoi = load_aoi(args.aoi) if args.aoi else None
     cmap = load_column_map(args.column_map, key) if args.column_map else None
     settings = IngestSettings()
+    if args.aoi_margin is not None:
+        settings = settings.model_copy(update={"aoi_margin_m": args.aoi_margin})
     store = _open(args, must_exist=False)
     try:
         for p in files:
             with _progress(p) as bar:
                 result = import_file(
-                    store, key, p, aoi=aoi, settings=settings, column_map=cmap, progress=bar.update
+                    store,
+                    key,
+                    p,
+                    aoi=aoi,
+                    settings=settings,
+                    column_map=cmap,
+                    progress=bar.update,
+                    force=args.force,
                 )
             _after_import(args, result)
             print(json.dumps(result.to_json()), flush=True)
     finally:
         store.close()
     return 0
+
+
+def _metres(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        msg = f"`--aoi-margin` {text!r} is not a distance in metres; pass e.g. `--aoi-margin 250`."
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 class _progress:
@@ -196,20 +222,26 @@ def _batch_rollback(args: argparse.Namespace) -> int:
         batch = store.rollback(args.batch_id)
     finally:
         store.close()
+    _audit_rollback(args, batch.batch_id, batch.source, "geosafe batch rollback", batch.accepted)
+    print(
+        f"rolled back batch {batch.batch_id} ({batch.source}, {batch.accepted} incidents removed)"
+    )
+    return 0
+
+
+def _audit_rollback(
+    args: argparse.Namespace, batch_id: int, source: str, endpoint: str, records: int = 0
+) -> None:
     from ..access.audit import AuditLog, cli_actor
 
     AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
         "erase",
         label=cli_actor(),
         role="operator",
-        endpoint="geosafe batch rollback",
-        params={"batch_id": batch.batch_id, "source": batch.source},
-        records=batch.accepted,
+        endpoint=endpoint,
+        params={"batch_id": batch_id, "source": source.replace("-", "_")},
+        records=records,
     )
-    print(
-        f"rolled back batch {batch.batch_id} ({batch.source}, {batch.accepted} incidents removed)"
-    )
-    return 0
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -247,6 +279,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--db", help="incident store (default: GEOSAFE_DB or ./geosafe.db)")
     p.add_argument("--aoi", help="area of interest (vector file); default Greater London")
     p.add_argument("--column-map", help='JSON {"local column": "standard column"}')
+    p.add_argument(
+        "--aoi-margin",
+        type=_metres,
+        metavar="M",
+        help="accept points up to M metres outside the area of interest "
+        "(default GEOSAFE_INGEST_AOI_MARGIN_M or 250)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="when the same bytes were imported before, roll that batch back and import again "
+        "(e.g. with another encoding or column map)",
+    )
     p.set_defaults(func=_import)
 
     q = sub.add_parser("quarantine", help="list or export quarantined rows")

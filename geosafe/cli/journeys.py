@@ -443,7 +443,9 @@ def write_school_report(
     page = out_dir / "report.html"
     corridors.write_text(_to_wgs(report.corridors))
     hotspots.write_text(_to_wgs(report.hotspots))
-    report.need_matrix.to_csv(matrix, index=False)
+    from ..publish.exports import neutralise_formulas
+
+    neutralise_formulas(report.need_matrix).to_csv(matrix, index=False)
     s = report.summary
     top = report.corridors.sort_values("pupils", ascending=False, na_position="last").head(20)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)

@@ -69,11 +69,20 @@ class Geocoder:
         Bundled data directory (default: the package's ``data/``).
     aoi
         Area of interest (EPSG:27700) for coordinates; default Greater London.
+    aoi_margin_m
+        Coordinates up to this far outside the area (metres) are accepted.
     """
 
-    def __init__(self, data_dir: Path | str | None = None, *, aoi: BaseGeometry | None = None):
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        aoi: BaseGeometry | None = None,
+        aoi_margin_m: float = 0.0,
+    ):
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.aoi = aoi
+        self.aoi_margin_m = aoi_margin_m
         self._gazetteer: Gazetteer | None = None
 
     # -- coordinates ---------------------------------------------------------------------
@@ -95,20 +104,27 @@ class Geocoder:
             ("easting,northing", (easting, northing), points.classify_bng),
         )
         for column, (a, b), classify in pairs:
+            margin = self.aoi_margin_m
             if column.startswith("lat"):
-                code = classify([b], [a], aoi=self._aoi())[0]
+                code = classify([b], [a], aoi=self._aoi(), margin_m=margin)[0]
             else:
-                code = classify([a], [b], aoi=self._aoi())[0]
+                code = classify([a], [b], aoi=self._aoi(), margin_m=margin)[0]
             if code == points.MISSING:
                 continue
             names = (column.split(",")[0], column.split(",")[1])
-            if code is not None:
+            if code is not None and code != "coord_outside_aoi":
                 return failed(code, points.reason_text(code, a, b, names=names), column=column)
             if column.startswith("lat"):
                 x, y = points.lonlat_to_bng([float(str(b))], [float(str(a))])
                 geom = Point(float(x[0]), float(y[0]))
             else:
                 geom = Point(float(str(a)), float(str(b)))
+            if code is not None:  # outside the area: say how far
+                far = float(points.distance_outside([geom.x], [geom.y], aoi=self._aoi())[0])
+                text = points.reason_text(
+                    code, a, b, names=names, outside_m=far, margin_m=self.aoi_margin_m
+                )
+                return failed(code, text, column=column)
             return located(geom, method="coordinates", precision_m=PRECISION_M["coordinates"])
         return unplaced("no coordinates given")
 

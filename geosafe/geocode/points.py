@@ -28,7 +28,9 @@ swapped back. Reason codes, checked in this order:
 ``coord_swapped``
     The pair is outside the area of interest but the swapped pair is inside it.
 ``coord_outside_aoi``
-    A valid point outside the area of interest.
+    A valid point outside the area of interest by more than the tolerated margin
+    (``margin_m``: police.uk snaps points to streets and piers just beyond a boundary drawn
+    along a river bank; the import default is 250 m, ``GEOSAFE_INGEST_AOI_MARGIN_M`` or ``--aoi-margin``).
 
 The area of interest is a shapely geometry in EPSG:27700, by default Greater London (the
 union of the bundled borough boundaries, :func:`geosafe.datasets.greater_london`).
@@ -56,6 +58,7 @@ __all__ = [
     "bng_to_lonlat",
     "classify_bng",
     "classify_lonlat",
+    "distance_outside",
     "lonlat_to_bng",
     "reason_text",
 ]
@@ -114,9 +117,43 @@ def bng_to_lonlat(
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def reason_text(code: str, a: object, b: object, *, names: tuple[str, str]) -> str:
-    """The reason for ``code`` naming the offending values, e.g. for the quarantine table."""
-    return f"{names[0]}={a!r}, {names[1]}={b!r}: {COORD_REASONS[code]}."
+def reason_text(
+    code: str,
+    a: object,
+    b: object,
+    *,
+    names: tuple[str, str],
+    outside_m: float | None = None,
+    margin_m: float = 0.0,
+) -> str:
+    """The reason for ``code`` naming the offending values, e.g. for the quarantine table;
+    for ``coord_outside_aoi`` with ``outside_m`` given, how far outside the point is and the
+    margin tolerated."""
+    text = COORD_REASONS[code]
+    if code == "coord_outside_aoi" and outside_m is not None and np.isfinite(outside_m):
+        text = (
+            f"the point is {outside_m:,.0f} m outside the area of interest (more than the "
+            f"{margin_m:,.0f} m tolerated; widen it with `--aoi-margin` or "
+            "GEOSAFE_INGEST_AOI_MARGIN_M, e.g. `--aoi-margin 500`, or pass another `--aoi`)"
+        )
+    return f"{names[0]}={a!r}, {names[1]}={b!r}: {text}."
+
+
+def distance_outside(
+    x: npt.ArrayLike, y: npt.ArrayLike, *, aoi: BaseGeometry | None = None
+) -> npt.NDArray[np.float64]:
+    """Distance (metres) of British National Grid points from the area of interest, 0 inside.
+
+    Parameters
+    ----------
+    x, y
+        Easting and northing, EPSG:27700 metres.
+    aoi
+        Area of interest in EPSG:27700; default Greater London.
+    """
+    geom = _prepared(aoi)
+    xs, ys = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    return np.asarray(shapely.distance(geom, shapely.points(xs, ys)), dtype=float)
 
 
 def _parse(values: Values) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
@@ -179,13 +216,15 @@ def _inside_lonlat(
     lon: npt.NDArray[np.float64],
     lat: npt.NDArray[np.float64],
     mask: npt.NDArray[np.bool_],
+    margin_m: float = 0.0,
 ) -> npt.NDArray[np.bool_]:
-    """Which rows under ``mask`` fall inside ``geom`` (the others are False)."""
+    """Which rows under ``mask`` fall inside ``geom`` or within ``margin_m`` of it (the
+    others are False)."""
     out = np.zeros(lon.shape, dtype=bool)
     idx = np.flatnonzero(mask)
     if idx.size:
         ex, ny = lonlat_to_bng(lon[idx], lat[idx])
-        out[idx] = shapely.contains_xy(geom, ex, ny)
+        out[idx] = _within(geom, ex, ny, margin_m)
     return out
 
 
@@ -194,17 +233,30 @@ def _inside(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     mask: npt.NDArray[np.bool_],
+    margin_m: float = 0.0,
 ) -> npt.NDArray[np.bool_]:
-    """Which BNG rows under ``mask`` fall inside ``geom`` (the others are False)."""
+    """Which BNG rows under ``mask`` fall inside ``geom`` or within ``margin_m`` of it (the
+    others are False)."""
     out = np.zeros(x.shape, dtype=bool)
     idx = np.flatnonzero(mask)
     if idx.size:
-        out[idx] = shapely.contains_xy(geom, x[idx], y[idx])
+        out[idx] = _within(geom, x[idx], y[idx], margin_m)
     return out
 
 
+def _within(
+    geom: BaseGeometry, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], margin_m: float
+) -> npt.NDArray[np.bool_]:
+    inside = np.asarray(shapely.contains_xy(geom, x, y), dtype=bool)
+    out = ~inside & np.isfinite(x) & np.isfinite(y)
+    if margin_m > 0 and out.any():
+        near = shapely.distance(geom, shapely.points(x[out], y[out])) <= margin_m
+        inside[np.flatnonzero(out)[near]] = True
+    return inside
+
+
 def classify_lonlat(
-    lon: Values, lat: Values, *, aoi: BaseGeometry | None = None
+    lon: Values, lat: Values, *, aoi: BaseGeometry | None = None, margin_m: float = 0.0
 ) -> npt.NDArray[np.object_]:
     """Reason codes for WGS84 longitude/latitude pairs (``None`` where good).
 
@@ -214,6 +266,8 @@ def classify_lonlat(
         Longitudes and latitudes in degrees, as numbers or text (blank = missing).
     aoi
         Area of interest in EPSG:27700; default Greater London.
+    margin_m
+        Points up to this far outside the area (metres) count as inside.
 
     Returns
     -------
@@ -230,7 +284,7 @@ def classify_lonlat(
     todo &= ~invalid
     geom = _prepared(aoi)
     # as given
-    inside = _inside_lonlat(geom, x, y, todo)
+    inside = _inside_lonlat(geom, x, y, todo, margin_m)
     # swapped (lat given as lon): only meaningful when the swapped pair is valid degrees
     sw_ok = (todo | invalid) & ~inside & (ax <= 90) & (ay <= 180)
     swapped = _inside_lonlat(geom, y, x, sw_ok)
@@ -241,7 +295,7 @@ def classify_lonlat(
 
 
 def classify_bng(
-    easting: Values, northing: Values, *, aoi: BaseGeometry | None = None
+    easting: Values, northing: Values, *, aoi: BaseGeometry | None = None, margin_m: float = 0.0
 ) -> npt.NDArray[np.object_]:
     """Reason codes for British National Grid easting/northing pairs (``None`` where good).
 
@@ -251,6 +305,8 @@ def classify_bng(
         Metres (EPSG:27700), as numbers or text (blank = missing).
     aoi
         Area of interest in EPSG:27700; default Greater London.
+    margin_m
+        Points up to this far outside the area (metres) count as inside.
 
     Returns
     -------
@@ -263,7 +319,7 @@ def classify_bng(
     out[degrees] = "coord_latlon_as_bng"
     todo &= ~degrees
     geom = _prepared(aoi)
-    inside = _inside(geom, x, y, todo)
+    inside = _inside(geom, x, y, todo, margin_m)
     swapped = _inside(geom, y, x, todo & ~inside)
     out[swapped] = "coord_swapped"
     todo &= ~(inside | swapped)

@@ -48,7 +48,7 @@ def compare(
     kernel: Literal["quartic", "gaussian"] = "quartic",
     resolution: int = 9,
     k: int = 1,
-    permutations: int = 999,
+    permutations: int = 0,
     seed: int = 0,
     years_a: float | None = None,
     years_b: float | None = None,

@@ -21,8 +21,13 @@ weights, which changes nothing in the result and makes police.uk data far cheape
 
 HDBSCAN (:func:`hdbscan_labels`)
 --------------------------------
-The ``hdbscan`` package (Boruvka KD-tree minimum spanning tree, O(n log n)) when installed,
-else scikit-learn's ``HDBSCAN``. Duplicated points are kept (they matter to its densities).
+``fast_hdbscan`` (exact Boruvka minimum spanning tree of the mutual reachability graph,
+numba, O(n log n)) when installed, else the ``hdbscan`` package with an exact tree, else
+scikit-learn's ``HDBSCAN``. Parameters mean what scikit-learn's mean: ``min_samples`` counts
+the point itself (the two packages count without it and are given ``min_samples - 1``).
+Earlier versions passed ``min_samples`` unchanged to ``hdbscan`` and kept its approximate
+tree; both changed the labels (ARI ~0.95 against scikit-learn at 20k points), not the
+distance units (metres everywhere). Duplicated points are kept (they matter to densities).
 
 Cluster polygons (:func:`clusters`)
 -----------------------------------
@@ -174,34 +179,85 @@ def dbscan_labels(
 
 
 def hdbscan_labels(
-    xy: np.ndarray, *, min_cluster_size: int = 10, min_samples: int | None = None
+    xy: np.ndarray,
+    *,
+    min_cluster_size: int = 10,
+    min_samples: int | None = None,
+    engine: Literal["auto", "fast_hdbscan", "hdbscan", "sklearn"] = "auto",
 ) -> np.ndarray:
-    """HDBSCAN labels (-1 noise) of ``(n, 2)`` points in metres."""
+    """HDBSCAN labels (-1 noise) of ``(n, 2)`` points in metres.
+
+    ``min_samples`` follows scikit-learn (and this module's DBSCAN): the point itself counts,
+    so a point's core distance is the distance to its ``min_samples - 1``-th nearest other
+    point; ``None`` means ``min_cluster_size``. The ``fast_hdbscan`` and ``hdbscan`` packages
+    count neighbours without the point, so they are given ``min_samples - 1``. Cluster
+    selection is excess of mass with no epsilon and no single cluster, as all three default.
+
+    ``engine="auto"`` uses ``fast_hdbscan`` (exact Boruvka MST in numba) when installed, else
+    the ``hdbscan`` package with an exact MST (its default ``approx_min_span_tree=True``
+    changes the labels), else scikit-learn.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     if min_cluster_size < 2:
         msg = f"`min_cluster_size` {min_cluster_size!r} must be at least 2."
         raise ValidationError(msg)
-    if len(xy) < max(min_cluster_size, 2):
+    ms = int(min_cluster_size if min_samples is None else min_samples)
+    if ms < 1:
+        msg = f"`min_samples` {min_samples!r} must be at least 1 (the point itself counts)."
+        raise ValidationError(msg)
+    if engine not in ("auto", "fast_hdbscan", "hdbscan", "sklearn"):
+        msg = (
+            f"`engine` {engine!r} is unknown; pass 'auto', 'fast_hdbscan', 'hdbscan' or 'sklearn'."
+        )
+        raise ValidationError(msg)
+    if len(xy) < max(min_cluster_size, ms, 2):
         return np.full(len(xy), -1, dtype=np.int64)
-    try:
-        import hdbscan as hdb  # type: ignore[import-untyped]
+    order = ["fast_hdbscan", "hdbscan", "sklearn"] if engine == "auto" else [engine]
+    if ms == 1:  # no neighbour at all: only scikit-learn takes it as given
+        order = ["sklearn"]
+    for name in order:
+        try:
+            labels = _HDBSCAN_ENGINES[name](xy, min_cluster_size, ms)
+        except ImportError:
+            if engine != "auto":
+                raise
+            continue
+        log.debug("HDBSCAN by %s on %d points", name, len(xy))
+        return np.asarray(labels, dtype=np.int64)
+    raise AssertionError("unreachable: scikit-learn is a dependency")  # pragma: no cover
 
-        model = hdb.HDBSCAN(
-            min_cluster_size=min_cluster_size,
-            min_samples=min_samples,
-            algorithm="boruvka_kdtree",
-            core_dist_n_jobs=1,
-        )
-        return np.asarray(model.fit_predict(xy), dtype=np.int64)
-    except ImportError:  # pragma: no cover - depends on the environment
-        from sklearn.cluster import HDBSCAN
 
-        return np.asarray(
-            HDBSCAN(
-                min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True
-            ).fit_predict(xy),
-            dtype=np.int64,
-        )
+def _fast_hdbscan(xy: np.ndarray, mcs: int, ms: int) -> np.ndarray:
+    import fast_hdbscan  # type: ignore[import-untyped]
+
+    model = fast_hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms - 1, reproducible=True)
+    return np.asarray(model.fit_predict(xy))
+
+
+def _hdbscan_pkg(xy: np.ndarray, mcs: int, ms: int) -> np.ndarray:
+    import hdbscan as hdb  # type: ignore[import-untyped]
+
+    model = hdb.HDBSCAN(
+        min_cluster_size=mcs,
+        min_samples=ms - 1,
+        algorithm="boruvka_kdtree",
+        approx_min_span_tree=False,
+        core_dist_n_jobs=1,
+    )
+    return np.asarray(model.fit_predict(xy))
+
+
+def _sklearn_hdbscan(xy: np.ndarray, mcs: int, ms: int) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    return np.asarray(HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit_predict(xy))
+
+
+_HDBSCAN_ENGINES = {
+    "fast_hdbscan": _fast_hdbscan,
+    "hdbscan": _hdbscan_pkg,
+    "sklearn": _sklearn_hdbscan,
+}
 
 
 def clusters(

@@ -84,7 +84,7 @@ def emerging_hotspots(
     study_area: BaseGeometry | None = None,
     slice: Literal["week", "month", "quarter"] = "month",
     k: int = 1,
-    permutations: int = 199,
+    permutations: int = 0,
     seed: int | None = 0,
     alpha: float = 0.05,
 ) -> gpd.GeoDataFrame:
@@ -100,7 +100,8 @@ def emerging_hotspots(
     slice
         Slice length.
     permutations, seed
-        Gi* permutation inference per slice.
+        Gi* inference per slice: 0 analytic p-values (default), else at least 999
+        permutations (:func:`~geosafe.hotspots.gistar.gi_star`).
     alpha
         Mann-Kendall significance level.
 

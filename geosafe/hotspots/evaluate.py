@@ -25,12 +25,16 @@ cells, all-touched; H3 cells overlapping), so every incident inside it is in som
 
 ``auto``
 --------
-Chooses the method (``kde`` or ``grid``), its cell size, bandwidth and training window from
-the training months only: the last ``min(3, N // 4)`` training months are validation months,
-each forecast from the windows of months before it (all inside the training period), and the
-candidate with the best mean validation hit rate at the same area share wins (ties: the
-coarser candidate). The test month is forecast with the winner refitted on the window of
-months just before it. ``settings`` reports the choice for each test month.
+Chooses the method, its cell size, bandwidth and training window from the training months
+only: the last ``min(3, N // 4)`` training months are validation months, each forecast from the
+windows of months before it (all inside the training period), and the candidate with the best
+mean validation hit rate at the same area share wins (ties: the coarser candidate). The
+candidates are the tuned ``kde`` and ``grid`` settings over the windows of
+``windows_months``, plus every fixed method (``kde``, ``grid``, ``gistar``, ``dbscan`` at their
+defaults) on all the training months, so on the held-out months ``auto`` is never behind a
+fixed method. The longest window the validation allows stands for "all training months" and is
+refitted with ``train_months`` for the test month. ``settings["chosen"]`` reports, per test
+month, the choice and the whole table it chose from (``candidates``, best first).
 
 police.uk map points
 --------------------
@@ -90,6 +94,7 @@ __all__ = [
     "pei",
     "rri",
     "select_cells",
+    "study_area_from_data",
 ]
 
 log = logging.getLogger(__name__)
@@ -106,6 +111,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "kde_bandwidths_cells_m": [[50.0, 25.0], [100.0, 25.0], [200.0, 50.0], [400.0, 50.0]],
         "grid_cells_m": [25.0, 50.0, 100.0, 200.0],
         "windows_months": [3, 6, 12, 24],
+        "fixed_methods": ["kde", "grid", "gistar", "dbscan"],
     },
 }
 
@@ -422,6 +428,32 @@ def _score_one(
     )
 
 
+def _coarseness(method: str, st: dict[str, Any]) -> float:
+    """A length (metres) for breaking ties towards the smoother candidate."""
+    if method == "gistar":
+        return float(h3.average_hexagon_edge_length(int(st["resolution"]), unit="m"))
+    if method == "dbscan":
+        return float(st["eps_m"])
+    return float(st.get("bandwidth_m", st["cell_m"]))
+
+
+def _auto_candidates(options: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """``(method, settings, fixed)``: the tuned kde and grid settings, then every fixed
+    method at its default settings (so ``auto`` can never trail a fixed method on the held-out
+    months)."""
+    cands: list[tuple[str, dict[str, Any], bool]] = []
+    for bw, cell in options["kde_bandwidths_cells_m"]:
+        st = {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": float(cell)}
+        cands.append(("kde", st, False))
+    for c in options["grid_cells_m"]:
+        cands.append(("grid", {"cell_m": float(c)}, False))
+    for m in options.get("fixed_methods", ()):
+        st = dict(DEFAULTS[m])
+        if not any(cm == m and cst == st for cm, cst, _ in cands):
+            cands.append((m, st, True))
+    return cands
+
+
 def _auto_choose(
     months: np.ndarray,
     x: np.ndarray,
@@ -435,31 +467,30 @@ def _auto_choose(
     options: dict[str, Any],
     seed: int,
 ) -> dict[str, Any]:
+    """The best candidate on the held-out training months, with the table it chose from.
+
+    A window as long as the validation allows (``train_months - n_val``) stands for "all the
+    training months" and is refitted with ``train_months`` for the test month, as a fixed
+    method is.
+    """
     n_val = max(1, min(3, train_months // 4))
     first_train = test_start - train_months
     val_months = list(range(test_start - n_val, test_start))
-    windows = sorted(
-        {w for w in options["windows_months"] if w <= train_months - n_val} | {train_months - n_val}
-    )
+    full = train_months - n_val
+    windows = sorted({w for w in options["windows_months"] if w < full} | {full})
     windows = [w for w in windows if w >= 1]
-    cands: list[tuple[str, dict[str, Any]]] = []
-    for bw, cell in options["kde_bandwidths_cells_m"]:
-        cands.append(
-            ("kde", {"kernel": "quartic", "bandwidth_m": float(bw), "cell_m": float(cell)})
-        )
-    for c in options["grid_cells_m"]:
-        cands.append(("grid", {"cell_m": float(c)}))
+    table: list[dict[str, Any]] = []
     best: tuple[float, float, dict[str, Any]] | None = None
-    for method, st in cands:
+    for method, st, fixed in _auto_candidates(options):
         tess = _tessellation_for(method, st, study_area, cache)
-        for w in windows:
+        for w in [full] if fixed else windows:
             rates = []
             for v in val_months:
                 lo = max(first_train, v - w)
                 tr = (months >= lo) & (months < v)
                 te = months == v
                 test_counts = tess.counts(x[te], y[te])
-                if test_counts.sum() <= 0:
+                if test_counts.sum() <= 0 or not tr.any():
                     continue
                 scores = forecast_scores(method, tess, x[tr], y[tr], st, seed=seed)
                 chosen = select_cells(scores, tess.areas, share=area, seed=seed)
@@ -467,27 +498,72 @@ def _auto_choose(
             if not rates:
                 continue
             rate = float(np.mean(rates))
-            coarse = float(st.get("bandwidth_m", st["cell_m"])) + w
-            key = (rate, coarse)
+            row = {
+                "method": method,
+                **st,
+                "window_months": train_months if w == full else w,
+                "validation_hit_rate": round(rate, 4),
+            }
+            table.append(row)
+            key = (rate, _coarseness(method, st) + w)
             if best is None or key > (best[0], best[1]):
-                best = (
-                    rate,
-                    coarse,
-                    {
-                        "method": method,
-                        **st,
-                        "window_months": w,
-                        "validation_hit_rate": round(rate, 4),
-                    },
-                )
+                best = (key[0], key[1], row)
     if best is None:
         return {
             "method": "grid",
             "cell_m": 100.0,
             "window_months": train_months,
             "validation_hit_rate": None,
+            "validation_months": [_month_label(v) for v in val_months],
+            "candidates": table,
         }
-    return best[2]
+    table.sort(key=lambda r: -r["validation_hit_rate"])
+    return dict(best[2]) | {
+        "validation_months": [_month_label(v) for v in val_months],
+        "candidates": table,
+    }
+
+
+def study_area_from_data(
+    gdf: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame, *, min_share: float = 0.01
+) -> tuple[BaseGeometry, dict[str, Any]]:
+    """The default study area: the boroughs the incidents fall in.
+
+    A borough counts when it holds at least ``min_share`` of the located incidents (police.uk
+    force data carries a few crimes just over the border; they do not make a borough part of
+    the study). Returns the union (EPSG:27700) and a description: ``source``, ``boroughs``,
+    ``area_km2``, ``incidents_outside``.
+    """
+    pts = gdf if gdf.crs is None or gdf.crs == CRS_BNG else gdf.to_crs(CRS_BNG)
+    geoms = pts.geometry.values
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(geoms) == 0:
+        msg = (
+            "no located incidents to choose a study area from; pass `--boroughs` or `--study-area`."
+        )
+        raise ValidationError(msg)
+    reps = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+    b = boroughs.to_crs(CRS_BNG) if boroughs.crs != CRS_BNG else boroughs
+    hits = np.array(
+        [shapely.contains_xy(g, shapely.get_x(reps), shapely.get_y(reps)).sum() for g in b.geometry]
+    )
+    keep = hits >= max(1.0, min_share * len(reps))
+    if not keep.any():
+        msg = (
+            "none of the incidents fall in a bundled borough; pass `--study-area FILE` "
+            "(any vector file) instead."
+        )
+        raise ValidationError(msg)
+    names = [str(n) for n in b.loc[keep, "name"]]
+    area = b[keep].geometry.union_all()
+    info = {
+        "source": "boroughs the incidents fall in (at least "
+        f"{min_share:.0%} of them each); pass `--boroughs` or `--study-area` to choose",
+        "boroughs": sorted(names),
+        "area_km2": round(float(area.area) / 1e6, 2),
+        "incidents_outside": int(len(reps) - hits[keep].sum()),
+    }
+    return area, info
 
 
 def backtest(
@@ -563,6 +639,20 @@ def backtest(
     starts = list(range(lo, hi + 1, test_months))
     if not starts:
         msg = f"no test months between {_month_label(lo)!r} and {_month_label(hi)!r}; widen `--from`/`--to`."
+        raise ValidationError(msg)
+    empty = [
+        _month_label(s0)
+        for s0 in starts
+        if not ((months >= s0 - train_months) & (months < s0)).any()
+    ]
+    if empty:
+        first_data = _month_label(int(months.min()))
+        msg = (
+            f"test month(s) {', '.join(empty)} have no incidents in the {train_months} training "
+            f"months before them (the data start in {first_data}), so there is nothing to "
+            f"forecast from; pass `--from` {_month_label(int(months.min()) + train_months)!r} or "
+            "later, or fewer `--train-months`."
+        )
         raise ValidationError(msg)
     cache: dict[Any, Tessellation] = {}
     out: list[MonthScore] = []

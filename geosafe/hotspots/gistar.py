@@ -1,4 +1,4 @@
-"""Getis-Ord Gi* on H3 cells with permutation inference and false discovery rate control.
+"""Getis-Ord Gi* on H3 cells with analytic (or permutation) inference and FDR control.
 
 Gi* (Getis & Ord 1992; Ord & Getis 1995) compares the weighted sum of counts in each cell's
 neighbourhood *including the cell itself* with what a random arrangement of the same counts
@@ -7,16 +7,30 @@ the cell itself.
 
 - ``gi_z``: the analytical z-score (computed here with sparse matrices; identical to
   ``esda.G_Local(..., star=True).Zs``, which the tests check).
-- ``gi_p``: two-sided pseudo p-value from ``permutations`` conditional random permutations
-  with ``seed``, esda's scheme (``esda.crand``) vectorised in numpy: ``min(1, 2 * p_sim)``. With ``permutations=0`` the normal
-  approximation of ``gi_z`` is used instead.
+- ``gi_p``: two-sided p-value. By default (``permutations=0``) it is the normal
+  approximation of ``gi_z``, ``2 * norm.sf(|z|)``, as ArcGIS's Hot Spot Analysis reports it
+  (``2 * esda.G_Local(...).p_norm``). With ``permutations >= 999`` it is the pseudo p-value of
+  that many conditional random permutations with ``seed`` (esda's scheme, ``esda.crand``,
+  vectorised in numpy): ``min(1, 2 * p_sim)``.
 - ``gi_class``: ``hot_99``/``hot_95``/``hot_90`` (or ``cold_...``) when ``gi_p`` is at or
   below the Benjamini-Hochberg false discovery rate cut-off (``esda.fdr``) at 1 %, 5 % or 10 %
   and the z-score is positive (negative); otherwise ``not_significant``.
+
+Why analytic by default
+-----------------------
+A permutation p-value can never fall below ``2 / (permutations + 1)`` (two-sided). Under FDR
+over ``m`` cells the most significant cell must reach ``alpha / m``: with 199 permutations and
+209 cells that is 0.01 against a cut of 0.0005, so nothing could ever be significant, however
+high z is. The analytic p reaches ``2 * norm.sf(sqrt(n - 1))`` (``|z|`` is at most
+``sqrt(n - 1)``: z is ``sqrt(n - 1)`` times the cosine between the centred weights and the
+centred counts), far below any FDR cut. Every result states its method and its smallest
+reachable p (``attrs["p_method"]``, ``attrs["p_min"]``) and whether FDR can reach it
+(``attrs["fdr_reachable"]``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -27,9 +41,23 @@ from scipy import stats
 from .._errors import ValidationError
 from .h3grid import h3_neighbours
 
-__all__ = ["CLASSES", "classify", "gi_star", "gi_star_z", "neighbour_matrix"]
+__all__ = [
+    "CLASSES",
+    "MIN_PERMUTATIONS",
+    "classify",
+    "gi_star",
+    "gi_star_z",
+    "neighbour_matrix",
+    "p_floor",
+]
 
 CLASSES = ("hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95", "cold_99")
+
+#: Fewest permutations accepted when permutation inference is chosen (0 = analytic).
+MIN_PERMUTATIONS = 999
+
+#: FDR levels of the classes, loosest first.
+_LEVELS = (("90", 0.10), ("95", 0.05), ("99", 0.01))
 
 
 def neighbour_matrix(cells: Sequence[str], *, k: int = 1) -> sp.csr_matrix:
@@ -67,7 +95,7 @@ def classify(z: np.ndarray, p: np.ndarray) -> np.ndarray:
     out = np.full(z.shape, "not_significant", dtype=object)
     if p.size == 0:
         return out
-    for level, alpha in (("90", 0.10), ("95", 0.05), ("99", 0.01)):
+    for level, alpha in _LEVELS:
         cut = fdr(p, alpha)
         sig = p <= cut
         out[sig & (z > 0)] = f"hot_{level}"
@@ -75,12 +103,23 @@ def classify(z: np.ndarray, p: np.ndarray) -> np.ndarray:
     return out
 
 
+def p_floor(n_cells: int, *, permutations: int = 0) -> float:
+    """The smallest two-sided ``gi_p`` reachable with ``n_cells`` cells.
+
+    ``2 / (permutations + 1)`` for permutation inference; ``2 * norm.sf(sqrt(n - 1))`` for the
+    analytic p (``|z|`` cannot exceed ``sqrt(n - 1)``).
+    """
+    if permutations:
+        return min(1.0, 2.0 / (permutations + 1))
+    return float(2 * stats.norm.sf(np.sqrt(max(n_cells - 1, 0))))
+
+
 def gi_star(
     counts: gpd.GeoDataFrame,
     *,
     value: str = "count",
     k: int = 1,
-    permutations: int = 999,
+    permutations: int = 0,
     seed: int | None = 0,
 ) -> gpd.GeoDataFrame:
     """Gi* for every cell of an :func:`~geosafe.hotspots.h3grid.h3_counts` frame.
@@ -94,17 +133,33 @@ def gi_star(
     k
         H3 ring distance of the neighbourhood.
     permutations
-        Conditional random permutations for ``gi_p`` (0: normal approximation).
+        0 (default): analytic p-values from the z-score (normal approximation, as ArcGIS).
+        Otherwise the number of conditional random permutations, at least
+        :data:`MIN_PERMUTATIONS` (999).
     seed
         Seed of the permutations.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy with ``gi_z``, ``gi_p``, ``gi_class``.
+        A copy with ``gi_z``, ``gi_p``, ``gi_class``. ``attrs``: ``k``, ``permutations``,
+        ``seed``, ``p_method`` (``"analytic"`` or ``"permutation"``), ``p_method_text`` (one
+        sentence for a legend), ``p_min`` (smallest reachable ``gi_p``), ``cells_tested``,
+        ``fdr_reachable`` (whether one cell at ``p_min`` passes FDR at 10 % over these cells),
+        ``fdr_cells_needed_at_floor`` (how many cells must share ``p_min`` before any passes),
+        ``significant`` (cells in a hot or cold class).
+
+    Notes
+    -----
+    Permutation p-values below 999 permutations are refused: their floor
+    ``2 / (permutations + 1)`` is too coarse for FDR over more than a handful of cells.
     """
-    if permutations < 0:
-        msg = f"`permutations` {permutations!r} must be >= 0 (999 is usual)."
+    if permutations < 0 or 0 < permutations < MIN_PERMUTATIONS:
+        msg = (
+            f"`permutations` {permutations!r} is not allowed: pass 0 for analytic p-values "
+            f"(the default) or at least {MIN_PERMUTATIONS} permutations (a permutation p-value "
+            f"cannot fall below 2 / (permutations + 1), too coarse for FDR)."
+        )
         raise ValidationError(msg)
     cells = list(counts["h3_cell"])
     if len(cells) < 3:
@@ -119,11 +174,34 @@ def gi_star(
     elif permutations:
         p = _permutation_p(y, w, permutations=permutations, seed=seed)
     else:
-        p = 2 * stats.norm.sf(np.abs(z))
+        p = np.asarray(2 * stats.norm.sf(np.abs(z)))
     out["gi_z"] = z
     out["gi_p"] = p
     out["gi_class"] = classify(z, p)
-    out.attrs = dict(counts.attrs) | {"k": k, "permutations": permutations, "seed": seed}
+    n = len(cells)
+    floor = p_floor(n, permutations=permutations)
+    if permutations:
+        text = (
+            f"pseudo p-values from {permutations} conditional permutations (two-sided; "
+            f"smallest possible {floor:.2g}), FDR-controlled over {n} cells"
+        )
+    else:
+        text = (
+            f"analytic p-values from the Gi* z-score (normal approximation, two-sided, as "
+            f"ArcGIS Hot Spot Analysis), FDR-controlled over {n} cells"
+        )
+    out.attrs = dict(counts.attrs) | {
+        "k": k,
+        "permutations": permutations,
+        "seed": seed if permutations else None,
+        "p_method": "permutation" if permutations else "analytic",
+        "p_method_text": text,
+        "p_min": floor,
+        "cells_tested": n,
+        "fdr_reachable": bool(floor <= _LEVELS[0][1] / n),
+        "fdr_cells_needed_at_floor": max(1, math.ceil(floor * n / _LEVELS[0][1] - 1e-9)),
+        "significant": int((out["gi_class"] != "not_significant").sum()),
+    }
     return out
 
 

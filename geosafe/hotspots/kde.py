@@ -643,8 +643,22 @@ def kde_surface(
     elif len(ps.x):
         box = (ps.x.min(), ps.y.min(), ps.x.max(), ps.y.max())
         pad = h
+    elif ps.counts["excluded_precision"]:
+        coarsest = (
+            float(np.nanmin(points["precision_m"])) if isinstance(points, gpd.GeoDataFrame) else h
+        )
+        msg = (
+            f"no located incidents to smooth: all {ps.counts['excluded_precision']} are located "
+            f"less precisely than the bandwidth {h:g} m; pass a bandwidth of at least "
+            f"{coarsest:g} m, `precision='spread'` (CLI `--precision spread`) or a `study_area`."
+        )
+        raise ValidationError(msg)
     else:
-        msg = "no located incidents to smooth and no `study_area`; pass one or more points."
+        msg = (
+            f"no located incidents to smooth ({ps.counts['no_location']} of "
+            f"{ps.counts['input']} without a location) and no `study_area`; pass one or more "
+            "located points."
+        )
         raise ValidationError(msg)
     grid = grid_for(box, cell=cell, pad=pad)
     dens, lost = _density_grid(grid, ps, bandwidth=h, kernel=kernel)

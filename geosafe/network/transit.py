@@ -6,8 +6,9 @@
 * arrive-by (:meth:`~RaptorRouter.arrive_by`), e.g. "at school by 08:45": a reverse
   RAPTOR finds the latest departure that still arrives in time, then a forward search from
   that departure gives the journey (so every arrive-by answer is a forward journey);
-* departure windows (:meth:`~RaptorRouter.departure_window`): one earliest-arrival search
-  per minute of a window, giving the median and 90th percentile journey time.
+* departure windows (:meth:`~RaptorRouter.departure_window`): the earliest arrival for
+  every minute of a window from one rRAPTOR range search (``_raptor.range_arrivals``), giving
+  the median and 90th percentile journey time.
 
 Origins and destinations are stop ids or ``(x, y)`` points in the router's CRS (EPSG:27700
 for British feeds). Points reach stops by walking: distances come from a walk network with a
@@ -541,12 +542,19 @@ class RaptorRouter:
         day = self._day(date)
         walk = self._direct_walk_s(a, b)
         deps = np.arange(start_s, end_s, step_s, dtype=np.int64)
-        arrs = np.full(len(deps), np.nan)
-        for i, d in enumerate(deps):
-            res = self._search(day, src, d + src_w, tgt, tgt_w)
-            best = min(float(res[0]) if res[0] < _raptor.INF else np.inf, d + walk)
-            if np.isfinite(best):
-                arrs[i] = best
+        # one rRAPTOR range search, equal to one search per departure
+        rides = _raptor.range_arrivals(
+            day,
+            min_transfer_s=self.min_transfer_s,
+            max_rounds=self.max_transfers + 1,
+            src=src,
+            src_walk=src_w,
+            tgt=tgt,
+            tgt_egress=tgt_w,
+            departures=deps,
+        )
+        arrs = np.fmin(rides, deps + walk)
+        arrs[~np.isfinite(arrs)] = np.nan
         durs = arrs - deps.astype(np.float64)
         ok = np.isfinite(durs)
         med = float(np.median(durs[ok])) if ok.any() else float("nan")

@@ -66,7 +66,7 @@ def _publish(values: Sequence[float] | np.ndarray, role: str) -> tuple[list[Any]
     arr = np.asarray(values, dtype=float)
     if role == "analyst":
         return [int(v) for v in arr], [False] * len(arr)
-    from ..privacy import round_counts
+    from ..publish.disclosure import round_counts
 
     out, sup = round_counts(arr)
     return [None if not np.isfinite(v) else int(v) for v in out], [bool(s) for s in sup]

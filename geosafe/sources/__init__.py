@@ -82,12 +82,12 @@ _CONVENTIONS: Final = """\
 - Encoding: UTF-8 (a byte-order mark is accepted); Windows-1252 when
   `GEOSAFE_INGEST_ENCODING=cp1252`. Also `.csv.gz` and `.xlsx` (first sheet).
 - Every column above must be in the header (values may be blank). Other names can be mapped
-  with a column map (`IngestSettings.column_maps` or `geosafe import --column-map FILE.json`,
+  with a column map (GEOSAFE_INGEST_COLUMN_MAPS or `geosafe import --column-map FILE.json`,
   `{"Local name": "standard_name"}`). A missing, renamed or duplicated column rejects the whole
   file before anything is written.
 - Timestamps: ISO 8601 local UK time (`2025-01-13 15:42`, `2025-01-13T15:42:00`), or the one
-  format declared in `IngestSettings.datetime_formats`; nothing is guessed. Times that do not
-  exist or happen twice at the clock changes (Europe/London), Excel serial numbers, dates before
+  format declared per source in GEOSAFE_INGEST_DATETIME_FORMATS (e.g.
+  `{"dir": "%d/%m/%Y %H:%M"}`); nothing is guessed. Times that do not exist or happen twice at the clock changes (Europe/London), Excel serial numbers, dates before
   2000 or in the future are quarantined.
 - Flags: `Y`/`N` (also yes/no, true/false, 1/0, any case); blank = unknown.
 - `latitude`/`longitude` are WGS84 degrees; `easting`/`northing` British National Grid metres.

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .._errors import ImportFileError
 
@@ -100,6 +100,11 @@ class RawTable:
             for i, name in enumerate(self.names)
             if name is not None
         }
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """Header names of the columns the reader does not use."""
+        return ignored_columns(self.header, self.names)
 
     def original(self, cells: Sequence[str]) -> dict[str, str]:
         """The row as it came in, by the file's own header names."""
@@ -216,6 +221,25 @@ def _clean_name(name: str) -> str:
     return name.replace("\ufeff", "").strip()
 
 
+def ignored_columns(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
+    """The non-blank header names that map to no standard column (dropped on import)."""
+    return tuple(
+        _clean_name(h) for h, n in zip(header, names, strict=True) if n is None and _clean_name(h)
+    )
+
+
+def _matching_sources(header: Sequence[str]) -> list[str]:
+    """Sources whose every standard column is in ``header`` (case-insensitive)."""
+    from . import MODULES
+
+    have = {_clean_name(h).lower() for h in header}
+    return [
+        key
+        for key, module in MODULES.items()
+        if all(c.name.lower() in have for c in module.COLUMNS)
+    ]
+
+
 def _map_header(
     header: Sequence[str],
     columns: Sequence[Column],
@@ -252,17 +276,23 @@ def _map_header(
             close = difflib.get_close_matches(m, unknown, n=1, cutoff=0.5)
             if close:
                 hints.append(f"{close[0]!r} -> {m!r}")
-        hint = (
-            f" It may have been renamed: map it with a column map ({'; '.join(hints)})."
-            if hints
-            else f" Start from `geosafe template {source.replace('_', '-')}`."
-        )
+        others = [k for k in _matching_sources(header) if k != source]
+        if others:
+            other = others[0].replace("_", "-")
+            hint = (
+                f" It looks like a {other} file (it has every {other} column): import it with "
+                f"`geosafe import {other} FILE`."
+            )
+        elif hints:
+            hint = f" It may have been renamed: map it with a column map ({'; '.join(hints)})."
+        else:
+            hint = f" Start from `geosafe template {source.replace('_', '-')}`."
         msg = (
             f"{str(path)!r}: the header lacks the column(s) {', '.join(map(repr, missing))} of "
             f"the {source} format.{hint} Nothing was imported."
         )
         raise ImportFileError(msg)
-    extra = [h for h, n in zip(header, names, strict=True) if n is None and _clean_name(h)]
+    extra = ignored_columns(header, names)
     if extra:
         log.info("%s: ignoring unknown column(s) %s", path, ", ".join(map(repr, extra)))
     return tuple(names)
@@ -311,15 +341,29 @@ def read_table(
             raise ImportFileError(msg)
         rows = _csv_rows(decode(data, encoding))
         used = encoding
+    skipped = 0
     while rows and not any(c.strip() for c in rows[0]):
         rows.pop(0)
+        skipped += 1
     if not rows:
         msg = f"{str(p)!r} is empty: no header row. Start from `geosafe template {source}`."
         raise ImportFileError(msg)
     header = rows[0]
     while header and not header[-1].strip() and used == "xlsx":
         header = header[:-1]
-    names = _map_header(header, columns, column_map or {}, path=p, source=source)
+    try:
+        names = _map_header(header, columns, column_map or {}, path=p, source=source)
+    except ImportFileError as exc:
+        row = _header_row(rows, columns, column_map or {})
+        if row is None:
+            raise
+        where = "sheet" if used == "xlsx" else "file"
+        msg = (
+            f"{str(p)!r}: the first row is not the header: the header seems to be on row "
+            f"{row + skipped + 1} of the {where}; delete the rows above it and import again. "
+            "Nothing was imported."
+        )
+        raise ImportFileError(msg) from exc
     records: list[tuple[int, list[str]]] = []
     number = 0
     for cells in rows[1:]:
@@ -330,6 +374,24 @@ def read_table(
             cells = (cells + [""] * len(header))[: max(len(header), _last_filled(cells))]
         records.append((number, cells))
     return RawTable(p, sha, tuple(header), names, records, used)
+
+
+#: How many rows below the first are searched for a header that is not on the first row.
+_HEADER_SEARCH_ROWS: Final = 30
+
+
+def _header_row(
+    rows: Sequence[Sequence[str]], columns: Sequence[Column], column_map: Mapping[str, str]
+) -> int | None:
+    """Index (in ``rows``) of the first row after the first that holds every standard column
+    (a title or notes above the header), if any."""
+    known = {c.name.lower() for c in columns}
+    cmap = {_clean_name(k).lower(): v.lower() for k, v in column_map.items()}
+    for i, cells in enumerate(rows[1:_HEADER_SEARCH_ROWS], start=1):
+        have = {cmap.get(_clean_name(c).lower(), _clean_name(c).lower()) for c in cells}
+        if known <= have:
+            return i
+    return None
 
 
 def _last_filled(cells: Sequence[str]) -> int:

@@ -43,7 +43,7 @@ COLUMNS: Final = (
     Column("reporter", "Who reported it: driver or controller.", "driver", codes=REPORTERS),
     Column(
         "category",
-        "ASB category code, upper-cased; checked against IngestSettings.code_lists['asif'] "
+        "ASB category code, upper-cased; checked against GEOSAFE_INGEST_CODE_LISTS (key 'asif') "
         "when one is set.",
         "MISSILE",
     ),

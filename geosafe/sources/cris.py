@@ -36,7 +36,7 @@ COLUMNS: Final = (
     Column("crn", "Crime reference number, unique. Required.", "EXAMPLE-CRIS-0001"),
     Column(
         "offence_code",
-        "Offence code, upper-cased; checked against IngestSettings.code_lists['cris'] when set.",
+        "Offence code, upper-cased; checked against GEOSAFE_INGEST_CODE_LISTS (key 'cris') when set.",
         "ROBP",
     ),
     Column("offence", "Offence description.", "Robbery of personal property", text=True),

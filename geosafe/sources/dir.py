@@ -53,7 +53,7 @@ COLUMNS: Final = (
     Column(
         "cause_code",
         "Incident cause code, normalised to upper case; checked against "
-        "IngestSettings.code_lists['dir'] when one is set.",
+        "GEOSAFE_INGEST_CODE_LISTS (key 'dir') when one is set.",
         "ASB",
     ),
     Column(

@@ -26,16 +26,27 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ImportFileError
-from ._read import Column, _map_header, decode, file_sha256, read_table
+from ._read import Column, _map_header, decode, file_sha256, ignored_columns, read_table
 
-__all__ = ["COLUMNS", "SOURCE", "Deduper", "PoliceChunk", "iter_chunks", "process_chunk"]
+__all__ = [
+    "COLUMNS",
+    "SOURCE",
+    "Deduper",
+    "MapPoints",
+    "PoliceChunk",
+    "Verdicts",
+    "geocode_points",
+    "iter_chunks",
+    "process_chunk",
+    "validate_chunk",
+]
 
 SOURCE: Final = "police_uk"
 PRECISION_M: Final = 100.0
@@ -91,12 +102,15 @@ class PoliceChunk:
     Attributes
     ----------
     rows
-        Accepted rows with :data:`geosafe.store.ROW_COLUMNS`.
+        Accepted rows with :data:`geosafe.incident.ROW_COLUMNS`.
     problems
         ``(row, column, reason_code, reason, ref, raw)`` per quarantined row (``raw`` the row as
         it came in, a dict by original header names).
     no_location, updated
         Counts among the accepted rows.
+    located_preferred
+        Crime IDs met with a located and a "No Location" version in the same month (the
+        located one is kept current, whichever was read last).
     supersede_rows
         Data row numbers of rows of *this file* that a later row replaced (now history).
     supersede_ids
@@ -107,6 +121,28 @@ class PoliceChunk:
     problems: list[tuple[Any, ...]] = field(default_factory=list)
     no_location: int = 0
     updated: int = 0
+    located_preferred: int = 0
+    supersede_rows: list[int] = field(default_factory=list)
+    supersede_ids: list[int] = field(default_factory=list)
+
+
+class _Version(NamedTuple):
+    """The current version of one Crime ID."""
+
+    hash: int
+    month: float  # epoch seconds of the month start
+    located: bool
+    key: int  # > 0 a store id; < 0 minus a data row number of this file
+
+
+@dataclass
+class Deduped:
+    """What :meth:`Deduper.apply` decided for the rows of a chunk."""
+
+    refs: np.ndarray
+    current: np.ndarray
+    updated: int = 0
+    located_preferred: int = 0
     supersede_rows: list[int] = field(default_factory=list)
     supersede_ids: list[int] = field(default_factory=list)
 
@@ -114,19 +150,23 @@ class PoliceChunk:
 class Deduper:
     """police.uk's ref rule across the chunks of a file and the store.
 
+    Of two versions of one Crime ID, the later ``Month`` wins; within one month a located row
+    beats a "No Location" one; otherwise the row read last wins. The other version is kept as
+    history.
+
     Parameters
     ----------
     lookup
-        ``refs -> DataFrame(id, source_ref, row_hash, t_from, current)`` of the versions
-        already in the store, or ``None`` when the store holds no police.uk rows (or there is
-        no store).
+        ``refs -> DataFrame(id, source_ref, row_hash, occurred_from, current, located)`` of the
+        versions already in the store, or ``None`` when the store holds no police.uk rows (or
+        there is no store).
     """
 
     def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
         self.lookup = lookup
-        #: Crime ID -> (row hash, t_from, key) of the current version; key > 0 a store id,
-        #: key < 0 minus a data row number of this file.
-        self.current: dict[str, tuple[int, float, int]] = {}
+        #: Crime ID -> its current version (a plain tuple in :class:`_Version` order: a
+        #: million of them are made per million rows).
+        self.current: dict[str, tuple[int, float, bool, int]] = {}
         #: Crime ID -> every version's hash, only for ids seen more than once.
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
@@ -138,12 +178,123 @@ class Deduper:
         found = self.lookup(ids)
         for rec in found.sort_values("current").itertuples(index=False):
             ref = str(rec.source_ref)
-            h, t, key = int(rec.row_hash), float(rec.t_from), int(rec.id)  # type: ignore[arg-type]
+            version = _Version(
+                int(rec.row_hash),  # type: ignore[arg-type]
+                float(rec.occurred_from),  # type: ignore[arg-type]
+                bool(rec.located),
+                int(rec.id),  # type: ignore[arg-type]
+            )
             old = self.current.get(ref)
             if old is not None:
-                self.hashes.setdefault(ref, {old[0]}).add(h)
+                self.hashes.setdefault(ref, {old[0]}).add(version.hash)
             if rec.current == 1 or old is None:
-                self.current[ref] = (h, t, key)
+                self.current[ref] = version
+
+    def apply(
+        self,
+        ids: np.ndarray,
+        hashes: np.ndarray,
+        months: np.ndarray,
+        located: np.ndarray,
+        rows_no: np.ndarray,
+        verdicts: Verdicts,
+    ) -> Deduped:
+        """Decide each good row's ref and whether it is current; quarantine exact repeats
+        (``duplicate_row``) in ``verdicts``."""
+        n = len(ids)
+        out = Deduped(refs=ids.copy(), current=np.ones(n, dtype=np.int8))
+        has_id = verdicts.ok & (ids != "")
+        if self.lookup is not None:  # store versions of the ids in this chunk not yet known
+            self._load([i for i in pd.unique(ids[has_id]) if i not in self.current])
+        known = (
+            np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
+            if self.current
+            else np.zeros(n, bool)
+        )
+        repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+        cand = has_id & (known | repeated)
+        simple = has_id & ~cand
+        self.current.update(
+            zip(
+                ids[simple].tolist(),
+                zip(
+                    hashes[simple].tolist(),
+                    months[simple].tolist(),
+                    located[simple].tolist(),
+                    (-rows_no[simple]).tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
+        for i in np.flatnonzero(cand):
+            self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
+        self._anonymous(ids, hashes, verdicts, out)
+        return out
+
+    def _one(
+        self,
+        i: int,
+        ref: str,
+        hashes: np.ndarray,
+        months: np.ndarray,
+        located: np.ndarray,
+        rows_no: np.ndarray,
+        verdicts: Verdicts,
+        out: Deduped,
+    ) -> None:
+        new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
+        known = self.current.get(ref)
+        if known is None:
+            self.current[ref] = new
+            return
+        old = _Version._make(known)
+        versions = self.hashes.get(ref, {old.hash})
+        if new.hash in versions:
+            verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
+            verdicts.reason[i] = (
+                f"row is identical to one already imported or read (Crime ID {ref[:16]!r}...); "
+                "nothing to do."
+            )
+            return
+        self.hashes[ref] = versions | {new.hash}
+        out.updated += 1
+        if new.month == old.month and new.located != old.located:
+            out.located_preferred += 1
+            wins = new.located
+        else:
+            wins = new.month >= old.month
+        if wins:
+            if old.key > 0:
+                out.supersede_ids.append(old.key)
+            else:
+                out.supersede_rows.append(-old.key)
+            self.current[ref] = new
+        else:
+            out.current[i] = 0
+
+    def _anonymous(
+        self, ids: np.ndarray, hashes: np.ndarray, verdicts: Verdicts, out: Deduped
+    ) -> None:
+        """Blank Crime ID: a ref from the content hash and its occurrence number; a row equal
+        to one already in the store is ``duplicate_row``."""
+        anon = np.flatnonzero(verdicts.ok & (ids == ""))
+        anon_refs = []
+        for i in anon:
+            h = int(hashes[i])
+            k = self.anon.get(h, 0) + 1
+            self.anon[h] = k
+            out.refs[i] = f"anon-{h & 0xFFFFFFFFFFFFFFFF:016x}-{k}"
+            anon_refs.append(out.refs[i])
+        if self.lookup is None or not anon_refs:
+            return
+        found = set(self.lookup(anon_refs)["source_ref"].astype(str))
+        for i in anon:
+            if out.refs[i] in found:
+                verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
+                verdicts.reason[i] = (
+                    "row (blank Crime ID) is identical to one already imported; nothing to do."
+                )
 
 
 #: Bytes of the control characters :data:`_CONTROL_RE` finds (single bytes in UTF-8 and in the
@@ -228,7 +379,8 @@ def iter_chunks(
         row numbers, a boolean column ``_bad_fields`` (a ragged row) and ``_bad_column`` (the
         first column holding undecodable bytes, or None); ``chunk.attrs["control_free"]`` is
         True when the whole file holds no control character (the per-cell check is skipped),
-        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows).
+        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows),
+        ``chunk.attrs["ignored_columns"]`` the header names the reader does not use.
 
     Raises
     ------
@@ -241,15 +393,14 @@ def iter_chunks(
         raise ImportFileError(msg)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-        return (
-            table.sha256,
-            _in_standard_order(table.header, table.names),
-            iter([_frame_from_table(table)]),
-        )
+        frame = _frame_from_table(table)
+        frame.attrs["ignored_columns"] = table.ignored
+        return table.sha256, _in_standard_order(table.header, table.names), iter([frame])
     header = _header(p, encoding)
     names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
     sha = sha256 or file_sha256(p)
     strict, control_free, lines = _scan(p, encoding)
+    ignored = ignored_columns(header, names)
 
     def chunks() -> Iterator[pd.DataFrame]:
         done = 0  # data rows already yielded
@@ -270,12 +421,15 @@ def iter_chunks(
                 out = _standardise(chunk, names, check_encoding=not strict)
                 out.attrs["control_free"] = control_free
                 out.attrs["file_lines"] = lines
+                out.attrs["ignored_columns"] = ignored
                 done = int(out.index[-1]) if len(out) else done
                 yield out
         except pd.errors.ParserError:
             # a ragged row: the csv module reads the rest row by row (the rows are quarantined)
             table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-            yield _frame_from_table(table, skip_rows=done)
+            rest = _frame_from_table(table, skip_rows=done)
+            rest.attrs["ignored_columns"] = ignored
+            yield rest
 
     return sha, _in_standard_order(header, names), chunks()
 
@@ -449,58 +603,78 @@ def _unique_pairs(a: Factorized, b: Factorized) -> tuple[np.ndarray, np.ndarray,
     return codes, sa[keys // nb] if len(sa) else sa, sb[keys % nb] if len(sb) else sb
 
 
-def process_chunk(
-    chunk: pd.DataFrame,
-    *,
-    header: tuple[str, ...],
-    dedupe: Deduper,
-    aoi: BaseGeometry | None,
-    now: pd.Timestamp,
-    max_text: int = 4000,
-) -> PoliceChunk:
-    """Validate, geocode and dedupe one chunk (vectorised); see the module docstring."""
-    from ..geocode import points as gpoints
-    from ..geocode.h3cells import cells_for_points
+@dataclass
+class Verdicts:
+    """Per row of a chunk, the first problem found: reason code, column and reason (``None``
+    where the row is fine so far)."""
 
-    n = len(chunk)
-    rows_no = chunk.index.to_numpy(dtype=np.int64)
-    code = np.full(n, None, dtype=object)
-    col = np.full(n, None, dtype=object)
-    reason = np.full(n, None, dtype=object)
+    code: np.ndarray
+    column: np.ndarray
+    reason: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> Verdicts:
+        """No problem yet for ``n`` rows."""
+        return cls(*(np.full(n, None, dtype=object) for _ in range(3)))
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Rows without a problem."""
+        return self.code == None  # noqa: E711
 
     def flag(
+        self,
         mask: np.ndarray,
-        c: str,
+        code: str,
         column: str | None,
         template: str,
         values: np.ndarray | None = None,
     ) -> None:
-        """Set code/column/reason where ``mask`` and no earlier problem; ``{v}`` = values[i]."""
-        idx = np.flatnonzero(mask & (code == None))  # noqa: E711
-        for i in idx:
-            code[i], col[i] = c, column
-            reason[i] = template.format(v=None if values is None else values[i])
+        """Set the problem where ``mask`` and no earlier problem; ``{v}`` = ``values[i]``."""
+        for i in np.flatnonzero(mask & self.ok):
+            self.code[i], self.column[i] = code, column
+            self.reason[i] = template.format(v=None if values is None else values[i])
 
-    flag(
+
+def _literal(text: str) -> str:
+    """``text`` as a :meth:`Verdicts.flag` template that formats to itself."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def validate_chunk(
+    chunk: pd.DataFrame,
+    fac: dict[str, Factorized],
+    *,
+    header: tuple[str, ...],
+    now: pd.Timestamp,
+    max_text: int = 4000,
+) -> tuple[Verdicts, np.ndarray, np.ndarray]:
+    """The cell checks of one chunk: ragged rows, undecodable bytes, text length, control
+    characters and ``Month``.
+
+    Returns
+    -------
+    tuple
+        ``(verdicts, month start, next month start)``, times in epoch seconds.
+    """
+    n = len(chunk)
+    verdicts = Verdicts.none(n)
+    verdicts.flag(
         chunk["_bad_fields"].to_numpy(dtype=bool),
         "row_field_count",
         None,
         f"row has a different number of fields from the header ({len(header)}); check quoting.",
     )
     bad_col = chunk["_bad_column"].to_numpy(dtype=object)
-    has_bad = chunk["_bad_column"].notna().to_numpy(dtype=bool)
-    flag(
-        has_bad,
+    verdicts.flag(
+        chunk["_bad_column"].notna().to_numpy(dtype=bool),
         "encoding_invalid",
         None,
         "`{v}` holds bytes that are not valid text in the file's encoding; save it as UTF-8.",
         bad_col,
     )
-    for i in np.flatnonzero(code == "encoding_invalid"):
-        col[i] = bad_col[i]
-    # every column but the Crime ID factorized once: for lengths, months, map points,
-    # details and hashes (their values repeat: each distinct one is looked at once)
-    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
+    for i in np.flatnonzero(verdicts.code == "encoding_invalid"):
+        verdicts.column[i] = bad_col[i]
     control_free = bool(chunk.attrs.get("control_free", False))
     for name in NAMES:
         values = chunk[name].to_numpy(dtype=object)
@@ -508,7 +682,7 @@ def process_chunk(
         codes, distinct = fac.get(name, (None, values))
         if n and max(map(len, distinct)) > limit:  # rare: then find the rows
             lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
-            flag(
+            verdicts.flag(
                 (lengths > limit) if codes is None else (lengths > limit)[codes],
                 "text_too_long",
                 name,
@@ -518,157 +692,204 @@ def process_chunk(
             ctl = np.fromiter(
                 (_CONTROL_RE.search(v) is not None for v in values), dtype=bool, count=n
             )
-            flag(
+            verdicts.flag(
                 ctl, "text_control_chars", name, f"`{name}` holds control characters; remove them."
             )
     mrow, mtexts = fac["Month"]
     mv_u = np.asarray([str(v).strip() for v in mtexts], dtype=object)
     t0_u, t1_u, mcodes_u = month_bounds(pd.Series(mv_u, dtype=object), now)
-    t0, t1 = t0_u[mrow], t1_u[mrow]
     for u in np.flatnonzero(mcodes_u != None):  # noqa: E711
         c = str(mcodes_u[u])
-        text = _TIME_REASON[c].format(v=mv_u[u]).replace("{", "{{").replace("}", "}}")
-        flag(mrow == u, c, "Month", text)
-    prow, lon_u, lat_u = _unique_pairs(fac["Longitude"], fac["Latitude"])
-    ccodes_u = gpoints.classify_lonlat(lon_u, lat_u, aoi=aoi)
-    missing = (ccodes_u == gpoints.MISSING)[prow]
-    for u in np.flatnonzero((ccodes_u != None) & ~(ccodes_u == gpoints.MISSING)):  # noqa: E711
-        c = str(ccodes_u[u])
-        text = gpoints.reason_text(c, lon_u[u], lat_u[u], names=("Longitude", "Latitude"))
-        flag(prow == u, c, "Longitude,Latitude", text.replace("{", "{{").replace("}", "}}"))
-    # content hash of the standard columns (what "identical" means)
-    std = chunk[list(NAMES)]
-    if has_bad.any():  # lone surrogates cannot be hashed: hash their bytes instead
-        std = std.copy()
-        for name in NAMES:
-            std[name] = [
-                v.encode("utf-8", "surrogateescape").decode("latin-1") if bad else v
-                for v, bad in zip(std[name].to_numpy(dtype=object), has_bad, strict=True)
-            ]
-        hashes = row_hashes(std)
-    else:
-        hashes = row_hashes(std, fac)
-    ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
-    ok = code == None  # noqa: E711
-    has_id = ok & (ids != "")
-    current = np.ones(n, dtype=np.int8)
-    refs = ids.copy()
-    updated = 0
-    sup_rows: list[int] = []
-    sup_ids: list[int] = []
-    # store versions of the ids in this chunk not yet known
-    if dedupe.lookup is not None:
-        new_ids = [i for i in pd.unique(ids[has_id]) if i not in dedupe.current]
-        dedupe._load(new_ids)
-    known = (
-        np.fromiter(map(dedupe.current.__contains__, ids), dtype=bool, count=n)
-        if dedupe.current
-        else np.zeros(n, bool)
+        verdicts.flag(mrow == u, c, "Month", _literal(_TIME_REASON[c].format(v=mv_u[u])))
+    return verdicts, t0_u[mrow], t1_u[mrow]
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """The distinct map points of a chunk, each checked and placed once (police.uk points
+    recur heavily).
+
+    Attributes
+    ----------
+    of_row
+        Index of each row's point.
+    code, reason
+        Per point: the reason code (``None`` when good, :data:`~geosafe.geocode.points.MISSING`
+        when blank) and the quarantine reason.
+    lon, lat, x, y, cell
+        Per point: WGS84 degrees, EPSG:27700 metres and H3 cell (NaN / None unless good).
+    """
+
+    of_row: np.ndarray
+    code: np.ndarray
+    reason: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    cell: np.ndarray
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Rows without a map point ("No Location")."""
+        from ..geocode.points import MISSING
+
+        return (self.code == MISSING)[self.of_row]
+
+
+def geocode_points(
+    fac: dict[str, Factorized], *, aoi: BaseGeometry | None, margin_m: float = 0.0
+) -> MapPoints:
+    """Check and place each distinct (``Longitude``, ``Latitude``) pair of a chunk: reason
+    codes of :mod:`geosafe.geocode.points` (a point up to ``margin_m`` metres outside the area
+    of interest is accepted), grid coordinates and H3 cell."""
+    from ..geocode import points as gpoints
+    from ..geocode.h3cells import cells_for_points
+
+    of_row, lon_t, lat_t = _unique_pairs(fac["Longitude"], fac["Latitude"])
+    code = gpoints.classify_lonlat(lon_t, lat_t, aoi=aoi, margin_m=margin_m)
+    good = code == None  # noqa: E711
+    lon = pd.to_numeric(pd.Series(lon_t, dtype=object), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(pd.Series(lat_t, dtype=object), errors="coerce").to_numpy(dtype=float)
+    x, y = gpoints.lonlat_to_bng(lon, lat)
+    outside = np.flatnonzero(code == "coord_outside_aoi")
+    far: Sequence[float] = (
+        gpoints.distance_outside(x[outside], y[outside], aoi=aoi).tolist() if len(outside) else []
     )
-    repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
-    cand = has_id & (known | repeated)
-    simple = has_id & ~cand
-    dedupe.current.update(
-        zip(
-            ids[simple].tolist(),
-            zip(
-                hashes[simple].tolist(),
-                t0[simple].tolist(),
-                (-rows_no[simple]).tolist(),
-                strict=True,
-            ),
-            strict=True,
+    distance = dict(zip(outside.tolist(), far, strict=True))
+    reason = np.full(len(code), None, dtype=object)
+    for u in np.flatnonzero(~good & (code != gpoints.MISSING)):
+        reason[u] = gpoints.reason_text(
+            str(code[u]),
+            lon_t[u],
+            lat_t[u],
+            names=("Longitude", "Latitude"),
+            outside_m=distance.get(int(u)),
+            margin_m=margin_m,
         )
+    lon, lat = np.where(good, lon, np.nan), np.where(good, lat, np.nan)
+    x, y = np.where(good, x, np.nan), np.where(good, y, np.nan)
+    cell = cells_for_points(lon, lat, np.where(good, PRECISION_M, np.nan))
+    return MapPoints(of_row, code, reason, lon, lat, x, y, cell)
+
+
+def content_hashes(chunk: pd.DataFrame, fac: dict[str, Factorized]) -> np.ndarray:
+    """The content hash of each row of the standard columns (what "identical" means)."""
+    std = chunk[list(NAMES)]
+    has_bad = chunk["_bad_column"].notna().to_numpy(dtype=bool)
+    if not has_bad.any():
+        return row_hashes(std, fac)
+    std = std.copy()  # lone surrogates cannot be hashed: hash their bytes instead
+    for name in NAMES:
+        std[name] = [
+            v.encode("utf-8", "surrogateescape").decode("latin-1") if bad else v
+            for v, bad in zip(std[name].to_numpy(dtype=object), has_bad, strict=True)
+        ]
+    return row_hashes(std)
+
+
+def process_chunk(
+    chunk: pd.DataFrame,
+    *,
+    header: tuple[str, ...],
+    dedupe: Deduper,
+    aoi: BaseGeometry | None,
+    now: pd.Timestamp,
+    max_text: int = 4000,
+    aoi_margin_m: float = 0.0,
+) -> PoliceChunk:
+    """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
+    rows as staged rows (vectorised); see the module docstring."""
+    # every column but the Crime ID factorized once: for lengths, months, map points,
+    # details and hashes (their values repeat: each distinct one is looked at once)
+    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
+    verdicts, t0, t1 = validate_chunk(chunk, fac, header=header, now=now, max_text=max_text)
+    pts = geocode_points(fac, aoi=aoi, margin_m=aoi_margin_m)
+    for u in np.flatnonzero(pts.reason != None):  # noqa: E711
+        code = str(pts.code[u])
+        verdicts.flag(pts.of_row == u, code, "Longitude,Latitude", _literal(pts.reason[u]))
+    rows_no = chunk.index.to_numpy(dtype=np.int64)
+    ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
+    hashes = content_hashes(chunk, fac)
+    missing = pts.missing
+    ded = dedupe.apply(ids, hashes, t0, ~missing, rows_no, verdicts)
+    ok = verdicts.ok
+    problems = _problems(chunk, verdicts, header=header, ids=ids, rows_no=rows_no)
+    rows = _staged_rows(chunk, fac, pts, ok, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes, ded=ded)
+    return PoliceChunk(
+        rows,
+        problems,
+        no_location=int(missing[ok].sum()),
+        updated=ded.updated,
+        located_preferred=ded.located_preferred,
+        supersede_rows=ded.supersede_rows,
+        supersede_ids=ded.supersede_ids,
     )
-    for i in np.flatnonzero(cand):
-        ref, h, t = ids[i], int(hashes[i]), float(t0[i])
-        old = dedupe.current.get(ref)
-        if old is None:
-            dedupe.current[ref] = (h, t, -int(rows_no[i]))
-            continue
-        versions = dedupe.hashes.get(ref, {old[0]})
-        if h in versions:
-            code[i], col[i] = "duplicate_row", "Crime ID"
-            reason[i] = (
-                f"row is identical to one already imported or read (Crime ID {ref[:16]!r}...); nothing to do."
-            )
-            continue
-        dedupe.hashes[ref] = versions | {h}
-        updated += 1
-        if t >= old[1]:
-            if old[2] > 0:
-                sup_ids.append(old[2])
-            else:
-                sup_rows.append(-old[2])
-            dedupe.current[ref] = (h, t, -int(rows_no[i]))
-        else:
-            current[i] = 0
-    # blank Crime ID: a ref from the content hash and its occurrence number
-    anon = np.flatnonzero((code == None) & (ids == ""))  # noqa: E711
-    anon_refs = []
-    for i in anon:
-        h = int(hashes[i])
-        k = dedupe.anon.get(h, 0) + 1
-        dedupe.anon[h] = k
-        refs[i] = f"anon-{h & 0xFFFFFFFFFFFFFFFF:016x}-{k}"
-        anon_refs.append(refs[i])
-    if dedupe.lookup is not None and anon_refs:
-        found = set(dedupe.lookup(anon_refs)["source_ref"].astype(str))
-        for i in anon:
-            if refs[i] in found:
-                code[i], col[i] = "duplicate_row", "Crime ID"
-                reason[i] = (
-                    "row (blank Crime ID) is identical to one already imported; nothing to do."
-                )
-    ok = code == None  # noqa: E711
-    problems = []
-    if not ok.all():
-        std = chunk[list(NAMES)]
-        for i in np.flatnonzero(~ok):
-            raw = dict(zip(header, std.iloc[i].tolist(), strict=False))
-            problems.append(
-                (
-                    int(rows_no[i]),
-                    col[i] or None,
-                    code[i],
-                    reason[i],
-                    ids[i] or None,
-                    json.dumps(raw),
-                )
-            )
+
+
+def _problems(
+    chunk: pd.DataFrame,
+    verdicts: Verdicts,
+    *,
+    header: tuple[str, ...],
+    ids: np.ndarray,
+    rows_no: np.ndarray,
+) -> list[tuple[Any, ...]]:
+    """Quarantine records of the rows with a problem, each as it came in."""
+    bad = np.flatnonzero(~verdicts.ok)
+    if not len(bad):
+        return []
+    std = chunk[list(NAMES)]
+    return [
+        (
+            int(rows_no[i]),
+            verdicts.column[i] or None,
+            verdicts.code[i],
+            verdicts.reason[i],
+            ids[i] or None,
+            json.dumps(dict(zip(header, std.iloc[i].tolist(), strict=False))),
+        )
+        for i in bad
+    ]
+
+
+def _staged_rows(
+    chunk: pd.DataFrame,
+    fac: dict[str, Factorized],
+    pts: MapPoints,
+    ok: np.ndarray,
+    *,
+    rows_no: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    hashes: np.ndarray,
+    ded: Deduped,
+) -> pd.DataFrame:
+    """The accepted rows as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
     all_ok = bool(ok.all())
     acc = chunk if all_ok else chunk[ok]
-    located = ~missing[ok]
-    # per distinct map point: numbers, grid coordinates and H3 cell (good points only)
-    good_u = ccodes_u == None  # noqa: E711
-    lon_pt = np.where(good_u, pd.to_numeric(pd.Series(lon_u), errors="coerce"), np.nan)
-    lat_pt = np.where(good_u, pd.to_numeric(pd.Series(lat_u), errors="coerce"), np.nan)
-    x_pt, y_pt = gpoints.lonlat_to_bng(lon_pt, lat_pt)
-    x_pt, y_pt = np.where(good_u, x_pt, np.nan), np.where(good_u, y_pt, np.nan)
-    cells_pt = cells_for_points(lon_pt, lat_pt, np.where(good_u, PRECISION_M, np.nan))
-    pt = prow if all_ok else prow[ok]
-    lon, lat, x, y, cells = lon_pt[pt], lat_pt[pt], x_pt[pt], y_pt[pt], cells_pt[pt]
-    precision = np.where(located, PRECISION_M, np.nan)
-    ref_ok = refs[ok]
-    rows = pd.DataFrame(
+    pt = pts.of_row if all_ok else pts.of_row[ok]
+    located = ~pts.missing[ok]
+    x, y = pts.x[pt], pts.y[pt]
+    return pd.DataFrame(
         {
             "source": SOURCE,
-            "source_ref": ref_ok,
+            "source_ref": ded.refs[ok],
             "row_no": rows_no[ok],
-            "t_from": t0[ok],
-            "t_to": t1[ok],
+            "occurred_from": t0[ok],
+            "occurred_to": t1[ok],
             "time_precision": "month",
             "category": acc["Crime type"].to_numpy(dtype=object),
             "flags": "",
             "route": None,
             "stop_code": None,
             "school_urn": None,
-            "precision_m": precision,
+            "precision_m": np.where(located, PRECISION_M, np.nan),
             "geocode_method": np.where(located, "police_uk", "none").astype(object),
             "location_text": acc["Location"].replace("", None).to_numpy(dtype=object),
-            "h3_cell": cells,
-            "lon": lon,
-            "lat": lat,
+            "h3_cell": pts.cell[pt],
+            "lon": pts.lon[pt],
+            "lat": pts.lat[pt],
             "minx": x,
             "miny": y,
             "maxx": x,
@@ -677,7 +898,6 @@ def process_chunk(
             "weight": 1.0,
             "detail": _details(fac, ok),
             "row_hash": hashes[ok],
-            "current": current[ok],
+            "current": ded.current[ok],
         }
     )
-    return PoliceChunk(rows, problems, int((~located).sum()), updated, sup_rows, sup_ids)

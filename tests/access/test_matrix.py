@@ -17,7 +17,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from geosafe import layers as gl
+from geosafe.publish import catalogue as gl
 
 from .conftest import SCHOOL_A, SCHOOL_B
 

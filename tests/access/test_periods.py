@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from api import params as api_params
-from geosafe import periods, privacy
+from geosafe import periods
 from geosafe._errors import DisclosureError, ValidationError
 from geosafe.access.tokens import Principal
+from geosafe.publish import disclosure as privacy
 
 NOW = pd.Timestamp("2026-11-28 10:00", tz="Europe/London")
 SCHOOL = Principal("t1", "school", "school", school_urn="100000")

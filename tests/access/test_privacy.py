@@ -9,13 +9,15 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
-from geosafe import privacy
 from geosafe._errors import AccessDeniedError, DisclosureError, NotFoundError
 from geosafe.access.tokens import Principal
+from geosafe.publish import disclosure as privacy
+from geosafe.publish import roles
 
 ANALYST = Principal("a", "alice", "analyst")
 SCHOOL = Principal("s", "school", "school", school_urn="102053")
@@ -173,28 +175,36 @@ def test_threshold_density() -> None:
 
 
 def test_publish_clusters() -> None:
+    """Clusters of 10+ only, outlined by their published H3 resolution-8 cells."""
+    rows = [(-0.12, 51.61, 12)] * 17 + [(-0.1205, 51.6102, 12)] * 3 + [(-0.14, 51.60, 12)] * 4
+    incidents = _frame(rows)
     clusters = gpd.GeoDataFrame(
-        {"cluster_id": [1, 2, 3], "n_incidents": [9, 12, 40]},
-        geometry=[AREA.buffer(-100), Point(529000, 191000), LineString([(0, 0), (50, 0)])],
+        {"cluster_id": [1, 2], "n_incidents": [20, 4]},
+        geometry=[
+            incidents.iloc[:20].union_all().convex_hull.buffer(5),
+            incidents.iloc[20:].union_all().buffer(5),
+        ],
         crs=27700,
     )
-    out = privacy.publish_clusters(clusters)
-    assert out["cluster_id"].tolist() == [2, 3]
-    assert out["n_incidents"].tolist() == [10, 40]
-    assert set(out.geom_type) == {"Polygon"}
+    out = privacy.publish_clusters(clusters, incidents)
+    assert out["cluster_id"].tolist() == [1]
+    assert out["n_incidents"].tolist() == [20]
+    cell = h3.latlng_to_cell(51.61, -0.12, 8)
+    expect = gpd.GeoSeries([privacy.cell_polygon(cell)], crs=4326).to_crs(27700).iloc[0]
+    assert out.geometry.iloc[0].symmetric_difference(expect).area < 1.0
 
 
-def test_cluster_hulls_do_not_reveal_incident_points() -> None:
+def test_cluster_outlines_do_not_reveal_incident_points() -> None:
     rng = np.random.default_rng(3)
     pts = [Point(529000 + x, 191000 + y) for x, y in rng.normal(0, 80, size=(25, 2))]
+    incidents = gpd.GeoDataFrame(geometry=pts, crs=27700)
     hull = gpd.GeoSeries(pts, crs=27700).union_all().convex_hull
     clusters = gpd.GeoDataFrame({"n_incidents": [25]}, geometry=[hull], crs=27700)
-    out = privacy.publish_clusters(clusters).geometry.iloc[0]
-    corners = {tuple(np.round(c, 3)) for c in np.asarray(hull.exterior.coords)}
-    published = {tuple(np.round(c, 3)) for c in np.asarray(out.exterior.coords)}
-    assert not corners & published
-    assert out.contains(hull)  # still covers the whole cluster
-    assert out.hausdorff_distance(hull) <= 100.0 + 1e-6
+    out = privacy.publish_clusters(clusters, incidents).geometry.iloc[0]
+    corners = np.asarray(hull.exterior.coords)
+    published = shapely.get_coordinates(out)
+    gaps = np.hypot(*(corners[:, None, :] - published[None, :, :]).transpose(2, 0, 1))
+    assert gaps.min() > 10.0  # no published vertex near an incident's point
 
 
 # ---- periods and queries --------------------------------------------------------------------
@@ -289,7 +299,7 @@ def _cells_frame() -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
         {"cell": cells, "count": [3, 12, 47], "gi_z": [0.1, 2.2, 3.9], "secret_x": [1, 2, 3]}
         | {k: [v] * 3 for k, v in PERSONAL.items()},
-        geometry=[privacy._cell_polygon(c) for c in cells],
+        geometry=[privacy.cell_polygon(c) for c in cells],
         crs=4326,
     ).to_crs(27700)
     return frame
@@ -300,8 +310,8 @@ def test_publish_features_allow_list(principal: Principal) -> None:
     frame = _cells_frame()
     if principal.role == "neighbourhood":
         principal = Principal("n", "hood", "neighbourhood", area=frame.union_all().buffer(10))
-    out = privacy.publish_features(principal, "h3-cells", frame)
-    allowed = privacy.allowed_fields(principal.role)
+    out = roles.publish_features(principal, "h3-cells", frame)
+    allowed = roles.allowed_fields(principal.role)
     assert allowed is not None
     cols = set(out.columns) - {"geometry"}
     assert cols <= allowed and not cols & set(PERSONAL) and "secret_x" not in cols
@@ -311,36 +321,34 @@ def test_publish_features_allow_list(principal: Principal) -> None:
 
 def test_publish_features_analyst_sees_everything() -> None:
     frame = _cells_frame()
-    assert privacy.publish_features(ANALYST, "h3-cells", frame) is frame
-    assert privacy.allowed_fields("analyst") is None
+    assert roles.publish_features(ANALYST, "h3-cells", frame) is frame
+    assert roles.allowed_fields("analyst") is None
 
 
 def test_points_and_incident_level_refused() -> None:
     pts = gpd.GeoDataFrame({"count": [20]}, geometry=[Point(529000, 191000)], crs=27700)
     with pytest.raises(DisclosureError, match="point features"):
-        privacy.publish_features(SCHOOL, "clusters", pts)
+        roles.publish_features(SCHOOL, "clusters", pts)
     with pytest.raises(AccessDeniedError, match="analyst role only"):
-        privacy.publish_features(HOOD, "incidents", pts, incident_level=True)
-    assert privacy.publish_features(HOOD, "schools", pts, reference=True) is pts
+        roles.publish_features(HOOD, "incidents", pts, incident_level=True)
+    assert roles.publish_features(HOOD, "schools", pts, reference=True) is pts
 
 
 def test_neighbourhood_sees_only_its_area() -> None:
     inside = AREA.centroid.buffer(200)
     far = box(540000, 190000, 541000, 191000)
     frame = gpd.GeoDataFrame({"count": [20, 30]}, geometry=[inside, far], crs=27700)
-    out = privacy.publish_features(HOOD, "h3-cells", frame)
+    out = roles.publish_features(HOOD, "h3-cells", frame)
     assert out["count"].tolist() == [20]
 
 
 def test_finer_cell_refused() -> None:
     with pytest.raises(DisclosureError, match="finer than H3 resolution 8"):
-        privacy.publish_properties(
-            SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20}
-        )
+        roles.publish_properties(SCHOOL, {"cell": h3.latlng_to_cell(51.61, -0.12, 9), "count": 20})
 
 
 _KEYS = st.sampled_from(
-    sorted(privacy.PERSONAL_FIELDS | privacy.COUNT_FIELDS | {"cell", "gi_z", "name", "x", "notes"})
+    sorted(roles.PERSONAL_FIELDS | roles.COUNT_FIELDS | {"cell", "gi_z", "name", "x", "notes"})
 )
 _VALUES = st.one_of(
     st.integers(min_value=0, max_value=10_000),
@@ -356,13 +364,13 @@ _VALUES = st.one_of(
 def test_publish_properties_property(props: dict, principal: Principal) -> None:
     props.pop("cell", None)  # a cell must be a real H3 index (tested separately)
     try:
-        out = privacy.publish_properties(principal, props)
+        out = roles.publish_properties(principal, props)
     except DisclosureError:  # a value of the wrong type: refused (fail closed)
         return
-    allowed = privacy.allowed_fields(principal.role)
+    allowed = roles.allowed_fields(principal.role)
     assert allowed is not None and set(out) <= allowed | {"suppressed"}
-    assert not set(out) & privacy.PERSONAL_FIELDS
-    for key in privacy.COUNT_FIELDS & set(out):
+    assert not set(out) & roles.PERSONAL_FIELDS
+    for key in roles.COUNT_FIELDS & set(out):
         v = out[key]
         assert v is None or (v % 5 == 0 and not 1 <= v <= 9)
 

@@ -21,7 +21,7 @@ import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
-from geosafe import privacy
+from geosafe.publish import roles
 
 from ._demo import CANARY
 from .conftest import SCHOOL_A
@@ -33,12 +33,12 @@ DOWNLOAD_COLUMNS = {"id", "fid", "wkt", "geometry", "crs", "geom"}
 
 
 def _check_properties(role: str, where: str, props: dict[str, Any]) -> list[str]:
-    allowed = privacy.allowed_fields(role) or frozenset()
+    allowed = roles.allowed_fields(role) or frozenset()
     out = []
     extra = set(props) - allowed - DOWNLOAD_COLUMNS
     if extra:
         out.append(f"{where}: fields {sorted(extra)} not in the {role} allow-list")
-    for name in privacy.COUNT_FIELDS & set(props):
+    for name in roles.COUNT_FIELDS & set(props):
         v = props[name]
         if v in (None, "") or (isinstance(v, float) and math.isnan(v)):
             continue
@@ -85,7 +85,7 @@ def _home_postcodes(demo_db, data_dir) -> set[bytes]:  # type: ignore[no-untyped
     return {p.encode() for p in homes - schools}
 
 
-COUNT_KEYS = privacy.COUNT_FIELDS | {"incidents", "referrals", "origins"}
+COUNT_KEYS = roles.COUNT_FIELDS | {"incidents", "referrals", "origins"}
 
 
 def _walk_counts(doc: Any, where: str) -> list[str]:
@@ -284,8 +284,8 @@ def test_public_exposure_model_uses_published_cell_counts(service) -> None:
     are published cell counts at cell centres (never an incident's own point)."""
     from collections import Counter
 
-    from geosafe import corridors
-    from geosafe.layers import DEFAULT_PARAMS
+    from geosafe.publish import corridors
+    from geosafe.publish.catalogue import DEFAULT_PARAMS
 
     app, _ = service
     svc = app.state.services.layers

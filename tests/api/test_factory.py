@@ -18,8 +18,8 @@ def test_import_builds_nothing(tmp_path: Path) -> None:
     db = tmp_path / "never" / "geosafe.db"
     code = (
         "import api, api.ogc, api.maps, api.downloads, api.rasters, api.journeys, api.jobs, "
-        "api.web, geosafe.layers, geosafe.maps, geosafe.jobs, geosafe.corridors, "
-        "geosafe.hotspot_layers, geosafe.exports\n"
+        "api.web, geosafe.publish.service, geosafe.publish.maps, geosafe.jobs, "
+        "geosafe.publish.corridors, geosafe.publish.hotspot_layers, geosafe.publish.exports\n"
         "assert not hasattr(api, 'app')\n"
     )
     env = dict(os.environ, GEOSAFE_DB=str(db), GEOSAFE_WORK_DIR=str(tmp_path / "work"))

@@ -38,6 +38,10 @@ def test_kde_hotspots_hold_the_incidents_they_count(client: TestClient, tokens: 
     hot = _all(client, f"/ogc/collections/hotspots-kde/items?{PERIOD}&top_pct=5", tokens.analyst)
     assert hot["features"], "no hotspot polygons"
     pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
+    lines = _all(
+        client, f"/ogc/collections/incident-routes/items?{PERIOD}", tokens.analyst, **PURPOSE
+    )
+    pts["features"] += lines["features"]
     points = [shape(f["geometry"]) for f in pts["features"]]
     reps = [g if g.geom_type == "Point" else g.representative_point() for g in points]
     for f in hot["features"]:
@@ -91,12 +95,12 @@ def test_neighbourhood_view_is_disclosure_controlled(client: TestClient, tokens:
     assert r.status_code == 400
     hot = client.get("/ogc/collections/hotspots-kde/items", headers=auth(tokens.school))
     assert hot.status_code == 200, hot.text
-    from geosafe import privacy
+    from geosafe.publish import roles
 
-    allowed = privacy.allowed_fields("school") or set()
+    allowed = roles.allowed_fields("school") or set()
     for f in hot.json()["features"]:
         assert set(f["properties"]) <= allowed | {"suppressed"}
-        assert not set(f["properties"]) & privacy.PERSONAL_FIELDS
+        assert not set(f["properties"]) & roles.PERSONAL_FIELDS
 
 
 def test_corridors_of_a_school(client: TestClient, tokens: Tokens) -> None:
@@ -138,6 +142,10 @@ def test_clusters_match_sklearn_dbscan(client: TestClient, tokens: Tokens) -> No
     q = f"{PERIOD}&eps_m=150&min_samples=5"
     fc = _all(client, f"/ogc/collections/clusters/items?{q}&limit=50", tokens.analyst)
     pts = _all(client, f"/ogc/collections/incidents/items?{PERIOD}", tokens.analyst, **PURPOSE)
+    lines = _all(
+        client, f"/ogc/collections/incident-routes/items?{PERIOD}", tokens.analyst, **PURPOSE
+    )
+    pts["features"] += lines["features"]
     t = Transformer.from_crs("OGC:CRS84", 27700, always_xy=True)
     xy_list = []
     for f in pts["features"]:

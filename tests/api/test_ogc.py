@@ -73,6 +73,7 @@ def test_collections_by_role(client: TestClient, tokens: Tokens) -> None:
     ids = {c["id"] for c in _get(client, "/ogc/collections", tokens.analyst).json()["collections"]}
     assert ids == {
         "incidents",
+        "incident-routes",
         "hotspots-kde",
         "clusters",
         "h3-cells",
@@ -214,30 +215,28 @@ def test_bbox_in_crs84_and_bng_agree(client: TestClient, tokens: Tokens) -> None
 def test_incidents_datetime_filter(client: TestClient, tokens: Tokens, store_path: Path) -> None:
     import sqlite3
 
-    base = "/ogc/collections/incidents/items?preset=none&start=2024-01-01&end=2024-12-31&limit=50"
-    everything = _get(client, base, tokens.analyst, **PURPOSE).json()
-    check_geojson(everything)
+    q = "preset=none&start=2024-01-01&end=2024-12-31&limit=50"
+
+    def matched(extra: str = "") -> int:
+        # incidents at a point and along bus routes are two collections (one geometry type each)
+        n = 0
+        for cid in ("incidents", "incident-routes"):
+            fc = _get(client, f"/ogc/collections/{cid}/items?{q}{extra}", tokens.analyst, **PURPOSE)
+            check_geojson(fc.json())
+            n += fc.json()["numberMatched"]
+        return n
+
     with sqlite3.connect(store_path) as con:
         t = pd.read_sql_query("SELECT t_from, t_to FROM incidents WHERE minx IS NOT NULL", con)
-    assert everything["numberMatched"] == len(t) == N_INCIDENTS
+    assert matched() == len(t) == N_INCIDENTS
     lo = pd.Timestamp("2024-02-01T00:00:00Z").timestamp()
     hi = pd.Timestamp("2024-02-29T23:59:59Z").timestamp()
     expect = int(((t["t_from"] <= hi) & (t["t_to"] >= lo)).sum())
-    got = _get(
-        client,
-        f"{base}&datetime=2024-02-01T00:00:00Z/2024-02-29T23:59:59Z",
-        tokens.analyst,
-        **PURPOSE,
-    ).json()
-    assert got["numberMatched"] == expect
-    open_end = _get(
-        client, f"{base}&datetime=2024-02-01T00:00:00Z/..", tokens.analyst, **PURPOSE
-    ).json()
-    assert open_end["numberMatched"] == int((t["t_to"] >= lo).sum())
+    assert matched("&datetime=2024-02-01T00:00:00Z/2024-02-29T23:59:59Z") == expect
+    assert matched("&datetime=2024-02-01T00:00:00Z/..") == int((t["t_to"] >= lo).sum())
     instant = "2024-02-14T12:00:00Z"
     ti = pd.Timestamp(instant).timestamp()
-    got = _get(client, f"{base}&datetime={instant}", tokens.analyst, **PURPOSE).json()
-    assert got["numberMatched"] == int(((t["t_from"] <= ti) & (t["t_to"] >= ti)).sum())
+    assert matched(f"&datetime={instant}") == int(((t["t_from"] <= ti) & (t["t_to"] >= ti)).sum())
 
 
 def test_incidents_need_a_purpose(client: TestClient, tokens: Tokens) -> None:

@@ -120,7 +120,7 @@ def test_hotspots_and_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str
     for method, extra in (
         ("kde", ["--top-percent", "5"]),
         ("dbscan", ["--eps", "150"]),
-        ("gistar", ["--permutations", "99"]),
+        ("gistar", ["--permutations", "999"]),
     ):
         out = tmp_path / f"{method}.geojson"
         assert (

@@ -8,8 +8,10 @@ from typing import Any
 import h3
 from fastapi.testclient import TestClient
 
-from geosafe import datasets, privacy
+from geosafe import datasets
 from geosafe.access.audit import AuditLog
+from geosafe.publish import disclosure as privacy
+from geosafe.publish import roles
 
 from .conftest import SCHOOL_A, SCHOOL_B, Tokens, bearer
 
@@ -66,7 +68,7 @@ def _published(client: TestClient, token: str) -> dict[str, int]:
         assert p["school_urn"] == SCHOOL_B  # never another school's pupils
         assert h3.get_resolution(p["cell"]) == privacy.MAX_PUBLIC_H3_RESOLUTION
         assert f["geometry"]["type"] == "Polygon"
-        assert not set(p) & privacy.PERSONAL_FIELDS
+        assert not set(p) & roles.PERSONAL_FIELDS
         n = p["pupils"]
         assert n >= 10 and n % 5 == 0, p  # 1-9 suppressed, the rest rounded to 5
         out[p["cell"]] = n

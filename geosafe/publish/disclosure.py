@@ -10,9 +10,12 @@ Outside the analyst role (``school``, ``neighbourhood``) every output obeys thes
   others rounded to the nearest 5 (ONS practice); totals are rounded independently from the
   unrounded total (:func:`round_count`);
 - nothing finer than H3 resolution 8 or LSOA (:func:`coarsen_cell`, :func:`aggregate_counts`);
-- density surfaces are computed from aggregated (cell-centroid) inputs and thresholded
-  (:func:`density_input`, :func:`threshold_density`);
-- clusters only with at least 10 incidents and only as hulls (:func:`publish_clusters`);
+- every geometry is built from the published aggregates, never from incident coordinates:
+  density surfaces are smoothed from the published cell counts at the cell centres with a
+  kernel wider than the cell spacing (:func:`density_input`, :func:`public_kde_settings`);
+  clusters (10 or more incidents) are outlined by the union of their published cells
+  (:func:`publish_clusters`); corridor stretches are merged by street and published count
+  (:func:`merge_stretches`);
 - ``datetime`` must be a whole, already published month, quarter or year and filters are
   named presets (:func:`published_period`, :func:`check_query`), so two overlapping requests
   cannot be subtracted to reveal a small count.
@@ -24,29 +27,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
-from pydantic import ValidationError as PydanticValidationError
+import shapely
 
-from . import periods
-from ._errors import AccessDeniedError, DisclosureError, NotFoundError
-from .access.tokens import Principal
+from .. import periods
+from .._errors import DisclosureError, NotFoundError
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",
-    "PERSONAL_FIELDS",
-    "ROLE_MODELS",
-    "AnalystProperties",
-    "NeighbourhoodProperties",
     "Period",
-    "SchoolProperties",
+    "Viewer",
     "aggregate_counts",
-    "allowed_fields",
+    "cell_polygon",
+    "cells_outline",
     "check_query",
     "check_school",
     "clip_to_scope",
@@ -54,15 +52,33 @@ __all__ = [
     "coarsen_incidents",
     "density_input",
     "mask_to_area",
+    "merge_stretches",
+    "public_kde_settings",
     "publish_clusters",
-    "publish_feature_collection",
-    "publish_features",
-    "publish_properties",
+    "published_cells",
     "published_period",
     "round_count",
     "round_counts",
+    "suppressed_incidents",
     "threshold_density",
 ]
+
+
+class Viewer(Protocol):
+    """Who asks (a :class:`geosafe.access.tokens.Principal` or anything with its attributes)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def school_urn(self) -> str | None: ...
+
+    @property
+    def area(self) -> Any: ...
+
+    @property
+    def is_analyst(self) -> bool: ...
+
 
 #: Finest H3 resolution published outside the analyst role (edge ~0.46 km, area ~0.74 km²).
 MAX_PUBLIC_H3_RESOLUTION: Final = 8
@@ -72,47 +88,6 @@ SUPPRESS_BELOW: Final = 10
 ROUND_TO: Final = 5
 #: Smallest published cluster, incidents.
 MIN_CLUSTER_SIZE: Final = 10
-
-#: Fields that never leave the analyst role (personal, referral, free text, refs, exact place).
-PERSONAL_FIELDS: Final = frozenset(
-    {
-        "postcode",
-        "home_postcode",
-        "ethnicity",
-        "gender",
-        "year_group",
-        "notes",
-        "notes_peer_group",
-        "notes_school",
-        "notes_neighbourhood",
-        "school_response",
-        "description",
-        "offence",
-        "address",
-        "location_text",
-        "station",
-        "victim_age",
-        "suspect_age",
-        "age",
-        "detail",
-        "incident_id",
-        "source_ref",
-        "dir_ref",
-        "asif_ref",
-        "crn",
-        "referral_id",
-        "lon",
-        "lat",
-        "latitude",
-        "longitude",
-        "easting",
-        "northing",
-        "stop_code",
-        "batch_id",
-        "occurred_from",
-        "occurred_to",
-    }
-)
 
 #: Query parameters a non-analyst may not send: free time windows and raw filters (use a
 #: named ``preset`` and a published ``datetime`` period instead).
@@ -252,7 +227,7 @@ def aggregate_counts(
         cells = _cells_of(incidents, resolution) if len(incidents) else pd.Series([], dtype=object)
         frame = pd.DataFrame({"cell": cells.to_numpy(), "w": w}).dropna(subset=["cell"])
         sums = frame.groupby("cell", sort=True)["w"].sum()
-        geoms = [_cell_polygon(c) for c in sums.index]
+        geoms = [cell_polygon(c) for c in sums.index]
         out = gpd.GeoDataFrame(
             {
                 "cell": sums.index.astype(str),
@@ -263,7 +238,7 @@ def aggregate_counts(
         raw = sums.to_numpy()
     elif by == "area":
         if areas is None:
-            from . import datasets
+            from .. import datasets
 
             areas = datasets.lsoas()
         pts = incidents.loc[incidents.geometry.notna()].copy()
@@ -281,7 +256,7 @@ def aggregate_counts(
     return out.reset_index(drop=True)
 
 
-def _cell_polygon(cell: str) -> Any:
+def cell_polygon(cell: str) -> Any:
     from shapely.geometry import Polygon
 
     ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
@@ -397,30 +372,156 @@ def mask_to_area(grid: np.ndarray, transform: Any, area: Any) -> np.ndarray:
 
 def publish_clusters(
     clusters: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
     *,
     count_column: str = "n_incidents",
     min_size: int = MIN_CLUSTER_SIZE,
-    blur_m: float = 100.0,
+    resolution: int = MAX_PUBLIC_H3_RESOLUTION,
 ) -> gpd.GeoDataFrame:
     """Clusters as non-analysts see them: only those with at least ``min_size`` incidents,
-    only as hulls, counts rounded.
+    each outlined by the union of the *published* H3 cells (resolution 8; cells whose
+    published count is at least 10) that hold its incidents, counts rounded.
 
-    A convex hull's corners are incident locations, so each hull is grown by ``blur_m``
-    metres (EPSG:27700) and simplified: no published vertex is an incident's point, and the
-    shape stays within ``blur_m`` of the cluster."""
+    A hull, however buffered, is drawn around incident points and can be shrunk back to
+    them; a union of published cells has only the H3 grid's vertices, which say nothing
+    the published cell counts do not. A cluster none of whose cells is published is left
+    out.
+
+    Parameters
+    ----------
+    clusters
+        The analyst's clusters (EPSG:27700 hulls) with ``count_column``.
+    incidents
+        The incidents the clusters were made from (EPSG:27700); an incident belongs to the
+        cluster whose hull covers it.
+    """
     if count_column not in clusters.columns:
         msg = f"clusters have no `{count_column}` column; pass `count_column=` naming it."
         raise DisclosureError(msg)
     keep = clusters[clusters[count_column].astype(float) >= min_size].copy()
-    if len(keep):
-        crs = keep.crs
-        geom = (
-            keep.geometry if crs is None or crs.to_epsg() == 27700 else keep.geometry.to_crs(27700)
-        )
-        blurred = geom.convex_hull.buffer(blur_m, quad_segs=4).simplify(blur_m / 10.0)
-        keep["geometry"] = blurred if crs is None or crs.to_epsg() == 27700 else blurred.to_crs(crs)
+    if keep.crs is not None and keep.crs.to_epsg() != 27700:
+        keep = keep.to_crs(27700)
+    shown = published_cells(incidents, resolution=resolution)
+    cells = _cells_of(incidents, resolution) if len(incidents) else pd.Series([], dtype=object)
+    reps = (
+        incidents.geometry.representative_point().to_numpy()
+        if len(incidents)
+        else np.array([], dtype=object)
+    )
+    geoms: list[Any] = []
+    n_cells: list[int] = []
+    for hull in keep.geometry:
+        inside = shapely.covers(hull, reps) if len(reps) else np.zeros(0, dtype=bool)
+        mine = sorted({c for c in cells.to_numpy()[inside] if c in shown.index})
+        n_cells.append(len(mine))
+        geoms.append(cells_outline(mine) if mine else None)
+    keep["geometry"] = geoms
+    keep["cells"] = n_cells
+    keep = keep[keep["cells"] > 0]
     keep[count_column] = round_counts(keep[count_column].to_numpy(dtype=float))[0]
-    return keep
+    keep["method"] = (
+        f"outline: union of the published H3 resolution-{resolution} cells (10 or more "
+        "incidents, rounded to 5) holding the cluster's incidents"
+    )
+    return gpd.GeoDataFrame(keep, geometry="geometry", crs=27700)
+
+
+def suppressed_incidents(
+    incidents: gpd.GeoDataFrame, *, resolution: int = MAX_PUBLIC_H3_RESOLUTION
+) -> int:
+    """How many ``incidents`` lie in H3 cells whose count (1-9) is suppressed."""
+    if len(incidents) == 0:
+        return 0
+    sizes = _cells_of(incidents, resolution).value_counts()
+    return int(sizes[(sizes > 0) & (sizes < SUPPRESS_BELOW)].sum())
+
+
+def cells_outline(cells: list[str]) -> Any:
+    """The union of H3 cells as one EPSG:27700 (Multi)Polygon, traced by H3 itself so its
+    vertices are exactly the cells' vertices (a union computed after projecting each cell
+    would add vertices where projected neighbours' edges do not quite meet)."""
+    from shapely.geometry import shape
+
+    res = max(h3.get_resolution(c) for c in cells)  # a coarser cell by its children
+    same = sorted({k for c in cells for k in h3.cell_to_children(c, res)})
+    outline = shape(h3.cells_to_h3shape(same).__geo_interface__)
+    return gpd.GeoSeries([outline], crs="EPSG:4326").to_crs("EPSG:27700").iloc[0]
+
+
+def published_cells(
+    incidents: gpd.GeoDataFrame, *, resolution: int = MAX_PUBLIC_H3_RESOLUTION
+) -> gpd.GeoSeries:
+    """The H3 cells whose published count is shown (10 or more incidents; 1-9 are
+    suppressed): their polygons (EPSG:27700) indexed by cell id."""
+    counts = aggregate_counts(incidents, resolution=resolution)
+    shown = counts[counts["count"].fillna(0) >= SUPPRESS_BELOW]
+    return gpd.GeoSeries(shown.geometry.to_numpy(), index=shown["cell"].to_numpy(), crs=27700)
+
+
+def merge_stretches(
+    corridors: gpd.GeoDataFrame,
+    *,
+    value: str = "pupils",
+    by: tuple[str, ...] = ("kind", "name"),
+) -> gpd.GeoDataFrame:
+    """Corridor stretches (published, rounded ``value``) merged per ``by`` and published
+    value, so where a street is split says no more than the rounded counts do: two
+    stretches of one street whose exact counts differ by one pupil but round alike become
+    one feature. ``length_m`` is summed and ``mean_density_km2`` length-weighted."""
+    if corridors.empty:
+        return corridors
+    keys = [k for k in by if k in corridors.columns] + [value]
+    frame = corridors.copy()
+    frame["_key"] = list(zip(*(frame[k].astype(str) for k in keys), strict=True))
+    rows = []
+    for _, grp in frame.groupby("_key", sort=False):
+        row = grp.iloc[0].drop(labels=["_key"]).to_dict()
+        geoms = grp.geometry.dropna().to_numpy()
+        merged = shapely.union_all(geoms) if len(geoms) else None
+        if merged is not None and merged.geom_type == "MultiLineString":
+            merged = shapely.line_merge(merged)
+        if merged is not None:  # drop the vertices left where stretches met in a straight line
+            merged = shapely.simplify(merged, 0.0)
+        row["geometry"] = merged
+        if "length_m" in grp.columns:
+            lengths = grp["length_m"].astype(float)
+            row["length_m"] = round(float(lengths.sum()), 1)
+            if "mean_density_km2" in grp.columns:
+                dens = grp["mean_density_km2"].astype(float)
+                ok = dens.notna() & (lengths > 0)
+                row["mean_density_km2"] = (
+                    round(float((dens[ok] * lengths[ok]).sum() / lengths[ok].sum()), 2)
+                    if ok.any()
+                    else None
+                )
+        row["stretches"] = len(grp)
+        rows.append(row)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=corridors.crs).reset_index(drop=True)
+
+
+#: Smallest kernel bandwidth of a public density surface, metres: wider than the spacing of
+#: the H3 resolution-8 cell centres it smooths (~800 m), so the surface is a smooth blend of
+#: neighbouring published counts rather than one bump per cell.
+PUBLIC_MIN_BANDWIDTH_M: Final = 1000.0
+#: Smallest grid cell of a public density surface, metres.
+PUBLIC_MIN_CELL_M: Final = 50.0
+
+
+def public_kde_settings(bandwidth_m: float, cell_m: float) -> tuple[float, float, str]:
+    """The bandwidth and cell (metres) a public density surface is computed with, and the
+    sentence the layer carries to say what was done."""
+    bw = max(float(bandwidth_m), PUBLIC_MIN_BANDWIDTH_M)
+    cell = max(float(cell_m), PUBLIC_MIN_CELL_M)
+    text = (
+        f"smoothed from the published H3 resolution-{MAX_PUBLIC_H3_RESOLUTION} cell counts "
+        f"(1-9 suppressed, others rounded to 5) placed at the cell centres, quartic kernel "
+        f"of bandwidth {bw:g} m on a {cell:g} m grid"
+    )
+    if bw != float(bandwidth_m) or cell != float(cell_m):
+        text += (
+            f" (asked for {float(bandwidth_m):g} m and {float(cell_m):g} m: widened for this role)"
+        )
+    return bw, cell, text
 
 
 # -- time and query -----------------------------------------------------------------------
@@ -432,14 +533,14 @@ whole_period = periods.whole_period
 
 def _presets() -> tuple[str, ...]:
     try:
-        from .filters import PRESETS
+        from ..filters import PRESETS
 
         return tuple(PRESETS)
     except Exception:  # hotspots' filters unavailable: the documented core presets
         return ("school-run", "all-day", "evenings")
 
 
-def check_query(principal: Principal, params: Mapping[str, str]) -> Period | None:
+def check_query(principal: Viewer, params: Mapping[str, str]) -> Period | None:
     """Refuse query parameters a non-analyst may not send; return the published period.
 
     Non-analysts: ``datetime`` must be a whole published month/quarter/year; ``preset`` one
@@ -481,240 +582,17 @@ def check_query(principal: Principal, params: Mapping[str, str]) -> Period | Non
     return published_period(dt_text) if dt_text is not None else None
 
 
-def check_school(principal: Principal, urn: str | None) -> None:
+def check_school(principal: Viewer, urn: str | None) -> None:
     """A school principal may only name its own URN: any other answers 404 (not 403, which
     would confirm the other school's existence)."""
     if principal.role == "school" and urn is not None and str(urn) != principal.school_urn:
         raise NotFoundError(f"school {urn!r} not found.")
 
 
-def clip_to_scope(principal: Principal, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def clip_to_scope(principal: Viewer, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows a neighbourhood principal may see (those intersecting its area, EPSG:27700);
     every row for other roles."""
     if principal.role != "neighbourhood" or principal.area is None or gdf.empty:
         return gdf
     frame = gdf if gdf.crs is None or gdf.crs.to_epsg() == 27700 else gdf.to_crs("EPSG:27700")
     return gdf.loc[frame.intersects(principal.area).to_numpy()]
-
-
-# -- per-role response models -------------------------------------------------------------
-class _Published(BaseModel):
-    """Properties every non-analyst may see (aggregated layers)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    cell: str | None = None
-    resolution: int | None = None
-    lsoa_code: str | None = None
-    ward_code: str | None = None
-    name: str | None = None
-    borough: str | None = None
-    period: str | None = None
-    preset: str | None = None
-    source: str | None = None
-    category: str | None = None
-    count: int | None = None
-    total: int | None = None
-    suppressed: bool | None = None
-    density: float | None = None
-    level: str | None = None
-    rank: int | None = None
-    gi_z: float | None = None
-    gi_p: float | None = None
-    hotspot: str | None = None
-    trend: str | None = None
-    cluster_id: int | None = None
-    hotspot_id: int | None = None
-    n_incidents: int | None = None
-    incidents: int | None = None
-    peak_density_km2: float | None = None
-    mean_density: float | None = None
-    active: str | list[Any] | None = None
-    threshold: float | None = None
-    synthetic: bool | None = None
-    note: str | None = None
-
-
-class NeighbourhoodProperties(_Published):
-    """What a neighbourhood token sees on a feature: aggregates of its area only."""
-
-
-class SchoolProperties(_Published):
-    """What a school token sees: the neighbourhood aggregates plus its own journeys'
-    aggregated exposure (never a pupil's origin or route)."""
-
-    school_urn: str | None = None
-    school_name: str | None = None
-    route: str | None = None
-    leg: str | None = None
-    mode: str | None = None
-    exposure: float | None = None
-    exposure_units: str | None = None
-    pupils: int | None = None
-    journeys: int | None = None
-    minutes: float | None = None
-    distance_m: float | None = None
-    duration_s: float | None = None
-    depart_s: float | None = None
-    arrive_s: float | None = None
-    snap_m: float | None = None
-    legs: list[dict[str, Any]] | None = None
-    hotspots_crossed: list[Any] | None = None
-    alt_distance_m: float | None = None
-    alt_exposure: float | None = None
-    alt_geometry: dict[str, Any] | None = None
-    error: str | None = None
-    kind: str | None = None
-    length_m: float | None = None
-    mean_density_km2: float | None = None
-
-
-class AnalystProperties(BaseModel):
-    """Analysts see every property (incident-level, audited)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-ROLE_MODELS: Final[dict[str, type[BaseModel]]] = {
-    "analyst": AnalystProperties,
-    "school": SchoolProperties,
-    "neighbourhood": NeighbourhoodProperties,
-}
-
-#: Count-like properties rounded and suppressed for non-analysts.
-COUNT_FIELDS: Final = frozenset(
-    {"count", "total", "n_incidents", "incidents", "pupils", "journeys"}
-)
-
-
-def allowed_fields(role: str) -> frozenset[str] | None:
-    """Property names a role may receive; ``None`` means all (analyst)."""
-    model = ROLE_MODELS.get(role)
-    if model is None:
-        raise AccessDeniedError(f"role {role!r} is not a role.")
-    if model is AnalystProperties:
-        return None
-    return frozenset(model.model_fields) - PERSONAL_FIELDS
-
-
-def publish_properties(principal: Principal, props: Mapping[str, Any]) -> dict[str, Any]:
-    """One feature's properties as the principal's role may see them: through the role's
-    model (unknown and personal fields dropped), count fields rounded / suppressed."""
-    if principal.is_analyst:
-        return dict(props)
-    model = ROLE_MODELS[principal.role]
-    clean: dict[str, Any] = {}
-    for key, value in props.items():
-        if key in PERSONAL_FIELDS or key not in model.model_fields:
-            continue
-        if key in COUNT_FIELDS and value is not None:
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                msg = f"count field `{key}` holds {value!r}, not a number; it cannot be published."
-                raise DisclosureError(msg) from None
-            value = None if math.isnan(v) else round_count(v)
-            if value is None and key == "count":
-                clean["suppressed"] = True
-        elif isinstance(value, float) and math.isnan(value):
-            value = None
-        clean[key] = value
-    cell = clean.get("cell")
-    if (
-        isinstance(cell, str)
-        and h3.is_valid_cell(cell)
-        and h3.get_resolution(cell) > MAX_PUBLIC_H3_RESOLUTION
-    ):
-        msg = f"cell {cell!r} is finer than H3 resolution {MAX_PUBLIC_H3_RESOLUTION}."
-        raise DisclosureError(msg)
-    try:
-        return model.model_validate(clean).model_dump(exclude_none=True)
-    except PydanticValidationError as exc:  # fail closed: never publish what does not fit
-        msg = (
-            f"properties {sorted(clean)!r} do not fit the {principal.role!r} response model "
-            f"({exc.error_count()} error(s), first: {exc.errors()[0]['msg']}); fix the layer's types."
-        )
-        raise DisclosureError(msg) from None
-
-
-def publish_features(
-    principal: Principal,
-    collection_id: str,
-    gdf: gpd.GeoDataFrame,
-    *,
-    incident_level: bool = False,
-    reference: bool = False,
-) -> gpd.GeoDataFrame:
-    """A layer's features as the principal may see them.
-
-    Parameters
-    ----------
-    principal
-        Who asks.
-    collection_id
-        The collection (used in messages).
-    gdf
-        The layer (EPSG:27700), properties as columns.
-    incident_level
-        Whether rows are individual incidents (``incidents`` collection, downloads): refused
-        for every role but analyst.
-    reference
-        Public reference data (schools, bus stops, wards): passed through unchanged.
-
-    Raises
-    ------
-    AccessDeniedError
-        Incident-level data for a non-analyst.
-    DisclosureError
-        A point geometry in an incident-derived layer for a non-analyst.
-    """
-    if principal.is_analyst:
-        return gdf
-    if incident_level:
-        msg = (
-            f"collection {collection_id!r} holds incident-level data, available to the "
-            f"analyst role only (this token's role is {principal.role!r})."
-        )
-        raise AccessDeniedError(msg)
-    if reference:
-        return gdf
-    scoped = clip_to_scope(principal, gdf)
-    if len(scoped) and scoped.geometry.notna().any():
-        kinds = set(scoped.geometry.dropna().geom_type)
-        if kinds & {"Point", "MultiPoint"}:
-            msg = (
-                f"collection {collection_id!r} has point features; non-analyst roles get "
-                "aggregates only (cells, areas, hulls)."
-            )
-            raise DisclosureError(msg)
-    rows = [
-        publish_properties(principal, r) for r in scoped.drop(columns="geometry").to_dict("records")
-    ]
-    props = (
-        pd.DataFrame.from_records(rows, index=scoped.index)
-        if rows
-        else pd.DataFrame(index=scoped.index)
-    )
-    return gpd.GeoDataFrame(props, geometry=scoped.geometry.to_numpy(), crs=scoped.crs)
-
-
-def publish_feature_collection(principal: Principal, fc: dict[str, Any]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (a dict) as the principal may see it: each feature's
-    properties through :func:`publish_properties`; point features refused outside the
-    analyst role; collection-level members other than ``type``/``features``/``links`` kept
-    only for analysts."""
-    if principal.is_analyst:
-        return fc
-    features = []
-    for f in fc.get("features", []):
-        geom = f.get("geometry") or {}
-        if geom.get("type") in ("Point", "MultiPoint"):
-            msg = "a point feature cannot be published to a non-analyst role."
-            raise DisclosureError(msg)
-        features.append(
-            {**f, "properties": publish_properties(principal, f.get("properties") or {})}
-        )
-    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if "links" in fc:
-        out["links"] = fc["links"]
-    return out

@@ -23,10 +23,12 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from . import datasets, periods
-from ._errors import ConfigurationError, NotFoundError, ValidationError
-from .incident import CRS_BNG, SOURCES
-from .layers import _FILTER_PARAMS, AnalysisParams, Layer, LayerService, _make_layer, _synthetic
+from .. import datasets, periods
+from .._errors import ConfigurationError, NotFoundError, ValidationError
+from ..incident import CRS_BNG, SOURCES
+from . import disclosure
+from .catalogue import FILTER_PARAMS, AnalysisParams
+from .layer import Layer, LayerSource, is_synthetic, make_layer, to_geojson_features
 
 __all__ = [
     "corridor_layer",
@@ -45,22 +47,22 @@ _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 DEFAULT_ARRIVE_BY = dt.time(8, 40)
 
 
-def walk_network(svc: LayerService) -> Any:
+def walk_network(svc: LayerSource) -> Any:
     """The demo area's walking network (built once, cached on disk by its own module)."""
 
     def build() -> Any:
-        from .network.walk import WalkNetwork, WalkSettings
+        from ..network.walk import WalkNetwork, WalkSettings
 
         return WalkNetwork.from_osm(datasets.osm_path(svc.data_dir), settings=WalkSettings())
 
     return svc.memo(("walk-network", str(svc.data_dir)), build)
 
 
-def transit_router(svc: LayerService) -> Any:
+def transit_router(svc: LayerSource) -> Any:
     """The RAPTOR router over the estimated demo-area GTFS feed."""
 
     def build() -> Any:
-        from .network.transit import RaptorRouter
+        from ..network.transit import RaptorRouter
 
         path = datasets.gtfs_dir(svc.data_dir)
         if not path.exists():
@@ -72,17 +74,17 @@ def transit_router(svc: LayerService) -> Any:
     return svc.memo(("transit-router", str(svc.data_dir)), build)
 
 
-def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Any:
+def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = False) -> Any:
     """The exposure model (:func:`geosafe.risk.exposure.build_exposure_model`) for ``params``' filters:
     the relevant incidents of every source but FAP in the period and time window; ``public``
     (outputs for non-analysts): built from published cell counts at H3 cell centres
-    (:func:`geosafe.privacy.coarsen_incidents`)."""
-    params = params.only((*_FILTER_PARAMS, "bandwidth_m", "cell_m"))
+    (:func:`geosafe.publish.disclosure.coarsen_incidents`)."""
+    params = params.only((*FILTER_PARAMS, "bandwidth_m", "cell_m"))
     key = ("exposure", params.key(), svc.store_state(), public)
 
     def build() -> Any:
-        from .filters import IncidentFilter
-        from .risk.exposure import build_exposure_model
+        from ..filters import IncidentFilter
+        from ..risk import exposure as risk_exposure
 
         start, end = svc.period(params)
         flt = IncidentFilter(
@@ -93,10 +95,8 @@ def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = 
         )
         incidents = svc.all_incidents()
         if public:
-            from .privacy import coarsen_incidents
-
-            incidents = coarsen_incidents(incidents, flt)
-        return build_exposure_model(
+            incidents = disclosure.coarsen_incidents(incidents, flt)
+        return risk_exposure.build_exposure_model(
             incidents,
             incident_filter=flt,
             start=start,
@@ -109,7 +109,7 @@ def exposure_model(svc: LayerService, params: AnalysisParams, *, public: bool = 
     return svc.memo(key, build)
 
 
-def _travel_date(svc: LayerService, params: AnalysisParams, date: str | None) -> dt.date:
+def _travel_date(svc: LayerSource, params: AnalysisParams, date: str | None) -> dt.date:
     if date:
         return periods.parse_date(date, name="date")
     return svc.period(params)[1] or dt.date.today()
@@ -120,7 +120,7 @@ def _time(text: str) -> dt.time:
 
 
 def school_journeys(
-    svc: LayerService,
+    svc: LayerSource,
     urn: str,
     params: AnalysisParams,
     *,
@@ -132,29 +132,29 @@ def school_journeys(
     school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
     referrals in the store, each postcode weighted by its pupils (``public``: exposures from
     the disclosure-controlled model)."""
-    from .network.origins import fap_home_postcodes, origins_from_postcodes
-    from .risk.journeys import assess_journeys
-    from .rolls import roll_postcodes, roll_state
+    from .. import rolls
+    from ..network import origins as net_origins
+    from ..risk import journeys as risk_journeys
 
     key = (
         "school-journeys",
         urn,
-        params.only(_FILTER_PARAMS).key(),
+        params.only(FILTER_PARAMS).key(),
         svc.store_state(),
-        roll_state(svc.store_path, urn),  # an upload or deletion re-plans the journeys
+        rolls.roll_state(svc.store_path, urn),  # an upload or deletion re-plans the journeys
         arrive_by,
         mode,
         public,
     )
 
     def build() -> list[Any]:
-        roll = roll_postcodes(svc.store_path, urn)
-        postcodes = roll + fap_home_postcodes(svc.store, urn)
+        roll = rolls.roll_postcodes(svc.store_path, urn)
+        postcodes = roll + net_origins.fap_home_postcodes(svc.store, urn)
         kind = "roll" if roll else "fap"
-        origins = origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
+        origins = net_origins.origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
         if len(origins) == 0:
             return []
-        return assess_journeys(
+        return risk_journeys.assess_journeys(
             urn,
             origins,
             mode=mode,
@@ -171,14 +171,14 @@ def school_journeys(
 
 
 def _report(
-    svc: LayerService, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
+    svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
-    from .network.origins import school_location
-    from .risk.report import build_school_report
+    from ..network import origins as net_origins
+    from ..risk import report as risk_report
 
-    _, name = school_location(urn, data_dir=svc.data_dir)
+    _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
-    return build_school_report(
+    return risk_report.build_school_report(
         urn,
         journeys,
         school_name=name,
@@ -189,7 +189,7 @@ def _report(
     )
 
 
-def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+def corridor_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """Walking corridors to each demo-area school (or ``params.school``): street stretches
     with the pupils whose journeys use them and the mean density along them (incidents per
     km²), from :func:`geosafe.risk.report.build_school_report` (analyst view; other roles get the
@@ -227,20 +227,18 @@ def corridor_layer(svc: LayerService, params: AnalysisParams) -> Layer:
     else:
         cols = ("school_urn", "school_name", "mode", "name", "pupils", "density", "length_m")
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
-    return _make_layer(
-        "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())
+    return make_layer(
+        "journey-corridors", frame, params, synthetic=is_synthetic(svc.all_incidents())
     )
 
 
-def corridor_cells(svc: LayerService, params: AnalysisParams) -> Layer:
+def corridor_cells(svc: LayerSource, params: AnalysisParams) -> Layer:
     """The corridors as non-analysts see them: H3 resolution-8 cells (edge ~0.5 km) with the
     pupils and journeys whose walking routes cross each cell; the caller drops cells with
-    fewer than 10 pupils and rounds the rest (:mod:`geosafe.privacy`)."""
+    fewer than 10 pupils and rounds the rest (:mod:`geosafe.publish.disclosure`)."""
     import h3
 
-    from .privacy import MAX_PUBLIC_H3_RESOLUTION
-
-    res = MAX_PUBLIC_H3_RESOLUTION
+    res = disclosure.MAX_PUBLIC_H3_RESOLUTION
     schools = datasets.schools(svc.data_dir, demo_only=True)
     urns = _school_urns(schools, params.school)
     names = dict(zip(schools["urn"].astype(str), schools["name"], strict=True))
@@ -281,8 +279,8 @@ def corridor_cells(svc: LayerService, params: AnalysisParams) -> Layer:
         frame = frame.set_index("id")
     else:
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
-    return _make_layer(
-        "journey-corridors", frame, params, synthetic=_synthetic(svc.all_incidents())
+    return make_layer(
+        "journey-corridors", frame, params, synthetic=is_synthetic(svc.all_incidents())
     )
 
 
@@ -300,7 +298,7 @@ def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
 
 
 def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:
-    from .network.origins import Origins, origins_from_postcodes
+    from ..network.origins import Origins, origins_from_postcodes
 
     postcodes = [o for o in items if isinstance(o, str)]
     points = [o for o in items if not isinstance(o, str)]
@@ -322,7 +320,7 @@ def _origins(items: Sequence[str | tuple[float, float]], data_dir: Any) -> Any:
 
 
 def plan_journeys(
-    svc: LayerService,
+    svc: LayerSource,
     *,
     school: str,
     origins: Sequence[str | tuple[float, float]],
@@ -335,10 +333,10 @@ def plan_journeys(
     """Routes from ``origins`` (postcodes, or WGS84 ``(lon, lat)`` points) to a school,
     arriving by ``arrive_by``, as an RFC 7946 FeatureCollection: one feature per origin with
     its legs (mode, metres, seconds, exposure per 1,000 journeys) and a safer alternative."""
-    from .risk.journeys import assess_journeys, journeys_geojson
+    from ..risk import journeys as risk_journeys
 
     params = AnalysisParams(preset=preset)
-    results = assess_journeys(
+    results = risk_journeys.assess_journeys(
         school,
         _origins(origins, svc.data_dir),
         mode=mode,
@@ -349,7 +347,7 @@ def plan_journeys(
         model=exposure_model(svc, params, public=public),
         data_dir=svc.data_dir,
     )
-    fc: dict[str, Any] = journeys_geojson(
+    fc: dict[str, Any] = risk_journeys.journeys_geojson(
         results, metadata={"school": school, "mode": mode, "arrive_by": arrive_by}
     )
     for f in fc["features"]:
@@ -358,7 +356,7 @@ def plan_journeys(
 
 
 def school_report(
-    svc: LayerService,
+    svc: LayerSource,
     *,
     school: str,
     arrive_by: str = "08:40",
@@ -393,7 +391,7 @@ def school_report(
         "summary": _plain(rep.summary),
         "notes": list(rep.notes),
         "need_matrix": _plain(rep.need_matrix.to_dict(orient="records")),
-        "corridors": _fc(rep.corridors),
+        "corridors": _fc(disclosure.merge_stretches(rep.corridors) if public else rep.corridors),
         "hotspots": _fc(rep.hotspots),
     }
     report(1.0, "done")
@@ -407,8 +405,6 @@ def _plain(value: Any) -> Any:
 
 
 def _fc(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
-    from .layers import to_geojson_features
-
     gdf = gdf[gdf.geometry.notna()] if len(gdf) else gdf
     feats, _ = to_geojson_features(gdf, [str(i) for i in range(len(gdf))])
     return {"type": "FeatureCollection", "features": [json.loads(f) for f in feats]}

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .incident import CRS_BNG
-from .layers import COLLECTIONS, Layer, _jsonable
+from .._validate import csv_escape
+from ..incident import CRS_BNG
+from .catalogue import COLLECTIONS
+from .layer import Layer, jsonable
 
-__all__ = ["csv_text", "geojson_text", "qgis_style", "write_geopackage"]
+__all__ = ["csv_text", "geojson_text", "neutralise_formulas", "qgis_style", "write_geopackage"]
 
 
 _QML_SYMBOL: Final = {
@@ -57,6 +59,17 @@ def qgis_style(geometry: str) -> str:
     )
 
 
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell that a spreadsheet would run as a formula prefixed
+    with ``'`` (:func:`geosafe._validate.csv_escape`), for every CSV or XLSX written; numbers,
+    and text that is a plain signed number (``-0.12``), are left as they are."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(csv_escape)
+    return out
+
+
 def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
     frame = layer.frame.copy()
     for col in frame.columns:
@@ -67,7 +80,7 @@ def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
             frame[col] = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
         elif s.dtype == object:
             frame[col] = s.map(
-                lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict | list | tuple) else v
+                lambda v: json.dumps(jsonable(v)) if isinstance(v, dict | list | tuple) else v
             )
     frame = frame.reset_index(names="id")
     return frame
@@ -122,10 +135,16 @@ def geojson_text(layer: Layer) -> str:
 
 
 def csv_text(layer: Layer) -> str:
-    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns."""
+    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns.
+
+    Text cells a spreadsheet would evaluate as a formula (starting with ``=``, ``+``, ``-``,
+    ``@``, tab or carriage return; OWASP's rule) are prefixed with ``'``
+    (:func:`neutralise_formulas`); the GeoPackage and GeoJSON downloads keep the originals.
+    """
     frame = _download_frame(layer)
     geom = frame.geometry
-    table = pd.DataFrame(frame.drop(columns=geom.name))
+    table = neutralise_formulas(pd.DataFrame(frame.drop(columns=geom.name)))
     table["wkt"] = shapely.to_wkt(np.asarray(geom.array, dtype=object), rounding_precision=2)
     table["crs"] = CRS_BNG
-    return table.to_csv(index=False)
+    # CRLF line ends (RFC 4180): a value holding a bare CR or LF is then quoted, never split
+    return table.to_csv(index=False, lineterminator="\r\n")

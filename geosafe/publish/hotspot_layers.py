@@ -5,7 +5,6 @@ H3 cell counts with Getis-Ord Gi*, DBSCAN clusters and emerging hotspots, comput
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import tempfile
 from dataclasses import replace
@@ -16,18 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import datasets
-from ._errors import ConfigurationError
-from .incident import CRS_BNG
-from .layers import (
-    _FILTER_PARAMS,
-    _METHOD_KDE,
-    AnalysisParams,
-    Layer,
-    LayerService,
-    _make_layer,
-    _synthetic,
-)
+from .. import datasets
+from ..incident import CRS_BNG
+from . import disclosure
+from .catalogue import FILTER_PARAMS, KDE_PARAMS, AnalysisParams
+from .layer import Layer, LayerSource, is_synthetic, make_layer
 
 __all__ = [
     "GI_PERMUTATIONS",
@@ -40,59 +32,53 @@ __all__ = [
 ]
 
 #: Permutations of the Gi* test behind ``h3-cells`` (seeded: the layer is reproducible).
-GI_PERMUTATIONS: Final = 199
+GI_PERMUTATIONS: Final = 0  # analytic Gi* p-values (hotspots helper, issue 11)
 
 
-def _period_label(svc: LayerService, params: AnalysisParams) -> str:
+def _period_label(svc: LayerSource, params: AnalysisParams) -> str:
     start, end = svc.period(params)
     return f"{start}/{end}" if start and end else ""
 
 
-def _period_years(svc: LayerService, params: AnalysisParams) -> float | None:
+def _period_years(svc: LayerSource, params: AnalysisParams) -> float | None:
     start, end = svc.period(params)
     if start is None or end is None:
         return None
     return max(1, (end - start).days + 1) / 365.25
 
 
-def kde_result(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Any:
+def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False) -> Any:
     """The kernel density surface (:class:`geosafe.hotspots.kde.KdeResult`, incidents per km²)
-    of the filtered incidents over the demo area; ``public``: from H3-cell aggregated inputs
-    and thresholded so every non-zero cell has 10+ incidents behind it."""
-    params = params.only(_FILTER_PARAMS + _METHOD_KDE)
+    of the filtered incidents over the demo area; ``public``: smoothed from the published
+    H3 resolution-8 cell counts at the cell centres with a kernel wider than the cell
+    spacing (:func:`geosafe.publish.disclosure.public_kde_settings`), so it carries nothing
+    the published counts do not."""
+    params = params.only(FILTER_PARAMS + KDE_PARAMS)
     key = ("kde", params.key(), svc.store_state(), public)
 
     def build() -> Any:
-        from .hotspots.kde import kde_surface
+        from ..hotspots.kde import kde_surface
 
         pts = svc.incidents(params)
+        bandwidth, cell, kernel = params.bandwidth_m, params.cell_m, params.kernel
         if public:
-            from . import privacy
-
-            pts = privacy.density_input(pts)
-        result = kde_surface(
+            pts = disclosure.density_input(pts)
+            bandwidth, cell, _ = disclosure.public_kde_settings(bandwidth, cell)
+            kernel = "quartic"
+        return kde_surface(
             pts,
-            bandwidth=params.bandwidth_m,
-            cell=params.cell_m,
-            kernel="gaussian" if params.kernel == "gaussian" else "quartic",
+            bandwidth=bandwidth,
+            cell=cell,
+            kernel="gaussian" if kernel == "gaussian" else "quartic",
             study_area=datasets.demo_area(svc.data_dir),
             period_years=_period_years(svc, params),
         )
-        if public:
-            from . import privacy
-
-            grid = privacy.threshold_density(
-                result.grid, cell_area_km2=(params.cell_m / 1000.0) ** 2
-            )
-            grid = np.where(np.isfinite(result.grid), grid, np.nan)
-            result = replace(result, grid=grid)
-        return result
 
     return svc.memo(key, build)
 
 
 def kde_cog(
-    svc: LayerService,
+    svc: LayerSource,
     params: AnalysisParams,
     out_dir: Path,
     *,
@@ -102,9 +88,9 @@ def kde_cog(
     """The density surface of ``params`` as a Cloud-Optimised GeoTIFF under ``out_dir``
     (written once per parameters and store state); ``area`` (EPSG:27700): cells outside it
     are nodata (a neighbourhood token's scope)."""
-    from .hotspots.surfaces import write_cog
+    from ..hotspots.surfaces import write_cog
 
-    p = params.only(_FILTER_PARAMS + _METHOD_KDE)
+    p = params.only(FILTER_PARAMS + KDE_PARAMS)
     scope = None if area is None else hashlib.sha256(area.wkb).hexdigest()
     key = (p.key(), svc.store_state(), public, scope)
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
@@ -115,30 +101,41 @@ def kde_cog(
         os.close(fd)
         result = kde_result(svc, p, public=public)
         if area is not None:
-            from .privacy import mask_to_area
-
-            result = replace(result, grid=mask_to_area(result.grid, result.transform, area))
+            grid = disclosure.mask_to_area(result.grid, result.transform, area)
+            result = replace(result, grid=grid)
         write_cog(result, tmp)
         os.replace(tmp, path)
     return path
 
 
-def kde_layer(svc: LayerService, params: AnalysisParams, *, public: bool = False) -> Layer:
+def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False) -> Layer:
     """Hotspot polygons: the densest ``top_pct`` % of the surface (incidents per km²)."""
-    from .hotspots.surfaces import hotspot_polygons
+    from ..hotspots.surfaces import hotspot_polygons
 
     result = kde_result(svc, params, public=public)
     pts = svc.incidents(params)
-    gdf = hotspot_polygons(result, top_percent=params.top_pct, points=pts).to_crs(CRS_BNG)
+    gdf = hotspot_polygons(
+        result, top_percent=params.top_pct, points=None if public else pts
+    ).to_crs(CRS_BNG)
+    if public:  # the published counts under the polygon (the surface's integral), not points
+        counts = (gdf["mean_density"] * gdf["area_km2"]).to_numpy(dtype=float)
+        method = disclosure.public_kde_settings(params.bandwidth_m, params.cell_m)[2]
+    else:
+        counts = gdf["incidents"].to_numpy(dtype=float)
+        method = (
+            f"{params.kernel} kernel of bandwidth {params.bandwidth_m:g} m on a "
+            f"{params.cell_m:g} m grid over the incidents"
+        )
     frame = gpd.GeoDataFrame(
         {
             "rank": gdf["hotspot_id"].astype(int).to_numpy(),
             "density": gdf["peak_density"].to_numpy(dtype=float),
             "mean_density": gdf["mean_density"].to_numpy(dtype=float),
-            "count": gdf["incidents"].astype(int).to_numpy(),
+            "count": np.round(counts).astype(int),
             "area_km2": gdf["area_km2"].to_numpy(dtype=float),
             "threshold": gdf["threshold"].to_numpy(dtype=float),
             "units": "incidents per km²",
+            "method": method,
             "period": _period_label(svc, params),
             "preset": params.preset or "all-day",
         },
@@ -146,13 +143,13 @@ def kde_layer(svc: LayerService, params: AnalysisParams, *, public: bool = False
         crs=CRS_BNG,
     )
     frame.index = pd.Index([f"kde-{r}" for r in frame["rank"]], name="id")
-    return _make_layer("hotspots-kde", frame, params, synthetic=_synthetic(pts))
+    return make_layer("hotspots-kde", frame, params, synthetic=is_synthetic(pts))
 
 
-def h3_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+def h3_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """Counts per H3 cell over the demo area with Gi* z, p (permutations) and class."""
-    from .hotspots.gistar import gi_star
-    from .hotspots.h3grid import h3_counts
+    from ..hotspots.gistar import gi_star
+    from ..hotspots.h3grid import h3_counts
 
     pts = svc.incidents(params)
     counts = h3_counts(
@@ -175,15 +172,13 @@ def h3_layer(svc: LayerService, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index(frame["cell"], name="id")
-    return _make_layer("h3-cells", frame, params, synthetic=_synthetic(pts))
+    return make_layer("h3-cells", frame, params, synthetic=is_synthetic(pts))
 
 
-def cluster_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+def cluster_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """DBSCAN clusters of the filtered incidents as hulls."""
-    try:
-        dbscan: Any = importlib.import_module("geosafe.hotspots.dbscan")
-    except ImportError as exc:
-        raise _unavailable("clusters", exc) from None
+    from ..hotspots import dbscan
+
     pts = svc.incidents(params)
     gdf = dbscan.clusters(pts, eps=params.eps_m, min_samples=params.min_samples)
     gdf = gdf.to_crs(CRS_BNG)
@@ -204,15 +199,13 @@ def cluster_layer(svc: LayerService, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index([f"cluster-{i}" for i in frame["cluster_id"]], name="id")
-    return _make_layer("clusters", frame, params, synthetic=_synthetic(pts))
+    return make_layer("clusters", frame, params, synthetic=is_synthetic(pts))
 
 
-def emerging_layer(svc: LayerService, params: AnalysisParams) -> Layer:
+def emerging_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """H3 cells classed by the trend of their hot-spot status."""
-    try:
-        emerging: Any = importlib.import_module("geosafe.hotspots.emerging")
-    except ImportError as exc:
-        raise _unavailable("emerging hotspots", exc) from None
+    from ..hotspots import emerging
+
     pts = svc.incidents(params)
     gdf = emerging.emerging_hotspots(
         pts, resolution=params.resolution, study_area=datasets.demo_area(svc.data_dir)
@@ -231,9 +224,4 @@ def emerging_layer(svc: LayerService, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index(frame["cell"], name="id")
-    return _make_layer("emerging-cells", frame, params, synthetic=_synthetic(pts))
-
-
-def _unavailable(what: str, exc: ImportError) -> ConfigurationError:
-    msg = f"the {what} engine is not installed ({exc}); update geosafe to a build that has it."
-    return ConfigurationError(msg)
+    return make_layer("emerging-cells", frame, params, synthetic=is_synthetic(pts))

@@ -26,8 +26,8 @@ import numpy as np
 import shapely
 from branca.element import Element
 
-from . import datasets
-from .incident import CRS_BNG, CRS_WGS84
+from .. import datasets
+from ..incident import CRS_BNG, CRS_WGS84
 
 __all__ = [
     "Basemap",

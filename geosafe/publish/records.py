@@ -1,0 +1,80 @@
+"""Layers read as they are: the bundled schools and bus stops, and the incidents of the store
+(analyst only), published as separate collections by geometry type (points; route stretches
+as lines), so a GIS never has to guess one geometry type for mixed features."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import datasets
+from ..incident import CRS_BNG
+from .catalogue import INCIDENT_SCHEMA, AnalysisParams
+from .layer import Layer, LayerSource, is_synthetic, make_layer
+
+__all__ = ["bus_stops_layer", "incident_routes_layer", "incidents_layer", "schools_layer"]
+
+
+def schools_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    gdf = datasets.schools(svc.data_dir, demo_only=True)
+    cols = [c for c in ("urn", "name", "address", "postcode", "pupils") if c in gdf.columns]
+    frame = gdf[[*cols, "geometry"]].copy()
+    if "pupils" in frame.columns:  # a number, not text (blank: unknown)
+        frame["pupils"] = pd.to_numeric(frame["pupils"], errors="coerce").astype("Int64")
+    frame.index = pd.Index(frame["urn"].astype(str), name="id")
+    frame = frame[~frame.index.duplicated()]
+    return make_layer("schools", frame, params, synthetic=False)
+
+
+def bus_stops_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    df = datasets.bus_stops(svc.data_dir)
+    df = df[df["in_demo_area"] & (df["Location_Easting"] > 0) & (df["Location_Northing"] > 0)]
+    frame = gpd.GeoDataFrame(
+        {
+            "stop_code": df["Stop_Code_LBSL"].to_numpy(),
+            "naptan_atco": df["Naptan_Atco"].to_numpy(),
+            "name": df["Stop_Name"].to_numpy(),
+        },
+        geometry=gpd.points_from_xy(df["Location_Easting"], df["Location_Northing"]),
+        crs=CRS_BNG,
+    )
+    ids = np.where(frame["naptan_atco"] != "", frame["naptan_atco"], frame["stop_code"])
+    frame.index = pd.Index(ids.astype(str), name="id")
+    frame = frame[~frame.index.duplicated()]
+    return make_layer("bus-stops", frame, params, synthetic=False)
+
+
+_INCIDENT_PROPS: Final = tuple(name for name, _ in INCIDENT_SCHEMA)
+
+
+def _incident_layer(
+    collection: str, svc: LayerSource, params: AnalysisParams, kinds: tuple[str, ...]
+) -> Layer:
+    gdf = svc.incidents(params)
+    gdf = gdf[gdf.geometry.geom_type.isin(kinds).to_numpy()]
+    gdf = gdf.sort_values(["occurred_from", "incident_id"])
+    frame = gdf[[*_INCIDENT_PROPS, "geometry"]].copy()
+    frame["flags"] = frame["flags"].map(lambda f: ";".join(f) if f else "")
+    frame["occurred_from"] = pd.to_datetime(frame["occurred_from"], utc=True)
+    frame["occurred_to"] = pd.to_datetime(frame["occurred_to"], utc=True)
+    frame.index = pd.Index(gdf["incident_id"].astype(str), name="id")
+    return make_layer(
+        collection,
+        frame,
+        params,
+        synthetic=is_synthetic(gdf),
+        times=(frame["occurred_from"], frame["occurred_to"]),
+    )
+
+
+def incidents_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    """Incidents located at a point (analyst only)."""
+    return _incident_layer("incidents", svc, params, ("Point",))
+
+
+def incident_routes_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    """Incidents known only along a stretch of bus route, as lines (analyst only)."""
+    return _incident_layer("incident-routes", svc, params, ("LineString", "MultiLineString"))

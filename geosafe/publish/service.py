@@ -1,0 +1,327 @@
+"""The layer service: builds the published layers (through the builders registered in
+:data:`BUILDERS`, or :func:`geosafe.publish.public_layers.public_layer` outside the analyst
+role) and caches them, keyed by the parameters, the principal's scope and the state of the
+store (the store file's size and modification time), so a re-import invalidates every
+computed layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import geopandas as gpd
+import pandas as pd
+
+from .._errors import AccessDeniedError, ConfigurationError
+from . import corridors, disclosure, hotspot_layers, public_layers, records
+from .catalogue import DEFAULT_PARAMS, AnalysisParams, spec
+from .layer import Layer, is_synthetic
+from .public_layers import scope_key
+
+__all__ = ["BUILDERS", "IncidentStore", "LayerService", "scope_key"]
+
+log = logging.getLogger(__name__)
+
+
+class IncidentStore(Protocol):
+    """What the service needs of :class:`geosafe.store.Store`."""
+
+    def incidents(
+        self,
+        *,
+        sources: Any = None,
+        bbox: Any = None,
+        start: Any = None,
+        end: Any = None,
+        with_location: bool = True,
+    ) -> gpd.GeoDataFrame: ...
+
+
+Builder = Callable[[Any, AnalysisParams], Layer]
+
+#: The builder of each collection's full (analyst) layer.
+BUILDERS: Final[dict[str, Builder]] = {
+    "schools": records.schools_layer,
+    "bus-stops": records.bus_stops_layer,
+    "incidents": records.incidents_layer,
+    "incident-routes": records.incident_routes_layer,
+    "hotspots-kde": hotspot_layers.kde_layer,
+    "h3-cells": hotspot_layers.h3_layer,
+    "clusters": hotspot_layers.cluster_layer,
+    "emerging-cells": hotspot_layers.emerging_layer,
+    "journey-corridors": corridors.corridor_layer,
+}
+
+
+class LayerService:
+    """Builds and caches the published layers.
+
+    Parameters
+    ----------
+    data_dir
+        The bundled reference data.
+    store
+        The incident store (:class:`geosafe.store.Store` or anything with its ``incidents``
+        method), or a zero-argument callable returning it (opened on first use).
+    store_path
+        The store's file; its size and modification time key the cache. ``None``: the cache
+        is keyed by ``state_token()`` of the store if it has one.
+    cache_size
+        Layers kept (least recently used dropped first).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        store: IncidentStore | Callable[[], IncidentStore] | None,
+        *,
+        store_path: Path | None = None,
+        cache_size: int = 64,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self._store_arg = store
+        self._local = threading.local()
+        self.store_path = store_path
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
+        self._lock = threading.RLock()
+        self._building: dict[tuple[Hashable, ...], threading.Lock] = {}
+        self._frame_cache: tuple[Hashable, gpd.GeoDataFrame] | None = None
+
+    # -- store ---------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> IncidentStore:
+        """The incident store; opened on first use in each thread when the service was given
+        an opener (SQLite connections belong to the thread that made them)."""
+        arg = self._store_arg
+        if arg is None:
+            msg = "no incident store is configured; pass `--db PATH` or set GEOSAFE_DB."
+            raise ConfigurationError(msg)
+        if hasattr(arg, "incidents"):
+            return arg  # type: ignore[return-value]
+        store: IncidentStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = arg()  # type: ignore[operator]
+            self._local.store = store
+        return store
+
+    def store_state(self) -> Hashable:
+        """A token that changes whenever the store's content may have changed."""
+        arg = self._store_arg
+        if arg is not None and not hasattr(arg, "incidents"):
+            # open this thread's store first: opening writes to the WAL, which would change
+            # the token between a request's cache lookup and its build
+            _ = self.store
+        parts: list[Hashable] = []
+        if self.store_path is not None:
+            for p in (self.store_path, Path(f"{self.store_path}-wal")):
+                try:
+                    st = p.stat()
+                except OSError:
+                    parts.append(None)
+                else:
+                    parts.append((st.st_mtime_ns, st.st_size))
+        token = getattr(self._store_arg, "state_token", None)
+        if callable(token):
+            parts.append(token())
+        return tuple(parts)
+
+    def collection_state(self, collection: str) -> Hashable:
+        """A token that changes whenever the inputs of ``collection`` may have changed: the
+        store, and for ``journey-corridors`` also the uploaded school rolls
+        (:func:`geosafe.rolls.rolls_state`)."""
+        if collection != "journey-corridors":
+            return self.store_state()
+        from .. import rolls
+
+        return (self.store_state(), rolls.rolls_state(self.store_path))
+
+    def all_incidents(self) -> gpd.GeoDataFrame:
+        """Every located incident in the store (cached per store state)."""
+        state = self.store_state()
+        with self._lock:
+            if self._frame_cache is not None and self._frame_cache[0] == state:
+                return self._frame_cache[1]
+        gdf = self.store.incidents(with_location=True)
+        gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+        with self._lock:
+            self._frame_cache = (state, gdf)
+        return gdf
+
+    def has_synthetic(self) -> bool:
+        """Whether the store holds any synthetic (demo) records."""
+        try:
+            return is_synthetic(self.all_incidents())
+        except ConfigurationError:
+            return False
+
+    def incidents(self, params: AnalysisParams) -> gpd.GeoDataFrame:
+        """The located incidents passing the filters, in the period (EPSG:27700)."""
+        from ..filters import IncidentFilter
+
+        gdf = self.all_incidents()
+        start, end = self.period(params)
+        flt = IncidentFilter(
+            sources=params.sources or None,
+            categories=params.categories or None,
+            flags=params.flags or None,
+            from_date=start,
+            to_date=end,
+            preset=params.preset,
+        )
+        return flt.apply(gdf)
+
+    def period(self, params: AnalysisParams) -> tuple[dt.date | None, dt.date | None]:
+        """The analysed period (local dates, inclusive): the given dates; one given date and
+        the 365 days after (``start``) or before (``end``) it; neither: the 365 days up to the
+        latest incident of the chosen sources."""
+        start, end = params.start, params.end
+        year = dt.timedelta(days=364)
+        if start is not None and end is not None:
+            return start, end
+        if start is not None:
+            return start, start + year
+        if end is None:
+            gdf = self.all_incidents()
+            if params.sources:
+                gdf = gdf[gdf["source"].isin(params.sources)]
+            if len(gdf) == 0:
+                return None, None
+            latest = pd.to_datetime(gdf["occurred_from"], utc=True).max()
+            end = latest.tz_convert("Europe/London").date()
+        return end - year, end
+
+    def excluded(
+        self, collection: str, params: AnalysisParams = DEFAULT_PARAMS, *, principal: Any = None
+    ) -> dict[str, Any]:
+        """Why ``collection`` may hold fewer features than expected, for a layer that came out
+        empty: the store's located incidents dropped by each rule, counted, and one sentence
+        naming the main reason and the parameter to change (issue 11: no silent emptiness).
+
+        Returns ``{"excluded": {reason: count}, "reason": text}``; counts shown to a
+        non-analyst are rounded like every published count."""
+        sp = spec(collection)
+        if not sp.params:
+            return {"excluded": {}, "reason": f"the bundled {sp.title.lower()} list is empty"}
+        from ..filters import IncidentFilter
+
+        p = params.only(sp.params)
+        gdf = self.all_incidents()
+        start, end = self.period(p)
+        base = IncidentFilter(
+            sources=p.sources or None,
+            categories=p.categories or None,
+            flags=p.flags or None,
+            from_date=start,
+            to_date=end,
+        ).apply(gdf)
+        kept = self.incidents(p)
+        coarse = int((base["time_precision"] != "minute").sum()) if p.preset else 0
+        counts = {
+            "outside_period_or_filters": len(gdf) - len(base),
+            "time_too_coarse_for_window": coarse,
+            "outside_time_window": len(base) - len(kept) - coarse,
+        }
+        role = getattr(principal, "role", None)
+        public = role is not None and role != "analyst"
+        if public:
+            counts["in_suppressed_cells"] = disclosure.suppressed_incidents(kept)
+        if len(gdf) == 0:
+            reason = "the store holds no located incidents; import some with `geosafe import`"
+        elif len(base) == 0:
+            reason = (
+                f"no incident falls in the period {start}/{end} with these sources, categories "
+                "and flags; choose another `datetime` (or `start`/`end`) or fewer filters"
+            )
+        elif len(kept) == 0 and coarse:
+            reason = (
+                f"the incidents of the period are dated only to the day or month, so none can "
+                f"fall in the {p.preset!r} time window; use `preset=all-day` to include them"
+            )
+        elif len(kept) == 0:
+            reason = f"no incident of the period falls in the {p.preset!r} time window"
+        elif public:
+            reason = (
+                "every H3 resolution-8 cell holds fewer than 10 of the incidents left (counts "
+                "of 1-9 are suppressed for this role), so there is nothing to publish; choose "
+                "a longer period or `preset=all-day`"
+            )
+        else:
+            reason = "the method found no feature in these incidents; try other parameters"
+        if public:
+            counts = {k: disclosure.round_count(v) for k, v in counts.items()}
+        return {"excluded": counts, "reason": reason}
+
+    # -- layers --------------------------------------------------------------------------------
+
+    def memo(self, key: tuple[Hashable, ...], build: Callable[[], Any]) -> Any:
+        """``build()`` once per ``key`` (least recently used entries dropped first); concurrent
+        callers of one key wait for a single build."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            build_lock = self._building.setdefault(key, threading.Lock())
+        with build_lock:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = build()
+            with self._lock:
+                if self.cache_size:
+                    self._cache[key] = value
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+                self._building.pop(key, None)
+        return value
+
+    def layer(
+        self,
+        collection: str,
+        params: AnalysisParams = DEFAULT_PARAMS,
+        *,
+        principal: Any = None,
+    ) -> Layer:
+        """The layer of ``collection`` for ``params`` as ``principal`` may see it (built once
+        per parameters, store state and, outside the analyst role, the principal's scope).
+
+        ``principal`` ``None`` or an analyst: the full layer. A school or neighbourhood
+        principal gets the disclosure-controlled view (:mod:`geosafe.publish.public_layers`): densities from
+        cell-aggregated inputs, counts rounded and small ones suppressed, H3 no finer than
+        resolution 8, clusters of 10+ only, clipped to a neighbourhood's area.
+        """
+        sp = spec(collection)
+        params = params.only(sp.params)
+        role = getattr(principal, "role", None)
+        public = role is not None and role != "analyst"
+        if (public and "analyst" not in sp.roles) or (public and role not in sp.roles):
+            msg = f"collection {collection!r} is not for the {role!r} role; it needs one of {', '.join(sp.roles)}."
+            raise AccessDeniedError(msg)
+        if public and params.resolution > disclosure.MAX_PUBLIC_H3_RESOLUTION:
+            params = replace(params, resolution=disclosure.MAX_PUBLIC_H3_RESOLUTION)
+        scope = scope_key(principal, collection) if public else None
+        state = self.collection_state(collection) if sp.params else None
+        key = ("layer", collection, params.key(), state, scope)
+
+        def build() -> Layer:
+            log.info("building layer %s %s (%s)", collection, params, role or "full")
+            if public:
+                return public_layers.public_layer(self, collection, params, principal)
+            return BUILDERS[collection](self, params)
+
+        layer: Layer = self.memo(key, build)
+        return layer
+
+    def clear(self) -> None:
+        """Drop every cached layer."""
+        with self._lock:
+            self._cache.clear()
+            self._frame_cache = None
