@@ -403,3 +403,35 @@ def test_neighbourhood_trend_is_against_the_previous_published_period(
     for p in places:
         assert "2024" in p["trend"], p
     s.page.fill('input[name="period"]', "")
+
+
+def test_an_empty_answer_says_why_and_offers_all_times_of_day(
+    browser: Any,  # noqa: F811
+    demo_server: DemoServer,
+) -> None:
+    # police.uk is dated to the month: nothing of it can fall in the school-run window
+    s = Session(browser, demo_server, "analyst")
+    try:
+        page = s.page
+        for src in ("dir", "asif", "cris"):
+            page.uncheck(f'#sources input[value="{src}"]')
+        n = s.state()["refreshes"]
+        page.click("#apply")
+        s.wait_refresh(n + 1)
+        st = s.state()
+        assert st["hotspots"] == 0
+        text = page.locator("#status").inner_text()
+        assert "No kernel density hotspots for school run" in text
+        assert "month" in text and "left out" in text, text
+        assert re.search(r"\d+ left out: time too coarse", text), text
+        # the fallback: a labelled all-times view, one click away
+        link = page.locator("#all-day")
+        assert link.is_visible()
+        link.click()
+        s.wait_refresh(n + 2)
+        assert page.input_value('select[name="preset"]') == "all-day"
+        assert s.state()["hotspots"] > 0
+        assert "all day" in page.locator("#legend").inner_text()
+        assert not s.errors and s.outside == []
+    finally:
+        s.close()
