@@ -15,11 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geosafe import labels as glabels
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure
 from geosafe.publish import exports as ge
+from geosafe.publish import labels as glabels
 from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
