@@ -403,6 +403,21 @@ class ShapeLines:
 
 
 @_jit
+def _first_trip_from(dep, to, L, i, n, b):
+    """The first of trips ``0..n-1`` of a pattern (times at ``to``, ``L`` stops) departing
+    stop position ``i`` at or after ``b`` (``n`` if none): binary search, trips are FIFO."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if dep[to + mid * L + i] >= b:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@_jit
 def raptor_kernel(
     n_stops,
     p_stop_off,
@@ -555,14 +570,7 @@ def raptor_kernel(
                 if p_board[so + i]:
                     b = board[k - 1, s]
                     if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                        hi = t if t >= 0 else nt
-                        lo = 0
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if dep[to + mid * L + i] >= b:
-                                hi = mid
-                            else:
-                                lo = mid + 1
+                        lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
                         if lo < (t if t >= 0 else nt):
                             t = lo
                             bpos = i
@@ -805,14 +813,7 @@ def range_kernel(
                     if p_board[so + i]:
                         b = board[k - 1, s]
                         if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                            hi = t if t >= 0 else nt
-                            lo = 0
-                            while lo < hi:
-                                mid = (lo + hi) // 2
-                                if dep[to + mid * L + i] >= b:
-                                    hi = mid
-                                else:
-                                    lo = mid + 1
+                            lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
                             if lo < (t if t >= 0 else nt):
                                 t = lo
             for m in range(n_imp):
