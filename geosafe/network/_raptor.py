@@ -724,12 +724,17 @@ def range_kernel(
     target for each origin departure time of ``events`` (descending), one run per event,
     each run reusing the labels of the later ones (a journey leaving later is also open to
     an earlier departure, so those labels stay valid bounds and only what the earlier
-    departure improves is propagated). Returns the arrival per event (``INF``: none)."""
+    departure improves is propagated). Arrival labels are kept per round (at most ``k``
+    trips), so a journey with more trips found for a later departure never prunes one with
+    fewer for an earlier one: under the round limit that one may be the only way on.
+    Returns the arrival per event (``INF``: none)."""
     big = np.int64(1) << np.int64(60)
     n_pat = p_len.shape[0]
     K = max_rounds + 1
     board = np.full((K, n_stops), big, dtype=np.int64)
-    best_trip = np.full(n_stops, big, dtype=np.int64)
+    # earliest arrival by a trip with at most k trips, over every run so far: local pruning
+    # must not let a label with more trips from a later departure prune one with fewer
+    best_k = np.full((K, n_stops), big, dtype=np.int64)
     trip_arr_k = np.full(n_stops, big, dtype=np.int64)
     marked = np.zeros(n_stops, dtype=np.bool_)
     marked_list = np.empty(n_stops, dtype=np.int64)
@@ -803,8 +808,10 @@ def range_kernel(
                     s = p_stops[so + i]
                     if t >= 0 and p_alight[so + i]:
                         a = arr[to + t * L + i]
-                        if a < best_trip[s] and a < tgt_best:
-                            best_trip[s] = a
+                        if a < best_k[k, s] and a < tgt_best:
+                            for kk in range(k, K):
+                                if a < best_k[kk, s]:
+                                    best_k[kk, s] = a
                             trip_arr_k[s] = a
                             if not improved[s]:
                                 improved[s] = True
