@@ -9,7 +9,8 @@ interleaved over ``--runs`` rounds; medians are printed with the ratio geosafe /
 and CPU seconds (the machine is shared: CPU time is the steadier figure), and the adjusted
 Rand index between every pair of labellings.
 
-- ``geosafe``: ``geosafe.hotspots.dbscan.hdbscan_labels`` (fast_hdbscan engine, reproducible);
+- ``geosafe``: ``geosafe.hotspots.dbscan.hdbscan_labels`` (fast_hdbscan engine on one numba
+  thread, so the labels are the same on every run);
 - ``fast_hdbscan``: ``fast_hdbscan.HDBSCAN`` as its README runs it (not reproducible, 2 threads);
 - ``sklearn``: ``sklearn.cluster.HDBSCAN`` (100k only: at 1M it takes far too long);
 - ``hdbscan-old``: the former engine (``hdbscan`` package, approximate tree, ``min_samples``
