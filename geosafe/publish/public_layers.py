@@ -116,4 +116,4 @@ def public_gi_star(published: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 #: Permutations for the public Gi* (same as the analyst layer's default).
-GI_PUBLIC_PERMUTATIONS = 199
+GI_PUBLIC_PERMUTATIONS = 0  # analytic Gi* p-values (issue 11 item 3)
