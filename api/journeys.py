@@ -25,7 +25,6 @@ from geosafe.publish import roles
 from .deps import Svc, require_roles
 from .jobs import owner_of
 from .params import check_cost
-
 from .security import AuditedRead, incident_read
 
 __all__ = ["JourneyRequest", "PlacementRequest", "ReportRequest", "router"]

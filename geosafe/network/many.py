@@ -101,9 +101,7 @@ def _chains(
 
 
 @njit(cache=True, nogil=True)
-def _touch(
-    touched: npt.NDArray[np.int64], nt: int, x: int
-) -> tuple[npt.NDArray[np.int64], int]:
+def _touch(touched: npt.NDArray[np.int64], nt: int, x: int) -> tuple[npt.NDArray[np.int64], int]:
     """Append ``x`` to the list of nodes to reset (grown by doubling)."""
     if nt >= len(touched):
         grown = np.empty(2 * len(touched), dtype=np.int64)
