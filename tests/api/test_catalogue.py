@@ -107,3 +107,15 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before
     assert json.loads(first.content)["collections"]
+
+
+def test_hotspots_and_clusters_carry_place_names(client: TestClient, tokens: Tokens) -> None:
+    for cid in ("hotspots-kde", "clusters"):
+        for token in (tokens.analyst, tokens.school):
+            q = f"?{PERIOD}" if token == tokens.analyst else ""
+            feats = client.get(f"/ogc/collections/{cid}/items{q}", headers=auth(token)).json()[
+                "features"
+            ]
+            for f in feats:
+                name = f["properties"].get("place_name")
+                assert name and not name.startswith("HS"), (cid, f["properties"])
