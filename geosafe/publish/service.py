@@ -256,9 +256,10 @@ class LayerService:
             )
         else:
             reason = "the method found no feature in these incidents; try other parameters"
+        shown: dict[str, int | None] = dict(counts)
         if public:
-            counts = {k: disclosure.round_count(v) for k, v in counts.items()}
-        return {"excluded": counts, "reason": reason}
+            shown = {k: disclosure.round_count(v) for k, v in counts.items()}
+        return {"excluded": shown, "reason": reason}
 
     # -- layers --------------------------------------------------------------------------------
 
