@@ -188,7 +188,7 @@ INCIDENT_SCHEMA: Final = (
 _PUBLISHED = (("period", _S), ("preset", _S), ("suppressed", _B), ("synthetic", _B))
 _KDE_SCHEMA = (
     ("rank", _I),
-    ("name", _S),
+    ("place_name", _S),
     ("density", _N),
     ("mean_density", _N),
     ("count", _I),
@@ -201,7 +201,7 @@ _KDE_SCHEMA = (
 )
 _CLUSTER_SCHEMA = (
     ("cluster_id", _I),
-    ("name", _S),
+    ("place_name", _S),
     ("n_incidents", _I),
     ("density", _N),
     ("cells", _I),
