@@ -33,7 +33,9 @@ class Session:
     """A logged-in page with every request recorded and outside requests refused."""
 
     def __init__(self, chromium: Any, server: DemoServer, role: str) -> None:
-        self.context = chromium.new_context(viewport=VIEWPORT)
+        # bypass_csp: wait_for_function evaluates strings, which the page's CSP (no eval) forbids;
+        # tests/access/test_csp.py loads the page with the CSP enforced
+        self.context = chromium.new_context(viewport=VIEWPORT, bypass_csp=True)
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.responses: list[Any] = []  # answered items requests
