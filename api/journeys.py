@@ -24,6 +24,7 @@ from geosafe.publish import roles
 
 from .deps import Svc, require_roles
 from .jobs import owner_of
+from .params import check_cost
 from .security import AuditedRead, incident_read
 
 __all__ = ["JourneyRequest", "PlacementRequest", "ReportRequest", "router"]
@@ -79,10 +80,11 @@ def _origins(req: JourneyRequest) -> list[str | tuple[float, float]]:
 
 
 @router.post("", summary="Routes with exposure per leg")
-def journeys(req: JourneyRequest, principal: Caller, svc: Svc) -> Response:
+def journeys(req: JourneyRequest, request: Request, principal: Caller, svc: Svc) -> Response:
     """Routes from each origin to the school, one GeoJSON feature per leg, with exposure
     (incidents per km² integrated along the leg, ``exposure``; metres, seconds)."""
     privacy.check_school(principal, req.school)
+    check_cost(request, {}, journeys=len(req.origins))
     fc = gc.plan_journeys(
         svc.layers,
         school=req.school,

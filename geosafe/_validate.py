@@ -81,6 +81,7 @@ REASON_CODES: Final[dict[str, str]] = {
     "ref_conflict": "the same reference with different values was already imported or read",
     "duplicate_row": "a police.uk row identical to one already imported or read",
     "month_format": "a police.uk Month that is not YYYY-MM",
+    "person_ref_invalid": "a person_ref/person_role that cannot be used (see the template)",
 }
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).

@@ -54,8 +54,8 @@ __all__ = [
 CRS_BNG: Final = "EPSG:27700"
 CRS_WGS84: Final = "EPSG:4326"
 
-Source = Literal["dir", "asif", "cris", "fap", "police_uk"]
-SOURCES: Final[tuple[str, ...]] = ("dir", "asif", "cris", "fap", "police_uk")
+Source = Literal["dir", "asif", "cris", "fap", "police_uk", "people"]
+SOURCES: Final[tuple[str, ...]] = ("dir", "asif", "cris", "fap", "police_uk", "people")
 
 GeocodeMethod = Literal[
     "coordinates", "police_uk", "stop", "postcode", "street", "place", "ward", "route", "none"

@@ -213,7 +213,9 @@ def _parse_rows(
             if isinstance(parsed, Problem):
                 problem = parsed
             else:
-                h = _row_hash(row[c.name] for c in module.COLUMNS)
+                h = _row_hash(
+                    row.get(c.name, "") for c in module.COLUMNS if not c.optional or row.get(c.name)
+                )
                 first = seen.get(parsed.source_ref)
                 if first is None:
                     seen[parsed.source_ref] = h

@@ -6,6 +6,7 @@ them once and pass them down.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -15,13 +16,18 @@ __all__ = [
     "CalendarSettings",
     "DataSettings",
     "IngestSettings",
+    "ProfileSettings",
     "StoreSettings",
     "default_data_dir",
 ]
 
 
 def default_data_dir() -> Path:
-    """The bundled dataset: ``data/`` beside the ``geosafe`` package (the project root)."""
+    """The data folder: the area named by ``GEOSAFE_AREA`` (built by ``geosafe area build``;
+    ``--area DIR`` sets it), else the bundled ``data/`` beside the ``geosafe`` package."""
+    area = os.environ.get("GEOSAFE_AREA")
+    if area:
+        return Path(area)
     return Path(__file__).resolve().parent.parent / "data"
 
 
@@ -83,3 +89,33 @@ class CalendarSettings(BaseSettings):
     #: Term-date CSV (``academic_year,term,start,end,half_term_start,half_term_end``);
     #: ``None`` is the bundled typical London calendar. ``--calendar FILE`` overrides.
     calendar: Path | None = None
+
+
+class ProfileSettings(BaseSettings):
+    """People across sources and flag groups (``geosafe overlap``, ``flags``, ``profile``).
+
+    The person key re-keys every ``person_ref`` (HMAC-SHA-256) before it reaches the store; it
+    is held outside the store so that a copy of the store alone joins to nothing. Give it as a
+    file readable by its owner only (``GEOSAFE_PERSON_KEY_FILE``, mode 0600, at least 16 bytes)
+    or as ``GEOSAFE_PERSON_KEY`` (at least 16 characters).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: File holding the person key (mode 0600); its bytes, stripped of outer whitespace.
+    person_key_file: Path | None = None
+    #: The person key itself (when no key file is used).
+    person_key: str | None = Field(default=None, repr=False)
+    #: Flag groups: name -> flag names (without ``flag_``); a record or person counts in a
+    #: group when any of its flags is Y.
+    flag_groups: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "peer-on-peer abuse": [
+                "cse",
+                "serious_youth_violence",
+                "harmful_sexual_behaviour",
+                "sexual_bullying",
+                "gangs",
+            ]
+        }
+    )

@@ -45,6 +45,7 @@ import pandas as pd
 
 from ._errors import NotFoundError, StoreError
 from .incident import ROW_COLUMNS, rows_to_frame
+from .profile import tables as profile_tables
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -142,7 +143,7 @@ _DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time", "incidents_bbox")
 BULK_LOAD_ROWS = 50_000
 
 #: Bumped whenever the tables change; a store with another version is refused.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4  # 4: people_links, flag_states, referral_places (profile)
 
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
@@ -235,7 +236,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
             self._check_schema()
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_SCHEMA + profile_tables.SCHEMA)
             self._migrate()
             # (re)built here too when a bulk load that deferred them was killed
             self._conn.executescript(_DEFERRABLE)
@@ -252,6 +253,11 @@ class Store:
         has_tables = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'incidents'"
         ).fetchone()
+        if has_tables and version == 3:
+            log.warning(
+                "migrating %s to schema 4: %s", self.path, profile_tables.migrate_v3(self._conn)
+            )
+            return
         if has_tables and version != SCHEMA_VERSION:
             msg = (
                 f"the store {str(self.path)!r} has schema version {version!r}, not "
@@ -432,6 +438,7 @@ class Store:
         """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
         if rows.empty:
             return
+        rows, links = profile_tables.split_links(batch_id, rows)
         # columns holding one value for every row are written as SQL literals, not bound
         # per row (police.uk rows have ten such columns): binding is most of the cost
         # and a point's max corner (the same numbers as its min corner) reuses their parameter
@@ -454,6 +461,7 @@ class Store:
         sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
         with self._tx() as c:
             c.executemany(sql, zip(*data, strict=True))
+            profile_tables.write_links(c, links)
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]

@@ -20,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
     missing=()
     command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # profile.pdf pages as PNG
     # QGIS 3.22 as a real OGC API client in tests/clients (system python3, not the venv)
     /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
     if [ ${#missing[@]} -gt 0 ]; then

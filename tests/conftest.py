@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The synthetic files name people (person_ref): imports re-key them with the person key, which
+# a deployment keeps outside the store (geosafe.profile.keys). Tests use a fixed one.
+os.environ.setdefault("GEOSAFE_PERSON_KEY", "geosafe-tests-person-key-not-secret")
 SHARED = ROOT.parent / "shared" / "data"
 
 

@@ -137,7 +137,8 @@ def test_closed_stdout_pipe_is_not_a_traceback(dir_file: Path, tmp_path: Path) -
 def test_template_has_example_ref(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["template", "dir"]) == 0
     head, row = capsys.readouterr().out.splitlines()[:2]
-    assert head == DIR_HEADER
+    # the documented columns, then the optional person columns (issue 12), appended
+    assert head == DIR_HEADER + ",person_ref,person_role"
     assert row.startswith("EXAMPLE-")
 
 

@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         if code != 0:
             return code
 
+    _demo_person_key(work)
     results: list[dict[str, Any]] = []
     inputs = [(src, synth_dir / name) for src, name in _SYNTH_FILES]
     inputs += [("police-uk", f) for f in datasets.police_files()]
@@ -124,6 +125,23 @@ def _run(args: argparse.Namespace) -> int:
     from . import main
 
     return main(["serve", "--db", str(db), "--host", args.host, "--port", str(args.port)])
+
+
+def _demo_person_key(work: Path) -> None:
+    """The synthetic files name (made-up) people: without a configured person key, use a
+    demo key file beside the demo store (mode 0600), made once."""
+    import os
+    import secrets
+
+    if os.environ.get("GEOSAFE_PERSON_KEY_FILE") or os.environ.get("GEOSAFE_PERSON_KEY"):
+        return
+    key = work / "person.key"
+    if not key.exists():
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    os.environ["GEOSAFE_PERSON_KEY_FILE"] = str(key)
+    log.warning("demo: person references re-keyed with %s (GEOSAFE_PERSON_KEY_FILE)", key)
 
 
 def _demo_wards() -> list[str]:

@@ -26,7 +26,7 @@ from ..settings import IngestSettings, StoreSettings
 
 __all__ = ["register"]
 
-_SOURCES = ("dir", "asif", "cris", "fap", "police-uk")
+_SOURCES = ("dir", "asif", "cris", "fap", "police-uk", "people")
 
 
 def _db(args: argparse.Namespace) -> Path:

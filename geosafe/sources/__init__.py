@@ -18,6 +18,7 @@ from . import asif as asif
 from . import cris as cris
 from . import dir as dir
 from . import fap as fap
+from . import people as people
 from . import police_uk as police_uk
 from ._read import Column
 
@@ -30,6 +31,7 @@ __all__ = [
     "dir",
     "fap",
     "normalise_source",
+    "people",
     "police_uk",
     "template_csv",
 ]
@@ -40,6 +42,7 @@ MODULES: Final[dict[str, ModuleType]] = {
     "cris": cris,
     "fap": fap,
     "police_uk": police_uk,
+    "people": people,
 }
 
 _TITLES: Final = {
@@ -48,6 +51,7 @@ _TITLES: Final = {
     "cris": "CRIS - police crime report",
     "fap": "FAP - Fair Access Panel referral",
     "police_uk": "police.uk street-level crime (as published)",
+    "people": "People list - young people known to a service (pseudonymous person_ref)",
 }
 
 
@@ -55,7 +59,7 @@ def normalise_source(name: str) -> str:
     """``police-uk`` -> ``police_uk``; raises for an unknown source."""
     key = name.strip().lower().replace("-", "_").replace(".", "_")
     if key not in MODULES:
-        msg = f"`source` {name!r} is unknown; use one of dir, asif, cris, fap, police-uk."
+        msg = f"`source` {name!r} is unknown; use one of dir, asif, cris, fap, police-uk, people."
         raise ValidationError(msg)
     return key
 
@@ -72,7 +76,7 @@ def template_csv(source: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([c.name for c in cols])
-    writer.writerow([c.example for c in cols])
+    writer.writerow(["" if c.optional else c.example for c in cols])  # no person key needed
     return buf.getvalue()
 
 
@@ -81,7 +85,11 @@ _CONVENTIONS: Final = """\
 
 - Encoding: UTF-8 (a byte-order mark is accepted); Windows-1252 when
   `GEOSAFE_INGEST_ENCODING=cp1252`. Also `.csv.gz` and `.xlsx` (first sheet).
-- Every column above must be in the header (values may be blank). Other names can be mapped
+- Every column above must be in the header (values may be blank), except the optional
+  `person_ref` and `person_role`. `person_ref` is re-keyed (HMAC-SHA-256) with the person key
+  held outside the store (`GEOSAFE_PERSON_KEY_FILE`, a 0600 file, or `GEOSAFE_PERSON_KEY`)
+  and never stored as given; a file that names people cannot be imported without that key.
+  Other names can be mapped
   with a column map (GEOSAFE_INGEST_COLUMN_MAPS or `geosafe import --column-map FILE.json`,
   `{"Local name": "standard_name"}`). A missing, renamed or duplicated column rejects the whole
   file before anything is written.

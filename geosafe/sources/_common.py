@@ -3,6 +3,7 @@ checks, and turning a geocode result into an :class:`~geosafe.incident.Incident`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +22,8 @@ from .._validate import (
 from ..incident import Incident
 from ._read import Column
 
+_URN_RE = re.compile(r"^\d{6}$")
+
 __all__ = [
     "RowContext",
     "RowReader",
@@ -33,6 +36,7 @@ __all__ = [
     "row_date",
     "row_ref",
     "row_timestamp",
+    "row_urn",
 ]
 
 
@@ -90,6 +94,15 @@ def row_ref(row: Mapping[str, str], number: int, column: str, why: str) -> str |
     if not ref:
         return Problem(number, column, "ref_missing", f"`{column}` is blank; {why}.")
     return ref
+
+
+def row_urn(row: Mapping[str, str], number: int) -> str | Problem:
+    """The row's ``school_urn`` (blank allowed), or ``urn_malformed``."""
+    urn = row["school_urn"].strip()
+    if urn and _URN_RE.match(urn) is None:
+        msg = f"`school_urn` {urn!r} is not a 6-digit DfE URN."
+        return Problem(number, "school_urn", "urn_malformed", msg)
+    return urn
 
 
 def row_timestamp(

@@ -56,6 +56,11 @@ class Column:
         The declared code list, when the column has one.
     text
         Whether it is free text (length-checked; kept with newlines and quotes).
+    optional
+        Whether the header may leave it out (``person_ref``, ``person_role``).
+    secret
+        Whether its value must never be stored as given (``person_ref``): a quarantined row
+        keeps ``[withheld]`` in its place.
     """
 
     name: str
@@ -63,6 +68,8 @@ class Column:
     example: str
     codes: tuple[str, ...] = ()
     text: bool = False
+    optional: bool = False
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ class RawTable:
     names: tuple[str | None, ...]
     records: list[tuple[int, list[str]]] = field(repr=False)
     encoding: str = "utf-8"
+    secret: tuple[str, ...] = ()
 
     def standard(self, cells: Sequence[str]) -> dict[str, str]:
         """The row's known columns by standard name (cells stripped of outer blanks)."""
@@ -109,6 +117,9 @@ class RawTable:
     def original(self, cells: Sequence[str]) -> dict[str, str]:
         """The row as it came in, by the file's own header names."""
         out = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(self.header)}
+        for i, name in enumerate(self.names):
+            if name in self.secret and i < len(cells) and cells[i].strip():
+                out[self.header[i]] = "[withheld]"  # a person_ref is never stored as given
         for j in range(len(self.header), len(cells)):
             out[f"_extra_{j + 1}"] = cells[j]
         return out
@@ -268,7 +279,7 @@ def _map_header(
             )
             raise ImportFileError(msg)
         seen[name] = i
-    missing = [c.name for c in columns if c.name not in seen]
+    missing = [c.name for c in columns if c.name not in seen and not c.optional]
     if missing:
         unknown = [_clean_name(h) for h, n in zip(header, names, strict=True) if n is None]
         hints = []
@@ -373,7 +384,8 @@ def read_table(
         if used == "xlsx" and len(cells) != len(header):
             cells = (cells + [""] * len(header))[: max(len(header), _last_filled(cells))]
         records.append((number, cells))
-    return RawTable(p, sha, tuple(header), names, records, used)
+    secret = tuple(c.name for c in columns if c.secret)
+    return RawTable(p, sha, tuple(header), names, records, used, secret)
 
 
 #: How many rows below the first are searched for a header that is not on the first row.

@@ -14,6 +14,7 @@ from typing import Final
 from .._validate import Problem, check_code
 from ..incident import Incident
 from ._common import RowContext, geocode_problem, interval, make_incident, row_ref, row_timestamp
+from ._people import PERSON_COLUMNS, profile_detail
 from ._read import Column
 
 __all__ = ["COLUMNS", "REF", "SOURCE", "parse_row"]
@@ -48,6 +49,7 @@ COLUMNS: Final = (
         "MISSILE",
     ),
     Column("description", "Free text.", "Stones thrown at bus from bus shelter", text=True),
+    *PERSON_COLUMNS,
 )
 
 
@@ -78,6 +80,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     code = check_code(row["category"], ctx.code_list, row=number, column="category")
     if isinstance(code, Problem):
         return code
+    profile = profile_detail(row, number)
+    if isinstance(profile, Problem):
+        return profile
     route = row["route"].strip().upper()
     stop = row["stop_code"].strip()
     station = row["station"].strip()
@@ -112,5 +117,6 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
             "station": station or None,
             "reporter": reporter or None,
             "description": row["description"] or None,
+            **profile,
         },
     )

@@ -23,6 +23,7 @@ from ._common import (
     row_ref,
     row_timestamp,
 )
+from ._people import PERSON_COLUMNS, profile_detail
 from ._read import Column
 
 __all__ = ["COLUMNS", "CRIS_FLAGS", "REF", "SOURCE", "parse_row"]
@@ -54,10 +55,12 @@ COLUMNS: Final = (
     Column("suspect_age", "Suspect age, years (0-120); blank if unknown.", "16"),
     Column(
         "flags",
-        "';'-separated list from: " + ", ".join(CRIS_FLAGS) + ". Blank for none.",
+        "';'-separated list from: " + ", ".join(CRIS_FLAGS) + ". Blank = not recorded "
+        "(every flag unknown); 'none' = recorded, none applies (every flag N).",
         "youth;weapon",
         codes=CRIS_FLAGS,
     ),
+    *PERSON_COLUMNS,
 )
 
 
@@ -65,7 +68,7 @@ def _flags(text: str, number: int) -> tuple[str, ...] | Problem:
     out = set()
     for part in text.split(";"):
         name = part.strip().lower()
-        if not name:
+        if not name or name == "none":
             continue
         if name not in CRIS_FLAGS:
             return Problem(
@@ -116,6 +119,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     flags = _flags(row["flags"], number)
     if isinstance(flags, Problem):
         return flags
+    profile = profile_detail(row, number, listed=("flags", CRIS_FLAGS))
+    if isinstance(profile, Problem):
+        return profile
     geo = ctx.geocoder
     located = None
     if not (blank(row["easting"]) and blank(row["northing"])):
@@ -151,5 +157,6 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
             "address": address or None,
             "postcode": postcode.upper() or None,
             **ages,
+            **profile,
         },
     )

@@ -25,6 +25,7 @@ from ._common import (
     row_ref,
     row_timestamp,
 )
+from ._people import PERSON_COLUMNS, profile_detail
 from ._read import Column
 
 __all__ = ["COLUMNS", "REF", "SOURCE", "parse_row"]
@@ -66,6 +67,7 @@ COLUMNS: Final = (
         "Group of youths throwing objects at the rear window",
         text=True,
     ),
+    *PERSON_COLUMNS,
 )
 
 _FLAGS: Final = {"youth_flag": "youth", "vulnerability_flag": "vulnerability"}
@@ -93,6 +95,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     flags = flags_from(row, number, _FLAGS)
     if isinstance(flags, Problem):
         return flags
+    profile = profile_detail(row, number, flags=_FLAGS)
+    if isinstance(profile, Problem):
+        return profile
     route = row["route"].strip().upper()
     stop = row["stop_code"].strip()
     geo = ctx.geocoder
@@ -128,5 +133,6 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
             "operator": row["operator"].strip() or None,
             "direction": int(direction) if direction else None,
             "description": row["description"] or None,
+            **profile,
         },
     )

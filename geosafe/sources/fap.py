@@ -5,15 +5,17 @@ home_postcode, ward, flag_* (nine flags), notes_peer_group, notes_school,
 notes_neighbourhood, school_response``.
 
 A referral's home postcode is the pupil's journey *origin*, never the incident location: it is
-validated and kept in ``detail["home_postcode"]`` (with its centroid), not in the geometry. The
-incident location is the place the notes name (gazetteer: streets, parks, stops, schools),
-tried in the order neighbourhood, peer group, school notes; a referral whose notes name no
-known place has no location (counted, never guessed).
+validated and kept in ``detail["home_postcode"]`` (with its centroid), not in the geometry.
+
+A referral is not an event at a place: it has no incident location. Every place its notes name
+(gazetteer: streets, parks, stops, schools; all of them, in every note) is kept as a *place
+named in a referral* (``detail["note_places"]``: note, matched text, place, point), which the
+store lists in its own table (``referral_places``): places of concern, shown beside hotspots,
+and in incident analyses only when asked (:mod:`geosafe.profile.places`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -27,7 +29,9 @@ from ._common import (
     make_incident,
     row_date,
     row_ref,
+    row_urn,
 )
+from ._people import PERSON_COLUMNS, named_places, profile_detail
 from ._read import Column
 
 __all__ = ["COLUMNS", "ETHNICITY_CODES", "REF", "SOURCE", "parse_row"]
@@ -78,7 +82,8 @@ COLUMNS: Final = (
     ),
     Column(
         "notes_peer_group",
-        "Free text about the peer group; places named here are incident locations.",
+        "Free text about the peer group; places named here are kept as places named in "
+        "referrals (not incidents).",
         "hangs around with older boys near Wood Green stn",
         text=True,
     ),
@@ -87,14 +92,14 @@ COLUMNS: Final = (
     ),
     Column(
         "notes_neighbourhood",
-        "Free text about the neighbourhood; places named here are incident locations.",
+        "Free text about the neighbourhood; places named here are kept as places named in "
+        "referrals (not incidents).",
         "robbed outside Bounds Green station",
         text=True,
     ),
     Column("school_response", "Free text: what the school did.", "Managed move agreed", text=True),
+    *PERSON_COLUMNS,
 )
-
-_URN_RE: Final = re.compile(r"^\d{6}$")
 
 
 def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident | Problem:
@@ -105,11 +110,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     day = row_date(row, number, "referral_date", ctx)
     if isinstance(day, Problem):
         return day
-    urn = row["school_urn"].strip()
-    if urn and _URN_RE.match(urn) is None:
-        return Problem(
-            number, "school_urn", "urn_malformed", f"`school_urn` {urn!r} is not a 6-digit DfE URN."
-        )
+    urn = row_urn(row, number)
+    if isinstance(urn, Problem):
+        return urn
     checks = (
         ("year_group", YEAR_GROUPS, row["year_group"].strip().upper()),
         ("gender", GENDERS, row["gender"].strip().upper()),
@@ -126,6 +129,9 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
     flags = flags_from(row, number, {c: c[5:] for c in FLAG_COLUMNS})
     if isinstance(flags, Problem):
         return flags
+    profile = profile_detail(row, number, flags={c: c[5:] for c in FLAG_COLUMNS})
+    if isinstance(profile, Problem):
+        return profile
     geo = ctx.geocoder
     home = None
     postcode = row["home_postcode"].strip()
@@ -139,24 +145,7 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
         problem = geocode_problem(geo.from_ward(ward), number, "ward")
         if problem is not None:
             return problem
-    located = None
-    places = []
-    for column in NOTE_COLUMNS:
-        text = row[column].strip()
-        if not text:
-            continue
-        found = geo.from_notes(text)
-        if found.ok and found.geometry is not None:
-            places.append(
-                {
-                    "column": column,
-                    "matched_text": found.matched_text,
-                    "place": found.place,
-                    "method": found.method,
-                }
-            )
-            if located is None:
-                located = found
+    places = named_places(geo, {c: row[c] for c in NOTE_COLUMNS})
     origin = None
     if home is not None and home.geometry is not None:
         origin = {"x": round(home.geometry.x, 1), "y": round(home.geometry.y, 1)}
@@ -168,7 +157,6 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
         time_precision="day",
         category="fap_referral",
         flags=flags,
-        located=located,
         school_urn=urn,
         detail={
             "year_group": checks[0][2] or None,
@@ -179,5 +167,6 @@ def parse_row(row: Mapping[str, str], number: int, ctx: RowContext) -> Incident 
             "ward": ward or None,
             "note_places": places,
             **{c: row[c] or None for c in (*NOTE_COLUMNS, "school_response")},
+            **profile,
         },
     )

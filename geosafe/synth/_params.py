@@ -9,22 +9,24 @@ import numpy as np
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "dir": (
         "dir_ref", "reported_at", "route", "direction", "operator", "stop_code", "latitude",
-        "longitude", "cause_code", "youth_flag", "vulnerability_flag", "description",
+        "longitude", "cause_code", "youth_flag", "vulnerability_flag", "description", "person_ref",
+        "person_role",
     ),
     "asif": (
         "asif_ref", "occurred_at", "route", "location_type", "stop_code", "station", "reporter",
-        "category", "description",
+        "category", "description", "person_ref", "person_role",
     ),
     "cris": (
         "crn", "offence_code", "offence", "committed_from", "committed_to", "address",
-        "postcode", "easting", "northing", "victim_age", "suspect_age", "flags",
+        "postcode", "easting", "northing", "victim_age", "suspect_age", "flags", "person_ref",
+        "person_role",
     ),
     "fap": (
         "referral_id", "referral_date", "school_urn", "year_group", "gender", "ethnicity",
         "home_postcode", "ward", "flag_cse", "flag_serious_youth_violence", "flag_gangs",
         "flag_harmful_sexual_behaviour", "flag_missing_education", "flag_childrens_social_care",
         "flag_domestic_abuse", "flag_sexual_bullying", "flag_missing_home", "notes_peer_group",
-        "notes_school", "notes_neighbourhood", "school_response",
+        "notes_school", "notes_neighbourhood", "school_response", "person_ref", "person_role",
     ),
 }  # fmt: skip
 

@@ -95,7 +95,8 @@ def _calls(app) -> list[Call]:  # type: ignore[no-untyped-def]
             body = None
             if method == "POST" and path.startswith("/journeys"):
                 body = {"school": SCHOOL_A, "origins": ["N22 7AY"], "arrive_by": "08:40"}
-            calls.append(Call(method, path, path, roles, json=body))
+            profile = path == "/reports/profile"  # the analyst version is record-level
+            calls.append(Call(method, path, path, roles, incident_level=profile, json=body))
             continue
         if names == ["urn"]:
             calls.append(Call(method, path, path.replace("{urn}", SCHOOL_A), roles))

@@ -58,7 +58,11 @@ def _clean(result, source) -> pd.DataFrame:
 def test_header_is_the_documented_format(synth_dir, source):
     with synth_dir.files[source].open(encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert header == [c.strip() for c in DESIGN_COLUMNS[source].split(",")]
+    # the documented columns, then the optional person columns every format accepts
+    assert header == [c.strip() for c in DESIGN_COLUMNS[source].split(",")] + [
+        "person_ref",
+        "person_role",
+    ]
 
 
 def test_header_matches_ingest_readers(synth_dir):
@@ -179,16 +183,18 @@ def test_fap_home_near_school_and_ward_matches(synth_dir, data_dir):
 
 def test_flag_values_and_rates(synth_dir):
     dir_ = _clean(synth_dir, "dir")
-    assert set(dir_["youth_flag"]) <= {"Y", "N"}
-    youth = (dir_["youth_flag"] == "Y").mean()
+    assert set(dir_["youth_flag"]) <= {"Y", "N", ""}  # blank: not recorded (BLANK_FLAGS)
+    recorded = dir_[dir_["youth_flag"] != ""]
+    youth = (recorded["youth_flag"] == "Y").mean()
     assert 0.25 < youth < 0.6
+    assert 0.05 < (dir_["youth_flag"] == "").mean() < 0.40
     fap = _clean(synth_dir, "fap")
     for col in synth.FAP_FLAG_RATES:
-        assert set(fap[col]) <= {"Y", "N"}
+        assert set(fap[col]) <= {"Y", "N", ""}
     cris = _clean(synth_dir, "cris")
     allowed = {"youth", "gang", "domestic", "sexual", "weapon", "hate", "online"}
     for flags in cris["flags"]:
-        assert set(filter(None, flags.split(";"))) <= allowed
+        assert set(filter(None, flags.split(";"))) <= allowed | {"none"}
     weapon = cris[cris["offence_code"] == "POSS_WEAPON"]["flags"]
     assert weapon.str.contains("weapon").all()
 
@@ -297,3 +303,22 @@ def test_school_stops_cluster_in_the_school_run(synth_dir, data_dir):
     table = [[int((near & peak).sum()), int((~near & peak).sum())],
              [int((near & ~peak).sum()), int((~near & ~peak).sum())]]  # fmt: skip
     assert stats.fisher_exact(table, alternative="greater").pvalue < 1e-6
+
+
+def test_people_recur_across_sources_and_schools(synth_dir):
+    """Synthetic person references: repeat young people across sources and schools, and
+    peer groups (several people on one row)."""
+    dfs = {s: _clean(synth_dir, s) for s in DESIGN_COLUMNS}
+    seen: dict[str, set[str]] = {}
+    for source, df in dfs.items():
+        for refs in df["person_ref"]:
+            for ref in filter(None, refs.split(";")):
+                assert ref.startswith("SYN-P-")
+                seen.setdefault(ref, set()).add(source)
+    assert len(seen) > 100
+    assert sum(len(v) >= 2 for v in seen.values()) > 20
+    assert (dfs["dir"]["person_ref"].str.count(";") >= 1).sum() > 10
+    fap = dfs["fap"]
+    assert (fap["person_ref"] != "").mean() > 0.9
+    schools = fap.groupby("person_ref")["school_urn"].nunique()
+    assert 0 < (schools > 1).sum() < 10  # a few managed moves
