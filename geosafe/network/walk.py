@@ -227,10 +227,10 @@ class WalkNetwork:
                 if net.source_sha256 == sha:
                     log.info("walk network loaded from cache %s", cfile)
                     return dataclasses.replace(net, settings=settings)
-        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium (geosafe.area.osm)
-            from ..area.osm import read_highways, walk_network_from_ways
+        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium
+            from .osm_pbf import read_highways, walk_arrays
 
-            built = walk_network_from_ways(read_highways(path), source_sha256=sha)
+            built = cls(**walk_arrays(read_highways(path), source_sha256=sha))
         else:
             built = cls._build(path, sha)
         net = dataclasses.replace(built, settings=settings)
