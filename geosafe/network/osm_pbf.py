@@ -33,7 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from .._errors import RoutingError, ValidationError
 from .pedestrian import OSM_TAGS, pedestrian_reason
 
-__all__ = ["OSM_SUFFIXES", "Highways", "read_highways", "walk_arrays"]
+__all__ = ["OSM_SUFFIXES", "Highways", "network_fields", "read_highways", "walk_arrays"]
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,26 @@ def walk_arrays(ways: Highways, *, source_sha256: str = "") -> dict[str, Any]:
     u, v = inverse[first], inverse[first + 1]
     hw = highway[seg_way].astype(np.str_)
     nm = name[seg_way].astype(np.str_)
+    return network_fields(u, v, x, y, osmids, hw, nm, dropped=dropped, source_sha256=source_sha256)
+
+
+def network_fields(
+    u: npt.NDArray[np.int64],
+    v: npt.NDArray[np.int64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    osmids: npt.NDArray[np.int64],
+    hw: npt.NDArray[np.str_],
+    nm: npt.NDArray[np.str_],
+    *,
+    dropped: dict[str, int],
+    source_sha256: str,
+) -> dict[str, Any]:
+    """The fields of a :class:`~geosafe.network.walk.WalkNetwork` from directed segments
+    ``u -> v`` (indices into ``osmids``, ``x``, ``y``; EPSG:27700) with their ``highway`` and
+    ``name``: one row per undirected edge (self loops dropped, the shortest of duplicates
+    kept), the largest connected component (``dropped["not_largest_component"]`` counts the
+    rest). Shared by the XML (osmnx) and PBF (pyosmium) readers."""
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = a != b
     a, b, hw, nm = a[keep], b[keep], hw[keep], nm[keep]
