@@ -247,7 +247,7 @@ def _matching_sources(header: Sequence[str]) -> list[str]:
     return [
         key
         for key, module in MODULES.items()
-        if all(c.name.lower() in have for c in module.COLUMNS)
+        if all(c.name.lower() in have for c in module.COLUMNS if not c.optional)
     ]
 
 
@@ -397,7 +397,7 @@ def _header_row(
 ) -> int | None:
     """Index (in ``rows``) of the first row after the first that holds every standard column
     (a title or notes above the header), if any."""
-    known = {c.name.lower() for c in columns}
+    known = {c.name.lower() for c in columns if not c.optional}
     cmap = {_clean_name(k).lower(): v.lower() for k, v in column_map.items()}
     for i, cells in enumerate(rows[1:_HEADER_SEARCH_ROWS], start=1):
         have = {cmap.get(_clean_name(c).lower(), _clean_name(c).lower()) for c in cells}
