@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from geosafe.access import AccessSettings
     from geosafe.publish.service import IncidentStore
 
     from .settings import ServiceSettings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 def create_app(
     settings: ServiceSettings | None = None,
     *,
+    access: AccessSettings | None = None,
     store: IncidentStore | Callable[[], IncidentStore] | None = None,
 ) -> FastAPI:
     """Build the FastAPI application.
@@ -43,6 +45,9 @@ def create_app(
     ----------
     settings
         :class:`api.settings.ServiceSettings`; ``None`` reads them from the environment.
+    access
+        :class:`geosafe.access.AccessSettings` (tokens, sessions, limits); ``None`` reads
+        them from the environment.
     store
         The incident store, or a zero-argument callable returning it. ``None``: a
         :class:`geosafe.store.Store` on ``settings.db``, opened on first use.
@@ -53,6 +58,7 @@ def create_app(
     """
     from fastapi import FastAPI
 
+    from geosafe.access import AccessSettings
     from geosafe.jobs import JobRunner
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
@@ -88,7 +94,12 @@ def create_app(
     app.state.services = Services(settings=settings, layers=layer_service, jobs=runner)
     app.state.settings = settings
     install_error_handlers(app)
-    security.install(app, store=StoreSettings(db=settings.db), data_dir=settings.data_dir)
+    security.install(
+        app,
+        access=access if access is not None else AccessSettings(),
+        store=StoreSettings(db=settings.db),
+        data_dir=settings.data_dir,
+    )
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz() -> dict[str, str]:

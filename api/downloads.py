@@ -15,6 +15,8 @@ from fastapi.responses import FileResponse, Response
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
 from geosafe.publish import exports as ge
+from geosafe.publish import qgis as gq
+from geosafe.publish import styles
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
@@ -31,6 +33,41 @@ _FORMATS = {
     "geojson": "application/geo+json",
     "csv": "text/csv; charset=utf-8",
 }
+
+
+@router.get("/qgis/geosafe-connection.xml", summary="QGIS connection to this server")
+def qgis_connection(request: Request, principal: Caller) -> Response:
+    """The OGC API - Features connection for QGIS ("Manage connections > Load"); it uses the
+    Basic authentication configuration ``geosafe`` (password: your token)."""
+    check_known(request, ())
+    text = gq.connection_xml(str(request.base_url))
+    headers = {"Content-Disposition": 'attachment; filename="geosafe-connection.xml"'}
+    return Response(text, media_type="application/xml", headers=headers)
+
+
+@router.get("/qgis/geosafe.qgs", summary="QGIS project with every layer this role may see")
+def qgis_project(request: Request, principal: Caller, svc: Svc) -> Response:
+    """A QGIS project: every collection the caller's role may read as an OGC API - Features
+    layer (Basic authentication configuration ``geosafe``), styled with the classes of its
+    GeoPackage download."""
+    check_known(request, ())
+    role = getattr(principal, "role", None)
+    visible = [sp for sp in gl.COLLECTIONS.values() if role in sp.roles]
+    order = ("hotspots-kde", "clusters", "h3-cells", "emerging-cells", "journey-corridors")
+    visible.sort(key=lambda sp: order.index(sp.id) if sp.id in order else -1)
+    qml = {}
+    for sp in visible:
+        if sp.id in ("hotspots-kde", "clusters"):  # the classes of the default view's data
+            frame = svc.layers.layer(sp.id, gl.DEFAULT_PARAMS, principal=principal).frame
+            legend = styles.legend_for(sp.id, frame)
+        else:
+            legend = styles.default_legend(sp.id)
+        geom = sp.geometry if role == "analyst" or sp.id != "journey-corridors" else "Polygon"
+        qml[sp.id] = styles.qml(legend, geom)
+    geometry = {"journey-corridors": "Polygon"} if role != "analyst" else {}
+    text = gq.project_qgs(str(request.base_url), visible, qml, geometry=geometry)
+    headers = {"Content-Disposition": 'attachment; filename="geosafe.qgs"'}
+    return Response(text, media_type="application/x-qgis-project", headers=headers)
 
 
 @router.get("/{filename}", summary="Download a collection")

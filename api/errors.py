@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geosafe import _errors as e
 
-__all__ = ["STATUS", "install_error_handlers", "status_for"]
+__all__ = ["STATUS", "error_headers", "install_error_handlers", "status_for"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,18 @@ def status_for(exc: e.GeosafeError) -> int:
     return 500
 
 
+def error_headers(exc: e.GeosafeError, status: int) -> dict[str, str]:
+    """Headers an error answer carries: the auth challenge on 401, ``Retry-After`` when the
+    library says when to retry."""
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry = getattr(exc, "retry_after", None)
+    if retry is not None:
+        headers["Retry-After"] = str(int(retry))
+    return headers
+
+
 def _body(status: int, detail: str) -> dict[str, object]:
     return {"code": status, "detail": detail}
 
@@ -60,7 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc) if isinstance(exc, e.GeosafeError) else 500
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = error_headers(exc, status) if isinstance(exc, e.GeosafeError) else None
         return JSONResponse(_body(status, str(exc)), status_code=status, headers=headers)
 
     async def http(request: Request, exc: Exception) -> JSONResponse:

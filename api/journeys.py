@@ -4,6 +4,10 @@
   time → the routes as GeoJSON, one feature per leg with its exposure.
 - ``POST /journeys/report``: a whole school's report, run in the background; answers
   ``202`` with the job resource (``/jobs/{id}``) to poll.
+- ``POST /journeys/placement``: the placement check (analyst only, ``X-Purpose``, audited):
+  one home (a postcode in ``origins``, or a FAP ``referral``) and candidate schools; the
+  JSON of :func:`geosafe.risk.placement.placement_json`, or with ``page`` a candidate's
+  printable page. It supports a decision; it does not recommend one.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from geosafe.publish import roles
 
 from .deps import Svc, require_roles
 from .jobs import owner_of
+from .params import check_cost
+from .security import AuditedRead, incident_read
 
-__all__ = ["JourneyRequest", "ReportRequest", "router"]
+__all__ = ["JourneyRequest", "PlacementRequest", "ReportRequest", "router"]
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 Caller = Annotated[Any, Depends(require_roles("analyst", "school"))]
@@ -55,15 +61,30 @@ class ReportRequest(BaseModel):
     mode: Literal["walk", "bus"] = "walk"
 
 
+class PlacementRequest(BaseModel):
+    """A placement check: one pupil's home and the candidate schools."""
+
+    school: str | list[str] = Field(description="Candidate school URN(s)")
+    origins: list[str] | None = Field(
+        None, max_length=1, description="The pupil's home postcode (or give `referral`)"
+    )
+    referral: str | None = Field(None, max_length=100, description="A FAP referral_id")
+    arrive_by: str = Field("08:45", pattern=r"^\d{1,2}:\d{2}$")
+    depart: str = Field("15:15", pattern=r"^\d{1,2}:\d{2}$")
+    date: str | None = Field(None, description="YYYY-MM-DD (default: the period's last day)")
+    page: str | None = Field(None, description="A candidate URN: answer its printable page")
+
+
 def _origins(req: JourneyRequest) -> list[str | tuple[float, float]]:
     return [o if isinstance(o, str) else (o.lon, o.lat) for o in req.origins]
 
 
 @router.post("", summary="Routes with exposure per leg")
-def journeys(req: JourneyRequest, principal: Caller, svc: Svc) -> Response:
+def journeys(req: JourneyRequest, request: Request, principal: Caller, svc: Svc) -> Response:
     """Routes from each origin to the school, one GeoJSON feature per leg, with exposure
     (incidents per km² integrated along the leg, ``exposure``; metres, seconds)."""
     privacy.check_school(principal, req.school)
+    check_cost(request, {}, journeys=len(req.origins))
     fc = gc.plan_journeys(
         svc.layers,
         school=req.school,
@@ -99,3 +120,32 @@ def report(
     )
     url = str(request.url_for("job", job_id=job.id))
     return JSONResponse(job.as_dict(), status_code=202, headers={"Location": url})
+
+
+Audited = Annotated[AuditedRead, Depends(incident_read())]
+
+
+@router.post("/placement", summary="Placement check for a Fair Access Panel (analyst only)")
+def placement(req: PlacementRequest, svc: Svc, audited: Audited) -> Response:
+    """One pupil's walking and bus journeys to and from each candidate school, the places
+    they cross and the referral's places near them. Supports a decision; does not recommend
+    one."""
+    from geosafe.risk import placement as pl
+    from geosafe.risk.placement_page import placement_page
+
+    check = gc.placement_check(
+        svc.layers,
+        schools=[req.school] if isinstance(req.school, str) else req.school,
+        home_postcode=req.origins[0] if req.origins else None,
+        referral=req.referral,
+        arrive_by=req.arrive_by,
+        depart=req.depart,
+        date=req.date,
+    )
+    audited.record(1 if req.referral else 0)
+    if req.page is not None:
+        return Response(
+            placement_page(check, req.page, network=gc.walk_network(svc.layers)),
+            media_type="text/html",
+        )
+    return JSONResponse(pl.placement_json(check))

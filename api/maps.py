@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geosafe import labels as glabels
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
+from geosafe.publish import disclosure
 from geosafe.publish import exports as ge
+from geosafe.publish import labels as glabels
 from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
@@ -148,12 +149,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
 @router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
 def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     """A school's journey corridors and the hotspots along them."""
-    own = getattr(principal, "school_urn", None)
-    if getattr(principal, "role", None) == "school" and own != urn:
-        from geosafe._errors import AccessDeniedError
-
-        msg = f"this token is bound to school {own!r}; it may not see school {urn!r}."
-        raise AccessDeniedError(msg)
+    disclosure.check_school(principal, urn)  # another school's map: 404, as everywhere
     sp = gl.spec("journey-corridors")
     check_role(principal, sp.roles, sp.id)
     check_known(request, [p for p in sp.params if p != "school"])

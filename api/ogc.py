@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
 from geosafe.publish import catalogue as gl
-from geosafe.publish import roles
+from geosafe.publish import roles, styles
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
@@ -362,6 +362,24 @@ def collection(collection_id: str, request: Request, principal: Caller, svc: Svc
         return _respond(request, doc, title=sp.title)
 
     return _cached_response(request, svc, principal, build)
+
+
+@router.get("/collections/{collection_id}/legend", summary="The classes a collection is drawn with")
+@router.head("/collections/{collection_id}/legend", include_in_schema=False)
+def legend(collection_id: str, request: Request, principal: Caller, svc: Svc) -> Response:
+    """The classes of the layer for these parameters as this role sees it (graduated:
+    ``lower``/``upper``/``colour``/``label``; categorised: ``value``/``colour``/``label``),
+    the same classes as the QGIS style in its GeoPackage download
+    (:func:`geosafe.publish.styles.legend_for`)."""
+    sp = gl.spec(collection_id)
+    check_role(principal, sp.roles, sp.id)
+    check_known(request, {"f", *sp.params})
+    params = analysis_params(request, sp)
+    frame = None  # only graduated classes depend on the data (never read incidents here)
+    if sp.id in styles.GRADUATED:
+        frame = svc.layers.layer(sp.id, params, principal=principal).frame
+    doc = styles.legend_for(sp.id, frame).as_dict()
+    return Response(json.dumps(doc), media_type="application/json")
 
 
 @router.get("/collections/{collection_id}/schema", summary="The schema of a collection")

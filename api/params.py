@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
 
 from fastapi import Request
 
 from geosafe import periods
 from geosafe._errors import ValidationError
+from geosafe.access import limits
 from geosafe.publish import catalogue as gl
 
 __all__ = [
     "analysis_params",
+    "check_cost",
     "check_known",
     "parse_bbox",
     "parse_datetime",
     "parse_int",
     "wants_html",
 ]
-
-_CRS84_NAMES: Final = frozenset(
-    {"http://www.opengis.net/def/crs/OGC/1.3/CRS84", "CRS84", "OGC:CRS84"}
-)
-_BNG_NAMES: Final = frozenset({"http://www.opengis.net/def/crs/EPSG/0/27700", "EPSG:27700"})
 
 
 def check_known(request: Request, allowed: Iterable[str]) -> None:
@@ -116,45 +114,52 @@ def analysis_params(request: Request, spec: gl.CollectionSpec) -> gl.AnalysisPar
             given["start"] = lo
         if hi is not None and "end" not in given:
             given["end"] = hi
-    return gl.AnalysisParams(**given)
+    params = gl.AnalysisParams(**given)
+    check_cost(request, {n: getattr(params, n) for n in spec.params if n in given})
+    return params
+
+
+@functools.lru_cache(maxsize=8)
+def _extent_m(data_dir: str | None) -> tuple[float, float]:
+    """Width and height of the study area (the demo area), metres."""
+    from geosafe import datasets
+
+    x0, y0, x1, y1 = datasets.demo_area(data_dir).bounds
+    return (x1 - x0, y1 - y0)
+
+
+def check_cost(request: Request, asked: dict[str, Any], *, journeys: int | None = None) -> None:
+    """Refuse a request its caller's role may not afford, before any work
+    (:func:`geosafe.access.limits.check_cost`: 400 naming the limit)."""
+    from .security import access_context
+
+    principal = getattr(request.state, "principal", None)
+    role = getattr(principal, "role", "analyst")
+    services = getattr(request.app.state, "services", None)
+    data_dir = getattr(getattr(services, "settings", None), "data_dir", None)
+    extent = _extent_m(str(data_dir) if data_dir is not None else None)
+    costs = access_context(request.app).costs
+    full = dict(asked)
+    if {"cell_m", "bandwidth_m", "kernel"} & set(asked):  # the whole surface's cost
+        defaults = gl.DEFAULT_PARAMS
+        full = {
+            "cell_m": defaults.cell_m,
+            "bandwidth_m": defaults.bandwidth_m,
+            "kernel": defaults.kernel,
+            **asked,
+        }
+    limits.check_cost(role, full, limits=costs, extent_m=extent, journeys=journeys)
 
 
 def parse_bbox(
     text: str | None, crs: str | None
 ) -> tuple[tuple[float, float, float, float] | None, str]:
-    """A ``bbox`` (4 or 6 numbers) and its CRS: ``"CRS84"`` (lon/lat) or ``"EPSG:27700"``."""
-    if crs is not None and crs not in _CRS84_NAMES | _BNG_NAMES:
-        msg = (
-            f"`bbox-crs` {crs!r} is not supported; use "
-            "'http://www.opengis.net/def/crs/OGC/1.3/CRS84' or "
-            "'http://www.opengis.net/def/crs/EPSG/0/27700'."
-        )
-        raise ValidationError(msg)
-    if text is None:
+    """A ``bbox`` (4 or 6 numbers) and its CRS: ``"CRS84"`` (lon/lat) or ``"EPSG:27700"``
+    (the one bbox rule: :func:`geosafe.access.limits.parse_bbox`)."""
+    box = limits.parse_bbox(text, crs)
+    if box is None:
         return None, "CRS84"
-    try:
-        nums = [float(p) for p in text.split(",")]
-    except ValueError:
-        nums = []
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    if len(nums) != 4:
-        msg = f"`bbox` {text!r} is not 4 (or 6) comma-separated numbers; pass minx,miny,maxx,maxy."
-        raise ValidationError(msg)
-    x0, y0, x1, y1 = nums
-    if crs in _BNG_NAMES:
-        if x0 > x1 or y0 > y1:
-            msg = f"`bbox` {text!r} has its minimum above its maximum; pass minx,miny,maxx,maxy."
-            raise ValidationError(msg)
-        return (x0, y0, x1, y1), "EPSG:27700"
-    if y0 > y1 or not (
-        -180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90
-    ):
-        msg = f"`bbox` {text!r} is not a lon/lat box; pass minlon,minlat,maxlon,maxlat in degrees."
-        raise ValidationError(msg)
-    if x0 > x1:  # crosses the antimeridian: never in England, take everything
-        return (-180.0, y0, 180.0, y1), "CRS84"
-    return (x0, y0, x1, y1), "CRS84"
+    return box.bounds, box.crs
 
 
 def parse_datetime(text: str | None) -> periods.Interval | None:

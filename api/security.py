@@ -1,69 +1,78 @@
-"""Authentication, authorisation, limits and audit for the HTTP service.
+"""The HTTP glue of :mod:`geosafe.access`: credentials, role guard, audited incident reads,
+sessions, and the middleware that applies the limits and the security headers.
 
 Usage in the app factory and the routers::
 
     from api import security
 
-    app = FastAPI(...)
-    security.install(app, store=StoreSettings(db=settings.db), data_dir=settings.data_dir)
+    security.install(app, access=AccessSettings(), store=StoreSettings(db=...))
 
     @router.get("/collections")
     def collections(principal: Principal = Depends(security.require())): ...
 
-    @router.get("/maps/schools/{urn}")
-    def school_map(urn: str, principal = Depends(security.require("analyst", "school"))): ...
-
-- :func:`require` (a dependency factory) answers 401 without a valid token (``Authorization:
-  Bearer <token>`` or the ``geosafe_session`` cookie), 403 for a role not listed, 404 when a
-  school token names another school's URN (path or query ``urn``/``school``), 429 past the
-  per-token rate, and 400 when a non-analyst sends a free time window or a ``datetime`` that
-  is not a whole published month/quarter/year (:func:`geosafe.publish.disclosure.check_query`).
+- :func:`require` (a dependency factory) returns the caller's
+  :class:`~geosafe.access.Principal` from ``Authorization: Bearer <token>``,
+  ``Authorization: Basic`` with the token as the password (QGIS and GDAL), or the session
+  cookie; it raises the library's exceptions, which ``api/errors.py`` maps to statuses (401
+  no valid credentials, 403 role, 404 another school's object, 429 rate, 400 a non-analyst's
+  free time window or unpublished period).
 - :func:`incident_access` / :func:`incident_read` gate incident-level reads and exports:
-  analyst only (403), an ``X-Purpose`` header (400 without), and exactly one audit row per
-  request (:class:`AuditedRead`).
-- :func:`install` keeps the :class:`AccessContext` on ``app.state.access``, adds
-  :class:`LimitsMiddleware` (upload size 413, bbox area 400, request time 408) and the session
-  routes: ``POST /session`` exchanges a token for an HttpOnly SameSite=Strict cookie,
-  ``GET /session`` says who is logged in, ``DELETE /session`` logs out, ``GET /login`` is a
-  minimal login page.
+  analyst only, with a purpose (``X-Purpose``, else the Basic user name, else the purpose
+  bound to the token), and exactly one audit row per request (:class:`AuditedRead`).
+- :func:`install` keeps the :class:`~geosafe.access.context.AccessContext` on
+  ``app.state.access``, adds :class:`LimitsMiddleware` (body size 413, bbox area 400, request
+  time 408, at most ``heavy_slots`` heavy computations at once, 429 past that) and
+  :class:`HeadersMiddleware` (CSP and frame protection on HTML, ``no-store`` on incident-level
+  responses and downloads), and the session routes: ``POST /session`` exchanges a token for
+  an HttpOnly SameSite=Strict cookie, ``GET /session`` says who is logged in, ``DELETE
+  /session`` logs out, ``GET /login`` is a minimal login page.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
-import math
-import os
-import sqlite3
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, Security
+import anyio.to_thread
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, Security
 from fastapi.responses import HTMLResponse
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie
+from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geosafe._errors import AuthenticationError, DisclosureError, NotFoundError
+from geosafe._errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ConfigurationError,
+    GeosafeError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+    ValidationError,
+)
+from geosafe.access import limits
 from geosafe.access.audit import AuditLog
-from geosafe.access.tokens import ROLES, AccessSettings, Principal, TokenStore, hash_secret
+from geosafe.access.context import AccessContext
+from geosafe.access.tokens import ROLES, AccessSettings, Principal
 from geosafe.publish import disclosure as privacy
 from geosafe.settings import StoreSettings
+
+from .errors import error_headers, install_error_handlers, status_for
 
 __all__ = [
     "SESSION_COOKIE",
     "AccessContext",
     "AuditedRead",
+    "HeadersMiddleware",
     "LimitsMiddleware",
-    "PrincipalCache",
-    "RateLimiter",
     "access_context",
     "incident_access",
     "incident_read",
@@ -77,10 +86,14 @@ log = logging.getLogger(__name__)
 #: The browser session cookie (HttpOnly, SameSite=Strict).
 SESSION_COOKIE: Final = "geosafe_session"
 
-_bearer = HTTPBearer(
+_credentials = HTTPBase(
+    scheme="bearer",
     auto_error=False,
-    scheme_name="bearer",
-    description="A token from `geosafe token create`: `Authorization: Bearer <token>`.",
+    scheme_name="token",
+    description=(
+        "A token from `geosafe token create`: `Authorization: Bearer <token>`, or HTTP Basic "
+        "with the token as the password (any user name, or the purpose of the read)."
+    ),
 )
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE,
@@ -91,137 +104,26 @@ _cookie = APIKeyCookie(
 
 #: Responses every protected route can give (documented in the OpenAPI spec).
 AUTH_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"description": "Parameter not allowed for this role, or missing `X-Purpose`."},
+    400: {"description": "Parameter not allowed for this role or too costly, or no purpose."},
     401: {"description": "No valid token or session."},
     403: {"description": "This role may not use this route."},
     404: {"description": "Not found (or another school's object)."},
     408: {"description": "The request took longer than the configured limit."},
     413: {"description": "The request body is larger than the configured limit."},
-    429: {"description": "Too many requests for this token; retry after `Retry-After`."},
+    429: {"description": "Too many requests; retry after `Retry-After`."},
 }
 
+#: Paths whose requests may compute (layers, rasters, downloads, maps, journeys): at most
+#: ``heavy_slots`` of them run at once.
+_HEAVY_PREFIXES: Final = ("/ogc/collections/", "/rasters/", "/downloads/", "/maps/", "/journeys")
+_LIGHT_COLLECTIONS: Final = ("/ogc/collections/schools", "/ogc/collections/bus-stops")
 
-class RateLimiter:
-    """Token bucket per token id: ``rate_per_minute`` requests a minute, bursts up to that."""
-
-    def __init__(self, rate_per_minute: int) -> None:
-        self.rate = float(rate_per_minute)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> float:
-        """Take one request; return 0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            level, last = self._buckets.get(key, (self.rate, now))
-            level = min(self.rate, level + (now - last) * self.rate / 60.0)
-            if level >= 1.0:
-                self._buckets[key] = (level - 1.0, now)
-                return 0.0
-            self._buckets[key] = (level, now)
-            return (1.0 - level) * 60.0 / self.rate
-
-
-class PrincipalCache:
-    """Principals of recently seen bearer tokens, valid while the token database is unchanged,
-    so a repeated request costs one ``PRAGMA data_version`` instead of a new SQLite connection
-    and a lookup.
-
-    Every lookup reads ``PRAGMA data_version`` on one long-lived connection (it changes
-    whenever any other connection commits: a token created or revoked, a session opened, an
-    expiry edited) and the file's inode (it changes when the file is replaced); either change
-    empties the cache. An entry also ends at its token's expiry and after ``max_age_s``.
-    Tokens are held by their SHA-256 only.
-    """
-
-    def __init__(self, tokens: TokenStore, *, size: int = 256, max_age_s: float = 60.0) -> None:
-        self.tokens = tokens
-        self.size = size
-        self.max_age_s = max_age_s
-        self._lock = threading.Lock()
-        self._con: sqlite3.Connection | None = None
-        self._ino: int | None = None
-        self._state: tuple[int, int] | None = None
-        self._hits: OrderedDict[str, tuple[Principal, datetime]] = OrderedDict()
-
-    def _db_state(self) -> tuple[int, int] | None:
-        """(inode, data_version) of the token database; ``None`` when it cannot be read."""
-        try:
-            ino = os.stat(self.tokens.path).st_ino
-            if self._con is None or self._ino != ino:
-                if self._con is not None:
-                    self._con.close()
-                self._con = sqlite3.connect(
-                    self.tokens.path, check_same_thread=False, isolation_level=None, timeout=1.0
-                )
-                self._ino = ino
-            (version,) = self._con.execute("PRAGMA data_version").fetchone()
-        except (OSError, sqlite3.Error):
-            return None
-        return ino, int(version)
-
-    def authenticate(self, token: str) -> Principal:
-        """:meth:`TokenStore.authenticate`, answered from the cache while it is valid."""
-        key = hash_secret(token)
-        now = datetime.now(UTC)
-        with self._lock:
-            state = self._db_state()
-            if state is None or state != self._state:
-                self._hits.clear()
-                self._state = state
-            hit = self._hits.get(key)
-            if hit is not None and hit[1] > now:
-                self._hits.move_to_end(key)
-                return hit[0]
-        principal = self.tokens.authenticate(token)
-        with self._lock:
-            if state is None or self._state != state or self._con is None:
-                return principal
-            try:
-                row = self._con.execute(
-                    "SELECT expires_at FROM tokens WHERE token_id = ?", (principal.token_id,)
-                ).fetchone()
-            except sqlite3.Error:
-                return principal
-            expires = datetime.fromisoformat(row[0]) if row and row[0] else None
-            if expires is not None:
-                until = min(expires, now + timedelta(seconds=self.max_age_s))
-                self._hits[key] = (principal, until)
-                while len(self._hits) > self.size:
-                    self._hits.popitem(last=False)
-        return principal
-
-
-@dataclass
-class AccessContext:
-    """What the security layer needs at request time (kept on ``app.state.access``)."""
-
-    settings: AccessSettings
-    tokens: TokenStore
-    audit: AuditLog
-    limiter: RateLimiter = field(init=False)
-    principals: PrincipalCache = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.settings.rate_per_minute)
-        self.principals = PrincipalCache(self.tokens)
-
-
-def _context_for(
-    access: AccessSettings | None,
-    store: StoreSettings | None,
-    data_dir: Path | str | None,
-) -> AccessContext:
-    access = access or AccessSettings()
-    store = store or StoreSettings()
-    return AccessContext(
-        settings=access,
-        tokens=TokenStore(access.token_path(store), data_dir=data_dir),
-        audit=AuditLog(store.audit_path()),
-    )
-
-
-_install_lock = threading.Lock()
+#: Content-Security-Policy of every HTML page: only this site's scripts, styles and images.
+CSP: Final = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
 
 
 def install(
@@ -232,12 +134,12 @@ def install(
     data_dir: Path | str | None = None,
     login_page: bool = True,
 ) -> AccessContext:
-    """Attach the security layer to an app (call in the app factory, before it starts).
+    """Attach the access layer to an app (call in the app factory, before it starts).
 
     Parameters
     ----------
     access
-        Token, session and limit settings (default: from the environment).
+        Token, session and limit settings (``None``: from the environment, here at the edge).
     store
         Store settings: the token database and audit log sit beside ``store.db``.
     data_dir
@@ -245,9 +147,15 @@ def install(
     login_page
         Also serve ``GET /login`` (a minimal page that exchanges a token for a session).
     """
-    ctx = _context_for(access, store, data_dir)
+    ctx = AccessContext.from_settings(
+        access if access is not None else AccessSettings(),
+        store if store is not None else StoreSettings(),
+        data_dir=data_dir,
+    )
     app.state.access = ctx
+    install_error_handlers(app)
     app.add_middleware(LimitsMiddleware)
+    app.add_middleware(HeadersMiddleware)
     app.include_router(session_router)
     if login_page:
         app.include_router(_login_router)
@@ -255,88 +163,108 @@ def install(
 
 
 def access_context(app: Any) -> AccessContext:
-    """The app's :class:`AccessContext`; built from ``app.state.settings`` or
-    ``app.state.services.settings`` (``db``, ``data_dir``), else the environment, when
-    :func:`install` was not called."""
+    """The app's :class:`AccessContext` (set by :func:`install`)."""
     ctx = getattr(app.state, "access", None)
     if ctx is None:
-        with _install_lock:
-            ctx = getattr(app.state, "access", None)
-            if ctx is None:
-                svc = getattr(app.state, "settings", None)
-                if svc is None:  # the service keeps its settings on app.state.services
-                    svc = getattr(getattr(app.state, "services", None), "settings", None)
-                db = getattr(svc, "db", None)
-                store = StoreSettings(db=db) if db is not None else None
-                ctx = _context_for(None, store, getattr(svc, "data_dir", None))
-                app.state.access = ctx
-    return ctx
+        msg = "the app has no access layer; call api.security.install(app, ...) in its factory."
+        raise ConfigurationError(msg)
+    return ctx  # type: ignore[no-any-return]
 
 
 # -- authentication -----------------------------------------------------------------------
-def _unauthorised(message: str) -> HTTPException:
-    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _basic(credentials: str) -> tuple[str, str]:
+    """``(user, password)`` of an HTTP Basic credential."""
+    try:
+        user, sep, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        sep, user, password = "", "", ""
+    if not sep:
+        msg = "the `Authorization: Basic` value is not base64 of 'user:password'."
+        raise AuthenticationError(msg)
+    return user, password
 
 
 def authenticate(
-    request: Request,
-    bearer: HTTPAuthorizationCredentials | None,
-    session: str | None,
+    request: Request, scheme: str | None, credentials: str | None, session: str | None
 ) -> Principal:
-    """The principal behind the request's bearer token, else its session cookie (401)."""
+    """The principal behind the request's token (Bearer, or the Basic password), else its
+    session cookie. Failed attempts count against the client address (login throttling)."""
     ctx = access_context(request.app)
-    header = request.headers.get("authorization")
+    address = _client(request)
+    ctx.logins.check(address)
     try:
-        if bearer is not None:
-            return ctx.principals.authenticate(bearer.credentials)
-        # WORKAROUND(web): accept HTTP Basic with the token as the password (QGIS 3.22 auth
-        # configs) until helper `access` lands its own Basic support; drop this on merge.
-        if header and header[:6].lower() == "basic ":
-            import base64
-            import binascii
-
-            try:
-                _, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                password = ""
-            if password:
-                return ctx.principals.authenticate(password)
-        if header:
+        if scheme is not None and credentials:
+            if scheme.lower() == "bearer":
+                return ctx.principals.authenticate(credentials)
+            if scheme.lower() == "basic":
+                user, password = _basic(credentials)
+                principal = ctx.principals.authenticate(password)
+                request.state.basic_user = user.strip()
+                return principal
+        if request.headers.get("authorization"):
             raise AuthenticationError(
-                "the `Authorization` header must be `Bearer <token>`; "
-                "create a token with `geosafe token create`."
+                "the `Authorization` header must be `Bearer <token>` or Basic with the token "
+                "as the password; create a token with `geosafe token create`."
             )
         if session:
             principal = ctx.tokens.authenticate_session(session)
-            _check_origin(request)
+            check_same_origin(request)
             return principal
-    except AuthenticationError as exc:
-        raise _unauthorised(str(exc)) from exc
-    raise _unauthorised(
-        "this route needs a token: send `Authorization: Bearer <token>` or log in at /login."
+    except AuthenticationError:
+        ctx.logins.failed(address)
+        raise
+    raise AuthenticationError(
+        "this route needs a token: send `Authorization: Bearer <token>` (or Basic with the "
+        "token as the password) or log in at /login."
     )
 
 
-def _check_origin(request: Request) -> None:
-    """Cookie-authenticated writes must come from this site's own pages."""
+def _site_hosts(request: Request) -> set[str]:
+    hosts = {request.headers.get("host", "").lower()}
+    forwarded = request.headers.get("x-forwarded-host")
+    if forwarded:
+        hosts.add(forwarded.split(",")[0].strip().lower())
+    return hosts - {""}
+
+
+def check_same_origin(request: Request, *, required: bool = True) -> None:
+    """Cookie-authenticated state changes must come from this site's own pages: a matching
+    ``Origin``, or without one a matching ``Referer``; neither refuses the request (unless
+    not ``required``: the login itself, which carries its token in the body)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
-        raise HTTPException(403, f"cross-site request from origin {origin!r} refused.")
+    source, what = (
+        (origin, "origin")
+        if origin and origin != "null"
+        else (
+            request.headers.get("referer"),
+            "referer",
+        )
+    )
+    if not source and not required:
+        return
+    if not source:
+        msg = (
+            "a browser request that changes data must carry an `Origin` or `Referer` header of "
+            "this site; send it from the geosafe page."
+        )
+        raise AccessDeniedError(msg)
+    if urlsplit(source).netloc.lower() not in _site_hosts(request):
+        raise AccessDeniedError(f"cross-site request from {what} {source!r} refused.")
 
 
 def require(*roles: str) -> Callable[..., Principal]:
-    """A FastAPI dependency returning the request's :class:`~geosafe.access.tokens.Principal`.
+    """A FastAPI dependency returning the request's :class:`~geosafe.access.Principal`.
 
     Parameters
     ----------
     roles
         Roles allowed on the route (none given: every role).
-
-    Answers 401 (no valid token or session), 403 (role not allowed), 404 (a school token
-    naming another URN), 429 (per-token rate), 400 (a non-analyst's free time window,
-    unpublished period, raw filter or too fine a resolution).
     """
     for role in roles:
         if role not in ROLES:
@@ -346,24 +274,25 @@ def require(*roles: str) -> Callable[..., Principal]:
 
     def dependency(
         request: Request,
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        credentials: Annotated[Any, Security(_credentials)],
         session: Annotated[str | None, Security(_cookie)],
     ) -> Principal:
-        principal = authenticate(request, bearer, session)
+        scheme = getattr(credentials, "scheme", None)
+        value = getattr(credentials, "credentials", None)
+        principal = authenticate(request, scheme, value, session)
         if principal.role not in allowed:
             msg = (
                 f"the {principal.role!r} role may not use {request.url.path!r}; "
                 f"it is for {', '.join(allowed)}."
             )
-            raise HTTPException(status_code=403, detail=msg)
+            raise AccessDeniedError(msg)
         ctx = access_context(request.app)
-        wait = ctx.limiter.hit(principal.token_id)
-        if wait > 0:
-            msg = (
-                f"rate limit of {ctx.settings.rate_per_minute} requests a minute reached for "
-                f"{principal.label!r}; retry in {math.ceil(wait)} s."
-            )
-            raise HTTPException(429, msg, headers={"Retry-After": str(math.ceil(wait))})
+        ctx.limiter.check(
+            principal.token_id,
+            who=principal.label,
+            what="requests",
+            setting="GEOSAFE_ACCESS_RATE_PER_MINUTE",
+        )
         check_request_scope(request, principal)
         request.state.principal = principal
         return principal
@@ -373,18 +302,12 @@ def require(*roles: str) -> Callable[..., Principal]:
 
 
 def check_request_scope(request: Request, principal: Principal) -> None:
-    """404 for another school's URN; 400 for parameters the role may not send."""
+    """404 for another school's URN (path or query); 400 for parameters the role may not send."""
     for name in ("urn", "school", "school_urn"):
         value = request.path_params.get(name) or request.query_params.get(name)
         if value is not None:
-            try:
-                privacy.check_school(principal, str(value))
-            except NotFoundError as exc:
-                raise HTTPException(404, str(exc)) from exc
-    try:
-        privacy.check_query(principal, request.query_params)
-    except DisclosureError as exc:
-        raise HTTPException(400, str(exc)) from exc
+            privacy.check_school(principal, str(value))
+    privacy.check_query(principal, request.query_params)
 
 
 # -- incident-level reads -----------------------------------------------------------------
@@ -392,7 +315,13 @@ class AuditedRead:
     """One incident-level read or export: :meth:`record` writes its single audit row."""
 
     def __init__(
-        self, audit: AuditLog, principal: Principal, request: Request, action: str, purpose: str
+        self,
+        audit: AuditLog,
+        principal: Principal,
+        request: Request,
+        action: str,
+        purpose: str,
+        purpose_from: str = "header",
     ) -> None:
         self.audit = audit
         self.principal = principal
@@ -400,6 +329,8 @@ class AuditedRead:
         self.purpose = purpose
         self.endpoint = request.url.path
         self.params: dict[str, Any] = {**request.path_params, **dict(request.query_params)}
+        if purpose_from != "header":
+            self.params["purpose_from"] = purpose_from
         self.recorded = False
         self._lock = threading.Lock()
 
@@ -421,25 +352,40 @@ class AuditedRead:
         )
 
 
+def _purpose(request: Request, principal: Principal) -> tuple[str, str]:
+    """The purpose of an incident-level read and where it came from."""
+    header = (request.headers.get("x-purpose") or "").strip()
+    if header:
+        return header, "header"
+    user = str(getattr(request.state, "basic_user", "") or "").strip()
+    if user:
+        return user, "basic-user"
+    if principal.purpose:
+        return principal.purpose, "token"
+    msg = (
+        "incident-level reads and exports need a purpose: send an `X-Purpose` header (e.g. "
+        "`X-Purpose: case review 2025-031`), put it as the user name of a Basic login, or bind "
+        "one to the token (`geosafe token create --purpose ...`)."
+    )
+    raise ValidationError(msg)
+
+
 def incident_access(request: Request, principal: Principal, *, action: str = "read") -> AuditedRead:
-    """Check an incident-level read or export: analyst only (403) with an ``X-Purpose``
-    header (400). Call :meth:`AuditedRead.record` with the number of records served."""
+    """Check an incident-level read or export: analyst only (403) with a purpose (400). Call
+    :meth:`AuditedRead.record` with the number of records served. The response is marked
+    ``Cache-Control: no-store``."""
     if not principal.is_analyst:
         msg = (
             f"{request.url.path!r} serves incident-level data, for the analyst role only "
             f"(this token's role is {principal.role!r}); use the aggregated layers."
         )
-        raise HTTPException(403, msg)
-    purpose = (request.headers.get("x-purpose") or "").strip()
-    if not purpose:
-        msg = (
-            "incident-level reads and exports need a purpose: send an `X-Purpose` header, "
-            "e.g. `X-Purpose: case review 2025-031`."
-        )
-        raise HTTPException(400, msg)
+        raise AccessDeniedError(msg)
+    purpose, source = _purpose(request, principal)
     if len(purpose) > 500:
-        raise HTTPException(400, f"`X-Purpose` is {len(purpose)} characters; keep it under 500.")
-    return AuditedRead(access_context(request.app).audit, principal, request, action, purpose)
+        raise ValidationError(f"the purpose is {len(purpose)} characters; keep it under 500.")
+    request.state.no_store = True
+    ctx = access_context(request.app)
+    return AuditedRead(ctx.audit, principal, request, action, purpose, source)
 
 
 def incident_read(action: str = "read") -> Callable[..., Iterator[AuditedRead]]:
@@ -480,6 +426,14 @@ def _info(p: Principal) -> SessionInfo:
     )
 
 
+def _secure(request: Request, setting: bool | None) -> bool:
+    """The cookie's Secure flag: the setting, else whether the request came over HTTPS."""
+    if setting is not None:
+        return setting
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or proto == "https"
+
+
 session_router = APIRouter(tags=["session"])
 
 
@@ -491,18 +445,21 @@ session_router = APIRouter(tags=["session"])
 def open_session(body: SessionRequest, request: Request, response: Response) -> SessionInfo:
     """Exchange a token for an HttpOnly, SameSite=Strict session cookie (browsers)."""
     ctx = access_context(request.app)
-    _check_origin(request)  # no logging a browser in from another site
+    check_same_origin(request, required=False)  # no logging a browser in from another site
+    address = _client(request)
+    ctx.logins.check(address)
     try:
-        value, principal = ctx.tokens.open_session(body.token, hours=ctx.settings.session_hours)
-    except AuthenticationError as exc:
-        raise _unauthorised(str(exc)) from exc
+        value, principal = ctx.tokens.open_session(body.token)
+    except AuthenticationError:
+        ctx.logins.failed(address)
+        raise
     response.set_cookie(
         SESSION_COOKIE,
         value,
-        max_age=int(ctx.settings.session_hours * 3600),
+        max_age=int(ctx.tokens.session_hours * 3600),
         httponly=True,
         samesite="strict",
-        secure=ctx.settings.cookie_secure,
+        secure=_secure(request, ctx.settings.cookie_secure),
         path="/",
     )
     return _info(principal)
@@ -551,7 +508,8 @@ document.getElementById("login").addEventListener("submit", async (ev) => {
   const status = document.getElementById("status");
   if (r.ok) { const who = await r.json(); status.textContent = "Logged in as " + who.label;
     window.location.assign("/"); }
-  else { status.textContent = "That token is not valid."; }
+  else { status.textContent = r.status === 429 ? "Too many attempts; wait a minute."
+    : "That token is not valid."; }
 });
 </script></body></html>
 """
@@ -565,50 +523,40 @@ def login_page() -> HTMLResponse:
     return HTMLResponse(_LOGIN_HTML, headers={"Cache-Control": "no-store"})
 
 
-# -- limits -------------------------------------------------------------------------------
-class _BodyTooLarge(Exception):
-    pass
-
-
-def bbox_area_km2(text: str, crs: str | None = None) -> float | None:
-    """Area of an OGC ``bbox`` (``minx,miny,maxx,maxy`` in WGS84 lon/lat, or in metres when
-    ``crs`` names EPSG:27700), km²; ``None`` when it cannot be parsed (the route says why)."""
-    try:
-        v = [float(p) for p in text.split(",")]
-    except ValueError:
-        return None
-    if len(v) == 6:
-        v = [v[0], v[1], v[3], v[4]]
-    if len(v) != 4 or not all(math.isfinite(x) for x in v):
-        return None
-    x0, y0, x1, y1 = v
-    if crs and "27700" in crs:
-        return abs(x1 - x0) * abs(y1 - y0) / 1e6
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
-        return None
-    from pyproj import Geod
-
-    lons = [x0, x1, x1, x0]
-    lats = [y0, y0, y1, y1]
-    area, _ = Geod(ellps="WGS84").polygon_area_perimeter(lons, lats)
-    return abs(area) / 1e6
-
-
-def _json_response(
-    status: int, detail: str, headers: dict[str, str] | None = None
-) -> tuple[Message, Message]:
-    body = json.dumps({"code": status, "detail": detail}).encode()
+# -- middleware ---------------------------------------------------------------------------
+def _error_messages(exc: GeosafeError) -> tuple[Message, Message]:
+    status = status_for(exc)
+    body = json.dumps({"code": status, "detail": str(exc)}).encode()
     hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    hdrs += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    hdrs += [(k.lower().encode(), v.encode()) for k, v in error_headers(exc, status).items()]
     return (
         {"type": "http.response.start", "status": status, "headers": hdrs},
         {"type": "http.response.body", "body": body},
     )
 
 
+async def _answer(send: Send, exc: GeosafeError) -> None:
+    for message in _error_messages(exc):
+        await send(message)
+
+
+def _is_heavy(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    if scope.get("method") == "GET" and path.startswith(_LIGHT_COLLECTIONS):
+        return False
+    if (
+        path.startswith("/ogc/collections/")
+        and not path.rstrip("/").endswith(("/items", ".gpkg"))
+        and "/items/" not in path
+    ):
+        return False
+    return path.startswith(_HEAVY_PREFIXES)
+
+
 class LimitsMiddleware:
-    """Request body size (413), bbox area (400) and request time (408), from the app's
-    :class:`AccessContext` settings."""
+    """Body size (413, also for chunked uploads: the body is read, up to the limit, before
+    the app sees it), bbox area (400), request time (408) and heavy computations at once
+    (429 after waiting ``heavy_wait_s``), from the app's access settings."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -618,26 +566,44 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         ctx = access_context(scope["app"])
-        limits = ctx.settings
-        problem = self._check_head(scope, limits)
-        if problem is not None:
-            for msg in _json_response(*problem):
-                await send(msg)
+        settings = ctx.settings
+        try:
+            self._check_head(scope, ctx)
+            body = await self._read_body(scope, receive, settings.max_upload_bytes)
+        except GeosafeError as exc:
+            await _answer(send, exc)
             return
-        received = 0
+        replayed = False
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limits.max_upload_bytes:
-                    raise _BodyTooLarge
-            return message
+        async def replay() -> Message:
+            nonlocal replayed
+            if body is None:
+                return await receive()
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # http.disconnect
 
+        heavy = _is_heavy(scope)
+        if heavy:
+            try:
+                await anyio.to_thread.run_sync(ctx.heavy.acquire)
+            except GeosafeError as exc:
+                await _answer(send, exc)
+                return
+        try:
+            await self._run_with_deadline(scope, replay, send, settings.request_timeout_s)
+        finally:
+            if heavy:
+                ctx.heavy.release()
+
+    async def _run_with_deadline(
+        self, scope: Scope, receive: Receive, send: Send, timeout_s: float
+    ) -> None:
         # The app runs in its own task; when the time limit passes before it has started its
         # response, the client gets the 408 at once and whatever the app sends later (a sync
-        # handler cannot be cancelled: it runs on in its thread) is dropped.
+        # handler cannot be cancelled: it runs on in its thread, keeping its heavy slot, so
+        # runaway work never exceeds the slots) is dropped.
         started = abandoned = False
         lock = anyio.Lock()
         finished = anyio.Event()
@@ -655,7 +621,7 @@ class LimitsMiddleware:
         async def run() -> None:
             nonlocal error
             try:
-                await self.app(scope, counting_receive, tracking_send)
+                await self.app(scope, receive, tracking_send)
             except BaseException as exc:  # re-raised below, outside the task group
                 error = exc
             finally:
@@ -663,24 +629,17 @@ class LimitsMiddleware:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(run)
-            with anyio.move_on_after(limits.request_timeout_s):
+            with anyio.move_on_after(timeout_s):
                 await finished.wait()
             if not finished.is_set():
                 async with lock:
                     if not started:
                         abandoned = True
-                        detail = (
-                            f"the request took longer than {limits.request_timeout_s:g} s; "
-                            "narrow the bbox or period, or raise "
-                            "GEOSAFE_ACCESS_REQUEST_TIMEOUT_S."
+                        msg = (
+                            f"the request took longer than {timeout_s:g} s; narrow the bbox or "
+                            "period, or raise GEOSAFE_ACCESS_REQUEST_TIMEOUT_S."
                         )
-                        for msg in _json_response(408, detail):
-                            await send(msg)
-        if isinstance(error, _BodyTooLarge):
-            if not started:
-                for msg in _json_response(413, _too_large(limits)):
-                    await send(msg)
-            return
+                        await _answer(send, RequestTimeoutError(msg))
         if error is not None:
             if abandoned:
                 log.warning("%s failed after its 408: %r", scope.get("path"), error)
@@ -688,30 +647,90 @@ class LimitsMiddleware:
             raise error
 
     @staticmethod
-    def _check_head(scope: Scope, limits: AccessSettings) -> tuple[int, str] | None:
+    async def _read_body(scope: Scope, receive: Receive, most: int) -> bytes | None:
+        """The whole request body (``None`` for methods without one); 413 past ``most``."""
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > most:
+                raise RequestTooLargeError(_too_large(most))
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def _check_head(scope: Scope, ctx: AccessContext) -> None:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes:
-            return 413, _too_large(limits)
+        most = ctx.settings.max_upload_bytes
+        if length is not None and length.isdigit() and int(length) > most:
+            raise RequestTooLargeError(_too_large(most))
         query = scope.get("query_string", b"").decode("latin-1")
-        if "bbox=" in query:
-            from urllib.parse import parse_qs
-
-            qs = parse_qs(query)
+        if "bbox" in query:
+            qs = parse_qs(query, keep_blank_values=True)
             crs = (qs.get("bbox-crs") or [None])[0]
             for text in qs.get("bbox", []):
-                area = bbox_area_km2(text, crs)
-                if area is not None and area > limits.max_bbox_km2:
-                    return 400, (
-                        f"`bbox` {text!r} covers {area:,.0f} km², more than the limit of "
-                        f"{limits.max_bbox_km2:g} km²; request a smaller area or raise "
-                        "GEOSAFE_ACCESS_MAX_BBOX_KM2."
-                    )
-        return None
+                try:
+                    box = limits.parse_bbox(text, crs)
+                except ValidationError:
+                    continue  # the route says what is wrong with it
+                limits.check_bbox_area(box, limits=ctx.costs)
 
 
-def _too_large(limits: AccessSettings) -> str:
+def _too_large(most: int) -> str:
     return (
-        f"the request body is larger than {limits.max_upload_bytes:,} bytes; split the upload "
-        "or raise GEOSAFE_ACCESS_MAX_UPLOAD_BYTES."
+        f"the request body is larger than {most:,} bytes; split the upload or raise "
+        "GEOSAFE_ACCESS_MAX_UPLOAD_BYTES."
     )
+
+
+class HeadersMiddleware:
+    """Security headers: a Content-Security-Policy and frame protection on HTML pages,
+    ``nosniff`` everywhere, and ``Cache-Control: no-store`` on incident-level responses
+    (marked by :func:`incident_access`) and on downloads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if not (k.lower() == b"cache-control" and self._no_store(scope, path))
+                ]
+                kinds = {k.lower(): v for k, v in headers}
+                extra = [(b"x-content-type-options", b"nosniff")]
+                if kinds.get(b"content-type", b"").startswith(b"text/html"):
+                    extra += [
+                        (b"content-security-policy", CSP.encode()),
+                        (b"x-frame-options", b"DENY"),
+                        (b"referrer-policy", b"same-origin"),
+                    ]
+                if self._no_store(scope, path):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    def _no_store(scope: Scope, path: str) -> bool:
+        state = scope.get("state") or {}
+        return bool(state.get("no_store")) or path.startswith(
+            ("/downloads/", "/ogc/collections/incidents", "/session", "/login")
+        )

@@ -9,7 +9,8 @@ interleaved over ``--runs`` rounds; medians are printed with the ratio geosafe /
 and CPU seconds (the machine is shared: CPU time is the steadier figure), and the adjusted
 Rand index between every pair of labellings.
 
-- ``geosafe``: ``geosafe.hotspots.dbscan.hdbscan_labels`` (fast_hdbscan engine, reproducible);
+- ``geosafe``: ``geosafe.hotspots.dbscan.hdbscan_labels`` (fast_hdbscan engine on one numba
+  thread, so the labels are the same on every run);
 - ``fast_hdbscan``: ``fast_hdbscan.HDBSCAN`` as its README runs it (not reproducible, 2 threads);
 - ``sklearn``: ``sklearn.cluster.HDBSCAN`` (100k only: at 1M it takes far too long);
 - ``hdbscan-old``: the former engine (``hdbscan`` package, approximate tree, ``min_samples``
@@ -33,21 +34,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.clusters import points  # noqa: E402
+
 MCS, MS = 50, 20
-
-
-def points(n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    k = int(n * 0.6)
-    centres = rng.uniform(0, 20_000, (200, 2))
-    blobs = centres[rng.integers(0, 200, k)] + rng.normal(0, 150, (k, 2))
-    xy = np.concatenate([blobs, rng.uniform(0, 20_000, (n - k, 2))])
-    return xy + np.array([520_000.0, 170_000.0])
 
 
 def _fn(name: str):  # type: ignore[no-untyped-def]
     if name == "geosafe":
-        sys.path.insert(0, str(ROOT))
         from geosafe.hotspots.dbscan import hdbscan_labels
 
         return lambda xy: hdbscan_labels(xy, min_cluster_size=MCS, min_samples=MS)

@@ -95,10 +95,14 @@ def run_command(argv: list[str], *, stdin: str | None = None) -> tuple[float, fl
     """Wall seconds, CPU seconds (user + system), peak RSS (bytes) and stdout of a command,
     from that process's own rusage (``os.wait4``); ``cwd`` is the project root, so
     ``python -m geosafe`` runs this checkout."""
+    # GNU time reports the command's own peak RSS: a child forked from this (large) process
+    # would inherit its high-water mark in ``ru_maxrss``
+    timer = ["/usr/bin/time", "-f", "@maxrss_kb=%M"] if Path("/usr/bin/time").exists() else []
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        argv,
+        [*timer, *argv],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if timer else None,
         stdin=subprocess.PIPE if stdin is not None else None,
         cwd=ROOT,
         text=True,
@@ -108,12 +112,19 @@ def run_command(argv: list[str], *, stdin: str | None = None) -> tuple[float, fl
         proc.stdin.close()
     assert proc.stdout is not None
     out = proc.stdout.read()
+    err = proc.stderr.read() if proc.stderr is not None else ""
     _, status, usage = os.wait4(proc.pid, 0)  # reaps the child: its own rusage
     seconds = time.perf_counter() - t0
     code = proc.returncode = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.strip()
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{err}")
+    rss = usage.ru_maxrss * 1024
+    for line in err.splitlines():
+        if line.startswith("@maxrss_kb="):
+            rss = int(line.split("=", 1)[1]) * 1024
+        elif line.strip():
+            print(line, file=sys.stderr)
+    return seconds, usage.ru_utime + usage.ru_stime, rss, out.strip()
 
 
 Timing = tuple[float, float, int]  # wall s, CPU s, peak RSS bytes

@@ -40,6 +40,7 @@ from geosafe.network import _raptor  # noqa: E402
 from geosafe.network.gtfs import read_feed  # noqa: E402
 from geosafe.network.transit import RaptorRouter  # noqa: E402
 from tests.transit.nigiri_ref import MAX_TRANSFERS, Nigiri, prepare_feed  # noqa: E402
+from tests.transit.test_range import _running_weekday  # noqa: E402
 
 FEEDS = {
     "caltrain_2017": shared_data() / "gtfs" / "caltrain_2017",
@@ -47,14 +48,6 @@ FEEDS = {
     "demo_area_estimated": ROOT / "data" / "gtfs" / "demo_area_estimated",
 }
 START, END = 7 * 3600, 8 * 3600
-
-
-def _day(feed) -> dt.date:  # type: ignore[no-untyped-def]
-    used = set(feed.trips["service_id"])
-    first, last = feed.date_range()
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    running = [d for d in days if feed.services_on(d) & used]
-    return next((d for d in running if d.weekday() < 5), running[0])
 
 
 def bench(name: str, src: Path, n: int, seed: int) -> dict[str, float] | None:
@@ -71,7 +64,7 @@ def bench(name: str, src: Path, n: int, seed: int) -> dict[str, float] | None:
         warnings.simplefilter("ignore")
         feed = read_feed(prepared, warn=False)
     router = RaptorRouter(feed, transfer_walk_m=0, max_transfers=MAX_TRANSFERS)
-    day = _day(feed)
+    day = _running_weekday(feed)
     ng = Nigiri(prepared, day, day + dt.timedelta(days=1), feed.timezone)
     rng = random.Random(seed)
     stops = sorted(set(feed.stop_times["stop_id"]) & set(router.stop_index))

@@ -7,6 +7,7 @@ repeated calls are cheap. Geometries are EPSG:27700 unless a name says ``wgs84``
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from .settings import default_data_dir
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "boroughs",
@@ -43,6 +46,14 @@ def _dir(data_dir: Path | str | None) -> Path:
 
 def _need(path: Path) -> Path:
     if not path.exists():
+        # an area folder (``geosafe area build``) without this file: the bundled one
+        for parent in path.parents:
+            if (parent / "area.json").is_file():
+                bundled = Path(__file__).resolve().parent.parent / "data" / path.relative_to(parent)
+                if bundled.exists():
+                    log.info("area %s has no %s; using the bundled file", parent, bundled.name)
+                    return bundled
+                break
         msg = (
             f"bundled data file {str(path)!r} is missing; restore `data/` from the repository "
             "or rebuild it with `python scripts/bundle_data.py`."
@@ -191,7 +202,10 @@ def schools(data_dir: Path | str | None = None, *, demo_only: bool = False) -> g
 
 @functools.cache
 def _postcodes(data_dir: Path) -> pd.DataFrame:
-    df = pd.read_csv(_need(data_dir / "postcodes" / "codepoint_n_en.csv.gz"), dtype=str)
+    # the bundled Code-Point extract, or an area's table (from ONSPD or Code-Point)
+    found = sorted((data_dir / "postcodes").glob("*.csv.gz"))
+    src = found[0] if found else data_dir / "postcodes" / "codepoint_n_en.csv.gz"
+    df = pd.read_csv(_need(src), dtype=str)
     df["easting"] = df["easting"].astype(float)
     df["northing"] = df["northing"].astype(float)
     df["key"] = df["postcode"].str.replace(" ", "", regex=False).str.upper()
@@ -206,15 +220,27 @@ def postcodes(data_dir: Path | str | None = None) -> pd.DataFrame:
 
 
 def osm_path(data_dir: Path | str | None = None) -> Path:
-    """The demo-area OSM XML extract (highways), bz2-compressed."""
+    """The OSM XML extract (highways): an area's ``osm/streets.osm.bz2``, else the bundled
+    demo-area extract (bz2-compressed)."""
+    streets = _dir(data_dir) / "osm" / "streets.osm.bz2"
+    if streets.exists():
+        return streets
     return _need(_dir(data_dir) / "osm" / "bounds_green_highways.osm.bz2")
 
 
 def police_files(data_dir: Path | str | None = None) -> list[Path]:
-    """The monthly police.uk burglary files of the demo area, oldest first."""
-    return sorted((_dir(data_dir) / "police").glob("*-street.csv.gz"))
+    """The monthly police.uk burglary files of the demo area, oldest first (an area folder
+    without its own ``police/`` uses the bundled ones)."""
+    folder = _dir(data_dir) / "police"
+    if not folder.is_dir() and (_dir(data_dir) / "area.json").is_file():
+        folder = Path(__file__).resolve().parent.parent / "data" / "police"
+    return sorted(folder.glob("*-street.csv.gz"))
 
 
 def gtfs_dir(data_dir: Path | str | None = None) -> Path:
-    """The estimated demo-area GTFS feed built from TfL route sequences."""
+    """An area's GTFS feed (``gtfs/feed``), else the estimated demo-area feed built from TfL
+    route sequences."""
+    feed = _dir(data_dir) / "gtfs" / "feed"
+    if feed.is_dir():
+        return feed
     return _dir(data_dir) / "gtfs" / "demo_area_estimated"

@@ -324,7 +324,7 @@ def _interval_period(a: str, b: str, name: str) -> Period | None:
         with contextlib.suppress(ValueError, TypeError):  # a wall time DST skips or repeats
             readings.append((wall[0].tz_localize(LONDON), wall[1].tz_localize(LONDON)))
     for lo, hi in readings:
-        hi = hi.floor("s")
+        hi = hi.tz_convert("UTC").floor("s").tz_convert(LONDON)
         if end_precision == "day" or (hi.hour, hi.minute, hi.second) == (23, 59, 59):
             hi = (hi.tz_localize(None).normalize() + pd.Timedelta(days=1)).tz_localize(LONDON)
         found = _covering(lo, hi)

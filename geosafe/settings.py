@@ -6,6 +6,7 @@ them once and pass them down.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -22,7 +23,11 @@ __all__ = [
 
 
 def default_data_dir() -> Path:
-    """The bundled dataset: ``data/`` beside the ``geosafe`` package (the project root)."""
+    """The data folder: the area named by ``GEOSAFE_AREA`` (built by ``geosafe area build``;
+    ``--area DIR`` sets it), else the bundled ``data/`` beside the ``geosafe`` package."""
+    area = os.environ.get("GEOSAFE_AREA")
+    if area:
+        return Path(area)
     return Path(__file__).resolve().parent.parent / "data"
 
 

@@ -416,9 +416,9 @@ class AuditLog:
         return AuditCheck(rows=rows, bad_rows=bad, problems=problems)
 
 
-def audit_log(store: StoreSettings | None = None) -> AuditLog:
-    """The audit log named by the store settings."""
-    return AuditLog((store or StoreSettings()).audit_path())
+def audit_log(store: StoreSettings) -> AuditLog:
+    """The audit log named by the store settings (built at the edge)."""
+    return AuditLog(store.audit_path())
 
 
 def cli_actor() -> str:

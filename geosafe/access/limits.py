@@ -78,12 +78,12 @@ class RateLimiter:
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0 * 10}
             return (1.0 - level) * 60.0 / self.rate
 
-    def check(self, key: str, *, what: str, setting: str) -> None:
+    def check(self, key: str, *, who: str, what: str, setting: str) -> None:
         """Take one request or raise :class:`LimitExceededError` (with ``retry_after``)."""
         wait = self.hit(key)
         if wait > 0:
             msg = (
-                f"rate limit of {self.rate:g} {what} a minute reached for {key!r}; retry in "
+                f"rate limit of {self.rate:g} {what} a minute reached for {who!r}; retry in "
                 f"{math.ceil(wait)} s (the limit is {setting})."
             )
             raise LimitExceededError(msg, retry_after=math.ceil(wait))

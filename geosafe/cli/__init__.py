@@ -34,6 +34,7 @@ _COMMAND_MODULES = (
     "service",
     "access",
     "demo",
+    "area",
     "profile",
 )
 
@@ -57,7 +58,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name in modules:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
+    _add_area_option(sub)
     return parser
+
+
+def _add_area_option(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``--area DIR`` on every command (sets ``GEOSAFE_AREA`` for the run)."""
+    seen: set[int] = set()
+    todo = list(sub.choices.values())
+    while todo:
+        p = todo.pop()
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        for a in nested:
+            todo.extend(a.choices.values())
+        if not nested and not any("--area" in a.option_strings for a in p._actions):
+            p.add_argument(
+                "--area",
+                dest="area_dir",
+                metavar="DIR",
+                help="area folder built by `geosafe area build` (default GEOSAFE_AREA, else the bundled data)",
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.captureWarnings(True)
+    if getattr(args, "area_dir", None):
+        os.environ["GEOSAFE_AREA"] = str(args.area_dir)
     try:
         code: int = args.func(args)
     except GeosafeError as exc:

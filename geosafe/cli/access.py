@@ -1,7 +1,7 @@
 """`geosafe` subcommands: access (tokens, audit log, erasure, retention).
 
 - ``geosafe token create --role ROLE [--school URN | --area CODES|FILE] [--expires DAYS]
-  [--label TEXT]`` prints the token alone on its last line, once;
+  [--label TEXT] [--purpose TEXT]`` prints the token alone on its last line, once;
 - ``geosafe token revoke ID_OR_LABEL``, ``geosafe token list``;
 - ``geosafe audit`` shows the audit log (``--verify`` checks its hash chain);
 - ``geosafe erase --source S --ref R`` removes a record everywhere it is stored (audited);
@@ -86,6 +86,7 @@ def _token_create(args: argparse.Namespace) -> int:
         area=area,
         expires_days=args.expires,
         label=args.label,
+        purpose=args.purpose,
     )
     info = issued.info
     _record(
@@ -307,6 +308,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--expires", type=float, metavar="DAYS", help="lifetime in days (default 90)"
     )
     create.add_argument("--label", help="who holds it (shown in the audit log)")
+    create.add_argument(
+        "--purpose",
+        help="analyst only: the purpose audited for incident-level reads by tools that cannot "
+        "send X-Purpose (QGIS, GDAL); a Basic user name or X-Purpose overrides it",
+    )
     _add_paths(create, tokens=True)
     create.set_defaults(func=_token_create)
 

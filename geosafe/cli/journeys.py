@@ -2,25 +2,25 @@
 
 ``geosafe journeys --school URN (--origins FILE | --postcodes FILE | --from-store)
 --mode walk|bus --arrive-by HH:MM --date YYYY-MM-DD --out FILE.geojson [--db PATH]``
-writes one GeoJSON feature per origin (see :func:`geosafe.risk.journeys.journeys_geojson`).
+writes one GeoJSON feature per origin (see :func:`geosafe.risk.journeys.journeys_geojson`);
+``--direction from-school --depart HH:MM`` routes the journeys home leaving school at the bell.
 
 ``geosafe school-report --school URN --out DIR [--db PATH] [--role analyst|school|...]``
-writes ``report.html``, ``corridors.geojson``, ``hotspots.geojson`` and ``need_matrix.csv``.
+writes ``report.html`` (printable), ``corridors.geojson``, ``hotspots.geojson``,
+``places.geojson``, ``places.csv`` and ``need_matrix.csv``, covering the morning journeys
+(``--arrive-by``) and the journeys home (``--depart``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import logging
 import warnings
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import shapely
 
 from .. import datasets
@@ -71,7 +71,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--from-store", action="store_true", help="the school's FAP referrals' home postcodes"
     )
     p.add_argument("--mode", required=True, choices=("walk", "bus"))
-    p.add_argument("--arrive-by", required=True, type=clock_arg, metavar="HH:MM")
+    p.add_argument(
+        "--direction",
+        choices=("to-school", "from-school"),
+        default="to-school",
+        help="to-school (arrive by the bell, default) or from-school (leave at the bell)",
+    )
+    p.add_argument(
+        "--arrive-by", type=clock_arg, metavar="HH:MM", help="bell, to-school (required there)"
+    )
+    p.add_argument(
+        "--depart", type=clock_arg, metavar="HH:MM", help="bell, from-school (required there)"
+    )
     p.add_argument("--date", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.geojson")
     p.set_defaults(func=cmd_journeys)
@@ -89,7 +100,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="disclosure control: exact counts for analysts only (default analyst)",
     )
     r.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
-    r.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="default: next Monday")
+    r.add_argument(
+        "--depart",
+        type=clock_arg,
+        default=dt.time(15, 15),
+        metavar="HH:MM",
+        help="when pupils leave school for the journeys home (default 15:15)",
+    )
+    r.add_argument(
+        "--date",
+        type=date_arg,
+        metavar="YYYY-MM-DD",
+        help="day of travel (default: a representative term-time school day inside the "
+        "incident data's period on which the timetable runs; the report says which)",
+    )
     r.add_argument(
         "--walk-max-m",
         type=float,
@@ -98,6 +122,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="pupils with a longer walk are assumed to take the bus (default 2000)",
     )
     r.set_defaults(func=cmd_school_report)
+
+    pl = sub.add_parser(
+        "placement",
+        help="placement check: one pupil's journeys to and from each candidate school",
+        description=(
+            "For a Fair Access Panel decision: the walking and bus journeys between one home "
+            "and each candidate school (morning and afternoon), the hotspots and named places "
+            "they cross, and the places named in the pupil's referral near each route. One "
+            "printable page per candidate. It supports a decision; it does not recommend one."
+        ),
+    )
+    who = pl.add_mutually_exclusive_group(required=True)
+    who.add_argument("--referral", metavar="FAP-ID", help="a FAP referral_id in the store")
+    who.add_argument("--home-postcode", metavar="POSTCODE", help="the pupil's home postcode")
+    pl.add_argument(
+        "--school", required=True, action="append", metavar="URN", help="a candidate (repeat)"
+    )
+    pl.add_argument("--out", required=True, type=Path, metavar="DIR")
+    pl.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    pl.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
+    pl.add_argument("--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled)")
+    pl.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
+    pl.add_argument("--depart", type=clock_arg, default=dt.time(15, 15), metavar="HH:MM")
+    pl.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="as school-report")
+    pl.add_argument("--bandwidth", type=float, default=200.0, metavar="M", help="KDE, metres")
+    pl.add_argument("--purpose", metavar="TEXT", help="why the referral is read (audited)")
+    add_filter_arguments(pl)
+    pl.set_defaults(func=cmd_placement)
 
 
 # ------------------------------------------------------------------------ shared steps
@@ -140,8 +192,15 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     )
 
 
-def _model(args: argparse.Namespace, store: Any | None) -> tuple[Any | None, int]:
-    """The exposure model and the number of incident records read for it."""
+def _model(
+    args: argparse.Namespace,
+    store: Any | None,
+    clock: dt.time,
+    period: tuple[dt.date, dt.date] | None = None,
+) -> tuple[Any | None, int]:
+    """The exposure model of the journey window holding ``clock`` (the bell) and the number
+    of incident records read for it; ``period`` (another window's) makes both windows
+    cover the same days."""
     from ..risk.exposure import build_exposure_model, journey_window
 
     if store is None:
@@ -156,19 +215,24 @@ def _model(args: argparse.Namespace, store: Any | None) -> tuple[Any | None, int
             from_date=filt.from_date,
             to_date=filt.to_date,
             weekdays=filt.weekdays,
-            hours=journey_window(args.arrive_by),
+            hours=journey_window(clock),
             preset="school-run",
             calendar=filt.calendar,
         )
     incidents = store.incidents()
+    area = None
+    if period is not None:  # the same days as another window: an empty window scores 0
+        located = incidents[incidents.geometry.notna()]
+        if not located.empty:
+            area = shapely.box(*located.total_bounds).buffer(args.bandwidth)
     try:
         model = build_exposure_model(
             incidents,
             incident_filter=filt,
-            start=filt.from_date,
-            end=filt.to_date,
+            start=period[0] if period else filt.from_date,
+            end=period[1] if period else filt.to_date,
             bandwidth=args.bandwidth,
-            study_area=None,
+            study_area=area,
         )
     except ValidationError as exc:
         warnings.warn(f"exposure is not computed: {exc}", stacklevel=2)
@@ -200,6 +264,15 @@ def cmd_journeys(args: argparse.Namespace) -> int:
     from ..network import origins as og
     from ..risk.journeys import assess_journeys, journeys_geojson
 
+    home = args.direction == "from-school"
+    bell = args.depart if home else args.arrive_by
+    if bell is None:
+        need, other = ("--depart", "--arrive-by") if home else ("--arrive-by", "--depart")
+        msg = (
+            f"`--direction` {args.direction!r} needs {need} HH:MM (the bell); {other} is for "
+            "the other direction."
+        )
+        raise ValidationError(msg)
     store = _store(args, required=bool(args.from_store))
     if args.origins:
         origins = og.origins_from_csv(args.origins)
@@ -215,14 +288,15 @@ def cmd_journeys(args: argparse.Namespace) -> int:
             "build the demo feed (`geosafe gtfs build`)."
         )
         raise ConfigurationError(msg)
-    model, n_read = _model(args, store)
+    model, n_read = _model(args, store, bell)
     _audit(args, "journeys", store, n_read + (sum(origins.count) if args.from_store else 0))
     results = assess_journeys(
         args.school,
         origins,
         mode=args.mode,
-        bell=args.arrive_by,
+        bell=bell,
         date=args.date,
+        direction=args.direction,
         network=net,
         router=router,
         model=model,
@@ -231,7 +305,8 @@ def cmd_journeys(args: argparse.Namespace) -> int:
     meta = {
         "school_urn": args.school,
         "mode": args.mode,
-        "arrive_by": args.arrive_by.strftime("%H:%M"),
+        "direction": args.direction,
+        **({"depart": bell.strftime("%H:%M")} if home else {"arrive_by": bell.strftime("%H:%M")}),
         "date": args.date.isoformat(),
         "exposure_model": model.params if model is not None else None,
         "timetable": "estimated (TfL stop sequences, estimated run times and headways)"
@@ -255,24 +330,24 @@ def _next_monday() -> dt.date:
     return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
 
 
-def cmd_school_report(args: argparse.Namespace) -> int:
-    """``geosafe school-report``."""
+def _pupil_journeys(
+    args: argparse.Namespace,
+    origins: Any,
+    *,
+    bell: dt.time,
+    direction: str,
+    date: dt.date,
+    net: Any,
+    router: Any | None,
+    model: Any | None,
+) -> list[Any]:
+    """Each pupil's journey one way: on foot when the walk is at most ``--walk-max-m``, else
+    by bus (on foot again when no bus journey is found but the walk is)."""
     from ..network import origins as og
     from ..risk.journeys import assess_journeys
-    from ..risk.report import build_school_report
-    from ..rolls import roll_postcodes
 
-    store = _store(args, required=True)
-    xy, name = og.school_location(args.school)
-    # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes
-    homes = roll_postcodes(store.path, args.school) + og.fap_home_postcodes(store, args.school)
-    origins = og.origins_from_postcodes(homes, kind="postcode")
-    net = _network(args)
-    model, n_read = _model(args, store)
-    date = args.date or _next_monday()
-    common = {"bell": args.arrive_by, "date": date, "network": net, "model": model}
+    common = {"bell": bell, "date": date, "network": net, "model": model, "direction": direction}
     walks = assess_journeys(args.school, origins, mode="walk", max_detour=args.max_detour, **common)
-    router = _router(args, net)
     chosen = list(walks)
     far = [
         i
@@ -293,11 +368,52 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         for i, b in zip(far, buses, strict=True):
             if b.error is None or walks[i].error is not None:
                 chosen[i] = b
+    return chosen
+
+
+def cmd_school_report(args: argparse.Namespace) -> int:
+    """``geosafe school-report``."""
+    from ..network import origins as og
+    from ..risk.naming import place_namer
+    from ..risk.report import build_school_report, representative_school_day
+    from ..risk.report_page import write_school_report
+    from ..rolls import roll_postcodes
+
+    store = _store(args, required=True)
+    xy, name = og.school_location(args.school)
+    # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes
+    homes = roll_postcodes(store.path, args.school) + og.fap_home_postcodes(store, args.school)
+    origins = og.origins_from_postcodes(homes, kind="postcode")
+    net = _network(args)
+    model, n_read = _model(args, store, args.arrive_by)
+    period = None
+    if model is not None:
+        start, end = (dt.date.fromisoformat(d) for d in model.params["period"])
+        period = (start, end)
+    home_model, _ = _model(args, store, args.depart, period)
+    router = _router(args, net)
+    if args.date is not None:
+        date, date_reason = args.date, "The day of travel was chosen by the user."
+    elif model is not None:
+        start, end = (dt.date.fromisoformat(d) for d in model.params["period"])
+        feed = getattr(router, "feed", None)
+        date, date_reason = representative_school_day(
+            start, end, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
+        )
+    else:
+        date, date_reason = _next_monday(), "No incidents to date the journeys by: next Monday."
+    kw = {"date": date, "net": net, "router": router}
+    morning = _pupil_journeys(
+        args, origins, bell=args.arrive_by, direction="to-school", model=model, **kw
+    )
+    afternoon = _pupil_journeys(
+        args, origins, bell=args.depart, direction="from-school", model=home_model, **kw
+    )
     fap = store.incidents(sources=["fap"], with_location=False)
     _audit(args, "school-report", store, n_read + len(fap))
     report = build_school_report(
         args.school,
-        chosen,
+        morning,
         school_name=name,
         network=net,
         model=model,
@@ -305,182 +421,75 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         role=args.role,
         params={
             "arrive_by": args.arrive_by.strftime("%H:%M"),
+            "depart": args.depart.strftime("%H:%M"),
             "date": date.isoformat(),
+            "date_reason": date_reason,
             "walk_max_m": args.walk_max_m,
             "timetable": "estimated" if router is not None and not args.gtfs else None,
         },
+        home=afternoon,
+        home_model=home_model,
+        namer=place_namer(),
     )
-    paths = write_school_report(report, args.out, school_xy=xy)
+    paths = write_school_report(report, args.out, school_xy=xy, network=net)
     print(f"school report for {args.school} ({name}): " + ", ".join(str(p) for p in paths))
     return 0
 
 
-def _to_wgs(gdf: gpd.GeoDataFrame) -> str:
-    """RFC 7946 GeoJSON: WGS84 lon/lat to ~6 decimals, no ``crs`` member, integer counts."""
-    feats = []
-    if not gdf.empty:
-        wgs = gdf.to_crs(4326)
-        geoms = shapely.set_precision(wgs.geometry.to_numpy(), 1e-6)
-        props = wgs.drop(columns=wgs.geometry.name)
-        for i, (g, (_, row)) in enumerate(zip(geoms, props.iterrows(), strict=True)):
-            p = {k: _plain(v) for k, v in row.items()}
-            for key in ("pupils", "incidents", "rank"):
-                if isinstance(p.get(key), float):
-                    p[key] = int(p[key])
-            feats.append(
-                {
-                    "type": "Feature",
-                    "id": i,
-                    "geometry": shapely.geometry.mapping(g),
-                    "properties": p,
-                }
-            )
-    return json.dumps({"type": "FeatureCollection", "features": feats})
+# ------------------------------------------------------------------------ placement check
+def cmd_placement(args: argparse.Namespace) -> int:
+    """``geosafe placement``."""
+    from ..geocode.postcodes import lookup_postcodes
+    from ..risk.naming import place_namer
+    from ..risk.placement import check_placement, referral_home_and_notes
+    from ..risk.placement_page import write_placement
+    from ..risk.report import representative_school_day
 
-
-def _plain(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
-def _svg(report: Any, school_xy: tuple[float, float], size: int = 640) -> str:
-    """A printable SVG map: corridors (width by pupils), hotspots, the school."""
-    layers = [g for g in (report.corridors, report.hotspots) if not g.empty]
-    if layers:
-        bounds = np.array([g.total_bounds for g in layers])
-        x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
-        x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
+    store = _store(args, required=True)
+    notes: dict[str, str] = {}
+    if args.referral:
+        home, notes = referral_home_and_notes(store, args.referral)
     else:
-        x0, y0, x1, y1 = (
-            school_xy[0] - 500,
-            school_xy[1] - 500,
-            school_xy[0] + 500,
-            school_xy[1] + 500,
+        home = args.home_postcode
+    found = lookup_postcodes([home])
+    if found["reason_code"].iloc[0] is not None:
+        msg = f"home postcode {home!r} is not in the bundled Code-Point list; check it."
+        raise ValidationError(msg)
+    home_xy = (float(found["easting"].iloc[0]), float(found["northing"].iloc[0]))
+    net = _network(args)
+    router = _router(args, net)
+    morning, n_read = _model(args, store, args.arrive_by)
+    period = None
+    if morning is not None:
+        start, end = (dt.date.fromisoformat(d) for d in morning.params["period"])
+        period = (start, end)
+    afternoon, _ = _model(args, store, args.depart, period)
+    if args.date is not None:
+        date, why = args.date, "The day of travel was chosen by the user."
+    elif period is not None:
+        feed = getattr(router, "feed", None)
+        date, why = representative_school_day(
+            *period, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
         )
-    pad = 0.05 * max(x1 - x0, y1 - y0, 1.0)
-    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-    scale = size / max(x1 - x0, y1 - y0)
-
-    def pts(coords: Any) -> str:
-        c = np.asarray(coords)
-        return " ".join(f"{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}" for x, y in c[:, :2])
-
-    def paths(geom: Any) -> list[str]:
-        if geom is None or geom.is_empty:
-            return []
-        if hasattr(geom, "geoms"):
-            return [p for g in geom.geoms for p in paths(g)]
-        if geom.geom_type == "Polygon":
-            return [
-                "M"
-                + pts(geom.exterior.coords)
-                + "Z"
-                + "".join("M" + pts(r.coords) + "Z" for r in geom.interiors)
-            ]
-        return ["M" + pts(geom.coords)]
-
-    body = []
-    for _, h in report.hotspots.iterrows():
-        for d in paths(h.geometry):
-            body.append(f'<path d="{d}" fill="#d7301f" fill-opacity="0.45" stroke="#b30000"/>')
-        c = h.geometry.representative_point()
-        body.append(
-            f'<text x="{(c.x - x0) * scale:.1f}" y="{(y1 - c.y) * scale:.1f}" '
-            f'font-size="11" fill="#7f0000">{html.escape(str(h.hotspot_id))}</text>'
-        )
-    if not report.corridors.empty:
-        pupils = report.corridors["pupils"].fillna(0).to_numpy(dtype=float)
-        top = max(float(pupils.max()), 1.0)
-        for (_, c), p in zip(report.corridors.iterrows(), pupils, strict=True):
-            colour = "#2c7fb8" if c["kind"] == "street" else "#7a0177"
-            width = 1.0 + 5.0 * p / top
-            for d in paths(c.geometry):
-                body.append(
-                    f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width:.1f}" '
-                    'stroke-linecap="round"/>'
-                )
-    sx, sy = (school_xy[0] - x0) * scale, (y1 - school_xy[1]) * scale
-    body.append(f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="6" fill="#000"/>')
-    h_px = (y1 - y0) * scale
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{h_px:.0f}" '
-        f'viewBox="0 0 {size} {h_px:.0f}" role="img" aria-label="map of routes and hotspots">'
-        f'<rect width="100%" height="100%" fill="#fafafa" stroke="#ccc"/>{"".join(body)}</svg>'
+    else:
+        date, why = _next_monday(), "No incidents to date the journeys by: next Monday."
+    _audit(args, "placement", store, n_read + (1 if args.referral else 0))
+    check = check_placement(
+        home_xy,
+        args.school,
+        home_label=" ".join(str(home).upper().split()),
+        network=net,
+        router=router,
+        morning=morning,
+        afternoon=afternoon,
+        arrive_by=args.arrive_by,
+        depart=args.depart,
+        date=date,
+        date_reason=why,
+        notes=notes,
+        referral_id=args.referral,
+        namer=place_namer(),
     )
-
-
-def _count(v: Any) -> str:
-    return "fewer than 10" if v is None else str(int(v))
-
-
-def _table(df: Any, columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for c in columns:
-            v = r.get(c)
-            if c in ("pupils", "referrals", "incidents", "not_recorded") and (v is None or v != v):
-                suppressed = bool(r.get("suppressed", False)) or c == "not_recorded"
-                v = "fewer than 10" if suppressed and r.get("flag") != "all_referrals" else "-"
-            elif isinstance(v, float) and v.is_integer():
-                v = int(v)
-            cells.append(f"<td>{html.escape(str(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def write_school_report(
-    report: Any, out_dir: Path, *, school_xy: tuple[float, float]
-) -> list[Path]:
-    """Write ``report.html``, ``corridors.geojson``, ``hotspots.geojson``, ``need_matrix.csv``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    corridors = out_dir / "corridors.geojson"
-    hotspots = out_dir / "hotspots.geojson"
-    matrix = out_dir / "need_matrix.csv"
-    page = out_dir / "report.html"
-    corridors.write_text(_to_wgs(report.corridors))
-    hotspots.write_text(_to_wgs(report.hotspots))
-    from ..publish.exports import neutralise_formulas
-
-    neutralise_formulas(report.need_matrix).to_csv(matrix, index=False)
-    s = report.summary
-    top = report.corridors.sort_values("pupils", ascending=False, na_position="last").head(20)
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
-    units = html.escape(str(s.get("exposure_units")))
-    med = s.get("median_exposure")
-    alt = s.get("median_alt_exposure")
-    model = s.get("model") or {}
-    page.write_text(
-        f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>School journeys report: {html.escape(report.school_name)}</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:1rem auto;color:#222}}
-table{{border-collapse:collapse;margin:.5rem 0}}td,th{{border:1px solid #bbb;padding:.2rem .5rem;
-text-align:left}}@media print{{body{{margin:0}}}}</style></head><body>
-<h1>{html.escape(report.school_name)} (URN {html.escape(report.school_urn)})</h1>
-<p>Journeys to school arriving by {html.escape(str(s.get("arrive_by")))} on
-{html.escape(str(s.get("date")))}; view for role <b>{html.escape(report.role)}</b>.</p>
-<p>Pupils: {_count(s.get("pupils"))}; walking: {_count(s.get("routed", {}).get("walk"))};
-by bus: {_count(s.get("routed", {}).get("bus"))}; not routable:
-{_count(s.get("unroutable"))}.</p>
-<p>Median exposure {"-" if med is None else f"{med:.2f}"}, with the safer alternatives
-{"-" if alt is None else f"{alt:.2f}"} ({units}). Incidents counted: time window
-{html.escape(str((model.get("filter") or {}).get("preset")))}, period
-{html.escape(" to ".join(model.get("period") or []))}.</p>
-<h2>Map</h2>{_svg(report, school_xy)}
-<p>Blue: streets walked (thicker = more pupils); purple: bus stretches; red: hotspots; black dot:
-the school.</p>
-<h2>Hotspots along this school's routes</h2>
-{_table(report.hotspots, ["rank", "hotspot_id", "pupils", "active", "peak_density_km2", "incidents"])}
-<h2>Busiest corridors</h2>
-{_table(top, ["kind", "name", "pupils", "length_m", "mean_density_km2"])}
-<h2>Data matrix of need (Fair Access Panel referrals)</h2>
-{_table(report.need_matrix, ["flag", "referrals", "not_recorded"])}
-<h2>About these figures</h2><ul>{notes}</ul>
-</body></html>
-"""
-    )
-    return [page, corridors, hotspots, matrix]
+    paths = write_placement(check, args.out, network=net)
+    print("placement check: " + ", ".join(str(p) for p in paths))
+    return 0

@@ -403,6 +403,21 @@ class ShapeLines:
 
 
 @_jit
+def _first_trip_from(dep, to, L, i, n, b):
+    """The first of trips ``0..n-1`` of a pattern (times at ``to``, ``L`` stops) departing
+    stop position ``i`` at or after ``b`` (``n`` if none): binary search, trips are FIFO."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if dep[to + mid * L + i] >= b:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@_jit
 def raptor_kernel(
     n_stops,
     p_stop_off,
@@ -555,14 +570,7 @@ def raptor_kernel(
                 if p_board[so + i]:
                     b = board[k - 1, s]
                     if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                        hi = t if t >= 0 else nt
-                        lo = 0
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if dep[to + mid * L + i] >= b:
-                                hi = mid
-                            else:
-                                lo = mid + 1
+                        lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
                         if lo < (t if t >= 0 else nt):
                             t = lo
                             bpos = i
@@ -716,12 +724,17 @@ def range_kernel(
     target for each origin departure time of ``events`` (descending), one run per event,
     each run reusing the labels of the later ones (a journey leaving later is also open to
     an earlier departure, so those labels stay valid bounds and only what the earlier
-    departure improves is propagated). Returns the arrival per event (``INF``: none)."""
+    departure improves is propagated). Arrival labels are kept per round (at most ``k``
+    trips), so a journey with more trips found for a later departure never prunes one with
+    fewer for an earlier one: under the round limit that one may be the only way on.
+    Returns the arrival per event (``INF``: none)."""
     big = np.int64(1) << np.int64(60)
     n_pat = p_len.shape[0]
     K = max_rounds + 1
     board = np.full((K, n_stops), big, dtype=np.int64)
-    best_trip = np.full(n_stops, big, dtype=np.int64)
+    # earliest arrival by a trip with at most k trips, over every run so far: local pruning
+    # must not let a label with more trips from a later departure prune one with fewer
+    best_k = np.full((K, n_stops), big, dtype=np.int64)
     trip_arr_k = np.full(n_stops, big, dtype=np.int64)
     marked = np.zeros(n_stops, dtype=np.bool_)
     marked_list = np.empty(n_stops, dtype=np.int64)
@@ -795,8 +808,10 @@ def range_kernel(
                     s = p_stops[so + i]
                     if t >= 0 and p_alight[so + i]:
                         a = arr[to + t * L + i]
-                        if a < best_trip[s] and a < tgt_best:
-                            best_trip[s] = a
+                        if a < best_k[k, s] and a < tgt_best:
+                            for kk in range(k, K):
+                                if a < best_k[kk, s]:
+                                    best_k[kk, s] = a
                             trip_arr_k[s] = a
                             if not improved[s]:
                                 improved[s] = True
@@ -805,14 +820,7 @@ def range_kernel(
                     if p_board[so + i]:
                         b = board[k - 1, s]
                         if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                            hi = t if t >= 0 else nt
-                            lo = 0
-                            while lo < hi:
-                                mid = (lo + hi) // 2
-                                if dep[to + mid * L + i] >= b:
-                                    hi = mid
-                                else:
-                                    lo = mid + 1
+                            lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
                             if lo < (t if t >= 0 else nt):
                                 t = lo
             for m in range(n_imp):

@@ -104,6 +104,10 @@ class BusFrequency:
         if n == 0 and board_s is not None:
             n, hours = int((np.abs(t - float(board_s)) < 1800).sum()), 1.0
         if n == 0:
+            warned = self._cache.setdefault("warned", set())
+            if (route, stop) in warned:
+                return self.fallback
+            warned.add((route, stop))
             log.warning(
                 "route %r has no departure from stop %r in the feed around the journey; "
                 "assuming %.1f buses an hour",

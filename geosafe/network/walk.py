@@ -216,6 +216,8 @@ class WalkNetwork:
         settings = settings if settings is not None else WalkSettings.model_construct()
         cdir = Path(cache_dir) if cache_dir is not None else settings.cache_dir
         cfile = cdir / f"walk-{FILTER_VERSION}-{sha[:32]}.npz"
+        if (path.parent / cfile.name).exists():  # an area folder's graph, built beside it
+            cfile = path.parent / cfile.name
         if use_cache and cfile.exists():
             try:
                 net = cls._load(cfile)
@@ -225,7 +227,13 @@ class WalkNetwork:
                 if net.source_sha256 == sha:
                     log.info("walk network loaded from cache %s", cfile)
                     return dataclasses.replace(net, settings=settings)
-        net = dataclasses.replace(cls._build(path, sha), settings=settings)
+        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium (geosafe.area.osm)
+            from ..area.osm import read_highways, walk_network_from_ways
+
+            built = walk_network_from_ways(read_highways(path), source_sha256=sha)
+        else:
+            built = cls._build(path, sha)
+        net = dataclasses.replace(built, settings=settings)
         if use_cache:
             cdir.mkdir(parents=True, exist_ok=True)
             net._save(cfile)

@@ -413,3 +413,51 @@ def _fc(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
 def dumps(doc: dict[str, Any]) -> str:
     """Compact JSON text of a GeoJSON document."""
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def placement_check(
+    svc: LayerSource,
+    *,
+    schools: Sequence[str],
+    home_postcode: str | None = None,
+    referral: str | None = None,
+    arrive_by: str = "08:45",
+    depart: str = "15:15",
+    date: str | None = None,
+) -> Any:
+    """The placement check over the service (analyst only): the home from ``home_postcode``
+    or the FAP ``referral``'s, exposure from the service's (analyst) school-run model; see
+    :func:`geosafe.risk.placement.check_placement`."""
+    from ..geocode.postcodes import lookup_postcodes
+    from ..risk.naming import place_namer
+    from ..risk.placement import check_placement, referral_home_and_notes
+
+    notes: dict[str, str] = {}
+    if referral:
+        home_postcode, notes = referral_home_and_notes(svc.store, referral)
+    if not home_postcode:
+        raise ValidationError("pass the home postcode in `origins`, or a `referral`.")
+    found = lookup_postcodes([home_postcode], data_dir=svc.data_dir)
+    if found["reason_code"].iloc[0] is not None:
+        msg = f"home postcode {home_postcode!r} is not in the bundled Code-Point list."
+        raise ValidationError(msg)
+    params = AnalysisParams()
+    model = exposure_model(svc, params)
+    day = _travel_date(svc, params, date)
+    return check_placement(
+        (float(found["easting"].iloc[0]), float(found["northing"].iloc[0])),
+        schools,
+        home_label=" ".join(str(home_postcode).upper().split()),
+        network=walk_network(svc),
+        router=transit_router(svc),
+        morning=model,
+        afternoon=model,
+        arrive_by=_time(arrive_by),
+        depart=_time(depart),
+        date=day,
+        date_reason="The last day of the analysis period unless a date was given.",
+        notes=notes,
+        referral_id=referral,
+        namer=place_namer(svc.data_dir),
+        data_dir=svc.data_dir,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +14,7 @@ import shapely
 
 from .._validate import csv_escape
 from ..incident import CRS_BNG
+from . import styles
 from .catalogue import COLLECTIONS
 from .layer import Layer, jsonable
 
@@ -86,45 +87,69 @@ def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
     return frame
 
 
+def _empty_frame(layer: Layer) -> gpd.GeoDataFrame:
+    """An empty layer with the collection's declared columns and types (so a GIS sees the
+    schema even when there is nothing to show)."""
+    kinds: dict[str, Any] = {
+        "string": object,
+        "date-time": object,
+        "number": float,
+        "integer": "Int64",
+    }
+    cols = {
+        name: pd.Series([], dtype=kinds.get(kind, object))  # type: ignore[call-overload]
+        for name, kind in COLLECTIONS[layer.collection].schema
+    }
+    return gpd.GeoDataFrame({"id": pd.Series([], dtype=object), **cols}, geometry=[], crs=CRS_BNG)
+
+
 def write_geopackage(layer: Layer, path: Path) -> Path:
-    """Write ``layer`` as a GeoPackage 1.2 (EPSG:27700) with a default QGIS style in
-    ``layer_styles``; returns ``path``."""
+    """Write ``layer`` as a GeoPackage 1.2 (EPSG:27700) with its default QGIS style in
+    ``layer_styles`` (QML and SLD: graduated or categorised with the classes of
+    :func:`geosafe.publish.styles.legend_for`, the web map's classes); returns ``path``."""
     import pyogrio
 
     path = Path(path)
     path.unlink(missing_ok=True)
-    frame = _download_frame(layer)
+    frame = _download_frame(layer) if len(layer.frame) else _empty_frame(layer)
     name = layer.collection.replace("-", "_")
     geom_type = COLLECTIONS[layer.collection].geometry
     if len(frame):
         geom_type = str(frame.geometry.iloc[0].geom_type)
+    multi = geom_type.startswith("Multi") or geom_type in ("Polygon", "LineString")
     pyogrio.write_dataframe(
         frame,
         path,
         layer=name,
         driver="GPKG",
         dataset_options={"VERSION": "1.2"},
-        promote_to_multi=geom_type.startswith("Multi") or geom_type == "Polygon",
-        geometry_type=None if len(frame) else "Unknown",
+        promote_to_multi=multi,
+        geometry_type=None if len(frame) else ("Multi" + geom_type if multi else geom_type),
     )
-    styles = pd.DataFrame(
+    legend = styles.legend_for(layer.collection, layer.frame)
+    styles_table = pd.DataFrame(
         {
             "f_table_catalog": [""],
             "f_table_schema": [""],
             "f_table_name": [name],
             "f_geometry_column": ["geom"],
             "styleName": [f"{name} default"],
-            "styleQML": [qgis_style(geom_type)],
-            "styleSLD": [""],
+            "styleQML": [styles.qml(legend, geom_type)],
+            "styleSLD": [styles.sld(legend, geom_type, name)],
             "useAsDefault": [True],
-            "description": [f"geosafe default style of {layer.collection}"],
+            "description": [f"geosafe default style of {layer.collection} ({legend.kind})"],
             "owner": ["geosafe"],
             "ui": [""],
             "update_time": [pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")],
         }
     )
     pyogrio.write_dataframe(
-        styles, path, layer="layer_styles", driver="GPKG", append=True, layer_options={"FID": "id"}
+        styles_table,
+        path,
+        layer="layer_styles",
+        driver="GPKG",
+        append=True,
+        layer_options={"FID": "id"},
     )
     return path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -115,5 +115,5 @@ def public_gi_star(published: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-#: Permutations for the public Gi* (same as the analyst layer's default).
-GI_PUBLIC_PERMUTATIONS = 199
+#: Permutations for the public Gi* (the analyst layer's default: 0, analytic p-values).
+GI_PUBLIC_PERMUTATIONS: Final = hotspot_layers.GI_PERMUTATIONS

@@ -257,7 +257,8 @@ class LayerService:
         else:
             reason = "the method found no feature in these incidents; try other parameters"
         if public:
-            counts = {k: disclosure.round_count(v) for k, v in counts.items()}
+            published = {k: disclosure.round_count(v) for k, v in counts.items()}
+            return {"excluded": published, "reason": reason}
         return {"excluded": counts, "reason": reason}
 
     # -- layers --------------------------------------------------------------------------------

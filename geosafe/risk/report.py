@@ -1,10 +1,13 @@
 """A school's report: its pupils' journeys aggregated into corridors, the hotspots along
-them and the Fair Access Panel need matrix, disclosure-controlled for non-analysts.
+them, the named places along the routes in the morning and the afternoon
+(:mod:`geosafe.risk.places`) and the Fair Access Panel need matrix, disclosure-controlled for
+non-analysts. The printable page is :mod:`geosafe.risk.report_page`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -17,8 +20,16 @@ from .._errors import ValidationError
 from ..incident import CRS_BNG, FLAG_NAMES
 from ..network.walk import WalkNetwork
 from .exposure import EXPOSURE_UNITS, ExposureModel
+from .naming import PlaceNamer
+from .places import JourneyWindow, rank_places
 
-__all__ = ["FAP_FLAGS", "SchoolReport", "build_school_report", "need_matrix"]
+__all__ = [
+    "FAP_FLAGS",
+    "SchoolReport",
+    "build_school_report",
+    "need_matrix",
+    "representative_school_day",
+]
 
 #: The FAP referral flags (``flag_`` dropped), in template order.
 FAP_FLAGS: Final = FLAG_NAMES[FLAG_NAMES.index("cse") :]
@@ -43,12 +54,16 @@ class SchoolReport:
         "Hotspots along this school's routes": ``rank``, ``hotspot_id``, ``pupils`` crossing,
         ``active``, ``peak_density_km2``, ``incidents``.
     need_matrix
-        FAP referrals to the school by flag: ``flag``, ``referrals``.
+        FAP referrals to the school by flag: ``flag``, ``referrals`` (flag Y),
+        ``not_recorded`` (flag left blank, or imported before flags had three states).
     summary
         Counts of pupils, routed journeys by mode, unroutable origins, exposure medians, the
         exposure model's parameters.
     notes
         Plain-language notes on suppression, rounding and the data used.
+    places
+        Named places along the routes, morning and afternoon, ranked
+        (:data:`geosafe.risk.places.PLACE_COLUMNS`).
     """
 
     school_urn: str
@@ -59,6 +74,41 @@ class SchoolReport:
     need_matrix: pd.DataFrame
     summary: dict[str, Any]
     notes: tuple[str, ...]
+    places: gpd.GeoDataFrame | None = None
+
+
+def representative_school_day(
+    start: dt.date,
+    end: dt.date,
+    *,
+    calendar: Any | None = None,
+    runs: Callable[[dt.date], bool] | None = None,
+) -> tuple[dt.date, str]:
+    """A representative term-time school day inside ``start``..``end`` to date journeys by.
+
+    The Tuesday, Wednesday or Thursday nearest the middle of the period that is a school day
+    in ``calendar`` (default: the bundled one) and on which ``runs`` (e.g. the timetable has
+    a service) holds; else any such weekday; else the middle day. Returns the day and a
+    sentence saying why it was chosen.
+    """
+    from .. import calendar as school_calendar
+
+    cal = calendar or school_calendar.default_calendar()
+    mid = start + (end - start) / 2
+    days = sorted(
+        (start + dt.timedelta(days=i) for i in range((end - start).days + 1)),
+        key=lambda d: (abs((d - mid).days), d),
+    )
+    span = f"{start:%d %b %Y} to {end:%d %b %Y}"
+    for weekdays in ((1, 2, 3), (0, 1, 2, 3, 4)):
+        for d in days:
+            if d.weekday() in weekdays and cal.is_school_day(d) and (runs is None or runs(d)):
+                return d, (
+                    f"A representative term-time school day: the {'mid-week ' if len(weekdays) == 3 else ''}"
+                    f"school day nearest the middle of the incident data's period ({span})"
+                    + (" on which the bus timetable runs." if runs is not None else ".")
+                )
+    return mid, f"No school day in the incident data's period ({span}): its middle day."
 
 
 def _publish(values: Sequence[float] | np.ndarray, role: str) -> tuple[list[Any], list[bool]]:
@@ -97,7 +147,7 @@ def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
         for f in flags or ():
             if f in counts:
                 counts[f] += 1
-        states = (detail or {}).get("flag_states") or {}
+        states = (detail or {}).get("flag_states") or {} if isinstance(detail, dict) else {}
         for f in unknown:
             if states.get(f, "Y" if f in (flags or ()) else "U") == "U":
                 unknown[f] += 1
@@ -116,6 +166,10 @@ def build_school_report(
     fap: pd.DataFrame,
     role: str = "analyst",
     params: dict[str, Any] | None = None,
+    home: Sequence[Any] | None = None,
+    home_model: ExposureModel | None = None,
+    namer: PlaceNamer | None = None,
+    trend_months: int = 6,
 ) -> SchoolReport:
     """Aggregate one school's journeys into corridors, hotspots along them and needs.
 
@@ -137,6 +191,14 @@ def build_school_report(
         :class:`SchoolReport`).
     params
         Settings to record in the summary (date, arrival time...).
+    home, home_model
+        The journeys home (``direction="from-school"``) and the afternoon window's exposure
+        model; reported next to the morning's (summary ``home``, places).
+    namer
+        Names hotspots and unnamed ways (:func:`geosafe.risk.naming.place_namer`); without
+        it hotspots keep their ids and unnamed ways their ``highway`` tag in brackets.
+    trend_months
+        Length of the recent and previous periods the places' trend compares, months.
 
     Returns
     -------
@@ -156,7 +218,7 @@ def build_school_report(
     dens = model.edge_density(network) if model is not None else np.full(network.n_edges, np.nan)
     street = pd.DataFrame(
         {
-            "name": [network.edge_name[e] or f"({network.edge_highway[e]})" for e in used],
+            "name": [_way_name(network, int(e), geoms[e], namer) for e in used],
             "pupils": edge_pupils[used],
             "length": network.edge_length_m[used],
             "dens": dens[used] * network.edge_length_m[used],
@@ -194,16 +256,16 @@ def build_school_report(
             item = bus.setdefault(key, {"pupils": 0.0, "geometry": g})
             item["pupils"] += j.count
     for (route, a, b), item in bus.items():
+        g = item["geometry"]
         rows.append(
             {
                 "kind": "bus",
                 "name": f"route {route}: {a} to {b}",
                 "pupils": item["pupils"],
-                "length_m": round(item["geometry"].length, 1)
-                if item["geometry"] is not None
-                else None,
-                "mean_density_km2": None,
-                "geometry": item["geometry"],
+                "length_m": round(g.length, 1) if g is not None else None,
+                # the density of incidents along the road the bus runs on, as for streets
+                "mean_density_km2": _mean_density(model, g),
+                "geometry": g,
             }
         )
     corridors = gpd.GeoDataFrame(
@@ -231,6 +293,7 @@ def build_school_report(
                     "active": h.active,
                     "peak_density_km2": round(h.peak_density, 1),
                     "incidents": float(h.incidents),
+                    **({"place": namer.name(h.geometry)} if namer is not None else {}),
                     "geometry": h.geometry,
                 }
             )
@@ -243,12 +306,22 @@ def build_school_report(
             "active",
             "peak_density_km2",
             "incidents",
+            *(["place"] if namer is not None else []),
             "geometry",
         ],
         geometry="geometry",
         crs=CRS_BNG,
     )
     matrix = need_matrix(fap, school_urn)
+    windows = [JourneyWindow("morning", routed, model)]
+    if home is not None:
+        windows.append(JourneyWindow("afternoon", home, home_model))
+    places, periods = rank_places(
+        windows,
+        name=namer.name if namer is not None else (lambda g: "unnamed place"),
+        publish=lambda v: _publish(v, role)[0],
+        months=trend_months,
+    )
     # -- disclosure control
     notes = [
         "Walking routes follow OpenStreetMap paths a pedestrian may use; bus journeys use the "
@@ -272,6 +345,7 @@ def build_school_report(
             corridors = corridors[~small].drop(columns="suppressed").reset_index(drop=True)
         pub, sup = _publish(matrix["referrals"].to_numpy(), role)
         unrec = _publish(matrix["not_recorded"].fillna(0).to_numpy(), role)[0]
+        unrec[-1] = None  # all_referrals: not a flag
         matrix = matrix.assign(referrals=pub, suppressed=sup, not_recorded=unrec)
         notes.append(
             "Counts from 1 to 9 are suppressed (shown as 'fewer than 10') and all other counts "
@@ -297,8 +371,11 @@ def build_school_report(
         "median_alt_exposure": float(np.median(alts)) if alts else None,
         "exposure_units": EXPOSURE_UNITS,
         "model": model.params if model is not None else None,
+        "places_periods": periods,
         **(params or {}),
     }
+    if home is not None:
+        summary["home"] = _window_summary(home, home_model)
     if role != "analyst":
         for skey in ("pupils", "unroutable"):
             summary[skey] = _publish([summary[skey]], role)[0][0]
@@ -307,6 +384,48 @@ def build_school_report(
         if isinstance(summary["model"], dict) and "incidents" in summary["model"]:
             incidents = summary["model"]["incidents"]
             summary["model"] = {**summary["model"], "incidents": _publish([incidents], role)[0][0]}
+        if "home" in summary:
+            summary["home"] = _publish_window(summary["home"], role)
     return SchoolReport(
-        school_urn, school_name, role, corridors, hotspots, matrix, summary, tuple(notes)
+        school_urn, school_name, role, corridors, hotspots, matrix, summary, tuple(notes), places
     )
+
+
+def _way_name(net: WalkNetwork, e: int, geom: Any, namer: PlaceNamer | None) -> str:
+    """A walking-network edge's street name; an unnamed way named by what it is near."""
+    name = str(net.edge_name[e])
+    if name:
+        return name
+    return namer.unnamed(geom) if namer is not None else f"({net.edge_highway[e]})"
+
+
+def _mean_density(model: ExposureModel | None, line: Any) -> float | None:
+    """Mean incident density along a line, incidents per km² (``None`` without a model)."""
+    if model is None or line is None or line.is_empty or not line.length > 0:
+        return None
+    ex = model.walk([line])
+    inside = line.length - float(ex.outside_m[0])
+    return round(float(ex.integral[0]) / inside, 2) if inside > 0 else None
+
+
+def _window_summary(journeys: Sequence[Any], model: ExposureModel | None) -> dict[str, Any]:
+    routed = [j for j in journeys if j.error is None and j.geometry is not None]
+    exposures = [j.exposure for j in routed if j.exposure is not None]
+    alts = [j.alt_exposure for j in routed if j.alt_exposure is not None]
+    return {
+        "routed": {m: sum(j.count for j in routed if j.mode == m) for m in ("walk", "bus")},
+        "unroutable": sum(j.count for j in journeys if j.error is not None),
+        "median_exposure": float(np.median(exposures)) if exposures else None,
+        "median_alt_exposure": float(np.median(alts)) if alts else None,
+        "model": model.params if model is not None else None,
+    }
+
+
+def _publish_window(window: dict[str, Any], role: str) -> dict[str, Any]:
+    out = dict(window)
+    out["unroutable"] = _publish([window["unroutable"]], role)[0][0]
+    out["routed"] = {m: _publish([v], role)[0][0] for m, v in window["routed"].items()}
+    model = window.get("model")
+    if isinstance(model, dict) and "incidents" in model:
+        out["model"] = {**model, "incidents": _publish([model["incidents"]], role)[0][0]}
+    return out

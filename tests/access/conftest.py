@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from api.security import RateLimiter
 from geosafe.access.audit import AuditLog
+from geosafe.access.limits import LoginThrottle, RateLimiter
 from geosafe.access.tokens import TokenStore, create_demo_tokens
 from tests.api.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
@@ -53,5 +53,6 @@ def service(demo_db: Path, data_dir: Path):  # type: ignore[no-untyped-def]
     app = create_app(settings)
     # many requests per token across the session: lift the per-token rate limit
     app.state.access.limiter = RateLimiter(10**9)
+    app.state.access.logins = LoginThrottle(10**9)  # the matrix sends many bad tokens
     toks = create_demo_tokens(app.state.access.tokens, school_urn=SCHOOL_A, area_codes=list(WARDS))
     return app, toks

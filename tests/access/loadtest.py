@@ -2,10 +2,13 @@
 
 Starts ``uvicorn api:create_app --factory`` on a free loopback port against a copy of a
 store, creates one token per role, then runs ``threads`` httpx clients issuing ``requests``
-GETs in all (a mix of OGC collections, aggregated items per role and the analyst's audited
-incident items) while ``geosafe import`` adds DIR files in a subprocess. Reports errors,
-latency percentiles and checks that nothing was lost: every imported row is in the store and
-every incident-level read wrote one audit row.
+GETs in all (a mix of OGC collections, aggregated items per role, rasters, downloads, maps and
+the analyst's audited incident items) while ``geosafe import`` adds DIR files in a
+subprocess, then a burst of heavy requests (new density surfaces that miss the cache, and
+requests over the cost limits, all at once). Reports errors (transport errors, and any non-200
+of the mixed load; any 5xx of the burst), latency percentiles, the server's peak memory
+(``VmHWM``), and checks that nothing was lost: every imported row is in the store and every
+incident-level read wrote one audit row.
 
 Run from the repository root (a bigger run than the CI test)::
 
@@ -50,6 +53,9 @@ class LoadResult:
     audit_reads: int
     seconds: float
     status_counts: dict[int, int] = field(default_factory=dict)
+    burst_statuses: dict[int, int] = field(default_factory=dict)
+    peak_rss_mb: float = float("nan")
+    heavy_peak: int | None = None
 
     @property
     def p50(self) -> float:
@@ -66,7 +72,9 @@ class LoadResult:
             f"p50 {self.p50:.0f} ms, p95 {self.p95:.0f} ms; imports {self.imports_ok} ok, "
             f"rows {self.rows_before} -> {self.rows_after} (+{self.rows_imported} imported); "
             f"incident reads {self.incident_reads}, audit rows {self.audit_reads}; "
-            f"statuses {dict(sorted(self.status_counts.items()))}"
+            f"statuses {dict(sorted(self.status_counts.items()))}; heavy burst statuses "
+            f"{dict(sorted(self.burst_statuses.items()))}; server peak RSS "
+            f"{self.peak_rss_mb:.0f} MB"
         )
 
 
@@ -84,6 +92,8 @@ def _env(db: Path, work: Path) -> dict[str, str]:
             "GEOSAFE_WORK_DIR": str(work),
             "GEOSAFE_ACCESS_RATE_PER_MINUTE": "100000000",
             "GEOSAFE_ACCESS_REQUEST_TIMEOUT_S": "300",
+            "GEOSAFE_ACCESS_HEAVY_SLOTS": "2",
+            "GEOSAFE_ACCESS_HEAVY_WAIT_S": "60",
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -104,6 +114,42 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 180.0
     raise RuntimeError("server did not become ready")
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (``VmHWM``), MB; NaN where /proc is unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+#: Heavy requests fired at once after the mixed load: new surfaces that miss every cache
+#: (within the limits), and requests over the limits (refused before any work).
+BURST: tuple[tuple[str, str], ...] = (
+    *(
+        ("analyst", f"/rasters/kde.tif?cell_m={c}&bandwidth_m={b}&kernel={k}&preset=all-day")
+        for c, b, k in (
+            (10, 900, "quartic"),
+            (10, 1100, "quartic"),
+            (12, 700, "gaussian"),
+            (15, 800, "gaussian"),
+            (20, 1500, "quartic"),
+            (10, 1300, "quartic"),
+        )
+    ),
+    ("analyst", "/rasters/kde.tif?cell_m=5&bandwidth_m=5000&kernel=gaussian&preset=all-day"),
+    ("analyst", "/ogc/collections/hotspots-kde/items?cell_m=5&bandwidth_m=4000"),
+    ("school", "/rasters/kde.tif?cell_m=5&bandwidth_m=5000&kernel=gaussian&preset=all-day"),
+    ("school", "/rasters/kde.tif?cell_m=50&bandwidth_m=1000&preset=all-day"),
+    ("neighbourhood", "/ogc/collections/hotspots-kde/items?cell_m=100&bandwidth_m=1000"),
+    ("analyst", "/ogc/collections/h3-cells/items?bbox=-180,-90,180,90"),
+    ("analyst", "/downloads/h3-cells.gpkg?resolution=8&preset=all-day"),
+    ("school", "/ogc/collections/clusters/items?datetime=%F0%9D%9F%97"),
+)
+
+
 @contextlib.contextmanager
 def live_server(db: Path, folder: Path) -> Iterator[str]:
     """``uvicorn api:create_app --factory`` on a free loopback port serving ``db``; yields
@@ -121,6 +167,7 @@ def live_server(db: Path, folder: Path) -> Iterator[str]:
         )  # fmt: skip
         try:
             _wait_ready(base, server)
+            live_server.pid = server.pid  # type: ignore[attr-defined]
             yield base
         finally:
             server.terminate()
@@ -181,6 +228,11 @@ def run_load(
             ("school", "/ogc/collections/hotspots-kde/items?limit=20", {}),
             ("neighbourhood", "/ogc/collections/h3-cells/items?limit=100", {}),
             ("neighbourhood", "/ogc/collections/schools/items", {}),
+            ("school", "/rasters/kde.tif?cell_m=50&bandwidth_m=500", {}),
+            ("analyst", "/downloads/incidents.csv?preset=all-day", {"X-Purpose": "load test"}),
+            ("neighbourhood", "/downloads/h3-cells.geojson?resolution=8", {}),
+            ("analyst", "/maps/hotspots", {}),
+            ("school", "/ogc/collections/hotspots-kde/items?datetime=2024-Q1", {}),
         ]  # fmt: skip
         # warm the layer caches once (first builds are not what this measures)
         with httpx.Client(base_url=base, timeout=300) as c:
@@ -210,7 +262,7 @@ def run_load(
                             statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                             if r.status_code != 200:
                                 errors.append(f"{r.status_code} {url}: {r.text[:200]}")
-                            elif "incidents/items" in url:
+                            elif "incidents" in url:
                                 incident_reads += 1
                     except httpx.HTTPError as exc:
                         with lock:
@@ -247,13 +299,16 @@ def run_load(
             t.join()
         imp.join()
         seconds = time.perf_counter() - t_start
+        burst = run_burst(base, toks, errors)
+        pid = getattr(live_server, "pid", 0)
+        peak = peak_rss_mb(pid)
     with Store(db) as store:
         rows_after = len(store.incidents(with_location=False))
     audit_reads = len(
         [
             r
             for r in AuditLog(Path(str(db) + ".audit.sqlite")).entries()[audit_before:]
-            if r.action == "read"
+            if r.action in ("read", "export") and r.purpose == "load test"
         ]
     )
     return LoadResult(
@@ -268,7 +323,35 @@ def run_load(
         audit_reads=audit_reads,
         seconds=seconds,
         status_counts=statuses,
+        burst_statuses=burst,
+        peak_rss_mb=peak,
     )
+
+
+def run_burst(base: str, toks: dict[str, str], errors: list[str]) -> dict[int, int]:
+    """Fire :data:`BURST` all at once; any 5xx or transport error is an error."""
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def one(role: str, url: str) -> None:
+        headers = {"Authorization": f"Bearer {toks[role]}", "X-Purpose": "load burst"}
+        try:
+            r = httpx.get(f"{base}{url}", headers=headers, timeout=600)
+        except httpx.HTTPError as exc:
+            with lock:
+                errors.append(f"burst {type(exc).__name__} {url}: {exc}")
+            return
+        with lock:
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code >= 500:
+                errors.append(f"burst {r.status_code} {url}: {r.text[:200]}")
+
+    pool = [threading.Thread(target=one, args=item) for item in BURST]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return statuses
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         folder=folder / "run",
     )
     print(result.summary())
+    print(f"server peak memory (VmHWM): {result.peak_rss_mb:.0f} MB")
     for e in result.errors[:10]:
         print("error:", e)
     return 0 if not result.errors else 1

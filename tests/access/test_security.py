@@ -11,8 +11,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from api import security
-from geosafe.access.audit import AuditLog
-from geosafe.access.tokens import AccessSettings, Principal, TokenStore, create_demo_tokens
+from geosafe._errors import ConfigurationError
+from geosafe.access import limits
+from geosafe.access.tokens import AccessSettings, Principal, create_demo_tokens
 from geosafe.settings import StoreSettings
 
 from .conftest import SCHOOL_A, SCHOOL_B, WARDS
@@ -157,7 +158,8 @@ def test_session_cookie(app_tokens) -> None:
         c.post("/upload", content=b"x", headers={"Origin": "http://testserver"}).status_code == 200
     )
     assert c.get("/session").json()["role"] == "school"
-    assert c.delete("/session").status_code == 204
+    assert c.delete("/session").status_code == 403  # a state change without Origin/Referer
+    assert c.delete("/session", headers={"Origin": "http://testserver"}).status_code == 204
     c.cookies.clear()
     assert c.get("/any").status_code == 401
 
@@ -212,12 +214,12 @@ def test_bbox_area(tmp_path: Path) -> None:
 def test_bbox_area_reference() -> None:
     from pyproj import Geod
 
-    area = security.bbox_area_km2("-0.16,51.598,-0.10,51.633")
+    area = limits.bbox_area_km2("-0.16,51.598,-0.10,51.633")
     geod = Geod(ellps="WGS84")
     w = geod.inv(-0.16, 51.6155, -0.10, 51.6155)[2] / 1000
     hgt = geod.inv(-0.13, 51.598, -0.13, 51.633)[2] / 1000
     assert area == pytest.approx(w * hgt, rel=0.01)
-    assert security.bbox_area_km2("a,b,c,d") is None
+    assert limits.bbox_area_km2("a,b,c,d") is None
 
 
 def test_request_timeout(tmp_path: Path) -> None:
@@ -234,23 +236,14 @@ def test_require_rejects_unknown_role() -> None:
         security.require("admin")
 
 
-def test_lazy_context_from_service_settings(tmp_path: Path) -> None:
-    """Without install(), the context comes from app.state.services.settings.db."""
-
-    class _Svc:
-        class settings:
-            db = tmp_path / "svc.db"
-            data_dir = None
-
+def test_an_app_without_the_access_layer_refuses_to_serve(tmp_path: Path) -> None:
+    """Settings are made at the edge: an app that never called install() says so (no
+    settings are read from deep inside a request)."""
     app = FastAPI()
-    app.state.services = _Svc()
 
     @app.get("/x")
     def x(p: Annotated[Principal, Depends(security.require())]) -> dict:
         return {}
 
-    tokens = TokenStore(tmp_path / "svc.db.auth.sqlite")
-    tok = tokens.create("analyst").token
-    assert TestClient(app).get("/x", headers=_h(tok)).status_code == 200
-    assert isinstance(app.state.access.audit, AuditLog)
-    assert app.state.access.audit.path == tmp_path / "svc.db.audit.sqlite"
+    with pytest.raises(ConfigurationError, match="install"):
+        TestClient(app).get("/x", headers=_h("t"))

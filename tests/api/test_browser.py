@@ -53,7 +53,8 @@ def test_map_page_draws_filters_and_school_offline(
 ) -> None:
     seen: list[str] = []
     outside: list[str] = []
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # bypass_csp: playwright evaluates wait_for_function strings, which the CSP (no eval) forbids
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
 
     def gate(route: Any) -> None:
         url = route.request.url

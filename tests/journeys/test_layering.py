@@ -45,7 +45,8 @@ def test_imports_are_resolved() -> None:
 
 
 MINE = [
-    *sorted((ROOT / "network").glob("*.py")),
+    # network/_raptor.py belongs to the hotspots part (its range search), not checked here
+    *sorted(p for p in (ROOT / "network").glob("*.py") if p.name != "_raptor.py"),
     *sorted((ROOT / "risk").glob("*.py")),
     ROOT / "rolls.py",
     ROOT / "cli" / "journeys.py",

@@ -69,6 +69,19 @@ def test_range_equals_per_minute_on_demo_stops(demo_router) -> None:  # type: ig
     assert _check(router, pairs, day, 7 * 3600 + 15 * 60, 8 * 3600 + 15 * 60) > 500
 
 
+@pytest.mark.parametrize("max_transfers", [0, 1, 2])
+def test_range_under_a_tight_round_limit(demo_router, max_transfers: int) -> None:  # type: ignore[no-untyped-def]
+    """A later departure's labels with more trips must not prune an earlier departure's
+    labels with fewer (found on the demo feed: 490019454S to 490003712E arrived 46380 s
+    instead of 41580 s with per-journey pruning across departures)."""
+    base, day = demo_router
+    router = RaptorRouter(base.feed, transfer_walk_m=0, max_transfers=max_transfers)
+    rng = random.Random(17 + max_transfers)
+    stops = sorted(router.stop_index)
+    pairs = [("490019454S", "490003712E")] + [tuple(rng.sample(stops, 2)) for _ in range(30)]
+    _check(router, pairs, day, 7 * 3600, 8 * 3600)
+
+
 def test_range_equals_per_minute_between_points(demo_router) -> None:  # type: ignore[no-untyped-def]
     """Points: several access stops with different walks, footpaths, walking only."""
     router, day = demo_router

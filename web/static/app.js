@@ -116,7 +116,7 @@
     }
     return {
       type: "FeatureCollection", features: feats, excluded: first.excluded || first["geosafe:excluded"],
-      note: first.note || first["geosafe:note"],
+      note: first.note || first["geosafe:note"] || first["geosafe:reason"],
       p_method_text: first.p_method_text || first["geosafe:p_method_text"], p_min: first.p_min || first["geosafe:p_min"],
     };
   }

@@ -19,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from . import datasets
-from .geocode.places import Gazetteer, read_osm_streets
-from .incident import CRS_BNG, CRS_WGS84
+from .. import datasets
+from ..geocode.places import Gazetteer, read_osm_streets
+from ..incident import CRS_BNG, CRS_WGS84
 
 __all__ = ["PLACE_RANK", "map_labels"]
 

@@ -1,0 +1,192 @@
+"""police.uk's ref rule across the chunks of a file and the store (:class:`Deduper`).
+
+A blank ``Crime ID`` (anti-social behaviour) gets a ref from the row's content hash and its
+occurrence number; a row identical to one already seen (in the file or the store) is
+``duplicate_row``; the same Crime ID with other values is an *update*: the later ``Month``
+wins, within one month a located row beats a "No Location" one, otherwise the row read last
+wins, and the other version is kept as history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ._verdicts import Verdicts
+
+__all__ = ["Deduped", "Deduper"]
+
+
+class _Version(NamedTuple):
+    """The current version of one Crime ID."""
+
+    hash: int
+    month: float  # epoch seconds of the month start
+    located: bool
+    key: int  # > 0 a store id; < 0 minus a data row number of this file
+
+
+@dataclass
+class Deduped:
+    """What :meth:`Deduper.apply` decided for the rows of a chunk."""
+
+    refs: np.ndarray
+    current: np.ndarray
+    updated: int = 0
+    located_preferred: int = 0
+    supersede_rows: list[int] = field(default_factory=list)
+    supersede_ids: list[int] = field(default_factory=list)
+
+
+class Deduper:
+    """police.uk's ref rule across the chunks of a file and the store.
+
+    Of two versions of one Crime ID, the later ``Month`` wins; within one month a located row
+    beats a "No Location" one; otherwise the row read last wins. The other version is kept as
+    history.
+
+    Parameters
+    ----------
+    lookup
+        ``refs -> DataFrame(id, source_ref, row_hash, occurred_from, current, located)`` of the
+        versions already in the store, or ``None`` when the store holds no police.uk rows (or
+        there is no store).
+    """
+
+    def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
+        self.lookup = lookup
+        #: Crime ID -> its current version (a plain tuple in :class:`_Version` order: a
+        #: million of them are made per million rows).
+        self.current: dict[str, tuple[int, float, bool, int]] = {}
+        #: Crime ID -> every version's hash, only for ids seen more than once.
+        self.hashes: dict[str, set[int]] = {}
+        #: Content hash -> occurrences so far (blank Crime IDs).
+        self.anon: dict[int, int] = {}
+
+    def _load(self, ids: list[str]) -> None:
+        if self.lookup is None or not ids:
+            return
+        found = self.lookup(ids)
+        for rec in found.sort_values("current").itertuples(index=False):
+            ref = str(rec.source_ref)
+            version = _Version(
+                int(rec.row_hash),  # type: ignore[arg-type]
+                float(rec.occurred_from),  # type: ignore[arg-type]
+                bool(rec.located),
+                int(rec.id),  # type: ignore[arg-type]
+            )
+            old = self.current.get(ref)
+            if old is not None:
+                self.hashes.setdefault(ref, {old[0]}).add(version.hash)
+            if rec.current == 1 or old is None:
+                self.current[ref] = version
+
+    def apply(
+        self,
+        ids: np.ndarray,
+        hashes: np.ndarray,
+        months: np.ndarray,
+        located: np.ndarray,
+        rows_no: np.ndarray,
+        verdicts: Verdicts,
+    ) -> Deduped:
+        """Decide each good row's ref and whether it is current; quarantine exact repeats
+        (``duplicate_row``) in ``verdicts``."""
+        n = len(ids)
+        out = Deduped(refs=ids.copy(), current=np.ones(n, dtype=np.int8))
+        has_id = verdicts.ok & (ids != "")
+        if self.lookup is not None:  # store versions of the ids in this chunk not yet known
+            self._load([i for i in pd.unique(ids[has_id]) if i not in self.current])
+        known = (
+            np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
+            if self.current
+            else np.zeros(n, bool)
+        )
+        repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+        cand = has_id & (known | repeated)
+        simple = has_id & ~cand
+        self.current.update(
+            zip(
+                ids[simple].tolist(),
+                zip(
+                    hashes[simple].tolist(),
+                    months[simple].tolist(),
+                    located[simple].tolist(),
+                    (-rows_no[simple]).tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
+        for i in np.flatnonzero(cand):
+            self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
+        self._anonymous(ids, hashes, verdicts, out)
+        return out
+
+    def _one(
+        self,
+        i: int,
+        ref: str,
+        hashes: np.ndarray,
+        months: np.ndarray,
+        located: np.ndarray,
+        rows_no: np.ndarray,
+        verdicts: Verdicts,
+        out: Deduped,
+    ) -> None:
+        new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
+        known = self.current.get(ref)
+        if known is None:
+            self.current[ref] = new
+            return
+        old = _Version._make(known)
+        versions = self.hashes.get(ref, {old.hash})
+        if new.hash in versions:
+            verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
+            verdicts.reason[i] = (
+                f"row is identical to one already imported or read (Crime ID {ref[:16]!r}...); "
+                "nothing to do."
+            )
+            return
+        self.hashes[ref] = versions | {new.hash}
+        out.updated += 1
+        if new.month == old.month and new.located != old.located:
+            out.located_preferred += 1
+            wins = new.located
+        else:
+            wins = new.month >= old.month
+        if wins:
+            if old.key > 0:
+                out.supersede_ids.append(old.key)
+            else:
+                out.supersede_rows.append(-old.key)
+            self.current[ref] = new
+        else:
+            out.current[i] = 0
+
+    def _anonymous(
+        self, ids: np.ndarray, hashes: np.ndarray, verdicts: Verdicts, out: Deduped
+    ) -> None:
+        """Blank Crime ID: a ref from the content hash and its occurrence number; a row equal
+        to one already in the store is ``duplicate_row``."""
+        anon = np.flatnonzero(verdicts.ok & (ids == ""))
+        anon_refs = []
+        for i in anon:
+            h = int(hashes[i])
+            k = self.anon.get(h, 0) + 1
+            self.anon[h] = k
+            out.refs[i] = f"anon-{h & 0xFFFFFFFFFFFFFFFF:016x}-{k}"
+            anon_refs.append(out.refs[i])
+        if self.lookup is None or not anon_refs:
+            return
+        found = set(self.lookup(anon_refs)["source_ref"].astype(str))
+        for i in anon:
+            if out.refs[i] in found:
+                verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
+                verdicts.reason[i] = (
+                    "row (blank Crime ID) is identical to one already imported; nothing to do."
+                )
