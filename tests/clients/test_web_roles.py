@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.api.test_browser import browser, wait_js  # noqa: F401  (the shared Chromium fixture)
 
 from .conftest import DemoServer
 
@@ -74,9 +74,7 @@ class Session:
         return out
 
     def wait_refresh(self, n: int) -> None:
-        self.page.wait_for_function(
-            f"window.geosafeState && window.geosafeState.refreshes >= {n}", timeout=240_000
-        )
+        wait_js(self.page, f"window.geosafeState && window.geosafeState.refreshes >= {n}", 240)
 
     def state(self) -> dict[str, Any]:
         return dict(self.page.evaluate("window.geosafeState"))
