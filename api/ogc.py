@@ -369,7 +369,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
     offset = max(0, parse_int(q.get("offset"), "offset", 0))
     bbox, bbox_crs = parse_bbox(q.get("bbox"), q.get("bbox-crs"))
     interval = parse_datetime(q.get("datetime"))
-    audited = incident_access(request, principal) if sp.id == "incidents" else None
+    audited = incident_access(request, principal) if sp.incident_level else None
     layer = svc.layers.layer(sp.id, params, principal=principal)
     hits = layer.select(bbox=bbox, interval=interval, bbox_crs=bbox_crs)
     page = hits[offset : offset + limit]
@@ -466,7 +466,7 @@ def item(
     check_known(request, {"f", "crs", *sp.params})
     _check_crs(request)
     params = analysis_params(request, sp)
-    audited = incident_access(request, principal) if sp.id == "incidents" else None
+    audited = incident_access(request, principal) if sp.incident_level else None
     layer = svc.layers.layer(sp.id, params, principal=principal)
     pos = layer.index.get(feature_id)
     if audited is not None:

@@ -139,6 +139,12 @@ class CollectionSpec:
     #: collection is empty. Non-analysts get the subset their role may see.
     schema: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def incident_level(self) -> bool:
+        """Whether features are individual incidents (personal data): reads need a purpose
+        and are audited, whatever the collection's name (``incidents``, ``incident-routes``)."""
+        return self.schema is INCIDENT_SCHEMA
+
     def json_schema(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
         """The features' JSON Schema (OGC API - Features Part 5 style: ``x-ogc-role`` for
         the id and the geometry), restricted to ``fields`` when given."""
