@@ -25,12 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
-from ..network.pedestrian import OSM_TAGS, pedestrian_reason
+from ..network.pedestrian import OSM_TAGS, pedestrian_reason, walkable_network_arrays
 from ..network.walk import WalkNetwork
 
 __all__ = ["Highways", "read_highways", "walk_network_from_ways", "write_highways"]
@@ -233,39 +231,8 @@ def walk_network_from_ways(ways: Highways, *, source_sha256: str = "") -> WalkNe
     u, v = inverse[first], inverse[first + 1]
     hw = highway[seg_way].astype(np.str_)
     nm = name[seg_way].astype(np.str_)
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    keep = a != b
-    a, b, hw, nm = a[keep], b[keep], hw[keep], nm[keep]
-    length = np.hypot(x[a] - x[b], y[a] - y[b])
-    order = np.lexsort((length, b, a))
-    a, b, hw, nm, length = a[order], b[order], hw[order], nm[order], length[order]
-    uniq = np.ones(len(a), dtype=bool)
-    uniq[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, hw, nm, length = a[uniq], b[uniq], hw[uniq], nm[uniq], length[uniq]
-    n = len(osmids)
-    adj = sparse.coo_array((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-    ncomp, labels = csgraph.connected_components(adj, directed=False)
-    sizes = np.bincount(labels[np.unique(np.concatenate([a, b]))], minlength=ncomp)
-    in_main = labels == int(np.argmax(sizes))
-    ekeep = in_main[a]
-    dropped["not_largest_component"] = int((~ekeep).sum())
-    node_keep = np.zeros(n, dtype=bool)
-    node_keep[a[ekeep]] = True
-    node_keep[b[ekeep]] = True
-    new_index = np.cumsum(node_keep) - 1
-    return WalkNetwork(
-        node_x=x[node_keep],
-        node_y=y[node_keep],
-        node_osmid=osmids[node_keep],
-        edge_u=new_index[a[ekeep]].astype(np.int64),
-        edge_v=new_index[b[ekeep]].astype(np.int64),
-        edge_length_m=length[ekeep],
-        edge_steps=hw[ekeep] == "steps",
-        edge_highway=hw[ekeep],
-        edge_name=nm[ekeep],
-        source_sha256=source_sha256,
-        dropped=dropped,
-    )
+    edges = walkable_network_arrays(osmids, x, y, u, v, hw, nm, dropped=dropped)
+    return WalkNetwork(**edges, source_sha256=source_sha256, dropped=dropped)
 
 
 def write_highways(ways: Highways, path: str | Path) -> Path:

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["OSM_TAGS", "pedestrian_reason", "way_tag"]
+__all__ = ["OSM_TAGS", "pedestrian_reason", "walkable_network_arrays", "way_tag"]
 
 #: ``highway=*`` values never usable on foot.
 _NO_WALK_HIGHWAY: Final = frozenset(
@@ -99,3 +100,65 @@ def pedestrian_reason(tags: Mapping[str, Any]) -> str | None:
     ):
         return "trunk_without_sidewalk"
     return None
+
+
+def walkable_network_arrays(
+    osmids: npt.NDArray[np.int64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    u: npt.NDArray[np.int64],
+    v: npt.NDArray[np.int64],
+    hw: npt.NDArray[np.str_],
+    nm: npt.NDArray[np.str_],
+    *,
+    dropped: dict[str, int],
+) -> dict[str, Any]:
+    """The arrays of a :class:`~geosafe.network.walk.WalkNetwork` from its walkable way
+    segments (shared by the osmnx build and :mod:`geosafe.area.osm`): one row per undirected
+    edge (the shortest of duplicates, no self loops), in the largest connected component;
+    ``dropped`` gains ``not_largest_component``.
+
+    Parameters
+    ----------
+    osmids, x, y
+        Node ids and EPSG:27700 positions; ``u`` and ``v`` index them.
+    u, v, hw, nm
+        One row per walkable segment: its end nodes, ``highway`` and ``name``.
+    """
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    # one row per undirected edge: (min, max), drop self loops, keep the shortest duplicate
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    keep = a != b
+    a, b, hw, nm = a[keep], b[keep], hw[keep], nm[keep]
+    length = np.hypot(x[a] - x[b], y[a] - y[b])
+    order = np.lexsort((length, b, a))
+    a, b, hw, nm, length = a[order], b[order], hw[order], nm[order], length[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b, hw, nm, length = a[first], b[first], hw[first], nm[first], length[first]
+    # largest connected component
+    n = len(osmids)
+    adj = sparse.coo_array((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
+    ncomp, labels = csgraph.connected_components(adj, directed=False)
+    sizes = np.bincount(labels[np.unique(np.concatenate([a, b]))], minlength=ncomp)
+    main = int(np.argmax(sizes))
+    in_main = labels == main
+    ekeep = in_main[a]
+    dropped["not_largest_component"] = int((~ekeep).sum())
+    node_keep = np.zeros(n, dtype=bool)
+    node_keep[a[ekeep]] = True
+    node_keep[b[ekeep]] = True
+    new_index = np.cumsum(node_keep) - 1
+    return dict(
+        node_x=x[node_keep],
+        node_y=y[node_keep],
+        node_osmid=osmids[node_keep],
+        edge_u=new_index[a[ekeep]].astype(np.int64),
+        edge_v=new_index[b[ekeep]].astype(np.int64),
+        edge_length_m=length[ekeep],
+        edge_steps=hw[ekeep] == "steps",
+        edge_highway=hw[ekeep],
+        edge_name=nm[ekeep],
+    )
