@@ -227,13 +227,7 @@ class WalkNetwork:
                 if net.source_sha256 == sha:
                     log.info("walk network loaded from cache %s", cfile)
                     return dataclasses.replace(net, settings=settings)
-        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium (geosafe.area.osm)
-            from ..area.osm import read_highways, walk_network_from_ways
-
-            built = walk_network_from_ways(read_highways(path), source_sha256=sha)
-        else:
-            built = cls._build(path, sha)
-        net = dataclasses.replace(built, settings=settings)
+        net = dataclasses.replace(cls._build(path, sha), settings=settings)
         if use_cache:
             cdir.mkdir(parents=True, exist_ok=True)
             net._save(cfile)
