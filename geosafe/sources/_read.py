@@ -240,14 +240,14 @@ def ignored_columns(header: Sequence[str], names: Sequence[str | None]) -> tuple
 
 
 def _matching_sources(header: Sequence[str]) -> list[str]:
-    """Sources whose every standard column is in ``header`` (case-insensitive)."""
+    """Sources whose every required column is in ``header`` (case-insensitive)."""
     from . import MODULES
 
     have = {_clean_name(h).lower() for h in header}
     return [
         key
         for key, module in MODULES.items()
-        if all(c.name.lower() in have for c in module.COLUMNS)
+        if all(c.name.lower() in have for c in module.COLUMNS if not c.optional)
     ]
 
 
@@ -395,9 +395,9 @@ _HEADER_SEARCH_ROWS: Final = 30
 def _header_row(
     rows: Sequence[Sequence[str]], columns: Sequence[Column], column_map: Mapping[str, str]
 ) -> int | None:
-    """Index (in ``rows``) of the first row after the first that holds every standard column
+    """Index (in ``rows``) of the first row after the first that holds every required column
     (a title or notes above the header), if any."""
-    known = {c.name.lower() for c in columns}
+    known = {c.name.lower() for c in columns if not c.optional}
     cmap = {_clean_name(k).lower(): v.lower() for k, v in column_map.items()}
     for i, cells in enumerate(rows[1:_HEADER_SEARCH_ROWS], start=1):
         have = {cmap.get(_clean_name(c).lower(), _clean_name(c).lower()) for c in cells}
