@@ -186,7 +186,9 @@ def _slot(s: Any) -> str:
 def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
     """Exact counts per school (analysts): pupils per window and mode, the earliest and
     latest time they enter the place, and pupils per half-hour; schools by pupils, most
-    first."""
+    first. A school's ``pupils`` is its largest (window, mode) count: the walking and the
+    bus journeys are two routings of the same roll, and the morning and afternoon runs are
+    the same pupils."""
     out: list[dict[str, Any]] = []
     if cross.empty:
         return out
@@ -207,19 +209,16 @@ def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
                     "times": [{"time": k, "pupils": int(v)} for k, v in slots.items()],
                 }
             )
+        # walk and bus are two routings of the same roll, and a pupil passing in the
+        # morning and home again is one pupil: the largest single (window, mode) count
         out.append(
             {
                 "school_urn": str(urn),
                 "school_name": str(name),
-                "pupils": max(b["pupils"] for b in by if b["window"] == by[0]["window"]),
+                "pupils": max(b["pupils"] for b in by),
                 "by": by,
             }
         )
-        # a pupil passing in the morning and home again is one pupil: the larger window
-        windows: dict[str, int] = {}
-        for b in by:
-            windows[b["window"]] = windows.get(b["window"], 0) + b["pupils"]
-        out[-1]["pupils"] = max(windows.values())
     out.sort(key=lambda r: (-r["pupils"], r["school_urn"]))
     return out
 
