@@ -96,7 +96,7 @@ def route_incidents(
         {
             "source": inc["source"].to_numpy(),
             "direction": dirs,
-            "hour": hours,
+            "hour": pd.array(hours, dtype="Int64"),
             "stop_code": inc["stop_code"].to_numpy(),
             "weight": inc["weight"].to_numpy(dtype=float),
         }
