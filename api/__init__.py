@@ -63,7 +63,19 @@ def create_app(
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
 
-    from . import downloads, jobs, journeys, maps, ogc, places, rasters, reports, schools, security, web
+    from . import (
+        downloads,
+        jobs,
+        journeys,
+        maps,
+        ogc,
+        places,
+        rasters,
+        reports,
+        schools,
+        security,
+        web,
+    )
     from .deps import Services
     from .errors import install_error_handlers
     from .settings import ServiceSettings

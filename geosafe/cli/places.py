@@ -59,19 +59,28 @@ def register(sub: Any) -> None:
     p.add_argument("--route", help="a bus route (e.g. 121)")
     p.add_argument("--direction", type=int, choices=(1, 2), help="route run: 1 or 2")
     p.add_argument(
-        "--role", choices=("analyst", "school", "neighbourhood"), default="analyst",
+        "--role",
+        choices=("analyst", "school", "neighbourhood"),
+        default="analyst",
         help="whose view: analysts exact, others published cell counts",
     )
     p.add_argument("--school", help="the school's URN (role school)")
     p.add_argument(
-        "--mode", choices=("walk", "bus", "both"), default="both",
+        "--mode",
+        choices=("walk", "bus", "both"),
+        default="both",
         help="route the rolls on foot, by bus, or both (default)",
     )
     p.set_defaults(func=_place_report)
 
     b = sub.add_parser("bus-routes", help="bus routes ranked by school-run incidents per km")
     _common(b)
-    b.add_argument("--buffer", type=float, default=0.0, help="also count located CRIS/police.uk incidents within M metres of the route")
+    b.add_argument(
+        "--buffer",
+        type=float,
+        default=0.0,
+        help="also count located CRIS/police.uk incidents within M metres of the route",
+    )
     b.add_argument("--top", type=int, default=20, help="rows in the table")
     b.set_defaults(func=_bus_routes)
 
@@ -98,7 +107,9 @@ def _place_report(args: argparse.Namespace) -> int:
     out.write(f"place: {json.dumps(doc['place'], default=str)}\n")
     out.write(f"role: {doc['role']}; window: {doc['window']}; pupils: {doc['pupils']}\n\n")
     if doc["role"] == "analyst":
-        out.write(f"{'school':<8} {'name':<40} {'mode':<5} {'pupils':>6} {'first':>6} {'last':>6}\n")
+        out.write(
+            f"{'school':<8} {'name':<40} {'mode':<5} {'pupils':>6} {'first':>6} {'last':>6}\n"
+        )
         for s in doc["schools"]:
             for b in s["by"]:
                 out.write(

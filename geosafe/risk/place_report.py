@@ -146,9 +146,13 @@ def riders(
             for leg, g in zip(j.legs, j.leg_geometries or [None] * len(j.legs), strict=False):
                 if leg.get("mode") != "bus" or str(leg.get("route", "")).upper() != key:
                     continue
-                if line is not None and g is not None and not g.is_empty:
-                    if not g.intersects(zone) or not _same_way(g, line):
-                        continue
+                if (
+                    line is not None
+                    and g is not None
+                    and not g.is_empty
+                    and (not g.intersects(zone) or not _same_way(g, line))
+                ):
+                    continue
                 rows.append(
                     {
                         "school_urn": run.school_urn,
@@ -193,7 +197,7 @@ def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
     if cross.empty:
         return out
     for (urn, name), g in cross.groupby(["school_urn", "school_name"], sort=False):
-        by = []
+        by: list[dict[str, Any]] = []
         for (window, mode), h in g.groupby(["window", "mode"], sort=True):
             t = pd.to_numeric(h["time_s"], errors="coerce").to_numpy(dtype=float)
             known = t[np.isfinite(t)]

@@ -62,7 +62,11 @@ def _run_of_stop(data_dir: Any, route: str) -> dict[str, int]:
 
 
 def route_incidents(
-    incidents: pd.DataFrame, route: str, *, data_dir: Any = None, sources: Sequence[str] = ("dir", "asif")
+    incidents: pd.DataFrame,
+    route: str,
+    *,
+    data_dir: Any = None,
+    sources: Sequence[str] = ("dir", "asif"),
 ) -> pd.DataFrame:
     """DIR/ASIF incidents recorded on ``route`` with their ``direction`` (the run whose stop
     sequence holds the incident's stop, or along which its recorded stretch runs; ``unknown``
@@ -288,9 +292,9 @@ def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> 
     def counts(by: str) -> list[dict[str, Any]]:
         if ri.empty:
             return []
-        g = ri.groupby(["source", by], dropna=False)["weight"].sum()
+        g = ri.groupby(["source", by], dropna=False)["weight"].sum().reset_index()
         rows = []
-        for (src, k), v in g.items():
+        for src, k, v in zip(g["source"], g[by], g["weight"], strict=True):
             n = round_count(float(v)) if role != "analyst" else round(float(v), 2)
             rows.append({"source": src, by: None if pd.isna(k) else k, "incidents": n})
         return rows

@@ -20,7 +20,9 @@ def _at_school(urn: str, radius: int) -> dict[str, str]:
 
 
 def test_analyst_gets_exact_pupils(client: TestClient, tokens: Tokens) -> None:
-    r = client.get("/places/report", params=_at_school(tokens.school_urn, 100), headers=auth(tokens.analyst))
+    r = client.get(
+        "/places/report", params=_at_school(tokens.school_urn, 100), headers=auth(tokens.analyst)
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     (school,) = [s for s in doc["schools"] if s["school_urn"] == tokens.school_urn]
@@ -28,7 +30,9 @@ def test_analyst_gets_exact_pupils(client: TestClient, tokens: Tokens) -> None:
     assert school["by"][0]["mode"] == "walk" and school["by"][0]["last"] <= "08:40"
 
 
-def test_school_and_neighbourhood_see_published_cells_only(client: TestClient, tokens: Tokens) -> None:
+def test_school_and_neighbourhood_see_published_cells_only(
+    client: TestClient, tokens: Tokens
+) -> None:
     seen = {}
     for role, token in (("school", tokens.school), ("neighbourhood", tokens.neighbourhood)):
         for radius in (100, 1500):
@@ -46,7 +50,9 @@ def test_school_and_neighbourhood_see_published_cells_only(client: TestClient, t
                     assert row["school_urn"] == tokens.school_urn
                 else:
                     assert row["school_urn"] == "all"
-            seen[(role, radius)] = {(c["window"], c["cell"]): c["pupils"] for c in doc["published"]["cell_counts"]}
+            seen[(role, radius)] = {
+                (c["window"], c["cell"]): c["pupils"] for c in doc["published"]["cell_counts"]
+            }
         small, large = seen[(role, 100)], seen[(role, 1500)]
         # differencing the two circles: shared cells keep their counts, new cells are
         # published counts themselves (never a group below 10)
@@ -63,4 +69,6 @@ def test_bad_queries_and_roles(client: TestClient, tokens: Tokens) -> None:
     r = client.get("/places/report", params={"place": "Nowhere Such Place Xyzzy"}, headers=h)
     assert r.status_code == 404
     assert client.get("/places/bus-routes", headers=auth(tokens.school)).status_code == 403
-    assert client.get("/places/report", params=_at_school(tokens.school_urn, 100)).status_code == 401
+    assert (
+        client.get("/places/report", params=_at_school(tokens.school_urn, 100)).status_code == 401
+    )

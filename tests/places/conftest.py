@@ -46,7 +46,9 @@ def plus_net(school_xy: tuple[float, float]) -> WalkNetwork:
         edge_length_m=np.hypot(x[u] - x[v], y[u] - y[v]),
         edge_steps=np.zeros(n, bool),
         edge_highway=np.array(["footway"] * n),
-        edge_name=np.array(["West Arm"] * 4 + ["North Arm"] * 4 + ["East Arm"] * 4 + ["South Arm"] * 4),
+        edge_name=np.array(
+            ["West Arm"] * 4 + ["North Arm"] * 4 + ["East Arm"] * 4 + ["South Arm"] * 4
+        ),
     )
 
 

@@ -44,7 +44,9 @@ def test_rate_per_km_per_hour_and_rank() -> None:
 def test_located_incidents_within_the_buffer() -> None:
     pts = gpd.GeoDataFrame(
         {"weight": [1.0, 1.0, 1.0, 1.0]},
-        geometry=shapely.points([(530500, 190040), (531500, 189960), (531000, 190000), (531000, 190200)]),
+        geometry=shapely.points(
+            [(530500, 190040), (531500, 189960), (531000, 190000), (531000, 190200)]
+        ),
         crs="EPSG:27700",
     )
     got = profile_routes(_runs(), _on_route(), window_hours=100.0, located=pts, buffer_m=50.0)
