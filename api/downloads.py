@@ -83,7 +83,7 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
     check_role(principal, sp.roles, sp.id)
     check_known(request, sp.params)
     params = analysis_params(request, sp)
-    audited = incident_access(request, principal, action="export") if sp.id == "incidents" else None
+    audited = incident_access(request, principal, action="export") if sp.incident_level else None
     layer = svc.layers.layer(sp.id, params, principal=principal)
     if audited is not None:
         audited.record(len(layer.ids))

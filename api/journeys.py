@@ -52,6 +52,10 @@ class JourneyRequest(BaseModel):
     date: str | None = Field(None, description="YYYY-MM-DD (default: next school day)")
     preset: str | None = Field("school-run", description="incident time window for exposure")
 
+    def origin_values(self) -> list[str | tuple[float, float]]:
+        """The origins as postcodes or ``(lon, lat)`` pairs, as the library takes them."""
+        return [o if isinstance(o, str) else (o.lon, o.lat) for o in self.origins]
+
 
 class ReportRequest(BaseModel):
     """A whole school's report."""
@@ -75,10 +79,6 @@ class PlacementRequest(BaseModel):
     page: str | None = Field(None, description="A candidate URN: answer its printable page")
 
 
-def _origins(req: JourneyRequest) -> list[str | tuple[float, float]]:
-    return [o if isinstance(o, str) else (o.lon, o.lat) for o in req.origins]
-
-
 @router.post("", summary="Routes with exposure per leg")
 def journeys(req: JourneyRequest, request: Request, principal: Caller, svc: Svc) -> Response:
     """Routes from each origin to the school, one GeoJSON feature per leg, with exposure
@@ -88,7 +88,7 @@ def journeys(req: JourneyRequest, request: Request, principal: Caller, svc: Svc)
     fc = gc.plan_journeys(
         svc.layers,
         school=req.school,
-        origins=_origins(req),
+        origins=req.origin_values(),
         mode=req.mode,
         arrive_by=req.arrive_by,
         date=req.date,

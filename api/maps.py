@@ -3,13 +3,7 @@ GeoJSON (``/maps/basemap.json``) for the web page. All assets are served by this
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,13 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
-from geosafe.publish import disclosure
+from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
 from geosafe.publish import labels as glabels
 from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
-from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
+from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known
 from .web import LEAFLET_URL
 
@@ -31,42 +25,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
-_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class _Page:
-    """A rendered page: UTF-8 bytes, their gzip compression and the entity tag of each."""
-
-    raw: bytes
-    gz: bytes
-    etag: str
-    etag_gz: str
-
-
-def _cached(svc: Services, key: Hashable, make: Callable[[], str]) -> _Page:
-    """The page for ``key`` (whose last item is the viewer's scope), rendered and compressed
-    once (least recently used pages dropped first). Its entity tags hash the bytes together
-    with ``key``, so a tag issued to one role or scope never validates another's copy."""
-    cache: OrderedDict[Hashable, _Page] = svc.html_cache
-    with _lock:
-        hit = cache.get(key)
-        if hit is not None:
-            cache.move_to_end(key)
-            return hit
-    raw = make().encode()
-    digest = hashlib.sha256(repr(key).encode() + b"\0" + raw).hexdigest()[:32]
-    entry = _Page(
-        raw, gzip.compress(raw, compresslevel=9, mtime=0), f'"{digest}"', f'"{digest}-gz"'
-    )
-    with _lock:
-        cache[key] = entry
-        while len(cache) > max(1, svc.settings.cache_size):
-            cache.popitem(last=False)
-    return entry
-
-
-def _not_modified(request: Request, page: _Page) -> bool:
+def _not_modified(request: Request, page: pages.Page) -> bool:
     """Whether the request's ``If-None-Match`` names either representation of ``page``."""
     header = request.headers.get("if-none-match")
     if not header:
@@ -75,7 +36,7 @@ def _not_modified(request: Request, page: _Page) -> bool:
     return "*" in tags or page.etag in tags or page.etag_gz in tags
 
 
-def _send(request: Request, page: _Page, media: str, cache_control: str) -> Response:
+def _send(request: Request, page: pages.Page, media: str, cache_control: str) -> Response:
     """The cached page, gzip-compressed when the client accepts it (a map page is ~0.8 MB of
     GeoJSON; compressed ~8 times smaller), or ``304 Not Modified`` without a body when the
     client's ``If-None-Match`` names it. Responses vary by credentials and are ``private``:
@@ -102,8 +63,11 @@ _PAGE_CACHE = "private, no-cache"
 def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
-    entry = _cached(
-        svc, ("basemap", None), lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict())
+    entry = pages.cached_page(
+        svc.html_cache,
+        ("basemap", None),
+        lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict()),
+        size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
 
@@ -112,8 +76,11 @@ def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
 def labels(request: Request, principal: Caller, svc: Svc) -> Response:
     """Street names (along the OSM streets) and names of stations, stops, parks, schools and
     neighbourhoods as GeoJSON (WGS84), placed by the web page as basemap labels."""
-    entry = _cached(
-        svc, ("labels", None), lambda: json.dumps(glabels.map_labels(svc.settings.data_dir))
+    entry = pages.cached_page(
+        svc.html_cache,
+        ("labels", None),
+        lambda: json.dumps(glabels.map_labels(svc.settings.data_dir)),
+        size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
 
@@ -143,7 +110,12 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8", _PAGE_CACHE)
+    return _send(
+        request,
+        pages.cached_page(svc.html_cache, key, make, size=svc.settings.cache_size),
+        "text/html; charset=utf-8",
+        _PAGE_CACHE,
+    )
 
 
 @router.get("/schools/{urn}", response_class=HTMLResponse, summary="A school's map")
@@ -183,4 +155,9 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         )
         return gm.render(m)
 
-    return _send(request, _cached(svc, key, make), "text/html; charset=utf-8", _PAGE_CACHE)
+    return _send(
+        request,
+        pages.cached_page(svc.html_cache, key, make, size=svc.settings.cache_size),
+        "text/html; charset=utf-8",
+        _PAGE_CACHE,
+    )

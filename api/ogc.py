@@ -8,7 +8,6 @@ layers come from :class:`geosafe.publish.service.LayerService`; this module pars
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
 from geosafe.publish import catalogue as gl
-from geosafe.publish import roles, styles
+from geosafe.publish import pages, roles, styles
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
@@ -50,31 +49,31 @@ _ITEM_PARAMS: Final = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offse
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
 
-def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
 _OGC_PARAMS = [
-    _param(
+    pages.query_parameter(
         "bbox",
         "minlon,minlat,maxlon,maxlat (CRS84) or in `bbox-crs`",
         {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
     ),
-    _param("bbox-crs", "CRS of `bbox`: CRS84 (default) or EPSG:27700 URI", {"type": "string"}),
-    _param("datetime", "instant or interval `start/end`, `..` for an open end", {"type": "string"}),
-    _param("limit", "page size; clamped to the server maximum", {"type": "integer", "minimum": 1}),
-    _param("offset", "features to skip", {"type": "integer", "minimum": 0}),
-    _param("crs", "output CRS: CRS84 only", {"type": "string"}),
-    _param("f", "json (default) or html", {"type": "string", "enum": ["json", "html"]}),
+    pages.query_parameter(
+        "bbox-crs", "CRS of `bbox`: CRS84 (default) or EPSG:27700 URI", {"type": "string"}
+    ),
+    pages.query_parameter(
+        "datetime", "instant or interval `start/end`, `..` for an open end", {"type": "string"}
+    ),
+    pages.query_parameter(
+        "limit", "page size; clamped to the server maximum", {"type": "integer", "minimum": 1}
+    ),
+    pages.query_parameter("offset", "features to skip", {"type": "integer", "minimum": 0}),
+    pages.query_parameter("crs", "output CRS: CRS84 only", {"type": "string"}),
+    pages.query_parameter(
+        "f", "json (default) or html", {"type": "string", "enum": ["json", "html"]}
+    ),
 ]
 _ANALYSIS_PARAMS = [
-    _param(name, f"{text} (collections that take it; see `geosafe:parameters`)", {"type": "string"})
+    pages.query_parameter(
+        name, f"{text} (collections that take it; see `geosafe:parameters`)", {"type": "string"}
+    )
     for name, text in gl.describe_params().items()
 ]
 Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
@@ -90,47 +89,11 @@ def _respond(
     request: Request, doc: dict[str, Any], *, title: str, media: str = "application/json"
 ) -> Response:
     if wants_html(request):
-        return HTMLResponse(_html(doc, title))
+        return HTMLResponse(pages.ogc_html(doc, title, leaflet_url=LEAFLET_URL))
     return Response(
         json.dumps(doc, ensure_ascii=False),
         media_type=media,
         headers={"Content-Crs": f"<{CRS84}>"} if media == GEOJSON else None,
-    )
-
-
-def _html(doc: Mapping[str, Any], title: str) -> str:
-    links = "".join(
-        f'<li><a href="{html.escape(link["href"])}">{html.escape(link.get("title") or link["rel"])}</a>'
-        f" ({html.escape(link.get('type', ''))})</li>"
-        for link in doc.get("links", [])
-    )
-    body = html.escape(
-        json.dumps({k: v for k, v in doc.items() if k != "links"}, indent=1)[:200_000]
-    )
-    head = f"<meta charset=utf-8><title>{html.escape(title)}</title>"
-    map_part = ""
-    if doc.get("type") in ("FeatureCollection", "Feature"):
-        # the features on a small map (Leaflet from this server, offline basemap, no tiles)
-        data = json.dumps(
-            {
-                "type": doc["type"],
-                **{k: doc[k] for k in ("features", "geometry", "properties") if k in doc},
-            }
-        )
-        data = data.replace("</", "<\\/")
-        head += f'<link rel=stylesheet href="{LEAFLET_URL}/leaflet.css"><script src="{LEAFLET_URL}/leaflet.js"></script>'
-        map_part = (
-            '<div id=map style="height:420px;background:#f7f7f2"></div><script>'
-            f"const data={data};const m=L.map('map');"
-            "const g=L.geoJSON(data,{pointToLayer:(f,ll)=>L.circleMarker(ll,{radius:5})}).addTo(m);"
-            "try{m.fitBounds(g.getBounds(),{maxZoom:16})}catch(e){m.setView([51.61,-0.12],13)}"
-            "fetch('/maps/basemap.json',{credentials:'same-origin'}).then(r=>r.ok?r.json():null).then(b=>{"
-            "if(b)L.geoJSON(b.streets,{style:{color:'#bbb',weight:1},interactive:false}).addTo(m).bringToBack()})"
-            "</script>"
-        )
-    return (
-        f"<!doctype html><html lang=en><head>{head}</head><body><h1>{html.escape(title)}</h1>"
-        f"<ul>{links}</ul>{map_part}<pre>{body}</pre></body></html>"
     )
 
 
@@ -213,11 +176,11 @@ def _collection_doc(
 ) -> dict[str, Any]:
     own = {k: v for k, v in request.query_params.items() if k in sp.params}
     if sp.params and not sp.temporal:  # computed on demand: the demo area and the period
-        bbox = _demo_extent(svc)
+        bbox = pages.area_extent(svc.layers.data_dir)
         synthetic = svc.layers.has_synthetic()
     else:
         layer = svc.layers.layer(sp.id, params, principal=principal)
-        bbox = layer.extent or _demo_extent(svc)
+        bbox = layer.extent or pages.area_extent(svc.layers.data_dir)
         synthetic = layer.synthetic
     if sp.temporal:
         t0, t1 = layer.interval
@@ -243,7 +206,7 @@ def _collection_doc(
         "extent": {
             "spatial": {"bbox": [list(bbox)], "crs": CRS84},
             "temporal": {
-                "interval": [[_iso(t0), _iso(t1)]],
+                "interval": [[pages.iso_utc(t0), pages.iso_utc(t1)]],
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
             },
         },
@@ -285,28 +248,6 @@ def _collection_doc(
     return doc
 
 
-def _iso(t: pd.Timestamp | None) -> str | None:
-    if t is None:
-        return None
-    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _demo_extent(svc: Services) -> tuple[float, float, float, float]:
-    import geopandas as gpd
-
-    from geosafe import datasets
-    from geosafe.incident import CRS_BNG, CRS_WGS84
-
-    area = datasets.demo_area(svc.layers.data_dir)
-    b = gpd.GeoSeries([area], crs=CRS_BNG).to_crs(CRS_WGS84).total_bounds
-    return (round(b[0], 6), round(b[1], 6), round(b[2], 6), round(b[3], 6))
-
-
-def _visible(principal: Any) -> list[gl.CollectionSpec]:
-    role = getattr(principal, "role", None)
-    return [sp for sp in gl.COLLECTIONS.values() if principal is None or role in sp.roles]
-
-
 def _cached_response(
     request: Request, svc: Services, principal: Any, build: Callable[[], Response]
 ) -> Response:
@@ -339,7 +280,7 @@ def collections(request: Request, principal: Caller, svc: Svc) -> Response:
 
     def build() -> Response:
         docs = []
-        for sp in _visible(principal):
+        for sp in pages.visible(getattr(principal, "role", None)):
             docs.append(_collection_doc(request, svc, sp, gl.DEFAULT_PARAMS, principal))
         doc = {"collections": docs, "links": _alt_links(request, "/ogc/collections")}
         return _respond(request, doc, title="Collections")
@@ -428,7 +369,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
     offset = max(0, parse_int(q.get("offset"), "offset", 0))
     bbox, bbox_crs = parse_bbox(q.get("bbox"), q.get("bbox-crs"))
     interval = parse_datetime(q.get("datetime"))
-    audited = incident_access(request, principal) if sp.id == "incidents" else None
+    audited = incident_access(request, principal) if sp.incident_level else None
     layer = svc.layers.layer(sp.id, params, principal=principal)
     hits = layer.select(bbox=bbox, interval=interval, bbox_crs=bbox_crs)
     page = hits[offset : offset + limit]
@@ -487,7 +428,13 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
                 else {}
             ),
         }
-        return HTMLResponse(_html(doc, f"{sp.title}: features {offset + 1}-{offset + len(page)}"))
+        return HTMLResponse(
+            pages.ogc_html(
+                doc,
+                f"{sp.title}: features {offset + 1}-{offset + len(page)}",
+                leaflet_url=LEAFLET_URL,
+            )
+        )
     body = (
         '{"type":"FeatureCollection","features":['
         + ",".join(layer.features[i] for i in page)
@@ -519,7 +466,7 @@ def item(
     check_known(request, {"f", "crs", *sp.params})
     _check_crs(request)
     params = analysis_params(request, sp)
-    audited = incident_access(request, principal) if sp.id == "incidents" else None
+    audited = incident_access(request, principal) if sp.incident_level else None
     layer = svc.layers.layer(sp.id, params, principal=principal)
     pos = layer.index.get(feature_id)
     if audited is not None:
@@ -541,5 +488,7 @@ def item(
         },
     ]
     if wants_html(request):
-        return HTMLResponse(_html(feature, f"{sp.title}: {feature_id}"))
+        return HTMLResponse(
+            pages.ogc_html(feature, f"{sp.title}: {feature_id}", leaflet_url=LEAFLET_URL)
+        )
     return JSONResponse(feature, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})

@@ -75,19 +75,4 @@ def profile(
         audited.record(p.records_read)
     if format == "html":
         return HTMLResponse(render_html(p))
-    body = {
-        "audience": p.audience,
-        "from": p.from_date.isoformat(),
-        "to": p.to_date.isoformat(),
-        "headline": p.headline,
-        "overlap": p.overlap,
-        "tables": {k: _records(v) for k, v in p.tables.items()},
-        "caveats": p.caveats,
-        "method": p.method,
-    }
-    return JSONResponse(body)
-
-
-def _records(df: Any) -> list[dict[str, Any]]:
-    out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out]
+    return JSONResponse(p.to_json())

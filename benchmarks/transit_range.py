@@ -5,7 +5,7 @@ both engines load the same prepared copy (``tests/transit/nigiri_ref.py``) and a
 random stop-to-stop queries for every departure minute of one hour (07:00-08:00) on one
 service day:
 
-- ``geosafe range``: ``_raptor.range_arrivals`` (one rRAPTOR run over the departures of the
+- ``geosafe range``: ``_raptor_range.range_arrivals`` (one rRAPTOR run over the departures of the
   window, labels reused), the answer ``RaptorRouter.departure_window`` now gives;
 - ``geosafe per-minute``: 60 separate earliest-arrival searches (the former answer), also the
   equality check: both must give the same arrival for every minute;
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._shared import shared_data  # noqa: E402
-from geosafe.network import _raptor  # noqa: E402
+from geosafe.network import _raptor, _raptor_range  # noqa: E402
 from geosafe.network.gtfs import read_feed  # noqa: E402
 from geosafe.network.transit import RaptorRouter  # noqa: E402
 from tests.transit.nigiri_ref import MAX_TRANSFERS, Nigiri, prepare_feed  # noqa: E402
@@ -76,7 +76,7 @@ def bench(name: str, src: Path, n: int, seed: int) -> dict[str, float] | None:
 
     def ours_range() -> list[np.ndarray]:
         return [
-            _raptor.range_arrivals(
+            _raptor_range.range_arrivals(
                 tables,
                 min_transfer_s=router.min_transfer_s,
                 max_rounds=router.max_transfers + 1,

@@ -113,12 +113,9 @@ class Problem:
 # --------------------------------------------------------------------------------------------
 # timestamps
 
-_ISO_RE: Final = re.compile(
-    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
-    r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d{1,6})?)?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$"
-)
-_DATE_RE: Final = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})$")
+# the one grammar of dates and instants (geosafe.periods), ASCII digits only
+_ISO_RE: Final = periods.INSTANT_RE
+_DATE_RE: Final = periods.DATE_RE
 _SERIAL_RE: Final = re.compile(r"^\d{4,6}(?:\.\d+)?$")
 _EARLIEST: Final = pd.Timestamp("2000-01-01", tz=LONDON)
 

@@ -33,6 +33,8 @@ import pandas as pd
 from ._errors import DisclosureError, ValidationError
 
 __all__ = [
+    "DATE_RE",
+    "INSTANT_RE",
     "LONDON",
     "MAX_DATE",
     "MIN_DATE",
@@ -56,8 +58,9 @@ MIN_DATE: Final = dt.date(1900, 1, 1)
 MAX_DATE: Final = dt.date(2099, 12, 31)
 
 _D: Final = "[0-9]"
-_DATE_RE: Final = re.compile(rf"^(?P<y>{_D}{{4}})-(?P<m>{_D}{{2}})-(?P<d>{_D}{{2}})$")
-_INSTANT_RE: Final = re.compile(
+#: The accepted spellings of a date and of an instant (ASCII digits only).
+DATE_RE: Final = re.compile(rf"^(?P<y>{_D}{{4}})-(?P<m>{_D}{{2}})-(?P<d>{_D}{{2}})$")
+INSTANT_RE: Final = re.compile(
     rf"^(?P<y>{_D}{{4}})-(?P<m>{_D}{{2}})-(?P<d>{_D}{{2}})"
     rf"(?:[Tt ](?P<H>{_D}{{2}}):(?P<M>{_D}{{2}})(?::(?P<S>{_D}{{2}})(?:\.(?P<f>{_D}{{1,9}}))?)?"
     rf"(?P<tz>[Zz]|[+-]{_D}{{2}}:?{_D}{{2}})?)?$"
@@ -159,7 +162,7 @@ def parse_date(text: str, *, name: str = "date") -> dt.date:
         Naming ``name``, the value and the form to write.
     """
     raw = text.strip() if isinstance(text, str) else text
-    m = _DATE_RE.match(raw) if isinstance(raw, str) else None
+    m = DATE_RE.match(raw) if isinstance(raw, str) else None
     if m is None:
         msg = f"`{name}` {text!r} is not a date; write it as YYYY-MM-DD, e.g. '2025-01-13'."
         raise ValidationError(msg)
@@ -213,7 +216,7 @@ def parse_local_datetime(text: str, *, name: str = "datetime") -> tuple[pd.Times
         local time skipped or repeated by a clock change.
     """
     raw = text.strip() if isinstance(text, str) else ""
-    m = _INSTANT_RE.match(raw)
+    m = INSTANT_RE.match(raw)
     if m is None:
         msg = f"`{name}` {text!r} is not a date or date-time; {_INSTANT_HELP}."
         raise TimeError(msg, "time_format")

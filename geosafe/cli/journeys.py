@@ -371,11 +371,36 @@ def _pupil_journeys(
     return chosen
 
 
+def _two_windows(
+    args: argparse.Namespace, store: Any, router: Any | None
+) -> tuple[Any | None, Any | None, int, dt.date, str]:
+    """The morning (``--arrive-by``) and afternoon (``--depart``) exposure models over the
+    same days, the records read, and the day of travel with the reason it was chosen."""
+    from ..risk.report import representative_school_day
+
+    morning, n_read = _model(args, store, args.arrive_by)
+    period = None
+    if morning is not None:
+        start, end = (dt.date.fromisoformat(d) for d in morning.params["period"])
+        period = (start, end)
+    afternoon, _ = _model(args, store, args.depart, period)
+    if args.date is not None:
+        return morning, afternoon, n_read, args.date, "The day of travel was chosen by the user."
+    if period is None:
+        why = "No incidents to date the journeys by: next Monday."
+        return morning, afternoon, n_read, _next_monday(), why
+    feed = getattr(router, "feed", None)
+    date, why = representative_school_day(
+        *period, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
+    )
+    return morning, afternoon, n_read, date, why
+
+
 def cmd_school_report(args: argparse.Namespace) -> int:
     """``geosafe school-report``."""
     from ..network import origins as og
     from ..risk.naming import place_namer
-    from ..risk.report import build_school_report, representative_school_day
+    from ..risk.report import build_school_report
     from ..risk.report_page import write_school_report
     from ..rolls import roll_postcodes
 
@@ -385,23 +410,8 @@ def cmd_school_report(args: argparse.Namespace) -> int:
     homes = roll_postcodes(store.path, args.school) + og.fap_home_postcodes(store, args.school)
     origins = og.origins_from_postcodes(homes, kind="postcode")
     net = _network(args)
-    model, n_read = _model(args, store, args.arrive_by)
-    period = None
-    if model is not None:
-        start, end = (dt.date.fromisoformat(d) for d in model.params["period"])
-        period = (start, end)
-    home_model, _ = _model(args, store, args.depart, period)
     router = _router(args, net)
-    if args.date is not None:
-        date, date_reason = args.date, "The day of travel was chosen by the user."
-    elif model is not None:
-        start, end = (dt.date.fromisoformat(d) for d in model.params["period"])
-        feed = getattr(router, "feed", None)
-        date, date_reason = representative_school_day(
-            start, end, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
-        )
-    else:
-        date, date_reason = _next_monday(), "No incidents to date the journeys by: next Monday."
+    model, home_model, n_read, date, date_reason = _two_windows(args, store, router)
     kw = {"date": date, "net": net, "router": router}
     morning = _pupil_journeys(
         args, origins, bell=args.arrive_by, direction="to-school", model=model, **kw
@@ -443,7 +453,6 @@ def cmd_placement(args: argparse.Namespace) -> int:
     from ..risk.naming import place_namer
     from ..risk.placement import check_placement, referral_home_and_notes
     from ..risk.placement_page import write_placement
-    from ..risk.report import representative_school_day
 
     store = _store(args, required=True)
     notes: dict[str, str] = {}
@@ -458,21 +467,7 @@ def cmd_placement(args: argparse.Namespace) -> int:
     home_xy = (float(found["easting"].iloc[0]), float(found["northing"].iloc[0]))
     net = _network(args)
     router = _router(args, net)
-    morning, n_read = _model(args, store, args.arrive_by)
-    period = None
-    if morning is not None:
-        start, end = (dt.date.fromisoformat(d) for d in morning.params["period"])
-        period = (start, end)
-    afternoon, _ = _model(args, store, args.depart, period)
-    if args.date is not None:
-        date, why = args.date, "The day of travel was chosen by the user."
-    elif period is not None:
-        feed = getattr(router, "feed", None)
-        date, why = representative_school_day(
-            *period, runs=(lambda d: bool(feed.services_on(d))) if feed is not None else None
-        )
-    else:
-        date, why = _next_monday(), "No incidents to date the journeys by: next Monday."
+    morning, afternoon, n_read, date, why = _two_windows(args, store, router)
     _audit(args, "placement", store, n_read + (1 if args.referral else 0))
     check = check_placement(
         home_xy,

@@ -27,14 +27,14 @@ from scipy.sparse import csgraph
 try:  # pragma: no cover - exercised implicitly
     from numba import njit as _njit
 
-    def _jit(fn: Any) -> Any:
+    def jit(fn: Any) -> Any:
         return _njit(cache=True, nogil=True)(fn)
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a declared dependency
     HAVE_NUMBA = False
 
-    def _jit(fn: Any) -> Any:
+    def jit(fn: Any) -> Any:
         return fn
 
 
@@ -99,7 +99,7 @@ class DayTables:
         )
 
 
-@_jit
+@jit
 def _chain_ids(arr, dep):
     """Chain index of each trip (rows sorted by first departure) such that no trip
     overtakes the previous one of its chain at any stop (greedy, first chain that fits)."""
@@ -402,8 +402,8 @@ class ShapeLines:
         return shapely.LineString(np.vstack([p0, xy[i0:i1], p1]))
 
 
-@_jit
-def _first_trip_from(dep, to, L, i, n, b):
+@jit
+def first_trip_from(dep, to, L, i, n, b):
     """The first of trips ``0..n-1`` of a pattern (times at ``to``, ``L`` stops) departing
     stop position ``i`` at or after ``b`` (``n`` if none): binary search, trips are FIFO."""
     lo = 0
@@ -417,7 +417,7 @@ def _first_trip_from(dep, to, L, i, n, b):
     return lo
 
 
-@_jit
+@jit
 def raptor_kernel(
     n_stops,
     p_stop_off,
@@ -570,7 +570,7 @@ def raptor_kernel(
                 if p_board[so + i]:
                     b = board[k - 1, s]
                     if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                        lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
+                        lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
                         if lo < (t if t >= 0 else nt):
                             t = lo
                             bpos = i
@@ -630,307 +630,3 @@ def raptor_kernel(
         bd_round,
         bd_stop,
     )
-
-
-@_jit
-def _range_events(
-    p_stop_off,
-    p_board,
-    p_len,
-    p_trip_off,
-    p_time_off,
-    dep,
-    s_pat_off,
-    s_pat,
-    s_pat_pos,
-    fp_off,
-    fp_to,
-    fp_dur,
-    src_stop,
-    src_walk,
-    lo,
-    hi,
-):
-    """Origin departure times at which a first boarding changes: for every source (stop,
-    walk), every stop reachable from it on foot in round 0 (itself or one footpath) and
-    every trip boarding there, the trip's departure minus the walk. Returns the distinct
-    times in ``[lo, hi]`` and the first one after ``hi`` (``INF`` if none), descending."""
-    big = np.int64(1) << np.int64(60)
-    n = 0
-    for i in range(src_stop.shape[0]):
-        s = src_stop[i]
-        for e in range(fp_off[s], fp_off[s + 1] + 1):
-            u = s if e == fp_off[s + 1] else fp_to[e]
-            for q in range(s_pat_off[u], s_pat_off[u + 1]):
-                n += p_trip_off[s_pat[q] + 1] - p_trip_off[s_pat[q]]
-    out = np.empty(n + 1, dtype=np.int64)
-    m = 0
-    after = big
-    for i in range(src_stop.shape[0]):
-        s = src_stop[i]
-        w = src_walk[i]
-        for e in range(fp_off[s], fp_off[s + 1] + 1):
-            u = s if e == fp_off[s + 1] else fp_to[e]
-            f = 0 if e == fp_off[s + 1] else fp_dur[e]
-            for q in range(s_pat_off[u], s_pat_off[u + 1]):
-                p = s_pat[q]
-                pos = s_pat_pos[q]
-                if not p_board[p_stop_off[p] + pos]:
-                    continue
-                L = p_len[p]
-                to = p_time_off[p]
-                for t in range(p_trip_off[p + 1] - p_trip_off[p]):
-                    ev = dep[to + t * L + pos] - w - f
-                    if ev > hi:
-                        if ev < after:
-                            after = ev
-                    elif ev >= lo:
-                        out[m] = ev
-                        m += 1
-    if after < big:
-        out[m] = after
-        m += 1
-    ev = np.unique(out[:m])
-    return ev[::-1].copy()
-
-
-@_jit
-def range_kernel(
-    n_stops,
-    p_stop_off,
-    p_stops,
-    p_board,
-    p_alight,
-    p_len,
-    p_trip_off,
-    p_time_off,
-    arr,
-    dep,
-    s_pat_off,
-    s_pat,
-    s_pat_pos,
-    fp_off,
-    fp_to,
-    fp_dur,
-    min_transfer,
-    max_rounds,
-    src_stop,
-    src_walk,
-    tgt_stop,
-    tgt_egress,
-    events,
-):
-    """rRAPTOR (Delling, Pajor and Werneck 2012, section 4): earliest arrival at the best
-    target for each origin departure time of ``events`` (descending), one run per event,
-    each run reusing the labels of the later ones (a journey leaving later is also open to
-    an earlier departure, so those labels stay valid bounds and only what the earlier
-    departure improves is propagated). Arrival labels are kept per round (at most ``k``
-    trips), so a journey with more trips found for a later departure never prunes one with
-    fewer for an earlier one: under the round limit that one may be the only way on.
-    Returns the arrival per event (``INF``: none)."""
-    big = np.int64(1) << np.int64(60)
-    n_pat = p_len.shape[0]
-    K = max_rounds + 1
-    board = np.full((K, n_stops), big, dtype=np.int64)
-    # earliest arrival by a trip with at most k trips, over every run so far: local pruning
-    # must not let a label with more trips from a later departure prune one with fewer
-    best_k = np.full((K, n_stops), big, dtype=np.int64)
-    trip_arr_k = np.full(n_stops, big, dtype=np.int64)
-    marked = np.zeros(n_stops, dtype=np.bool_)
-    marked_list = np.empty(n_stops, dtype=np.int64)
-    q_pos = np.full(n_pat, -1, dtype=np.int64)
-    q_list = np.empty(n_pat, dtype=np.int64)
-    improved = np.zeros(n_stops, dtype=np.bool_)
-    imp_list = np.empty(n_stops, dtype=np.int64)
-    is_tgt = np.full(n_stops, big, dtype=np.int64)
-    for j in range(tgt_stop.shape[0]):
-        if tgt_egress[j] < is_tgt[tgt_stop[j]]:
-            is_tgt[tgt_stop[j]] = tgt_egress[j]
-    tgt_best = big
-    out = np.full(events.shape[0], big, dtype=np.int64)
-    for r in range(events.shape[0]):
-        t0 = events[r]
-        n_marked = 0
-        # round 0: the sources at t0 + walk, and one footpath from them
-        for i in range(src_stop.shape[0]):
-            s = src_stop[i]
-            ts = t0 + src_walk[i]
-            if ts < board[0, s]:
-                board[0, s] = ts
-                if not marked[s]:
-                    marked[s] = True
-                    marked_list[n_marked] = s
-                    n_marked += 1
-            if is_tgt[s] < big and ts + is_tgt[s] < tgt_best:
-                tgt_best = ts + is_tgt[s]
-            for e in range(fp_off[s], fp_off[s + 1]):
-                u = fp_to[e]
-                ta = ts + fp_dur[e]
-                if ta < board[0, u]:
-                    board[0, u] = ta
-                    if not marked[u]:
-                        marked[u] = True
-                        marked_list[n_marked] = u
-                        n_marked += 1
-                if is_tgt[u] < big and ta + is_tgt[u] < tgt_best:
-                    tgt_best = ta + is_tgt[u]
-        for k in range(1, K):
-            if n_marked == 0:
-                break
-            n_q = 0
-            for m in range(n_marked):
-                s = marked_list[m]
-                marked[s] = False
-                # a stop improved in round k - 1 can be boarded from in every later round
-                if board[k - 1, s] < board[k, s]:
-                    board[k, s] = board[k - 1, s]
-                for e in range(s_pat_off[s], s_pat_off[s + 1]):
-                    p = s_pat[e]
-                    pos = s_pat_pos[e]
-                    if q_pos[p] < 0:
-                        q_pos[p] = pos
-                        q_list[n_q] = p
-                        n_q += 1
-                    elif pos < q_pos[p]:
-                        q_pos[p] = pos
-            n_marked = 0
-            n_imp = 0
-            for qi in range(n_q):
-                p = q_list[qi]
-                start = q_pos[p]
-                q_pos[p] = -1
-                L = p_len[p]
-                so = p_stop_off[p]
-                to = p_time_off[p]
-                nt = p_trip_off[p + 1] - p_trip_off[p]
-                t = -1
-                for i in range(start, L):
-                    s = p_stops[so + i]
-                    if t >= 0 and p_alight[so + i]:
-                        a = arr[to + t * L + i]
-                        if a < best_k[k, s] and a < tgt_best:
-                            for kk in range(k, K):
-                                if a < best_k[kk, s]:
-                                    best_k[kk, s] = a
-                            trip_arr_k[s] = a
-                            if not improved[s]:
-                                improved[s] = True
-                                imp_list[n_imp] = s
-                                n_imp += 1
-                    if p_board[so + i]:
-                        b = board[k - 1, s]
-                        if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                            lo = _first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
-                            if lo < (t if t >= 0 else nt):
-                                t = lo
-            for m in range(n_imp):
-                s = imp_list[m]
-                improved[s] = False
-                a = trip_arr_k[s]
-                if is_tgt[s] < big and a + is_tgt[s] < tgt_best:
-                    tgt_best = a + is_tgt[s]
-                tb = a + min_transfer
-                if tb < board[k, s]:
-                    board[k, s] = tb
-                    if not marked[s]:
-                        marked[s] = True
-                        marked_list[n_marked] = s
-                        n_marked += 1
-                for e in range(fp_off[s], fp_off[s + 1]):
-                    u = fp_to[e]
-                    ta = a + fp_dur[e]
-                    if ta < board[k, u]:
-                        board[k, u] = ta
-                        if not marked[u]:
-                            marked[u] = True
-                            marked_list[n_marked] = u
-                            n_marked += 1
-                    if is_tgt[u] < big and ta + is_tgt[u] < tgt_best:
-                        tgt_best = ta + is_tgt[u]
-        for m in range(n_marked):
-            marked[marked_list[m]] = False
-        out[r] = tgt_best
-    return out
-
-
-def range_arrivals(
-    day: DayTables,
-    *,
-    min_transfer_s: int,
-    max_rounds: int,
-    src: I64,
-    src_walk: I64,
-    tgt: I64,
-    tgt_egress: I64,
-    departures: I64,
-) -> npt.NDArray[np.float64]:
-    """Earliest arrival (seconds, NaN if none) for every origin departure time of
-    ``departures`` by one rRAPTOR run over the trips that can be boarded in the window
-    (:func:`range_kernel`), equal to one :func:`raptor_kernel` search per departure.
-
-    The earliest arrival changes only at the departure times of the trips boardable near the
-    origin (less the walk to them); each departure takes the answer of the next such time at
-    or after it. Walking straight from the origin to a target (round 0) is added per
-    departure, as it depends on the departure itself.
-    """
-    deps = np.asarray(departures, dtype=np.int64)
-    out = np.full(len(deps), np.nan)
-    if not len(deps) or not len(src) or not len(tgt):
-        return out
-    args = day.kernel_args()
-    events = _range_events(
-        day.p_stop_off,
-        day.p_board,
-        day.p_len,
-        day.p_trip_off,
-        day.p_time_off,
-        day.dep,
-        day.s_pat_off,
-        day.s_pat,
-        day.s_pat_pos,
-        day.fp_off,
-        day.fp_to,
-        day.fp_dur,
-        src,
-        src_walk,
-        np.int64(deps.min()),
-        np.int64(deps.max()),
-    )
-    ride = np.full(len(deps), np.inf)
-    if len(events):
-        best = range_kernel(
-            *args,
-            np.int64(min_transfer_s),
-            np.int64(max_rounds),
-            src,
-            src_walk,
-            tgt,
-            tgt_egress,
-            events,
-        )
-        asc = events[::-1]
-        best_asc = np.where(best[::-1] < INF, best[::-1], np.inf).astype(float)
-        nxt = np.searchsorted(asc, deps, side="left")
-        has = nxt < len(asc)
-        ride[has] = best_asc[nxt[has]]
-    walk0 = _round0_walk_s(day, src, src_walk, tgt, tgt_egress)
-    arrival = np.minimum(ride, deps + walk0)
-    out[np.isfinite(arrival)] = arrival[np.isfinite(arrival)]
-    return out
-
-
-def _round0_walk_s(day: DayTables, src: I64, src_walk: I64, tgt: I64, tgt_egress: I64) -> float:
-    """Shortest origin-to-destination time without a trip (to a source stop, at most one
-    footpath, from a target stop), seconds; ``inf`` if none."""
-    egress = dict[int, int]()
-    for s, e in zip(tgt.tolist(), tgt_egress.tolist(), strict=True):
-        egress[s] = min(e, egress.get(s, e))
-    best = np.inf
-    for s, w in zip(src.tolist(), src_walk.tolist(), strict=True):
-        if s in egress:
-            best = min(best, w + egress[s])
-        for e in range(day.fp_off[s], day.fp_off[s + 1]):
-            u = int(day.fp_to[e])
-            if u in egress:
-                best = min(best, w + int(day.fp_dur[e]) + egress[u])
-    return float(best)

@@ -7,7 +7,7 @@
   RAPTOR finds the latest departure that still arrives in time, then a forward search from
   that departure gives the journey (so every arrive-by answer is a forward journey);
 * departure windows (:meth:`~RaptorRouter.departure_window`): the earliest arrival for
-  every minute of a window from one rRAPTOR range search (``_raptor.range_arrivals``), giving
+  every minute of a window from one rRAPTOR range search (``_raptor_range.range_arrivals``), giving
   the median and 90th percentile journey time.
 
 Origins and destinations are stop ids or ``(x, y)`` points in the router's CRS (EPSG:27700
@@ -46,7 +46,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from scipy.spatial import cKDTree
 
 from .._errors import RoutingError, ValidationError
-from . import _raptor
+from . import _raptor, _raptor_range
 from .gtfs import Feed, expand_frequencies, read_feed
 from .itinerary import DepartureWindow, Journey, Leg, Place, TransitRouter, WalkDistances
 
@@ -543,7 +543,7 @@ class RaptorRouter:
         walk = self._direct_walk_s(a, b)
         deps = np.arange(start_s, end_s, step_s, dtype=np.int64)
         # one rRAPTOR range search, equal to one search per departure
-        rides = _raptor.range_arrivals(
+        rides = _raptor_range.range_arrivals(
             day,
             min_transfer_s=self.min_transfer_s,
             max_rounds=self.max_transfers + 1,

@@ -40,6 +40,7 @@ from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
+from .osm_pbf import network_fields
 from .pedestrian import OSM_TAGS, pedestrian_reason, way_tag
 
 __all__ = [
@@ -227,10 +228,10 @@ class WalkNetwork:
                 if net.source_sha256 == sha:
                     log.info("walk network loaded from cache %s", cfile)
                     return dataclasses.replace(net, settings=settings)
-        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium (geosafe.area.osm)
-            from ..area.osm import read_highways, walk_network_from_ways
+        if path.name.lower().endswith(".pbf"):  # OSM PBF: pyosmium
+            from .osm_pbf import read_highways, walk_arrays
 
-            built = walk_network_from_ways(read_highways(path), source_sha256=sha)
+            built = cls(**walk_arrays(read_highways(path), source_sha256=sha))
         else:
             built = cls._build(path, sha)
         net = dataclasses.replace(built, settings=settings)
@@ -274,42 +275,7 @@ class WalkNetwork:
         v = np.searchsorted(osmids, np.array([r[1] for r in rows], dtype=np.int64))
         hw = np.array([r[2] for r in rows], dtype=np.str_)
         nm = np.array([r[3] for r in rows], dtype=np.str_)
-        # one row per undirected edge: (min, max), drop self loops, keep the shortest duplicate
-        a, b = np.minimum(u, v), np.maximum(u, v)
-        keep = a != b
-        a, b, hw, nm = a[keep], b[keep], hw[keep], nm[keep]
-        length = np.hypot(x[a] - x[b], y[a] - y[b])
-        order = np.lexsort((length, b, a))
-        a, b, hw, nm, length = a[order], b[order], hw[order], nm[order], length[order]
-        first = np.ones(len(a), dtype=bool)
-        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        a, b, hw, nm, length = a[first], b[first], hw[first], nm[first], length[first]
-        # largest connected component
-        n = len(osmids)
-        adj = sparse.coo_array((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-        ncomp, labels = csgraph.connected_components(adj, directed=False)
-        sizes = np.bincount(labels[np.unique(np.concatenate([a, b]))], minlength=ncomp)
-        main = int(np.argmax(sizes))
-        in_main = labels == main
-        ekeep = in_main[a]
-        dropped["not_largest_component"] = int((~ekeep).sum())
-        node_keep = np.zeros(n, dtype=bool)
-        node_keep[a[ekeep]] = True
-        node_keep[b[ekeep]] = True
-        new_index = np.cumsum(node_keep) - 1
-        net = cls(
-            node_x=x[node_keep],
-            node_y=y[node_keep],
-            node_osmid=osmids[node_keep],
-            edge_u=new_index[a[ekeep]].astype(np.int64),
-            edge_v=new_index[b[ekeep]].astype(np.int64),
-            edge_length_m=length[ekeep],
-            edge_steps=hw[ekeep] == "steps",
-            edge_highway=hw[ekeep],
-            edge_name=nm[ekeep],
-            source_sha256=sha,
-            dropped=dropped,
-        )
+        net = cls(**network_fields(u, v, x, y, osmids, hw, nm, dropped=dropped, source_sha256=sha))
         log.info(
             "walk network from %s: %d nodes, %d edges, dropped %s",
             path,

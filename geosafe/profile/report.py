@@ -96,6 +96,26 @@ class Profile:
     records_read: int
     headline: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """The profile as JSON (``/reports/profile?format=json``): headline, overlap, every
+        table as records, caveats and method."""
+        return {
+            "audience": self.audience,
+            "from": self.from_date.isoformat(),
+            "to": self.to_date.isoformat(),
+            "headline": self.headline,
+            "overlap": self.overlap,
+            "tables": {k: _records(v) for k, v in self.tables.items()},
+            "caveats": self.caveats,
+            "method": self.method,
+        }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain JSON values (``None`` for missing, Python numbers)."""
+    out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out]
+
 
 def _publish_table(df: pd.DataFrame, audience: str) -> pd.DataFrame:
     if audience == "analyst" or df.empty:

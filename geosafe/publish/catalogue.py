@@ -139,6 +139,12 @@ class CollectionSpec:
     #: collection is empty. Non-analysts get the subset their role may see.
     schema: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def incident_level(self) -> bool:
+        """Whether features are individual incidents (personal data): reads need a purpose
+        and are audited, whatever the collection's name (``incidents``, ``incident-routes``)."""
+        return self.schema is INCIDENT_SCHEMA
+
     def json_schema(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
         """The features' JSON Schema (OGC API - Features Part 5 style: ``x-ogc-role`` for
         the id and the geometry), restricted to ``fields`` when given."""
@@ -188,7 +194,7 @@ INCIDENT_SCHEMA: Final = (
 _PUBLISHED = (("period", _S), ("preset", _S), ("suppressed", _B), ("synthetic", _B))
 _KDE_SCHEMA = (
     ("rank", _I),
-    ("name", _S),
+    ("place_name", _S),
     ("density", _N),
     ("mean_density", _N),
     ("count", _I),
@@ -201,7 +207,7 @@ _KDE_SCHEMA = (
 )
 _CLUSTER_SCHEMA = (
     ("cluster_id", _I),
-    ("name", _S),
+    ("place_name", _S),
     ("n_incidents", _I),
     ("density", _N),
     ("cells", _I),

@@ -90,14 +90,9 @@ def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
 def _empty_frame(layer: Layer) -> gpd.GeoDataFrame:
     """An empty layer with the collection's declared columns and types (so a GIS sees the
     schema even when there is nothing to show)."""
-    kinds: dict[str, Any] = {
-        "string": object,
-        "date-time": object,
-        "number": float,
-        "integer": "Int64",
-    }
+    kinds: dict[str, Any] = {"number": "float64", "integer": "Int64"}
     cols = {
-        name: pd.Series([], dtype=kinds.get(kind, object))  # type: ignore[call-overload]
+        name: pd.Series([], dtype=kinds.get(kind, "object"))
         for name, kind in COLLECTIONS[layer.collection].schema
     }
     return gpd.GeoDataFrame({"id": pd.Series([], dtype=object), **cols}, geometry=[], crs=CRS_BNG)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import datasets
 from ..incident import CRS_BNG
-from . import disclosure
+from . import disclosure, places
 from .catalogue import FILTER_PARAMS, KDE_PARAMS, AnalysisParams
 from .layer import Layer, LayerSource, is_synthetic, make_layer
 
@@ -134,6 +134,7 @@ def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False)
             "count": np.round(counts).astype(int),
             "area_km2": gdf["area_km2"].to_numpy(dtype=float),
             "threshold": gdf["threshold"].to_numpy(dtype=float),
+            "place_name": places.place_names(gdf.geometry.to_numpy(), svc.data_dir),
             "units": "incidents per km²",
             "method": method,
             "period": _period_label(svc, params),
@@ -192,6 +193,7 @@ def cluster_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
             "density": gdf["density_per_km2"].to_numpy(dtype=float)
             if "density_per_km2" in gdf.columns
             else np.nan,
+            "place_name": places.place_names(gdf.geometry.to_numpy(), svc.data_dir),
             "period": _period_label(svc, params),
             "preset": params.preset or "all-day",
         },

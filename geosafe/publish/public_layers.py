@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 
 from .. import datasets
-from . import corridors, disclosure, hotspot_layers, roles
+from . import corridors, disclosure, hotspot_layers, places, roles
 from .catalogue import AnalysisParams
 from .disclosure import Viewer
 from .layer import Layer, LayerSource, make_layer
@@ -62,6 +62,8 @@ def public_layer(
         frame = disclosure.publish_clusters(
             frame.rename_axis("id"), svc.incidents(params), count_column="n_incidents"
         )
+        # named from the published outline, not the analyst's hull
+        frame["place_name"] = places.place_names(frame.geometry.to_numpy(), svc.data_dir)
     if collection == "journey-corridors":
         frame = frame[frame["pupils"].astype(float) >= disclosure.SUPPRESS_BELOW]
         if principal.role == "school":  # never another school's pupils' journeys
@@ -82,11 +84,11 @@ def public_layer(
         )
     if collection == "h3-cells" and "gi_z" in published.columns and len(published):
         published = public_gi_star(published)
-    for col, places in (("gi_z", 1), ("gi_p", 2)):
+    for col, decimals in (("gi_z", 1), ("gi_p", 2)):
         # coarse statistics: exact z-scores of many neighbouring cells could be solved back
         # towards the exact counts they were computed from
         if col in published.columns:
-            published[col] = published[col].astype(float).round(places)
+            published[col] = published[col].astype(float).round(decimals)
     return make_layer(
         collection, published, params, synthetic=full.synthetic, notes="disclosure-controlled"
     )

@@ -163,8 +163,9 @@ class LayerService:
         except ConfigurationError:
             return False
 
-    def incidents(self, params: AnalysisParams) -> gpd.GeoDataFrame:
-        """The located incidents passing the filters, in the period (EPSG:27700)."""
+    def incidents(self, params: AnalysisParams, *, time_window: bool = True) -> gpd.GeoDataFrame:
+        """The located incidents passing the filters, in the period (EPSG:27700);
+        ``time_window=False``: without the preset's time-of-day window."""
         from ..filters import IncidentFilter
 
         gdf = self.all_incidents()
@@ -175,7 +176,7 @@ class LayerService:
             flags=params.flags or None,
             from_date=start,
             to_date=end,
-            preset=params.preset,
+            preset=params.preset if time_window else None,
         )
         return flt.apply(gdf)
 
@@ -211,18 +212,10 @@ class LayerService:
         sp = spec(collection)
         if not sp.params:
             return {"excluded": {}, "reason": f"the bundled {sp.title.lower()} list is empty"}
-        from ..filters import IncidentFilter
-
         p = params.only(sp.params)
         gdf = self.all_incidents()
         start, end = self.period(p)
-        base = IncidentFilter(
-            sources=p.sources or None,
-            categories=p.categories or None,
-            flags=p.flags or None,
-            from_date=start,
-            to_date=end,
-        ).apply(gdf)
+        base = self.incidents(p, time_window=False)
         kept = self.incidents(p)
         coarse = int((base["time_precision"] != "minute").sum()) if p.preset else 0
         counts = {
@@ -256,10 +249,10 @@ class LayerService:
             )
         else:
             reason = "the method found no feature in these incidents; try other parameters"
+        shown: dict[str, int | None] = dict(counts)
         if public:
-            published = {k: disclosure.round_count(v) for k, v in counts.items()}
-            return {"excluded": published, "reason": reason}
-        return {"excluded": counts, "reason": reason}
+            shown = {k: disclosure.round_count(v) for k, v in counts.items()}
+        return {"excluded": shown, "reason": reason}
 
     # -- layers --------------------------------------------------------------------------------
 

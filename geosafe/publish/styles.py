@@ -213,33 +213,29 @@ def qml(legend: Legend, geometry: str) -> str:
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
         '<qgis version="3.22.0" styleCategories="Symbology">'
     )
+    symbols = "".join(_symbol(str(i), geometry, c["colour"]) for i, c in enumerate(legend.classes))
+    labels = [
+        f'symbol="{i}" label="{html.escape(c["label"])}" render="true"/>'
+        for i, c in enumerate(legend.classes)
+    ]
+    common = 'symbollevels="0" enableorderby="0" forceraster="0"'
     if legend.kind == "graduated":  # an empty layer keeps a graduated (class-less) style
         ranges = "".join(
-            f'<range lower="{c["lower"]}" upper="{c["upper"]}" symbol="{i}" '
-            f'label="{html.escape(c["label"])}" render="true"/>'
-            for i, c in enumerate(legend.classes)
-        )
-        symbols = "".join(
-            _symbol(str(i), geometry, c["colour"]) for i, c in enumerate(legend.classes)
+            f'<range lower="{c["lower"]}" upper="{c["upper"]}" {tail}'
+            for c, tail in zip(legend.classes, labels, strict=True)
         )
         renderer = (
-            f'<renderer-v2 type="graduatedSymbol" attr="{legend.field}" graduatedMethod="GraduatedColor" '
-            'symbollevels="0" enableorderby="0" forceraster="0">'
-            f"<ranges>{ranges}</ranges><symbols>{symbols}</symbols>"
-            '<mode name="quantile"/></renderer-v2>'
+            f'<renderer-v2 type="graduatedSymbol" attr="{legend.field}" '
+            f'graduatedMethod="GraduatedColor" {common}><ranges>{ranges}</ranges>'
+            f'<symbols>{symbols}</symbols><mode name="quantile"/></renderer-v2>'
         )
     elif legend.kind == "categorised":
         cats = "".join(
-            f'<category value="{html.escape(c["value"])}" symbol="{i}" '
-            f'label="{html.escape(c["label"])}" render="true"/>'
-            for i, c in enumerate(legend.classes)
-        )
-        symbols = "".join(
-            _symbol(str(i), geometry, c["colour"]) for i, c in enumerate(legend.classes)
+            f'<category value="{html.escape(c["value"])}" {tail}'
+            for c, tail in zip(legend.classes, labels, strict=True)
         )
         renderer = (
-            f'<renderer-v2 type="categorizedSymbol" attr="{legend.field}" symbollevels="0" '
-            'enableorderby="0" forceraster="0">'
+            f'<renderer-v2 type="categorizedSymbol" attr="{legend.field}" {common}>'
             f"<categories>{cats}</categories><symbols>{symbols}</symbols></renderer-v2>"
         )
     else:

@@ -109,16 +109,14 @@ def _calls(app) -> list[Call]:  # type: ignore[no-untyped-def]
                 url = path.replace("{collection_id}", sp.id)
                 if "feature_id" in names:
                     url = url.replace("{feature_id}", "__first__")
-                level = sp.id == "incidents" and "items" in names_or_items(path)
+                level = sp.incident_level and "items" in names_or_items(path)
                 calls.append(Call(method, path, url, allowed, incident_level=level))
         elif names == ["filename"]:
             for sp in gl.COLLECTIONS.values():
                 for ext in ("csv", "geojson", "gpkg"):
                     allowed = tuple(r for r in roles if r in sp.roles)
                     url = path.replace("{filename}", f"{sp.id}.{ext}")
-                    calls.append(
-                        Call(method, path, url, allowed, incident_level=sp.id == "incidents")
-                    )
+                    calls.append(Call(method, path, url, allowed, incident_level=sp.incident_level))
         elif names == ["job_id"]:
             calls.append(Call(method, path, path.replace("{job_id}", "no-such-job"), roles))
         else:  # pragma: no cover - a new kind of path parameter: extend this test
@@ -188,8 +186,9 @@ def test_incident_level_reads_need_a_purpose_and_are_audited_once(service) -> No
     for call in calls:
         url = call.url
         if "__first__" in url:
+            collection = url.split("/collections/")[1].split("/")[0]
             first = client.get(
-                "/ogc/collections/incidents/items?limit=1&preset=all-day",
+                f"/ogc/collections/{collection}/items?limit=1&preset=all-day",
                 headers={**headers, **PURPOSE},
             ).json()["features"]
             url = url.replace("__first__", str(first[0]["id"])) + "?preset=all-day"

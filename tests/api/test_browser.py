@@ -5,6 +5,7 @@ none may leave 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import time
 import urllib.parse as up
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ def browser() -> Any:
         b.close()
 
 
+def wait_js(page: Any, expression: str, timeout_s: float = 120.0) -> None:
+    """Wait until ``expression`` is true on the page. Polls with ``page.evaluate`` rather than
+    ``wait_for_function``, whose string predicates Playwright runs through ``eval``, which the
+    page's Content-Security-Policy rightly forbids (the tests run under the real CSP)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(f"!!({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} did not become true in {timeout_s:.0f} s")
+        page.wait_for_timeout(100)
+
+
 def _paths(page: Any, pane: str) -> list[str]:
     return list(
         page.eval_on_selector_all(
@@ -53,8 +65,7 @@ def test_map_page_draws_filters_and_school_offline(
 ) -> None:
     seen: list[str] = []
     outside: list[str] = []
-    # bypass_csp: playwright evaluates wait_for_function strings, which the CSP (no eval) forbids
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
 
     def gate(route: Any) -> None:
         url = route.request.url
@@ -75,7 +86,7 @@ def test_map_page_draws_filters_and_school_offline(
     page.fill("#token", tokens.analyst)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
-    page.wait_for_function("window.geosafeState && window.geosafeState.loads >= 1", timeout=120_000)
+    wait_js(page, "window.geosafeState && window.geosafeState.loads >= 1")
     state = page.evaluate("window.geosafeState")
     assert state["error"] is None, state
     assert state["basemap"] > 1000  # streets, parks and wards drawn on the basemap canvas
@@ -88,20 +99,20 @@ def test_map_page_draws_filters_and_school_offline(
     # a filter change (the time window) changes what is drawn
     page.select_option("select[name=preset]", "all-day")
     page.click("#apply")
-    page.wait_for_function("window.geosafeState.loads >= 2", timeout=120_000)
+    wait_js(page, "window.geosafeState.loads >= 2")
     second = _paths(page, "hotspots")
     assert second and second != first
 
     # comparison of two periods: the other period's hotspots drawn as outlines
     page.fill("input[name=compare_period]", "2024-02")
     page.click("#apply")
-    page.wait_for_function("window.geosafeState.loads >= 3", timeout=120_000)
+    wait_js(page, "window.geosafeState.loads >= 3")
     assert page.evaluate("window.geosafeState.compare") > 0
     assert _paths(page, "compare")
 
     # the school view shows its corridors
     page.select_option("#school", tokens.school_urn)
-    page.wait_for_function("window.geosafeState.schoolLoads >= 1", timeout=120_000)
+    wait_js(page, "window.geosafeState.schoolLoads >= 1")
     assert page.evaluate("window.geosafeState.corridors") > 0
     corridors = _paths(page, "corridors")
     assert len(corridors) >= page.evaluate("window.geosafeState.corridors")

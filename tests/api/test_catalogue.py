@@ -107,3 +107,27 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before
     assert json.loads(first.content)["collections"]
+
+
+def test_hotspots_and_clusters_carry_place_names(client: TestClient, tokens: Tokens) -> None:
+    for cid in ("hotspots-kde", "clusters"):
+        for token in (tokens.analyst, tokens.school):
+            q = f"?{PERIOD}" if token == tokens.analyst else ""
+            feats = client.get(f"/ogc/collections/{cid}/items{q}", headers=auth(token)).json()[
+                "features"
+            ]
+            for f in feats:
+                name = f["properties"].get("place_name")
+                assert name and not name.startswith("HS"), (cid, f["properties"])
+
+
+def test_school_views_are_kept_once_for_every_school(app) -> None:  # type: ignore[no-untyped-def]
+    """Memory: a school's view of a layer that does not depend on the school (all but its
+    corridors) is built and cached once, not once per school token."""
+    from geosafe.access.tokens import Principal
+
+    svc = app.state.services.layers
+    a = Principal("t1", "a", "school", school_urn="102053")
+    b = Principal("t2", "b", "school", school_urn="137531")
+    for cid in ("h3-cells", "hotspots-kde", "clusters"):
+        assert svc.layer(cid, principal=a) is svc.layer(cid, principal=b), cid

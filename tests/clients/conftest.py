@@ -30,7 +30,7 @@ class DemoServer:
 
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[DemoServer]:
-    from geosafe.auth import TokenStore, create_demo_tokens
+    from geosafe.access.tokens import TokenStore, create_demo_tokens
 
     folder = tmp_path_factory.mktemp("clients")
     db = build_store(folder, data_dir=data_dir)

@@ -42,12 +42,8 @@ GEOMETRY = {
 CORRIDORS = {"analyst": "Line", "neighbourhood": "Polygon", "school": "Polygon"}
 #: Collections whose GeoPackage carries classes (graduated or categorised default style).
 CLASSED = ("hotspots-kde", "clusters", "h3-cells", "emerging-cells", "journey-corridors")
-#: What helpers still to be merged deliver; the dependent checks xfail until then.
-PENDING_PUBLISH = (
-    "helper `publish`: declared geometry type of empty collections, incidents split by "
-    "geometry type, classed GeoPackage styles"
-)
-PENDING_ACCESS = "helper `access`: the purpose of an incident-level read from the Basic user name"
+#: The Basic user name QGIS sends: for an analyst's incident-level read, its purpose.
+PURPOSE = "qgis test"
 
 
 def _expected_geometry(cid: str, role: str) -> str:
@@ -140,7 +136,7 @@ def qgis_runs(
         job = {
             "base": demo_server.base,
             "token": demo_server.tokens[role],
-            "username": "qgis test",  # the purpose of an incident-level read
+            "username": PURPOSE,  # the purpose of an incident-level read
             "geopackages": {k: str(v) for k, v in gpkgs.items() if v is not None},
             "render": render if hot is not None else None,
         }
@@ -173,56 +169,62 @@ def qgis_runs(
     return runs
 
 
-def _layer_problems(role: str, run: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(problems, of which pending on other helpers' work)."""
-    problems, pending = [], []
+def _layer_problems(role: str, run: dict[str, Any]) -> list[str]:
+    """What is wrong with the layers QGIS loaded, one line each."""
+    problems = []
     for cid in run["ids"]:
         if cid in run["crashed"]:
             problems.append(f"{cid}: QGIS crashed reading it (the server answered an error?)")
-            if cid.startswith("incident"):
-                pending.append(problems[-1])
             continue
         rec = run["collections"][cid]
         want = _expected_geometry(cid, role)
         matched = run["matched"][cid]
-        issue = None
         if not rec["valid"]:
-            issue = f"{cid}: not a valid QGIS layer ({rec.get('error')})"
+            problems.append(f"{cid}: not a valid QGIS layer ({rec.get('error')})")
         elif rec["geometry"] != want:
-            issue = f"{cid}: geometry {rec['geometry']!r} ({rec['wkb']}), expected {want!r}"
+            problems.append(
+                f"{cid}: geometry {rec['geometry']!r} ({rec['wkb']}), expected {want!r}"
+            )
         elif rec["crs"] not in ("EPSG:4326", "OGC:CRS84"):
-            issue = f"{cid}: CRS {rec['crs']!r}, expected WGS84 lon/lat"
+            problems.append(f"{cid}: CRS {rec['crs']!r}, expected WGS84 lon/lat")
         elif matched is None or rec["feature_count"] != matched or rec["iterated"] != matched:
-            issue = (
+            problems.append(
                 f"{cid}: featureCount {rec['feature_count']} / {rec['iterated']} read, "
                 f"numberMatched {matched}"
             )
-        if issue:
-            problems.append(issue)
-            if cid.startswith("incident") or matched in (0, None):
-                pending.append(issue)
-    return problems, pending
+    return problems
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_collection_loads_in_qgis_with_basic_auth(
-    qgis_runs: dict[str, dict[str, Any]], role: str
+    qgis_runs: dict[str, dict[str, Any]], role: str, demo_server: DemoServer
 ) -> None:
     run = qgis_runs[role]
     assert run["qgis"].startswith("3."), run["qgis"]
     assert run["authcfg_stored"]
     ids = run["ids"]
-    assert any(i.startswith("incident") for i in ids) == (role == "analyst")
-    assert {"hotspots-kde", "h3-cells", "schools"} <= set(ids)
-    problems, pending = _layer_problems(role, run)
-    # the layers that do not depend on other helpers' work load exactly
-    firm = [p for p in problems if p not in pending]
-    assert not firm, firm
-    # populated aggregated layers: at least the H3 cells and the schools have features
+    # the analyst sees incidents as points and as route stretches; nobody else sees them
+    assert {i for i in ids if i.startswith("incident")} == (
+        {"incidents", "incident-routes"} if role == "analyst" else set()
+    )
+    assert {"hotspots-kde", "h3-cells", "emerging-cells", "schools", "journey-corridors"} <= set(
+        ids
+    )
+    problems = _layer_problems(role, run)
+    assert not problems, problems
     assert run["collections"]["schools"]["feature_count"] > 0
     assert run["collections"]["h3-cells"]["feature_count"] > 0
-    if pending:
-        pytest.xfail(f"{PENDING_PUBLISH}; {PENDING_ACCESS}: {pending}")
+    # numbers are numbers (not text) where QGIS reads a schema
+    assert run["collections"]["schools"]["fields"]["pupils"] in ("Integer", "Integer64", "Real")
+    if role == "analyst":
+        assert run["collections"]["incidents"]["feature_count"] > 0
+        assert run["collections"]["incident-routes"]["feature_count"] > 0
+        # QGIS's incident reads were audited with the Basic user name as their purpose
+        from geosafe.access.audit import AuditLog
+
+        audit = AuditLog(Path(str(demo_server.folder / "geosafe.db") + ".audit.sqlite"))
+        reads = [e for e in audit.entries() if "incident" in e.endpoint and e.purpose == PURPOSE]
+        assert reads, [(e.endpoint, e.purpose) for e in audit.entries()][-5:]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -231,19 +233,16 @@ def test_geopackage_default_styles_are_classed(
 ) -> None:
     run = qgis_runs[role]
     gp = run["geopackages"]
+    assert set(gp) == {k for k, ok in run["downloaded"].items() if ok}
     for cid, rec in gp.items():
         assert rec["valid"], cid
         assert rec["crs"] == "EPSG:27700", (cid, rec["crs"])
-    flat = {
-        cid: gp[cid]["renderer"]
-        for cid in CLASSED
-        if cid in gp and gp[cid]["renderer"] not in ("graduatedSymbol", "categorizedSymbol")
-    }
-    if flat:
-        pytest.xfail(f"{PENDING_PUBLISH}: default styles not classed: {flat}")
     for cid in CLASSED:
-        if cid in gp and gp[cid]["feature_count"]:
-            assert gp[cid]["classes"] >= 2, (cid, gp[cid])
+        rec = gp[cid]
+        assert rec["renderer"] in ("graduatedSymbol", "categorizedSymbol"), (cid, rec)
+        assert rec["attribute"], (cid, rec)
+        if rec["feature_count"]:
+            assert rec["classes"] >= 2, (cid, rec)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -251,8 +250,7 @@ def test_qgis_renders_the_hotspot_geopackage(
     qgis_runs: dict[str, dict[str, Any]], role: str, out_dir: Path
 ) -> None:
     run = qgis_runs[role]
-    if run["geopackages"]["hotspots-kde"]["feature_count"] == 0:
-        pytest.xfail(f"{PENDING_PUBLISH}: {role} hotspots-kde is empty")
+    assert run["geopackages"]["hotspots-kde"]["feature_count"] > 0
     render = run["render"]
     assert render["saved"] and render["size"] == [800, 600]
     assert render["non_white"] > 100  # the hotspot polygons were drawn

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.api.test_browser import browser, wait_js  # noqa: F401  (the shared Chromium fixture)
 
 from .conftest import DemoServer
 
@@ -33,7 +33,9 @@ class Session:
     """A logged-in page with every request recorded and outside requests refused."""
 
     def __init__(self, chromium: Any, server: DemoServer, role: str) -> None:
-        self.context = chromium.new_context(viewport=VIEWPORT)
+        # bypass_csp: wait_for_function evaluates strings, which the page's CSP (no eval) forbids;
+        # tests/access/test_csp.py loads the page with the CSP enforced
+        self.context = chromium.new_context(viewport=VIEWPORT, bypass_csp=True)
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.responses: list[Any] = []  # answered items requests
@@ -72,9 +74,7 @@ class Session:
         return out
 
     def wait_refresh(self, n: int) -> None:
-        self.page.wait_for_function(
-            f"window.geosafeState && window.geosafeState.refreshes >= {n}", timeout=240_000
-        )
+        wait_js(self.page, f"window.geosafeState && window.geosafeState.refreshes >= {n}", 240)
 
     def state(self) -> dict[str, Any]:
         return dict(self.page.evaluate("window.geosafeState"))

@@ -18,7 +18,7 @@ FREE = "/reports/profile?from=2025-01-01&to=2025-03-31"
 def client(canary_store, data_dir: Path):  # type: ignore[no-untyped-def]
     from api import create_app
     from api.settings import ServiceSettings
-    from geosafe.auth import create_demo_tokens
+    from geosafe.access.tokens import create_demo_tokens
 
     db, raw = canary_store
     app = create_app(ServiceSettings(db=db, data_dir=data_dir, work_dir=db.parent / "work"))

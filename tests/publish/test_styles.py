@@ -91,3 +91,24 @@ def test_empty_geopackage_declares_geometry_and_columns(tmp_path: Path) -> None:
     assert info["geometry_type"] == "MultiPolygon" and info["crs"] == "EPSG:27700"
     fields = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert fields["density"] == "float64" and fields["count"] in ("int64", "int32")
+
+
+def test_hotspots_are_named_by_place() -> None:
+    """A point on a named street next to a named landmark gets "<street> by <landmark>"
+    (independent reference: the gazetteer's own nearest place and the OSM street nearest)."""
+    from shapely.geometry import Point
+
+    from geosafe import datasets
+    from geosafe.geocode.places import Gazetteer, read_osm_streets
+    from geosafe.publish.places import NEAR_M, place_names
+
+    gaz = Gazetteer.load(None)
+    station = next(p for p in gaz.places if p.kind == "station")
+    at = Point(station.point.x + 30, station.point.y)
+    streets = read_osm_streets(datasets.osm_path(None))
+    nearest = min(streets, key=lambda n: min(part.distance(at) for part in streets[n]))
+    (name,) = place_names([at], None)
+    assert name.startswith(nearest)
+    assert name.endswith(f"by {station.name}") or nearest == station.name
+    far = Point(at.x + 50_000, at.y)
+    assert " by " not in place_names([far], None)[0] or NEAR_M > 50_000

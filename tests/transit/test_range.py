@@ -1,4 +1,4 @@
-"""rRAPTOR range search (``_raptor.range_arrivals``) equals one earliest-arrival search per
+"""rRAPTOR range search (``_raptor_range.range_arrivals``) equals one earliest-arrival search per
 minute (``raptor_kernel``, the search every other query uses) on the bundled demo feed, the
 hand-made feed and, when present, the real feeds (issue 16, item 5)."""
 

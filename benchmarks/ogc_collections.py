@@ -1,0 +1,281 @@
+"""Side by side: the OGC API - Features ``/collections`` document (QGIS asks for it on every
+connection) from geosafe and from pygeoapi, on loopback, same collections, one run.
+
+geosafe serves a store of real police.uk burglaries (the last months bundled); pygeoapi
+serves the same collections (each exported from geosafe as GeoJSON) with its GeoJSON
+provider. Each server runs in its own process (uvicorn for geosafe, pygeoapi's Flask app
+under its own ``pygeoapi serve``); the client is one ``httpx`` connection per server,
+requests interleaved, after one warm-up request each. Prints p50/p95 latency, requests per
+second, the ratio geosafe / pygeoapi (below 1: geosafe faster) and each server's resident
+memory (VmRSS) after the run.
+
+pygeoapi comes from PyPI into its own virtual environment (``--peer-python``, default
+``/tmp/pgvenv/bin/python``; create it with ``python3 -m venv /tmp/pgvenv &&
+/tmp/pgvenv/bin/pip install pygeoapi``); without it the peer is skipped with a message and
+geosafe's figures are printed alone.
+
+Usage::
+
+    .venv/bin/python benchmarks/ogc_collections.py [--requests 300] [--months 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
+    end = time.monotonic() + 180
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, headers=headers, timeout=5).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within 180 s")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def _server(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> Any:
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=fh)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
+    from geosafe import datasets
+    from geosafe.access.tokens import TokenStore, create_demo_tokens
+    from geosafe.ingest import import_file
+    from geosafe.store import Store
+
+    db = folder / "geosafe.db"
+    store = Store(db)
+    try:
+        for f in datasets.police_files()[-months:]:
+            import_file(store, "police_uk", f)
+    finally:
+        store.close()
+    tokens = create_demo_tokens(TokenStore(Path(f"{db}.auth.sqlite")), school_urn="102053")
+    return db, tokens["analyst"]
+
+
+def _time(client: httpx.Client, url: str, n: int, headers: dict[str, str]) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = client.get(url, headers=headers)
+        out.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise RuntimeError(f"{url}: {r.status_code} {r.text[:200]}")
+    return out
+
+
+def _pygeoapi_config(folder: Path, docs: list[dict[str, Any]], port: int) -> Path:
+    """A pygeoapi configuration serving the same collections from GeoJSON files."""
+    resources = {}
+    for doc in docs:
+        cid = doc["id"]
+        bbox = doc["extent"]["spatial"]["bbox"][0]
+        resources[cid] = {
+            "type": "collection",
+            "title": doc["title"],
+            "description": doc["description"],
+            "keywords": ["geosafe"],
+            "extents": {
+                "spatial": {"bbox": bbox, "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+            },
+            "providers": [
+                {
+                    "type": "feature",
+                    "name": "GeoJSON",
+                    "data": str(folder / f"{cid}.geojson"),
+                    "id_field": "id",
+                }
+            ],
+        }
+    config = {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": port},
+            "url": f"http://127.0.0.1:{port}",
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "language": "en-US",
+            "limits": {"default_items": 20, "max_items": 1000},
+            "map": {"url": "http://127.0.0.1/none", "attribution": "none"},
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": "peer",
+                "description": "peer",
+                "keywords": ["peer"],
+                "keywords_type": "theme",
+                "terms_of_service": "none",
+                "url": "http://127.0.0.1",
+            },
+            "license": {"name": "none", "url": "http://127.0.0.1"},
+            "provider": {"name": "peer", "url": "http://127.0.0.1"},
+            "contact": {"name": "peer"},
+        },
+        "resources": resources,
+    }
+    path = folder / "pygeoapi.config.json"
+    path.write_text(json.dumps(config))  # YAML is a superset of JSON
+    yml = folder / "pygeoapi.config.yml"
+    yml.write_text(json.dumps(config))
+    return yml
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--months", type=int, default=3)
+    ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-collections-"))
+    db, token = _geosafe_store(folder, args.months)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        GEOSAFE_DB=str(db),
+        GEOSAFE_WORK_DIR=str(folder / "work"),
+        GEOSAFE_ACCESS_RATE_PER_MINUTE="100000000",
+        PYTHONPATH=str(ROOT),
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    cmd = [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
+           "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    results: dict[str, dict[str, float]] = {}
+    peer_ok = (
+        subprocess.run([args.peer_python, "-c", "import pygeoapi"], capture_output=True).returncode
+        == 0
+        if Path(args.peer_python).exists()
+        else False
+    )
+    with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
+        _wait(f"{base}/healthz", gs, {})
+        client = httpx.Client(timeout=300)
+        t0 = time.perf_counter()
+        docs = client.get(f"{base}/ogc/collections", headers=auth).json()["collections"]
+        cold = time.perf_counter() - t0
+        peer = None
+        gen_failed = None
+        if peer_ok:
+            for doc in docs:  # the same features for the peer, as GeoJSON files
+                r = client.get(
+                    f"{base}/downloads/{doc['id']}.geojson",
+                    headers={**auth, "X-Purpose": "benchmark"},
+                )
+                fc = r.json() if r.status_code == 200 else {"features": []}
+                if not fc["features"]:  # pygeoapi's GeoJSON provider needs one feature
+                    fc["type"] = "FeatureCollection"
+                    fc["features"] = [
+                        {
+                            "type": "Feature",
+                            "id": "placeholder",
+                            "geometry": {"type": "Point", "coordinates": [-0.12, 51.6]},
+                            "properties": {"note": "placeholder for an empty collection"},
+                        }
+                    ]
+                (folder / f"{doc['id']}.geojson").write_text(json.dumps(fc))
+            pport = _free_port()
+            cfg = _pygeoapi_config(folder, docs, pport)
+            openapi = folder / "openapi.yml"
+            penv = dict(os.environ, PYGEOAPI_CONFIG=str(cfg), PYGEOAPI_OPENAPI=str(openapi))
+            gen = subprocess.run(
+                [str(Path(args.peer_python).parent / "pygeoapi"), "openapi", "generate", str(cfg),
+                 "--output-file", str(openapi)],
+                env=penv, capture_output=True, text=True,
+            )  # fmt: skip
+            if gen.returncode != 0:
+                print(f"pygeoapi: skipped (openapi generation failed: {gen.stderr[-300:]})")
+                gen_failed = gen.stderr
+            else:
+                peer = (pport, penv)
+        if peer is not None:
+            pport, penv = peer
+            pcmd = [str(Path(args.peer_python).parent / "pygeoapi"), "serve"]
+            with _server(pcmd, penv, folder / "pygeoapi.log", folder) as ps:
+                pbase = f"http://127.0.0.1:{pport}"
+                _wait(f"{pbase}/collections?f=json", ps, {})
+                pclient = httpx.Client(timeout=300)
+                _time(pclient, f"{pbase}/collections?f=json", 3, {})
+                _time(client, f"{base}/ogc/collections", 3, auth)
+                g: list[float] = []
+                p: list[float] = []
+                for _ in range(args.requests // 10):  # interleaved in blocks of ten
+                    g += _time(client, f"{base}/ogc/collections", 10, auth)
+                    p += _time(pclient, f"{pbase}/collections?f=json", 10, {})
+                results["pygeoapi"] = _stats(p) | {"rss_mb": _rss_mb(ps.pid)}
+        else:
+            if not Path(args.peer_python).exists() or (not peer_ok and gen_failed is None):
+                print(
+                    f"pygeoapi: skipped (no pygeoapi at {args.peer_python}; "
+                    "python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install pygeoapi)"
+                )
+            g = _time(client, f"{base}/ogc/collections", args.requests, auth)
+        results["geosafe"] = _stats(g) | {"rss_mb": _rss_mb(gs.pid), "cold_ms": cold * 1000}
+    print(f"/collections, {args.requests} requests, {len(docs)} collections, loopback")
+    for name, r in results.items():
+        extra = f", first (cold) {r['cold_ms']:.0f} ms" if "cold_ms" in r else ""
+        print(
+            f"  {name:9s} p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
+            f"{r['rps']:.0f} req/s  RSS {r['rss_mb']:.0f} MB{extra}"
+        )
+    if "pygeoapi" in results:
+        ratio = results["geosafe"]["p50_ms"] / results["pygeoapi"]["p50_ms"]
+        print(f"  ratio geosafe / pygeoapi (p50): {ratio:.2f} (below 1: geosafe faster)")
+    return 0
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    ms = sorted(t * 1000 for t in times)
+    return {
+        "p50_ms": statistics.median(ms),
+        "p95_ms": ms[int(0.95 * (len(ms) - 1))],
+        "rps": len(ms) / (sum(ms) / 1000),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
