@@ -296,7 +296,8 @@ def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> 
         rows = []
         for src, k, v in zip(g["source"], g[by], g["weight"], strict=True):
             n = round_count(float(v)) if role != "analyst" else round(float(v), 2)
-            rows.append({"source": src, by: None if pd.isna(k) else k, "incidents": n})
+            key = None if pd.isna(k) else int(k) if by == "hour" else str(k)
+            rows.append({"source": str(src), by: key, "incidents": n})
         return rows
 
     total = float(ri["weight"].sum()) if not ri.empty else 0.0
