@@ -1,5 +1,6 @@
 """Reverse lookup from a place over HTTP (issue 13 item 1).
 
+- ``GET /places/report`` with no place: the hotspot ids and bus routes one may ask about.
 - ``GET /places/report?hotspot=HS01 | place=NAME | lon=..&lat=..[&radius=M] |
   route=R[&direction=1|2][&mode=walk|bus|both]``: which schools' pupils pass through the
   place in the morning school run, on foot or by bus, when and how many
@@ -45,6 +46,8 @@ def report(
 
     if (lon is None) != (lat is None):
         raise ValidationError("give both `lon` and `lat` (WGS84), or neither.")
+    if not (hotspot or place or route or lon is not None):
+        return _index(svc, public=principal.role != "analyst")
     return build_place_report(
         svc.layers,
         hotspot=hotspot,
@@ -69,3 +72,17 @@ def bus_routes(
     from geosafe.risk.bus_routes import profile_routes_for_service
 
     return {"routes": profile_routes_for_service(svc.layers, buffer_m=buffer)}
+
+
+def _index(svc: Any, *, public: bool) -> dict[str, Any]:
+    """What may be asked about: the school-run hotspots and the bundled bus routes."""
+    from geosafe.geocode.routes import RouteIndex
+    from geosafe.publish.catalogue import AnalysisParams
+    from geosafe.publish.corridors import exposure_model
+
+    model = exposure_model(svc.layers, AnalysisParams(), public=public)
+    return {
+        "hotspots": [h.hotspot_id for h in model.hotspots],
+        "routes": list(RouteIndex.load(svc.layers.data_dir).routes),
+        "usage": "ask with hotspot=ID, place=NAME, lon=&lat=[&radius=M] or route=R[&direction=1|2]",
+    }

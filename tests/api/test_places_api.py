@@ -72,3 +72,9 @@ def test_bad_queries_and_roles(client: TestClient, tokens: Tokens) -> None:
     assert (
         client.get("/places/report", params=_at_school(tokens.school_urn, 100)).status_code == 401
     )
+
+
+def test_no_place_lists_what_to_ask(client: TestClient, tokens: Tokens) -> None:
+    r = client.get("/places/report", headers=auth(tokens.school))
+    assert r.status_code == 200
+    assert "121" in r.json()["routes"] and "usage" in r.json()
