@@ -47,7 +47,9 @@ def report(
     if (lon is None) != (lat is None):
         raise ValidationError("give both `lon` and `lat` (WGS84), or neither.")
     if not (hotspot or place or route or lon is not None):
-        return _index(svc, public=principal.role != "analyst")
+        from geosafe.risk.place_service import place_index
+
+        return place_index(svc.layers, public=principal.role != "analyst")
     return build_place_report(
         svc.layers,
         hotspot=hotspot,
@@ -72,17 +74,3 @@ def bus_routes(
     from geosafe.risk.bus_routes import profile_routes_for_service
 
     return {"routes": profile_routes_for_service(svc.layers, buffer_m=buffer)}
-
-
-def _index(svc: Any, *, public: bool) -> dict[str, Any]:
-    """What may be asked about: the school-run hotspots and the bundled bus routes."""
-    from geosafe.geocode.routes import RouteIndex
-    from geosafe.publish.catalogue import AnalysisParams
-    from geosafe.publish.corridors import exposure_model
-
-    model = exposure_model(svc.layers, AnalysisParams(), public=public)
-    return {
-        "hotspots": [h.hotspot_id for h in model.hotspots],
-        "routes": list(RouteIndex.load(svc.layers.data_dir).routes),
-        "usage": "ask with hotspot=ID, place=NAME, lon=&lat=[&radius=M] or route=R[&direction=1|2]",
-    }

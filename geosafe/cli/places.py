@@ -108,12 +108,13 @@ def _place_report(args: argparse.Namespace) -> int:
     out.write(f"role: {doc['role']}; window: {doc['window']}; pupils: {doc['pupils']}\n\n")
     if doc["role"] == "analyst":
         out.write(
-            f"{'school':<8} {'name':<40} {'mode':<5} {'pupils':>6} {'first':>6} {'last':>6}\n"
+            f"{'school':<8} {'name':<40} {'routed':<6} {'passes':<6} {'pupils':>6} {'first':>6} {'last':>6}\n"
         )
         for s in doc["schools"]:
             for b in s["by"]:
                 out.write(
-                    f"{s['school_urn']:<8} {s['school_name'][:40]:<40} {b['mode']:<5} "
+                    f"{s['school_urn']:<8} {s['school_name'][:40]:<40} {b['routing']:<6} "
+                    f"{b['mode']:<6} "
                     f"{b['pupils']:>6} {b['first'] or '-':>6} {b['last'] or '-':>6}\n"
                 )
     else:

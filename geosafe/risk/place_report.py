@@ -47,6 +47,7 @@ CROSSING_COLUMNS: Final = (
     "school_urn",
     "school_name",
     "window",
+    "routing",
     "mode",
     "origin_id",
     "pupils",
@@ -121,6 +122,7 @@ def crossings(place: BaseGeometry, runs: Iterable[SchoolRun]) -> pd.DataFrame:
                     "school_urn": run.school_urn,
                     "school_name": run.school_name,
                     "window": run.window,
+                    "routing": run.mode,
                     "mode": mode,
                     "origin_id": j.origin_id,
                     "pupils": int(j.count),
@@ -158,6 +160,7 @@ def riders(
                         "school_urn": run.school_urn,
                         "school_name": run.school_name,
                         "window": run.window,
+                        "routing": run.mode,
                         "mode": "bus",
                         "origin_id": j.origin_id,
                         "pupils": int(j.count),
@@ -190,21 +193,23 @@ def _slot(s: Any) -> str:
 def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
     """Exact counts per school (analysts): pupils per window and mode, the earliest and
     latest time they enter the place, and pupils per half-hour; schools by pupils, most
-    first. A school's ``pupils`` is its largest (window, mode) count: the walking and the
-    bus journeys are two routings of the same roll, and the morning and afternoon runs are
-    the same pupils."""
+    first. ``routing`` is how the roll was routed (``walk``: everyone walks; ``bus``: by bus
+    with walking legs), ``mode`` how the pupils pass the place (``walk`` on foot, ``bus``
+    aboard). A school's ``pupils`` is its largest (window, routing) total: the two routings
+    are the same roll, and the morning and afternoon runs are the same pupils."""
     out: list[dict[str, Any]] = []
     if cross.empty:
         return out
     for (urn, name), g in cross.groupby(["school_urn", "school_name"], sort=False):
         by: list[dict[str, Any]] = []
-        for (window, mode), h in g.groupby(["window", "mode"], sort=True):
+        for (window, routing, mode), h in g.groupby(["window", "routing", "mode"], sort=True):
             t = pd.to_numeric(h["time_s"], errors="coerce").to_numpy(dtype=float)
             known = t[np.isfinite(t)]
             slots = h.assign(slot=[_slot(v) for v in t]).groupby("slot")["pupils"].sum()
             by.append(
                 {
                     "window": window,
+                    "routing": routing,
                     "mode": mode,
                     "pupils": int(h["pupils"].sum()),
                     "journeys": len(h),
@@ -214,12 +219,16 @@ def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
                 }
             )
         # walk and bus are two routings of the same roll, and a pupil passing in the
-        # morning and home again is one pupil: the largest single (window, mode) count
+        # morning and home again is one pupil: the largest (window, routing) total
+        totals: dict[tuple[str, str], int] = {}
+        for b in by:
+            k = (b["window"], b["routing"])
+            totals[k] = totals.get(k, 0) + b["pupils"]
         out.append(
             {
                 "school_urn": str(urn),
                 "school_name": str(name),
-                "pupils": max(b["pupils"] for b in by),
+                "pupils": max(totals.values()),
                 "by": by,
             }
         )

@@ -24,7 +24,7 @@ from .._errors import NotFoundError, ValidationError
 from ..incident import CRS_BNG
 from . import place_report as pr
 
-__all__ = ["build_place_report", "route_incidents", "route_line"]
+__all__ = ["build_place_report", "place_index", "route_incidents", "route_line"]
 
 log = logging.getLogger(__name__)
 
@@ -311,4 +311,18 @@ def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> 
             "by_hour": counts("hour") if role == "analyst" else [],
             "by_stop": counts("stop_code") if role == "analyst" else [],
         },
+    }
+
+
+def place_index(svc: Any, *, public: bool) -> dict[str, Any]:
+    """What may be asked about: the school-run hotspots and the bundled bus routes."""
+    from ..geocode.routes import RouteIndex
+    from ..publish.catalogue import AnalysisParams
+    from ..publish.corridors import exposure_model
+
+    model = exposure_model(svc, AnalysisParams(), public=public)
+    return {
+        "hotspots": [h.hotspot_id for h in model.hotspots],
+        "routes": list(RouteIndex.load(svc.data_dir).routes),
+        "usage": "ask with hotspot=ID, place=NAME, lon=&lat=[&radius=M] or route=R[&direction=1|2]",
     }
