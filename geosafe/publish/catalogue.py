@@ -272,6 +272,26 @@ COLLECTIONS: Final[dict[str, CollectionSpec]] = {
             schema=INCIDENT_SCHEMA,
         ),
         CollectionSpec(
+            "referral-places",
+            "Places named in referrals",
+            "Places that Fair Access Panel referrals' notes name (peer group, school, "
+            "neighbourhood): places of concern, not incidents, so no hotspot layer counts "
+            "them. One point per place with the referrals naming it in the period; analyst "
+            "role only.",
+            ("start", "end"),
+            roles=("analyst",),
+            geometry="Point",
+            schema=(
+                ("place", _S),
+                ("kind", _S),
+                ("referrals", _I),
+                ("named_in_peer_group_notes", _I),
+                ("named_in_school_notes", _I),
+                ("named_in_neighbourhood_notes", _I),
+                ("schools", _I),
+            ),
+        ),
+        CollectionSpec(
             "hotspots-kde",
             "Kernel density hotspots",
             "Polygons around the densest `top_pct` percent of a kernel density surface of the "

@@ -15,7 +15,13 @@ from ..incident import CRS_BNG
 from .catalogue import INCIDENT_SCHEMA, AnalysisParams
 from .layer import Layer, LayerSource, is_synthetic, make_layer
 
-__all__ = ["bus_stops_layer", "incident_routes_layer", "incidents_layer", "schools_layer"]
+__all__ = [
+    "bus_stops_layer",
+    "incident_routes_layer",
+    "incidents_layer",
+    "referral_places_layer",
+    "schools_layer",
+]
 
 
 def schools_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
@@ -78,3 +84,43 @@ def incidents_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
 def incident_routes_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """Incidents known only along a stretch of bus route, as lines (analyst only)."""
     return _incident_layer("incident-routes", svc, params, ("LineString", "MultiLineString"))
+
+
+#: ``referral-places`` columns from :func:`geosafe.profile.places.place_table`'s.
+_PLACE_COLUMNS: Final = {
+    "place": "place",
+    "kind": "kind",
+    "referrals": "referrals",
+    "peer group": "named_in_peer_group_notes",
+    "school": "named_in_school_notes",
+    "neighbourhood": "named_in_neighbourhood_notes",
+    "schools": "schools",
+}
+
+
+def referral_places_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    """Places named in Fair Access Panel referrals' notes (analyst only): places of concern,
+    not incidents; one point per place with the referrals that name it in the period, by the
+    note that names it, and the schools those referrals come from."""
+    from ..filters import IncidentFilter
+    from ..profile.data import load_profile_data
+    from ..profile.places import places_layer
+
+    empty = gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in _PLACE_COLUMNS.values()},
+        geometry=[],
+        crs=CRS_BNG,
+    )
+    if svc.store_path is None:
+        return make_layer("referral-places", empty, params, synthetic=False)
+    start, end = svc.period(params)
+    data = load_profile_data(
+        svc.store_path, filt=IncidentFilter(sources=("fap",), from_date=start, to_date=end)
+    )
+    gdf = places_layer(data)
+    if gdf.empty:
+        return make_layer("referral-places", empty, params, synthetic=is_synthetic(data.incidents))
+    frame = gdf.to_crs(CRS_BNG).rename(columns=_PLACE_COLUMNS)
+    frame = frame[[*_PLACE_COLUMNS.values(), "geometry"]]
+    frame.index = pd.Index(frame["place"].astype(str), name="id")
+    return make_layer("referral-places", frame, params, synthetic=is_synthetic(data.incidents))

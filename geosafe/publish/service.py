@@ -52,6 +52,7 @@ BUILDERS: Final[dict[str, Builder]] = {
     "bus-stops": records.bus_stops_layer,
     "incidents": records.incidents_layer,
     "incident-routes": records.incident_routes_layer,
+    "referral-places": records.referral_places_layer,
     "hotspots-kde": hotspot_layers.kde_layer,
     "h3-cells": hotspot_layers.h3_layer,
     "clusters": hotspot_layers.cluster_layer,

@@ -74,6 +74,7 @@ def test_collections_by_role(client: TestClient, tokens: Tokens) -> None:
     assert ids == {
         "incidents",
         "incident-routes",
+        "referral-places",
         "hotspots-kde",
         "clusters",
         "h3-cells",
@@ -86,7 +87,7 @@ def test_collections_by_role(client: TestClient, tokens: Tokens) -> None:
         c["id"]
         for c in _get(client, "/ogc/collections", tokens.neighbourhood).json()["collections"]
     }
-    assert "incidents" not in ids_n and "schools" in ids_n
+    assert "incidents" not in ids_n and "referral-places" not in ids_n and "schools" in ids_n
     r = client.get("/ogc/collections/incidents/items", headers=auth(tokens.school))
     assert r.status_code == 403
 

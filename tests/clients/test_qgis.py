@@ -37,6 +37,7 @@ GEOMETRY = {
     "schools": "Point",
     "bus-stops": "Point",
     "incidents": "Point",
+    "referral-places": "Point",
 }
 #: Corridors are walked streets for the analyst, published H3 cells for everyone else.
 CORRIDORS = {"analyst": "Line", "neighbourhood": "Polygon", "school": "Polygon"}
