@@ -63,7 +63,19 @@ def create_app(
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
 
-    from . import downloads, jobs, journeys, maps, ogc, rasters, reports, schools, security, web
+    from . import (
+        downloads,
+        jobs,
+        journeys,
+        maps,
+        ogc,
+        places,
+        rasters,
+        reports,
+        schools,
+        security,
+        web,
+    )
     from .deps import Services
     from .errors import install_error_handlers
     from .settings import ServiceSettings
@@ -106,7 +118,7 @@ def create_app(
         """``{"status": "ok"}`` while the process serves requests."""
         return {"status": "ok"}
 
-    for module in (ogc, maps, downloads, rasters, journeys, schools, jobs, reports, web):
+    for module in (ogc, maps, downloads, rasters, journeys, schools, jobs, reports, places, web):
         app.include_router(module.router)
     web.mount_static(app, settings)
     return app

@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "demo",
     "area",
     "profile",
+    "places",
 )
 
 

@@ -1,0 +1,76 @@
+"""Reverse lookup from a place over HTTP (issue 13 item 1).
+
+- ``GET /places/report`` with no place: the hotspot ids and bus routes one may ask about.
+- ``GET /places/report?hotspot=HS01 | place=NAME | lon=..&lat=..[&radius=M] |
+  route=R[&direction=1|2][&mode=walk|bus|both]``: which schools' pupils pass through the
+  place in the morning school run, on foot or by bus, when and how many
+  (:func:`geosafe.risk.place_service.build_place_report`). Analysts get exact counts;
+  a school gets only its own pupils and a neighbourhood all schools together, both as
+  published H3 resolution-8 cell counts (1-9 suppressed, others rounded to 5).
+- ``GET /places/bus-routes[?buffer=M]`` (analyst): routes and directions ranked by
+  school-run incidents per km per hour, with the schools whose pupils ride them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from geosafe._errors import ValidationError
+
+from .deps import ALL_ROLES, Svc, require_roles
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/places", tags=["places"])
+Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
+Analyst = Annotated[Any, Depends(require_roles("analyst"))]
+
+
+@router.get("/report", summary="Which schools' pupils pass a place, and when")
+def report(
+    principal: Caller,
+    svc: Svc,
+    hotspot: Annotated[str | None, Query(max_length=20)] = None,
+    place: Annotated[str | None, Query(max_length=200)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    radius: Annotated[float, Query(ge=10, le=2000)] = 250.0,
+    route: Annotated[str | None, Query(max_length=10)] = None,
+    direction: Annotated[int | None, Query(ge=1, le=2)] = None,
+    mode: Annotated[Literal["walk", "bus", "both"], Query()] = "walk",
+) -> dict[str, Any]:
+    """The place report for the caller's role (school: own school only)."""
+    from geosafe.risk.place_service import build_place_report
+
+    if (lon is None) != (lat is None):
+        raise ValidationError("give both `lon` and `lat` (WGS84), or neither.")
+    if not (hotspot or place or route or lon is not None):
+        from geosafe.risk.place_service import place_index
+
+        return place_index(svc.layers, public=principal.role != "analyst")
+    return build_place_report(
+        svc.layers,
+        hotspot=hotspot,
+        place=place,
+        point=(lon, lat) if lon is not None and lat is not None else None,
+        radius_m=radius,
+        route=route,
+        direction=direction,
+        role=principal.role,
+        school_urn=principal.school_urn if principal.role == "school" else None,
+        modes=("walk", "bus") if mode == "both" else (mode,),
+    )
+
+
+@router.get("/bus-routes", summary="Bus routes ranked by school-run incidents per km")
+def bus_routes(
+    principal: Analyst,
+    svc: Svc,
+    buffer: Annotated[float, Query(ge=0, le=500)] = 0.0,
+) -> dict[str, Any]:
+    """Routes and directions ranked by incidents per km per school-run hour (analyst)."""
+    from geosafe.risk.bus_routes import profile_routes_for_service
+
+    return {"routes": profile_routes_for_service(svc.layers, buffer_m=buffer)}

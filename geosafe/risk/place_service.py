@@ -1,0 +1,328 @@
+"""The place report over the service's data (``geosafe place-report``, ``GET /places/report``).
+
+Resolves the place (a hotspot id of the school-run exposure model, a gazetteer name, a point
+with a radius, or a bus route and direction), gathers every demo-area school's journeys with
+:func:`geosafe.publish.corridors.school_journeys` (the journeys the school reports use, so the
+pupils match them) and reports with :mod:`geosafe.risk.place_report`. A bus route adds the
+DIR/ASIF incidents recorded on it in the school run by direction, hour and stop, and the
+hotspots and named places along it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from .. import datasets
+from .._errors import NotFoundError, ValidationError
+from ..incident import CRS_BNG
+from . import place_report as pr
+
+__all__ = ["build_place_report", "place_index", "route_incidents", "route_line"]
+
+log = logging.getLogger(__name__)
+
+_TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
+_TO_WGS = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
+_ALONG_M = 100.0
+_MODES = ("walk", "bus")
+
+
+def route_line(data_dir: Any, route: str, direction: int | None) -> Any:
+    """The route's run (1 or 2) inside the demo area (:class:`~geosafe.geocode.routes.RouteStretch`)."""
+    from ..geocode.routes import RouteIndex
+
+    stretch, reason = RouteIndex.load(data_dir).stretch(route, direction=direction)
+    if stretch is None:
+        msg = f"`route` {route!r}: {reason}; pick a route from the bundled TfL sequences."
+        raise NotFoundError(msg)
+    return stretch
+
+
+def _run_of_stop(data_dir: Any, route: str) -> dict[str, int]:
+    from ..geocode.routes import RouteIndex, normalise_route
+
+    idx = RouteIndex.load(data_dir)
+    key = normalise_route(route)
+    out: dict[str, int] = {}
+    for run in (1, 2):
+        if (key, run) not in idx.runs:
+            continue
+        seq = idx.stops_of(str(key), run)
+        for col in ("Naptan_Atco", "Stop_Code_LBSL"):
+            for code in seq[col].dropna().astype(str):
+                out.setdefault(code.upper(), run)
+    return out
+
+
+def route_incidents(
+    incidents: pd.DataFrame,
+    route: str,
+    *,
+    data_dir: Any = None,
+    sources: Sequence[str] = ("dir", "asif"),
+) -> pd.DataFrame:
+    """DIR/ASIF incidents recorded on ``route`` with their ``direction`` (the run whose stop
+    sequence holds the incident's stop, or along which its recorded stretch runs; ``unknown``
+    otherwise), ``hour`` (local, minute-timed records) and ``stop_code``."""
+    from ..geocode.routes import normalise_route
+
+    key = normalise_route(route)
+    inc = incidents[incidents["source"].isin(list(sources))]
+    inc = inc[inc["route"].map(lambda r: normalise_route(r) == key if r is not None else False)]
+    stops = _run_of_stop(data_dir, str(key))
+    lines: dict[int, Any] = {}
+    for run in (1, 2):
+        try:
+            lines[run] = route_line(data_dir, str(key), run).line
+        except NotFoundError:
+            continue
+    dirs = []
+    for code, geom in zip(inc["stop_code"], inc.geometry, strict=True):
+        d: Any = stops.get(str(code).upper()) if code else None
+        if d is None and geom is not None and geom.geom_type == "LineString" and 1 in lines:
+            xy = shapely.get_coordinates(geom)
+            a = lines[1].project(shapely.Point(xy[0]))
+            b = lines[1].project(shapely.Point(xy[-1]))
+            d = 1 if b > a else 2 if b < a else None
+        dirs.append(d if d is not None else "unknown")
+    hours = [
+        t.hour if p == "minute" else None
+        for t, p in zip(inc["occurred_from"], inc["time_precision"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "source": inc["source"].to_numpy(),
+            "direction": dirs,
+            "hour": pd.array(hours, dtype="Int64"),
+            "stop_code": inc["stop_code"].to_numpy(),
+            "weight": inc["weight"].to_numpy(dtype=float),
+        }
+    )
+
+
+def _school_runs(
+    svc: Any,
+    params: Any,
+    *,
+    public: bool,
+    school: str | None,
+    modes: Sequence[str] = _MODES,
+) -> list[pr.SchoolRun]:
+    from ..publish.corridors import school_journeys
+
+    schools = datasets.schools(svc.data_dir, demo_only=True)
+    names = dict(zip(schools["urn"].astype(str), schools["name"].astype(str), strict=True))
+    runs = []
+    # every walk first: routing buses first changed later walks on the demo store (see
+    # docs/notes/places.md), and the school reports route walks on their own
+    for mode in modes:
+        for urn in sorted(names):
+            if school is not None and urn != school:
+                continue
+            try:
+                js = school_journeys(svc, urn, params, mode=mode, public=public)
+            except Exception as exc:  # a missing feed must not hide the walking answer
+                log.warning("no %s journeys for school %s: %s", mode, urn, exc)
+                continue
+            runs.append(pr.SchoolRun(urn, names[urn], "morning", mode, js))
+    return runs
+
+
+def _resolve(
+    svc: Any,
+    model: Any,
+    *,
+    hotspot: str | None,
+    place: str | None,
+    point: tuple[float, float] | None,
+    radius_m: float,
+) -> tuple[BaseGeometry, dict[str, Any]]:
+    given = [k for k, v in (("hotspot", hotspot), ("place", place), ("point", point)) if v]
+    if len(given) != 1:
+        msg = (
+            f"give exactly one of `hotspot`, `place`, `point` or `route` (got {given or 'none'}); "
+            "e.g. --hotspot HS01, --place 'Broomfield Park', --point LON,LAT --radius 250."
+        )
+        raise ValidationError(msg)
+    if hotspot:
+        by_id = {h.hotspot_id: h for h in model.hotspots}
+        if hotspot not in by_id:
+            msg = f"`hotspot` {hotspot!r} is not a current school-run hotspot; pick one of {sorted(by_id)}."
+            raise NotFoundError(msg)
+        h = by_id[hotspot]
+        return h.geometry, {
+            "kind": "hotspot",
+            "hotspot_id": h.hotspot_id,
+            "active": h.active,
+            "peak_density_km2": round(h.peak_density, 1),
+        }
+    if place:
+        from ..geocode.places import Gazetteer
+
+        hit = Gazetteer.load(svc.data_dir).best(place)
+        if hit is None or hit.place is None:
+            msg = f"`place` {place!r} is not in the gazetteer; give a street, park, station or stop name."
+            raise NotFoundError(msg)
+        p = hit.place
+        r = max(float(p.precision_m), 50.0)
+        return p.point.buffer(r), {"kind": p.kind, "name": p.name, "radius_m": r}
+    assert point is not None
+    if not 10.0 <= radius_m <= 2000.0:
+        msg = f"`radius` {radius_m!r} must be between 10 and 2000 metres."
+        raise ValidationError(msg)
+    x, y = _TO_BNG.transform(point[0], point[1])
+    return shapely.Point(x, y).buffer(radius_m), {
+        "kind": "circle",
+        "lon": point[0],
+        "lat": point[1],
+        "radius_m": radius_m,
+    }
+
+
+def _wgs_bounds(geom: BaseGeometry) -> list[float]:
+    x0, y0, x1, y1 = geom.bounds
+    lo = _TO_WGS.transform(x0, y0)
+    hi = _TO_WGS.transform(x1, y1)
+    return [round(lo[0], 6), round(lo[1], 6), round(hi[0], 6), round(hi[1], 6)]
+
+
+def build_place_report(
+    svc: Any,
+    *,
+    hotspot: str | None = None,
+    place: str | None = None,
+    point: tuple[float, float] | None = None,
+    radius_m: float = 250.0,
+    route: str | None = None,
+    direction: int | None = None,
+    role: str = "analyst",
+    school_urn: str | None = None,
+    modes: Sequence[str] = _MODES,
+) -> dict[str, Any]:
+    """The place report as a JSON-ready dict for ``role`` (``school``: only ``school_urn``'s
+    pupils; ``neighbourhood``: all schools together; both from published cells only)."""
+    from ..publish.catalogue import AnalysisParams
+    from ..publish.corridors import exposure_model
+
+    public = role != "analyst"
+    if role == "school" and not school_urn:
+        raise ValidationError("a school role needs its `school_urn`.")
+    params = AnalysisParams()
+    model = exposure_model(svc, params, public=public)
+    runs = _school_runs(
+        svc,
+        params,
+        public=public,
+        school=school_urn if role == "school" else None,
+        modes=modes,
+    )
+    out: dict[str, Any] = {"role": role, "window": "morning school run (arrive by 08:40)"}
+    if route:
+        stretch = route_line(svc.data_dir, route, direction)
+        geom = stretch.line
+        out["place"] = {
+            "kind": "bus_route",
+            "route": stretch.route,
+            "direction": stretch.run,
+            "length_km": round(geom.length / 1000.0, 3),
+            "bbox": _wgs_bounds(geom),
+        }
+        cross = pr.riders(stretch.route, geom, runs)
+        out.update(_along(svc, model, geom, stretch.route, stretch.run, role))
+        area = geom.buffer(_ALONG_M)
+    else:
+        area, desc = _resolve(
+            svc, model, hotspot=hotspot, place=place, point=point, radius_m=radius_m
+        )
+        desc["bbox"] = _wgs_bounds(area)
+        out["place"] = desc
+        cross = pr.crossings(area, runs)
+    if role == "analyst":
+        out["schools"] = pr.summarise(cross)
+        out["pupils"] = int(sum(s["pupils"] for s in out["schools"]))
+    else:
+        pub = pr.published_cells(area, runs, role=role, school_urn=school_urn)
+        out["published"] = pub
+        out["schools"] = pub["schools"]
+        out["pupils"] = pub["pupils_at_least"]
+    return out
+
+
+def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> dict[str, Any]:
+    """Hotspots, named places and DIR/ASIF incidents along a route's run (school run)."""
+    from ..filters import IncidentFilter
+    from ..publish.disclosure import round_count
+    from .naming import place_namer
+
+    zone = line.buffer(_ALONG_M)
+    hs = [h for h in model.hotspots if h.geometry.intersects(zone)]
+    namer = place_namer(svc.data_dir)
+    hotspots = [
+        {
+            "hotspot_id": h.hotspot_id,
+            "place": namer.name(h.geometry),
+            "km_along": round(line.project(h.geometry.centroid) / 1000.0, 2),
+            "active": h.active,
+            "peak_density_km2": round(h.peak_density, 1),
+        }
+        for h in sorted(hs, key=lambda h: line.project(h.geometry.centroid))
+    ]
+    from ..geocode.places import Gazetteer
+
+    gaz = Gazetteer.load(svc.data_dir)
+    near = [
+        p
+        for p in gaz.places
+        if p.kind in ("park", "station", "school", "area") and p.point.distance(line) <= _ALONG_M
+    ]
+    places = sorted(
+        {(p.name, p.kind, round(line.project(p.point) / 1000.0, 2)) for p in near},
+        key=lambda t: t[2],
+    )
+    inc = svc.all_incidents()
+    inc = inc[IncidentFilter(preset="school-run").mask(inc)]
+    ri = route_incidents(inc, route, data_dir=svc.data_dir)
+    ri = ri[ri["direction"].astype(str) == str(run)]
+
+    def counts(by: str) -> list[dict[str, Any]]:
+        if ri.empty:
+            return []
+        g = ri.groupby(["source", by], dropna=False)["weight"].sum().reset_index()
+        rows = []
+        for src, k, v in zip(g["source"], g[by], g["weight"], strict=True):
+            n = round_count(float(v)) if role != "analyst" else round(float(v), 2)
+            key = None if pd.isna(k) else int(k) if by == "hour" else str(k)
+            rows.append({"source": str(src), by: key, "incidents": n})
+        return rows
+
+    total = float(ri["weight"].sum()) if not ri.empty else 0.0
+    return {
+        "hotspots_along": hotspots,
+        "places_along": [{"name": n, "kind": k, "km_along": d} for n, k, d in places],
+        "incidents": {
+            "school_run_total": round_count(total) if role != "analyst" else round(total, 2),
+            "by_hour": counts("hour") if role == "analyst" else [],
+            "by_stop": counts("stop_code") if role == "analyst" else [],
+        },
+    }
+
+
+def place_index(svc: Any, *, public: bool) -> dict[str, Any]:
+    """What may be asked about: the school-run hotspots and the bundled bus routes."""
+    from ..geocode.routes import RouteIndex
+    from ..publish.catalogue import AnalysisParams
+    from ..publish.corridors import exposure_model
+
+    model = exposure_model(svc, AnalysisParams(), public=public)
+    return {
+        "hotspots": [h.hotspot_id for h in model.hotspots],
+        "routes": list(RouteIndex.load(svc.data_dir).routes),
+        "usage": "ask with hotspot=ID, place=NAME, lon=&lat=[&radius=M] or route=R[&direction=1|2]",
+    }
