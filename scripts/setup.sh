@@ -23,6 +23,9 @@ if [ "${1:-}" = "--test" ]; then
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # profile.pdf pages as PNG
     # QGIS 3.22 as a real OGC API client in tests/clients (system python3, not the venv)
     /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
+    # PostgreSQL + PostGIS: the tests start a throwaway cluster (geosafe/store/throwaway.py)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+    ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing+=(postgis)
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = "0" ]; then
             apt-get update -q >/dev/null

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import geosafe.store as gstore
+import geosafe.store.sqlite as gstore
 from geosafe.ingest import import_file
 from geosafe.sources import police_uk as puk
 from geosafe.store import Store

@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from ._errors import NotFoundError, StoreError
-from .incident import ROW_COLUMNS, rows_to_frame
-from .profile import tables as profile_tables
+from .._errors import NotFoundError, StoreError
+from ..incident import ROW_COLUMNS, rows_to_frame
+from ..profile import tables as profile_tables
 
 if TYPE_CHECKING:
     import geopandas as gpd
