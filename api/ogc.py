@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
+from geosafe.area.build import attribution, licence_expression
 from geosafe.publish import catalogue as gl
 from geosafe.publish import pages, roles, styles
 from geosafe.publish.service import scope_key
@@ -201,6 +202,9 @@ def _collection_doc(
         "description": sp.description + (" Includes synthetic data." if synthetic else ""),
         "itemType": "feature",
         "geosafe:synthetic": synthetic,
+        # the area's data sources (area.json): OGC API - Common collection fields
+        "attribution": "; ".join(attribution(svc.layers.data_dir)),
+        "license": licence_expression(svc.layers.data_dir),
         "crs": [CRS84],
         "storageCrs": CRS84,
         "extent": {

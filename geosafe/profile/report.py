@@ -31,6 +31,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ConfigurationError, ValidationError
+from ..area.build import attribution_html
 from ..filters import IncidentFilter
 from ..incident import CRS_BNG
 from . import charts
@@ -659,7 +660,9 @@ def render_html(p: Profile) -> str:
         *(f"<li>{html.escape(c)}</li>" for c in p.caveats),
         "</ul></section><section><h2>Method</h2><ul>",
         *(f"<li>{html.escape(m)}</li>" for m in p.method),
-        "</ul></section></body></html>",
+        "</ul></section>",
+        attribution_html(),
+        "</body></html>",
     ]
     return "\n".join(parts)
 

@@ -57,7 +57,7 @@ class AnalysisParams:
     resolution
         H3 resolution of ``h3-cells`` and ``emerging-cells`` (7..10).
     school
-        School URN of ``journey-corridors`` (``None``: every demo-area school).
+        School URN of ``journey-corridors`` (``None``: every school of the area).
     """
 
     preset: str | None = "school-run"
@@ -375,5 +375,5 @@ def describe_params() -> Mapping[str, str]:
         "eps_m": "DBSCAN radius in metres (default 150)",
         "min_samples": "DBSCAN minimum incidents per cluster (default 5)",
         "resolution": "H3 resolution 7-10 (default 9)",
-        "school": "school URN (journey-corridors); default every demo-area school",
+        "school": "school URN (journey-corridors); default every school of the area",
     }

@@ -25,6 +25,7 @@ from pyproj import Transformer
 
 from .. import datasets, periods
 from .._errors import ConfigurationError, NotFoundError, ValidationError
+from ..area.build import attribution as area_attribution
 from ..incident import CRS_BNG, SOURCES
 from . import disclosure
 from .catalogue import FILTER_PARAMS, AnalysisParams
@@ -190,7 +191,7 @@ def _report(
 
 
 def corridor_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
-    """Walking corridors to each demo-area school (or ``params.school``): street stretches
+    """Walking corridors to each school of the area (or ``params.school``): street stretches
     with the pupils whose journeys use them and the mean density along them (incidents per
     km²), from :func:`geosafe.risk.report.build_school_report` (analyst view; other roles get the
     disclosure-controlled view from :class:`~geosafe.layers.LayerService`)."""
@@ -290,7 +291,7 @@ def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
         return known
     if school not in known:
         msg = (
-            f"`school` {school!r} is not a demo-area school; pick a URN from "
+            f"`school` {school!r} is not a school of this area; pick a URN from "
             "/ogc/collections/schools/items."
         )
         raise NotFoundError(msg)
@@ -393,6 +394,7 @@ def school_report(
         "need_matrix": _plain(rep.need_matrix.to_dict(orient="records")),
         "corridors": _fc(disclosure.merge_stretches(rep.corridors) if public else rep.corridors),
         "hotspots": _fc(rep.hotspots),
+        "attribution": area_attribution(svc.data_dir),
     }
     report(1.0, "done")
     return out
@@ -439,7 +441,10 @@ def placement_check(
         raise ValidationError("pass the home postcode in `origins`, or a `referral`.")
     found = lookup_postcodes([home_postcode], data_dir=svc.data_dir)
     if found["reason_code"].iloc[0] is not None:
-        msg = f"home postcode {home_postcode!r} is not in the bundled Code-Point list."
+        msg = (
+            f"home postcode {home_postcode!r} is not in this area's postcode list; pass a "
+            "postcode inside the area (or build the area with a newer ONS Postcode Directory)."
+        )
         raise ValidationError(msg)
     params = AnalysisParams()
     model = exposure_model(svc, params)

@@ -24,9 +24,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from .. import datasets
+from ..area.build import attribution
 from ..incident import CRS_BNG, CRS_WGS84
 
 __all__ = [
@@ -65,15 +67,20 @@ class Basemap:
     wards: str
     schools: str
     bounds: tuple[float, float, float, float]
+    #: The area's data attribution (:func:`geosafe.area.build.attribution`): full and short.
+    attribution: tuple[str, ...] = ()
+    attribution_short: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """One GeoJSON FeatureCollection per layer."""
+        """One GeoJSON FeatureCollection per layer, the bounds and the attribution."""
         return {
             "streets": json.loads(self.streets),
             "parks": json.loads(self.parks),
             "wards": json.loads(self.wards),
             "schools": json.loads(self.schools),
             "bounds": list(self.bounds),
+            "attribution": list(self.attribution),
+            "attribution_short": list(self.attribution_short),
         }
 
 
@@ -135,6 +142,8 @@ def _basemap(data_dir: Path) -> Basemap:
         wards=_fc(wards, ["name", "gss_code"], simplify_deg=0.00005),
         schools=_fc(schools, ["urn", "name"]),
         bounds=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+        attribution=tuple(attribution(data_dir)),
+        attribution_short=tuple(attribution(data_dir, short=True)),
     )
 
 
@@ -149,7 +158,28 @@ def _new_map(base: Basemap, asset_url: str) -> folium.Map:
     m.default_css = [("leaflet_css", f"{asset_url}/leaflet.css")]
     x0, y0, x1, y1 = base.bounds
     m.fit_bounds([[y0, x0], [y1, x1]])
+    _Attribution(base).add_to(m)
     return m
+
+
+class _Attribution(MacroElement):  # type: ignore[misc]
+    """The area's data attribution in the map's attribution control (short text; the full
+    lines as its tooltip)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.short }});
+        {{ this._parent.get_name() }}.attributionControl.getContainer().title = {{ this.full }};
+        {% endmacro %}"""
+    )
+
+    def __init__(self, base: Basemap) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        # JSON inside a <script>: no "</" may close it early
+        self.short = json.dumps(html.escape(" · ".join(base.attribution_short)))
+        self.short = self.short.replace("</", "<\\/")
+        self.full = json.dumps("\n".join(base.attribution)).replace("</", "<\\/")
 
 
 def _add_basemap(m: folium.Map, base: Basemap) -> None:

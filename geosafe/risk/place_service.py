@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import datasets
 from .._errors import NotFoundError, ValidationError
+from ..area.build import attribution
 from ..incident import CRS_BNG
 from . import place_report as pr
 
@@ -252,6 +253,7 @@ def build_place_report(
         out["published"] = pub
         out["schools"] = pub["schools"]
         out["pupils"] = pub["pupils_at_least"]
+    out["attribution"] = attribution(svc.data_dir)
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import shapely
 
 from .._errors import ValidationError
+from ..area.build import attribution_html
 from ..network.walk import WalkNetwork
 from .placement import CandidateCheck, PlacementCheck, candidate_bounds, placement_json
 from .report_page import page_css
@@ -174,6 +175,7 @@ Analyst only: this page names the home postcode and places from the referral.</p
 <p class="muted">Blue: walking, purple: bus; red: hotspots (numbered as above); orange: places
 named in the referral; black dots: home and school. Background: OpenStreetMap contributors
 (ODbL), drawn offline.</p>
+{attribution_html(data_dir)}
 </body></html>
 """
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..area.build import attribution_html
 from ..network.walk import WalkNetwork
 from ..publish.exports import neutralise_formulas
 from .report import SchoolReport
@@ -332,6 +333,7 @@ drawn offline.</p>
 not the same as "no".</p>
 {_need_table(report)}
 <h2>About these figures</h2><ul>{notes}</ul>
+{attribution_html(data_dir)}
 </body></html>
 """
     paths["report.html"].write_text(page)

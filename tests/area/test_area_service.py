@@ -29,6 +29,7 @@ import shapely
 from geosafe import datasets
 from geosafe.area import build as area_build
 from geosafe.network.walk import WalkNetwork
+from tests.api.test_browser import browser, wait_js  # noqa: F401  (shared Chromium)
 
 from . import second_area as sa
 
@@ -118,9 +119,7 @@ def test_service_lists_the_areas_schools(area_server: AreaServer) -> None:
 
 
 def test_a_demo_school_outside_the_area_is_refused(area_server: AreaServer) -> None:
-    r = area_server.get(
-        "analyst", f"/ogc/collections/journey-corridors/items?school={OUTSIDE_URN}"
-    )
+    r = area_server.get("analyst", f"/ogc/collections/journey-corridors/items?school={OUTSIDE_URN}")
     assert r.status_code == 404
     assert OUTSIDE_URN in r.text and "this area" in r.text
 
@@ -142,15 +141,13 @@ def test_new_school_roll_corridors_and_report(area_server: AreaServer) -> None:
     assert feats and {f["properties"]["school_urn"] for f in feats} == {sa.NEW_URN}
     pupils = np.array([f["properties"]["pupils"] for f in feats], dtype=float)
     assert pupils.max() <= srv.roll_pupils
-    lines = gpd.GeoSeries(
-        [shapely.geometry.shape(f["geometry"]) for f in feats], crs=4326
-    ).to_crs(27700)
+    lines = gpd.GeoSeries([shapely.geometry.shape(f["geometry"]) for f in feats], crs=4326).to_crs(
+        27700
+    )
     net = WalkNetwork.from_osm(datasets.osm_path(srv.area))
     tree = shapely.STRtree(shapely.points(net.node_x, net.node_y))
     parts = shapely.get_parts(lines.to_numpy())
-    ends = np.concatenate(
-        [shapely.get_point(parts, 0), shapely.get_point(parts, -1)]
-    )
+    ends = np.concatenate([shapely.get_point(parts, 0), shapely.get_point(parts, -1)])
     # every stretch starts and ends at a node of the second area's network
     _, dist = tree.query_nearest(ends, return_distance=True)
     assert float(np.max(dist)) < 1.0
@@ -218,5 +215,82 @@ def test_placement_check_on_the_new_school(area_server: AreaServer) -> None:
     assert straight <= walk["distance_m"] <= 2.5 * straight + 300
     page = srv.post("analyst", "/journeys/placement", json={**body, "page": sa.NEW_URN})
     assert page.status_code == 200 and sa.NEW_NAME in page.text
-    for line in area_build.attribution(srv.area)[:1]:
-        assert line.split(",")[0] in page.text
+    import html
+
+    assert all(html.escape(x) in page.text for x in area_build.attribution(srv.area))
+
+
+def test_maps_reports_and_collections_carry_the_areas_attribution(
+    area_server: AreaServer,
+) -> None:
+    import html
+
+    srv = area_server
+    full = area_build.attribution(srv.area)
+    short = area_build.attribution(srv.area, short=True)
+    assert any("OpenStreetMap contributors" in x for x in full)
+    assert any("Get Information about Schools" in x for x in full)  # the GIAS input
+    assert any("Code-Point Open" in x for x in full)
+    base = srv.get("analyst", "/maps/basemap.json").json()
+    assert base["attribution"] == full and base["attribution_short"] == short
+    coll = srv.get("neighbourhood", "/ogc/collections/hotspots-kde").json()
+    assert coll["attribution"] == "; ".join(full)
+    # boundary, streets, GTFS (its publisher's terms): in input order
+    assert coll["license"] == "OGL-UK-3.0 AND ODbL-1.0 AND LicenseRef-GTFS-publisher-terms"
+    folium_page = srv.get("analyst", f"/maps/schools/{sa.NEW_URN}").text
+    assert "attributionControl.addAttribution" in folium_page
+    assert "OpenStreetMap contributors (ODbL)" in folium_page
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(*sa.NEW_EN)
+    place = srv.get("analyst", f"/places/report?lon={lon}&lat={lat}&radius=300")
+    assert place.status_code == 200, place.text
+    assert place.json()["attribution"] == full
+    profile = srv.get("neighbourhood", "/reports/profile?datetime=2025")
+    assert profile.status_code == 200, profile.text
+    assert all(html.escape(x) in profile.text for x in full)
+
+
+@pytest.mark.browser
+def test_page_lists_the_areas_schools_and_routes_the_new_one(
+    area_server: AreaServer,
+    browser: Any,  # noqa: F811
+    out_dir: Path,
+) -> None:
+    from tests.clients.test_web_roles import Session
+
+    srv = area_server
+    expected = _expected_schools(srv.inputs)
+    analyst = Session(browser, srv, "analyst")  # type: ignore[arg-type]
+    try:
+        options = analyst.page.eval_on_selector_all(
+            "#school option", "els => els.map(e => e.value).filter(Boolean)"
+        )
+        assert set(options) == expected
+        attribution = analyst.page.inner_text(".leaflet-control-attribution")
+        assert "OpenStreetMap contributors (ODbL)" in attribution
+        assert "DfE GIAS" in attribution
+        analyst.page.select_option("#school", sa.NEW_URN)
+        wait_js(analyst.page, "window.geosafeState.schoolLoads >= 1", 240)
+        st = analyst.state()
+        assert st["corridors"] > 0 and not analyst.errors and not analyst.outside
+        analyst.page.screenshot(path=str(out_dir / "web-area-analyst.png"))
+    finally:
+        analyst.context.close()
+    school = Session(browser, srv, "school")  # type: ignore[arg-type]
+    try:
+        wait_js(school.page, "(window.geosafeState.schoolLoads || 0) >= 1", 240)
+        st = school.state()
+        assert st["corridors"] > 0 and not school.errors and not school.outside
+        assert school.page.input_value("#school") == sa.NEW_URN
+        school.page.screenshot(path=str(out_dir / "web-area-school.png"))
+    finally:
+        school.context.close()
+
+
+@pytest.fixture(scope="module")
+def out_dir() -> Path:
+    """``test-output/`` at the repository root (git-ignored): screenshots."""
+    out = Path(__file__).resolve().parents[2] / "test-output"
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -622,6 +622,13 @@
     labels = { streets: lab.streets.features, places: lab.places.features };
     const [x0, y0, x1, y1] = b.bounds;
     map.fitBounds([[y0, x0], [y1, x1]], { animate: false });
+    // the area's data sources and licences (area.json): short lines shown, full text as tooltip
+    if ((b.attribution_short || []).length) {
+      map.attributionControl.setPosition("bottomleft");
+      map.attributionControl.addAttribution(b.attribution_short.map(esc).join(" · "));
+      map.attributionControl.getContainer().title = (b.attribution || []).join("\n");
+      state.attribution = b.attribution_short;
+    }
     new LabelLayer().addTo(map);
   }
 
