@@ -393,10 +393,18 @@ def build_area(
     n_stops = 0
     feed_dir = None
     if gtfs is not None:
-        from ..network.gtfs import validate_feed
+        from ..network.gtfs_cache import AREA_CACHE, cached_router
 
         feed_dir = _gtfs_dir(Path(gtfs), out / "gtfs" / "feed")
-        report = validate_feed(feed_dir)
+        cache = out / AREA_CACHE
+        if cache.exists():
+            shutil.rmtree(cache)
+        # the validated feed and the service's router (walking transfers on this area's
+        # streets), kept under the feed's SHA-256 so a later load takes seconds
+        router = cached_router(
+            feed_dir, cache_dir=cache, walk=net, walk_path=net.path_line, warn=False
+        )
+        report = router.feed.report
         (out / "gtfs" / "validation.json").write_text(
             json.dumps(_report_json(report), indent=1, default=str)
         )

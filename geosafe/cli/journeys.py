@@ -177,12 +177,14 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     path = args.gtfs or datasets.gtfs_dir()
     if not Path(path).exists():
         return None
+    from ..network.gtfs_cache import cached_router, router_cache_dir
     from ..network.journeys import FallbackWalk
-    from ..network.transit import RaptorRouter, TransitSettings
+    from ..network.transit import TransitSettings
 
     settings = TransitSettings()
-    return RaptorRouter(
+    return cached_router(
         path,
+        cache_dir=router_cache_dir(datasets.default_data_dir()),
         walk=FallbackWalk(net),
         walk_path=net.path_line,
         max_walk_m=settings.max_walk_m,

@@ -53,6 +53,7 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "expand_frequencies",
+    "feed_key",
     "parse_gtfs_time",
     "read_feed",
     "validate_feed",
@@ -174,7 +175,7 @@ def read_feed(path: str | Path, *, warn: bool = True, cache_dir: str | Path | No
     feed: Feed | None = None
     cached: Path | None = None
     if cache_dir is not None:
-        cached = Path(cache_dir) / f"gtfs-{_feed_key(p)}.pkl"
+        cached = Path(cache_dir) / f"gtfs-{feed_key(p)}.pkl"
         if cached.exists():
             try:
                 with cached.open("rb") as fh:
@@ -196,7 +197,7 @@ def read_feed(path: str | Path, *, warn: bool = True, cache_dir: str | Path | No
     return feed
 
 
-def _feed_key(path: Path) -> str:
+def feed_key(path: Path) -> str:
     """SHA-256 of the reader version and the feed's files (names and bytes)."""
     h = hashlib.sha256(READER_VERSION.encode())
     files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
@@ -281,13 +282,14 @@ def _read_feed(p: Path) -> Feed:
     return feed
 
 
-def validate_feed(path: str | Path) -> ValidationReport:
+def validate_feed(path: str | Path, *, cache_dir: str | Path | None = None) -> ValidationReport:
     """Read a feed without warnings and return its :class:`ValidationReport`.
 
     A feed that cannot be used at all (missing files or columns) still raises
-    :class:`~geosafe._errors.GtfsError`.
+    :class:`~geosafe._errors.GtfsError`. ``cache_dir``: keep the cleaned feed there (see
+    :func:`read_feed`), so the next load skips the validation.
     """
-    return read_feed(path, warn=False).report
+    return read_feed(path, warn=False, cache_dir=cache_dir).report
 
 
 def expand_frequencies(feed: Feed) -> pd.DataFrame:
