@@ -216,6 +216,7 @@ _CLUSTER_SCHEMA = (
 )
 _H3_SCHEMA = (
     ("cell", _S),
+    ("place_name", _S),
     ("resolution", _I),
     ("count", _I),
     ("density", _N),
@@ -226,6 +227,7 @@ _H3_SCHEMA = (
 )
 _EMERGING_SCHEMA = (
     ("cell", _S),
+    ("place_name", _S),
     ("resolution", _I),
     ("trend", _S),
     ("count", _I),
@@ -236,6 +238,7 @@ _CORRIDOR_SCHEMA = (
     ("school_name", _S),
     ("mode", _S),
     ("name", _S),
+    ("place_name", _S),
     ("cell", _S),
     ("resolution", _I),
     ("pupils", _I),

@@ -273,13 +273,16 @@ def corridor_cells(svc: LayerSource, params: AnalysisParams) -> Layer:
                     "journeys": trips[cell],
                 }
             )
-    cols = ("school_urn", "school_name", "cell", "resolution", "pupils", "journeys")
+    cols = ("school_urn", "school_name", "cell", "place_name", "resolution", "pupils", "journeys")
     if rows:
+        from .places import place_names
+
         polys = [
             shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(r["cell"])])
             for r in rows
         ]
         frame = gpd.GeoDataFrame(rows, geometry=polys, crs="OGC:CRS84").to_crs(CRS_BNG)
+        frame["place_name"] = place_names(frame.geometry.to_numpy(), svc.data_dir)
         frame = frame.set_index("id")
     else:
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)

@@ -166,6 +166,8 @@ def h3_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
             "gi_z": gi["gi_z"].to_numpy(dtype=float),
             "gi_p": gi["gi_p"].to_numpy(dtype=float),
             "hotspot": gi["gi_class"].astype(str).to_numpy(),
+            # named from the cell itself (public geometry): the page shows these names
+            "place_name": places.place_names(gi.geometry.to_numpy(), svc.data_dir),
             "period": _period_label(svc, params),
             "preset": params.preset or "all-day",
         },
@@ -220,6 +222,7 @@ def emerging_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
             "resolution": params.resolution,
             "trend": gdf[trend_col].astype(str).to_numpy() if trend_col else "",
             "count": gdf["count"].to_numpy(dtype=float) if "count" in gdf.columns else np.nan,
+            "place_name": places.place_names(gdf.geometry.to_numpy(), svc.data_dir),
             "period": _period_label(svc, params),
         },
         geometry=gdf.geometry.to_numpy(),

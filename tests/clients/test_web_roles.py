@@ -143,30 +143,58 @@ def test_legend_classes_span_the_values_drawn(sessions: dict[str, Session], role
     assert "school run" in legend
     if not values:
         return
+    # the legend lists the classes of the hotspots in the map's view only (found here from
+    # the server's GeoJSON and the map's bounds), and says how many lie outside it
+    w, so, e, n = (
+        float(v) for v in s.page.evaluate("geosafeMap.getBounds().toBBoxString()").split(",")
+    )
+    in_view = [
+        f["properties"]["density"]
+        for f in feats
+        if f["properties"].get("density") and _bbox_meets(f["geometry"], (w, so, e, n))
+    ]
+    outside = len(values) - len(in_view)
     rows = [
         [float(x.replace(",", "")) for x in NUMBER.findall(line)]
         for line in legend.splitlines()
         if "–" in line  # the en dash of a class range
     ]
     rows = [r for r in rows if len(r) == 2]
+    if not in_view:
+        assert not rows and "No hotspot in this view" in legend, legend
+        assert f"{outside} hotspot" in legend, legend
+        return
     assert rows, legend
-    assert rows[0][0] <= min(values) and rows[-1][1] >= max(values), (rows, values)
-    for (lo, hi), nxt in zip(rows, [*rows[1:], None], strict=True):
-        assert lo < hi
-        if nxt is not None:
-            assert hi == nxt[0]
-    # every drawn polygon is filled with one of the legend's colours
-    colours = set(
-        s.page.eval_on_selector_all(
+    assert rows[0][0] <= min(in_view) and rows[-1][1] >= max(in_view), (rows, in_view)
+    for lo, hi in rows:  # no class without a hotspot in view
+        assert lo < hi and any(lo <= v <= hi for v in in_view), (lo, hi, in_view)
+    assert all(any(lo <= v <= hi for lo, hi in rows) for v in in_view), (rows, in_view)
+    if outside:
+        assert "outside this view" in legend, legend
+    # every drawn polygon is filled with one of the layer's class colours, and the legend's
+    # swatches are among them
+    classes = s.state()["legend"]["classes"]
+    layer_colours = {c["colour"].lower() for c in classes}
+    swatches = {
+        _rgb(c)
+        for c in s.page.eval_on_selector_all(
             "#legend i", "els => els.map(e => getComputedStyle(e).backgroundColor)"
         )
-    )
+    }
     fills = s.page.eval_on_selector_all(
         ".leaflet-hotspots-pane path", "els => els.map(e => e.getAttribute('fill'))"
     )
     assert len(fills) >= len(feats)
-    hexes = {_rgb(c) for c in colours}
-    assert {f.lower() for f in fills} <= hexes, (fills, hexes)
+    assert {f.lower() for f in fills} <= layer_colours, (fills, layer_colours)
+    assert len(swatches & layer_colours) == len(rows), (swatches, rows)
+
+
+def _bbox_meets(geometry: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    """Whether a GeoJSON geometry's bounding box meets ``(west, south, east, north)``."""
+    import shapely.geometry
+
+    x0, y0, x1, y1 = shapely.geometry.shape(geometry).bounds
+    return x0 <= box[2] and x1 >= box[0] and y0 <= box[3] and y1 >= box[1]
 
 
 def _rgb(css: str) -> str:
@@ -196,6 +224,14 @@ def test_default_view_shows_places_or_a_visible_reason(
         assert place["count"] % 5 == 0 and place["count"] >= 10, place
         assert place["name"] and not re.fullmatch(r"HS\d+", place["name"]), place
         assert place["times"] and place["trend"], place
+    # the names are the server's (the library's one naming rule), not the page's own
+    names = {
+        f["properties"]["place_name"]
+        for u, fc in s.answered("/h3-cells/items")
+        for f in fc["features"]
+        if f["properties"].get("place_name")
+    }
+    assert {p["name"] for p in st["places"]} <= names, (st["places"], names)
     # the counts are the published H3 res-8 cells' counts of the same time window, busiest first
     published = {
         f["properties"]["count"]
@@ -435,3 +471,21 @@ def test_an_empty_answer_says_why_and_offers_all_times_of_day(
         assert not s.errors and s.outside == []
     finally:
         s.close()
+
+
+def test_analyst_sees_places_named_in_referrals(sessions: dict[str, Session]) -> None:
+    s = sessions["analyst"]
+    feats = _items_of(s, "referral-places")
+    st = s.state()
+    assert feats, "the demo-like store's FAP notes name places"
+    assert st["referralPlaces"] == len(feats)
+    markers = s.page.eval_on_selector_all(
+        ".leaflet-schools-pane path[fill='#f16913']", "els => els.length"
+    )
+    assert markers == len(feats)
+    assert f"places named in referrals ({len(feats)})" in s.page.locator("#legend").inner_text()
+    layers = s.page.locator(".leaflet-control-layers-overlays").inner_text()
+    assert "Places named in referrals (analyst)" in layers
+    # other roles never ask for them
+    for role in ("school", "neighbourhood"):
+        assert not [u for u in sessions[role].requests if "referral-places" in u], role

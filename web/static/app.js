@@ -59,6 +59,7 @@
     compare: L.layerGroup().addTo(map),
     corridors: L.layerGroup().addTo(map),
     places: L.layerGroup().addTo(map),
+    referrals: L.layerGroup(),  // the analyst's: added when the role is known
   };
   const control = L.control.layers(null, null, { collapsed: true, position: "topleft" }).addTo(map);
   control.addOverlay(groups.hotspots, "Hotspots (main period)");
@@ -66,6 +67,8 @@
   control.addOverlay(groups.corridors, "School journey corridors");
   control.addOverlay(groups.places, "Listed places (numbers)");
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  // the legend lists the density classes of the hotspots in view: redraw it when the view moves
+  map.on("moveend", () => { if (state.legendArgs) legend(...state.legendArgs); });
 
   const $ = (sel) => document.querySelector(sel);
   const form = $("#filters");
@@ -332,49 +335,13 @@
     },
   });
 
-  // metres between two lon/lat points (equirectangular: fine at street scale)
-  function metres(a, b) {
-    const k = Math.cos((a[1] * Math.PI) / 180);
-    return Math.hypot((a[0] - b[0]) * k, a[1] - b[1]) * 111320;
-  }
-  function toSegment(p, a, b) {
-    const k = Math.cos((p[1] * Math.PI) / 180);
-    const ax = (a[0] - p[0]) * k, ay = a[1] - p[1], bx = (b[0] - p[0]) * k, by = b[1] - p[1];
-    const dx = bx - ax, dy = by - ay;
-    const t = dx || dy ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / (dx * dx + dy * dy))) : 0;
-    return Math.hypot(ax + t * dx, ay + t * dy) * 111320;
-  }
-  function centre(f) {
-    const b = L.geoJSON(f).getBounds().getCenter();
-    return [b.lng, b.lat];
-  }
-  //: A feature's place name: the layer's own (``name``/``place_name``) when it has one, else
-  //: the nearest named street and the nearest station, park or stop (bundled OSM and TfL names).
+  //: A feature's place name as the server gives it (``place_name``, or a street corridor's
+  //: ``name``): one naming rule, the library's, for the page, the reports and QGIS.
   function placeName(f) {
     const p = f.properties || {};
     const own = p.place_name || p.name;
     if (own && !/^HS\d+$/.test(own)) return own;
-    if (!labels.streets.length) return own || `#${p.rank ?? f.id}`;
-    const c = centre(f);
-    let street = null;
-    let sd = Infinity;
-    for (const s of labels.streets) {
-      for (const part of lineParts(s.geometry)) {
-        for (let i = 1; i < part.length; i++) {
-          const d = toSegment(c, part[i - 1], part[i]);
-          if (d < sd) { sd = d; street = s.properties.name; }
-        }
-      }
-    }
-    let place = null;
-    let pd = Infinity;
-    for (const q of labels.places) {
-      if (q.properties.kind === "area") continue;
-      const d = metres(c, q.geometry.coordinates) * (q.properties.kind === "stop" ? 1.5 : 1);
-      if (d < pd) { pd = d; place = q.properties.name; }
-    }
-    if (street && place && pd < 700) return `${street} by ${place}`;
-    return street || place || own || String(f.id);
+    return p.cell ? `cell ${p.cell}` : `#${p.rank ?? f.id}`;
   }
 
   // ---------------------------------------------------------------- controls per role
@@ -571,12 +538,23 @@
     return `${base} Your role sees layers built from published cell counts, where cells with 1-9 incidents are not shown; try "All day", a longer period or H3 cells.`;
   }
 
+  //: Bounds of a feature (computed once per feature object).
+  const boundsOf = new WeakMap();
+  function featureBounds(f) {
+    let b = boundsOf.get(f);
+    if (!b) { b = L.geoJSON(f).getBounds(); boundsOf.set(f, b); }
+    return b;
+  }
+
   function legend(method, fc, classes, field, comparePeriod) {
+    state.legendArgs = [method, fc, classes, field, comparePeriod];
     const periods = [...new Set(fc.features.map((f) => f.properties.period).filter(Boolean))];
     const fd = new FormData(form);
     const when = `${periods.length ? fmtPeriod(periods[0]) : fd.get("period") || "last 12 months"}; ${PRESETS[fd.get("preset")] || fd.get("preset")}`;
     const rows = [];
     let units = "";
+    let shownClasses = classes;
+    let outside = 0;
     if (method === "h3-cells") {
       const seen = new Set(fc.features.map((f) => f.properties.hotspot || "not_significant"));
       for (const [k, [c, label]] of Object.entries(GI)) {
@@ -592,14 +570,28 @@
       for (const [k, c] of Object.entries(TRENDS)) if (seen.has(k)) rows.push(`<div><i style="background:${c}"></i>${esc(k.replace(/_/g, " "))}</div>`);
       units = "trend of monthly Gi*";
     } else {
+      // only the classes of the hotspots in view (the colours stay those of the whole layer)
       units = field === "density" ? "incidents per km²" : "incidents";
-      for (const c of classes) rows.push(`<div><i style="background:${c.colour}"></i>${fmtNum(c.lo)} – ${fmtNum(c.hi)}</div>`);
-      if (classes.length) rows.push('<div class="sub">classes: quantiles of the values drawn</div>');
+      const view = map.getBounds();
+      const shown = fc.features.filter((f) => view.intersects(featureBounds(f)));
+      const used = new Set(shown.map((f) => classColour(classes, f.properties[field])));
+      shownClasses = classes.filter((c) => used.has(c.colour));
+      for (const c of shownClasses) rows.push(`<div><i style="background:${c.colour}"></i>${fmtNum(c.lo)} – ${fmtNum(c.hi)}</div>`);
+      if (shownClasses.length) rows.push('<div class="sub">classes: quantiles of the values drawn</div>');
+      outside = fc.features.length - shown.length;
+      if (outside && !shown.length) {
+        rows.push(`<div class="sub" id="legend-outside">No hotspot in this view; ${plural(outside, "hotspot")} outside it (zoom out to see ${outside === 1 ? "it" : "them"}).</div>`);
+      } else if (outside) {
+        rows.push(`<div class="sub" id="legend-outside">${plural(outside, "more hotspot")} outside this view.</div>`);
+      }
     }
     if (!rows.length) rows.push('<div class="sub">nothing to show</div>');
-    state.legend = { method, field, units, classes, period: when };
+    state.legend = { method, field, units, classes, shownClasses, outside, period: when };
     const extra = [];
     if (comparePeriod) extra.push(`<div><i class="line" style="border-color:#08519c"></i>${esc(comparePeriod)} (outline)</div>`);
+    if (state.referralPlaces) {
+      extra.push(`<div><i style="background:#f16913;border-radius:50%"></i>places named in referrals (${state.referralPlaces})</div>`);
+    }
     if (state.corridors) {
       extra.push(state.corridorPolygons
         ? '<div><i style="background:#807dba"></i>areas on pupils\' walks (10+ pupils)</div>'
@@ -860,8 +852,44 @@
       [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => (r.count ?? "–"), true]]);
   }
 
+  //: The analyst's places named in Fair Access Panel referrals' notes (``referral-places``):
+  //: places of concern, not incidents, for the period of the map.
+  async function drawReferralPlaces() {
+    const fd = new FormData(form);
+    const q = new URLSearchParams({ limit: "1000" });
+    for (const k of ["start", "end"]) if (fd.get(k)) q.set(k, fd.get(k));
+    groups.referrals.clearLayers();
+    state.referralPlaces = 0;
+    try {
+      const fc = await allFeatures(`/ogc/collections/referral-places/items?${q}`);
+      L.geoJSON(fc, {
+        pointToLayer: (f, ll) => L.circleMarker(ll, { pane: "schools", radius: 5, color: "#7f2704", weight: 1, fillColor: "#f16913", fillOpacity: 0.9 }),
+        onEachFeature: (f, l) => l.bindPopup(() => referralPopup(f)),
+      }).addTo(groups.referrals);
+      state.referralPlaces = fc.features.length;
+    } catch (err) {
+      state.referralPlacesError = err.message;  // the hotspot layer is what the status reports
+    }
+  }
+
+  function referralPopup(f) {
+    const p = f.properties || {};
+    const rows = [
+      ["referrals naming it", p.referrals],
+      ["in peer-group notes", p.named_in_peer_group_notes],
+      ["in school notes", p.named_in_school_notes],
+      ["in neighbourhood notes", p.named_in_neighbourhood_notes],
+      ["schools of those referrals", p.schools],
+      ["kind", p.kind],
+    ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+    return `<b>Named in referrals: ${esc(p.place || f.id)}</b><table class="popup">` +
+      rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") +
+      "</table><div class=\"sub\">A place of concern from the notes, not an incident.</div>";
+  }
+
   async function refresh() {
     try {
+      if (state.role === "analyst") await drawReferralPlaces();
       await drawHotspots();
       if ($("#school").value) await drawSchool();
       else if (state.role === "neighbourhood") await neighbourhoodSummary();
@@ -878,6 +906,10 @@
       state.school = who.school_urn;
       $("#who").textContent = `${who.label} (${who.role}${who.school_urn ? `, school ${who.school_urn}` : ""})`;
       applyRole(who.role);
+      if (who.role === "analyst") {
+        groups.referrals.addTo(map);
+        control.addOverlay(groups.referrals, "Places named in referrals (analyst)");
+      }
       showMethod(form.elements.method.value);
       const meta = await getJSON("/ogc/collections/hotspots-kde");
       $("#banner").hidden = !meta["geosafe:synthetic"];  // real data only: no banner
