@@ -34,9 +34,17 @@ log = logging.getLogger(__name__)
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--school", required=True, metavar="URN", help="the school's DfE URN")
     p.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
-    p.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
     p.add_argument(
-        "--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled demo feed)"
+        "--osm",
+        type=Path,
+        metavar="FILE",
+        help="OSM XML (default: the area's streets, else the bundled extract)",
+    )
+    p.add_argument(
+        "--gtfs",
+        type=Path,
+        metavar="DIR",
+        help="GTFS feed (default: the area's feed, else the bundled demo feed)",
     )
     p.add_argument(
         "--max-detour",
@@ -141,7 +149,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     pl.add_argument("--out", required=True, type=Path, metavar="DIR")
     pl.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
-    pl.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
+    pl.add_argument(
+        "--osm",
+        type=Path,
+        metavar="FILE",
+        help="OSM XML (default: the area's streets, else the bundled extract)",
+    )
     pl.add_argument("--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled)")
     pl.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
     pl.add_argument("--depart", type=clock_arg, default=dt.time(15, 15), metavar="HH:MM")
