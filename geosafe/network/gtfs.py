@@ -24,7 +24,7 @@ import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,10 @@ __all__ = [
     "ValidationReport",
     "expand_frequencies",
     "feed_key",
+    "load_pickle",
     "parse_gtfs_time",
     "read_feed",
+    "save_pickle",
     "validate_feed",
     "write_feed",
 ]
@@ -176,25 +178,39 @@ def read_feed(path: str | Path, *, warn: bool = True, cache_dir: str | Path | No
     cached: Path | None = None
     if cache_dir is not None:
         cached = Path(cache_dir) / f"gtfs-{feed_key(p)}.pkl"
-        if cached.exists():
-            try:
-                with cached.open("rb") as fh:
-                    feed = pickle.load(fh)
-            except (OSError, pickle.PickleError, EOFError, AttributeError) as exc:
-                log.warning("ignoring unreadable GTFS cache %s: %s", cached, exc)
+        feed = load_pickle(cached)
     if feed is None:
         feed = _read_feed(p)
         if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(feed, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cached)
+            save_pickle(feed, cached)
     if warn:
         for i in feed.report.warnings:
             exs = f" (e.g. {', '.join(i.examples)})" if i.examples else ""
             warnings.warn(f"{feed.path} {i.file}.txt: {i.message}{exs}", GtfsWarning, stacklevel=2)
     return feed
+
+
+def load_pickle(path: Path) -> Any:
+    """What :func:`save_pickle` wrote at ``path``; ``None`` when there is no such file or it
+    cannot be read (logged: the caller builds anew)."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, AttributeError) as exc:
+        log.warning("ignoring unreadable cache %s: %s", path, exc)
+        return None
+
+
+def save_pickle(obj: object, path: Path) -> None:
+    """Pickle ``obj`` to ``path`` atomically (a temporary file, then a rename), so a reader in
+    another process never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 def feed_key(path: Path) -> str:

@@ -21,14 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Final
 
 from . import _raptor
-from .gtfs import feed_key, read_feed
+from .gtfs import feed_key, load_pickle, read_feed, save_pickle
 from .transit import RaptorRouter, TransitSettings
 
 __all__ = ["AREA_CACHE", "ROUTER_CACHE_VERSION", "cached_router", "router_cache_dir", "walk_key"]
@@ -109,28 +107,18 @@ def cached_router(
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     path = cdir / f"router-{key[:40]}.pkl"
     feed_obj = read_feed(feed, warn=warn, cache_dir=cdir)
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                state = pickle.load(fh)
-        except (OSError, pickle.PickleError, EOFError, AttributeError) as exc:
-            log.warning("ignoring unreadable router cache %s: %s", path, exc)
-        else:
-            router = RaptorRouter.__new__(RaptorRouter)
-            router.__dict__.update(state)
-            router.feed = feed_obj
-            router.walk = walk
-            router.walk_path = walk_path
-            router._days = OrderedDict()
-            router._shapes = _raptor.ShapeLines(feed_obj.trips, feed_obj.shapes, router.crs)
-            log.info("router for %s loaded from %s", feed, path)
-            return router
+    state = load_pickle(path)
+    if state is not None:
+        router = RaptorRouter.__new__(RaptorRouter)
+        router.__dict__.update(state)
+        router.feed = feed_obj
+        router.walk = walk
+        router.walk_path = walk_path
+        router._days = OrderedDict()
+        router._shapes = _raptor.ShapeLines(feed_obj.trips, feed_obj.shapes, router.crs)
+        log.info("router for %s loaded from %s", feed, path)
+        return router
     router = RaptorRouter(feed_obj, walk=walk, walk_path=walk_path, **options)
-    state = {k: v for k, v in router.__dict__.items() if k not in _NOT_SAVED}
-    cdir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
+    save_pickle({k: v for k, v in router.__dict__.items() if k not in _NOT_SAVED}, path)
     log.info("router for %s saved to %s", feed, path)
     return router

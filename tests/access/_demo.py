@@ -31,7 +31,7 @@ _WEEKS = (
 )
 
 
-def _stops_in_wards(data_dir: Path | None) -> gpd.GeoDataFrame:
+def _stops_in_wards(data_dir: Path | None, wards_in: tuple[str, ...] = WARDS) -> gpd.GeoDataFrame:
     stops = datasets.bus_stops(data_dir)
     stops = stops[stops["in_demo_area"]]
     gdf = gpd.GeoDataFrame(
@@ -40,16 +40,21 @@ def _stops_in_wards(data_dir: Path | None) -> gpd.GeoDataFrame:
         crs=27700,
     )
     wards = datasets.wards(data_dir)
-    area = wards[wards["gss_code"].isin(WARDS)].union_all()
+    area = wards[wards["gss_code"].isin(wards_in)].union_all()
     return gdf[gdf.within(area)].sort_values("Naptan_Atco")
 
 
 def write_dir_csv(
-    path: Path, *, n: int = 360, seed: int = 11, data_dir: Path | None = None
+    path: Path,
+    *,
+    n: int = 360,
+    seed: int = 11,
+    data_dir: Path | None = None,
+    wards: tuple[str, ...] = WARDS,
 ) -> Path:
-    """DIR rows at six real stops, on school-run times of 2025 term weeks."""
+    """DIR rows at six real stops of ``wards``, on school-run times of 2025 term weeks."""
     rng = np.random.default_rng(seed)
-    stops = _stops_in_wards(data_dir).iloc[::7].head(6)
+    stops = _stops_in_wards(data_dir, wards).iloc[::7].head(6)
     weights = np.array([0.3, 0.25, 0.2, 0.12, 0.08, 0.05])
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

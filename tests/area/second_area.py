@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -147,32 +146,9 @@ def roll_csv(area: Path, *, every: int = 3, radius_m: float = 1500.0) -> tuple[b
     return ("\n".join(lines) + "\n").encode(), int(pupils.sum())
 
 
-def write_dir(area: Path, out: Path, *, n: int = 240, seed: int = 3) -> Path:
-    """Hand-made DIR rows at real bus stops inside the area, on school-run times of 2025
-    term weeks (so the school-run exposure has incidents)."""
-    rng = np.random.default_rng(seed)
-    stops = datasets.bus_stops(area)
-    stops = stops[stops["in_demo_area"]].sort_values("Naptan_Atco").iloc[::5].head(6)
-    weeks = [dt.date(2025, 9, 8) + dt.timedelta(weeks=w) for w in range(6)]
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            [
-                "dir_ref", "reported_at", "route", "direction", "operator", "stop_code",
-                "latitude", "longitude", "cause_code", "youth_flag", "vulnerability_flag",
-                "description",
-            ]
-        )  # fmt: skip
-        for i in range(n):
-            stop = stops.iloc[int(rng.integers(len(stops)))]
-            day = weeks[int(rng.integers(len(weeks)))] + dt.timedelta(days=int(rng.integers(5)))
-            minute = int(rng.integers(15 * 60, 17 * 60 + 30))
-            when = dt.datetime.combine(day, dt.time(minute // 60, minute % 60))
-            w.writerow(
-                [
-                    f"AREA-DIR-{i:04d}", when.strftime("%Y-%m-%d %H:%M"), "W3", "1",
-                    "Arriva London", stop["Naptan_Atco"], "", "", "ASB", "Y", "N",
-                    "hand-made row",
-                ]
-            )  # fmt: skip
-    return out
+def write_dir(area: Path, out: Path) -> Path:
+    """Hand-made DIR rows at real bus stops inside the three wards, on school-run times of
+    2025 term weeks (so the school-run exposure has incidents)."""
+    from tests.access._demo import write_dir_csv
+
+    return write_dir_csv(out, n=240, seed=3, data_dir=area, wards=tuple(WARDS))

@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import osmium
 import pandas as pd
 import pytest
 
@@ -16,6 +15,8 @@ from geosafe.area import build, inputs
 from geosafe.area import osm as area_osm
 from geosafe.cli import main
 from geosafe.network.walk import WalkNetwork
+
+from .second_area import write_pbf
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "data"
@@ -35,14 +36,7 @@ NET_FIELDS = (
 @pytest.fixture(scope="module")
 def demo_pbf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled OSM XML converted to PBF with pyosmium, object by object."""
-    out = tmp_path_factory.mktemp("pbf") / "bounds_green.osm.pbf"
-    writer = osmium.SimpleWriter(str(out))
-    try:
-        for obj in osmium.FileProcessor(str(datasets.osm_path(DATA))):
-            writer.add(obj)
-    finally:
-        writer.close()
-    return out
+    return write_pbf(DATA, tmp_path_factory.mktemp("pbf") / "bounds_green.osm.pbf")
 
 
 @pytest.fixture(scope="module")
