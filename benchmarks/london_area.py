@@ -94,7 +94,7 @@ def _service_load(work: Path, *, cached: bool) -> dict[str, object]:
 
     from geosafe import datasets
     from geosafe.network.gtfs import read_feed
-    from geosafe.network.gtfs_cache import cached_router, router_cache_dir
+    from geosafe.network.gtfs_cache import cached_router, matrix_walk, router_cache_dir
     from geosafe.network.transit import RaptorRouter
     from geosafe.network.walk import WalkNetwork, WalkSettings
 
@@ -104,16 +104,17 @@ def _service_load(work: Path, *, cached: bool) -> dict[str, object]:
     t1 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        walk = matrix_walk(net, area)
         if cached:
             router = cached_router(
                 datasets.gtfs_dir(area),
                 cache_dir=router_cache_dir(area),
-                walk=net,
+                walk=walk,
                 walk_path=net.path_line,
             )
         else:
             feed = read_feed(datasets.gtfs_dir(area))
-            router = RaptorRouter(feed, walk=net, walk_path=net.path_line)
+            router = RaptorRouter(feed, walk=walk, walk_path=net.path_line)
     t2 = time.perf_counter()
     router._day(DATE)
     router._day(DATE, reverse=True)

@@ -394,6 +394,7 @@ def build_area(
     feed_dir = None
     if gtfs is not None:
         from ..network.gtfs_cache import AREA_CACHE, cached_router
+        from ..network.many import MatrixWalk
 
         feed_dir = _gtfs_dir(Path(gtfs), out / "gtfs" / "feed")
         cache = out / AREA_CACHE
@@ -402,7 +403,11 @@ def build_area(
         # the validated feed and the service's router (walking transfers on this area's
         # streets), kept under the feed's SHA-256 so a later load takes seconds
         router = cached_router(
-            feed_dir, cache_dir=cache, walk=net, walk_path=net.path_line, warn=False
+            feed_dir,
+            cache_dir=cache,
+            walk=MatrixWalk(matrix),
+            walk_path=net.path_line,
+            warn=False,
         )
         report = router.feed.report
         (out / "gtfs" / "validation.json").write_text(

@@ -29,7 +29,14 @@ from . import _raptor
 from .gtfs import feed_key, load_pickle, read_feed, save_pickle
 from .transit import RaptorRouter, TransitSettings
 
-__all__ = ["AREA_CACHE", "ROUTER_CACHE_VERSION", "cached_router", "router_cache_dir", "walk_key"]
+__all__ = [
+    "AREA_CACHE",
+    "ROUTER_CACHE_VERSION",
+    "cached_router",
+    "matrix_walk",
+    "router_cache_dir",
+    "walk_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,18 @@ def router_cache_dir(data_dir: str | Path | None) -> Path:
     if data_dir is not None and (Path(data_dir) / "area.json").is_file():
         return Path(data_dir) / AREA_CACHE
     return TransitSettings().cache_dir
+
+
+def matrix_walk(net: Any, data_dir: str | Path | None) -> Any:
+    """The walk distances the service's router uses: :class:`~geosafe.network.many.MatrixWalk`
+    over ``net``'s many-to-many preprocessing (an area's ``osm/walk-matrix-*.npz``, built by
+    ``geosafe area build``; else built once into ``GEOSAFE_CACHE_DIR``)."""
+    from .many import MatrixWalk, WalkMatrix
+
+    cache = None
+    if data_dir is not None and (Path(data_dir) / "area.json").is_file():
+        cache = Path(data_dir) / "osm"
+    return MatrixWalk(WalkMatrix.for_network(net, cache_dir=cache))
 
 
 def walk_key(walk: Any) -> str:

@@ -63,16 +63,20 @@ def transit_router(svc: LayerSource) -> Any:
     """The RAPTOR router over the estimated demo-area GTFS feed."""
 
     def build() -> Any:
-        from ..network.gtfs_cache import cached_router, router_cache_dir
+        from ..network.gtfs_cache import cached_router, matrix_walk, router_cache_dir
 
         path = datasets.gtfs_dir(svc.data_dir)
         if not path.exists():
             msg = f"no GTFS feed at {str(path)!r}; build it with `geosafe gtfs build`."
             raise ConfigurationError(msg)
         net = walk_network(svc)
-        # kept on disk under the feed's SHA-256 (an area's gtfs/cache): seconds, not minutes
+        # kept on disk under the feed's SHA-256 (an area's gtfs/cache): seconds, not minutes;
+        # access, egress and transfer walks through the many-to-many preprocessing
         return cached_router(
-            path, cache_dir=router_cache_dir(svc.data_dir), walk=net, walk_path=net.path_line
+            path,
+            cache_dir=router_cache_dir(svc.data_dir),
+            walk=matrix_walk(net, svc.data_dir),
+            walk_path=net.path_line,
         )
 
     return svc.memo(("transit-router", str(svc.data_dir)), build)

@@ -84,7 +84,8 @@ def test_walk_network_feed_and_options_are_part_of_the_key(
         # street footpaths differ from straight-line ones; no walking transfers at all with 0
         assert len(fewer._footpaths[0]) < len(straight._footpaths[0])
         assert not all(
-            np.array_equal(a, b) for a, b in zip(walked._footpaths, straight._footpaths, strict=True)
+            np.array_equal(a, b)
+            for a, b in zip(walked._footpaths, straight._footpaths, strict=True)
         )
         again = gtfs_cache.cached_router(
             demo_feed, cache_dir=cache, walk=net, walk_path=net.path_line, warn=False
@@ -113,3 +114,48 @@ def test_router_cache_dir_of_an_area_and_of_the_bundled_data(
     (tmp_path / "area").mkdir()
     (tmp_path / "area" / "area.json").write_text("{}")
     assert gtfs_cache.router_cache_dir(tmp_path / "area") == tmp_path / "area" / "gtfs" / "cache"
+
+
+def test_matrix_walk_gives_the_networks_distances_footpaths_and_journeys(
+    demo_feed: Path, data_dir: Path
+) -> None:
+    """The router's fast walks (``MatrixWalk``) against the network's own Dijkstra
+    (``WalkNetwork.distances``, itself checked against networkx in tests/journeys)."""
+    from geosafe._errors import RoutingError
+    from geosafe.network.many import MatrixWalk, WalkMatrix
+
+    net = WalkNetwork.from_osm(datasets.osm_path(data_dir))
+    fast = MatrixWalk(WalkMatrix.build(net))
+    rng = np.random.default_rng(4)
+    x0, x1 = float(net.node_x.min()), float(net.node_x.max())
+    y0, y1 = float(net.node_y.min()), float(net.node_y.max())
+    pts = np.column_stack([rng.uniform(x0, x1, 200), rng.uniform(y0, y1, 200)])
+    pts = np.vstack([pts, [[x1 + 2000.0, y1 + 2000.0]]])  # one far off the network
+    checked = 0
+    for a in pts[:40]:
+        try:
+            want = net.distances(tuple(a), pts, max_m=800.0)
+        except RoutingError:
+            with pytest.raises(RoutingError, match="walkable way"):
+                fast.distances(tuple(a), pts, max_m=800.0)
+            continue
+        got = fast.distances(tuple(a), pts, max_m=800.0)
+        assert np.array_equal(np.isinf(got), np.isinf(want))
+        ok = np.isfinite(want)
+        assert np.allclose(got[ok], want[ok], rtol=0, atol=1e-6)
+        checked += 1
+    assert checked >= 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feed = read_feed(demo_feed, warn=False)
+    slow_router = RaptorRouter(feed, walk=net, walk_path=net.path_line)
+    fast_router = RaptorRouter(feed, walk=fast, walk_path=net.path_line)
+    for a, b in zip(slow_router._footpaths, fast_router._footpaths, strict=True):
+        assert a.shape == b.shape and np.allclose(a, b, rtol=0, atol=1e-6)
+    school = datasets.schools(data_dir, demo_only=True).to_crs(27700).geometry.iloc[0]
+    homes = pts[40:80]
+    for h in homes:
+        for t in (8 * 3600 + 40 * 60, 15 * 3600):
+            want_j = slow_router.arrive_by(tuple(h), (school.x, school.y), arrive_s=t, date=DATE)
+            got_j = fast_router.arrive_by(tuple(h), (school.x, school.y), arrive_s=t, date=DATE)
+            assert _legs(got_j) == _legs(want_j)
