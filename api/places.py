@@ -4,7 +4,7 @@
 - ``GET /places/report?hotspot=HS01 | place=NAME | lon=..&lat=..[&radius=M] |
   route=R[&direction=1|2][&mode=walk|bus|both]``: which schools' pupils pass through the
   place in the morning school run, on foot or by bus, when and how many
-  (:func:`geosafe.risk.place_service.build_place_report`). Analysts get exact counts;
+  (:func:`geosafe.risk.place_lookup.build_place_report`). Analysts get exact counts;
   a school gets only its own pupils and a neighbourhood all schools together, both as
   published H3 resolution-8 cell counts (1-9 suppressed, others rounded to 5).
 - ``GET /places/bus-routes[?buffer=M]`` (analyst): routes and directions ranked by
@@ -42,12 +42,12 @@ def report(
     mode: Annotated[Literal["walk", "bus", "both"], Query()] = "walk",
 ) -> dict[str, Any]:
     """The place report for the caller's role (school: own school only)."""
-    from geosafe.risk.place_service import build_place_report
+    from geosafe.risk.place_lookup import build_place_report
 
     if (lon is None) != (lat is None):
         raise ValidationError("give both `lon` and `lat` (WGS84), or neither.")
     if not (hotspot or place or route or lon is not None):
-        from geosafe.risk.place_service import place_index
+        from geosafe.risk.place_lookup import place_index
 
         return place_index(svc.layers, public=principal.role != "analyst")
     return build_place_report(

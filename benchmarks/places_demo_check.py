@@ -13,7 +13,7 @@ from geosafe import datasets
 from geosafe.publish.catalogue import AnalysisParams
 from geosafe.publish.corridors import _report, exposure_model, school_journeys
 from geosafe.publish.service import LayerService
-from geosafe.risk.place_service import build_place_report
+from geosafe.risk.place_lookup import build_place_report
 from geosafe.settings import default_data_dir
 from geosafe.store import Store
 

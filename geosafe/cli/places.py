@@ -86,7 +86,7 @@ def register(sub: Any) -> None:
 
 
 def _place_report(args: argparse.Namespace) -> int:
-    from ..risk.place_service import build_place_report
+    from ..risk.place_lookup import build_place_report
 
     doc = build_place_report(
         _service(args),

@@ -5,7 +5,7 @@ For a home (a referral's home postcode, or a postcode given) and one or more can
 schools: the walking and bus journeys to school (arriving by the bell) and home (leaving at
 it), each with its exposure and safer alternative (:func:`geosafe.risk.journeys.
 assess_journeys`); the named hotspots they cross, with times of day and trend
-(:func:`geosafe.risk.places.rank_places`); and the places named in the pupil's own referral
+(:func:`geosafe.risk.route_places.rank_places`); and the places named in the pupil's own referral
 notes (found by the gazetteer) that lie near a route: within ``max(150 m, half the place's
 size)`` of it (a park's size is its own extent, a street's ~300 m).
 
@@ -33,7 +33,7 @@ from ..network.walk import WalkNetwork
 from .exposure import ExposureModel
 from .journeys import assess_journeys
 from .naming import PlaceNamer
-from .places import JourneyWindow, rank_places
+from .route_places import JourneyWindow, rank_places
 
 __all__ = [
     "NOTE_FIELDS",
@@ -72,7 +72,7 @@ class CandidateCheck:
     journeys
         ``label`` -> :class:`~geosafe.network.journeys.JourneyResult` (see :data:`JOURNEYS`).
     places
-        Named hotspots the journeys cross (:func:`~geosafe.risk.places.rank_places`) with
+        Named hotspots the journeys cross (:func:`~geosafe.risk.route_places.rank_places`) with
         ``journeys``: the labels of the journeys crossing each.
     referral_places
         Places named in the referral's notes near a route: ``name``, ``kind``, ``field``,

@@ -1,6 +1,6 @@
 """A school's report: its pupils' journeys aggregated into corridors, the hotspots along
 them, the named places along the routes in the morning and the afternoon
-(:mod:`geosafe.risk.places`) and the Fair Access Panel need matrix, disclosure-controlled for
+(:mod:`geosafe.risk.route_places`) and the Fair Access Panel need matrix, disclosure-controlled for
 non-analysts. The printable page is :mod:`geosafe.risk.report_page`.
 """
 
@@ -21,7 +21,7 @@ from ..incident import CRS_BNG, FLAG_NAMES
 from ..network.walk import WalkNetwork
 from .exposure import EXPOSURE_UNITS, ExposureModel
 from .naming import PlaceNamer
-from .places import JourneyWindow, rank_places
+from .route_places import JourneyWindow, rank_places
 
 __all__ = [
     "FAP_FLAGS",
@@ -63,7 +63,7 @@ class SchoolReport:
         Plain-language notes on suppression, rounding and the data used.
     places
         Named places along the routes, morning and afternoon, ranked
-        (:data:`geosafe.risk.places.PLACE_COLUMNS`).
+        (:data:`geosafe.risk.route_places.PLACE_COLUMNS`).
     """
 
     school_urn: str

@@ -3,7 +3,7 @@
 Resolves the place (a hotspot id of the school-run exposure model, a gazetteer name, a point
 with a radius, or a bus route and direction), gathers every demo-area school's journeys with
 :func:`geosafe.publish.corridors.school_journeys` (the journeys the school reports use, so the
-pupils match them) and reports with :mod:`geosafe.risk.place_report`. A bus route adds the
+pupils match them) and reports with :mod:`geosafe.risk.place_crossings`. A bus route adds the
 DIR/ASIF incidents recorded on it in the school run by direction, hour and stop, and the
 hotspots and named places along it.
 """
@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import datasets
 from .._errors import NotFoundError, ValidationError
 from ..incident import CRS_BNG
-from . import place_report as pr
+from . import place_crossings as pr
 
 __all__ = ["build_place_report", "place_index", "route_incidents", "route_line"]
 
