@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "area",
     "profile",
     "places",
+    "interventions",
 )
 
 

@@ -43,6 +43,7 @@ from .interventions import Intervention
 __all__ = [
     "comparison_candidates",
     "evaluate_intervention",
+    "evaluate_logged",
     "evaluation_for_role",
     "monthly_counts",
 ]
@@ -103,17 +104,23 @@ def comparison_candidates(
 
 def _months(
     incidents: gpd.GeoDataFrame, iv: Intervention, pre: int, post: int
-) -> tuple[pd.PeriodIndex, np.ndarray]:
+) -> tuple[pd.PeriodIndex, np.ndarray, list[str]]:
     when = pd.DatetimeIndex(incidents["occurred_from"])
     if when.tz is not None:
         when = when.tz_convert("Europe/London").tz_localize(None)
     if not len(when):
         raise ValidationError("the store holds no located incidents to evaluate against.")
     first, last = when.min().to_period("M"), when.max().to_period("M")
+    present = set(when.to_period("M"))  # a month with no record anywhere is a gap in the data
     start = pd.Period(iv.started_on, "M")
     stop = last if iv.ended_on is None else min(last, pd.Period(iv.ended_on, "M"))
     before = pd.period_range(max(first, start - pre), start - 1, freq="M")
     after = pd.period_range(start + 1, min(stop, start + post), freq="M")
+    gaps = [str(m) for m in before.append(after) if m not in present]
+    if gaps:
+        log.warning("months with no incidents anywhere in the store left out: %s", gaps)
+    before = pd.PeriodIndex([m for m in before if m in present], freq="M")
+    after = pd.PeriodIndex([m for m in after if m in present], freq="M")
     if len(before) < 2 or len(after) < 1:
         msg = (
             f"intervention {iv.id} started {iv.started_on.isoformat()}: the data run from {first} to "
@@ -121,8 +128,8 @@ def _months(
             "needs 2 before and 1 after at least (wait for more data, or import earlier months)."
         )
         raise ValidationError(msg)
-    months = before.append(after)
-    return months, np.asarray(months > start)
+    months = pd.PeriodIndex(before.append(after), freq="M")
+    return months, np.asarray(months > start), gaps
 
 
 def _reading(est: DidEstimate, what: str) -> str:
@@ -169,7 +176,7 @@ def evaluate_intervention(
         inc = inc[inc["source"].isin([s.replace("-", "_") for s in sources])]
     treated = iv.geometry
     ring = treated.buffer(ring_m).difference(treated)
-    months, post = _months(inc, iv, pre_months, post_months)
+    months, post, gaps = _months(inc, iv, pre_months, post_months)
     chosen_by = "analyst"
     if comparison is None:
         cands = comparison_candidates(data_dir, treated, ring)
@@ -240,6 +247,7 @@ def evaluate_intervention(
         "months": {
             "before": [str(m) for m in months[~post]],
             "after": [str(m) for m in months[post]],
+            "left_out": {"start month": str(pd.Period(iv.started_on, "M")), "no data": gaps},
         },
         "sources": sorted(inc["source"].unique().tolist()) if sources is None else list(sources),
         "comparison": {
@@ -272,3 +280,44 @@ def evaluation_for_role(role: str) -> None:
             f"only (role {role!r})."
         )
         raise AccessDeniedError(msg)
+
+
+def evaluate_logged(
+    store: Any,
+    intervention_id: int,
+    *,
+    compare_wards: Sequence[str] | None = None,
+    data_dir: Any = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """:func:`evaluate_intervention` for a logged intervention over the store's incidents
+    (``store``: a :class:`geosafe.store.Store`, a SQLite path or a PostgreSQL URL)."""
+    from .interventions import get_intervention, resolve_where
+
+    iv = get_intervention(store, intervention_id)
+    comparison = None
+    if compare_wards:
+        comparison = {w: resolve_where("ward", w, data_dir=data_dir)[1] for w in compare_wards}
+    if incidents is None:
+        incidents = _store_incidents(store)
+    return evaluate_intervention(iv, incidents, data_dir=data_dir, comparison=comparison, **options)
+
+
+def _store_incidents(store: Any) -> gpd.GeoDataFrame:
+    if hasattr(store, "incidents"):
+        return store.incidents()
+    from pathlib import Path
+
+    if isinstance(store, str) and store.startswith(("postgresql://", "postgres://")):
+        from .. import store as store_pkg
+
+        opener = getattr(store_pkg, "open_store", None)
+        if opener is None:
+            msg = "this build has no PostgreSQL incident store yet (geosafe.store.open_store)."
+            raise ValidationError(msg)
+        return opener(store).incidents()
+    from ..store import Store
+
+    with Store(Path(store)) as s:
+        return s.incidents()

@@ -274,12 +274,10 @@ def add_intervention(
 def get_intervention(store: Any, intervention_id: int) -> Intervention:
     """One intervention by id (:class:`NotFoundError` naming the known ids otherwise)."""
     db = database_for(store)
-    _ensure(db)
-    rows = db.query(
-        f"SELECT {', '.join(_COLUMNS)} FROM interventions WHERE id = ?", [int(intervention_id)]
-    )
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM interventions WHERE id = ?"
+    rows = db.query(sql, [int(intervention_id)]) if db.has_table("interventions") else []
     if not rows:
-        known = [r[0] for r in db.query("SELECT id FROM interventions ORDER BY id")]
+        known = [i.id for i in list_interventions(db)]
         msg = f"intervention {intervention_id!r} is not in the log; known ids: {known[-20:] or 'none'}."
         raise NotFoundError(msg)
     return _row(rows[0])
@@ -288,7 +286,8 @@ def get_intervention(store: Any, intervention_id: int) -> Intervention:
 def list_interventions(store: Any, *, active_on: dt.date | str | None = None) -> list[Intervention]:
     """Every intervention, oldest first; with ``active_on``, those running on that date."""
     db = database_for(store)
-    _ensure(db)
+    if not db.has_table("interventions"):  # a read never creates the table
+        return []
     rows = [
         _row(r) for r in db.query(f"SELECT {', '.join(_COLUMNS)} FROM interventions ORDER BY id")
     ]

@@ -71,6 +71,14 @@ class Database:
         finally:
             conn.close()
 
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists (reads never create tables: a read leaves the store as it was)."""
+        if self.dialect == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+        return bool(self.query(sql, [name]))
+
     @property
     def integrity_errors(self) -> tuple[type[BaseException], ...]:
         """The driver's unique-key violation (an id taken by a concurrent writer)."""
