@@ -45,6 +45,7 @@ __all__ = [
     "evaluate_intervention",
     "evaluate_logged",
     "evaluation_for_role",
+    "interventions_table",
     "monthly_counts",
 ]
 
@@ -321,3 +322,50 @@ def _store_incidents(store: Any) -> gpd.GeoDataFrame:
 
     with Store(Path(store)) as s:
         return s.incidents()
+
+
+#: Columns of :func:`interventions_table` (the profile report's section).
+SUMMARY_COLUMNS = (
+    "id",
+    "what",
+    "where",
+    "started",
+    "ended",
+    "change",
+    "interval",
+    "displacement",
+    "comparison",
+)
+
+
+def interventions_table(store: Any, *, incidents: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """One row per logged intervention with its evaluation in words (the analyst's problem
+    profile); an intervention that cannot be evaluated yet says why in ``change``."""
+    from .interventions import list_interventions
+
+    rows = []
+    items = list_interventions(store)
+    if items and incidents is None:
+        incidents = _store_incidents(store)
+    for iv in items:
+        row: dict[str, Any] = {
+            "id": iv.id,
+            "what": iv.what,
+            "where": f"{iv.where_kind}: {iv.where_ref}",
+            "started": iv.started_on.isoformat(),
+            "ended": iv.ended_on.isoformat() if iv.ended_on else "running",
+        }
+        try:
+            ev = evaluate_intervention(iv, incidents)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            row.update(change=f"not evaluated: {exc}", interval="", displacement="", comparison="")
+        else:
+            e = ev["estimate"]
+            row.update(
+                change=f"{e['percent_change']:+.0f}%",
+                interval=f"{100 * (e['ratio_low'] - 1):+.0f}% to {100 * (e['ratio_high'] - 1):+.0f}%",
+                displacement=ev["displacement"]["reading"],
+                comparison=", ".join(ev["comparison"]["areas"]),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
