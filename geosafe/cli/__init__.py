@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "profile",
     "places",
     "interventions",
+    "safe_places",
 )
 
 
