@@ -44,14 +44,15 @@ def register(sub: Any) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from ..protect.safe_places import import_safe_places, read_csv, read_osm
+    from ..protect.safe_places import Rejected, import_safe_places, read_csv, read_osm
 
     path: Path = args.osm or args.csv
     if not path.exists():
         raise ValidationError(f"`--{'osm' if args.osm else 'csv'}` {str(path)!r} does not exist.")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    rejected: list[Rejected]
     if args.osm:
-        places, rejected = read_osm(path), []
+        places, rejected = read_osm(path), []  # an OSM object is a place or not one
     else:
         places, rejected = read_csv(path)
     summary = import_safe_places(
