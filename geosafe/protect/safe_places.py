@@ -54,6 +54,7 @@ from ..incident import CRS_BNG
 from .sql import Database, database_for
 
 __all__ = [
+    "ALONG_COLUMNS",
     "KINDS",
     "SAFE_PLACE_COLUMNS",
     "Rejected",
@@ -61,12 +62,14 @@ __all__ = [
     "hours_problem",
     "import_safe_places",
     "is_open",
+    "journey_safe_places",
     "load_safe_places",
     "osm_kind",
     "passes",
     "quarantined_safe_places",
     "read_csv",
     "read_osm",
+    "safe_places_along",
 ]
 
 log = logging.getLogger(__name__)
@@ -567,3 +570,118 @@ def passes(
                 }
             )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _clock(s: float | None) -> str | None:
+    if s is None or not np.isfinite(s):
+        return None
+    s = int(s) % 86400
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
+
+def journey_safe_places(
+    journey: Any, places: gpd.GeoDataFrame, *, day: dt.date, within_m: float = 50.0
+) -> dict[str, Any]:
+    """What a journey's report says: ``passes_safe_places`` (places open when the pupil walks
+    by) and the list of places within ``within_m`` of its walking legs (name, kind, time,
+    open)."""
+    got = passes([journey], places, day=day, within_m=within_m).sort_values("time_s")
+    items = [
+        {
+            "name": r["name"],
+            "kind": KINDS.get(r["kind"], r["kind"]),
+            "at": _clock(r["time_s"]),
+            "open": r["open"],
+        }
+        for _, r in got.iterrows()
+    ]
+    return {
+        "passes_safe_places": sum(1 for i in items if i["open"] is True),
+        "safe_places": items,
+        "safe_places_within_m": within_m,
+    }
+
+
+#: Columns of :func:`safe_places_along` (besides ``geometry``).
+ALONG_COLUMNS: Final = (
+    "name",
+    "kind",
+    "opening_hours",
+    "window",
+    "pupils",
+    "pupils_open",
+    "first",
+    "last",
+    "open_when_passed",
+)
+
+
+def safe_places_along(
+    windows: Sequence[tuple[str, Sequence[Any]]],
+    places: gpd.GeoDataFrame,
+    *,
+    day: dt.date,
+    within_m: float = 50.0,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, Any]]]:
+    """Safe places along a school's routes per window: pupils passing on foot, those passing
+    while it is open, the first and last time they pass, and whether it is open then
+    (``open``, ``closed``, ``open for some``, ``hours unknown``). Also, per window, the
+    pupils' median number of open safe places passed (``median_open_passed``, pupils with
+    a routed journey) and how many pass at least one (``pupils_passing_open``)."""
+    rows: list[dict[str, Any]] = []
+    per_window: dict[str, dict[str, Any]] = {}
+    geom = dict(zip(places["place_id"], places.geometry, strict=True)) if len(places) else {}
+    for window, journeys in windows:
+        routed = [j for j in journeys if getattr(j, "error", None) is None]
+        got = passes(routed, places, day=day, within_m=within_m)
+        opened = got[got["open"].map(lambda v: v is True)] if len(got) else got
+        n_open = (
+            opened.groupby("origin_id")["place_id"].nunique()
+            if len(opened)
+            else pd.Series(dtype=float)
+        )
+        counts = np.repeat(
+            [float(n_open.get(j.origin_id, 0)) for j in routed], [int(j.count) for j in routed]
+        )
+        per_window[window] = {
+            "pupils_routed": int(counts.size),
+            "pupils_passing_open": int((counts > 0).sum()),
+            "median_open_passed": float(np.median(counts)) if counts.size else None,
+            "within_m": within_m,
+        }
+        for pid, g in got.groupby("place_id", sort=False):
+            states = set(
+                g["open"].map(lambda v: "unknown" if v is None else "open" if v else "closed")
+            )
+            state = (
+                "hours unknown"
+                if states == {"unknown"}
+                else "open"
+                if states == {"open"}
+                else "closed"
+                if states == {"closed"}
+                else "open for some"
+            )
+            times = g["time_s"].dropna()
+            rows.append(
+                {
+                    "name": g["name"].iloc[0],
+                    "kind": KINDS.get(g["kind"].iloc[0], g["kind"].iloc[0]),
+                    "opening_hours": places.loc[places["place_id"] == pid, "opening_hours"].iloc[0],
+                    "window": window,
+                    "pupils": float(g["pupils"].sum()),
+                    "pupils_open": float(g.loc[g["open"].map(lambda v: v is True), "pupils"].sum()),
+                    "first": _clock(times.min()) if len(times) else None,
+                    "last": _clock(times.max()) if len(times) else None,
+                    "open_when_passed": state,
+                    "geometry": geom[pid],
+                }
+            )
+    table = gpd.GeoDataFrame(
+        rows or None, columns=[*ALONG_COLUMNS, "geometry"], geometry="geometry", crs=CRS_BNG
+    )
+    if len(table):
+        table = table.sort_values(["window", "pupils"], ascending=[False, False]).reset_index(
+            drop=True
+        )
+    return table, per_window

@@ -174,10 +174,12 @@ def _report(
     svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
     from ..network import origins as net_origins
+    from ..protect.safe_places import load_safe_places
     from ..risk import report as risk_report
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
+    safe = load_safe_places(svc.store)  # public places, counted along the walks
     return risk_report.build_school_report(
         urn,
         journeys,
@@ -186,6 +188,8 @@ def _report(
         model=exposure_model(svc, params, public=role != "analyst"),
         fap=fap,
         role=role,
+        safe_places=safe if len(safe) else None,
+        day=_travel_date(svc, params, None),
     )
 
 
@@ -394,6 +398,8 @@ def school_report(
         "corridors": _fc(disclosure.merge_stretches(rep.corridors) if public else rep.corridors),
         "hotspots": _fc(rep.hotspots),
     }
+    if rep.safe_places is not None:  # public places; pupil counts published as the others
+        out["safe_places"] = _fc(rep.safe_places)
     report(1.0, "done")
     return out
 
