@@ -9,6 +9,9 @@
   published H3 resolution-8 cell counts (1-9 suppressed, others rounded to 5).
 - ``GET /places/bus-routes[?buffer=M]`` (analyst): routes and directions ranked by
   school-run incidents per km per hour, with the schools whose pupils ride them.
+- ``GET /places/names?at=LON,LAT[&at=...][&radius=M]``: the package's one place name
+  (:func:`geosafe.risk.naming.place_names`) of each point, or of a circle around it; the web
+  page calls this instead of naming features itself.
 """
 
 from __future__ import annotations
@@ -74,3 +77,19 @@ def bus_routes(
     from geosafe.risk.bus_routes import profile_routes_for_service
 
     return {"routes": profile_routes_for_service(svc.layers, buffer_m=buffer)}
+
+
+@router.get("/names", summary="Plain place names of points (the reports' naming)")
+def names(
+    principal: Caller,
+    svc: Svc,
+    at: Annotated[list[str] | None, Query(max_length=200)] = None,
+    radius: Annotated[float, Query(ge=0, le=2000)] = 0.0,
+) -> dict[str, Any]:
+    """One name per ``at`` (``LON,LAT``, WGS84), e.g. "Bounds Green Road by Bounds Green
+    Station"; with ``radius`` the circle around each point is named."""
+    from geosafe.risk.naming import names_of_points
+
+    if not at:
+        return {"names": [], "usage": "ask with at=LON,LAT (repeat up to 200 times)"}
+    return {"names": names_of_points(at, radius_m=radius, data_dir=svc.settings.data_dir)}

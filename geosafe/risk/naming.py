@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import datasets
 from ..geocode.places import Gazetteer, read_osm_streets
 
-__all__ = ["PlaceNamer", "place_namer", "place_names"]
+__all__ = ["PlaceNamer", "names_of_points", "place_namer", "place_names"]
 
 #: How far to look for a landmark of each kind, metres, in order of preference.
 _LANDMARKS: Final = (("station", 500.0), ("park", 250.0), ("school", 250.0), ("stop", 250.0))
@@ -177,3 +177,28 @@ def place_names(
     ``GET /places/names``)."""
     namer = place_namer(data_dir)
     return ["" if g is None or g.is_empty else namer.name(g) for g in geometries]
+
+
+def names_of_points(
+    points: Iterable[str], *, radius_m: float = 0.0, data_dir: Path | str | None = None
+) -> list[str]:
+    """:func:`place_names` of ``"LON,LAT"`` texts (WGS84), or of circles of ``radius_m``
+    around them (the web page's names; ``GET /places/names``)."""
+    from pyproj import Transformer
+
+    from .._errors import ValidationError
+
+    to_bng = Transformer.from_crs("OGC:CRS84", "EPSG:27700", always_xy=True)
+    geoms: list[BaseGeometry] = []
+    for text in points:
+        try:
+            lon, lat = (float(v) for v in str(text).split(","))
+        except ValueError:
+            msg = f"`at` {text!r} is not LON,LAT; e.g. at=-0.1118,51.6215"
+            raise ValidationError(msg) from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError(f"`at` {text!r} is not WGS84 degrees (LON,LAT).")
+        x, y = to_bng.transform(lon, lat)
+        pt = shapely.Point(x, y)
+        geoms.append(pt.buffer(radius_m) if radius_m > 0 else pt)
+    return place_names(geoms, data_dir)
