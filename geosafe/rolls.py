@@ -137,8 +137,9 @@ def rolls_dir(db: Path | str) -> Path:
     override = RollSettings().rolls_dir
     if override is not None:
         return Path(override)
-    db = Path(db)
-    return db.with_name(db.name + ".rolls")
+    from .settings import beside_store
+
+    return beside_store(db, ".rolls")
 
 
 def _check_urn(urn: object) -> str:
