@@ -454,7 +454,7 @@ def audit_roll(
         return record_import(
             db, view, label=label, role=role, endpoint=endpoint or "geosafe roll upload"
         )
-    return AuditLog(StoreSettings(db=Path(db)).audit_path()).record(
+    return AuditLog(StoreSettings(db=db).audit_path()).record(
         "erase",
         label=label or cli_actor(),
         role=role,

@@ -92,13 +92,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture()
 def new_store_target(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[str], str]:
     """``new_store_target(name)`` -> where a new empty store of this test's backend lives: a
-    SQLite file ``tmp_path/name`` or a fresh PostGIS database URL (``--db`` takes either)."""
+    SQLite file ``tmp_path/name`` or a fresh PostGIS database URL (``--db`` takes either).
+
+    On PostGIS the files a SQLite store keeps beside itself (audit log, tokens, rolls) go to
+    ``tmp_path`` through their settings, never into the working directory."""
     if backend == "sqlite":
         return lambda name="store.db": str(tmp_path / name)
     create = request.getfixturevalue("pg_database")
+    monkeypatch.setenv("GEOSAFE_AUDIT_DB", str(tmp_path / "audit.sqlite"))
+    monkeypatch.setenv("GEOSAFE_ACCESS_TOKEN_DB", str(tmp_path / "auth.sqlite"))
+    monkeypatch.setenv("GEOSAFE_ROLLS_DIR", str(tmp_path / "rolls"))
     return lambda name="store.db": str(create())
 
 
