@@ -36,6 +36,7 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from . import published
 from . import sqlite as _sqlite
 from .sqlite import _COUNTS, _ON_DISK, Batch, QuarantineRecord, _epoch, _utcnow
 from .sqlite import ref_keys as ref_keys
@@ -61,7 +62,10 @@ _DEFERRABLE: Final = (
     ("incidents_h3", "CREATE INDEX IF NOT EXISTS incidents_h3 ON incidents (h3_cell)"),
 )
 #: Staged columns written by COPY (``geom_wkb`` becomes ``geom``).
-_COPY_COLUMNS: Final = tuple("geom" if c == "geom_wkb" else _ON_DISK.get(c, c) for c in ROW_COLUMNS)
+_COPY_COLUMNS: Final = (
+    *("geom" if c == "geom_wkb" else _ON_DISK.get(c, c) for c in ROW_COLUMNS),
+    "pub_cell",  # then the published cell (schema 3)
+)
 _URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 
 
@@ -156,6 +160,10 @@ class PostgisStore:
                 )
                 raise StoreError(msg)
             self._migrate()
+            if version < 3 <= latest:
+                with self._tx() as c:
+                    published.backfill(c)
+                    self._bump(c)
         if migrate:
             self._rebuild_indexes()  # a bulk load that deferred them was killed
 
@@ -195,6 +203,13 @@ class PostgisStore:
         """Close the connection (a staging batch of this store is then recovered by the next
         writer, like a killed import)."""
         self._conn.close()
+
+    def __del__(self) -> None:
+        # the service opens one store per worker thread and never closes it: the connection
+        # ends with the store (as a sqlite3 connection does), without psycopg's warning
+        conn = getattr(self, "_conn", None)
+        if conn is not None and not conn.closed:
+            conn.close()
 
     def __enter__(self) -> PostgisStore:
         return self
@@ -368,6 +383,7 @@ class PostgisStore:
             return
         rows, links = profile_tables.split_links(batch_id, rows)
         columns = [_copy_values(rows, c) for c in ROW_COLUMNS]
+        columns.append(published.published_cells(rows))
         keys = ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()
         names = ", ".join(("batch_id", "ref_key", *_COPY_COLUMNS))
         bid = int(batch_id)
@@ -415,9 +431,10 @@ class PostgisStore:
         """Make a staged batch visible in one short transaction (see
         :meth:`geosafe.store.Store.commit_batch`)."""
         self._rebuild_indexes()
+        bid = int(batch_id)
         with self._tx() as c:
             status = c.execute(
-                "SELECT status FROM batches WHERE batch_id = %s FOR UPDATE", (int(batch_id),)
+                "SELECT status FROM batches WHERE batch_id = %s FOR UPDATE", (bid,)
             ).fetchone()
             if status is None or status[0] != "staging":
                 msg = f"batch {batch_id!r} is not staging ({status!r}); it was recovered by another run."
@@ -440,7 +457,7 @@ class PostgisStore:
                 ),
             )
             self._bump(c)
-            self._after_change(c)
+            published.refresh(c, "batch_id = %s OR superseded_by = %s", (bid, bid))
         self._release(batch_id)
         self._conn.execute("ANALYZE incidents")
 
@@ -469,6 +486,7 @@ class PostgisStore:
             raise StoreError(msg)
         bid = int(batch_id)
         with self._tx() as c:
+            months = published.months(c, "batch_id = %s OR superseded_by = %s", (bid, bid))
             c.execute(
                 "UPDATE incidents SET current = 1, superseded_by = NULL WHERE superseded_by = %s "
                 "AND batch_id <> %s",
@@ -480,11 +498,14 @@ class PostgisStore:
                 (_utcnow(), bid),
             )
             self._bump(c)
-            self._after_change(c)
+            published.write(c, months)
         return self.batch(batch_id)
 
-    def _after_change(self, c: psycopg.Connection[Any]) -> None:
-        """Hook run inside every transaction that changes what readers see."""
+    def published_counts(self) -> pd.DataFrame:
+        """The published H3 counts (``cell``, ``resolution``, ``month``, ``source``,
+        ``count`` (NaN when suppressed), ``suppressed``): what the non-analyst role reads
+        (:func:`geosafe.store.published.read_published_counts` reads them as that role)."""
+        return published.counts_frame(self._conn)
 
     # ---------------------------------------------------------------------------- lookups
 
@@ -580,6 +601,9 @@ class PostgisStore:
         places = []
         key = int(ref_keys([ref])[0])
         with self._tx() as c:
+            months = published.months(
+                c, "ref_key = %s AND source = %s AND source_ref = %s", (key, source, ref)
+            )
             for label, flag in (("incidents", 1), ("history", 0)):
                 n = c.execute(
                     "DELETE FROM incidents WHERE ref_key = %s AND source = %s AND source_ref = %s "
@@ -594,7 +618,7 @@ class PostgisStore:
                 places.append("quarantine")
             if places:
                 self._bump(c)
-                self._after_change(c)
+                published.write(c, months)
         return places
 
     def erase_person(self, person_key: str) -> int:
@@ -610,10 +634,11 @@ class PostgisStore:
         self.recover()
         cutoff = _epoch(before)
         with self._tx() as c:
+            months = published.months(c, "t_to < %s", (cutoff,))
             n = c.execute("DELETE FROM incidents WHERE t_to < %s", (cutoff,)).rowcount
             if n:
                 self._bump(c)
-                self._after_change(c)
+                published.write(c, months)
         return int(n)
 
     def counts(self) -> dict[str, int]:
