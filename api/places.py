@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
 
 from geosafe._errors import ValidationError
 
@@ -43,8 +44,11 @@ def report(
     route: Annotated[str | None, Query(max_length=10)] = None,
     direction: Annotated[int | None, Query(ge=1, le=2)] = None,
     mode: Annotated[Literal["walk", "bus", "both"], Query()] = "walk",
-) -> dict[str, Any]:
-    """The place report for the caller's role (school: own school only)."""
+    window: Annotated[Literal["morning", "afternoon", "both"], Query()] = "both",
+    f: Annotated[Literal["json", "html"], Query()] = "json",
+) -> Any:
+    """The place report for the caller's role (school: own school only; neighbourhood: the
+    cells touching its wards only); ``f=html``: the printable page with a map."""
     from geosafe.risk.place_lookup import build_place_report
 
     if (lon is None) != (lat is None):
@@ -53,7 +57,7 @@ def report(
         from geosafe.risk.place_lookup import place_index
 
         return place_index(svc.layers, public=principal.role != "analyst")
-    return build_place_report(
+    doc = build_place_report(
         svc.layers,
         hotspot=hotspot,
         place=place,
@@ -64,7 +68,13 @@ def report(
         role=principal.role,
         school_urn=principal.school_urn if principal.role == "school" else None,
         modes=("walk", "bus") if mode == "both" else (mode,),
+        windows=("morning", "afternoon") if window == "both" else (window,),
+        scope=principal.area if principal.role == "neighbourhood" else None,
+        page=f == "html",
     )
+    if f == "html":
+        return HTMLResponse(doc["page"])
+    return doc
 
 
 @router.get("/bus-routes", summary="Bus routes ranked by school-run incidents per km")

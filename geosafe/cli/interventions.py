@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
@@ -27,16 +26,13 @@ __all__ = ["register"]
 
 
 def _db(args: argparse.Namespace) -> Any:
-    from ..settings import StoreSettings
+    """The store named by ``--db`` / GEOSAFE_DB: a SQLite path or a PostgreSQL URL."""
+    from ..settings import DB_HINT, store_exists, store_target
 
-    db = args.db or StoreSettings().db
-    text = str(db)
-    if text.startswith(("postgresql://", "postgres://")):
-        return text
-    if not Path(text).exists():
-        msg = f"store {text!r} does not exist; pass `--db` or set GEOSAFE_DB."
-        raise ValidationError(msg)
-    return Path(text)
+    db = store_target(args.db)
+    if not store_exists(db):
+        raise ValidationError(f"store {str(db)!r} does not exist; {DB_HINT}.")
+    return db
 
 
 def register(sub: Any) -> None:

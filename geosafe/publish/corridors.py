@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 #: Default bell time (local) for corridors and reports.
 DEFAULT_ARRIVE_BY = dt.time(8, 40)
+#: The bell that ends the school day (journeys home leave then).
+DEFAULT_DEPART = dt.time(15, 15)
 
 
 def walk_network(svc: LayerSource) -> Any:
@@ -127,11 +129,13 @@ def school_journeys(
     arrive_by: dt.time = DEFAULT_ARRIVE_BY,
     mode: str = "walk",
     public: bool = False,
+    direction: str = "to-school",
 ) -> list[Any]:
     """Journeys of a school's pupils from their home postcodes, grouped by postcode: the
     school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
     referrals in the store, each postcode weighted by its pupils (``public``: exposures from
-    the disclosure-controlled model)."""
+    the disclosure-controlled model). ``direction="from-school"``: the journeys home leaving
+    at ``arrive_by`` (then the bell that ends the day)."""
     from .. import rolls
     from ..network import origins as net_origins
     from ..risk import journeys as risk_journeys
@@ -145,6 +149,7 @@ def school_journeys(
         arrive_by,
         mode,
         public,
+        direction,
     )
 
     def build() -> list[Any]:
@@ -160,6 +165,7 @@ def school_journeys(
             mode=mode,
             bell=arrive_by,
             date=_travel_date(svc, params, None),
+            direction=direction,
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
             model=exposure_model(svc, params, public=public),
