@@ -22,7 +22,7 @@ def main(db: str) -> int:
     svc = LayerService(default_data_dir(), Store(Path(db)), store_path=Path(db))
     params = AnalysisParams()
     top = exposure_model(svc, params).hotspots[0].hotspot_id
-    doc = build_place_report(svc, hotspot=top, modes=("walk",))
+    doc = build_place_report(svc, hotspot=top, modes=("walk",), windows=("morning",))
     got = {s["school_urn"]: s["pupils"] for s in doc["schools"]}
     want = {}
     for urn in sorted(datasets.schools(svc.data_dir, demo_only=True)["urn"].astype(str)):
