@@ -4,30 +4,22 @@ On a copy of the test store (the log is written into the store's database)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
-from api import create_app
 from geosafe.store import Store
 
-from .conftest import Tokens, auth, make_settings
+from ._copies import client_on_copy
+from .conftest import Tokens, auth
 
 
 @pytest.fixture(scope="module")
 def own(store_path: Path, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    tmp = tmp_path_factory.mktemp("interventions")
-    db = tmp / store_path.name
-    shutil.copy(store_path, db)
-    shutil.copy(
-        store_path.with_name(store_path.name + ".auth.sqlite"), tmp / (db.name + ".auth.sqlite")
-    )
-    with TestClient(create_app(make_settings(db, tmp))) as c:
-        yield c, db
+    with client_on_copy(store_path, tmp_path_factory.mktemp("interventions")) as pair:
+        yield pair
 
 
 def test_log_add_end_and_evaluate(own: Any, tokens: Tokens) -> None:

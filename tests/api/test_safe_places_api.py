@@ -3,7 +3,6 @@ and the one naming function). On a copy of the test store with the hand-made lis
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,26 +10,23 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from api import create_app
 from geosafe.protect.safe_places import import_safe_places, read_csv
 from geosafe.publish.places import place_names
 
-from .conftest import Tokens, auth, make_settings
+from ._copies import client_on_copy
+from .conftest import Tokens, auth
 
 LIST = Path(__file__).parent.parent / "protect" / "data" / "safe_places.csv"
 
 
-@pytest.fixture(scope="module")
-def own(store_path: Path, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    tmp = tmp_path_factory.mktemp("safe")
-    db = tmp / store_path.name
-    shutil.copy(store_path, db)
-    shutil.copy(
-        store_path.with_name(store_path.name + ".auth.sqlite"), tmp / (db.name + ".auth.sqlite")
-    )
+def _import_list(db: Path) -> None:
     places, rejected = read_csv(LIST)
     import_safe_places(db, places, rejected, source="csv", file_name=LIST.name)
-    with TestClient(create_app(make_settings(db, tmp))) as c:
+
+
+@pytest.fixture(scope="module")
+def own(store_path: Path, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with client_on_copy(store_path, tmp_path_factory.mktemp("safe"), _import_list) as (c, _):
         yield c
 
 
