@@ -87,7 +87,9 @@ def _list(args: argparse.Namespace) -> int:
         if at is not None:
             state = {True: " [open]", False: " [closed]", None: " [hours unknown]"}[r["open"]]
         hours = r["opening_hours"] if isinstance(r["opening_hours"], str) else "hours unknown"
-        out.write(f"{r['place_id']:<22} {KINDS[r['kind']]:<26} {r['name'][:40]:<40} {hours}{state}\n")
+        out.write(
+            f"{r['place_id']:<22} {KINDS[r['kind']]:<26} {r['name'][:40]:<40} {hours}{state}\n"
+        )
     if not rows:
         out.write("(no safe places; import some with `geosafe safe-places import`)\n")
     return 0
