@@ -145,7 +145,10 @@ def profile_routes_for_service(svc: Any, *, buffer_m: float = 0.0) -> list[dict[
         else pd.DataFrame(columns=["route", "direction", "weight"])
     )
     riders: dict[tuple[str, int], set[str]] = {}
-    for run in _school_runs(svc, params, public=False, school=None):
+    # the morning run by bus (the riders); walks and the journeys home are not needed here
+    for run in _school_runs(
+        svc, params, public=False, school=None, modes=("bus",), windows=("morning",)
+    ):
         if run.mode != "bus":
             continue
         for rr in runs:
