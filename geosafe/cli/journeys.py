@@ -495,6 +495,7 @@ def cmd_placement(args: argparse.Namespace) -> int:
         notes=notes,
         referral_id=args.referral,
         namer=place_namer(),
+        safe_places=_safe_places(store, date).get("safe_places"),
     )
     paths = write_placement(check, args.out, network=net)
     print("placement check: " + ", ".join(str(p) for p in paths))

@@ -441,6 +441,7 @@ def placement_check(
     or the FAP ``referral``'s, exposure from the service's (analyst) school-run model; see
     :func:`geosafe.risk.placement.check_placement`."""
     from ..geocode.postcodes import lookup_postcodes
+    from ..protect.safe_places import load_safe_places
     from ..risk.naming import place_namer
     from ..risk.placement import check_placement, referral_home_and_notes
 
@@ -472,4 +473,5 @@ def placement_check(
         referral_id=referral,
         namer=place_namer(svc.data_dir),
         data_dir=svc.data_dir,
+        safe_places=load_safe_places(svc.store),
     )

@@ -101,6 +101,18 @@ class PlacementCheck:
     candidates: list[CandidateCheck]
     notes_places: list[dict[str, Any]]
     statement: str = NOT_A_RECOMMENDATION
+    #: Safe places (:func:`geosafe.protect.safe_places.load_safe_places`) to count along the
+    #: journeys; ``None`` when none were imported.
+    safe_places: Any = None
+
+    def safe_places_of(self, j: JourneyResult) -> dict[str, Any]:
+        """What a journey passes (:func:`geosafe.protect.safe_places.journey_safe_places`);
+        ``{}`` without safe places or for an impossible journey."""
+        if self.safe_places is None or j.error is not None:
+            return {}
+        from ..protect.safe_places import journey_safe_places
+
+        return journey_safe_places(j, self.safe_places, day=self.date)
 
 
 def referral_home_and_notes(store: Any, referral_id: str) -> tuple[str, dict[str, str]]:
@@ -184,6 +196,7 @@ def check_placement(
     namer: PlaceNamer | None = None,
     gazetteer: Gazetteer | None = None,
     data_dir: Path | str | None = None,
+    safe_places: Any = None,
 ) -> PlacementCheck:
     """Journeys from one home to and from each candidate school (see the module notes).
 
@@ -207,6 +220,9 @@ def check_placement(
         The referral's notes by field (:data:`NOTE_FIELDS`), searched for named places.
     namer, gazetteer
         Place naming (:class:`PlaceNamer`) and the gazetteer for the notes.
+    safe_places
+        Safe places to count along each journey ("passes 2 safe places"), open or not when
+        the pupil walks by on ``date``.
 
     Returns
     -------
@@ -274,6 +290,7 @@ def check_placement(
         depart,
         candidates,
         notes_places,
+        safe_places=safe_places if safe_places is not None and len(safe_places) else None,
     )
 
 
@@ -295,6 +312,7 @@ def placement_json(check: PlacementCheck) -> dict[str, Any]:
             "alt_exposure": num(j.alt_exposure, 4),
             "hotspots_crossed": list(j.hotspots_crossed),
             "error": j.error,
+            **check.safe_places_of(j),
         }
 
     return {
