@@ -150,6 +150,13 @@ def _map(c: CandidateCheck, check: PlacementCheck, net: WalkNetwork, data_dir: A
                 'fill="#ff8f00" fill-opacity="0.6" stroke="#e65100" stroke-width="2"',
             )
         )
+    if check.safe_places is not None:  # the safe places these journeys pass, in green
+        routes = shapely.union_all([g for g in walk + bus if g is not None]).buffer(50)
+        near = [g for g in check.safe_places.geometry if g.intersects(routes)]
+        if near:
+            from .report_page import safe_place_overlay
+
+            overlays.append(safe_place_overlay(near))
     overlays.append(
         Overlay(
             [shapely.Point(c.school_xy).buffer(45), shapely.Point(check.home_xy).buffer(45)],
@@ -185,7 +192,7 @@ Analyst only: this page names the home postcode and places from the referral.</p
 <h2>Places named in the referral near these journeys</h2>{_referral(c, check)}
 <h2>Map</h2>{_map(c, check, net, data_dir)}
 <p class="muted">Blue: walking, purple: bus; red: hotspots (numbered as above); orange: places
-named in the referral; black dots: home and school. Background: OpenStreetMap contributors
+named in the referral; green: safe places; black dots: home and school. Background: OpenStreetMap contributors
 (ODbL), drawn offline.</p>
 </body></html>
 """
