@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--school", required=True, metavar="URN", help="the school's DfE URN")
-    p.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    p.add_argument("--db", metavar="PATH|URL", help="incident store (default GEOSAFE_DB)")
     p.add_argument(
         "--osm",
         type=Path,
@@ -148,7 +148,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--school", required=True, action="append", metavar="URN", help="a candidate (repeat)"
     )
     pl.add_argument("--out", required=True, type=Path, metavar="DIR")
-    pl.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    pl.add_argument("--db", metavar="PATH|URL", help="incident store (default GEOSAFE_DB)")
     pl.add_argument(
         "--osm",
         type=Path,
@@ -167,17 +167,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 # ------------------------------------------------------------------------ shared steps
 def _store(args: argparse.Namespace, *, required: bool) -> Any:
-    from ..settings import StoreSettings
-    from ..store import Store
+    from ..settings import DB_HINT, store_exists, store_target
+    from ..store import open_store
 
-    path = args.db or StoreSettings().db
-    if not Path(path).exists():
+    path = store_target(args.db)
+    if not store_exists(path):
         if required:
-            msg = f"store {str(path)!r} does not exist; pass --db PATH or import incidents first."
+            msg = f"store {str(path)!r} does not exist; {DB_HINT}, or import incidents first."
             raise ConfigurationError(msg)
         warnings.warn(f"store {str(path)!r} does not exist: exposure is not computed", stacklevel=2)
         return None
-    return Store(path)
+    return open_store(path)
+
+
+def _safe_places(store: Any, day: Any) -> dict[str, Any]:
+    """The store's safe places and the day, to count along journeys (none imported: {})."""
+    if store is None:
+        return {}
+    from ..protect.safe_places import load_safe_places
+
+    places = load_safe_places(store)
+    return {"safe_places": places, "day": day} if len(places) else {}
 
 
 def _network(args: argparse.Namespace) -> Any:
@@ -262,7 +272,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
-    AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(
+    AuditLog(StoreSettings(db=store.target).audit_path()).record(
         "read",
         label=cli_actor(),
         role="operator",
@@ -328,7 +338,7 @@ def cmd_journeys(args: argparse.Namespace) -> int:
         if args.mode == "bus" and not args.gtfs
         else None,
     }
-    out = journeys_geojson(results, metadata=meta)
+    out = journeys_geojson(results, metadata=meta, **_safe_places(store, args.date))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out))
     ok = [r for r in results if r.error is None]
@@ -455,6 +465,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         home=afternoon,
         home_model=home_model,
         namer=place_namer(),
+        **_safe_places(store, date),
     )
     paths = write_school_report(report, args.out, school_xy=xy, network=net)
     print(f"school report for {args.school} ({name}): " + ", ".join(str(p) for p in paths))
@@ -499,6 +510,7 @@ def cmd_placement(args: argparse.Namespace) -> int:
         notes=notes,
         referral_id=args.referral,
         namer=place_namer(),
+        safe_places=_safe_places(store, date).get("safe_places"),
     )
     paths = write_placement(check, args.out, network=net)
     print("placement check: " + ", ".join(str(p) for p in paths))

@@ -375,6 +375,9 @@ def build_profile(
             columns=["group_id", "size", "records", "sources", "schools", "hotspots"],
         )
         tables["contradictions"] = fl.contradictions(data)
+        from ..protect.evaluate import interventions_table  # issue 13: what was done, and after
+
+        tables["interventions"] = interventions_table(db)
     # the partners' tables must not name a place only a note's free text gives
     caveats = _caveats(data, by_source, counts, audience)
     method = _method(audience, len(cells), extra_note)
@@ -415,18 +418,15 @@ def build_profile(
 def default_period(db: Path | str, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The quarter of the store's latest record, or the one before while it has not ended (a
     whole published period: the default of ``/reports/profile``)."""
-    import sqlite3
+    from ..store import open_store
 
     today = today or dt.date.today()
     latest = today
-    conn = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
-    try:
-        row = conn.execute(
+    with open_store(db) as store:
+        (row,) = store.query(
             "SELECT MAX(t_from) FROM incidents WHERE current = 1 AND batch_id IN "
             "(SELECT batch_id FROM batches WHERE status = 'committed')"
-        ).fetchone()
-    finally:
-        conn.close()
+        )
     if row and row[0] is not None:
         last = pd.Timestamp(row[0], unit="s", tz="UTC").tz_convert("Europe/London").date()
         latest = min(latest, last)
@@ -653,6 +653,16 @@ def render_html(p: Profile) -> str:
         parts += [
             "<section><h2>For review: text suggesting a flag that is not set (analysts only)</h2>",
             _html_table(t["contradictions"], limit=30),
+            "</section>",
+        ]
+    if "interventions" in t and len(t["interventions"]):
+        parts += [
+            "<section><h2>Interventions and change after them (analysts only)</h2>",
+            _html_table(t["interventions"], limit=30),
+            '<p class="note">Change: incidents in the area after the start, against the '
+            "comparison wards' change over the same months (difference in differences, 95% "
+            "interval); displacement: the same in a 400 m ring around the area. "
+            "`geosafe intervention evaluate ID` gives the months and counts.</p>",
             "</section>",
         ]
     parts += [
