@@ -200,7 +200,7 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     path = args.gtfs or datasets.gtfs_dir()
     if not Path(path).exists():
         return None
-    from ..network.gtfs_cache import cached_router, router_cache_dir
+    from ..network.gtfs_cache import cached_router, matrix_walk, router_cache_dir
     from ..network.journeys import FallbackWalk
     from ..network.transit import TransitSettings
 
@@ -208,7 +208,9 @@ def _router(args: argparse.Namespace, net: Any) -> Any | None:
     return cached_router(
         path,
         cache_dir=router_cache_dir(datasets.default_data_dir()),
-        walk=FallbackWalk(net),
+        # street walks through the many-to-many preprocessing (fast on a London network);
+        # the area's own when the streets are the area's
+        walk=FallbackWalk(matrix_walk(net, None if args.osm else datasets.default_data_dir())),
         walk_path=net.path_line,
         max_walk_m=settings.max_walk_m,
         transfer_walk_m=settings.transfer_walk_m,

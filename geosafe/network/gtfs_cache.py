@@ -76,9 +76,13 @@ def walk_key(walk: Any) -> str:
     (``FallbackWalk`` and the plain network give different footpaths)."""
     if walk is None:
         return "straight-line"
-    net = getattr(walk, "network", walk)
+    kinds = [type(walk).__name__]
+    net = walk
+    while hasattr(net, "network"):  # FallbackWalk(MatrixWalk(WalkMatrix(net))), ...
+        net = net.network
+        kinds.append(type(net).__name__)
     sha = getattr(net, "source_sha256", "") or id(net)
-    return f"{type(walk).__name__}:{sha}:{getattr(walk, 'max_snap_m', '')}"
+    return f"{'>'.join(kinds)}:{sha}:{getattr(walk, 'max_snap_m', '')}"
 
 
 def _code_key() -> str:
