@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +78,11 @@ def area_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
     roll, pupils = sa.roll_csv(area)
     with contextlib.ExitStack() as stack:
         with pytest.MonkeyPatch.context() as mp:
+            # settings other test modules leave in the environment (a token database, an
+            # audit log, rolls, an area) must not reach this server or its token store
+            for key in [k for k in os.environ if k.startswith("GEOSAFE_")]:
+                if key != "GEOSAFE_PERSON_KEY":
+                    mp.delenv(key)
             # read by the token check (the school must be the area's) and the server process
             mp.setenv("GEOSAFE_AREA", str(area))
             tokens = create_demo_tokens(

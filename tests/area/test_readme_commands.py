@@ -135,10 +135,16 @@ def _write_onspd(data_dir: Path, path: Path) -> None:
             )
 
 
+def _env(cwd: Path) -> dict[str, str]:
+    """A user's environment: none of the GEOSAFE_ settings other tests leave behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOSAFE_")}
+    env["GEOSAFE_PERSON_KEY"] = os.environ.get("GEOSAFE_PERSON_KEY", "")
+    return {**env, "PYTHONPATH": str(ROOT), "GEOSAFE_CACHE_DIR": str(cwd / ".cache")}
+
+
 def _run(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     words = shlex.split(line)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEOSAFE_CACHE_DIR": str(cwd / ".cache")}
-    env.pop("GEOSAFE_AREA", None)
+    env = _env(cwd)
     while "=" in words[0]:
         k, v = words.pop(0).split("=", 1)
         env[k] = v
@@ -193,8 +199,7 @@ def test_readme_area_commands_run_as_written(tmp_path: Path, data_dir: Path) -> 
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     words = shlex.split(commands[-1])
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEOSAFE_CACHE_DIR": str(tmp_path / ".cache")}
-    env.pop("GEOSAFE_AREA", None)
+    env = _env(tmp_path)
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "geosafe", *words[1:], "--port", str(port)],
