@@ -418,6 +418,90 @@ def first_trip_from(dep, to, L, i, n, b):
 
 
 @jit
+def mark(s, marked, marked_list, n_marked):
+    """Mark stop ``s`` for the next round (once); returns the new count of marked stops."""
+    if not marked[s]:
+        marked[s] = True
+        marked_list[n_marked] = s
+        n_marked += 1
+    return n_marked
+
+
+@jit
+def queue_patterns(marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list):
+    """Unmark the marked stops and queue every pattern through them, from its earliest
+    marked position (``q_pos``, ``-1`` when not queued); returns the queue length."""
+    n_q = 0
+    for m in range(n_marked):
+        s = marked_list[m]
+        marked[s] = False
+        for e in range(s_pat_off[s], s_pat_off[s + 1]):
+            p = s_pat[e]
+            pos = s_pat_pos[e]
+            if q_pos[p] < 0:
+                q_pos[p] = pos
+                q_list[n_q] = p
+                n_q += 1
+            elif pos < q_pos[p]:
+                q_pos[p] = pos
+    return n_q
+
+
+@jit
+def scan_pattern(
+    p,
+    start,
+    board_prev,
+    p_stop_off,
+    p_stops,
+    p_board,
+    p_alight,
+    p_len,
+    p_trip_off,
+    p_time_off,
+    arr,
+    dep,
+    ev_stop,
+    ev_arr,
+    ev_trip,
+    ev_bpos,
+    ev_apos,
+):
+    """The route scan of one RAPTOR round along pattern ``p`` from position ``start``: ride
+    the earliest trip that can be boarded (at or after ``board_prev[stop]``, the previous
+    round's boarding times) and catch an earlier one wherever possible. Writes every stop
+    where that trip lets passengers off, in order, as ``ev_stop``, ``ev_arr`` (arrival),
+    ``ev_trip`` (trip index in the pattern), ``ev_bpos``/``ev_apos`` (boarding and alighting
+    positions); returns how many. The caller decides which of them improve its labels (the
+    choice of trip never depends on them)."""
+    big = np.int64(1) << np.int64(60)
+    L = p_len[p]
+    so = p_stop_off[p]
+    to = p_time_off[p]
+    nt = p_trip_off[p + 1] - p_trip_off[p]
+    t = -1
+    bpos = -1
+    n = 0
+    for i in range(start, L):
+        s = p_stops[so + i]
+        if t >= 0 and p_alight[so + i]:
+            ev_stop[n] = s
+            ev_arr[n] = arr[to + t * L + i]
+            ev_trip[n] = t
+            ev_bpos[n] = bpos
+            ev_apos[n] = i
+            n += 1
+        if p_board[so + i]:
+            b = board_prev[s]
+            if b < big and (t < 0 or b <= dep[to + t * L + i]):
+                lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
+                if lo < (t if t >= 0 else nt):
+                    t = lo
+                    bpos = i
+    return n
+
+
+@jit
 def raptor_kernel(
     n_stops,
     p_stop_off,
@@ -470,6 +554,12 @@ def raptor_kernel(
     q_list = np.empty(n_pat, dtype=np.int64)
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
+    max_len = p_len.max() if n_pat else 0
+    ev_stop = np.empty(max_len, dtype=np.int64)
+    ev_arr = np.empty(max_len, dtype=np.int64)
+    ev_trip = np.empty(max_len, dtype=np.int64)
+    ev_bpos = np.empty(max_len, dtype=np.int64)
+    ev_apos = np.empty(max_len, dtype=np.int64)
     # targets: egress per stop (min over targets at the same stop)
     tgt_best = big
     best_k = -1
@@ -484,10 +574,7 @@ def raptor_kernel(
             trip_arr[0, s] = t
             bd_round[0, s] = 0
             bd_stop[0, s] = -1
-            if not marked[s]:
-                marked[s] = True
-                marked_list[n_marked] = s
-                n_marked += 1
+            n_marked = mark(s, marked, marked_list, n_marked)
     # footpaths from the sources (symmetric with footpaths into the targets)
     for i in range(src_stop.shape[0]):
         s = src_stop[i]
@@ -499,10 +586,7 @@ def raptor_kernel(
                 board[0, u] = ta
                 bd_round[0, u] = 0
                 bd_stop[0, u] = s
-                if not marked[u]:
-                    marked[u] = True
-                    marked_list[n_marked] = u
-                    n_marked += 1
+                n_marked = mark(u, marked, marked_list, n_marked)
             if ta < walk_arr[0, u]:
                 walk_arr[0, u] = ta
                 fw_from[0, u] = s
@@ -527,53 +611,44 @@ def raptor_kernel(
             bd_round[k, s] = bd_round[k - 1, s]
             bd_stop[k, s] = bd_stop[k - 1, s]
         # queue the patterns through marked stops, from their earliest marked position
-        n_q = 0
-        for m in range(n_marked):
-            s = marked_list[m]
-            marked[s] = False
-            for e in range(s_pat_off[s], s_pat_off[s + 1]):
-                p = s_pat[e]
-                pos = s_pat_pos[e]
-                if q_pos[p] < 0:
-                    q_pos[p] = pos
-                    q_list[n_q] = p
-                    n_q += 1
-                elif pos < q_pos[p]:
-                    q_pos[p] = pos
+        n_q = queue_patterns(
+            marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list
+        )
         n_marked = 0
         n_imp = 0
         for qi in range(n_q):
             p = q_list[qi]
-            start = q_pos[p]
+            n_ev = scan_pattern(
+                p,
+                q_pos[p],
+                board[k - 1],
+                p_stop_off,
+                p_stops,
+                p_board,
+                p_alight,
+                p_len,
+                p_trip_off,
+                p_time_off,
+                arr,
+                dep,
+                ev_stop,
+                ev_arr,
+                ev_trip,
+                ev_bpos,
+                ev_apos,
+            )
             q_pos[p] = -1
-            L = p_len[p]
-            so = p_stop_off[p]
-            to = p_time_off[p]
-            nt = p_trip_off[p + 1] - p_trip_off[p]
-            t = -1
-            bpos = -1
-            for i in range(start, L):
-                s = p_stops[so + i]
-                if t >= 0 and p_alight[so + i]:
-                    a = arr[to + t * L + i]
-                    if a < best_trip[s] and a < tgt_best:
-                        best_trip[s] = a
-                        trip_arr[k, s] = a
-                        rc_pat[k, s] = p
-                        rc_trip[k, s] = t
-                        rc_bpos[k, s] = bpos
-                        rc_apos[k, s] = i
-                        if not improved[s]:
-                            improved[s] = True
-                            imp_list[n_imp] = s
-                            n_imp += 1
-                if p_board[so + i]:
-                    b = board[k - 1, s]
-                    if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                        lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
-                        if lo < (t if t >= 0 else nt):
-                            t = lo
-                            bpos = i
+            for j in range(n_ev):
+                s = ev_stop[j]
+                a = ev_arr[j]
+                if a < best_trip[s] and a < tgt_best:
+                    best_trip[s] = a
+                    trip_arr[k, s] = a
+                    rc_pat[k, s] = p
+                    rc_trip[k, s] = ev_trip[j]
+                    rc_bpos[k, s] = ev_bpos[j]
+                    rc_apos[k, s] = ev_apos[j]
+                    n_imp = mark(s, improved, imp_list, n_imp)
         # transfers: the same stop after the minimum transfer time, or a footpath
         for m in range(n_imp):
             s = imp_list[m]
@@ -584,10 +659,7 @@ def raptor_kernel(
                 board[k, s] = tb
                 bd_round[k, s] = k
                 bd_stop[k, s] = s
-                if not marked[s]:
-                    marked[s] = True
-                    marked_list[n_marked] = s
-                    n_marked += 1
+                n_marked = mark(s, marked, marked_list, n_marked)
             for e in range(fp_off[s], fp_off[s + 1]):
                 u = fp_to[e]
                 ta = a + fp_dur[e]
@@ -595,10 +667,7 @@ def raptor_kernel(
                     board[k, u] = ta
                     bd_round[k, u] = k
                     bd_stop[k, u] = s
-                    if not marked[u]:
-                        marked[u] = True
-                        marked_list[n_marked] = u
-                        n_marked += 1
+                    n_marked = mark(u, marked, marked_list, n_marked)
                 if ta < walk_arr[k, u]:
                     walk_arr[k, u] = ta
                     fw_from[k, u] = s
