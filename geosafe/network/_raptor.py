@@ -428,9 +428,12 @@ def mark(s, marked, marked_list, n_marked):
 
 
 @jit
-def queue_patterns(marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list):
+def queue_patterns(
+    marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
+):
     """Unmark the marked stops and queue every pattern through them, from its earliest
-    marked position (``q_pos``, ``-1`` when not queued); returns the queue length."""
+    marked position (``q_pos``, ``-1`` when not queued); returns the queue length and the
+    number of pattern positions the round will scan."""
     n_q = 0
     for m in range(n_marked):
         s = marked_list[m]
@@ -444,14 +447,20 @@ def queue_patterns(marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q
                 n_q += 1
             elif pos < q_pos[p]:
                 q_pos[p] = pos
-    return n_q
+    n_scan = 0
+    for qi in range(n_q):
+        n_scan += p_len[q_list[qi]] - q_pos[q_list[qi]]
+    return n_q, n_scan
 
 
 @jit
-def scan_pattern(
-    p,
-    start,
+def scan_routes(
+    q_list,
+    n_q,
+    q_pos,
     board_prev,
+    bound,
+    limit,
     p_stop_off,
     p_stops,
     p_board,
@@ -461,43 +470,52 @@ def scan_pattern(
     p_time_off,
     arr,
     dep,
-    ev_stop,
-    ev_arr,
-    ev_trip,
-    ev_bpos,
-    ev_apos,
+    ev,
 ):
-    """The route scan of one RAPTOR round along pattern ``p`` from position ``start``: ride
-    the earliest trip that can be boarded (at or after ``board_prev[stop]``, the previous
-    round's boarding times) and catch an earlier one wherever possible. Writes every stop
-    where that trip lets passengers off, in order, as ``ev_stop``, ``ev_arr`` (arrival),
-    ``ev_trip`` (trip index in the pattern), ``ev_bpos``/``ev_apos`` (boarding and alighting
-    positions); returns how many. The caller decides which of them improve its labels (the
-    choice of trip never depends on them)."""
+    """The route scans of one RAPTOR round: along each queued pattern ``q_list[:n_q]`` from
+    its position ``q_pos[p]`` (reset to ``-1``), ride the earliest trip that can be boarded
+    (at or after ``board_prev[stop]``, the previous round's boarding times) and catch an
+    earlier one wherever possible.
+
+    Writes the stops where a trip lets passengers off earlier than ``bound[stop]`` and
+    ``limit`` (the caller's labels and target bound as the round starts), in scan order, as
+    rows of ``ev``: pattern, stop, arrival, trip index in the pattern, boarding and
+    alighting positions (``ev`` has at least as many rows as the positions
+    :func:`queue_patterns` counted, the most one round can write); returns how many. The caller updates
+    its labels from them, checking each against its labels as they then are; the choice of
+    trip never depends on the labels. One call per round: a call per pattern (each passing
+    a dozen arrays) made the kernels 10-30 % slower."""
     big = np.int64(1) << np.int64(60)
-    L = p_len[p]
-    so = p_stop_off[p]
-    to = p_time_off[p]
-    nt = p_trip_off[p + 1] - p_trip_off[p]
-    t = -1
-    bpos = -1
     n = 0
-    for i in range(start, L):
-        s = p_stops[so + i]
-        if t >= 0 and p_alight[so + i]:
-            ev_stop[n] = s
-            ev_arr[n] = arr[to + t * L + i]
-            ev_trip[n] = t
-            ev_bpos[n] = bpos
-            ev_apos[n] = i
-            n += 1
-        if p_board[so + i]:
-            b = board_prev[s]
-            if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
-                if lo < (t if t >= 0 else nt):
-                    t = lo
-                    bpos = i
+    for qi in range(n_q):
+        p = q_list[qi]
+        start = q_pos[p]
+        q_pos[p] = -1
+        L = p_len[p]
+        so = p_stop_off[p]
+        to = p_time_off[p]
+        nt = p_trip_off[p + 1] - p_trip_off[p]
+        t = -1
+        bpos = -1
+        for i in range(start, L):
+            s = p_stops[so + i]
+            if t >= 0 and p_alight[so + i]:
+                a = arr[to + t * L + i]
+                if a < bound[s] and a < limit:
+                    ev[n, 0] = p
+                    ev[n, 1] = s
+                    ev[n, 2] = a
+                    ev[n, 3] = t
+                    ev[n, 4] = bpos
+                    ev[n, 5] = i
+                    n += 1
+            if p_board[so + i]:
+                b = board_prev[s]
+                if b < big and (t < 0 or b <= dep[to + t * L + i]):
+                    lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
+                    if lo < (t if t >= 0 else nt):
+                        t = lo
+                        bpos = i
     return n
 
 
@@ -554,12 +572,7 @@ def raptor_kernel(
     q_list = np.empty(n_pat, dtype=np.int64)
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
-    max_len = p_len.max() if n_pat else 0
-    ev_stop = np.empty(max_len, dtype=np.int64)
-    ev_arr = np.empty(max_len, dtype=np.int64)
-    ev_trip = np.empty(max_len, dtype=np.int64)
-    ev_bpos = np.empty(max_len, dtype=np.int64)
-    ev_apos = np.empty(max_len, dtype=np.int64)
+    ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
     # targets: egress per stop (min over targets at the same stop)
     tgt_best = big
     best_k = -1
@@ -611,44 +624,45 @@ def raptor_kernel(
             bd_round[k, s] = bd_round[k - 1, s]
             bd_stop[k, s] = bd_stop[k - 1, s]
         # queue the patterns through marked stops, from their earliest marked position
-        n_q = queue_patterns(
-            marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list
+        n_q, n_scan = queue_patterns(
+            marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
         )
+        if n_scan > ev.shape[0]:
+            ev = np.empty((2 * n_scan, 6), dtype=np.int64)
         n_marked = 0
         n_imp = 0
-        for qi in range(n_q):
-            p = q_list[qi]
-            n_ev = scan_pattern(
-                p,
-                q_pos[p],
-                board[k - 1],
-                p_stop_off,
-                p_stops,
-                p_board,
-                p_alight,
-                p_len,
-                p_trip_off,
-                p_time_off,
-                arr,
-                dep,
-                ev_stop,
-                ev_arr,
-                ev_trip,
-                ev_bpos,
-                ev_apos,
-            )
-            q_pos[p] = -1
-            for j in range(n_ev):
-                s = ev_stop[j]
-                a = ev_arr[j]
-                if a < best_trip[s] and a < tgt_best:
-                    best_trip[s] = a
-                    trip_arr[k, s] = a
-                    rc_pat[k, s] = p
-                    rc_trip[k, s] = ev_trip[j]
-                    rc_bpos[k, s] = ev_bpos[j]
-                    rc_apos[k, s] = ev_apos[j]
-                    n_imp = mark(s, improved, imp_list, n_imp)
+        n_ev = scan_routes(
+            q_list,
+            n_q,
+            q_pos,
+            board[k - 1],
+            best_trip,
+            tgt_best,
+            p_stop_off,
+            p_stops,
+            p_board,
+            p_alight,
+            p_len,
+            p_trip_off,
+            p_time_off,
+            arr,
+            dep,
+            ev,
+        )
+        for j in range(n_ev):
+            s = ev[j, 1]
+            a = ev[j, 2]
+            if a < best_trip[s] and a < tgt_best:
+                best_trip[s] = a
+                trip_arr[k, s] = a
+                rc_pat[k, s] = ev[j, 0]
+                rc_trip[k, s] = ev[j, 3]
+                rc_bpos[k, s] = ev[j, 4]
+                rc_apos[k, s] = ev[j, 5]
+                if not improved[s]:
+                    improved[s] = True
+                    imp_list[n_imp] = s
+                    n_imp += 1
         # transfers: the same stop after the minimum transfer time, or a footpath
         for m in range(n_imp):
             s = imp_list[m]
@@ -659,7 +673,10 @@ def raptor_kernel(
                 board[k, s] = tb
                 bd_round[k, s] = k
                 bd_stop[k, s] = s
-                n_marked = mark(s, marked, marked_list, n_marked)
+                if not marked[s]:
+                    marked[s] = True
+                    marked_list[n_marked] = s
+                    n_marked += 1
             for e in range(fp_off[s], fp_off[s + 1]):
                 u = fp_to[e]
                 ta = a + fp_dur[e]
@@ -667,7 +684,10 @@ def raptor_kernel(
                     board[k, u] = ta
                     bd_round[k, u] = k
                     bd_stop[k, u] = s
-                    n_marked = mark(u, marked, marked_list, n_marked)
+                    if not marked[u]:
+                        marked[u] = True
+                        marked_list[n_marked] = u
+                        n_marked += 1
                 if ta < walk_arr[k, u]:
                     walk_arr[k, u] = ta
                     fw_from[k, u] = s

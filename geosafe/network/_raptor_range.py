@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._raptor import I64, INF, DayTables, jit, mark, queue_patterns, scan_pattern
+from ._raptor import I64, INF, DayTables, jit, mark, queue_patterns, scan_routes
 
 __all__ = ["range_arrivals", "range_kernel"]
 
@@ -126,12 +126,7 @@ def range_kernel(
     q_list = np.empty(n_pat, dtype=np.int64)
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
-    max_len = p_len.max() if n_pat else 0
-    ev_stop = np.empty(max_len, dtype=np.int64)
-    ev_arr = np.empty(max_len, dtype=np.int64)
-    ev_trip = np.empty(max_len, dtype=np.int64)
-    ev_bpos = np.empty(max_len, dtype=np.int64)
-    ev_apos = np.empty(max_len, dtype=np.int64)
+    ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
     is_tgt = np.full(n_stops, big, dtype=np.int64)
     for j in range(tgt_stop.shape[0]):
         if tgt_egress[j] < is_tgt[tgt_stop[j]]:
@@ -166,42 +161,43 @@ def range_kernel(
                 s = marked_list[m]
                 if board[k - 1, s] < board[k, s]:
                     board[k, s] = board[k - 1, s]
-            n_q = queue_patterns(
-                marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list
+            n_q, n_scan = queue_patterns(
+                marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
             )
+            if n_scan > ev.shape[0]:
+                ev = np.empty((2 * n_scan, 6), dtype=np.int64)
             n_marked = 0
             n_imp = 0
-            for qi in range(n_q):
-                p = q_list[qi]
-                n_ev = scan_pattern(
-                    p,
-                    q_pos[p],
-                    board[k - 1],
-                    p_stop_off,
-                    p_stops,
-                    p_board,
-                    p_alight,
-                    p_len,
-                    p_trip_off,
-                    p_time_off,
-                    arr,
-                    dep,
-                    ev_stop,
-                    ev_arr,
-                    ev_trip,
-                    ev_bpos,
-                    ev_apos,
-                )
-                q_pos[p] = -1
-                for j in range(n_ev):
-                    s = ev_stop[j]
-                    a = ev_arr[j]
-                    if a < best_k[k, s] and a < tgt_best:
-                        for kk in range(k, K):
-                            if a < best_k[kk, s]:
-                                best_k[kk, s] = a
-                        trip_arr_k[s] = a
-                        n_imp = mark(s, improved, imp_list, n_imp)
+            n_ev = scan_routes(
+                q_list,
+                n_q,
+                q_pos,
+                board[k - 1],
+                best_k[k],
+                tgt_best,
+                p_stop_off,
+                p_stops,
+                p_board,
+                p_alight,
+                p_len,
+                p_trip_off,
+                p_time_off,
+                arr,
+                dep,
+                ev,
+            )
+            for j in range(n_ev):
+                s = ev[j, 1]
+                a = ev[j, 2]
+                if a < best_k[k, s] and a < tgt_best:
+                    for kk in range(k, K):
+                        if a < best_k[kk, s]:
+                            best_k[kk, s] = a
+                    trip_arr_k[s] = a
+                    if not improved[s]:
+                        improved[s] = True
+                        imp_list[n_imp] = s
+                        n_imp += 1
             for m in range(n_imp):
                 s = imp_list[m]
                 improved[s] = False
@@ -211,13 +207,19 @@ def range_kernel(
                 tb = a + min_transfer
                 if tb < board[k, s]:
                     board[k, s] = tb
-                    n_marked = mark(s, marked, marked_list, n_marked)
+                    if not marked[s]:
+                        marked[s] = True
+                        marked_list[n_marked] = s
+                        n_marked += 1
                 for e in range(fp_off[s], fp_off[s + 1]):
                     u = fp_to[e]
                     ta = a + fp_dur[e]
                     if ta < board[k, u]:
                         board[k, u] = ta
-                        n_marked = mark(u, marked, marked_list, n_marked)
+                        if not marked[u]:
+                            marked[u] = True
+                            marked_list[n_marked] = u
+                            n_marked += 1
                     if is_tgt[u] < big and ta + is_tgt[u] < tgt_best:
                         tgt_best = ta + is_tgt[u]
         for m in range(n_marked):
