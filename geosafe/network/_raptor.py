@@ -461,21 +461,14 @@ def scan_routes(
     board_prev,
     bound,
     limit,
-    p_stop_off,
-    p_stops,
-    p_board,
-    p_alight,
-    p_len,
-    p_trip_off,
-    p_time_off,
-    arr,
-    dep,
+    pattern_arrays,
     ev,
 ):
     """The route scans of one RAPTOR round: along each queued pattern ``q_list[:n_q]`` from
     its position ``q_pos[p]`` (reset to ``-1``), ride the earliest trip that can be boarded
     (at or after ``board_prev[stop]``, the previous round's boarding times) and catch an
-    earlier one wherever possible.
+    earlier one wherever possible. ``pattern_arrays`` is ``(p_stop_off, p_stops, p_board,
+    p_alight, p_len, p_trip_off, p_time_off, arr, dep)`` of :class:`DayTables`.
 
     Writes the stops where a trip lets passengers off earlier than ``bound[stop]`` and
     ``limit`` (the caller's labels and target bound as the round starts), in scan order, as
@@ -485,6 +478,7 @@ def scan_routes(
     its labels from them, checking each against its labels as they then are; the choice of
     trip never depends on the labels. One call per round: a call per pattern (each passing
     a dozen arrays) made the kernels 10-30 % slower."""
+    p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep = pattern_arrays
     big = np.int64(1) << np.int64(60)
     n = 0
     for qi in range(n_q):
@@ -573,6 +567,7 @@ def raptor_kernel(
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
     ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
+    pat = (p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep)
     # targets: egress per stop (min over targets at the same stop)
     tgt_best = big
     best_k = -1
@@ -631,24 +626,7 @@ def raptor_kernel(
             ev = np.empty((2 * n_scan, 6), dtype=np.int64)
         n_marked = 0
         n_imp = 0
-        n_ev = scan_routes(
-            q_list,
-            n_q,
-            q_pos,
-            board[k - 1],
-            best_trip,
-            tgt_best,
-            p_stop_off,
-            p_stops,
-            p_board,
-            p_alight,
-            p_len,
-            p_trip_off,
-            p_time_off,
-            arr,
-            dep,
-            ev,
-        )
+        n_ev = scan_routes(q_list, n_q, q_pos, board[k - 1], best_trip, tgt_best, pat, ev)
         for j in range(n_ev):
             s = ev[j, 1]
             a = ev[j, 2]

@@ -127,6 +127,7 @@ def range_kernel(
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
     ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
+    pat = (p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep)
     is_tgt = np.full(n_stops, big, dtype=np.int64)
     for j in range(tgt_stop.shape[0]):
         if tgt_egress[j] < is_tgt[tgt_stop[j]]:
@@ -168,24 +169,7 @@ def range_kernel(
                 ev = np.empty((2 * n_scan, 6), dtype=np.int64)
             n_marked = 0
             n_imp = 0
-            n_ev = scan_routes(
-                q_list,
-                n_q,
-                q_pos,
-                board[k - 1],
-                best_k[k],
-                tgt_best,
-                p_stop_off,
-                p_stops,
-                p_board,
-                p_alight,
-                p_len,
-                p_trip_off,
-                p_time_off,
-                arr,
-                dep,
-                ev,
-            )
+            n_ev = scan_routes(q_list, n_q, q_pos, board[k - 1], best_k[k], tgt_best, pat, ev)
             for j in range(n_ev):
                 s = ev[j, 1]
                 a = ev[j, 2]
