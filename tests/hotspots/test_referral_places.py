@@ -8,7 +8,6 @@ Green station and Alexandra Park (and one referral dated outside the period)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from collections import Counter
@@ -22,19 +21,10 @@ from geosafe.cli import main
 from geosafe.ingest import import_file
 from geosafe.sources import columns
 from geosafe.store import Store
+from tests.profile.conftest import write
 
 PERIOD = ["--from-date", "2025-02-01", "--to-date", "2025-03-31"]
 RES = 8
-
-
-def _write(path: Path, source: str, rows: list[dict[str, str]]) -> Path:
-    header = [c.name for c in columns(source)]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header)
-        w.writeheader()
-        for r in rows:
-            w.writerow({h: r.get(h, "") for h in header})
-    return path
 
 
 def _dir(i: int) -> dict[str, str]:
@@ -82,9 +72,9 @@ def store(tmp_path: Path) -> Path:
     faps.append(_fap(10, "2025-03-20", notes_school="no concerns about travel"))
     db = tmp_path / "s.db"
     with Store(db) as s:
-        r = import_file(s, "dir", _write(tmp_path / "dir.csv", "dir", [_dir(i) for i in range(12)]))
+        r = import_file(s, "dir", write(tmp_path / "dir.csv", "dir", [_dir(i) for i in range(12)]))
         assert r.accepted == 12, r.reasons
-        r = import_file(s, "fap", _write(tmp_path / "fap.csv", "fap", faps))
+        r = import_file(s, "fap", write(tmp_path / "fap.csv", "fap", faps))
         assert r.accepted == 8, r.reasons
     return db
 
@@ -146,7 +136,7 @@ def test_named_places_are_counted_with_the_hotspots(
 def test_named_places_need_the_store(
     store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv_in = _write(tmp_path / "d.csv", "dir", [_dir(i) for i in range(12)])
+    csv_in = write(tmp_path / "d.csv", "dir", [_dir(i) for i in range(12)])
     args = ["hotspots", str(csv_in), "--input-source", "dir", "--method", "gistar"]
     args += ["--out", str(tmp_path / "c.geojson"), "--with-referral-places"]
     assert main(args) == 2
