@@ -25,9 +25,9 @@ PAGE = 5
 
 @pytest.fixture(scope="module")
 def server(
-    store_path: Path, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
+    service_db: Path | str, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    app = create_app(make_settings(store_path, tmp_path_factory.mktemp("gdal"), max_page_size=PAGE))
+    app = create_app(make_settings(service_db, tmp_path_factory.mktemp("gdal"), max_page_size=PAGE))
     with serve_app(app) as base:
         yield base
 
