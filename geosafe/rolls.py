@@ -33,7 +33,7 @@ import pandas as pd
 from . import datasets
 from ._errors import NotFoundError, ValidationError
 from .geocode.postcodes import lookup_postcodes
-from .settings import RollSettings
+from .settings import RollSettings, beside_store
 
 __all__ = [
     "ALLOWED_COLUMNS",
@@ -129,8 +129,6 @@ def rolls_dir(db: Path | str, *, settings: RollSettings | None = None) -> Path:
     override = (settings or RollSettings()).rolls_dir
     if override is not None:
         return Path(override)
-    from .settings import beside_store
-
     return beside_store(db, ".rolls")
 
 

@@ -449,9 +449,9 @@ def _referral_places(args: argparse.Namespace, inp: _Inputs) -> ReferralPlaces |
         )
         raise ValidationError(msg)
     from ..hotspots.referral_places import referral_places
-    from ..settings import StoreSettings
+    from ..settings import store_target
 
-    return referral_places(args.db or StoreSettings().db, filt=inp.filt, area=inp.area)
+    return referral_places(store_target(args.db), filt=inp.filt, area=inp.area)
 
 
 def _hotspot_features(
