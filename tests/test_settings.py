@@ -18,6 +18,7 @@ TERMS = "academic_year,term,start,end,half_term_start,half_term_end\n"
 def test_rolls_dir_reads_the_environment_and_passed_settings_win(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("GEOSAFE_ROLLS_DIR", raising=False)
     assert rolls.rolls_dir(tmp_path / "s.db") == tmp_path / "s.db.rolls"
     monkeypatch.setenv("GEOSAFE_ROLLS_DIR", str(tmp_path / "env"))
     assert rolls.rolls_dir(tmp_path / "s.db") == tmp_path / "env"
