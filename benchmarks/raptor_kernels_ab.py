@@ -29,19 +29,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._shared import shared_data  # noqa: E402
+from benchmarks.transit_range import FEEDS  # noqa: E402
 from geosafe.network import _raptor as new_r  # noqa: E402
 from geosafe.network import _raptor_range as new_rr  # noqa: E402
 from geosafe.network.gtfs import read_feed  # noqa: E402
 from geosafe.network.transit import RaptorRouter  # noqa: E402
 from tests.transit.nigiri_ref import MAX_TRANSFERS, prepare_feed  # noqa: E402
 from tests.transit.test_range import _running_weekday  # noqa: E402
-
-FEEDS = {
-    "caltrain_2017": shared_data() / "gtfs" / "caltrain_2017",
-    "trimet_vermont_2018": shared_data() / "gtfs" / "trimet_vermont_2018",
-    "demo_area_estimated": ROOT / "data" / "gtfs" / "demo_area_estimated",
-}
 
 
 def _old_kernels(rev: str) -> tuple[object, object]:
