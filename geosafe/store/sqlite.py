@@ -231,6 +231,9 @@ class Store(SqliteInterface):
     """
 
     def __init__(self, path: Path | str, *, timeout_s: float = 60.0) -> None:
+        if str(path).lower().startswith(("postgresql:", "postgres:")):
+            msg = f"{path!r} is a PostGIS URL; open it with `geosafe.store.open_store`."
+            raise StoreError(msg)
         self.path = Path(path)
         self._timeout = timeout_s
         try:
