@@ -35,7 +35,8 @@ __all__ = [
 
 #: Resolution of the published H3 counts (``disclosure.MAX_PUBLIC_H3_RESOLUTION``).
 PUBLISHED_RESOLUTION: Final = 8
-#: The disclosure rules (:mod:`geosafe.publish.disclosure`): 1-9 suppressed, rounded to 5.
+#: The disclosure rules (``disclosure.SUPPRESS_BELOW``, ``ROUND_TO``): 1-9 suppressed,
+#: rounded to 5 (the SQL below applies them; tests/store checks them by hand).
 _SUPPRESS_BELOW: Final = 10
 _ROUND_TO: Final = 5
 _MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
@@ -43,12 +44,10 @@ _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'com
 
 
 def published_cells(rows: pd.DataFrame) -> list[str | None]:
-    """Each row's published H3 cell: its own cell when that is resolution 8 or coarser (an
-    imprecise location), else the resolution-8 cell of its point (``lat``/``lon``); ``None``
-    without a location."""
-    import h3
+    """Each row's published H3 cell (:func:`geosafe.publish.disclosure.published_cell` at
+    resolution 8), computed once per distinct cell and point."""
+    from ..publish.disclosure import published_cell
 
-    res = PUBLISHED_RESOLUTION
     frame = pd.DataFrame(
         {
             "cell": rows["h3_cell"].to_numpy(dtype=object),
@@ -59,16 +58,10 @@ def published_cells(rows: pd.DataFrame) -> list[str | None]:
     # each distinct (cell, point) once: police.uk points repeat (snap points)
     groups = frame.groupby(["cell", "lon", "lat"], dropna=False, sort=False).ngroup()
     firsts = frame.drop_duplicates()
-    out: list[str | None] = []
-    for cell, x, y in firsts.itertuples(index=False):
-        if isinstance(cell, str) and cell and h3.get_resolution(cell) <= res:
-            out.append(cell)
-        elif np.isfinite(x) and np.isfinite(y):
-            out.append(h3.latlng_to_cell(float(y), float(x), res))
-        elif isinstance(cell, str) and cell:
-            out.append(h3.cell_to_parent(cell, res))
-        else:
-            out.append(None)
+    out = [
+        published_cell(cell, x, y, PUBLISHED_RESOLUTION)
+        for cell, x, y in firsts.itertuples(index=False)
+    ]
     return np.asarray(out, dtype=object)[groups.to_numpy()].tolist()  # type: ignore[no-any-return]
 
 
