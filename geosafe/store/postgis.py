@@ -162,8 +162,8 @@ class PostgisStore:
             self._migrate()
             if version < 3 <= latest:
                 with self._tx() as c:
-                    published.backfill(c)
                     self._bump(c)
+                    published.backfill(c)
         if migrate:
             self._rebuild_indexes()  # a bulk load that deferred them was killed
 
@@ -373,6 +373,8 @@ class PostgisStore:
         missing = [sql for name, sql in _DEFERRABLE if name not in present]
         if missing:
             with self._tx() as c:
+                # two importers finishing at once: one builds, the other finds them built
+                c.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
                 for sql in missing:
                     c.execute(sql)  # type: ignore[arg-type]
                 c.execute("ANALYZE incidents")

@@ -40,6 +40,8 @@ PUBLISHED_RESOLUTION: Final = 8
 _SUPPRESS_BELOW: Final = 10
 _ROUND_TO: Final = 5
 _MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+#: Advisory lock held while a transaction rewrites published months.
+_WRITE_LOCK: Final = 0x6E05B00
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 
 
@@ -78,6 +80,9 @@ def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
     """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction)."""
     if not which:
         return
+    # concurrent writers rewrite one month after the other: each statement below then sees
+    # the rows the other committed (READ COMMITTED), so a month is never written twice
+    c.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
     first = pd.Timestamp(f"{min(which)}-01", tz="Europe/London")
     end = pd.Timestamp(f"{max(which)}-01", tz="Europe/London") + pd.offsets.MonthBegin(1)
     c.execute("DELETE FROM published_h3_counts WHERE month = ANY(%s)", (list(which),))
