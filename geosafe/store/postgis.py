@@ -574,10 +574,15 @@ class PostgisStore:
         names = [c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current")]
         cols = ", ".join(_select(c) for c in names)
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
-        with self._conn.cursor(binary=True) as cur:
+        columns = ["batch_id", *names]
+        parts = []
+        # a server-side cursor read in blocks: one block of Python tuples at a time, not the
+        # whole result (a million rows of tuples would double the reader's memory)
+        with self._conn.transaction(), self._conn.cursor("incidents", binary=True) as cur:
             cur.execute(sql, params)  # type: ignore[arg-type]
-            data = cur.fetchall()
-        df = pd.DataFrame(data, columns=["batch_id", *names])
+            while block := cur.fetchmany(_READ_BLOCK_ROWS):
+                parts.append(pd.DataFrame(block, columns=columns))
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         return rows_to_frame(df)
 
     def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
@@ -678,6 +683,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
+#: Rows fetched per block by :meth:`PostgisStore.incidents`.
+_READ_BLOCK_ROWS: Final = 50_000
 #: NULL in COPY's text format.
 _NULL: Final = "\\N"
 #: Staged rows written per COPY message (bounds the text held in memory at once).
