@@ -209,6 +209,13 @@ def _open_store(settings: StoreSettings) -> IncidentStore:
     return open_store(settings.db)
 
 
+def _describe(db: Path | str) -> str:
+    """The store for a message (a URL without its password)."""
+    from ..store import describe
+
+    return describe(db)
+
+
 def _erase(args: argparse.Namespace) -> int:
     settings = _store_settings(args)
     source = args.source.replace("-", "_")
@@ -231,7 +238,7 @@ def _erase(args: argparse.Namespace) -> int:
         records=1 if places else 0,
         purpose=args.purpose,
     )
-    where = f"{settings.db}"
+    where = _describe(settings.db)
     if not places:
         print(f"{source}:{args.ref} is not in the store {where}; nothing removed.", file=sys.stderr)
         return 2
@@ -286,7 +293,8 @@ def _purge(args: argparse.Namespace) -> int:
         records=n,
         purpose=args.purpose,
     )
-    print(f"purged {n} incident record(s) that ended before {before:%Y-%m-%d} from {settings.db}")
+    where = _describe(settings.db)
+    print(f"purged {n} incident record(s) that ended before {before:%Y-%m-%d} from {where}")
     return 0
 
 
