@@ -47,10 +47,13 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "SOURCE",
+    "CheckedChunk",
     "Deduper",
     "MapPoints",
     "PoliceChunk",
     "Verdicts",
+    "check_chunk",
+    "finish_chunk",
     "geocode_points",
     "iter_chunks",
     "process_chunk",
@@ -350,7 +353,11 @@ Factorized = tuple[np.ndarray, np.ndarray]
 
 
 def _factorize(values: np.ndarray) -> Factorized:
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    # cells are text, never missing (read with ``na_filter=False``, blanks as ""): no code is
+    # -1, and pandas skips the null scan it makes for ``use_na_sentinel=False``
+    codes, uniques = pd.factorize(values)
+    if len(codes) and codes.min() < 0:  # a missing cell after all: give it its own code
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
 
 
@@ -593,18 +600,34 @@ def content_hashes(chunk: pd.DataFrame, fac: dict[str, Factorized]) -> np.ndarra
     return row_hashes(std)
 
 
-def process_chunk(
+@dataclass
+class CheckedChunk:
+    """A chunk after the checks that need neither the store nor the chunks before it
+    (:func:`check_chunk`): what :func:`finish_chunk` needs to dedupe and stage it."""
+
+    chunk: pd.DataFrame
+    fac: dict[str, Factorized]
+    verdicts: Verdicts
+    t0: np.ndarray
+    t1: np.ndarray
+    pts: MapPoints
+    rows_no: np.ndarray
+    ids: np.ndarray
+    hashes: np.ndarray
+
+
+def check_chunk(
     chunk: pd.DataFrame,
     *,
     header: tuple[str, ...],
-    dedupe: Deduper,
     aoi: BaseGeometry | None,
     now: pd.Timestamp,
     max_text: int = 4000,
     aoi_margin_m: float = 0.0,
-) -> PoliceChunk:
-    """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
-    rows as staged rows (vectorised); see the module docstring."""
+) -> CheckedChunk:
+    """Validate and geocode one chunk read by :func:`iter_chunks`, and hash its rows: the part
+    of :func:`process_chunk` that depends on the chunk alone (an import runs it for the next
+    chunk while the store writes this one)."""
     # every column but the Crime ID factorized once: for lengths, months, map points,
     # details and hashes (their values repeat: each distinct one is looked at once)
     fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
@@ -616,11 +639,20 @@ def process_chunk(
     rows_no = chunk.index.to_numpy(dtype=np.int64)
     ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
     hashes = content_hashes(chunk, fac)
-    missing = pts.missing
-    ded = dedupe.apply(ids, hashes, t0, ~missing, rows_no, verdicts)
-    ok = verdicts.ok
-    problems = _problems(chunk, verdicts, header=header, ids=ids, rows_no=rows_no)
-    rows = _staged_rows(chunk, fac, pts, ok, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes, ded=ded)
+    return CheckedChunk(chunk, fac, verdicts, t0, t1, pts, rows_no, ids, hashes)
+
+
+def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Deduper) -> PoliceChunk:
+    """Apply the ref rule to a checked chunk (in file order: :class:`Deduper` carries what
+    earlier chunks and the store hold) and give its accepted rows as staged rows."""
+    c = checked
+    missing = c.pts.missing
+    ded = dedupe.apply(c.ids, c.hashes, c.t0, ~missing, c.rows_no, c.verdicts)
+    ok = c.verdicts.ok
+    problems = _problems(c.chunk, c.verdicts, header=header, ids=c.ids, rows_no=c.rows_no)
+    rows = _staged_rows(
+        c.chunk, c.fac, c.pts, ok, rows_no=c.rows_no, t0=c.t0, t1=c.t1, hashes=c.hashes, ded=ded
+    )
     return PoliceChunk(
         rows,
         problems,
@@ -630,6 +662,25 @@ def process_chunk(
         supersede_rows=ded.supersede_rows,
         supersede_ids=ded.supersede_ids,
     )
+
+
+def process_chunk(
+    chunk: pd.DataFrame,
+    *,
+    header: tuple[str, ...],
+    dedupe: Deduper,
+    aoi: BaseGeometry | None,
+    now: pd.Timestamp,
+    max_text: int = 4000,
+    aoi_margin_m: float = 0.0,
+) -> PoliceChunk:
+    """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
+    rows as staged rows (vectorised; :func:`check_chunk` then :func:`finish_chunk`); see the
+    module docstring."""
+    checked = check_chunk(
+        chunk, header=header, aoi=aoi, now=now, max_text=max_text, aoi_margin_m=aoi_margin_m
+    )
+    return finish_chunk(checked, header=header, dedupe=dedupe)
 
 
 def _problems(

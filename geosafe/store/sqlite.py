@@ -11,6 +11,11 @@ Tables
     police.uk update (same Crime ID, other values) sets the older version's ``current`` to 0
     and records the batch that superseded it (history). Points are stored as their bounds
     (``minx = maxx``, ``miny = maxy``, EPSG:27700) and lines as WKB; times as UTC epoch seconds.
+    A ``detail`` text that many rows share (police.uk: force, LSOA and outcome) is kept once in
+    ``details`` and referred to by ``detail_id`` (schema 5); ``detail`` then is NULL.
+``details``
+    Distinct shared ``detail`` texts, ``id`` the text's 64-bit hash (checked against the text
+    on write). Entries no incident refers to go on erasure, purge, rollback and abort.
 ``quarantine``
     Rejected rows: batch, 1-based data row, column(s), reason code, reason and the row as it
     came in (JSON, original header names).
@@ -113,8 +118,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     detail TEXT,
     row_hash INTEGER,
     current INTEGER NOT NULL DEFAULT 1,
-    superseded_by INTEGER
+    superseded_by INTEGER,
+    detail_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS details (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id, row_no);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
@@ -132,18 +139,29 @@ CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
 
 #: Indexes on random keys, the costly ones to keep up row by row: a bulk load into an empty
 #: store builds them once at the end instead (:meth:`Store.defer_indexes`).
+#: Schema 5 dropped ``incidents_bbox`` (``minx, miny``): SQLite uses one range per index, so it
+#: narrowed only ``minx <= east edge``; with it, a bbox query over half of 1M police.uk rows
+#: counted in 1.3 s against 0.15 s by a scan (it served only boxes holding nearly nothing), and
+#: it was ~1.2 s CPU of a 1M-row import (docs/notes/perf.md).
 _DEFERRABLE: Final = """
 CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
-CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
 """
-_DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time", "incidents_bbox")
+_DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
 #: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
 BULK_LOAD_ROWS = 50_000
 
 #: Bumped whenever the tables change; a store with another version is refused.
-SCHEMA_VERSION: Final = 4  # 4: people_links, flag_states, referral_places (profile)
+SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (profile)
+# 5: shared detail texts in `details` (incidents.detail_id): a police.uk row is 40 % smaller
+
+#: A staged chunk's ``detail`` texts go to ``details`` when its distinct texts are at most this
+#: fraction of its rows; unique texts (FAP, CRIS: personal, one per record) stay inline.
+_SHARED_DETAIL_MAX: Final = 0.5
+
+#: ``detail`` as stored: inline, or the shared text (a primary-key lookup per row).
+_DETAIL_SQL: Final = "COALESCE(detail, (SELECT d.text FROM details d WHERE d.id = detail_id))"
 
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
@@ -257,6 +275,10 @@ class Store:
             log.warning(
                 "migrating %s to schema 4: %s", self.path, profile_tables.migrate_v3(self._conn)
             )
+            version = 4
+        if has_tables and version == 4:
+            _migrate_v4(self._conn)
+            log.warning("migrated %s to schema 5 (shared detail texts)", self.path)
             return
         if has_tables and version != SCHEMA_VERSION:
             msg = (
@@ -372,6 +394,7 @@ class Store:
             with self._tx() as c:
                 c.execute("DELETE FROM incidents WHERE batch_id = ?", (bid,))
                 c.execute("DELETE FROM quarantine WHERE batch_id = ?", (bid,))
+                _drop_unused_details(c)
                 c.execute(
                     "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ?",
                     (_utcnow(), bid),
@@ -439,27 +462,30 @@ class Store:
         if rows.empty:
             return
         rows, links = profile_tables.split_links(batch_id, rows)
-        # columns holding one value for every row are written as SQL literals, not bound
-        # per row (police.uk rows have ten such columns): binding is most of the cost
-        # and a point's max corner (the same numbers as its min corner) reuses their parameter
-        names = ["batch_id", "ref_key"]
-        values: list[str] = [str(int(batch_id)), "?1"]
-        data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
-        param: dict[str, str] = {}
-        for col in ROW_COLUMNS:
-            names.append(_disk(col))
-            literal = _constant_literal(rows[col])
-            twin = _SAME_AS.get(col)
-            if literal is not None:
-                values.append(literal)
-            elif twin in param and _same_numbers(rows[col], rows[twin]):
-                values.append(param[twin])
-            else:
-                data.append(_py(rows[col]))
-                param[col] = f"?{len(data)}"
-                values.append(param[col])
-        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
         with self._tx() as c:
+            columns = {col: rows[col] for col in ROW_COLUMNS}
+            columns["detail"], columns["detail_id"] = _share_details(c, rows["detail"])
+            # columns holding one value for every row are written as SQL literals, not bound
+            # per row (police.uk rows have ten such columns): binding is most of the cost
+            # and a point's max corner (the same numbers as its min corner) reuses their
+            # parameter
+            names = ["batch_id", "ref_key"]
+            values: list[str] = [str(int(batch_id)), "?1"]
+            data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
+            param: dict[str, str] = {}
+            for col, series in columns.items():
+                names.append(_disk(col))
+                literal = _constant_literal(series)
+                twin = _SAME_AS.get(col)
+                if literal is not None:
+                    values.append(literal)
+                elif twin in param and _same_numbers(series, columns[twin]):
+                    values.append(param[twin])
+                else:
+                    data.append(_py(series))
+                    param[col] = f"?{len(data)}"
+                    values.append(param[col])
+            sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
             c.executemany(sql, zip(*data, strict=True))
             profile_tables.write_links(c, links)
 
@@ -536,6 +562,7 @@ class Store:
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
             c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
+            _drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ? "
                 "AND status = 'staging'",
@@ -560,6 +587,7 @@ class Store:
                 (batch_id, batch_id),
             )
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
+            _drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
                 (_utcnow(), batch_id),
@@ -644,7 +672,7 @@ class Store:
         if with_location:
             where.append("minx IS NOT NULL")
         cols = ", ".join(
-            f"{_disk(c)} AS {c}" if c in _ON_DISK else c
+            f"{_DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
             for c in ROW_COLUMNS
             if c not in ("row_no", "row_hash", "current")
         )
@@ -693,6 +721,7 @@ class Store:
                 ).rowcount
                 if n:
                     places.append(label)
+            _drop_unused_details(c)
             if c.execute(
                 "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
             ).rowcount:
@@ -705,6 +734,7 @@ class Store:
         cutoff = _epoch(before)
         with self._tx() as c:
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
+            _drop_unused_details(c)
         return int(n)
 
     def counts(self) -> dict[str, int]:
@@ -713,6 +743,73 @@ class Store:
             f"SELECT source, COUNT(*) FROM incidents WHERE current = 1 AND {_VISIBLE} GROUP BY source"
         ).fetchall()
         return {s: int(n) for s, n in rows}
+
+
+def _share_details(conn: sqlite3.Connection, detail: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The ``detail`` and ``detail_id`` columns to write for staged rows' ``detail`` texts:
+    when the texts repeat (at most :data:`_SHARED_DETAIL_MAX` of them distinct), each distinct
+    text is written once to ``details`` (inside the caller's transaction) and rows refer to it;
+    otherwise, and for a text whose hash another text already holds, rows keep it inline."""
+    none = pd.Series(np.full(len(detail), None, dtype=object), index=detail.index)
+    values = detail.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values)
+    if not len(uniques) or len(uniques) > _SHARED_DETAIL_MAX * len(values):
+        return detail, none
+    texts = [str(u) for u in uniques]
+    try:
+        keys = pd.util.hash_array(np.asarray(texts, dtype=object), categorize=False).view(np.int64)
+    except UnicodeEncodeError:  # lone surrogates: keep them inline
+        return detail, none
+    ids = keys.tolist()
+    conn.executemany(
+        "INSERT OR IGNORE INTO details (id, text) VALUES (?, ?)", zip(ids, texts, strict=True)
+    )
+    stored: dict[int, str] = {}
+    for k in range(0, len(ids), 500):
+        part = ids[k : k + 500]
+        stored.update(
+            conn.execute(
+                f"SELECT id, text FROM details WHERE id IN ({', '.join('?' * len(part))})", part
+            ).fetchall()
+        )
+    shared = np.asarray([stored.get(i) == t for i, t in zip(ids, texts, strict=True)] + [False])
+    by_row = shared[codes]  # code -1 (no detail) reads the trailing False
+    inline = values.copy()
+    inline[by_row] = None
+    ref = np.full(len(values), None, dtype=object)
+    ref[by_row] = keys[codes[by_row]].tolist() if by_row.any() else []
+    return (
+        pd.Series(inline, index=detail.index, dtype=object),
+        pd.Series(ref, index=detail.index, dtype=object),
+    )
+
+
+def _drop_unused_details(conn: sqlite3.Connection) -> None:
+    """Delete the shared detail texts no incident refers to any more (after an erasure, a
+    purge, a rollback or an aborted batch: a removed record leaves nothing behind)."""
+    conn.execute(
+        "DELETE FROM details WHERE id NOT IN "
+        "(SELECT detail_id FROM incidents WHERE detail_id IS NOT NULL)"
+    )
+
+
+def _migrate_v4(conn: sqlite3.Connection) -> None:
+    """Schema 4 -> 5: the ``details`` table and ``incidents.detail_id`` (existing rows keep
+    their ``detail`` inline and read as before); the ``incidents_bbox`` index goes."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {r[1] for r in conn.execute("PRAGMA table_info(incidents)")}
+        if "detail_id" not in have:
+            conn.execute("ALTER TABLE incidents ADD COLUMN detail_id INTEGER")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS details (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"
+        )
+        conn.execute("DROP INDEX IF EXISTS incidents_bbox")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
