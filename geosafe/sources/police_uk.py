@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ImportFileError
-from ._police_refs import Deduped, Deduper
+from ._police_refs import Deduper
 from ._read import Column, _map_header, decode, file_sha256, ignored_columns, read_table
 from ._verdicts import Verdicts
 
@@ -155,6 +155,8 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
     dec = codecs.getincrementaldecoder(
         "utf-8-sig" if encoding.lower().startswith("utf") else encoding
     )()
+    # the byte scan speaks for characters only in encodings that write them as these bytes
+    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
     strict, control_free, lines = True, True, 0
     try:
         with opener() as fh:
@@ -162,6 +164,8 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
                 lines += block.count(b"\n")
                 if control_free and len(block.translate(None, _CONTROL_BYTES)) != len(block):
                     control_free = False
+                if strict and ascii_like and block.isascii() and dec.getstate()[0] == b"":
+                    continue  # ASCII decodes in every such encoding: nothing to check
                 if strict:
                     try:
                         dec.decode(block)
@@ -175,8 +179,6 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
     except (OSError, EOFError) as exc:
         msg = f"cannot read {str(path)!r} ({exc}); check the file."
         raise ImportFileError(msg) from exc
-    # the byte scan speaks for characters only in encodings that write them as these bytes
-    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
     return strict, control_free and ascii_like, lines
 
 
@@ -614,6 +616,10 @@ class CheckedChunk:
     rows_no: np.ndarray
     ids: np.ndarray
     hashes: np.ndarray
+    #: The rows that passed the checks (``verdicts.ok`` before the ref rule) as staged rows
+    #: with ``source_ref`` and ``current`` still to be decided.
+    staged: pd.DataFrame
+    passed: np.ndarray
 
 
 def check_chunk(
@@ -639,7 +645,9 @@ def check_chunk(
     rows_no = chunk.index.to_numpy(dtype=np.int64)
     ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
     hashes = content_hashes(chunk, fac)
-    return CheckedChunk(chunk, fac, verdicts, t0, t1, pts, rows_no, ids, hashes)
+    passed = verdicts.ok.copy()
+    staged = _staged_rows(chunk, fac, pts, passed, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes)
+    return CheckedChunk(chunk, fac, verdicts, t0, t1, pts, rows_no, ids, hashes, staged, passed)
 
 
 def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Deduper) -> PoliceChunk:
@@ -650,9 +658,9 @@ def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Dedu
     ded = dedupe.apply(c.ids, c.hashes, c.t0, ~missing, c.rows_no, c.verdicts)
     ok = c.verdicts.ok
     problems = _problems(c.chunk, c.verdicts, header=header, ids=c.ids, rows_no=c.rows_no)
-    rows = _staged_rows(
-        c.chunk, c.fac, c.pts, ok, rows_no=c.rows_no, t0=c.t0, t1=c.t1, hashes=c.hashes, ded=ded
-    )
+    # the ref rule only quarantines more rows (repeats): keep the staged rows still accepted
+    rows = c.staged if ok.sum() == len(c.staged) else c.staged[ok[c.passed]]
+    rows = rows.assign(source_ref=ded.refs[ok], current=ded.current[ok])
     return PoliceChunk(
         rows,
         problems,
@@ -719,9 +727,9 @@ def _staged_rows(
     t0: np.ndarray,
     t1: np.ndarray,
     hashes: np.ndarray,
-    ded: Deduped,
 ) -> pd.DataFrame:
-    """The accepted rows as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
+    """The rows under ``ok`` as staged rows (:data:`geosafe.incident.ROW_COLUMNS`), each its
+    own ref and current until the ref rule decides (:func:`finish_chunk`)."""
     all_ok = bool(ok.all())
     acc = chunk if all_ok else chunk[ok]
     pt = pts.of_row if all_ok else pts.of_row[ok]
@@ -730,7 +738,7 @@ def _staged_rows(
     return pd.DataFrame(
         {
             "source": SOURCE,
-            "source_ref": ded.refs[ok],
+            "source_ref": chunk["Crime ID"].to_numpy(dtype=object)[ok],
             "row_no": rows_no[ok],
             "occurred_from": t0[ok],
             "occurred_to": t1[ok],
@@ -754,6 +762,6 @@ def _staged_rows(
             "weight": 1.0,
             "detail": _details(fac, ok),
             "row_hash": hashes[ok],
-            "current": ded.current[ok],
+            "current": np.ones(int(ok.sum()), dtype=np.int8),
         }
     )
