@@ -51,6 +51,16 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from ._sqlite_rows import (
+    DETAIL_SQL,
+    SAME_AS,
+    constant_literal,
+    drop_unused_details,
+    migrate_v4,
+    py_values,
+    same_numbers,
+    share_details,
+)
 from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:
@@ -157,12 +167,6 @@ BULK_LOAD_ROWS = 50_000
 SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (profile)
 # 5: shared detail texts in `details` (incidents.detail_id): a police.uk row is 40 % smaller
 
-#: A staged chunk's ``detail`` texts go to ``details`` when its distinct texts are at most this
-#: fraction of its rows; unique texts (FAP, CRIS: personal, one per record) stay inline.
-_SHARED_DETAIL_MAX: Final = 0.5
-
-#: ``detail`` as stored: inline, or the shared text (a primary-key lookup per row).
-_DETAIL_SQL: Final = "COALESCE(detail, (SELECT d.text FROM details d WHERE d.id = detail_id))"
 
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
@@ -278,7 +282,7 @@ class Store(SqliteInterface):
             )
             version = 4
         if has_tables and version == 4:
-            _migrate_v4(self._conn)
+            migrate_v4(self._conn)
             log.warning("migrated %s to schema 5 (shared detail texts)", self.path)
             return
         if has_tables and version != SCHEMA_VERSION:
@@ -395,7 +399,7 @@ class Store(SqliteInterface):
             with self._tx() as c:
                 c.execute("DELETE FROM incidents WHERE batch_id = ?", (bid,))
                 c.execute("DELETE FROM quarantine WHERE batch_id = ?", (bid,))
-                _drop_unused_details(c)
+                drop_unused_details(c)
                 c.execute(
                     "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ?",
                     (_utcnow(), bid),
@@ -465,7 +469,7 @@ class Store(SqliteInterface):
         rows, links = profile_tables.split_links(batch_id, rows)
         with self._tx() as c:
             columns = {col: rows[col] for col in ROW_COLUMNS}
-            columns["detail"], columns["detail_id"] = _share_details(c, rows["detail"])
+            columns["detail"], columns["detail_id"] = share_details(c, rows["detail"])
             # columns holding one value for every row are written as SQL literals, not bound
             # per row (police.uk rows have ten such columns): binding is most of the cost
             # and a point's max corner (the same numbers as its min corner) reuses their
@@ -476,14 +480,14 @@ class Store(SqliteInterface):
             param: dict[str, str] = {}
             for col, series in columns.items():
                 names.append(_disk(col))
-                literal = _constant_literal(series)
-                twin = _SAME_AS.get(col)
+                literal = constant_literal(series)
+                twin = SAME_AS.get(col)
                 if literal is not None:
                     values.append(literal)
-                elif twin in param and _same_numbers(series, columns[twin]):
+                elif twin in param and same_numbers(series, columns[twin]):
                     values.append(param[twin])
                 else:
-                    data.append(_py(series))
+                    data.append(py_values(series))
                     param[col] = f"?{len(data)}"
                     values.append(param[col])
             sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
@@ -563,7 +567,7 @@ class Store(SqliteInterface):
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
             c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
-            _drop_unused_details(c)
+            drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ? "
                 "AND status = 'staging'",
@@ -588,7 +592,7 @@ class Store(SqliteInterface):
                 (batch_id, batch_id),
             )
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
-            _drop_unused_details(c)
+            drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
                 (_utcnow(), batch_id),
@@ -673,7 +677,7 @@ class Store(SqliteInterface):
         if with_location:
             where.append("minx IS NOT NULL")
         cols = ", ".join(
-            f"{_DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
+            f"{DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
             for c in ROW_COLUMNS
             if c not in ("row_no", "row_hash", "current")
         )
@@ -722,7 +726,7 @@ class Store(SqliteInterface):
                 ).rowcount
                 if n:
                     places.append(label)
-            _drop_unused_details(c)
+            drop_unused_details(c)
             if c.execute(
                 "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
             ).rowcount:
@@ -735,7 +739,7 @@ class Store(SqliteInterface):
         cutoff = _epoch(before)
         with self._tx() as c:
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
-            _drop_unused_details(c)
+            drop_unused_details(c)
         return int(n)
 
     def counts(self) -> dict[str, int]:
@@ -744,73 +748,6 @@ class Store(SqliteInterface):
             f"SELECT source, COUNT(*) FROM incidents WHERE current = 1 AND {_VISIBLE} GROUP BY source"
         ).fetchall()
         return {s: int(n) for s, n in rows}
-
-
-def _share_details(conn: sqlite3.Connection, detail: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The ``detail`` and ``detail_id`` columns to write for staged rows' ``detail`` texts:
-    when the texts repeat (at most :data:`_SHARED_DETAIL_MAX` of them distinct), each distinct
-    text is written once to ``details`` (inside the caller's transaction) and rows refer to it;
-    otherwise, and for a text whose hash another text already holds, rows keep it inline."""
-    none = pd.Series(np.full(len(detail), None, dtype=object), index=detail.index)
-    values = detail.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(values)
-    if not len(uniques) or len(uniques) > _SHARED_DETAIL_MAX * len(values):
-        return detail, none
-    texts = [str(u) for u in uniques]
-    try:
-        keys = pd.util.hash_array(np.asarray(texts, dtype=object), categorize=False).view(np.int64)
-    except UnicodeEncodeError:  # lone surrogates: keep them inline
-        return detail, none
-    ids = keys.tolist()
-    conn.executemany(
-        "INSERT OR IGNORE INTO details (id, text) VALUES (?, ?)", zip(ids, texts, strict=True)
-    )
-    stored: dict[int, str] = {}
-    for k in range(0, len(ids), 500):
-        part = ids[k : k + 500]
-        stored.update(
-            conn.execute(
-                f"SELECT id, text FROM details WHERE id IN ({', '.join('?' * len(part))})", part
-            ).fetchall()
-        )
-    shared = np.asarray([stored.get(i) == t for i, t in zip(ids, texts, strict=True)] + [False])
-    by_row = shared[codes]  # code -1 (no detail) reads the trailing False
-    inline = values.copy()
-    inline[by_row] = None
-    ref = np.full(len(values), None, dtype=object)
-    ref[by_row] = keys[codes[by_row]].tolist() if by_row.any() else []
-    return (
-        pd.Series(inline, index=detail.index, dtype=object),
-        pd.Series(ref, index=detail.index, dtype=object),
-    )
-
-
-def _drop_unused_details(conn: sqlite3.Connection) -> None:
-    """Delete the shared detail texts no incident refers to any more (after an erasure, a
-    purge, a rollback or an aborted batch: a removed record leaves nothing behind)."""
-    conn.execute(
-        "DELETE FROM details WHERE id NOT IN "
-        "(SELECT detail_id FROM incidents WHERE detail_id IS NOT NULL)"
-    )
-
-
-def _migrate_v4(conn: sqlite3.Connection) -> None:
-    """Schema 4 -> 5: the ``details`` table and ``incidents.detail_id`` (existing rows keep
-    their ``detail`` inline and read as before); the ``incidents_bbox`` index goes."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        have = {r[1] for r in conn.execute("PRAGMA table_info(incidents)")}
-        if "detail_id" not in have:
-            conn.execute("ALTER TABLE incidents ADD COLUMN detail_id INTEGER")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS details (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"
-        )
-        conn.execute("DROP INDEX IF EXISTS incidents_bbox")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -825,52 +762,3 @@ def _epoch(value: pd.Timestamp | str) -> float:
     if ts.tzinfo is None:
         ts = ts.tz_localize("Europe/London")
     return ts.timestamp()
-
-
-def _constant_literal(series: pd.Series) -> str | None:
-    """The SQL literal of a column whose rows all hold the same value, else ``None``."""
-    first = series.iloc[0]
-    last = series.iloc[-1]
-    try:
-        same_ends = bool(first is last or first == last or (first != first and last != last))
-    except (TypeError, ValueError):  # pd.NA and friends: decide below
-        same_ends = True
-    if not same_ends:
-        return None  # cheap exit for the usual varying column
-    if series.dtype.kind in "fiub":
-        arr = series.to_numpy()
-        if series.dtype.kind == "f" and np.isnan(arr).all():
-            return "NULL"
-        if not (arr == arr[0]).all():
-            return None
-        return repr(float(first)) if series.dtype.kind == "f" else str(int(first))
-    if first is None or (isinstance(first, float) and np.isnan(first)):
-        return "NULL" if series.isna().all() else None
-    if isinstance(first, str) and (series == first).all():
-        return "'" + first.replace("'", "''") + "'"
-    return None
-
-
-#: Columns often equal to another one (a point's bounds), bound once when they are.
-_SAME_AS: Final = {"maxx": "minx", "maxy": "miny"}
-
-
-def _same_numbers(a: pd.Series, b: pd.Series) -> bool:
-    """Whether two float columns hold the same values (NaN where the other has NaN)."""
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
-        return False
-    return bool(np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True))
-
-
-def _py(series: pd.Series) -> list[Any]:
-    """Column values as Python objects with ``None`` for missing (what sqlite3 binds)."""
-    if series.dtype.kind in "fiub":
-        # SQLite stores a bound NaN as NULL
-        out: list[Any] = series.to_numpy().tolist()
-        return out
-    values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    return values.tolist()  # type: ignore[no-any-return]
