@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -592,7 +592,7 @@ def _import_police(
 
 def _checked_ahead(
     chunks: Iterator[pd.DataFrame], check: Callable[[pd.DataFrame], puk.CheckedChunk]
-) -> Iterator[puk.CheckedChunk]:
+) -> Generator[puk.CheckedChunk, None, None]:
     """Each chunk read and checked (:func:`~geosafe.sources.police_uk.check_chunk`) one ahead
     in a worker thread, so reading and checking the next chunk overlaps writing this one
     (SQLite and the CSV tokenizer release the GIL). Deduping and staging stay in the calling
