@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ogc_collections import (  # noqa: E402
-    _free_port,
-    _geosafe_store,
-    _pygeoapi_config,
+    _geosafe_server,
+    _pygeoapi_peer,
+    _pygeoapi_ready,
     _server,
     _wait,
 )
@@ -112,23 +111,9 @@ def main() -> int:
     ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    db, token = _geosafe_store(folder, args.months)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        GEOSAFE_DB=str(db),
-        GEOSAFE_WORK_DIR=str(folder / "work"),
-        GEOSAFE_ACCESS_RATE_PER_MINUTE="100000000",
-        PYTHONPATH=str(ROOT),
-    )
+    cmd, env, base, token = _geosafe_server(folder, args.months)
     auth = {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
-    cmd = [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
-           "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
-    peer_ok = Path(args.peer_python).exists() and (
-        subprocess.run([args.peer_python, "-c", "import pygeoapi"], capture_output=True).returncode
-        == 0
-    )
+    peer_ok = _pygeoapi_ready(args.peer_python)
     rounds: dict[str, list[dict[str, float]]] = {"geosafe": [], "pygeoapi": []}
     memory: dict[str, dict[str, float]] = {}
     with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
@@ -149,25 +134,8 @@ def main() -> int:
         peer = None
         if peer_ok:
             (folder / "incidents.geojson").write_text(json.dumps(fc))
-            pport = _free_port()
             inc_doc = next(d for d in docs if d["id"] == "incidents")
-            cfg = _pygeoapi_config(folder, [inc_doc], pport)
-            openapi = folder / "openapi.yml"
-            penv = dict(os.environ, PYGEOAPI_CONFIG=str(cfg), PYGEOAPI_OPENAPI=str(openapi))
-            gen = subprocess.run(
-                [str(Path(args.peer_python).parent / "pygeoapi"), "openapi", "generate", str(cfg),
-                 "--output-file", str(openapi)],
-                env=penv, capture_output=True, text=True,
-            )  # fmt: skip
-            if gen.returncode == 0:
-                peer = (pport, penv)
-            else:
-                print(f"pygeoapi: skipped (openapi generation failed: {gen.stderr[-300:]})")
-        else:
-            print(
-                f"pygeoapi: skipped (no pygeoapi at {args.peer_python}; "
-                "python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install pygeoapi)"
-            )
+            peer = _pygeoapi_peer(folder, [inc_doc], args.peer_python)
 
         def run_geosafe() -> None:
             t = time.perf_counter()
