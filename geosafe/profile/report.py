@@ -374,6 +374,9 @@ def build_profile(
             columns=["group_id", "size", "records", "sources", "schools", "hotspots"],
         )
         tables["contradictions"] = fl.contradictions(data)
+        from ..protect.evaluate import interventions_table  # issue 13: what was done, and after
+
+        tables["interventions"] = interventions_table(db)
     # the partners' tables must not name a place only a note's free text gives
     caveats = _caveats(data, by_source, counts, audience)
     method = _method(audience, len(cells), extra_note)
@@ -649,6 +652,16 @@ def render_html(p: Profile) -> str:
         parts += [
             "<section><h2>For review: text suggesting a flag that is not set (analysts only)</h2>",
             _html_table(t["contradictions"], limit=30),
+            "</section>",
+        ]
+    if "interventions" in t and len(t["interventions"]):
+        parts += [
+            "<section><h2>Interventions and change after them (analysts only)</h2>",
+            _html_table(t["interventions"], limit=30),
+            '<p class="note">Change: incidents in the area after the start, against the '
+            "comparison wards' change over the same months (difference in differences, 95% "
+            "interval); displacement: the same in a 400 m ring around the area. "
+            "`geosafe intervention evaluate ID` gives the months and counts.</p>",
             "</section>",
         ]
     parts += [
