@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -675,8 +674,10 @@ def render_html(p: Profile) -> str:
 
 
 def _chromium() -> str | None:
+    from ..settings import ReportSettings
+
     for name in (
-        os.environ.get("GEOSAFE_CHROMIUM"),
+        ReportSettings().chromium,
         "chromium",
         "chromium-browser",
         "google-chrome",
