@@ -38,15 +38,23 @@ class StoreSettings(BaseSettings):
 
     #: SQLite incident store. ``--db`` overrides, else ``GEOSAFE_DB``.
     db: Path = Field(default=Path("geosafe.db"))
-    #: Audit log (its own SQLite file so a running import never blocks it). Default: beside
-    #: the store, ``<db>.audit.sqlite``.
-    audit_db: Path | None = None
+    #: Audit log (its own SQLite file so a running import never blocks it), or a PostgreSQL
+    #: URL (schema ``geosafe_audit``; give it a role of its own). Default: beside the store,
+    #: ``<db>.audit.sqlite``; a PostgreSQL store's own database.
+    audit_db: Path | str | None = None
     #: Incidents older than this many days are removed by ``geosafe purge``.
     retention_days: int = Field(default=6 * 365, ge=1)
 
-    def audit_path(self) -> Path:
-        """The audit database path."""
-        return self.audit_db or self.db.with_name(self.db.name + ".audit.sqlite")
+    def audit_path(self) -> Path | str:
+        """The audit database: a path, or a PostgreSQL URL."""
+        pg = ("postgresql://", "postgres://")
+        if self.audit_db is not None:
+            text = str(self.audit_db)
+            return text if text.startswith(pg) else Path(self.audit_db)
+        if str(self.db).startswith(pg):
+            return str(self.db)
+        db = Path(self.db)
+        return db.with_name(db.name + ".audit.sqlite")
 
 
 class DataSettings(BaseSettings):
