@@ -21,6 +21,7 @@ import queue
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -188,6 +189,8 @@ class PgSchema:
         self._count = 0
         self._lock = threading.Lock()
         self._initialised = False
+        # idle connections are closed when the schema object goes away (not left to the GC)
+        weakref.finalize(self, _close_idle, self._idle)
 
     def __repr__(self) -> str:
         return f"PgSchema({_safe(self.url)!r}, {self.schema!r})"
@@ -276,15 +279,21 @@ class PgSchema:
 
     def close(self) -> None:
         """Close the idle connections."""
-        while True:
-            try:
-                con = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            with contextlib.suppress(Exception):
-                con.close()
-            with self._lock:
-                self._count -= 1
+        closed = _close_idle(self._idle)
+        with self._lock:
+            self._count -= closed
+
+
+def _close_idle(idle: queue.LifoQueue[Any]) -> int:
+    closed = 0
+    while True:
+        try:
+            con = idle.get_nowait()
+        except queue.Empty:
+            return closed
+        with contextlib.suppress(Exception):
+            con.close()
+        closed += 1
 
 
 def _safe(url: str) -> str:

@@ -30,17 +30,15 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import secrets
 import sqlite3
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import shapely
 from pydantic import Field
@@ -49,16 +47,17 @@ from shapely.geometry.base import BaseGeometry
 
 from .._errors import AuthenticationError, NotFoundError, ValidationError
 from ..settings import StoreSettings
+from ..sqlite_watch import SqliteWatch
 from .db import PgSchema, SqliteFile, is_postgres, open_database
 
 __all__ = [
     "ROLES",
     "AccessSettings",
     "IssuedToken",
+    "PgTokenWatch",
     "Principal",
     "TokenInfo",
     "TokenStore",
-    "PgTokenWatch",
     "TokenStoreWatch",
     "create_demo_tokens",
     "hash_secret",
@@ -691,31 +690,9 @@ class PgTokenWatch:
         return None if row is None else (0, int(row[0]))
 
 
-class TokenStoreWatch:
-    """Whether a token database changed since the last look: ``PRAGMA data_version`` on one
-    long-lived connection (it changes whenever another connection commits) and the file's
-    inode (it changes when the file is replaced)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._con: sqlite3.Connection | None = None
-        self._ino: int | None = None
-
-    def state(self) -> tuple[int, int] | None:
-        """``(inode, data_version)``; ``None`` when the database cannot be read."""
-        try:
-            ino = os.stat(self.path).st_ino
-            if self._con is None or self._ino != ino:
-                if self._con is not None:
-                    self._con.close()
-                self._con = sqlite3.connect(
-                    self.path, check_same_thread=False, isolation_level=None, timeout=1.0
-                )
-                self._ino = ino
-            (version,) = self._con.execute("PRAGMA data_version").fetchone()
-        except (OSError, sqlite3.Error):
-            return None
-        return ino, int(version)
+class TokenStoreWatch(SqliteWatch):
+    """Whether a SQLite token database changed since the last look (:class:`SqliteWatch`:
+    ``PRAGMA data_version`` on one long-lived connection, and the file's inode)."""
 
 
 def create_demo_tokens(

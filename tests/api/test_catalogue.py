@@ -98,12 +98,21 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     assert {c["id"] for c in other.json()["collections"]} > {
         c["id"] for c in first.json()["collections"]
     }
-    # a change to the store (its file's time and size) invalidates the entry
+    # a commit to the store by another connection (another worker, the command line)
+    # invalidates the entry; touching the file does not (the state is read from the database)
+    import contextlib
     import os
+    import sqlite3
 
     st = store_path.stat()
     os.utime(store_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     before = len(calls)
+    client.get("/ogc/collections", headers=h)
+    assert len(calls) == before
+    with contextlib.closing(sqlite3.connect(store_path)) as con, con:
+        con.execute("INSERT INTO quarantine (batch_id, reason_code) VALUES (-1, 'cache test')")
+    with contextlib.closing(sqlite3.connect(store_path)) as con, con:
+        con.execute("DELETE FROM quarantine WHERE batch_id = -1")
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before
     assert json.loads(first.content)["collections"]
