@@ -29,9 +29,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -54,7 +55,7 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    imports: list[dict[str, object]] = field(default_factory=list)
+    imports: list[dict[str, Any]] = field(default_factory=list)
     worker_rss_mb: dict[int, float] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
@@ -262,10 +263,12 @@ def warm(server: Server, toks: dict[str, str], *, rounds: int = 3) -> None:
             t.join()
 
 
-def run_imports(server: Server, groups: list[list[Path]], errors: list[str]) -> list[dict]:
+def run_imports(
+    server: Server, groups: Sequence[list[Path]], errors: list[str]
+) -> list[dict[str, Any]]:
     """``geosafe import police-uk FILES...`` for each group at once (subprocesses); the
     JSON objects they printed."""
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     lock = threading.Lock()
 
     def one(files: list[Path]) -> None:
@@ -295,7 +298,7 @@ def run_load(
     *,
     threads: int = 8,
     per_thread: int = 60,
-    imports: list[list[Path]] | None = None,
+    imports: Sequence[list[Path]] | None = None,
 ) -> LoadResult:
     """``threads`` clients x ``per_thread`` mixed requests while the imports run. Errors:
     transport errors and any status but 200 (204 for a logout)."""
@@ -353,7 +356,18 @@ def run_load(
     return result
 
 
-def hammer(server: Server, token: str, *, requests: int, threads: int = 6) -> dict[str, object]:
+@dataclass
+class Hammered:
+    """What :func:`hammer` saw: statuses, seconds, CPU ticks each worker spent meanwhile, and
+    the ``Retry-After`` of each 429."""
+
+    statuses: list[int]
+    seconds: float
+    cpu: dict[int, int]
+    retry_after: list[str]
+
+
+def hammer(server: Server, token: str, *, requests: int, threads: int = 6) -> Hammered:
     """``requests`` cheap requests with one token, each on a new connection (so they spread
     over the workers); the statuses, elapsed seconds and each worker's CPU ticks spent."""
     pids = server.workers()
@@ -381,4 +395,4 @@ def hammer(server: Server, token: str, *, requests: int, threads: int = 6) -> di
         t.join()
     elapsed = time.monotonic() - t0
     spent = {p: cpu_ticks(p) - before[p] for p in pids}
-    return {"statuses": statuses, "seconds": elapsed, "cpu": spent, "retry_after": retry}
+    return Hammered(statuses, elapsed, spent, retry)
