@@ -100,6 +100,9 @@ FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_refuse();
 """
 
 _GENESIS = "0" * 64
+#: The advisory lock serialising writers of a PostgreSQL audit log (no table privilege
+#: beyond INSERT and SELECT needed).
+_PG_WRITE_LOCK: Final = 0x6765_6F73_6166_65  # "geosafe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +288,7 @@ class AuditLog:
         fields = (at, action, label, role, token_id, endpoint, params_json, records, purpose)
         with self._db.transaction() as con:
             if self._db.postgres:  # one writer at a time (SQLite: BEGIN IMMEDIATE); reads go on
-                con.execute("LOCK TABLE audit IN EXCLUSIVE MODE")
+                con.execute("SELECT pg_advisory_xact_lock(?)", (_PG_WRITE_LOCK,))
             last = con.execute("SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             prev = last[1] if last else _GENESIS
             count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])

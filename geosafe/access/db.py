@@ -206,21 +206,50 @@ class PgSchema:
         except psycopg.Error as exc:
             msg = f"{self.what} at {_safe(self.url)!r} cannot be opened ({exc}); check the URL."
             raise StoreError(msg) from exc
-        if not self._initialised:
-            with self._lock:
-                if not self._initialised:
-                    self._create(con)
-                    self._initialised = True
-        con.execute(f"SET search_path TO {self.schema}, public")
+        try:
+            if not self._initialised:
+                with self._lock:
+                    if not self._initialised:
+                        self._create(con)
+                        self._initialised = True
+            con.execute(f"SET search_path TO {self.schema}, public")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _create(self, con: Any) -> None:
+        """Create the schema and its tables; a role without the rights to (a service or audit
+        role of a locked-down database, see the README) uses them as their owner made them."""
+        import psycopg
+
         lock = int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
-        with con.transaction():
-            con.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            con.execute(f"SET LOCAL search_path TO {self.schema}, public")
-            con.execute(self.ddl.replace("{schema}", self.schema))
+        try:
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                con.execute(f"SET LOCAL search_path TO {self.schema}, public")
+                con.execute(self.ddl.replace("{schema}", self.schema))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            row = con.execute(
+                "SELECT has_schema_privilege(current_user, nspname, 'USAGE') "
+                "FROM pg_namespace WHERE nspname = %s",
+                (self.schema,),
+            ).fetchone()
+            if row is not None and not row[0]:
+                msg = (
+                    f"this role may not use the {self.what}'s schema {self.schema!r}; connect "
+                    "with the role it was granted to (`geosafe access-setup`)."
+                )
+                raise StoreError(msg) from exc
+            if row is None:
+                msg = (
+                    f"the {self.what}'s schema {self.schema!r} does not exist and this role may "
+                    f"not create it ({exc}); create it as the database owner (README: "
+                    "PostGIS and several workers)."
+                )
+                raise StoreError(msg) from exc
+            log.debug("%s: schema %s made by its owner (%s)", self.what, self.schema, exc)
 
     def _get(self) -> Any:
         try:
