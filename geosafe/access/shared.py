@@ -9,7 +9,9 @@ of the PostgreSQL store), so four uvicorn workers count one limit, not four.
 - :meth:`SharedLimits.level`: how long a bucket is empty for (login throttling);
 - :meth:`SharedLimits.lease` / :meth:`release`: a slot among ``n`` with a lease that its
   process renews while the work runs (:class:`Leases`); a slot whose worker died is free again
-  once its lease runs out.
+  once its lease runs out;
+- :meth:`SharedLimits.put_job` / :meth:`job` / :meth:`jobs`: background jobs' statuses (a job
+  runs in the worker that accepted it; any worker answers its polls).
 
 Times are wall-clock seconds (``time.time``) passed by the caller: every worker of one
 service sees the same clock.
@@ -17,6 +19,7 @@ service sees the same clock.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -24,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from .db import PgSchema, SqliteFile, open_database
 
@@ -46,6 +49,14 @@ CREATE TABLE IF NOT EXISTS heavy_slots (
     pid   INTEGER,
     until DOUBLE PRECISION NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id       TEXT PRIMARY KEY,
+    owner    TEXT,
+    state    TEXT NOT NULL,
+    finished TEXT,
+    status   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
 """
 
 #: The bucket refilled to now (capped at its rate), in terms of the stored row and the new
@@ -169,6 +180,40 @@ class SharedLimits:
                 (now,),
             ).fetchall()
         return [(int(r[0]), str(r[1]), None if r[2] is None else int(r[2])) for r in rows]
+
+    # -- jobs ----------------------------------------------------------------------------
+    def put_job(self, job_id: str, owner: str | None, state: str, status: dict[str, Any]) -> None:
+        """Write a job's status (its JSON form) and forget all but the newest 1,000 finished."""
+        body = json.dumps(status, default=str)
+        with self.db.transaction() as con:
+            con.execute(
+                "INSERT INTO jobs (id, owner, state, finished, status) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+                "finished = excluded.finished, status = excluded.status",
+                (job_id, owner, state, status.get("finished"), body),
+            )
+            if state in ("done", "failed"):
+                con.execute(
+                    "DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ("
+                    "SELECT finished FROM jobs WHERE finished IS NOT NULL "
+                    "ORDER BY finished DESC LIMIT 1 OFFSET 1000)"
+                )
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        """A job's status as written by :meth:`put_job`; ``None`` when unknown."""
+        with self.db.connect() as con:
+            row = con.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def jobs(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every remembered job's status (of ``owner`` if given)."""
+        sql = "SELECT status FROM jobs"
+        args: tuple[str, ...] = ()
+        if owner is not None:
+            sql, args = sql + " WHERE owner = ?", (owner,)
+        with self.db.connect() as con:
+            rows = con.execute(sql, args).fetchall()
+        return [dict(json.loads(r[0])) for r in rows]
 
 
 class Leases:

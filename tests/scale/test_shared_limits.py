@@ -181,3 +181,43 @@ def test_audit_log_chain_on_both_backends(shared_target: str, tmp_path: Path) ->
 
             with sqlite3.connect(target) as con:
                 con.execute("DELETE FROM audit")
+
+
+def _report(n: int, *, progress) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        progress(i / n, f"step {i}")
+        time.sleep(0.01)
+    return {"steps": n}
+
+
+def test_a_job_started_on_one_worker_is_polled_on_another(shared_target: str) -> None:
+    from geosafe.jobs import JobRunner
+
+    one = JobRunner(store=SharedLimits(shared_target))
+    two = JobRunner(store=SharedLimits(shared_target))
+    job = one.submit("school-report", _report, 20, owner="token-1")
+    assert two.status(job.id).state in ("queued", "running", "done")
+    end = time.monotonic() + 30
+    while two.status(job.id).state != "done" and time.monotonic() < end:
+        time.sleep(0.05)
+    seen = two.status(job.id)
+    assert seen.state == "done" and seen.result == {"steps": 20} and seen.owner == "token-1"
+    assert [j.id for j in two.list(owner="token-1")] == [job.id]
+    assert two.list(owner="token-2") == []
+    one.shutdown()
+
+
+def test_token_create_sets_a_rate_for_the_token(
+    shared_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geosafe.cli import main
+
+    audit = shared_target if "://" in shared_target else str(tmp_path / "audit.sqlite")
+    code = main(
+        ["token", "create", "--role", "analyst", "--label", "desk", "--rate-per-minute", "7",
+         "--token-db", shared_target, "--audit-db", audit, "--db", str(tmp_path / "g.db")]
+    )  # fmt: skip
+    assert code == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert TokenStore(shared_target).authenticate(token).rate_per_minute == 7
+    assert AuditLog(audit).entries(action="token")[-1].params["rate_per_minute"] == 7
