@@ -9,17 +9,56 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "DB_HINT",
     "CalendarSettings",
     "DataSettings",
     "IngestSettings",
     "ProfileSettings",
     "StoreSettings",
+    "beside_store",
     "default_data_dir",
+    "is_db_url",
+    "store_exists",
+    "store_target",
 ]
+
+
+def is_db_url(value: object) -> bool:
+    """Whether ``value`` names a PostgreSQL database (``postgresql://...``), not a file."""
+    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
+
+
+def store_target(value: Path | str | None = None) -> Path | str:
+    """The incident store to open: ``value`` (``--db``), else ``GEOSAFE_DB``, else
+    ``geosafe.db``; a ``postgresql://`` URL stays a string, anything else is a path."""
+    return StoreSettings(db=value).db if value else StoreSettings().db  # type: ignore[arg-type]
+
+
+#: How to name the store in a message about a missing or unusable one.
+DB_HINT = (
+    "pass `--db PATH` (a SQLite file) or `--db postgresql://user@host:port/database` "
+    "(PostGIS), or set GEOSAFE_DB"
+)
+
+
+def store_exists(target: Path | str) -> bool:
+    """Whether the store can be opened without creating it: a SQLite file that exists, or
+    any PostGIS URL (the server says whether the database exists)."""
+    return is_db_url(target) or Path(target).exists()
+
+
+def beside_store(db: Path | str, suffix: str) -> Path:
+    """A file that lives beside the store: ``<db><suffix>`` next to a SQLite file; for a
+    PostGIS URL, ``geosafe-<database><suffix>`` in the working directory."""
+    if is_db_url(db):
+        name = str(db).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "geosafe"
+        return Path(f"geosafe-{name}{suffix}")
+    path = Path(db)
+    return path.with_name(path.name + suffix)
 
 
 def default_data_dir() -> Path:
@@ -36,25 +75,36 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
 
-    #: SQLite incident store. ``--db`` overrides, else ``GEOSAFE_DB``.
-    db: Path = Field(default=Path("geosafe.db"))
+    #: The incident store: a SQLite file, or a PostGIS database as a
+    #: ``postgresql://user@host:port/database`` URL. ``--db`` overrides, else ``GEOSAFE_DB``.
+    db: Path | str = Field(default=Path("geosafe.db"))
     #: Audit log (its own SQLite file so a running import never blocks it), or a PostgreSQL
-    #: URL (schema ``geosafe_audit``; give it a role of its own). Default: beside the store,
-    #: ``<db>.audit.sqlite``; a PostgreSQL store's own database.
+    #: URL (schema ``geosafe_audit``; give it a role of its own). Default: beside a SQLite
+    #: store, ``<db>.audit.sqlite``; a PostGIS store's own database.
     audit_db: Path | str | None = None
     #: Incidents older than this many days are removed by ``geosafe purge``.
     retention_days: int = Field(default=6 * 365, ge=1)
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _url_or_path(cls, value: object) -> Path | str:
+        return value if is_db_url(value) else Path(str(value))  # type: ignore[return-value]
+
+    @field_validator("audit_db", mode="before")
+    @classmethod
+    def _audit_url_or_path(cls, value: object) -> Path | str | None:
+        if value is None or is_db_url(value):
+            return value  # type: ignore[return-value]
+        return Path(str(value))
+
     def audit_path(self) -> Path | str:
-        """The audit database: a path, or a PostgreSQL URL."""
-        pg = ("postgresql://", "postgres://")
+        """The audit database: a path, or a PostgreSQL URL (a PostGIS store's own database
+        unless ``audit_db`` names another)."""
         if self.audit_db is not None:
-            text = str(self.audit_db)
-            return text if text.startswith(pg) else Path(self.audit_db)
-        if str(self.db).startswith(pg):
+            return self.audit_db
+        if is_db_url(self.db):
             return str(self.db)
-        db = Path(self.db)
-        return db.with_name(db.name + ".audit.sqlite")
+        return beside_store(self.db, ".audit.sqlite")
 
 
 class DataSettings(BaseSettings):

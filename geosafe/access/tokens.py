@@ -46,7 +46,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import AuthenticationError, NotFoundError, ValidationError
-from ..settings import StoreSettings
+from ..settings import StoreSettings, beside_store
 from ..sqlite_watch import SqliteWatch
 from .db import PgSchema, SqliteFile, is_postgres, open_database
 
@@ -148,11 +148,9 @@ def _beside(value: Path | str | None, store: StoreSettings, suffix: str) -> Path
     """``value`` as a path or URL; unset: the PostgreSQL store's URL, or ``<db><suffix>``."""
     if value is not None:
         return str(value) if is_postgres(str(value)) else Path(value)
-    db: Any = store.db
-    if is_postgres(str(db)):
-        return str(db)
-    db = Path(db)
-    return db.with_name(db.name + suffix)
+    if is_postgres(str(store.db)):
+        return str(store.db)
+    return beside_store(store.db, suffix)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,7 +19,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Settings come from GEOSAFE_* environment variables (see api/settings.py); the "
         "options below override them.",
     )
-    p.add_argument("--db", type=Path, default=None, help="incident store (default GEOSAFE_DB)")
+    p.add_argument(
+        "--db",
+        default=None,
+        help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)",
+    )
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument(
@@ -64,8 +67,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _announce(settings: ServiceSettings) -> None:
+    from geosafe.store import describe
+
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(
-        f"geosafe: serving http://{settings.host}:{settings.port}/ (store {settings.db}{workers})",
+        f"geosafe: serving http://{settings.host}:{settings.port}/ "
+        f"(store {describe(settings.db)}{workers})",
         flush=True,
     )

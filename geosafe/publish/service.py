@@ -74,8 +74,10 @@ class LayerService:
         The incident store (:class:`geosafe.store.Store` or anything with its ``incidents``
         method), or a zero-argument callable returning it (opened on first use).
     store_path
-        The store's SQLite file, watched when the store has no ``state_token()`` (its
-        ``PRAGMA data_version``, which changes on every commit by any connection).
+        The store's SQLite file (its ``PRAGMA data_version``, which changes on every commit
+        by any connection, keys the cache) or its PostGIS URL (the store's
+        ``state_token()``, a change counter in the database). Either way the cache is right
+        in every worker.
     cache_size
         Layers kept (least recently used dropped first).
     """
@@ -85,7 +87,7 @@ class LayerService:
         data_dir: Path,
         store: IncidentStore | Callable[[], IncidentStore] | None,
         *,
-        store_path: Path | None = None,
+        store_path: Path | str | None = None,
         cache_size: int = 64,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -123,8 +125,8 @@ class LayerService:
 
     def store_state(self) -> Hashable:
         """A token that changes whenever the store's content may have changed, whoever
-        changed it: the store's own ``state_token()`` (read from its database: the PostGIS
-        store's commit counter), else the SQLite file's ``PRAGMA data_version`` and inode.
+        changed it: the SQLite file's ``PRAGMA data_version`` and inode, else the store's own
+        ``state_token()`` (read from its database: the PostGIS store's change counter).
         Cheap enough for every request; caches keyed by it stay correct across workers."""
         arg = self._store_arg
         store: Any = None
@@ -132,11 +134,11 @@ class LayerService:
             # open this thread's store first: opening may write (schema checks), which would
             # change the token between a request's cache lookup and its build
             store = self.store
+        if self._watch is not None:  # a SQLite file: any commit, by any connection
+            return ("file", self._watch.state())
         token = getattr(store, "state_token", None)
         if callable(token):
             return ("store", token())
-        if self._watch is not None:
-            return ("file", self._watch.state())
         return ("none",)
 
     def collection_state(self, collection: str) -> Hashable:

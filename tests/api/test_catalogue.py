@@ -72,7 +72,7 @@ def test_an_empty_layer_says_why(client: TestClient, tokens: Tokens) -> None:
 
 
 def test_collections_come_from_a_cache_that_follows_the_store(
-    client: TestClient, tokens: Tokens, store_path: Path, monkeypatch
+    client: TestClient, tokens: Tokens, service_db: Path | str, monkeypatch
 ) -> None:
     import api.ogc as ogc
 
@@ -98,21 +98,28 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     assert {c["id"] for c in other.json()["collections"]} > {
         c["id"] for c in first.json()["collections"]
     }
-    # a commit to the store by another connection (another worker, the command line)
-    # invalidates the entry; touching the file does not (the state is read from the database)
+    # a change to the store invalidates the entry: a commit by another connection (another
+    # worker, the command line) to the SQLite file, or PostGIS's change counter; merely
+    # touching the SQLite file does not (its state is read from the database)
     import contextlib
     import os
     import sqlite3
 
-    st = store_path.stat()
-    os.utime(store_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    from geosafe.store import is_url
+    from tests._stores import sql
+
     before = len(calls)
-    client.get("/ogc/collections", headers=h)
-    assert len(calls) == before
-    with contextlib.closing(sqlite3.connect(store_path)) as con, con:
-        con.execute("INSERT INTO quarantine (batch_id, reason_code) VALUES (-1, 'cache test')")
-    with contextlib.closing(sqlite3.connect(store_path)) as con, con:
-        con.execute("DELETE FROM quarantine WHERE batch_id = -1")
+    if is_url(service_db):
+        sql(service_db, "UPDATE store_state SET generation = generation + 1")
+    else:
+        st = Path(service_db).stat()
+        os.utime(service_db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        client.get("/ogc/collections", headers=h)
+        assert len(calls) == before
+        with contextlib.closing(sqlite3.connect(service_db)) as con, con:
+            con.execute("INSERT INTO quarantine (batch_id, reason_code) VALUES (-1, 'test')")
+        with contextlib.closing(sqlite3.connect(service_db)) as con, con:
+            con.execute("DELETE FROM quarantine WHERE batch_id = -1")
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before
     assert json.loads(first.content)["collections"]
