@@ -8,9 +8,10 @@ The baseline, in the same run: the same load against ``--workers 1``. Prints thr
 p50/p99 latency, errors, statuses and peak RSS per worker for both, the ratio of their
 throughputs, whether every imported row landed, and the rate-limited token's count.
 
-Shared state (tokens, sessions, rate buckets, heavy slots, audit): ``--backend postgres`` (a
-throwaway PostgreSQL cluster, the default) or ``sqlite`` (files beside the store). The
-incident store is the access tests' demo store (SQLite) until the PostGIS store lands.
+``--backend postgres`` (the default): the store is a PostGIS database of a throwaway cluster
+and the shared state (tokens, sessions, rate buckets, heavy slots, audit) lives in it too;
+``sqlite``: a SQLite store with the shared state in files beside it. Each run gets a fresh
+copy of the access tests' demo store.
 
 Usage::
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GEOSAFE_PERSON_KEY", "geosafe-benchmark-person-key-not-secret")
 
 from geosafe.access.tokens import TokenStore  # noqa: E402
-from geosafe.store import Store, throwaway  # noqa: E402
+from geosafe.store import open_store, throwaway  # noqa: E402
 from tests.scale import workload as wl  # noqa: E402
 
 
@@ -57,23 +58,26 @@ def one_run(
     threads: int,
     requests: int,
     months: int,
-    shared_url: str | None,
+    store_url: str | None,
 ) -> dict[str, object]:
-    """Serve a copy of the store with ``workers`` workers; load it while importing."""
-    db = _copy(source_db, folder / "geosafe.db")
-    env = wl.server_env(db, folder, shared_url=shared_url)
-    tokens_at = shared_url or f"{db}.auth.sqlite"
+    """Serve a fresh demo store with ``workers`` workers; load it while importing."""
+    if store_url is None:
+        db: Path | str = _copy(source_db, folder / "geosafe.db")
+    else:
+        db = wl.build_store(folder / "inputs", store_url)
+    env = wl.server_env(db, folder)
+    tokens_at = store_url or f"{db}.auth.sqlite"
     toks = wl.make_tokens(tokens_at)
     limited = TokenStore(tokens_at).create("analyst", label="limited", rate_per_minute=20).token
     groups = wl.import_files(months=months)
     new_refs = wl.police_refs([f for g in groups for f in g])
-    with Store(db) as store:
+    with open_store(db) as store:
         new_refs -= set(store.incidents(sources=["police_uk"])["source_ref"])
     with wl.serve(db, folder, workers=workers, env=env) as server:
         wl.warm(server, toks, rounds=1)
         result = wl.run_load(server, toks, threads=threads, per_thread=requests, imports=groups)
         hammered = wl.hammer(server, limited, requests=70)
-    with Store(db) as store:
+    with open_store(db) as store:
         now = set(store.incidents(sources=["police_uk"])["source_ref"])
         quarantined = {
             q.raw.get("Crime ID")
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="geosafe-workers-"))
-    source = wl.build_store(folder / "source")
+    source = Path(wl.build_store(folder / "source")) if args.backend == "sqlite" else folder
     cluster = throwaway.start() if args.backend == "postgres" else None
     try:
         runs = [args.workers] if args.no_baseline else [1, args.workers]
@@ -114,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads=args.threads,
                 requests=args.requests,
                 months=args.months,
-                shared_url=url,
+                store_url=url,
             )
     finally:
         if cluster is not None:

@@ -1,10 +1,10 @@
-"""Fixtures of the scale tests: a throwaway PostgreSQL cluster, and each shared-state
-backend (a SQLite file in a temporary folder, or a database of that cluster)."""
+"""Fixtures of the scale tests: each shared-state backend (a SQLite file in a temporary
+folder, or a database of the session's throwaway cluster, ``pg_cluster`` in
+``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +12,6 @@ import pytest
 from geosafe.store import throwaway
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[throwaway.Cluster]:
-    """A throwaway PostgreSQL + PostGIS cluster for the session (skips without one)."""
-    reason = throwaway.available()
-    if reason:
-        pytest.skip(reason)
-    cluster = throwaway.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,5 +1,5 @@
 """The README's locked-down PostgreSQL roles ("PostGIS and several workers"), checked on a
-throwaway cluster: the owner runs ``geosafe access-setup``; the service role then works with
+throwaway cluster: the database's owner migrates the store and runs ``geosafe access-setup``; the service role then works with
 tokens, sessions and shared limits but cannot even read the audit log; the audit role can
 append and read it but the database itself refuses it any change or deletion."""
 
@@ -10,33 +10,50 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from geosafe import datasets
 from geosafe._errors import StoreError
 from geosafe.access.audit import AuditLog
 from geosafe.access.shared import SharedLimits
 from geosafe.access.tokens import TokenStore
 from geosafe.cli import main
-from geosafe.store import throwaway
+from geosafe.ingest import import_file
+from geosafe.store import open_store, throwaway
 
 
 @pytest.fixture
 def roles(pg_cluster: throwaway.Cluster) -> dict[str, str]:
     """The README's roles and database; a URL per role."""
     c = pg_cluster
-    c.psql("CREATE ROLE geosafe_owner LOGIN; CREATE ROLE geosafe_service LOGIN")
+    c.psql("CREATE ROLE geosafe_admin LOGIN CREATEROLE; CREATE ROLE geosafe_service LOGIN")
     c.psql("CREATE ROLE geosafe_audit LOGIN")
-    c.psql("CREATE DATABASE geosafe OWNER geosafe_owner")
+    c.psql("CREATE DATABASE geosafe OWNER geosafe_admin")
     c.psql("CREATE EXTENSION IF NOT EXISTS postgis", database="geosafe")
-    return {r: c.url("geosafe", user=f"geosafe_{r}") for r in ("owner", "service", "audit")}
+    # the store's group role owns its tables: it needs CREATE on the schema (the README's step
+    # 1; the role already exists in this session's cluster, made by another test's migration)
+    c.psql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'geosafe_owner') "
+        "THEN CREATE ROLE geosafe_owner NOLOGIN; END IF; END $$; "
+        "GRANT CREATE ON SCHEMA public TO geosafe_owner",
+        database="geosafe",
+    )
+    return {r: c.url("geosafe", user=f"geosafe_{r}") for r in ("admin", "service", "audit")}
 
 
 def test_service_and_audit_roles_get_only_what_they_need(
     roles: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # the admin migrates the store (its group roles), runs access-setup, lets the service read
+    with open_store(roles["admin"]) as store:
+        import_file(store, "police_uk", datasets.police_files()[-1])
     code = main(
-        ["access-setup", "--db", roles["owner"], "--service-role", "geosafe_service",
+        ["access-setup", "--db", roles["admin"], "--service-role", "geosafe_service",
          "--audit-role", "geosafe_audit"]
     )  # fmt: skip
     assert code == 0 and "GRANT SELECT, INSERT ON geosafe_audit.audit" in capsys.readouterr().out
+    with psycopg.connect(roles["admin"], autocommit=True) as con:
+        con.execute("GRANT geosafe_analyst TO geosafe_service")
+    with open_store(roles["service"]) as store:
+        assert len(store.incidents()) > 0
 
     # the service role: tokens, sessions and limits work
     tokens = TokenStore(roles["service"])
@@ -74,6 +91,6 @@ def test_service_and_audit_roles_get_only_what_they_need(
         ):
             con.execute(sql)
     # not even the owner rewrites a row unnoticed: the triggers refuse it
-    with psycopg.connect(roles["owner"]) as con, pytest.raises(psycopg.errors.RaiseException):
+    with psycopg.connect(roles["admin"]) as con, pytest.raises(psycopg.errors.RaiseException):
         con.execute("DELETE FROM geosafe_audit.audit")
     assert audit.count() == 2

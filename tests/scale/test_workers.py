@@ -8,10 +8,10 @@ with the csv module, less the rows the import quarantined); every worker then an
 new count (their caches follow the store); and a token with a small rate limit, hit on new
 connections that spread over all four workers, gets its limit once, not once per worker.
 
-The shared state (tokens, sessions, rate buckets, heavy slots, audit) lives in a PostgreSQL
-database of the throwaway cluster (SQLite files beside the store where none can start). The
-incident store itself is the SQLite demo store until the PostGIS store lands (helper ``pg``);
-then it is served from PostGIS too.
+The store is a PostGIS database of the session's throwaway cluster, and the shared state
+(tokens, sessions, rate buckets, heavy slots, audit) lives in the same database, as the
+README's "PostGIS and several workers" runs it; where no cluster can start, the same run on a
+SQLite store with the shared state in SQLite files beside it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from geosafe.access.tokens import TokenStore
-from geosafe.store import Store, throwaway
+from geosafe.store import open_store, throwaway
 
 from . import workload as wl
 
@@ -32,16 +32,15 @@ WORKERS = 4
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str | None:
-    """A fresh PostgreSQL database URL for the shared state; ``None`` (SQLite files beside
-    the store) where no throwaway cluster can start. One backend per suite run: the run takes
-    a minute or more on two cores; ``tests/scale/test_shared_limits.py`` covers both backends
-    with real processes, ``benchmarks/service_workers.py --backend sqlite`` runs this on
-    SQLite."""
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """A fresh PostGIS store database; ``None`` (SQLite) where no throwaway cluster can
+    start. One backend per suite run: the run takes a minute or more on two cores;
+    ``tests/scale/test_shared_limits.py`` covers both backends of the shared state with real
+    processes and ``benchmarks/service_workers.py --backend sqlite`` runs this on SQLite."""
     if throwaway.available():
         return None
-    cluster: throwaway.Cluster = request.getfixturevalue("pg_cluster")
-    return cluster.create_database("workers_acceptance", postgis=True)
+    create = request.getfixturevalue("pg_database")
+    return str(create())
 
 
 def _count(server: wl.Server, token: str) -> set[int]:
@@ -57,15 +56,15 @@ def _count(server: wl.Server, token: str) -> set[int]:
     return seen
 
 
-def test_four_workers_under_load_while_importing(backend: str | None, tmp_path: Path) -> None:
-    db = wl.build_store(tmp_path / "store")
-    env = wl.server_env(db, tmp_path, shared_url=backend)
-    tokens_at = backend or f"{db}.auth.sqlite"
+def test_four_workers_under_load_while_importing(store_url: str | None, tmp_path: Path) -> None:
+    db = wl.build_store(tmp_path / "store", store_url)
+    env = wl.server_env(db, tmp_path)
+    tokens_at = store_url or f"{db}.auth.sqlite"
     toks = wl.make_tokens(tokens_at)
     limited = TokenStore(tokens_at).create("analyst", label="limited", rate_per_minute=20).token
     groups = wl.import_files(months=3)
     expected_refs = wl.police_refs([f for g in groups for f in g])
-    with Store(db) as store:
+    with open_store(db) as store:
         held = set(store.incidents(sources=["police_uk"], with_location=True)["source_ref"])
     new_refs = expected_refs - held
     assert len(new_refs) > 100  # the chosen months add real rows
@@ -87,7 +86,7 @@ def test_four_workers_under_load_while_importing(backend: str | None, tmp_path: 
         assert len(result.imports) == len(groups[0]) + len(groups[1]), why
 
         # every imported row is in the store (less what the import quarantined, by ref)
-        with Store(db) as store:
+        with open_store(db) as store:
             now = set(store.incidents(sources=["police_uk"], with_location=True)["source_ref"])
             batches = {int(r["batch_id"]) for r in result.imports}
             quarantined = {q.raw.get("Crime ID") for b in batches for q in store.quarantine(b)}

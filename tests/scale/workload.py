@@ -3,7 +3,8 @@ concurrency acceptance), shared by ``tests/scale/test_workers.py`` (a small run)
 ``benchmarks/service_workers.py`` (8 threads x 500 requests).
 
 - :func:`build_store`: the access tests' demo store (real police.uk burglaries of the last 12
-  bundled months, hand-made DIR/CRIS rows, synthetic ASIF/FAP) in a folder;
+  bundled months, hand-made DIR/CRIS rows, synthetic ASIF/FAP) in a folder, or in a PostGIS
+  database;
 - :func:`serve`: ``python -m geosafe serve --workers N`` as a subprocess on a free loopback
   port (its log in ``folder/server.log``), with the shared state (tokens, sessions, limits,
   audit) in SQLite files beside the store or in a PostgreSQL database;
@@ -72,12 +73,25 @@ class LoadResult:
         )
 
 
-def build_store(folder: Path) -> Path:
-    """The demo store at ``folder/geosafe.db``."""
-    from tests.access._demo import build_store as demo
+def build_store(folder: Path, url: str | None = None) -> Path | str:
+    """The demo store: ``folder/geosafe.db``, or the PostGIS database at ``url`` (its input
+    files written in ``folder``)."""
+    from geosafe import datasets
+    from geosafe.ingest import import_file
+    from geosafe.store import open_store
+    from tests.access import _demo
 
     folder.mkdir(parents=True, exist_ok=True)
-    return demo(folder)
+    if url is None:
+        return _demo.build_store(folder)
+    with open_store(url) as store:  # the same imports as _demo.build_store
+        for f in datasets.police_files()[-12:]:
+            import_file(store, "police_uk", f)
+        import_file(store, "dir", _demo.write_dir_csv(folder / "dir.csv"))
+        import_file(store, "cris", _demo.write_cris_csv(folder / "cris.csv"))
+        for source, path in _demo.write_synth_csvs(folder).items():
+            import_file(store, source, path)
+    return url
 
 
 def import_files(months: int = 6) -> tuple[list[Path], list[Path]]:
@@ -121,9 +135,12 @@ def server_env(db: Path | str, folder: Path, *, shared_url: str | None = None) -
             "GEOSAFE_ACCESS_HEAVY_SLOTS": "2",
             "GEOSAFE_ACCESS_HEAVY_WAIT_S": "600",
             "GEOSAFE_AUDIT_KEY_DIR": str(folder / "audit-keys"),
+            "GEOSAFE_ROLLS_DIR": str(folder / "rolls"),
             "PYTHONPATH": str(ROOT),
         }
     )
+    for name in ("GEOSAFE_ACCESS_TOKEN_DB", "GEOSAFE_ACCESS_LIMITS_DB", "GEOSAFE_AUDIT_DB"):
+        env.pop(name, None)  # beside the store, or in its database (not a test's leftovers)
     if shared_url:
         env["GEOSAFE_ACCESS_TOKEN_DB"] = shared_url
         env["GEOSAFE_ACCESS_LIMITS_DB"] = shared_url
