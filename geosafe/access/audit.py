@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 #: What an audit row can record.
 ACTIONS: Final[tuple[str, ...]] = ("read", "export", "import", "erase", "purge", "token")
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS audit (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     at        TEXT NOT NULL,
@@ -70,27 +70,24 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     row_hash  TEXT NOT NULL
 );
+"""
+
+_SCHEMA = (
+    _TABLE
+    + """
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: DELETE refused'); END;
 """
+)
 
-_PG_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS audit (
-    id        BIGSERIAL PRIMARY KEY,
-    at        TEXT NOT NULL,
-    action    TEXT NOT NULL,
-    label     TEXT NOT NULL,
-    role      TEXT NOT NULL,
-    token_id  TEXT,
-    endpoint  TEXT NOT NULL,
-    params    TEXT NOT NULL,
-    records   BIGINT,
-    purpose   TEXT,
-    prev_hash TEXT NOT NULL,
-    row_hash  TEXT NOT NULL
-);
+#: The same table in PostgreSQL (64-bit ids and counts), append-only by trigger, TRUNCATE too.
+_PG_SCHEMA: Final = (
+    _TABLE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace(
+        "records   INTEGER", "records   BIGINT"
+    )
+    + """
 CREATE OR REPLACE FUNCTION {schema}.audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'audit rows are append-only: % refused', TG_OP; END $$;
 CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
@@ -98,6 +95,7 @@ FOR EACH ROW EXECUTE FUNCTION {schema}.audit_refuse();
 CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_refuse();
 """
+)
 
 _GENESIS = "0" * 64
 #: The advisory lock serialising writers of a PostgreSQL audit log (no table privilege

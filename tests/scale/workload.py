@@ -25,7 +25,6 @@ import gzip
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,9 @@ from typing import Any
 
 import httpx
 import numpy as np
+
+from tests.access.loadtest import _free_port as free_port
+from tests.access.loadtest import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHOOL = "102053"
@@ -115,12 +117,6 @@ def police_refs(files: list[Path]) -> set[str]:
     return refs
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_env(db: Path | str, folder: Path, *, shared_url: str | None = None) -> dict[str, str]:
     """The environment of the service and of the imports: generous request limits (this
     measures errors, not refusals), and the shared state in PostgreSQL when ``shared_url``."""
@@ -180,14 +176,6 @@ def cpu_ticks(pid: int) -> int:
     """User + system CPU time of a process, clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def peak_rss_mb(pid: int) -> float:
-    """A process's peak resident memory (``VmHWM``), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
 
 
 @contextlib.contextmanager
