@@ -174,7 +174,7 @@ class PgSchema:
         ddl: str,
         *,
         what: str,
-        size: int = 8,
+        size: int = 4,
         timeout_s: float = 10.0,
     ) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
