@@ -192,7 +192,7 @@ def serve(db: Path | str, folder: Path, *, workers: int, env: dict[str, str]) ->
                 if proc.poll() is not None:
                     log = (folder / "server.log").read_text()[-2000:]
                     raise RuntimeError(f"geosafe serve exited with {proc.returncode}: {log}")
-                if len(children(proc.pid)) >= workers:
+                if workers == 1 or len(children(proc.pid)) >= workers:  # 1: no child
                     with contextlib.suppress(httpx.HTTPError):
                         if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                             break
