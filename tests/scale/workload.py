@@ -357,7 +357,8 @@ def run_load(
         importer.join()
     result.seconds = time.perf_counter() - t0
     result.requests = len(result.latencies_ms)
-    result.worker_rss_mb = {pid: peak_rss_mb(pid) for pid in server.workers()}
+    serving = server.workers() or [server.proc.pid]  # one worker: the server process itself
+    result.worker_rss_mb = {pid: peak_rss_mb(pid) for pid in serving}
     return result
 
 
