@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if cluster is not None:
             cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"backend of the shared state: {args.backend}; {args.threads} threads x "
           f"{args.requests} requests; imports of 2 x {args.months} police.uk months")  # fmt: skip
     for n, run in out.items():
