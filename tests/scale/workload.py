@@ -13,8 +13,9 @@ concurrency acceptance), shared by ``tests/scale/test_workers.py`` (a small run)
   three roles) while two ``geosafe import police-uk`` subprocesses import real police.uk
   months the store does not hold yet.
 
-This is a live-server helper of its own (``tests/_live.py`` is being written by another
-helper; move to it once it lands).
+It starts the server through ``geosafe serve --workers N`` (the command the README gives),
+not ``tests/_live.py``'s ``uvicorn`` line, and waits for every worker process; the port comes
+from ``tests/_live.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from tests.access.loadtest import _free_port as free_port
+from tests._live import free_port
 from tests.access.loadtest import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
