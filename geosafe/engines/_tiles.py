@@ -20,8 +20,8 @@ Exact duplicates are collapsed into weighted points first (as
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
+import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -59,7 +59,7 @@ def tile_index(
             inv = inv.ravel()
             order = np.argsort(inv, kind="stable")
             cut = np.searchsorted(inv[order], np.arange(len(keys) + 1))
-            for t, (a, b) in enumerate(zip(cut[:-1], cut[1:], strict=True)):
+            for t, (a, b) in enumerate(itertools.pairwise(cut)):
                 key = (int(keys[t, 0]), int(keys[t, 1]))
                 out.setdefault(key, []).append(sel[order[a:b]])
     return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
@@ -176,10 +176,10 @@ def dbscan_labels(
     for ids, flags in client.gather(futs):
         core[ids] = flags
     # 2. components per tile (cores of tile + halo) and border points' nearest core
-    futs = [
+    comps = [
         client.submit(_components, m, uniq[m], core[m], o, eps, pure=False) for _, m, o in tasks
     ]
-    results = client.gather(futs)
+    results = client.gather(comps)
     # union-find over (tile, component): a core point seen by several tiles joins them
     offsets = np.cumsum([0] + [int(r["comp"].max(initial=-1)) + 1 for r in results])
     parent = np.arange(int(offsets[-1]))

@@ -27,12 +27,13 @@ pass metres (the local engine's ``auto`` gives a value to pass).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import geopandas as gpd
 import h3
@@ -78,7 +79,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: A partition: an incident frame, or a picklable callable a worker calls to load one.
-Partition = gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame]
+Partition: TypeAlias = gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame]
 
 _M2_PER_KM2 = 1e6
 #: Cells per side of the tiles a partition is binned in (bounds a task's memory).
@@ -152,7 +153,7 @@ def frame_partitions(gdf: gpd.GeoDataFrame, n: int) -> list[gpd.GeoDataFrame]:
         msg = f"`n` {n!r} must be at least 1 partition."
         raise ValidationError(msg)
     edges = np.linspace(0, len(gdf), n + 1).astype(int)
-    return [gdf.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a] or [gdf]
+    return [gdf.iloc[a:b] for a, b in itertools.pairwise(edges) if b > a] or [gdf]
 
 
 @dataclass(frozen=True)
