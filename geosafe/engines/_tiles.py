@@ -131,7 +131,7 @@ def dbscan_labels(
     sample_weight: np.ndarray | None = None,
     tile: float | None = None,
 ) -> np.ndarray:
-    """DBSCAN labels (0, 1, ... in order of first appearance; -1 noise) of ``(n, 2)`` points
+    """DBSCAN labels (0, 1, ...; -1 noise) of ``(n, 2)`` points
     in metres, computed tile by tile on the cluster.
 
     Same clusters and noise as :func:`geosafe.hotspots.dbscan.dbscan_labels` (and the cores
@@ -198,17 +198,14 @@ def dbscan_labels(
     cores = np.flatnonzero(core)
     if len(cores):
         roots = np.array([_find(parent, int(first_node[c])) for c in cores])
-        labels_u[cores] = roots
+        # number the clusters as the single-process function does: in order of their first
+        # core point among the sorted unique coordinates
+        _, first = np.unique(roots, return_index=True)
+        vals = np.unique(roots)
+        rank = np.empty(len(vals), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(vals))
+        labels_u[cores] = rank[np.searchsorted(vals, roots)]
         for r in results:
             ok = r["nearest"] >= 0
             labels_u[r["border_ids"][ok]] = labels_u[r["nearest"][ok]]
-    labels = labels_u[inv]
-    # relabel 0, 1, ... in order of first appearance, as the single-process function does
-    clustered = labels >= 0
-    if clustered.any():
-        _, first = np.unique(labels[clustered], return_index=True)
-        vals = np.unique(labels[clustered])
-        rank = np.empty(len(vals), dtype=np.int64)
-        rank[np.argsort(first)] = np.arange(len(vals))
-        labels[clustered] = rank[np.searchsorted(vals, labels[clustered])]
-    return labels
+    return labels_u[inv]

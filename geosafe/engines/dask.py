@@ -129,12 +129,16 @@ def connect(
         finally:
             client.close()
         return
+    # distributed logs every worker's start and stop at INFO: keep it to warnings
+    logging.getLogger("distributed").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
         processes=processes,
         memory_limit=memory_limit,
+        host="127.0.0.1",
         dashboard_address=None,
+        scheduler_kwargs={"dashboard": False},
     )
     client = Client(cluster)
     try:
