@@ -470,7 +470,7 @@ def _hotspot_features(
             "excluded_precision": out.attrs["excluded_precision"],
         }
     elif args.method == "gistar":
-        from ..hotspots import gistar, h3grid
+        from ..hotspots import gistar
 
         counts = _engine.h3_counts(
             args,
