@@ -136,9 +136,9 @@ def connect(
         threads_per_worker=threads_per_worker,
         processes=processes,
         memory_limit=memory_limit,
-        host="127.0.0.1",
         dashboard_address=None,
         scheduler_kwargs={"dashboard": False},
+        **({"host": "127.0.0.1"} if processes else {}),  # threads talk in-process
     )
     client = Client(cluster)
     try:
