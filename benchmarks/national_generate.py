@@ -97,7 +97,14 @@ FORCES: tuple[tuple[str, str, float, float], ...] = (
     ("wiltshire", "Wiltshire Police", 51.30, -1.90),
 )
 #: Forces given a third copy (the largest by recorded crime).
-LARGE = ("metropolitan", "greater-manchester", "west-midlands", "west-yorkshire", "thames-valley", "merseyside")
+LARGE = (
+    "metropolitan",
+    "greater-manchester",
+    "west-midlands",
+    "west-yorkshire",
+    "thames-valley",
+    "merseyside",
+)
 #: Centre of the six boroughs of the source data.
 SOURCE_CENTRE = (51.58, -0.12)
 COPY_STEP_LON = 0.32
@@ -120,7 +127,9 @@ def _fresh_ids(ids: np.ndarray, force: str, copy: int) -> np.ndarray:
     )
 
 
-def generate(out: Path, *, scale: float = 1.0, months: list[str] | None = None, last: int | None = None) -> dict[str, object]:
+def generate(
+    out: Path, *, scale: float = 1.0, months: list[str] | None = None, last: int | None = None
+) -> dict[str, object]:
     """Write the archive under ``out``; return a summary (rows, files, forces, months)."""
     src_dir = shared_data() / "police" / "met_burglary_north_london"
     files = sorted(src_dir.glob("*-metropolitan-street.csv.gz"))
@@ -199,7 +208,12 @@ def main() -> None:
     ap.add_argument("--last-months", type=int, default=None)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    print(json.dumps(generate(args.out, scale=args.copies_scale, months=args.months, last=args.last_months), indent=2))
+    print(
+        json.dumps(
+            generate(args.out, scale=args.copies_scale, months=args.months, last=args.last_months),
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
