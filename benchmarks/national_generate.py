@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import shared_data  # noqa: E402
+from _shared import shared_data
 
 log = logging.getLogger("national_generate")
 
