@@ -140,6 +140,7 @@ class ArchiveResult:
     forces: int = 0
     months: int = 0
     seconds: float = 0.0
+    worker_peak_rss_mb: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -157,6 +158,7 @@ class ArchiveResult:
             "months": self.months,
             "seconds": round(self.seconds, 1),
             "rows_per_second": round(self.rows / self.seconds) if self.seconds > 0 else None,
+            "worker_peak_rss_mb": self.worker_peak_rss_mb,
             "skipped": self.skipped,
             "failed": self.failed,
         }
@@ -190,6 +192,11 @@ def _import_force(
             out.append({"file": p, **res.to_json()})
     finally:
         store.close()
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux -> MB
+    for item in out:
+        item["worker_peak_rss_mb"] = round(peak)
     return out
 
 
@@ -243,6 +250,9 @@ def import_archive(
     def collect(items: list[dict[str, Any]]) -> None:
         for item in items:
             result.files += 1
+            result.worker_peak_rss_mb = max(
+                result.worker_peak_rss_mb, int(item.get("worker_peak_rss_mb", 0))
+            )
             if "error" in item:
                 result.failed.append({"file": item["file"], "reason": item["error"]})
             elif item["duplicate_batch"]:  # imported before: nothing done, nothing counted

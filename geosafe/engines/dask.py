@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "FilesPart",
     "Partition",
     "StoreMonth",
     "backtest",
@@ -73,6 +74,7 @@ __all__ = [
     "gi_star",
     "h3_counts",
     "kde_surface",
+    "persist",
     "store_months",
 ]
 
@@ -178,6 +180,23 @@ class StoreMonth:
             return store.incidents(sources=self.sources, start=start, end=end)
 
 
+@dataclass(frozen=True)
+class FilesPart:
+    """A loader of import files read without a store (:func:`geosafe.ingest.read_incidents`:
+    the same checks; quarantined rows dropped), e.g. one month of police.uk's archive.
+    ``aoi`` is a vector file of the area of interest (default Greater London)."""
+
+    source: str
+    paths: tuple[str, ...]
+    aoi: str | None = None
+
+    def __call__(self) -> gpd.GeoDataFrame:
+        from ..ingest import load_aoi, read_incidents
+
+        area = load_aoi(self.aoi) if self.aoi else None
+        return read_incidents(self.source, list(self.paths), aoi=area)
+
+
 def _open_store(db: str) -> Any:
     from .. import store as store_pkg
 
@@ -199,8 +218,11 @@ def _load(part: Partition) -> gpd.GeoDataFrame:
     return part() if callable(part) and not isinstance(part, pd.DataFrame) else part
 
 
-def _submit_parts(client: Client, parts: Sequence[Partition]) -> list[Any]:
-    """Frames are scattered (sent once); loaders are submitted as tasks."""
+def _submit_parts(client: Client, parts: Sequence[Any]) -> list[Any]:
+    """Frames are scattered (sent once); loaders are submitted as tasks; futures of frames
+    already on the cluster (e.g. :func:`persist`) are used as they are."""
+    from distributed import Future
+
     if not parts:
         msg = "no partitions to analyse; pass at least one frame or loader."
         raise ValidationError(msg)
@@ -208,8 +230,19 @@ def _submit_parts(client: Client, parts: Sequence[Partition]) -> list[Any]:
     scattered = iter(client.scatter(frames) if frames else [])
     out = []
     for p in parts:
-        out.append(next(scattered) if isinstance(p, pd.DataFrame) else client.submit(_load, p))
+        if isinstance(p, Future):
+            out.append(p)
+        elif isinstance(p, pd.DataFrame):
+            out.append(next(scattered))
+        else:
+            out.append(client.submit(_load, p))
     return out
+
+
+def persist(client: Client, parts: Sequence[Partition]) -> list[Any]:
+    """Load the partitions on the workers once and keep them there: the futures can be
+    passed to every analysis here in place of the partitions (no second read)."""
+    return _submit_parts(client, parts)
 
 
 def _sum_counts(items: Sequence[dict[str, int]]) -> dict[str, int]:
@@ -311,6 +344,13 @@ def _bin_part(ps: _Points, grid: Grid) -> dict[str, Any]:
     return out
 
 
+def _add_sparse(dense: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
+    """``dense[idx] += val`` with repeated indices summed (tiles share their edge cells)."""
+    if len(idx):
+        cells, inv = np.unique(idx, return_inverse=True)
+        dense[cells] += np.bincount(inv.ravel(), weights=val)
+
+
 def kde_surface(
     client: Client,
     parts: Sequence[Partition],
@@ -375,11 +415,10 @@ def kde_surface(
     for fut in as_completed([client.submit(_bin_part, p, grid) for p in pts]):
         res = fut.result()
         fut.release()
-        i, v = res["sharp"]
-        binned += np.bincount(i, weights=v, minlength=size)
+        _add_sparse(binned, *res["sharp"])
         for g, (gi, gv, rsum, n) in res["spread"].items():
             acc = spread.setdefault(g, [np.zeros(size), 0.0, 0])
-            acc[0] += np.bincount(gi, weights=gv, minlength=size)
+            _add_sparse(acc[0], gi, gv)
             acc[1] += rsum
             acc[2] += n
         counts.append(res["counts"])
@@ -553,7 +592,8 @@ def backtest(
         by_month: dict[int, Any] = {int(m): frame[months == m] for m in np.unique(months)}
         futures = dict(zip(by_month, client.scatter(list(by_month.values())), strict=True))
     else:
-        futures = {_evaluate._parse_month(k): client.submit(_load, v) for k, v in data.items()}
+        keys = [_evaluate._parse_month(k) for k in data]
+        futures = dict(zip(keys, _submit_parts(client, list(data.values())), strict=True))
     if not futures:
         msg = "no incidents to evaluate; check the input files and the filters."
         raise ValidationError(msg)
