@@ -277,6 +277,8 @@ def datasets_dir() -> Any:
 
 
 def test_unreachable_scheduler_names_the_option() -> None:
-    with pytest.raises(ValidationError, match=r"`--scheduler` 'tcp://127.0.0.1:9'"):
-        with dask_engine.connect("tcp://127.0.0.1:9"):
-            pass
+    with (
+        pytest.raises(ValidationError, match=r"`--scheduler` 'tcp://127.0.0.1:9'"),
+        dask_engine.connect("tcp://127.0.0.1:9"),
+    ):
+        pass

@@ -1,0 +1,77 @@
+"""``--engine dask`` on the command line: a local cluster of worker processes is started and
+stopped, and the output equals ``--engine local``'s (real bundled police.uk months)."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from geosafe.cli import main
+
+
+def _run(argv: list[str]) -> dict[str, object]:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(argv) == 0
+    return json.loads(buf.getvalue())
+
+
+def _files(data_dir: Path) -> list[str]:
+    return [str(p) for p in sorted((data_dir / "police").glob("2023-*-street.csv.gz"))]
+
+
+def test_hotspots_gistar_and_evaluate_on_dask_equal_local(data_dir: Path, tmp_path: Path) -> None:
+    files = _files(data_dir)
+    outs = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / f"{engine}.geojson"
+        meta = _run(
+            [
+                "hotspots",
+                *files,
+                "--method",
+                "gistar",
+                "--out",
+                str(out),
+                "--engine",
+                engine,
+                "--workers",
+                "1",
+            ]
+        )
+        meta.pop("out")
+        outs[engine] = (meta, json.loads(out.read_text())["features"])
+    assert outs["dask"][1] == outs["local"][1]
+    assert outs["dask"][0].pop("engine") == "dask"
+    assert outs["dask"][0] == outs["local"][0]
+    ev = {
+        e: _run(
+            [
+                "evaluate",
+                *files,
+                "--method",
+                "grid",
+                "--method",
+                "gistar",
+                "--train-months",
+                "4",
+                "--monthly",
+                "--engine",
+                e,
+                "--workers",
+                "2",
+            ]
+        )
+        for e in ("local", "dask")
+    }
+    assert ev["dask"] == ev["local"]
+    assert len(ev["dask"]["test_months"]) == 8  # type: ignore[arg-type]
+
+
+def test_engine_options_are_checked() -> None:
+    with pytest.raises(SystemExit):
+        main(["hotspots", "--method", "gistar", "--out", "x.geojson", "--engine", "spark"])
