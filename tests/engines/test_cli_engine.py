@@ -8,6 +8,7 @@ import json
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from geosafe.cli import main
@@ -75,3 +76,40 @@ def test_hotspots_gistar_and_evaluate_on_dask_equal_local(data_dir: Path, tmp_pa
 def test_engine_options_are_checked() -> None:
     with pytest.raises(SystemExit):
         main(["hotspots", "--method", "gistar", "--out", "x.geojson", "--engine", "spark"])
+
+
+def test_scheduler_address_is_used_for_dbscan_and_kde(
+    client: object, data_dir: Path, tmp_path: Path
+) -> None:
+    """``--scheduler`` connects to a running cluster (here the session's in-process one)."""
+    address = client.scheduler.address  # type: ignore[attr-defined]
+    files = _files(data_dir)
+    got = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / f"db-{engine}.geojson"
+        extra = ["--engine", "dask", "--scheduler", address] if engine == "dask" else []
+        meta = _run(
+            ["hotspots", *files, "--method", "dbscan", "--eps", "150", "--out", str(out), *extra]
+        )
+        got[engine] = (meta["clustered"], meta["noise"], json.loads(out.read_text())["features"])
+    assert got["dask"] == got["local"] and got["local"][0] > 0
+    for engine in ("local", "dask"):
+        extra = ["--engine", "dask", "--scheduler", address] if engine == "dask" else []
+        _run(
+            [
+                "kde",
+                *files,
+                "--bandwidth",
+                "250",
+                "--cell",
+                "50",
+                "--out",
+                str(tmp_path / f"{engine}.tif"),
+                *extra,
+            ]
+        )
+    import rasterio
+
+    with rasterio.open(tmp_path / "local.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        assert a.transform == b.transform
+        np.testing.assert_allclose(a.read(1), b.read(1), rtol=1e-6, atol=1e-6)
