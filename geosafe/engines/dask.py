@@ -39,6 +39,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.signal import fftconvolve
 from shapely.geometry.base import BaseGeometry
 
@@ -587,8 +588,19 @@ def backtest(
         "seed": seed,
     }
     if isinstance(data, pd.DataFrame):
-        months = _evaluate._month_index(data)
+        # the rows the single-process backtest keeps (located, inside the study area), so
+        # that the default test months are the same
         frame = data.assign(_order=np.arange(len(data)))
+        if frame.crs is not None and frame.crs != CRS_BNG:
+            frame = frame.to_crs(CRS_BNG)
+        geoms = frame.geometry.values
+        located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        frame = frame[located]
+        reps = frame.geometry.values
+        reps = np.where(shapely.get_type_id(reps) == 0, reps, shapely.point_on_surface(reps))
+        inside = shapely.contains_xy(study_area, shapely.get_x(reps), shapely.get_y(reps))
+        frame = frame[np.asarray(inside, dtype=bool)]
+        months = _evaluate._month_index(frame)
         by_month: dict[int, Any] = {int(m): frame[months == m] for m in np.unique(months)}
         futures = dict(zip(by_month, client.scatter(list(by_month.values())), strict=True))
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 from sklearn.cluster import DBSCAN
@@ -282,3 +283,17 @@ def test_unreachable_scheduler_names_the_option() -> None:
         dask_engine.connect("tcp://127.0.0.1:9"),
     ):
         pass
+
+
+def test_backtest_default_months_ignore_rows_outside_the_study_area(
+    client: Any, police: gpd.GeoDataFrame
+) -> None:
+    """A stray early row outside the study area does not move the first test month."""
+    area, _ = evaluate.study_area_from_data(police, datasets.boroughs())
+    stray = make_frame([Point(100000, 100000)], times=["2021-01-05 10:00"])
+    data = gpd.GeoDataFrame(pd.concat([stray, police], ignore_index=True), crs=police.crs)
+    kw: dict[str, Any] = {"methods": ["grid"], "train_months": 12, "study_area": area}
+    ours = dask_engine.backtest(client, data, **kw)
+    ref = evaluate.backtest(data, **kw)
+    assert ours.test_months == ref.test_months and ours.test_months[0] == "2023-01"
+    assert ours.summary() == ref.summary()
