@@ -590,7 +590,7 @@ def backtest(
     if isinstance(data, pd.DataFrame):
         # the rows the single-process backtest keeps (located, inside the study area), so
         # that the default test months are the same
-        frame = data.assign(_order=np.arange(len(data)))
+        frame = gpd.GeoDataFrame(data.assign(_order=np.arange(len(data))))
         if frame.crs is not None and frame.crs != CRS_BNG:
             frame = frame.to_crs(CRS_BNG)
         geoms = frame.geometry.values
