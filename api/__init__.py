@@ -50,7 +50,8 @@ def create_app(
         them from the environment.
     store
         The incident store, or a zero-argument callable returning it. ``None``: a
-        :class:`geosafe.store.Store` on ``settings.db``, opened on first use.
+        :func:`geosafe.store.open_store` on ``settings.db`` (a SQLite file or a PostGIS
+        URL), opened on first use in each thread.
 
     Returns
     -------
@@ -84,7 +85,10 @@ def create_app(
     if store is None:
         store = _store_opener(settings.db)
     layer_service = LayerService(
-        settings.data_dir, store, store_path=settings.db, cache_size=settings.cache_size
+        settings.data_dir,
+        store,
+        store_path=settings.db,
+        cache_size=settings.cache_size,
     )
     runner = JobRunner(workers=settings.job_workers)
 
@@ -125,9 +129,9 @@ def create_app(
 
 
 def _store_opener(db: Any) -> Callable[[], IncidentStore]:
-    def open_store() -> IncidentStore:
-        from geosafe.store import Store
+    def opener() -> IncidentStore:
+        from geosafe.store import open_store
 
-        return Store(db)
+        return open_store(db)  # type: ignore[return-value]
 
-    return open_store
+    return opener

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from geosafe.settings import default_data_dir
+from geosafe.settings import default_data_dir, is_db_url
 
 __all__ = ["ServiceSettings"]
 
@@ -29,8 +29,15 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
 
-    #: SQLite incident store (``--db`` overrides).
-    db: Path = Field(default=Path("geosafe.db"))
+    #: The incident store: a SQLite file or a ``postgresql://`` URL (PostGIS); ``--db``
+    #: overrides.
+    db: Path | str = Field(default=Path("geosafe.db"))
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _url_or_path(cls, value: object) -> Path | str:
+        return value if is_db_url(value) else Path(str(value))  # type: ignore[return-value]
+
     #: The bundled reference data (boundaries, streets, stops, schools).
     data_dir: Path = Field(default_factory=default_data_dir)
     #: The browser page and its vendored assets (``web/``, with ``node_modules/leaflet``).

@@ -137,8 +137,9 @@ def rolls_dir(db: Path | str) -> Path:
     override = RollSettings().rolls_dir
     if override is not None:
         return Path(override)
-    db = Path(db)
-    return db.with_name(db.name + ".rolls")
+    from .settings import beside_store
+
+    return beside_store(db, ".rolls")
 
 
 def _check_urn(urn: object) -> str:
@@ -453,7 +454,7 @@ def audit_roll(
         return record_import(
             db, view, label=label, role=role, endpoint=endpoint or "geosafe roll upload"
         )
-    return AuditLog(StoreSettings(db=Path(db)).audit_path()).record(
+    return AuditLog(StoreSettings(db=db).audit_path()).record(
         "erase",
         label=label or cli_actor(),
         role=role,

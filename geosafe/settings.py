@@ -9,17 +9,56 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "DB_HINT",
     "CalendarSettings",
     "DataSettings",
     "IngestSettings",
     "ProfileSettings",
     "StoreSettings",
+    "beside_store",
     "default_data_dir",
+    "is_db_url",
+    "store_exists",
+    "store_target",
 ]
+
+
+def is_db_url(value: object) -> bool:
+    """Whether ``value`` names a PostgreSQL database (``postgresql://...``), not a file."""
+    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
+
+
+def store_target(value: Path | str | None = None) -> Path | str:
+    """The incident store to open: ``value`` (``--db``), else ``GEOSAFE_DB``, else
+    ``geosafe.db``; a ``postgresql://`` URL stays a string, anything else is a path."""
+    return StoreSettings(db=value).db if value else StoreSettings().db  # type: ignore[arg-type]
+
+
+#: How to name the store in a message about a missing or unusable one.
+DB_HINT = (
+    "pass `--db PATH` (a SQLite file) or `--db postgresql://user@host:port/database` "
+    "(PostGIS), or set GEOSAFE_DB"
+)
+
+
+def store_exists(target: Path | str) -> bool:
+    """Whether the store can be opened without creating it: a SQLite file that exists, or
+    any PostGIS URL (the server says whether the database exists)."""
+    return is_db_url(target) or Path(target).exists()
+
+
+def beside_store(db: Path | str, suffix: str) -> Path:
+    """A file that lives beside the store: ``<db><suffix>`` next to a SQLite file; for a
+    PostGIS URL, ``geosafe-<database><suffix>`` in the working directory."""
+    if is_db_url(db):
+        name = str(db).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "geosafe"
+        return Path(f"geosafe-{name}{suffix}")
+    path = Path(db)
+    return path.with_name(path.name + suffix)
 
 
 def default_data_dir() -> Path:
@@ -36,17 +75,23 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
 
-    #: SQLite incident store. ``--db`` overrides, else ``GEOSAFE_DB``.
-    db: Path = Field(default=Path("geosafe.db"))
+    #: The incident store: a SQLite file, or a PostGIS database as a
+    #: ``postgresql://user@host:port/database`` URL. ``--db`` overrides, else ``GEOSAFE_DB``.
+    db: Path | str = Field(default=Path("geosafe.db"))
     #: Audit log (its own SQLite file so a running import never blocks it). Default: beside
     #: the store, ``<db>.audit.sqlite``.
     audit_db: Path | None = None
     #: Incidents older than this many days are removed by ``geosafe purge``.
     retention_days: int = Field(default=6 * 365, ge=1)
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _url_or_path(cls, value: object) -> Path | str:
+        return value if is_db_url(value) else Path(str(value))  # type: ignore[return-value]
+
     def audit_path(self) -> Path:
         """The audit database path."""
-        return self.audit_db or self.db.with_name(self.db.name + ".audit.sqlite")
+        return self.audit_db or beside_store(self.db, ".audit.sqlite")
 
 
 class DataSettings(BaseSettings):

@@ -21,6 +21,7 @@ import pytest
 import rasterio
 
 from geosafe.cli import main
+from geosafe.store import open_store
 from tests.ingest.test_cli import KEYS as IMPORT_KEYS  # issue 2's exact key order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,11 +54,11 @@ def dir_file(tmp_path: Path) -> Path:
 
 def test_import_json_duplicate_and_env_db(
     dir_file: Path,
-    tmp_path: Path,
+    store_target: str,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GEOSAFE_DB", str(tmp_path / "env.db"))
+    monkeypatch.setenv("GEOSAFE_DB", store_target)
     assert main(["import", "dir", str(dir_file)]) == 0
     first = json.loads(capsys.readouterr().out)
     assert list(first) == IMPORT_KEYS
@@ -68,7 +69,8 @@ def test_import_json_duplicate_and_env_db(
         2,
     )
     assert first["duplicate_batch"] is False
-    assert (tmp_path / "env.db").exists()  # --db fell back to $GEOSAFE_DB
+    with open_store(store_target) as store:  # --db fell back to $GEOSAFE_DB
+        assert [b.batch_id for b in store.batches()] == [first["batch_id"]]
     assert main(["import", "dir", str(dir_file)]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["duplicate_batch"] is True
@@ -79,11 +81,11 @@ def test_import_json_duplicate_and_env_db(
     assert "batch rollback" in again["duplicate_reason"]
 
 
-def test_import_unusable_file_exit_2_empty_stdout(tmp_path: Path) -> None:
+def test_import_unusable_file_exit_2_empty_stdout(tmp_path: Path, store_target: str) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(DIR_HEADER.replace("dir_ref", "ref") + "\n" + DIR_ROWS[0] + "\n")
     proc = subprocess.run(
-        [str(GEOSAFE), "import", "dir", str(bad), "--db", str(tmp_path / "s.db")],
+        [str(GEOSAFE), "import", "dir", str(bad), "--db", store_target],
         capture_output=True,
         text=True,
         check=False,
@@ -95,9 +97,9 @@ def test_import_unusable_file_exit_2_empty_stdout(tmp_path: Path) -> None:
 
 
 def test_quarantine_json_lines_rows_and_export(
-    dir_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    dir_file: Path, tmp_path: Path, store_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "q.db")
+    db = store_target
     assert main(["import", "dir", str(dir_file), "--db", db]) == 0
     capsys.readouterr()
     assert main(["quarantine", "--db", db, "--format", "json"]) == 0
@@ -117,8 +119,8 @@ def test_quarantine_json_lines_rows_and_export(
     assert exported[1].startswith(DIR_ROWS[1]) and exported[2].startswith(DIR_ROWS[2])
 
 
-def test_closed_stdout_pipe_is_not_a_traceback(dir_file: Path, tmp_path: Path) -> None:
-    db = str(tmp_path / "p.db")
+def test_closed_stdout_pipe_is_not_a_traceback(dir_file: Path, store_target: str) -> None:
+    db = store_target
     assert main(["import", "dir", str(dir_file), "--db", db]) == 0
     # `geosafe quarantine ... | head -0`: the reader is gone before anything is written.
     with subprocess.Popen(
@@ -143,9 +145,9 @@ def test_template_has_example_ref(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_batch_list_and_rollback(
-    dir_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    dir_file: Path, store_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "b.db")
+    db = store_target
     assert main(["import", "dir", str(dir_file), "--db", db]) == 0
     batch = json.loads(capsys.readouterr().out)["batch_id"]
     assert main(["batch", "list", "--db", db]) == 0
@@ -220,8 +222,8 @@ def test_route_no_journey_is_null_and_exit_0(capsys: pytest.CaptureFixture[str])
     assert none["arrival_s"] is None and none["legs"] == []
 
 
-def test_token_alone_on_last_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "t.db")
+def test_token_alone_on_last_line(store_target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db = store_target
     assert main(["token", "create", "--role", "school", "--school", "139362", "--db", db]) == 0
     token = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
     assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", token)
@@ -235,9 +237,9 @@ def test_token_alone_on_last_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_erase_and_purge(
-    dir_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    dir_file: Path, store_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "e.db")
+    db = store_target
     assert main(["import", "dir", str(dir_file), "--db", db]) == 0
     assert main(["erase", "--source", "dir", "--ref", "T-DIR-1", "--db", db]) == 0
     assert "incidents" in capsys.readouterr().out

@@ -443,7 +443,7 @@ def record_import(
     fields = ("source", "path", "file_sha256", "batch_id", "rows", "quarantined")
     params = {k: getattr(result, k, None) for k in fields}
     params["duplicate_batch"] = bool(getattr(result, "duplicate_batch", False))
-    audit = AuditLog(StoreSettings(db=Path(db)).audit_path())
+    audit = AuditLog(StoreSettings(db=db).audit_path())
     return audit.record(
         "import",
         label=label or cli_actor(),

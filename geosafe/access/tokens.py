@@ -126,8 +126,9 @@ class AccessSettings(BaseSettings):
         """The token database path (beside the store unless set)."""
         if self.token_db is not None:
             return self.token_db
-        db = store.db
-        return db.with_name(db.name + ".auth.sqlite")
+        from ..settings import beside_store
+
+        return beside_store(store.db, ".auth.sqlite")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from ..incident import SOURCES
 from ..settings import StoreSettings
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import IncidentStore
 
 __all__ = ["register"]
 
@@ -33,7 +33,7 @@ __all__ = ["register"]
 def _store_settings(args: argparse.Namespace) -> StoreSettings:
     kwargs: dict[str, object] = {}
     if getattr(args, "db", None) is not None:
-        kwargs["db"] = Path(args.db)
+        kwargs["db"] = args.db
     if getattr(args, "audit_db", None) is not None:
         kwargs["audit_db"] = Path(args.audit_db)
     return StoreSettings(**kwargs)  # type: ignore[arg-type]
@@ -199,13 +199,14 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 # -- erase and purge ----------------------------------------------------------------------
-def _open_store(settings: StoreSettings) -> Store:
-    from ..store import Store
+def _open_store(settings: StoreSettings) -> IncidentStore:
+    from ..settings import DB_HINT, store_exists
+    from ..store import open_store
 
-    if not settings.db.exists():
-        msg = f"store {str(settings.db)!r} does not exist; pass `--db` or set GEOSAFE_DB."
+    if not store_exists(settings.db):
+        msg = f"store {str(settings.db)!r} does not exist; {DB_HINT}."
         raise ValidationError(msg)
-    return Store(settings.db)
+    return open_store(settings.db)
 
 
 def _erase(args: argparse.Namespace) -> int:

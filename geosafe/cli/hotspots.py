@@ -63,7 +63,9 @@ def _add_input(p: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="dir|asif|cris|fap|police-uk for INPUT files (police.uk is detected by header)",
     )
-    p.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+    p.add_argument(
+        "--db", help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)"
+    )
     p.add_argument(
         "--purpose",
         metavar="TEXT",
@@ -126,10 +128,10 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
                 raise ValidationError(msg)
         gdf = read_incidents(source, files)
     else:
-        from ..settings import StoreSettings
-        from ..store import Store
+        from ..settings import DB_HINT, store_exists, store_target
+        from ..store import open_store
 
-        path = args.db or StoreSettings().db
+        path = store_target(args.db)
         purpose = (args.purpose or os.environ.get("GEOSAFE_PURPOSE") or "").strip()
         if not purpose:
             msg = (
@@ -139,21 +141,22 @@ def _load(args: argparse.Namespace, filt: IncidentFilter) -> gpd.GeoDataFrame:
                 "instead of the store."
             )
             raise ValidationError(msg)
-        if not Path(path).exists():
-            msg = f"store {str(path)!r} does not exist; pass INPUT files, `--db` or set GEOSAFE_DB."
+        if not store_exists(path):
+            msg = f"store {str(path)!r} does not exist; pass INPUT files, or {DB_HINT}."
             raise ValidationError(msg)
         start = pd.Timestamp(filt.from_date) if filt.from_date else None
         end = pd.Timestamp(filt.to_date + dt.timedelta(days=1)) if filt.to_date else None
-        gdf = Store(path).incidents(
-            sources=list(filt.sources) if filt.sources else None,
-            start=start,
-            end=end,
-        )
-        _audit_read(args, Path(path), purpose, len(gdf))
+        with open_store(path) as store:
+            gdf = store.incidents(
+                sources=list(filt.sources) if filt.sources else None,
+                start=start,
+                end=end,
+            )
+        _audit_read(args, path, purpose, len(gdf))
     return gdf
 
 
-def _audit_read(args: argparse.Namespace, db: Path, purpose: str, records: int) -> None:
+def _audit_read(args: argparse.Namespace, db: Path | str, purpose: str, records: int) -> None:
     """One audit row for a command's read of the store (``records`` incidents read)."""
     from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings

@@ -22,28 +22,26 @@ from typing import Any
 
 from .._errors import ImportFileError, ValidationError
 from .._validate import csv_escape
-from ..settings import IngestSettings, StoreSettings
+from ..settings import DB_HINT, IngestSettings, StoreSettings, store_exists, store_target
 
 __all__ = ["register"]
 
 _SOURCES = ("dir", "asif", "cris", "fap", "police-uk", "people")
 
 
-def _db(args: argparse.Namespace) -> Path:
-    """``--db``, else ``GEOSAFE_DB``, else the StoreSettings default."""
-    if getattr(args, "db", None):
-        return Path(args.db)
-    return StoreSettings().db
+def _db(args: argparse.Namespace) -> Path | str:
+    """``--db``, else ``GEOSAFE_DB``, else the StoreSettings default (a path or a URL)."""
+    return store_target(getattr(args, "db", None))
 
 
 def _open(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
-    from ..store import Store
+    from ..store import open_store
 
     path = _db(args)
-    if must_exist and not path.exists():
-        msg = f"store {str(path)!r} does not exist; pass `--db` or set GEOSAFE_DB."
+    if must_exist and not store_exists(path):
+        msg = f"store {str(path)!r} does not exist; {DB_HINT}."
         raise ValidationError(msg)
-    return Store(path)
+    return open_store(path)
 
 
 def _files(source: str, given: list[str]) -> list[Path]:

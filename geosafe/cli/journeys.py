@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--school", required=True, metavar="URN", help="the school's DfE URN")
-    p.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    p.add_argument("--db", metavar="PATH|URL", help="incident store (default GEOSAFE_DB)")
     p.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
     p.add_argument(
         "--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled demo feed)"
@@ -140,7 +140,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--school", required=True, action="append", metavar="URN", help="a candidate (repeat)"
     )
     pl.add_argument("--out", required=True, type=Path, metavar="DIR")
-    pl.add_argument("--db", type=Path, metavar="PATH", help="incident store (default GEOSAFE_DB)")
+    pl.add_argument("--db", metavar="PATH|URL", help="incident store (default GEOSAFE_DB)")
     pl.add_argument("--osm", type=Path, metavar="FILE", help="OSM XML (default: bundled extract)")
     pl.add_argument("--gtfs", type=Path, metavar="DIR", help="GTFS feed (default: bundled)")
     pl.add_argument("--arrive-by", type=clock_arg, default=dt.time(8, 45), metavar="HH:MM")
@@ -154,17 +154,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 # ------------------------------------------------------------------------ shared steps
 def _store(args: argparse.Namespace, *, required: bool) -> Any:
-    from ..settings import StoreSettings
-    from ..store import Store
+    from ..settings import DB_HINT, store_exists, store_target
+    from ..store import open_store
 
-    path = args.db or StoreSettings().db
-    if not Path(path).exists():
+    path = store_target(args.db)
+    if not store_exists(path):
         if required:
-            msg = f"store {str(path)!r} does not exist; pass --db PATH or import incidents first."
+            msg = f"store {str(path)!r} does not exist; {DB_HINT}, or import incidents first."
             raise ConfigurationError(msg)
         warnings.warn(f"store {str(path)!r} does not exist: exposure is not computed", stacklevel=2)
         return None
-    return Store(path)
+    return open_store(path)
 
 
 def _network(args: argparse.Namespace) -> Any:
@@ -247,7 +247,7 @@ def _audit(args: argparse.Namespace, command: str, store: Any | None, records: i
     from ..access.audit import AuditLog, cli_actor
     from ..settings import StoreSettings
 
-    AuditLog(StoreSettings(db=Path(store.path)).audit_path()).record(
+    AuditLog(StoreSettings(db=store.target).audit_path()).record(
         "read",
         label=cli_actor(),
         role="operator",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
@@ -33,18 +32,21 @@ def _point(text: str) -> tuple[float, float]:
 
 def _service(args: argparse.Namespace) -> Any:
     from ..publish.service import LayerService
-    from ..settings import StoreSettings, default_data_dir
-    from ..store import Store
+    from ..settings import DB_HINT, default_data_dir, store_exists, store_target
+    from ..store import open_store
 
-    db = Path(args.db or StoreSettings().db)
-    if not db.exists():
-        msg = f"store {str(db)!r} does not exist; pass `--db` or set GEOSAFE_DB."
+    db = store_target(args.db)
+    if not store_exists(db):
+        msg = f"store {str(db)!r} does not exist; {DB_HINT}."
         raise ValidationError(msg)
-    return LayerService(default_data_dir(), Store(db), store_path=db)
+    store = open_store(db)
+    return LayerService(default_data_dir(), store, store_path=db)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+    p.add_argument(
+        "--db", help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)"
+    )
     p.add_argument("--format", choices=("json", "table"), default="table")
 
 

@@ -36,19 +36,21 @@ __all__ = ["register"]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+    p.add_argument(
+        "--db", help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)"
+    )
     p.add_argument("--purpose", help="why record-level data is read (audit log; GEOSAFE_PURPOSE)")
     p.add_argument("--label", help="who runs it, for the audit log (default: the OS user)")
     p.add_argument("--study-area", type=Path, metavar="FILE", help="vector file (area filter)")
     p.add_argument("--boroughs", metavar="NAMES", help="bundled borough names, comma-separated")
 
 
-def _db(args: argparse.Namespace) -> Path:
-    from ..settings import StoreSettings
+def _db(args: argparse.Namespace) -> Path | str:
+    from ..settings import DB_HINT, store_exists, store_target
 
-    path = Path(args.db or StoreSettings().db)
-    if not path.exists():
-        msg = f"store {str(path)!r} does not exist; pass `--db` or set GEOSAFE_DB."
+    path = store_target(args.db)
+    if not store_exists(path):
+        msg = f"store {str(path)!r} does not exist; {DB_HINT}."
         raise ValidationError(msg)
     purpose = (args.purpose or os.environ.get("GEOSAFE_PURPOSE") or "").strip()
     if not purpose:
@@ -201,13 +203,12 @@ def _profile(args: argparse.Namespace) -> int:
 
 def _erase_person(args: argparse.Namespace) -> int:
     from ..profile.keys import load_person_key, rekey
-    from ..profile.tables import erase_person
-    from ..store import Store
+    from ..store import open_store
 
     db = _db(args)
     key = rekey(args.person_ref, load_person_key())
-    Store(db).close()  # an older store is migrated first
-    n = erase_person(db, key)
+    with open_store(db) as store:  # an older store is migrated first
+        n = store.erase_person(key)
     from .hotspots import _audit_read
 
     # the audit keeps a prefix of the re-keyed reference, never the reference itself

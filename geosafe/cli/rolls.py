@@ -32,17 +32,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm = rsub.add_parser("delete", help="delete a school's roll")
     rm.add_argument("--school", required=True, metavar="URN", help="the school's URN")
     for q in (up, ls, rm):
-        q.add_argument("--db", type=Path, help="incident store (default GEOSAFE_DB)")
+        q.add_argument(
+            "--db", help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)"
+        )
         q.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
     up.set_defaults(func=_upload)
     ls.set_defaults(func=_list)
     rm.set_defaults(func=_delete)
 
 
-def _db(args: argparse.Namespace) -> Path:
-    from ..settings import StoreSettings
+def _db(args: argparse.Namespace) -> Path | str:
+    from ..settings import store_target
 
-    return Path(args.db) if args.db else StoreSettings().db
+    return store_target(args.db)
 
 
 def _upload(args: argparse.Namespace) -> int:

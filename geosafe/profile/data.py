@@ -9,10 +9,9 @@ people-list entry) is in the area when its school, or a place its notes name, li
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +21,9 @@ from shapely.geometry.base import BaseGeometry
 
 from ..filters import IncidentFilter
 from ..incident import CRS_BNG
+
+if TYPE_CHECKING:
+    from ..store import IncidentStore
 
 __all__ = ["ProfileData", "load_profile_data", "source_label"]
 
@@ -64,9 +66,8 @@ class ProfileData:
     area: BaseGeometry | None = None
 
 
-def _side(conn: sqlite3.Connection, sql: str, columns: list[str]) -> pd.DataFrame:
-    rows = conn.execute(sql).fetchall()
-    return pd.DataFrame(rows, columns=columns)
+def _side(store: IncidentStore, sql: str, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(store.query(sql), columns=columns)
 
 
 def _in_area(inc: gpd.GeoDataFrame, places: gpd.GeoDataFrame, area: BaseGeometry) -> np.ndarray:
@@ -102,42 +103,39 @@ def load_profile_data(
     Parameters
     ----------
     db
-        The incident store (opened through :class:`geosafe.store.Store`, which migrates an
-        older schema first).
+        The incident store, a SQLite file or a PostGIS URL (opened through
+        :func:`geosafe.store.open_store`, which migrates an older schema first).
     filt
         Period, sources, flags, time windows (the hotspot commands' filter).
     area
         Area of interest (EPSG:27700), or ``None`` for everything.
     """
-    from ..store import Store
+    from ..store import open_store
 
     filt = filt or IncidentFilter()
     start = pd.Timestamp(filt.from_date) if filt.from_date else None
     end = pd.Timestamp(filt.to_date + dt.timedelta(days=1)) if filt.to_date else None
-    with Store(db) as store:
+    with open_store(db) as store:
         inc = store.incidents(
             sources=list(filt.sources) if filt.sources else None,
             start=start,
             end=end,
             with_location=False,
         )
-    inc = filt.apply(inc)
-    conn = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
-    try:
         key = "i.source || ':' || i.source_ref"
         join = "JOIN incidents i ON i.batch_id = t.batch_id AND i.row_no = t.row_no"
         links = _side(
-            conn,
+            store,
             f"SELECT {key}, t.person_key, t.role FROM people_links t {join} WHERE {_VISIBLE}",
             ["incident_id", "person_key", "role"],
         )
         flags = _side(
-            conn,
+            store,
             f"SELECT {key}, i.source, t.flag, t.state FROM flag_states t {join} WHERE {_VISIBLE}",
             ["incident_id", "source", "flag", "state"],
         )
         places = _side(
-            conn,
+            store,
             f"SELECT {key}, t.note, t.matched_text, t.place, t.kind, t.method, t.precision_m, "
             f"t.x, t.y FROM referral_places t {join} WHERE {_VISIBLE}",
             [
@@ -152,8 +150,7 @@ def load_profile_data(
                 "y",
             ],
         )
-    finally:
-        conn.close()
+    inc = filt.apply(inc)
     x = pd.to_numeric(places.pop("x"), errors="coerce").to_numpy(dtype=float)
     y = pd.to_numeric(places.pop("y"), errors="coerce").to_numpy(dtype=float)
     pts = np.full(len(places), None, dtype=object)

@@ -414,18 +414,15 @@ def build_profile(
 def default_period(db: Path | str, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The quarter of the store's latest record, or the one before while it has not ended (a
     whole published period: the default of ``/reports/profile``)."""
-    import sqlite3
+    from ..store import open_store
 
     today = today or dt.date.today()
     latest = today
-    conn = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
-    try:
-        row = conn.execute(
+    with open_store(db) as store:
+        (row,) = store.query(
             "SELECT MAX(t_from) FROM incidents WHERE current = 1 AND batch_id IN "
             "(SELECT batch_id FROM batches WHERE status = 'committed')"
-        ).fetchone()
-    finally:
-        conn.close()
+        )
     if row and row[0] is not None:
         last = pd.Timestamp(row[0], unit="s", tz="UTC").tz_convert("Europe/London").date()
         latest = min(latest, last)

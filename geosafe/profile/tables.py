@@ -14,7 +14,8 @@ incident row they belong to (``batch_id``, ``row_no``):
     Places of concern, not incidents.
 
 Rows follow their incident: a trigger deletes them with it (erasure, rollback, purge, aborted
-imports), so ``geosafe erase`` removes a record's person references too.
+imports), so ``geosafe erase`` removes a record's person references too; a person's erasure
+(``geosafe erase-person``) is the store's ``erase_person``.
 
 Schema version 4 added these tables; :func:`migrate_v3` brings a version-3 store up to date
 without losing a flag (a Y flag stays Y; the old store kept N and blank alike, so the others
@@ -27,7 +28,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
@@ -38,7 +38,6 @@ __all__ = [
     "FLAGS_BY_SOURCE",
     "SCHEMA",
     "Links",
-    "erase_person",
     "migrate_v3",
     "split_links",
     "write_links",
@@ -147,26 +146,18 @@ def split_links(batch_id: int, rows: pd.DataFrame) -> tuple[pd.DataFrame, Links]
     return out, links
 
 
-def write_links(conn: sqlite3.Connection, links: Links) -> None:
-    """Insert side-table rows (inside the caller's transaction)."""
-    conn.executemany("INSERT INTO people_links VALUES (?, ?, ?, ?)", links.people)
-    conn.executemany("INSERT INTO flag_states VALUES (?, ?, ?, ?)", links.flags)
-    conn.executemany(
-        "INSERT INTO referral_places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", links.places
-    )
+def write_links(conn: Any, links: Links) -> None:
+    """Insert side-table rows (inside the caller's transaction), on either backend: a
+    ``sqlite3`` connection (``?`` placeholders) or a psycopg one (``%s``)."""
+    p = "?" if isinstance(conn, sqlite3.Connection) else "%s"
+    for table, rows, n in (
+        ("people_links", links.people, 4),
+        ("flag_states", links.flags, 4),
+        ("referral_places", links.places, 10),
+    ):
+        if rows:
+            conn.cursor().executemany(f"INSERT INTO {table} VALUES ({', '.join([p] * n)})", rows)
 
-
-def erase_person(db: str | Path, person_key: str) -> int:
-    """Remove every link of one person (their re-keyed reference) from the store, in one
-    transaction; the records themselves stay. Return the number of links removed."""
-    conn = sqlite3.connect(db, isolation_level=None, timeout=60)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        n = conn.execute("DELETE FROM people_links WHERE person_key = ?", (person_key,)).rowcount
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return int(n)
 
 
 def _statements(script: str) -> list[str]:

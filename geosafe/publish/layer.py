@@ -59,7 +59,7 @@ class LayerSource(Protocol):
     (:class:`geosafe.publish.service.LayerService`)."""
 
     data_dir: Path
-    store_path: Path | None
+    store_path: Path | str | None
 
     @property
     def store(self) -> Any: ...

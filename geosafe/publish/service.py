@@ -72,8 +72,10 @@ class LayerService:
         The incident store (:class:`geosafe.store.Store` or anything with its ``incidents``
         method), or a zero-argument callable returning it (opened on first use).
     store_path
-        The store's file; its size and modification time key the cache. ``None``: the cache
-        is keyed by ``state_token()`` of the store if it has one.
+        The store's file (its size and modification time key the cache) or its PostGIS URL
+        (the store's ``state_token()``, a change counter in the database, keys it: right in
+        every worker). ``None``: the cache is keyed by ``state_token()`` of the store if it
+        has one.
     cache_size
         Layers kept (least recently used dropped first).
     """
@@ -83,7 +85,7 @@ class LayerService:
         data_dir: Path,
         store: IncidentStore | Callable[[], IncidentStore] | None,
         *,
-        store_path: Path | None = None,
+        store_path: Path | str | None = None,
         cache_size: int = 64,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -122,7 +124,9 @@ class LayerService:
             # the token between a request's cache lookup and its build
             _ = self.store
         parts: list[Hashable] = []
-        if self.store_path is not None:
+        if isinstance(self.store_path, str):  # a PostGIS URL: the store's change counter
+            parts.append(self.store.state_token())  # type: ignore[attr-defined]
+        elif self.store_path is not None:
             for p in (self.store_path, Path(f"{self.store_path}-wal")):
                 try:
                     st = p.stat()

@@ -46,6 +46,7 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -218,7 +219,7 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
-class Store:
+class Store(SqliteInterface):
     """SQLite incident store (WAL). ``Store(path)`` creates the file and schema if needed.
 
     Parameters

@@ -1,5 +1,10 @@
 """Fixtures of the service tests: a small real store, tokens per role, an app built by the
-factory from test settings, and a live uvicorn server on a random loopback port."""
+factory from test settings, and a live uvicorn server on a random loopback port.
+
+Every service test runs on both store backends: :func:`service_db` is a session fixture
+parametrised over SQLite and PostGIS (the same hand-made rows in each), and the settings,
+app, client and live server follow it (pytest runs the tests of one backend, then the other).
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,10 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import ServiceSettings
 from geosafe import datasets
-from geosafe.access.tokens import TokenStore
+from geosafe.access.tokens import AccessSettings, TokenStore
 from geosafe.settings import StoreSettings
-from geosafe.store import ROW_COLUMNS, Store
+from geosafe.store import ROW_COLUMNS, Store, open_store
+from tests.conftest import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[2]
 N_INCIDENTS = 240
@@ -96,7 +102,7 @@ def _incident_rows(seed: int = 7) -> pd.DataFrame:
             "geom_wkb": None,
             "weight": 1.0,
             "detail": [json.dumps({"description": f"test {i}"}) for i in range(n)],
-            "row_hash": [hashlib.sha256(r.encode()).hexdigest() for r in refs],
+            "row_hash": [_hash64(r) for r in refs],
             "current": 1,
         }
     )
@@ -153,28 +159,62 @@ def _fap_rows(school_xy: np.ndarray) -> pd.DataFrame:
             "geom_wkb": None,
             "weight": 1.0,
             "detail": [json.dumps({"home_postcode": homes[i % 3]}) for i in range(n)],
-            "row_hash": [hashlib.sha256(r.encode()).hexdigest() for r in refs],
+            "row_hash": [_hash64(r) for r in refs],
             "current": 1,
         }
     )
+
+
+def _hash64(ref: str) -> int:
+    """A row hash as the importer makes them (a signed 64-bit integer)."""
+    return int.from_bytes(hashlib.sha256(ref.encode()).digest()[:8], "big", signed=True)
+
+
+def _fill(store: Any) -> None:
+    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
+    rows = _incident_rows()
+    store.stage(batch, rows)
+    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
+    store.close()
 
 
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real SQLite store with :data:`N_INCIDENTS` hand-made incidents."""
     path = tmp_path_factory.mktemp("store") / "geosafe.db"
-    store = Store(path)
-    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
-    rows = _incident_rows()
-    store.stage(batch, rows)
-    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
-    store.close()
+    _fill(Store(path))
     return path
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def service_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | str]:
+    """The store the service tests' app serves: the SQLite :func:`store_path`, or a PostGIS
+    database holding the same rows (its token database, audit log and rolls in a temporary
+    folder, through their settings)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("store_path")
+        return
+    url = request.getfixturevalue("pg_database")()
+    _fill(open_store(url))
+    side = tmp_path_factory.mktemp("pg-side")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GEOSAFE_ACCESS_TOKEN_DB", str(side / "geosafe.auth.sqlite"))
+    mp.setenv("GEOSAFE_AUDIT_DB", str(side / "geosafe.audit.sqlite"))
+    mp.setenv("GEOSAFE_ROLLS_DIR", str(side / "rolls"))
+    yield url
+    mp.undo()
+
+
+def token_store(db: Path | str) -> TokenStore:
+    """The token database the app on store ``db`` uses."""
+    return TokenStore(AccessSettings().token_path(StoreSettings(db=db)))
+
+
 @pytest.fixture(scope="session")
-def tokens(store_path: Path) -> Tokens:
-    ts = TokenStore(StoreSettings(db=store_path).db.with_name(store_path.name + ".auth.sqlite"))
+def tokens(service_db: Path | str) -> Tokens:
+    ts = token_store(service_db)
     urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
     wards = datasets.wards()
     ward = wards[wards.intersects(datasets.demo_area().centroid)]["gss_code"].iloc[0]
@@ -194,7 +234,7 @@ def _access_limits() -> Iterator[None]:
     mp.undo()
 
 
-def make_settings(store_path: Path, tmp: Path, **changes: Any) -> ServiceSettings:
+def make_settings(store_path: Path | str, tmp: Path, **changes: Any) -> ServiceSettings:
     return ServiceSettings(
         db=store_path,
         data_dir=ROOT / "data",
@@ -205,8 +245,8 @@ def make_settings(store_path: Path, tmp: Path, **changes: Any) -> ServiceSetting
 
 
 @pytest.fixture(scope="session")
-def settings(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
-    return make_settings(store_path, tmp_path_factory.mktemp("work"))
+def settings(service_db: Path | str, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+    return make_settings(service_db, tmp_path_factory.mktemp("work"))
 
 
 @pytest.fixture(scope="session")

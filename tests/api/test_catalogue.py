@@ -72,7 +72,7 @@ def test_an_empty_layer_says_why(client: TestClient, tokens: Tokens) -> None:
 
 
 def test_collections_come_from_a_cache_that_follows_the_store(
-    client: TestClient, tokens: Tokens, store_path: Path, monkeypatch
+    client: TestClient, tokens: Tokens, service_db: Path | str, monkeypatch
 ) -> None:
     import api.ogc as ogc
 
@@ -98,11 +98,18 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     assert {c["id"] for c in other.json()["collections"]} > {
         c["id"] for c in first.json()["collections"]
     }
-    # a change to the store (its file's time and size) invalidates the entry
+    # a change to the store (its file's time and size; PostGIS: its change counter)
+    # invalidates the entry
     import os
 
-    st = store_path.stat()
-    os.utime(store_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    from geosafe.store import is_url
+    from tests._stores import sql
+
+    if is_url(service_db):
+        sql(service_db, "UPDATE store_state SET generation = generation + 1")
+    else:
+        st = Path(service_db).stat()
+        os.utime(service_db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     before = len(calls)
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before

@@ -38,7 +38,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert s.db == tmp_path / "x.db" and s.max_page_size == 77 and s.port == 8123
 
 
-def test_geosafe_serve_prints_its_url_and_serves(store_path: Path, tmp_path: Path) -> None:
+def test_geosafe_serve_prints_its_url_and_serves(service_db: Path | str, tmp_path: Path) -> None:
     import time
 
     import httpx
@@ -48,7 +48,7 @@ def test_geosafe_serve_prints_its_url_and_serves(store_path: Path, tmp_path: Pat
     port = free_port()
     env = dict(os.environ, GEOSAFE_WORK_DIR=str(tmp_path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "geosafe", "serve", "--db", str(store_path), "--port", str(port)],
+        [sys.executable, "-m", "geosafe", "serve", "--db", str(service_db), "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

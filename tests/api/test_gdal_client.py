@@ -26,11 +26,11 @@ PAGE = 5
 
 @pytest.fixture(scope="module")
 def server(
-    store_path: Path, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
+    service_db: Path | str, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     import uvicorn
 
-    app = create_app(make_settings(store_path, tmp_path_factory.mktemp("gdal"), max_page_size=PAGE))
+    app = create_app(make_settings(service_db, tmp_path_factory.mktemp("gdal"), max_page_size=PAGE))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from geosafe.access.tokens import TokenStore
-
-from .conftest import Tokens, auth
+from .conftest import Tokens, auth, token_store
 from .rfc7946 import check_geojson
 
 _URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
@@ -73,11 +71,11 @@ def test_map_page_revalidates_with_etag_per_role(client: TestClient, tokens: Tok
 
 
 def test_revoked_token_is_refused_at_once_on_cached_pages(
-    client: TestClient, store_path: Path
+    client: TestClient, service_db: Path | str
 ) -> None:
     """Principals are cached per token, but a revocation (another connection's commit) ends
     the cached entry before the next request: no cached page for a revoked token."""
-    ts = TokenStore(store_path.with_name(store_path.name + ".auth.sqlite"))
+    ts = token_store(service_db)
     token = ts.create("analyst", label="revoked soon").token
     for _ in range(2):
         assert client.get("/maps/hotspots", headers=auth(token)).status_code == 200

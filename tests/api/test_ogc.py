@@ -213,8 +213,10 @@ def test_bbox_in_crs84_and_bng_agree(client: TestClient, tokens: Tokens) -> None
     assert b["numberMatched"] == stops[in_ll]["Naptan_Atco"].nunique() > a["numberMatched"]
 
 
-def test_incidents_datetime_filter(client: TestClient, tokens: Tokens, store_path: Path) -> None:
-    import sqlite3
+def test_incidents_datetime_filter(
+    client: TestClient, tokens: Tokens, service_db: Path | str
+) -> None:
+    from tests._stores import sql
 
     q = "preset=none&start=2024-01-01&end=2024-12-31&limit=50"
 
@@ -227,8 +229,8 @@ def test_incidents_datetime_filter(client: TestClient, tokens: Tokens, store_pat
             n += fc.json()["numberMatched"]
         return n
 
-    with sqlite3.connect(store_path) as con:
-        t = pd.read_sql_query("SELECT t_from, t_to FROM incidents WHERE minx IS NOT NULL", con)
+    rows = sql(service_db, "SELECT t_from, t_to FROM incidents WHERE minx IS NOT NULL")
+    t = pd.DataFrame(rows, columns=["t_from", "t_to"])
     assert matched() == len(t) == N_INCIDENTS
     lo = pd.Timestamp("2024-02-01T00:00:00Z").timestamp()
     hi = pd.Timestamp("2024-02-29T23:59:59Z").timestamp()

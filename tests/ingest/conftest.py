@@ -9,7 +9,7 @@ import pytest
 
 from geosafe.ingest import ImportResult, import_file
 from geosafe.settings import IngestSettings
-from geosafe.store import Store
+from geosafe.store import Store, open_store
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -21,10 +21,10 @@ def data() -> Path:
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store."""
-    s = Store(tmp_path / "store.db")
-    yield s
+def store(store_target: str) -> Iterator[Store]:
+    """A fresh, empty store, on each backend (SQLite file, PostGIS database)."""
+    s = open_store(store_target)
+    yield s  # type: ignore[misc]
     s.close()
 
 

@@ -3,7 +3,6 @@ into an empty store that build their indexes at the end (also when killed mid-lo
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,23 +12,13 @@ import pytest
 import geosafe.store.sqlite as gstore
 from geosafe.ingest import import_file
 from geosafe.sources import police_uk as puk
-from geosafe.store import Store
+from geosafe.store import open_store
 
+from .._stores import DEFERRED, INDEXES, backend_of
+from .._stores import index_names as _indexes
+from .._stores import staged_rows as _staged_rows
 from .conftest import DATA, reasons
-from .test_crash import _big_file, _staged_rows, kill_mid_import
-
-INDEXES = {"incidents_ref", "incidents_time", "incidents_bbox", "incidents_batch"}
-
-
-def _indexes(db: Path) -> set[str]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'"
-        ).fetchall()
-    finally:
-        conn.close()
-    return {r[0] for r in rows}
+from .test_crash import _big_file, kill_mid_import
 
 
 def test_row_hashes_are_pandas_hashes() -> None:
@@ -87,18 +76,19 @@ def test_control_characters_found_with_and_without_the_file_scan(tmp_path: Path)
 def test_bulk_load_defers_and_rebuilds_indexes(imp, store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(gstore, "BULK_LOAD_ROWS", 1)
     dropped: list[bool] = []
-    real = Store.defer_indexes
+    kind = backend_of(store.target)
+    real = type(store).defer_indexes
 
-    def spy(self: Store, expected_rows: int, **kw: object) -> bool:
-        dropped.append(real(self, expected_rows, **kw))  # type: ignore[arg-type]
+    def spy(self, expected_rows: int, **kw: object) -> bool:  # type: ignore[no-untyped-def]
+        dropped.append(real(self, expected_rows, **kw))
         if dropped[-1]:
-            assert not _indexes(self.path) & {"incidents_ref", "incidents_bbox"}
+            assert not _indexes(self.target) & DEFERRED[kind]
         return dropped[-1]
 
-    monkeypatch.setattr(Store, "defer_indexes", spy)
+    monkeypatch.setattr(type(store), "defer_indexes", spy)
     jan = imp("police_uk", "police_jan.csv")
     assert dropped == [True]  # the store was empty
-    assert _indexes(store.path) >= INDEXES
+    assert _indexes(store.target) >= INDEXES[kind]
     # the result is what the usual path gives (the reader tests' figures)
     assert (jan.rows, jan.accepted, jan.quarantined, jan.no_location) == (6, 5, 1, 1)
     assert reasons(store, jan.batch_id) == {3: "duplicate_row"}
@@ -115,24 +105,24 @@ def test_failed_bulk_load_rebuilds_indexes(store, monkeypatch: pytest.MonkeyPatc
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Store, "commit_batch", boom)
+    monkeypatch.setattr(type(store), "commit_batch", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(store, "police_uk", DATA / "police_jan.csv")
-    assert _indexes(store.path) >= INDEXES
+    assert _indexes(store.target) >= INDEXES[backend_of(store.target)]
     assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
     assert store.incidents(with_location=False).empty
 
 
-def test_sigkill_mid_bulk_load_into_an_empty_store(tmp_path: Path) -> None:
+def test_sigkill_mid_bulk_load_into_an_empty_store(tmp_path: Path, store_target: str) -> None:
     src = tmp_path / "big.csv"
     _big_file(src, 60_000)  # more than BULK_LOAD_ROWS: the indexes are deferred
-    db = tmp_path / "store.db"
-    Store(db).close()
+    db = store_target
+    open_store(db).close()
     kill_mid_import(db, src)
     assert _staged_rows(db) > 0
     assert "incidents_ref" not in _indexes(db)  # killed while deferred
-    store = Store(db)  # opening the store builds them again
-    assert _indexes(db) >= INDEXES
+    store = open_store(db)  # opening the store builds them again
+    assert _indexes(db) >= INDEXES[backend_of(db)]
     assert store.incidents(with_location=False).empty
     result = import_file(store, "police_uk", src, chunk_rows=5000)
     assert (result.rows, result.accepted, result.quarantined) == (60_000, 60_000, 0)

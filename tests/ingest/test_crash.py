@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,14 +15,16 @@ import pandas as pd
 
 from geosafe import datasets
 from geosafe.ingest import import_file
-from geosafe.store import Store
+from geosafe.store import open_store
+
+from .._stores import sql, staged_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORT = (
     "import sys\n"
     "from geosafe.ingest import import_file\n"
-    "from geosafe.store import Store\n"
-    "import_file(Store(sys.argv[1]), 'police_uk', sys.argv[2], chunk_rows=5000)\n"
+    "from geosafe.store import open_store\n"
+    "import_file(open_store(sys.argv[1]), 'police_uk', sys.argv[2], chunk_rows=5000)\n"
 )
 
 
@@ -38,22 +39,11 @@ def _big_file(path: Path, rows: int) -> None:
     df.to_csv(path, index=False)
 
 
-def _staged_rows(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(db, timeout=0.2)
-        try:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM incidents i JOIN batches b ON b.batch_id = i.batch_id "
-                "WHERE b.status = 'staging'"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-    return int(row[0])
+def _staged_rows(db: Path | str) -> int:
+    return staged_rows(db)
 
 
-def kill_mid_import(db: Path, src: Path) -> None:
+def kill_mid_import(db: Path | str, src: Path) -> None:
     """Start importing ``src`` into ``db`` in a subprocess; SIGKILL it once rows are staged."""
     proc = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(src)], cwd=ROOT)
     deadline = time.monotonic() + 300
@@ -65,11 +55,11 @@ def kill_mid_import(db: Path, src: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
+def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path, store_target: str) -> None:
     src = tmp_path / "big.csv"
     _big_file(src, 60_000)  # twelve chunks of 5,000
-    db = tmp_path / "store.db"
-    store = Store(db)
+    db = store_target
+    store = open_store(db)
     small = import_file(store, "police_uk", ROOT / "tests/ingest/data/police_jan.csv")
     before = store.incidents(with_location=False)
     kill_mid_import(db, src)
@@ -85,6 +75,6 @@ def test_sigkill_mid_import_leaves_no_partial_batch(tmp_path: Path) -> None:
     statuses = [b.status for b in store.batches(include_aborted=True)]
     assert statuses == ["committed", "aborted", "committed"]
     assert _staged_rows(db) == 0
-    n = sqlite3.connect(db).execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
+    n = sql(db, "SELECT COUNT(*) FROM incidents")[0][0]
     assert n == len(before) + 60_000
     store.close()

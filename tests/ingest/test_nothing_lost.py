@@ -7,7 +7,6 @@ by hand from the months named in each file.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from geosafe.cli import main
 from geosafe.ingest import import_file
 from geosafe.store import Store
 
+from .._stores import sql
 from .conftest import DATA, reasons, settings
 from .test_cli import KEYS
 
@@ -230,22 +230,22 @@ def test_no_op_reimport_cleans_up_a_dead_batch(store: Store, tmp_path: Path) -> 
     # a killed import: a staging batch whose process is gone, with its rows
     dead = subprocess.Popen(["true"])
     dead.wait()
-    conn = sqlite3.connect(store.path)
-    conn.execute(
+    db = store.target
+    sql(
+        db,
         "INSERT INTO batches (batch_id, source, file_sha256, status, pid, started_at) "
         "VALUES (99, 'police_uk', 'x', 'staging', ?, '2026-01-01')",
         (dead.pid,),
     )
-    conn.executemany(
+    sql(
+        db,
         "INSERT INTO incidents (batch_id, source, source_ref, ref_key) VALUES (99, 'police_uk', ?, 0)",
-        [(f"r{i}",) for i in range(50)],
+        many=[(f"r{i}",) for i in range(50)],
     )
-    conn.commit()
     again = import_file(store, "dir", DATA / "dir_good.csv")
     assert again.duplicate_batch and again.batch_id == first.batch_id
-    left = conn.execute("SELECT COUNT(*) FROM incidents WHERE batch_id = 99").fetchone()[0]
-    status = conn.execute("SELECT status FROM batches WHERE batch_id = 99").fetchone()[0]
-    conn.close()
+    left = sql(db, "SELECT COUNT(*) FROM incidents WHERE batch_id = 99")[0][0]
+    status = sql(db, "SELECT status FROM batches WHERE batch_id = 99")[0][0]
     assert (left, status) == (0, "aborted")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geosafe.store import Store
+from geosafe.store import Store, open_store
 
 
 def test_bbox_and_time_queries(imp, store) -> None:  # type: ignore[no-untyped-def]
@@ -57,15 +57,15 @@ def test_abandoned_staging_batch_is_invisible_and_recovered(imp, store, tmp_path
     # a process that stages rows and dies before committing
     code = (
         "import os, sys\n"
-        "from geosafe.store import Store\n"
+        "from geosafe.store import open_store\n"
         "from geosafe.ingest import _rows_frame\n"
         "import pandas as pd\n"
-        "s = Store(sys.argv[1])\n"
+        "s = open_store(sys.argv[1])\n"
         "b = s.begin_batch('dir', 'f' * 64, file_name='x.csv')\n"
         "s.stage_quarantine(b, 'dir', [(1, None, 'ref_missing', 'x', None, '{}')])\n"
         "os._exit(9)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(store.path)], check=False)
+    proc = subprocess.run([sys.executable, "-c", code, store.target], check=False)
     assert proc.returncode == 9
     assert [b.status for b in store.batches()] == ["committed"]
     assert len(store.quarantine()) == 0
@@ -73,7 +73,8 @@ def test_abandoned_staging_batch_is_invisible_and_recovered(imp, store, tmp_path
     assert len(aborted) == 1
     assert store.batch(aborted[0]).status == "aborted"
     assert os.getpid()  # the current process's own staging batches are never recovered
-    assert len(Store(store.path).incidents(with_location=False)) == 4
+    with open_store(store.target) as again:
+        assert len(again.incidents(with_location=False)) == 4
 
 
 def test_opening_a_store_does_not_modify_it(tmp_path: Path) -> None:

@@ -1,0 +1,138 @@
+"""Published aggregates in the PostGIS store: the only incident-derived data the service's
+non-analyst database role (``geosafe_reader``) can read.
+
+``incidents.pub_cell`` is each located incident's published H3 cell (resolution 8, or its own
+coarser cell when its location is less precise: the rule of
+:func:`geosafe.publish.disclosure.aggregate_counts`), filled when rows are staged.
+``published_h3_counts`` holds, per cell, month (Europe/London) and source, the count of
+current committed incidents with the disclosure rules applied (1-9 suppressed, others rounded
+to the nearest 5, halves up). :class:`~geosafe.store.postgis.PostgisStore` rewrites the months
+a change touches inside the change's own transaction (commit, rollback, erasure, purge), so a
+reader never sees counts of rows it could not see, nor miss a committed batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "PUBLISHED_RESOLUTION",
+    "backfill",
+    "counts_frame",
+    "months",
+    "published_cells",
+    "read_published_counts",
+    "refresh",
+    "write",
+]
+
+#: Resolution of the published H3 counts (``disclosure.MAX_PUBLIC_H3_RESOLUTION``).
+PUBLISHED_RESOLUTION: Final = 8
+#: The disclosure rules (:mod:`geosafe.publish.disclosure`): 1-9 suppressed, rounded to 5.
+_SUPPRESS_BELOW: Final = 10
+_ROUND_TO: Final = 5
+_MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+_VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
+
+
+def published_cells(rows: pd.DataFrame) -> list[str | None]:
+    """Each row's published H3 cell: its own cell when that is resolution 8 or coarser (an
+    imprecise location), else the resolution-8 cell of its point (``lat``/``lon``); ``None``
+    without a location."""
+    import h3
+
+    res = PUBLISHED_RESOLUTION
+    lon = pd.to_numeric(rows["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(rows["lat"], errors="coerce").to_numpy(dtype=float)
+    own = rows["h3_cell"].to_numpy(dtype=object)
+    out: list[str | None] = []
+    for x, y, cell in zip(lon, lat, own, strict=True):
+        if isinstance(cell, str) and cell and h3.get_resolution(cell) <= res:
+            out.append(cell)
+        elif np.isfinite(x) and np.isfinite(y):
+            out.append(h3.latlng_to_cell(float(y), float(x), res))
+        elif isinstance(cell, str) and cell:
+            out.append(h3.cell_to_parent(cell, res))
+        else:
+            out.append(None)
+    return out
+
+
+def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> list[str]:
+    """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects."""
+    rows = c.execute(
+        f"SELECT DISTINCT {_MONTH} FROM incidents WHERE ({where}) AND t_from IS NOT NULL",  # type: ignore[arg-type]
+        tuple(params),
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
+    """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction)."""
+    if not which:
+        return
+    starts = [pd.Timestamp(f"{m}-01", tz="Europe/London") for m in which]
+    lo = [t.timestamp() for t in starts]
+    hi = [(t + pd.offsets.MonthBegin(1)).timestamp() for t in starts]
+    c.execute("DELETE FROM published_h3_counts WHERE month = ANY(%s)", (list(which),))
+    c.execute(
+        "INSERT INTO published_h3_counts (cell, resolution, month, source, count, suppressed) "
+        "SELECT i.pub_cell, position(substr(i.pub_cell, 2, 1) IN '0123456789abcdef') - 1, "
+        "m.month, i.source, CASE WHEN COUNT(*) < %s THEN NULL "
+        "ELSE (floor(COUNT(*) / %s::float8 + 0.5) * %s)::int END, COUNT(*) < %s "
+        "FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS m(month, lo, hi) "
+        "JOIN incidents i ON i.t_from >= m.lo AND i.t_from < m.hi "
+        f"WHERE i.current = 1 AND i.pub_cell IS NOT NULL AND i.{_VISIBLE} "
+        "GROUP BY i.pub_cell, m.month, i.source",
+        (_SUPPRESS_BELOW, _ROUND_TO, _ROUND_TO, _SUPPRESS_BELOW, list(which), lo, hi),
+    )
+
+
+def refresh(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> None:
+    """Rewrite the months of the rows ``where`` selects."""
+    write(c, months(c, where, params))
+
+
+def backfill(c: psycopg.Connection[Any]) -> None:
+    """Give rows stored before schema 3 their published cell and rebuild every month (in
+    the caller's transaction)."""
+    rows = c.execute(
+        "SELECT id, h3_cell, lon, lat FROM incidents WHERE pub_cell IS NULL "
+        "AND (h3_cell IS NOT NULL OR lon IS NOT NULL)"
+    ).fetchall()
+    if rows:
+        frame = pd.DataFrame(rows, columns=["id", "h3_cell", "lon", "lat"])
+        cells = published_cells(frame)
+        c.cursor().executemany(
+            "UPDATE incidents SET pub_cell = %s WHERE id = %s",
+            [(cell, int(i)) for cell, i in zip(cells, frame["id"], strict=True) if cell],
+        )
+    refresh(c, "TRUE", ())
+
+
+def counts_frame(conn: psycopg.Connection[Any]) -> pd.DataFrame:
+    """``published_h3_counts`` as a frame: ``cell``, ``resolution``, ``month``, ``source``,
+    ``count`` (float, NaN when suppressed), ``suppressed``."""
+    cols = ["cell", "resolution", "month", "source", "count", "suppressed"]
+    rows = conn.execute(
+        f"SELECT {', '.join(cols)} FROM published_h3_counts ORDER BY month, cell, source"  # type: ignore[arg-type]
+    ).fetchall()
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["count"] = pd.to_numeric(frame["count"], errors="coerce").astype(float)
+    return frame
+
+
+def read_published_counts(url: str) -> pd.DataFrame:
+    """The published H3 counts read over ``url`` as it is: meant for the service's
+    non-analyst database user (a member of ``geosafe_reader``, which can read nothing else)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return counts_frame(conn)
