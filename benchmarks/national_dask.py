@@ -14,10 +14,11 @@ Steps (each timed; per-worker peak RSS read in the workers):
    single-process engine in this process and the Dask engine on the same months; the results
    must be equal: KDE (England and Wales at 100 m cells, quartic 400 m) within 1e-9
    relative, H3 res-9 counts exactly and Gi* classes exactly, the backtest summaries exactly.
-2. **Full** (every month): Dask only: KDE over England and Wales at 100 m, H3 res-9 counts +
+2. **Single process, full size, under a memory limit** (below), then
+3. **Full** (every month): Dask only: KDE over England and Wales at 100 m, H3 res-9 counts +
    Gi*, and a 12-month ``evaluate`` (methods ``grid`` 100 m and ``gistar`` res 9,
    ``--train-months`` 6, study area: the H3 res-6 cells holding the incidents of the subset).
-3. **Single process, full size, under a memory limit**: a child process with
+   The single process: a child process with
    ``resource.setrlimit(RLIMIT_AS, --limit-gb)`` (the memory of one Dask worker) loads every
    month and runs the KDE; it reports how far it got before ``MemoryError``. The limit
    keeps the demonstration from touching the shared machine's memory.
@@ -357,6 +358,29 @@ def main() -> None:
             }
             del sp, dk
             print(json.dumps({"subset": report["subset"]}), flush=True)
+    if not args.skip_limited:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--archive",
+            str(args.archive),
+            "--limit-gb",
+            str(args.limit_gb),
+            "--child-single",
+        ]
+        if args.db:
+            cmd += ["--db", args.db]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+        lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+        report["single_limited"] = {
+            "limit_gb": args.limit_gb,
+            "last": lines[-1] if lines else None,
+            "returncode": proc.returncode,
+            "stderr_tail": proc.stderr[-600:],
+            "wall_s": round(time.perf_counter() - t0),
+        }
+        print(json.dumps({"single_limited": report["single_limited"]}), flush=True)
     if not args.skip_full:
         # a fresh cluster: the workers' peak memory is this run's alone
         with de.connect(n_workers=2, memory_limit=args.worker_memory) as client:
@@ -388,29 +412,6 @@ def main() -> None:
                 "eval_summary": {m: v["pai"] for m, v in full["bt"].summary()["methods"].items()},
             }
             print(json.dumps({"full": report["full"]}), flush=True)
-    if not args.skip_limited:
-        cmd = [
-            sys.executable,
-            __file__,
-            "--archive",
-            str(args.archive),
-            "--limit-gb",
-            str(args.limit_gb),
-            "--child-single",
-        ]
-        if args.db:
-            cmd += ["--db", args.db]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
-        lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
-        report["single_limited"] = {
-            "limit_gb": args.limit_gb,
-            "last": lines[-1] if lines else None,
-            "returncode": proc.returncode,
-            "stderr_tail": proc.stderr[-600:],
-            "wall_s": round(time.perf_counter() - t0),
-        }
-        print(json.dumps({"single_limited": report["single_limited"]}), flush=True)
     print(json.dumps(report, indent=2, default=str))
 
 
