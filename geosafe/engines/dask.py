@@ -549,13 +549,15 @@ def gi_star(
 # ------------------------------------------------------------------------------ backtests
 
 
-def _backtest_month(label: str, window: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
+def _backtest_month(
+    label: str, window: Sequence[Any], kwargs: dict[str, Any]
+) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     frames = [f for f in (_load(p) for p in window) if len(f)]
     gdf = pd.concat(frames) if len(frames) > 1 else frames[0]
     if "_order" in gdf.columns:  # the frame's original row order (ties are broken by it)
         gdf = gdf.sort_values("_order", kind="stable").drop(columns="_order")
     bt = _evaluate.backtest(gdf, first_test=label, last_test=label, **kwargs)
-    return list(bt.scores)
+    return list(bt.scores), bt.settings
 
 
 def backtest(
@@ -627,10 +629,8 @@ def backtest(
         tasks.append(
             client.submit(_backtest_month, _evaluate._month_label(s), window, kwargs, pure=False)
         )
-    scores = [s for part in client.gather(tasks) for s in part]
-    cfg = {
-        m: dict(_evaluate.DEFAULTS[m]) | dict((settings or {}).get(m, {}))
-        for m in dict.fromkeys(methods)
-    }
+    done = client.gather(tasks)
+    scores = [s for part, _ in done for s in part]
+    cfg = done[0][1]  # every month's task resolves the same settings
     labels = tuple(_evaluate._month_label(s) for s in starts)
     return _evaluate.Backtest(labels, area, train_months, tuple(scores), cfg)
