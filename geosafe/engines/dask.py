@@ -140,7 +140,9 @@ def connect(
         processes=processes,
         memory_limit=memory_limit,
         dashboard_address=None,
-        scheduler_kwargs={"dashboard": False},
+        # no dashboard; the scheduler's own HTTP server (health checks) on a free loopback
+        # port, never 8787 on every interface (and no warning when 8787 is taken)
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         **({"host": "127.0.0.1"} if processes else {}),  # threads talk in-process
     )
     client = Client(cluster)
