@@ -66,6 +66,7 @@ def create_app(
 
     from . import (
         downloads,
+        interventions,
         jobs,
         journeys,
         maps,
@@ -122,7 +123,8 @@ def create_app(
         """``{"status": "ok"}`` while the process serves requests."""
         return {"status": "ok"}
 
-    for module in (ogc, maps, downloads, rasters, journeys, schools, jobs, reports, places, web):
+    routers = (ogc, maps, downloads, rasters, journeys, schools, jobs, reports, places, web)
+    for module in (*routers, interventions):
         app.include_router(module.router)
     web.mount_static(app, settings)
     return app

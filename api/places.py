@@ -4,11 +4,14 @@
 - ``GET /places/report?hotspot=HS01 | place=NAME | lon=..&lat=..[&radius=M] |
   route=R[&direction=1|2][&mode=walk|bus|both]``: which schools' pupils pass through the
   place in the morning school run, on foot or by bus, when and how many
-  (:func:`geosafe.risk.place_service.build_place_report`). Analysts get exact counts;
+  (:func:`geosafe.risk.place_lookup.build_place_report`). Analysts get exact counts;
   a school gets only its own pupils and a neighbourhood all schools together, both as
   published H3 resolution-8 cell counts (1-9 suppressed, others rounded to 5).
 - ``GET /places/bus-routes[?buffer=M]`` (analyst): routes and directions ranked by
   school-run incidents per km per hour, with the schools whose pupils ride them.
+- ``GET /places/names?at=LON,LAT[&at=...][&radius=M]``: the package's one place name
+  (:func:`geosafe.risk.naming.place_names`) of each point, or of a circle around it; the web
+  page calls this instead of naming features itself.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
 
 from geosafe._errors import ValidationError
 
@@ -40,17 +44,20 @@ def report(
     route: Annotated[str | None, Query(max_length=10)] = None,
     direction: Annotated[int | None, Query(ge=1, le=2)] = None,
     mode: Annotated[Literal["walk", "bus", "both"], Query()] = "walk",
-) -> dict[str, Any]:
-    """The place report for the caller's role (school: own school only)."""
-    from geosafe.risk.place_service import build_place_report
+    window: Annotated[Literal["morning", "afternoon", "both"], Query()] = "both",
+    f: Annotated[Literal["json", "html"], Query()] = "json",
+) -> Any:
+    """The place report for the caller's role (school: own school only; neighbourhood: the
+    cells touching its wards only); ``f=html``: the printable page with a map."""
+    from geosafe.risk.place_lookup import build_place_report
 
     if (lon is None) != (lat is None):
         raise ValidationError("give both `lon` and `lat` (WGS84), or neither.")
     if not (hotspot or place or route or lon is not None):
-        from geosafe.risk.place_service import place_index
+        from geosafe.risk.place_lookup import place_index
 
         return place_index(svc.layers, public=principal.role != "analyst")
-    return build_place_report(
+    doc = build_place_report(
         svc.layers,
         hotspot=hotspot,
         place=place,
@@ -61,7 +68,13 @@ def report(
         role=principal.role,
         school_urn=principal.school_urn if principal.role == "school" else None,
         modes=("walk", "bus") if mode == "both" else (mode,),
+        windows=("morning", "afternoon") if window == "both" else (window,),
+        scope=principal.area if principal.role == "neighbourhood" else None,
+        page=f == "html",
     )
+    if f == "html":
+        return HTMLResponse(doc["page"])
+    return doc
 
 
 @router.get("/bus-routes", summary="Bus routes ranked by school-run incidents per km")
@@ -74,3 +87,19 @@ def bus_routes(
     from geosafe.risk.bus_routes import profile_routes_for_service
 
     return {"routes": profile_routes_for_service(svc.layers, buffer_m=buffer)}
+
+
+@router.get("/names", summary="Plain place names of points (the reports' naming)")
+def names(
+    principal: Caller,
+    svc: Svc,
+    at: Annotated[list[str] | None, Query(max_length=200)] = None,
+    radius: Annotated[float, Query(ge=0, le=2000)] = 0.0,
+) -> dict[str, Any]:
+    """One name per ``at`` (``LON,LAT``, WGS84), e.g. "Bounds Green Road by Bounds Green
+    Station"; with ``radius`` the circle around each point is named."""
+    from geosafe.risk.naming import names_of_points
+
+    if not at:
+        return {"names": [], "usage": "ask with at=LON,LAT (repeat up to 200 times)"}
+    return {"names": names_of_points(at, radius_m=radius, data_dir=svc.settings.data_dir)}

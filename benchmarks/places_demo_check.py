@@ -13,7 +13,7 @@ from geosafe import datasets
 from geosafe.publish.catalogue import AnalysisParams
 from geosafe.publish.corridors import _report, exposure_model, school_journeys
 from geosafe.publish.service import LayerService
-from geosafe.risk.place_service import build_place_report
+from geosafe.risk.place_lookup import build_place_report
 from geosafe.settings import default_data_dir
 from geosafe.store import Store
 
@@ -22,7 +22,7 @@ def main(db: str) -> int:
     svc = LayerService(default_data_dir(), Store(Path(db)), store_path=Path(db))
     params = AnalysisParams()
     top = exposure_model(svc, params).hotspots[0].hotspot_id
-    doc = build_place_report(svc, hotspot=top, modes=("walk",))
+    doc = build_place_report(svc, hotspot=top, modes=("walk",), windows=("morning",))
     got = {s["school_urn"]: s["pupils"] for s in doc["schools"]}
     want = {}
     for urn in sorted(datasets.schools(svc.data_dir, demo_only=True)["urn"].astype(str)):

@@ -246,6 +246,7 @@ def load_calendar(
     *,
     bank_holidays_path: Path | str | None = None,
     data_dir: Path | str | None = None,
+    settings: CalendarSettings | None = None,
 ) -> SchoolCalendar:
     """Read a school calendar.
 
@@ -253,16 +254,19 @@ def load_calendar(
     ----------
     terms_path
         CSV of terms (columns ``academic_year,term,start,end,half_term_start,half_term_end``;
-        ISO dates, inclusive). Default: ``GEOSAFE_CALENDAR`` if set, else the bundled typical
+        ISO dates, inclusive). Default: ``settings.calendar`` if set, else the bundled typical
         London calendar.
     bank_holidays_path
         CSV ``date,name``. Default: the bundled England bank holidays.
     data_dir
         The bundled data directory (default ``data/``).
+    settings
+        Where the term dates are configured; default
+        :class:`~geosafe.settings.CalendarSettings` from the environment (``GEOSAFE_CALENDAR``).
     """
     base = Path(data_dir) if data_dir is not None else default_data_dir()
     if terms_path is None:
-        configured = CalendarSettings().calendar
+        configured = (settings or CalendarSettings()).calendar
         terms_path = configured if configured else base / "calendar" / "london_terms.csv"
     terms_path = Path(terms_path)
     bh_path = (
@@ -289,10 +293,10 @@ def _default(path: Path | None) -> SchoolCalendar:
     return load_calendar(path)
 
 
-def default_calendar() -> SchoolCalendar:
-    """The calendar in use: ``GEOSAFE_CALENDAR`` (:class:`~geosafe.settings.CalendarSettings`)
-    if set, else the bundled one (cached per path)."""
-    return _default(CalendarSettings().calendar)
+def default_calendar(settings: CalendarSettings | None = None) -> SchoolCalendar:
+    """The calendar in use: ``settings.calendar`` (:class:`~geosafe.settings.CalendarSettings`,
+    default from ``GEOSAFE_CALENDAR``) if set, else the bundled one (cached per path)."""
+    return _default((settings or CalendarSettings()).calendar)
 
 
 def is_school_day(

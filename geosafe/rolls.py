@@ -29,11 +29,11 @@ from types import SimpleNamespace
 from typing import Any, BinaryIO, Final
 
 import pandas as pd
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import datasets
 from ._errors import NotFoundError, ValidationError
 from .geocode.postcodes import lookup_postcodes
+from .settings import RollSettings, beside_store
 
 __all__ = [
     "ALLOWED_COLUMNS",
@@ -58,15 +58,6 @@ ALLOWED_COLUMNS: Final = ("postcode", "pupils")
 #: Largest pupil count accepted on one row (a whole large secondary school).
 MAX_PUPILS_PER_ROW: Final = 5000
 _URN_RE: Final = re.compile(r"^\d{6}$")
-
-
-class RollSettings(BaseSettings):
-    """Where school rolls are kept."""
-
-    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
-
-    #: Folder of the roll files (``<URN>.csv``). ``None``: ``<db>.rolls`` beside the store.
-    rolls_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -131,14 +122,13 @@ class RollEntry:
 # -- where ----------------------------------------------------------------------------------
 
 
-def rolls_dir(db: Path | str) -> Path:
-    """The folder holding the rolls of the store at ``db``: ``GEOSAFE_ROLLS_DIR`` if set,
+def rolls_dir(db: Path | str, *, settings: RollSettings | None = None) -> Path:
+    """The folder holding the rolls of the store at ``db``: ``settings.rolls_dir``
+    (:class:`~geosafe.settings.RollSettings`, default from ``GEOSAFE_ROLLS_DIR``) if set,
     else ``<db>.rolls`` beside the store."""
-    override = RollSettings().rolls_dir
+    override = (settings or RollSettings()).rolls_dir
     if override is not None:
         return Path(override)
-    from .settings import beside_store
-
     return beside_store(db, ".rolls")
 
 

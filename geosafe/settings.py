@@ -18,6 +18,8 @@ __all__ = [
     "DataSettings",
     "IngestSettings",
     "ProfileSettings",
+    "ReportSettings",
+    "RollSettings",
     "StoreSettings",
     "beside_store",
     "default_data_dir",
@@ -164,3 +166,23 @@ class ProfileSettings(BaseSettings):
             ]
         }
     )
+
+
+class RollSettings(BaseSettings):
+    """Where school rolls are kept (:mod:`geosafe.rolls`)."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: Folder of the roll files (``<URN>.csv``), ``GEOSAFE_ROLLS_DIR``. ``None``:
+    #: ``<db>.rolls`` beside the store.
+    rolls_dir: Path | None = None
+
+
+class ReportSettings(BaseSettings):
+    """Printing reports to PDF (``geosafe profile``): the headless browser used."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSAFE_", extra="ignore")
+
+    #: Chromium executable (a name on ``PATH`` or a path), ``GEOSAFE_CHROMIUM``. ``None``:
+    #: the first of ``chromium``, ``chromium-browser``, ``google-chrome`` on ``PATH``.
+    chromium: str | None = None

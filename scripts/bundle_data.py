@@ -21,6 +21,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
+from geosafe.area.inputs import SCHOOL_COLUMNS
+
 log = logging.getLogger("bundle_data")
 
 DEMO_BBOX_WGS84 = (-0.158, 51.598, -0.095, 51.632)  # lon_min, lat_min, lon_max, lat_max
@@ -145,22 +147,7 @@ def main() -> None:
             "agerange": "age_range",
             "egender": "gender",
         }
-    )[
-        [
-            "urn",
-            "name",
-            "latitude",
-            "longitude",
-            "address",
-            "postcode",
-            "borough",
-            "pupils",
-            "age_range",
-            "gender",
-            "ofsted_rating",
-            "in_demo_area",
-        ]
-    ]
+    )[[c for c in SCHOOL_COLUMNS if c != "phase"]]  # the bundle predates `phase`
     sch.to_csv(out / "schools/schools.csv", index=False)
     log.info(
         "schools: %d with current URNs, %d in the demo area: %s",

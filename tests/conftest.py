@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The synthetic files name people (person_ref): imports re-key them with the person key, which
 # a deployment keeps outside the store (geosafe.profile.keys). Tests use a fixed one.
 os.environ.setdefault("GEOSAFE_PERSON_KEY", "geosafe-tests-person-key-not-secret")
-SHARED = ROOT.parent / "shared" / "data"
+#: ``../shared/data`` beside the checkout, or ``GEOSAFE_SHARED_DATA`` (a worktree elsewhere).
+SHARED = Path(os.environ.get("GEOSAFE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

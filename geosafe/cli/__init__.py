@@ -37,6 +37,8 @@ _COMMAND_MODULES = (
     "area",
     "profile",
     "places",
+    "interventions",
+    "safe_places",
     "archive",
 )
 

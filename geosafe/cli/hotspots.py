@@ -5,7 +5,11 @@
   km² (nodata outside the study area); without ``--study-area`` the extent of the points plus
   one bandwidth. Prints a JSON summary (bandwidth chosen, counts used/excluded).
 - ``geosafe hotspots [INPUT...] --method kde|dbscan|hdbscan|gistar|emerging --out
-  FILE.geojson [method options]``: WGS84 GeoJSON.
+  FILE.geojson [method options] [--with-referral-places]``: WGS84 GeoJSON.
+  ``--with-referral-places`` (store only) counts the places named in FAP referrals' notes
+  with the incidents (:mod:`geosafe.hotspots.referral_places`): the JSON gains
+  ``referral_places`` (``mentions``, ``places``, ``referrals``, ``note``) and each feature
+  ``referral_place_mentions``.
 - ``geosafe evaluate [INPUT...] --method kde|grid|gistar|dbscan|auto [--method ...]
   --train-months N --test-months 1 --area FRACTION [--from YYYY-MM --to YYYY-MM]
   [--study-area FILE] --format json``.
@@ -31,7 +35,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import pandas as pd
@@ -47,6 +51,9 @@ from ..filters import (
 )
 from ..incident import CRS_BNG
 from . import _engine
+
+if TYPE_CHECKING:
+    from ..hotspots.referral_places import ReferralPlaces
 
 __all__ = ["register"]
 
@@ -399,6 +406,12 @@ def _hotspots(args: argparse.Namespace) -> int:
     fallback = args.coarse_times == "all-times" and len(inp.coarse) > 0
     excluded = inp.excluded
     meta: dict[str, Any] = {"method": args.method, "filters": inp.filt.describe()}
+    named = _referral_places(args, inp)
+    if named is not None:
+        from ..hotspots.referral_places import with_referral_places
+
+        inp = inp._replace(gdf=with_referral_places(inp.gdf, named))
+        meta["referral_places"] = named.as_json()
     out = None
     if len(inp.gdf):
         out, found = _hotspot_features(args, inp.gdf, inp.area)
@@ -427,11 +440,33 @@ def _hotspots(args: argparse.Namespace) -> int:
         _print(meta)
         return 0
     out.attrs = {}
+    if named is not None:
+        from ..hotspots.referral_places import mentions_in
+
+        out["referral_place_mentions"] = mentions_in(out, named)
     surfaces.write_geojson(out, args.out)
     meta["features"] = len(out)
     meta["out"] = str(args.out)
     _print(meta)
     return 0
+
+
+def _referral_places(args: argparse.Namespace, inp: _Inputs) -> ReferralPlaces | None:
+    """The places named in the store's referrals, selected like the incidents, when
+    ``--with-referral-places`` asks for them (the store read is audited by :func:`_load`)."""
+    if not args.with_referral_places:
+        return None
+    if args.inputs:
+        msg = (
+            f"`--with-referral-places` reads the places named in referrals from the store, not "
+            f"from INPUT files ({', '.join(args.inputs)!r}); drop the INPUT files and pass "
+            "`--db` and `--purpose`."
+        )
+        raise ValidationError(msg)
+    from ..hotspots.referral_places import referral_places
+    from ..settings import store_target
+
+    return referral_places(store_target(args.db), filt=inp.filt, area=inp.area)
 
 
 def _hotspot_features(
@@ -700,6 +735,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--slice", choices=("week", "month", "quarter"), default="month", help="emerging"
     )
     _add_cell_options(p)
+    p.add_argument(
+        "--with-referral-places",
+        action="store_true",
+        help="count the places named in referrals' notes with the incidents (store only; "
+        "analyst; the output says so)",
+    )
     _engine.add_engine_options(p)
     p.set_defaults(func=_engine.with_engine(_hotspots))
 

@@ -167,6 +167,16 @@ def _store(args: argparse.Namespace, *, required: bool) -> Any:
     return open_store(path)
 
 
+def _safe_places(store: Any, day: Any) -> dict[str, Any]:
+    """The store's safe places and the day, to count along journeys (none imported: {})."""
+    if store is None:
+        return {}
+    from ..protect.safe_places import load_safe_places
+
+    places = load_safe_places(store)
+    return {"safe_places": places, "day": day} if len(places) else {}
+
+
 def _network(args: argparse.Namespace) -> Any:
     from ..network.walk import WalkNetwork, WalkSettings
 
@@ -313,7 +323,7 @@ def cmd_journeys(args: argparse.Namespace) -> int:
         if args.mode == "bus" and not args.gtfs
         else None,
     }
-    out = journeys_geojson(results, metadata=meta)
+    out = journeys_geojson(results, metadata=meta, **_safe_places(store, args.date))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out))
     ok = [r for r in results if r.error is None]
@@ -440,6 +450,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         home=afternoon,
         home_model=home_model,
         namer=place_namer(),
+        **_safe_places(store, date),
     )
     paths = write_school_report(report, args.out, school_xy=xy, network=net)
     print(f"school report for {args.school} ({name}): " + ", ".join(str(p) for p in paths))
@@ -484,6 +495,7 @@ def cmd_placement(args: argparse.Namespace) -> int:
         notes=notes,
         referral_id=args.referral,
         namer=place_namer(),
+        safe_places=_safe_places(store, date).get("safe_places"),
     )
     paths = write_placement(check, args.out, network=net)
     print("placement check: " + ", ".join(str(p) for p in paths))

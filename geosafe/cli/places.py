@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
@@ -43,6 +44,25 @@ def _service(args: argparse.Namespace) -> Any:
     return LayerService(default_data_dir(), store, store_path=db)
 
 
+def _scope(args: argparse.Namespace) -> Any:
+    """The wards a neighbourhood view is limited to (``--ward``, repeatable)."""
+    import shapely
+
+    from .. import datasets
+
+    if not args.ward:
+        raise ValidationError("`--role neighbourhood` needs its wards: `--ward NAME` (repeat).")
+    wards = datasets.wards()
+    names = wards["name"].astype(str).str.lower()
+    geoms = []
+    for w in args.ward:
+        hit = wards[(names == w.lower()) & wards.intersects(datasets.demo_area())]
+        if hit.empty:
+            raise ValidationError(f"`--ward` {w!r} is not a ward of the area.")
+        geoms.append(hit.geometry.iloc[0])
+    return shapely.union_all(geoms)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db", help="incident store: SQLite file or postgresql:// URL (default GEOSAFE_DB)"
@@ -68,11 +88,21 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--school", help="the school's URN (role school)")
     p.add_argument(
+        "--ward", action="append", help="a ward of the neighbourhood (role neighbourhood)"
+    )
+    p.add_argument(
         "--mode",
         choices=("walk", "bus", "both"),
         default="both",
         help="route the rolls on foot, by bus, or both (default)",
     )
+    p.add_argument(
+        "--window",
+        choices=("morning", "afternoon", "both"),
+        default="both",
+        help="journeys to school (morning), home (afternoon) or both (default)",
+    )
+    p.add_argument("--out", type=Path, help="also write place-report.html (with a map) here")
     p.set_defaults(func=_place_report)
 
     b = sub.add_parser("bus-routes", help="bus routes ranked by school-run incidents per km")
@@ -88,7 +118,7 @@ def register(sub: Any) -> None:
 
 
 def _place_report(args: argparse.Namespace) -> int:
-    from ..risk.place_service import build_place_report
+    from ..risk.place_lookup import build_place_report
 
     doc = build_place_report(
         _service(args),
@@ -101,7 +131,17 @@ def _place_report(args: argparse.Namespace) -> int:
         role=args.role,
         school_urn=args.school,
         modes=("walk", "bus") if args.mode == "both" else (args.mode,),
+        windows=("morning", "afternoon") if args.window == "both" else (args.window,),
+        scope=_scope(args) if args.role == "neighbourhood" else None,
+        page=args.out is not None,
     )
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "place-report.html").write_text(doc.pop("page"))
+        (args.out / "place-report.json").write_text(
+            json.dumps(doc, ensure_ascii=False, default=str)
+        )
+        print(f"wrote {args.out / 'place-report.html'}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
         return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._raptor import I64, INF, DayTables, first_trip_from, jit
+from ._raptor import I64, INF, DayTables, jit, mark, queue_patterns, scan_routes
 
 __all__ = ["range_arrivals", "range_kernel"]
 
@@ -126,6 +126,8 @@ def range_kernel(
     q_list = np.empty(n_pat, dtype=np.int64)
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
+    ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
+    pat = (p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep)
     is_tgt = np.full(n_stops, big, dtype=np.int64)
     for j in range(tgt_stop.shape[0]):
         if tgt_egress[j] < is_tgt[tgt_stop[j]]:
@@ -141,10 +143,7 @@ def range_kernel(
             ts = t0 + src_walk[i]
             if ts < board[0, s]:
                 board[0, s] = ts
-                if not marked[s]:
-                    marked[s] = True
-                    marked_list[n_marked] = s
-                    n_marked += 1
+                n_marked = mark(s, marked, marked_list, n_marked)
             if is_tgt[s] < big and ts + is_tgt[s] < tgt_best:
                 tgt_best = ts + is_tgt[s]
             for e in range(fp_off[s], fp_off[s + 1]):
@@ -152,61 +151,37 @@ def range_kernel(
                 ta = ts + fp_dur[e]
                 if ta < board[0, u]:
                     board[0, u] = ta
-                    if not marked[u]:
-                        marked[u] = True
-                        marked_list[n_marked] = u
-                        n_marked += 1
+                    n_marked = mark(u, marked, marked_list, n_marked)
                 if is_tgt[u] < big and ta + is_tgt[u] < tgt_best:
                     tgt_best = ta + is_tgt[u]
         for k in range(1, K):
             if n_marked == 0:
                 break
-            n_q = 0
+            # a stop improved in round k - 1 can be boarded from in every later round
             for m in range(n_marked):
                 s = marked_list[m]
-                marked[s] = False
-                # a stop improved in round k - 1 can be boarded from in every later round
                 if board[k - 1, s] < board[k, s]:
                     board[k, s] = board[k - 1, s]
-                for e in range(s_pat_off[s], s_pat_off[s + 1]):
-                    p = s_pat[e]
-                    pos = s_pat_pos[e]
-                    if q_pos[p] < 0:
-                        q_pos[p] = pos
-                        q_list[n_q] = p
-                        n_q += 1
-                    elif pos < q_pos[p]:
-                        q_pos[p] = pos
+            n_q, n_scan = queue_patterns(
+                marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
+            )
+            if n_scan > ev.shape[0]:
+                ev = np.empty((2 * n_scan, 6), dtype=np.int64)
             n_marked = 0
             n_imp = 0
-            for qi in range(n_q):
-                p = q_list[qi]
-                start = q_pos[p]
-                q_pos[p] = -1
-                L = p_len[p]
-                so = p_stop_off[p]
-                to = p_time_off[p]
-                nt = p_trip_off[p + 1] - p_trip_off[p]
-                t = -1
-                for i in range(start, L):
-                    s = p_stops[so + i]
-                    if t >= 0 and p_alight[so + i]:
-                        a = arr[to + t * L + i]
-                        if a < best_k[k, s] and a < tgt_best:
-                            for kk in range(k, K):
-                                if a < best_k[kk, s]:
-                                    best_k[kk, s] = a
-                            trip_arr_k[s] = a
-                            if not improved[s]:
-                                improved[s] = True
-                                imp_list[n_imp] = s
-                                n_imp += 1
-                    if p_board[so + i]:
-                        b = board[k - 1, s]
-                        if b < big and (t < 0 or b <= dep[to + t * L + i]):
-                            lo = first_trip_from(dep, to, L, i, t if t >= 0 else nt, b)
-                            if lo < (t if t >= 0 else nt):
-                                t = lo
+            n_ev = scan_routes(q_list, n_q, q_pos, board[k - 1], best_k[k], tgt_best, pat, ev)
+            for j in range(n_ev):
+                s = ev[j, 1]
+                a = ev[j, 2]
+                if a < best_k[k, s] and a < tgt_best:
+                    for kk in range(k, K):
+                        if a < best_k[kk, s]:
+                            best_k[kk, s] = a
+                    trip_arr_k[s] = a
+                    if not improved[s]:
+                        improved[s] = True
+                        imp_list[n_imp] = s
+                        n_imp += 1
             for m in range(n_imp):
                 s = imp_list[m]
                 improved[s] = False

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from numba import njit
 
 from .._errors import RoutingError, ValidationError
+from ._csr import csr_arrays, load_arrays, save_arrays
 from .walk import WalkNetwork
 
 __all__ = ["MATRIX_VERSION", "WalkMatrix"]
@@ -39,7 +40,28 @@ __all__ = ["MATRIX_VERSION", "WalkMatrix"]
 log = logging.getLogger(__name__)
 
 #: Part of cache keys: bump when the preprocessing changes.
-MATRIX_VERSION: Final = "walk-matrix-1"
+MATRIX_VERSION: Final = "walk-matrix-2"
+#: The array fields of :class:`WalkMatrix`, as cached (the network is cached on its own).
+_ARRAY_FIELDS: Final = (
+    "core_of",
+    "node_chain",
+    "node_off",
+    "chain_start",
+    "chain_end",
+    "chain_len",
+    "ptr",
+    "nbr",
+    "wgt",
+)
+
+
+def _meta_of(net: WalkNetwork) -> dict[str, str]:
+    """The cache header tying a matrix to its network and to :data:`MATRIX_VERSION`."""
+    return {
+        "version": MATRIX_VERSION,
+        "source_sha256": net.source_sha256,
+        "n_nodes": str(net.n_nodes),
+    }
 
 
 @njit(cache=True, nogil=True)
@@ -238,18 +260,6 @@ def _snap_points(
     return edge, tt, dist
 
 
-def _csr(
-    n: int, u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], w: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    src = np.concatenate([u, v])
-    dst = np.concatenate([v, u])
-    ww = np.concatenate([w, w])
-    order = np.argsort(src, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return ptr, dst[order].astype(np.int64), ww[order].astype(np.float64)
-
-
 @dataclass(frozen=True)
 class WalkMatrix:
     """A walking network prepared for many-to-many distances (see the module notes).
@@ -292,7 +302,7 @@ class WalkMatrix:
     def build(cls, net: WalkNetwork) -> WalkMatrix:
         """Contract the degree-2 chains of ``net`` (seconds for a million nodes)."""
         n = net.n_nodes
-        ptr, nbr, wgt = _csr(n, net.edge_u, net.edge_v, net.edge_length_m)
+        ptr, nbr, wgt = csr_arrays(n, net.edge_u, net.edge_v, net.edge_length_m)
         deg = np.diff(ptr)
         core = deg != 2
         # a self-contained ring of degree-2 nodes has no junction: make one node core
@@ -305,7 +315,7 @@ class WalkMatrix:
             node_chain, node_off, cs, ce, cl = _chains(n, ptr, nbr, wgt, core)
         core_of = np.full(n, -1, dtype=np.int64)
         core_of[core] = np.arange(int(core.sum()))
-        cptr, cnbr, cwgt = _csr(int(core.sum()), core_of[cs], core_of[ce], cl)
+        cptr, cnbr, cwgt = csr_arrays(int(core.sum()), core_of[cs], core_of[ce], cl)
         node_chain[core] = -1
         m = cls(
             net=net,
@@ -324,35 +334,18 @@ class WalkMatrix:
 
     def save(self, path: str | Path) -> Path:
         """Write the preprocessing (not the network) to an ``.npz`` file, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
-            core_of=self.core_of,
-            node_chain=self.node_chain,
-            node_off=self.node_off,
-            chain_start=self.chain_start,
-            chain_end=self.chain_end,
-            chain_len=self.chain_len,
-            ptr=self.ptr,
-            nbr=self.nbr,
-            wgt=self.wgt,
-            meta=np.array([MATRIX_VERSION, self.net.source_sha256, str(self.net.n_nodes)]),
+        return save_arrays(
+            Path(path), {k: getattr(self, k) for k in _ARRAY_FIELDS}, _meta_of(self.net)
         )
-        tmp.replace(path)
-        return path
 
     @classmethod
     def load(cls, path: str | Path, net: WalkNetwork) -> WalkMatrix:
         """Read :meth:`save`'s file for ``net``; ``ValueError`` if it belongs elsewhere."""
-        with np.load(Path(path), allow_pickle=False) as z:
-            meta = [str(x) for x in z["meta"]]
-            if meta != [MATRIX_VERSION, net.source_sha256, str(net.n_nodes)]:
-                msg = f"walk matrix {str(path)!r} was built for another network or version; rebuild it."
-                raise ValueError(msg)
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-        return cls(net=net, **arrays)
+        arrays, meta = load_arrays(Path(path))
+        if meta != _meta_of(net):
+            msg = f"walk matrix {str(path)!r} was built for another network or version; rebuild it."
+            raise ValueError(msg)
+        return cls(net=net, **{k: arrays[k] for k in _ARRAY_FIELDS})
 
     @classmethod
     def for_network(cls, net: WalkNetwork, *, cache_dir: str | Path | None = None) -> WalkMatrix:

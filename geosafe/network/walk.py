@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +38,7 @@ from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import RoutingError, ValidationError
+from ._csr import csr_matrix, load_arrays, save_arrays
 from .osm_pbf import network_fields
 from .pedestrian import OSM_TAGS, pedestrian_reason, way_tag
 
@@ -58,6 +57,18 @@ log = logging.getLogger(__name__)
 WALK_SPEED_MPS: Final = 1.3
 #: Bumped whenever :func:`pedestrian_reason` or the graph build changes (part of the cache key).
 FILTER_VERSION: Final = "walk-filter-1"
+#: The array fields of :class:`WalkNetwork`, as cached.
+_ARRAY_FIELDS: Final = (
+    "node_x",
+    "node_y",
+    "node_osmid",
+    "edge_u",
+    "edge_v",
+    "edge_length_m",
+    "edge_steps",
+    "edge_highway",
+    "edge_name",
+)
 
 
 class WalkSettings(BaseSettings):
@@ -286,41 +297,20 @@ class WalkNetwork:
         return net
 
     def _save(self, path: Path) -> None:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(
-            tmp,
-            node_x=self.node_x,
-            node_y=self.node_y,
-            node_osmid=self.node_osmid,
-            edge_u=self.edge_u,
-            edge_v=self.edge_v,
-            edge_length_m=self.edge_length_m,
-            edge_steps=self.edge_steps,
-            edge_highway=self.edge_highway,
-            edge_name=self.edge_name,
-            meta=np.array(
-                json.dumps({"source_sha256": self.source_sha256, "dropped": self.dropped})
-            ),
+        save_arrays(
+            path,
+            {k: getattr(self, k) for k in _ARRAY_FIELDS},
+            {"source_sha256": self.source_sha256, "dropped": self.dropped},
         )
-        tmp.replace(path)
 
     @classmethod
     def _load(cls, path: Path) -> WalkNetwork:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            return cls(
-                node_x=z["node_x"],
-                node_y=z["node_y"],
-                node_osmid=z["node_osmid"],
-                edge_u=z["edge_u"],
-                edge_v=z["edge_v"],
-                edge_length_m=z["edge_length_m"],
-                edge_steps=z["edge_steps"],
-                edge_highway=z["edge_highway"],
-                edge_name=z["edge_name"],
-                source_sha256=meta["source_sha256"],
-                dropped={str(k): int(v) for k, v in meta["dropped"].items()},
-            )
+        arrays, meta = load_arrays(path)
+        return cls(
+            **{k: arrays[k] for k in _ARRAY_FIELDS},
+            source_sha256=meta["source_sha256"],
+            dropped={str(k): int(v) for k, v in meta["dropped"].items()},
+        )
 
     # ------------------------------------------------------------------ structure
     @property
@@ -354,10 +344,7 @@ class WalkNetwork:
             eu, ev, ew = extra
             u, v, w = np.concatenate([u, eu]), np.concatenate([v, ev]), np.concatenate([w, ew])
             n += 1
-        # csgraph treats explicit zeros as missing edges: use a tiny positive length instead
-        w = np.maximum(w, 1e-9)
-        rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
-        return sparse.csr_array((np.concatenate([w, w]), (rows, cols)), shape=(n, n))
+        return csr_matrix(n, u, v, w)
 
     def edge_geometries(self) -> npt.NDArray[np.object_]:
         """Every edge as a 2-point LineString (EPSG:27700)."""

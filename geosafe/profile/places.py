@@ -69,6 +69,7 @@ def places_layer(data: ProfileData) -> gpd.GeoDataFrame:
 def places_as_incidents(data: ProfileData) -> gpd.GeoDataFrame:
     """Named places as extra incident-like points (one per referral and place), for an
     incident analysis that asks for them: ``source`` ``fap_place``, the referral's date,
+    ``place``, the ``note`` type naming it, the matched text as ``location_text``,
     ``geocode_method`` of the place. Callers must say they included them."""
     named = _named(data)
     named = named[named.geometry.notna()]
@@ -79,6 +80,8 @@ def places_as_incidents(data: ProfileData) -> gpd.GeoDataFrame:
             "occurred_from": named["occurred_from"],
             "school_urn": named["school_urn"],
             "location_text": named["matched_text"],
+            "place": named["place"],
+            "note": named["note_type"],
             "geocode_method": named["method"],
             "precision_m": named["precision_m"],
         },

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -374,6 +373,9 @@ def build_profile(
             columns=["group_id", "size", "records", "sources", "schools", "hotspots"],
         )
         tables["contradictions"] = fl.contradictions(data)
+        from ..protect.evaluate import interventions_table  # issue 13: what was done, and after
+
+        tables["interventions"] = interventions_table(db)
     # the partners' tables must not name a place only a note's free text gives
     caveats = _caveats(data, by_source, counts, audience)
     method = _method(audience, len(cells), extra_note)
@@ -651,6 +653,16 @@ def render_html(p: Profile) -> str:
             _html_table(t["contradictions"], limit=30),
             "</section>",
         ]
+    if "interventions" in t and len(t["interventions"]):
+        parts += [
+            "<section><h2>Interventions and change after them (analysts only)</h2>",
+            _html_table(t["interventions"], limit=30),
+            '<p class="note">Change: incidents in the area after the start, against the '
+            "comparison wards' change over the same months (difference in differences, 95% "
+            "interval); displacement: the same in a 400 m ring around the area. "
+            "`geosafe intervention evaluate ID` gives the months and counts.</p>",
+            "</section>",
+        ]
     parts += [
         "<section><h2>Caveats</h2><ul>",
         *(f"<li>{html.escape(c)}</li>" for c in p.caveats),
@@ -662,8 +674,10 @@ def render_html(p: Profile) -> str:
 
 
 def _chromium() -> str | None:
+    from ..settings import ReportSettings
+
     for name in (
-        os.environ.get("GEOSAFE_CHROMIUM"),
+        ReportSettings().chromium,
         "chromium",
         "chromium-browser",
         "google-chrome",

@@ -338,6 +338,23 @@ COLLECTIONS: Final[dict[str, CollectionSpec]] = {
             schema=(("stop_code", _S), ("naptan_atco", _S), ("name", _S)),
         ),
         CollectionSpec(
+            "safe-places",
+            "Safe places",
+            "Places that protect young people (youth clubs, detached youth work spots, safe "
+            "havens, staffed stations, police stations, youth services) with their opening "
+            "hours (OSM syntax), from OpenStreetMap and the analyst's list "
+            "(`geosafe safe-places import`). Public places: every role sees them.",
+            (),
+            geometry="Point",
+            schema=(
+                ("name", _S),
+                ("kind", _S),
+                ("kind_label", _S),
+                ("opening_hours", _S),
+                ("source", _S),
+            ),
+        ),
+        CollectionSpec(
             "journey-corridors",
             "Journey corridors",
             "Walking corridors to each school from its pupils' home postcodes, with the "

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 #: Default bell time (local) for corridors and reports.
 DEFAULT_ARRIVE_BY = dt.time(8, 40)
+#: The bell that ends the school day (journeys home leave then).
+DEFAULT_DEPART = dt.time(15, 15)
 
 
 def walk_network(svc: LayerSource) -> Any:
@@ -127,11 +129,13 @@ def school_journeys(
     arrive_by: dt.time = DEFAULT_ARRIVE_BY,
     mode: str = "walk",
     public: bool = False,
+    direction: str = "to-school",
 ) -> list[Any]:
     """Journeys of a school's pupils from their home postcodes, grouped by postcode: the
     school's uploaded roll (:mod:`geosafe.rolls`, if any) plus the home postcodes of its FAP
     referrals in the store, each postcode weighted by its pupils (``public``: exposures from
-    the disclosure-controlled model)."""
+    the disclosure-controlled model). ``direction="from-school"``: the journeys home leaving
+    at ``arrive_by`` (then the bell that ends the day)."""
     from .. import rolls
     from ..network import origins as net_origins
     from ..risk import journeys as risk_journeys
@@ -145,6 +149,7 @@ def school_journeys(
         arrive_by,
         mode,
         public,
+        direction,
     )
 
     def build() -> list[Any]:
@@ -160,6 +165,7 @@ def school_journeys(
             mode=mode,
             bell=arrive_by,
             date=_travel_date(svc, params, None),
+            direction=direction,
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
             model=exposure_model(svc, params, public=public),
@@ -174,10 +180,12 @@ def _report(
     svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
     from ..network import origins as net_origins
+    from ..protect.safe_places import load_safe_places
     from ..risk import report as risk_report
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
+    safe = load_safe_places(svc.store)  # public places, counted along the walks
     return risk_report.build_school_report(
         urn,
         journeys,
@@ -186,6 +194,8 @@ def _report(
         model=exposure_model(svc, params, public=role != "analyst"),
         fap=fap,
         role=role,
+        safe_places=safe if len(safe) else None,
+        day=_travel_date(svc, params, None),
     )
 
 
@@ -394,6 +404,8 @@ def school_report(
         "corridors": _fc(disclosure.merge_stretches(rep.corridors) if public else rep.corridors),
         "hotspots": _fc(rep.hotspots),
     }
+    if rep.safe_places is not None:  # public places; pupil counts published as the others
+        out["safe_places"] = _fc(rep.safe_places)
     report(1.0, "done")
     return out
 
@@ -429,6 +441,7 @@ def placement_check(
     or the FAP ``referral``'s, exposure from the service's (analyst) school-run model; see
     :func:`geosafe.risk.placement.check_placement`."""
     from ..geocode.postcodes import lookup_postcodes
+    from ..protect.safe_places import load_safe_places
     from ..risk.naming import place_namer
     from ..risk.placement import check_placement, referral_home_and_notes
 
@@ -460,4 +473,5 @@ def placement_check(
         referral_id=referral,
         namer=place_namer(svc.data_dir),
         data_dir=svc.data_dir,
+        safe_places=load_safe_places(svc.store),
     )

@@ -73,7 +73,7 @@ def public_layer(
             if principal.role == "neighbourhood"
             else frame
         )
-    reference = collection in ("schools", "bus-stops")
+    reference = collection in ("schools", "bus-stops", "safe-places")
     published = roles.publish_features(principal, collection, frame, reference=reference)
     if collection in ("h3-cells", "clusters", "emerging-cells") and "density" in published:
         # density × area would give back the exact count: derive it from the published one

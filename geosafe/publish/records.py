@@ -20,6 +20,7 @@ __all__ = [
     "incident_routes_layer",
     "incidents_layer",
     "referral_places_layer",
+    "safe_places_layer",
     "schools_layer",
 ]
 
@@ -51,6 +52,27 @@ def bus_stops_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     frame.index = pd.Index(ids.astype(str), name="id")
     frame = frame[~frame.index.duplicated()]
     return make_layer("bus-stops", frame, params, synthetic=False)
+
+
+def safe_places_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
+    """The imported safe places (:mod:`geosafe.protect.safe_places`): public places, no
+    free-text notes."""
+    from ..protect.safe_places import KINDS, load_safe_places
+
+    gdf = load_safe_places(svc.store)
+    frame = gpd.GeoDataFrame(
+        {
+            "name": gdf["name"].to_numpy(),
+            "kind": gdf["kind"].to_numpy(),
+            "kind_label": gdf["kind"].map(KINDS).to_numpy(),
+            "opening_hours": gdf["opening_hours"].to_numpy(),
+            "source": gdf["source"].to_numpy(),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=CRS_BNG,
+        index=pd.Index(gdf["place_id"].astype(str), name="id"),
+    )
+    return make_layer("safe-places", frame, params, synthetic=False)
 
 
 _INCIDENT_PROPS: Final = tuple(name for name, _ in INCIDENT_SCHEMA)

@@ -50,6 +50,7 @@ Builder = Callable[[Any, AnalysisParams], Layer]
 BUILDERS: Final[dict[str, Builder]] = {
     "schools": records.schools_layer,
     "bus-stops": records.bus_stops_layer,
+    "safe-places": records.safe_places_layer,
     "incidents": records.incidents_layer,
     "incident-routes": records.incident_routes_layer,
     "referral-places": records.referral_places_layer,

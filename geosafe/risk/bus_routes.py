@@ -5,7 +5,7 @@ pupils ride each route.
 Per route and direction (the run of the TfL stop sequence, clipped to the demo area):
 
 - ``incidents``: DIR/ASIF incidents recorded on the route (by route number) whose direction is
-  that run (:func:`geosafe.risk.place_service.route_incidents`), in the school-run window,
+  that run (:func:`geosafe.risk.place_lookup.route_incidents`), in the school-run window,
   summed by ``weight``; with ``buffer_m > 0`` also located (point) CRIS and police.uk
   incidents within ``buffer_m`` of the run's line, counted in both directions' rows
   (a street incident has no direction);
@@ -121,7 +121,7 @@ def profile_routes_for_service(svc: Any, *, buffer_m: float = 0.0) -> list[dict[
     from ..geocode.routes import RouteIndex
     from ..publish.catalogue import AnalysisParams
     from ..publish.corridors import exposure_model
-    from .place_service import _school_runs, route_incidents, route_line
+    from .place_lookup import _school_runs, route_incidents, route_line
 
     params = AnalysisParams()
     model = exposure_model(svc, params)
@@ -145,11 +145,14 @@ def profile_routes_for_service(svc: Any, *, buffer_m: float = 0.0) -> list[dict[
         else pd.DataFrame(columns=["route", "direction", "weight"])
     )
     riders: dict[tuple[str, int], set[str]] = {}
-    for run in _school_runs(svc, params, public=False, school=None):
+    # the morning run by bus (the riders); walks and the journeys home are not needed here
+    for run in _school_runs(
+        svc, params, public=False, school=None, modes=("bus",), windows=("morning",)
+    ):
         if run.mode != "bus":
             continue
         for rr in runs:
-            from .place_report import riders as riders_of
+            from .place_crossings import riders as riders_of
 
             if rr.route not in _routes_ridden(run):
                 continue

@@ -285,8 +285,14 @@ def journeys_geojson(
     *,
     exposure_units: str | None = None,
     metadata: dict[str, Any] | None = None,
+    safe_places: Any = None,
+    day: dt.date | None = None,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (WGS84, RFC 7946): one feature per origin.
+
+    With ``safe_places`` (:func:`geosafe.protect.safe_places.load_safe_places`) and the
+    ``day`` of the journeys, each feature also says ``passes_safe_places`` (safe places
+    open when the pupil walks by) and lists ``safe_places`` within 50 m of its walks.
 
     Properties: ``origin_id``, ``school_urn``, ``mode``, ``distance_m``, ``duration_s``,
     ``exposure``, ``exposure_units``, ``hotspots_crossed``, ``alt_distance_m``,
@@ -318,6 +324,10 @@ def journeys_geojson(
         }
         if r.error is not None:
             props["error"] = r.error
+        elif safe_places is not None and day is not None:
+            from ..protect.safe_places import journey_safe_places
+
+            props.update(journey_safe_places(r, safe_places, day=day))
         feats.append(
             {"type": "Feature", "id": i, "geometry": _wgs(r.geometry), "properties": props}
         )

@@ -6,9 +6,13 @@ OSM extract (:func:`geosafe.geocode.places.read_osm_streets`) and the gazetteer'
 parks, schools and bus stops (:class:`geosafe.geocode.places.Gazetteer`), with the registered
 parks' outlines for "in <park>".
 
+This is the one place naming of the package: the school report, the placement check, the place
+report and the published hotspot and cluster layers (:func:`place_names`, through
+:mod:`geosafe.publish.places`) all call it, so one hotspot has one name everywhere.
+
 Rules (:meth:`PlaceNamer.name`): an area inside a park is "<park>"; otherwise the named street
-running furthest through it (within ``street_m``, 60 m, of a line or a small area) or, failing
-that, the nearest within 150 m, followed by "by <landmark>" for the nearest station (within
+running furthest through it (within ``street_m``, 60 m, of a line or a small area; for a point,
+the nearest street within ``street_m``) or, failing that, the nearest within 150 m, followed by "by <landmark>" for the nearest station (within
 500 m), else park, school or bus stop (within 250 m) whose name differs from the street's.
 Without a street it is "near <landmark>"; with neither, "near <area>" from the gazetteer's
 neighbourhoods. :meth:`PlaceNamer.unnamed` names a way that has no name of its own:
@@ -18,6 +22,7 @@ neighbourhoods. :meth:`PlaceNamer.unnamed` names a way that has no name of its o
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import datasets
 from ..geocode.places import Gazetteer, read_osm_streets
 
-__all__ = ["PlaceNamer", "place_namer"]
+__all__ = ["PlaceNamer", "names_of_points", "place_namer", "place_names"]
 
 #: How far to look for a landmark of each kind, metres, in order of preference.
 _LANDMARKS: Final = (("station", 500.0), ("park", 250.0), ("school", 250.0), ("stop", 250.0))
@@ -86,7 +91,11 @@ class PlaceNamer:
     # ------------------------------------------------------------------ parts
     def street(self, geom: BaseGeometry) -> str | None:
         """The named street running furthest through ``geom`` (buffered by ``street_m``), or
-        the nearest within 150 m."""
+        the nearest within 150 m. A point is on its nearest street within ``street_m``."""
+        if geom.geom_type == "Point":
+            hit = self._streets.nearest(geom, self.street_m)
+            if hit:
+                return hit[0]
         zone = geom.buffer(self.street_m) if geom.geom_type != "Polygon" else geom
         idx = self._streets.tree.query(zone, predicate="intersects")
         if len(idx):
@@ -158,3 +167,38 @@ def _namer(data_dir: Path) -> PlaceNamer:
 def place_namer(data_dir: Path | str | None = None) -> PlaceNamer:
     """The :class:`PlaceNamer` of a data folder (built once per folder)."""
     return _namer(Path(data_dir) if data_dir is not None else datasets.default_data_dir())
+
+
+def place_names(
+    geometries: Iterable[BaseGeometry | None], data_dir: Path | str | None = None
+) -> list[str]:
+    """A plain name per EPSG:27700 geometry (:meth:`PlaceNamer.name`); ``""`` for a missing or
+    empty one. The one naming function of the package (reports, layers, the web page through
+    ``GET /places/names``)."""
+    namer = place_namer(data_dir)
+    return ["" if g is None or g.is_empty else namer.name(g) for g in geometries]
+
+
+def names_of_points(
+    points: Iterable[str], *, radius_m: float = 0.0, data_dir: Path | str | None = None
+) -> list[str]:
+    """:func:`place_names` of ``"LON,LAT"`` texts (WGS84), or of circles of ``radius_m``
+    around them (the web page's names; ``GET /places/names``)."""
+    from pyproj import Transformer
+
+    from .._errors import ValidationError
+
+    to_bng = Transformer.from_crs("OGC:CRS84", "EPSG:27700", always_xy=True)
+    geoms: list[BaseGeometry] = []
+    for text in points:
+        try:
+            lon, lat = (float(v) for v in str(text).split(","))
+        except ValueError:
+            msg = f"`at` {text!r} is not LON,LAT; e.g. at=-0.1118,51.6215"
+            raise ValidationError(msg) from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError(f"`at` {text!r} is not WGS84 degrees (LON,LAT).")
+        x, y = to_bng.transform(lon, lat)
+        pt = shapely.Point(x, y)
+        geoms.append(pt.buffer(radius_m) if radius_m > 0 else pt)
+    return place_names(geoms, data_dir)

@@ -5,7 +5,7 @@ For a home (a referral's home postcode, or a postcode given) and one or more can
 schools: the walking and bus journeys to school (arriving by the bell) and home (leaving at
 it), each with its exposure and safer alternative (:func:`geosafe.risk.journeys.
 assess_journeys`); the named hotspots they cross, with times of day and trend
-(:func:`geosafe.risk.places.rank_places`); and the places named in the pupil's own referral
+(:func:`geosafe.risk.route_places.rank_places`); and the places named in the pupil's own referral
 notes (found by the gazetteer) that lie near a route: within ``max(150 m, half the place's
 size)`` of it (a park's size is its own extent, a street's ~300 m).
 
@@ -33,7 +33,7 @@ from ..network.walk import WalkNetwork
 from .exposure import ExposureModel
 from .journeys import assess_journeys
 from .naming import PlaceNamer
-from .places import JourneyWindow, rank_places
+from .route_places import JourneyWindow, rank_places
 
 __all__ = [
     "NOTE_FIELDS",
@@ -72,7 +72,7 @@ class CandidateCheck:
     journeys
         ``label`` -> :class:`~geosafe.network.journeys.JourneyResult` (see :data:`JOURNEYS`).
     places
-        Named hotspots the journeys cross (:func:`~geosafe.risk.places.rank_places`) with
+        Named hotspots the journeys cross (:func:`~geosafe.risk.route_places.rank_places`) with
         ``journeys``: the labels of the journeys crossing each.
     referral_places
         Places named in the referral's notes near a route: ``name``, ``kind``, ``field``,
@@ -101,6 +101,18 @@ class PlacementCheck:
     candidates: list[CandidateCheck]
     notes_places: list[dict[str, Any]]
     statement: str = NOT_A_RECOMMENDATION
+    #: Safe places (:func:`geosafe.protect.safe_places.load_safe_places`) to count along the
+    #: journeys; ``None`` when none were imported.
+    safe_places: Any = None
+
+    def safe_places_of(self, j: JourneyResult) -> dict[str, Any]:
+        """What a journey passes (:func:`geosafe.protect.safe_places.journey_safe_places`);
+        ``{}`` without safe places or for an impossible journey."""
+        if self.safe_places is None or j.error is not None:
+            return {}
+        from ..protect.safe_places import journey_safe_places
+
+        return journey_safe_places(j, self.safe_places, day=self.date)
 
 
 def referral_home_and_notes(store: Any, referral_id: str) -> tuple[str, dict[str, str]]:
@@ -184,6 +196,7 @@ def check_placement(
     namer: PlaceNamer | None = None,
     gazetteer: Gazetteer | None = None,
     data_dir: Path | str | None = None,
+    safe_places: Any = None,
 ) -> PlacementCheck:
     """Journeys from one home to and from each candidate school (see the module notes).
 
@@ -207,6 +220,9 @@ def check_placement(
         The referral's notes by field (:data:`NOTE_FIELDS`), searched for named places.
     namer, gazetteer
         Place naming (:class:`PlaceNamer`) and the gazetteer for the notes.
+    safe_places
+        Safe places to count along each journey ("passes 2 safe places"), open or not when
+        the pupil walks by on ``date``.
 
     Returns
     -------
@@ -274,6 +290,7 @@ def check_placement(
         depart,
         candidates,
         notes_places,
+        safe_places=safe_places if safe_places is not None and len(safe_places) else None,
     )
 
 
@@ -295,6 +312,7 @@ def placement_json(check: PlacementCheck) -> dict[str, Any]:
             "alt_exposure": num(j.alt_exposure, 4),
             "hotspots_crossed": list(j.hotspots_crossed),
             "error": j.error,
+            **check.safe_places_of(j),
         }
 
     return {

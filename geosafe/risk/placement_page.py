@@ -37,11 +37,22 @@ def _rows(rows: list[list[str]], head: list[str]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _journeys(c: CandidateCheck) -> str:
+def _safe(check: PlacementCheck, j: Any) -> str:
+    got = check.safe_places_of(j)
+    if not got:
+        return "-"
+    names = ", ".join(
+        f"{p['name']} ({p['at'] or '?'}, {'open' if p['open'] else 'closed' if p['open'] is False else 'hours unknown'})"
+        for p in got["safe_places"]
+    )
+    return html.escape(f"passes {got['passes_safe_places']} open" + (f": {names}" if names else ""))
+
+
+def _journeys(c: CandidateCheck, check: PlacementCheck) -> str:
     rows = []
     for label, j in c.journeys.items():
         if j.error is not None:
-            rows.append([html.escape(label), "not possible", _cell(j.error), "", "", "", ""])
+            rows.append([html.escape(label), "not possible", _cell(j.error), "", "", "", "", ""])
             continue
         rows.append(
             [
@@ -52,6 +63,7 @@ def _journeys(c: CandidateCheck) -> str:
                 "-" if j.exposure is None else f"{j.exposure:.2f}",
                 "-" if j.alt_exposure is None else f"{j.alt_exposure:.2f}",
                 html.escape(", ".join(h["id"] for h in j.hotspots_crossed) or "none"),
+                _safe(check, j),
             ]
         )
     return _rows(
@@ -64,6 +76,7 @@ def _journeys(c: CandidateCheck) -> str:
             "Exposure",
             "With the safer alternative",
             "Hotspots crossed",
+            "Safe places passed on foot",
         ],
     )
 
@@ -137,6 +150,13 @@ def _map(c: CandidateCheck, check: PlacementCheck, net: WalkNetwork, data_dir: A
                 'fill="#ff8f00" fill-opacity="0.6" stroke="#e65100" stroke-width="2"',
             )
         )
+    if check.safe_places is not None:  # the safe places these journeys pass, in green
+        routes = shapely.union_all([g for g in walk + bus if g is not None]).buffer(50)
+        near = [g for g in check.safe_places.geometry if g.intersects(routes)]
+        if near:
+            from .report_page import safe_place_overlay
+
+            overlays.append(safe_place_overlay(near))
     overlays.append(
         Overlay(
             [shapely.Point(c.school_xy).buffer(45), shapely.Point(check.home_xy).buffer(45)],
@@ -167,12 +187,12 @@ def _page(c: CandidateCheck, check: PlacementCheck, net: WalkNetwork, data_dir: 
 Other candidates: {html.escape(", ".join(others) or "none")} (one page each, laid out alike).
 Exposure: expected relevant incidents within 50 m of the pupil per 1,000 journeys.
 Analyst only: this page names the home postcode and places from the referral.</p>
-<h2>Journeys</h2>{_journeys(c)}
+<h2>Journeys</h2>{_journeys(c, check)}
 <h2>Places along these journeys</h2>{_places(c)}
 <h2>Places named in the referral near these journeys</h2>{_referral(c, check)}
 <h2>Map</h2>{_map(c, check, net, data_dir)}
 <p class="muted">Blue: walking, purple: bus; red: hotspots (numbered as above); orange: places
-named in the referral; black dots: home and school. Background: OpenStreetMap contributors
+named in the referral; green: safe places; black dots: home and school. Background: OpenStreetMap contributors
 (ODbL), drawn offline.</p>
 </body></html>
 """

@@ -1,6 +1,6 @@
 """A school's report: its pupils' journeys aggregated into corridors, the hotspots along
 them, the named places along the routes in the morning and the afternoon
-(:mod:`geosafe.risk.places`) and the Fair Access Panel need matrix, disclosure-controlled for
+(:mod:`geosafe.risk.route_places`) and the Fair Access Panel need matrix, disclosure-controlled for
 non-analysts. The printable page is :mod:`geosafe.risk.report_page`.
 """
 
@@ -21,7 +21,7 @@ from ..incident import CRS_BNG, FLAG_NAMES
 from ..network.walk import WalkNetwork
 from .exposure import EXPOSURE_UNITS, ExposureModel
 from .naming import PlaceNamer
-from .places import JourneyWindow, rank_places
+from .route_places import JourneyWindow, rank_places
 
 __all__ = [
     "FAP_FLAGS",
@@ -63,7 +63,10 @@ class SchoolReport:
         Plain-language notes on suppression, rounding and the data used.
     places
         Named places along the routes, morning and afternoon, ranked
-        (:data:`geosafe.risk.places.PLACE_COLUMNS`).
+        (:data:`geosafe.risk.route_places.PLACE_COLUMNS`).
+    safe_places
+        Safe places the walks pass, per window
+        (:data:`geosafe.protect.safe_places.ALONG_COLUMNS`); ``None`` when none were given.
     """
 
     school_urn: str
@@ -75,6 +78,7 @@ class SchoolReport:
     summary: dict[str, Any]
     notes: tuple[str, ...]
     places: gpd.GeoDataFrame | None = None
+    safe_places: gpd.GeoDataFrame | None = None
 
 
 def representative_school_day(
@@ -170,6 +174,8 @@ def build_school_report(
     home_model: ExposureModel | None = None,
     namer: PlaceNamer | None = None,
     trend_months: int = 6,
+    safe_places: gpd.GeoDataFrame | None = None,
+    day: dt.date | None = None,
 ) -> SchoolReport:
     """Aggregate one school's journeys into corridors, hotspots along them and needs.
 
@@ -199,6 +205,10 @@ def build_school_report(
         it hotspots keep their ids and unnamed ways their ``highway`` tag in brackets.
     trend_months
         Length of the recent and previous periods the places' trend compares, months.
+    safe_places, day
+        Safe places (:func:`geosafe.protect.safe_places.load_safe_places`) and the day the
+        journeys are made (default ``params["date"]``): the places each window's walks pass,
+        open or not when the pupils pass (:func:`geosafe.protect.safe_places.safe_places_along`).
 
     Returns
     -------
@@ -322,6 +332,11 @@ def build_school_report(
         publish=lambda v: _publish(v, role)[0],
         months=trend_months,
     )
+    safe_table, safe_summary = _safe_places(
+        safe_places,
+        [("morning", routed), *([("afternoon", home)] if home is not None else [])],
+        day if day is not None else (params or {}).get("date"),
+    )
     # -- disclosure control
     notes = [
         "Walking routes follow OpenStreetMap paths a pedestrian may use; bus journeys use the "
@@ -386,9 +401,42 @@ def build_school_report(
             summary["model"] = {**summary["model"], "incidents": _publish([incidents], role)[0][0]}
         if "home" in summary:
             summary["home"] = _publish_window(summary["home"], role)
+    if safe_summary is not None:
+        summary["safe_places"] = safe_summary
+        if role != "analyst":  # every pupil count as the others: 1-9 suppressed, others to 5
+            for w in safe_summary.values():
+                small = w["pupils_routed"] < 10
+                for k in ("pupils_routed", "pupils_passing_open"):
+                    w[k] = _publish([w[k]], role)[0][0]
+                if small:
+                    w["median_open_passed"] = None
+            if safe_table is not None and len(safe_table):
+                for col in ("pupils", "pupils_open"):
+                    safe_table[col] = _publish(safe_table[col].to_numpy(), role)[0]
     return SchoolReport(
-        school_urn, school_name, role, corridors, hotspots, matrix, summary, tuple(notes), places
+        school_urn,
+        school_name,
+        role,
+        corridors,
+        hotspots,
+        matrix,
+        summary,
+        tuple(notes),
+        places,
+        safe_table,
     )
+
+
+def _safe_places(
+    places: gpd.GeoDataFrame | None, windows: list[tuple[str, Sequence[Any]]], day: Any
+) -> tuple[gpd.GeoDataFrame | None, dict[str, Any] | None]:
+    """The safe places along the walks of each window (``None`` without safe places)."""
+    if places is None:
+        return None, None
+    from ..protect.safe_places import safe_places_along
+
+    when = dt.date.fromisoformat(str(day)[:10]) if day is not None else dt.date.today()
+    return safe_places_along(windows, places, day=when)
 
 
 def _way_name(net: WalkNetwork, e: int, geom: Any, namer: PlaceNamer | None) -> str:

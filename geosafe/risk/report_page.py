@@ -136,6 +136,8 @@ def report_map(
                 labels=[str(r) for r in p["rank"]],
             )
         )
+    if report.safe_places is not None and not report.safe_places.empty:
+        overlays.append(safe_place_overlay(report.safe_places.geometry))
     overlays.append(
         Overlay(
             [shapely.Point(school_xy).buffer(45)],
@@ -150,6 +152,60 @@ def report_map(
         width=width,
         title=f"map of {report.school_name}'s routes and the places along them",
     )
+
+
+def safe_place_overlay(points: Any) -> Overlay:
+    """Safe places on a report map: green discs with a white edge (30 m)."""
+    return Overlay(
+        [g.buffer(30) for g in points if g is not None and not g.is_empty],
+        'fill="#2e7d32" stroke="#fff" stroke-width="2"',
+    )
+
+
+def _safe_places_section(report: SchoolReport) -> str:
+    """The "Safe places along the routes" table and sentence per window."""
+    sp = report.safe_places
+    info = report.summary.get("safe_places")
+    if sp is None or info is None:
+        return (
+            '<h2>Safe places along the routes</h2><p class="muted">No safe places have been '
+            "imported (<code>geosafe safe-places import</code>), so none are counted.</p>"
+        )
+    lines = []
+    for window, w in info.items():
+        med = w.get("median_open_passed")
+        med_text = "not shown (fewer than 10 pupils)" if med is None else f"{med:g}"
+        lines.append(
+            f"<li>{html.escape(window.capitalize())}: a pupil's walk passes a median of "
+            f"{html.escape(med_text)} safe place(s) open at the time; "
+            f"{_count(w.get('pupils_passing_open'))} of {_count(w.get('pupils_routed'))} pupils "
+            f"pass at least one (within {w.get('within_m', 50):g} m of the walk).</li>"
+        )
+    rows = [
+        [
+            _cell(r["name"]),
+            _cell(r["kind"]),
+            _cell(r["window"]),
+            _cell(r["open_when_passed"]),
+            _cell(f"{r['first'] or '?'}-{r['last'] or '?'}"),
+            _count(r["pupils"]),
+            _count(r["pupils_open"]),
+            _cell(r["opening_hours"] if isinstance(r["opening_hours"], str) else "hours unknown"),
+        ]
+        for _, r in sp.iterrows()
+    ]
+    head = [
+        "Safe place",
+        "Kind",
+        "Journey",
+        "Open when pupils pass?",
+        "When they pass",
+        "Pupils passing",
+        "Pupils passing while open",
+        "Opening hours",
+    ]
+    table = _table(rows, head) if rows else "<p>No safe place lies along these walks.</p>"
+    return f"<h2>Safe places along the routes</h2><ul>{''.join(lines)}</ul>{table}"
 
 
 def _day(text: Any) -> str:
@@ -323,8 +379,9 @@ the map. Counts compare {html.escape(span_text)}.</p>
 <h2>Map</h2>
 {report_map(report, school_xy, network=network, data_dir=data_dir)}
 <p class="muted">Blue: streets walked, purple: bus stretches (thicker = more pupils); red:
-the numbered places; black dot: the school. Background: OpenStreetMap contributors (ODbL),
-drawn offline.</p>
+the numbered places; green: safe places; black dot: the school. Background: OpenStreetMap
+contributors (ODbL), drawn offline.</p>
+{_safe_places_section(report)}
 <h2>Busiest corridors (journeys to school)</h2>
 {_corridor_table(report)}
 <h2>Data matrix of need (Fair Access Panel referrals)</h2>

@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+from tests._live import serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,12 +79,6 @@ class LoadResult:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(db: Path, work: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -98,20 +93,6 @@ def _env(db: Path, work: Path) -> dict[str, str]:
         }
     )
     return env
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 180.0) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -154,28 +135,9 @@ BURST: tuple[tuple[str, str], ...] = (
 def live_server(db: Path, folder: Path) -> Iterator[str]:
     """``uvicorn api:create_app --factory`` on a free loopback port serving ``db``; yields
     its base URL and stops it on exit (its log is ``folder/server.log``)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
-            cwd=ROOT,
-            env=_env(db, folder / "work"),
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )  # fmt: skip
-        try:
-            _wait_ready(base, server)
-            live_server.pid = server.pid  # type: ignore[attr-defined]
-            yield base
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=20)
+    with serve_process(_env(db, folder / "work"), folder / "server.log") as server:
+        live_server.pid = server.pid  # type: ignore[attr-defined]
+        yield server.base
 
 
 def run_load(

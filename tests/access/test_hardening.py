@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from fastapi.testclient import TestClient
 from geosafe._errors import LimitExceededError, RequestCostError
 from geosafe.access import limits
 from geosafe.access.tokens import AccessSettings
+from tests._live import serve_app
 
 from .conftest import SCHOOL_A, WARDS
 
@@ -268,24 +267,9 @@ def test_token_create_binds_a_purpose(tmp_path: Path, capsys) -> None:  # type: 
 
 @pytest.fixture(scope="module")
 def live(small_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import socket
-
-    import uvicorn
-
     app, _ = small_app
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield base
 
 
 def test_httpx_basic_auth_against_a_live_server(live: str, small_app) -> None:  # type: ignore[no-untyped-def]

@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +30,7 @@ from geosafe import datasets
 from geosafe.access.tokens import AccessSettings, TokenStore
 from geosafe.settings import StoreSettings
 from geosafe.store import ROW_COLUMNS, Store, open_store
+from tests._live import serve_app
 from tests.conftest import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,30 +262,11 @@ def auth(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(app: Any) -> Iterator[str]:
     """The test app served by uvicorn on a random loopback port (a thread)."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app, lifespan="off") as base:
+        yield base
 
 
 def today() -> dt.date:

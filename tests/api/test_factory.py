@@ -43,7 +43,7 @@ def test_geosafe_serve_prints_its_url_and_serves(service_db: Path | str, tmp_pat
 
     import httpx
 
-    from .conftest import free_port
+    from tests._live import free_port
 
     port = free_port()
     env = dict(os.environ, GEOSAFE_WORK_DIR=str(tmp_path))

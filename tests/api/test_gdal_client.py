@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +14,9 @@ import httpx
 import pytest
 
 from api import create_app
+from tests._live import serve_app
 
-from .conftest import Tokens, free_port, make_settings
+from .conftest import Tokens, make_settings
 
 pytestmark = pytest.mark.gdal
 
@@ -28,20 +27,9 @@ PAGE = 5
 def server(
     service_db: Path | str, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    import uvicorn
-
     app = create_app(make_settings(service_db, tmp_path_factory.mktemp("gdal"), max_page_size=PAGE))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield base
 
 
 def _headers(tokens: Tokens) -> dict[str, str]:

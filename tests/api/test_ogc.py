@@ -81,6 +81,7 @@ def test_collections_by_role(client: TestClient, tokens: Tokens) -> None:
         "emerging-cells",
         "schools",
         "bus-stops",
+        "safe-places",
         "journey-corridors",
     }
     ids_n = {

@@ -182,6 +182,11 @@ def _layer_problems(role: str, run: dict[str, Any]) -> list[str]:
         matched = run["matched"][cid]
         if not rec["valid"]:
             problems.append(f"{cid}: not a valid QGIS layer ({rec.get('error')})")
+        elif matched == 0 and rec["geometry"] == "No geometry":
+            # QGIS learns an OAPIF layer's geometry type and CRS from its features: an empty
+            # collection (e.g. safe-places before any import) loads without them
+            if rec["feature_count"] != 0:
+                problems.append(f"{cid}: empty by numberMatched, {rec['feature_count']} in QGIS")
         elif rec["geometry"] != want:
             problems.append(
                 f"{cid}: geometry {rec['geometry']!r} ({rec['wkb']}), expected {want!r}"

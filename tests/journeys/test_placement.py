@@ -53,9 +53,19 @@ def test_referral_park_reported_on_the_right_route(
     (tmp_path / "dir.csv").write_text("\n".join(rows) + "\n")
     db = tmp_path / "s.db"
     out = tmp_path / "placement"
+    from geosafe.network.origins import school_location
+
+    gate = school_location(ON_ROUTE)[0]  # a safe place at St Anne's gate, open all day
+    (tmp_path / "safe.csv").write_text(
+        f"name,kind,easting,northing,opening_hours\nGate Haven,safe haven,{gate[0]:.1f},{gate[1]:.1f},24/7\n"
+    )
     try:
         for source in ("fap", "dir"):
             assert main(["import", source, str(tmp_path / f"{source}.csv"), "--db", str(db)]) == 0
+        assert (
+            main(["safe-places", "import", "--db", str(db), "--csv", str(tmp_path / "safe.csv")])
+            == 0
+        )
         argv = ["placement", "--referral", "FAP-T-001", "--school", ON_ROUTE]
         argv += ["--school", OFF_ROUTE, "--db", str(db), "--out", str(out)]
         assert main([*argv, "--purpose", "panel 2025-03"]) == 0
@@ -76,6 +86,9 @@ def test_referral_park_reported_on_the_right_route(
     for c in doc["candidates"]:
         assert set(c["journeys"]) == {"walk to school", "bus to school", "walk home", "bus home"}
         assert c["journeys"]["walk home"]["direction"] == "from-school"
+    # "passes 1 safe place": the walk to St Anne's ends at its gate; Laurel Park's does not
+    assert by_urn[ON_ROUTE]["journeys"]["walk to school"]["passes_safe_places"] == 1
+    assert by_urn[OFF_ROUTE]["journeys"]["walk to school"]["passes_safe_places"] == 0
     # one printable page per candidate, rendered by a real Chromium
     pages = sorted(out.glob("placement-*.html"))
     assert [p.name for p in pages] == [f"placement-{ON_ROUTE}.html", f"placement-{OFF_ROUTE}.html"]
@@ -84,6 +97,7 @@ def test_referral_park_reported_on_the_right_route(
         assert "does not recommend one" in text and "<svg" in text
     on_page = (out / f"placement-{ON_ROUTE}.html").read_text()
     assert "Broomfield Park</b> (park)" in on_page
+    assert "passes 1 open: Gate Haven" in on_page
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Debian chromium is not installed; run scripts/setup.sh --test")

@@ -17,8 +17,8 @@ from geosafe import datasets
 from geosafe.calendar import default_calendar
 from geosafe.geocode.places import Gazetteer
 from geosafe.risk.naming import place_namer
-from geosafe.risk.places import active_times, trend_word
 from geosafe.risk.report import need_matrix, representative_school_day
+from geosafe.risk.route_places import active_times, trend_word
 
 from .test_journeys import HERE, SCHOOL, _build_store
 

@@ -9,7 +9,7 @@ import shapely
 
 from geosafe.geocode.routes import RouteIndex
 from geosafe.risk.bus_routes import RouteRun, profile_routes
-from geosafe.risk.place_service import route_incidents
+from geosafe.risk.place_lookup import route_incidents
 
 LINE = shapely.LineString([(530000, 190000), (531000, 190000), (532000, 190000)])  # 2 km
 

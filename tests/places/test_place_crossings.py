@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geosafe.risk.place_report import (
+from geosafe.risk.place_crossings import (
     SchoolRun,
     crossings,
     place_cells,

@@ -35,6 +35,7 @@ from ..incident import CRS_BNG
 __all__ = [
     "CROSSING_COLUMNS",
     "SchoolRun",
+    "cell_polygon",
     "crossings",
     "place_cells",
     "published_cells",
@@ -57,6 +58,7 @@ _RES: Final = 8
 _STEP_M: Final = 25.0
 _SLOT_S: Final = 1800
 _TO_WGS = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
+_TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,13 @@ def place_cells(place: BaseGeometry) -> list[str]:
     return sorted(cells)
 
 
+def cell_polygon(cell: str) -> BaseGeometry:
+    """An H3 cell's hexagon in EPSG:27700."""
+    lat_lon = np.asarray(h3.cell_to_boundary(cell))
+    x, y = _TO_BNG.transform(lat_lon[:, 1], lat_lon[:, 0])
+    return shapely.Polygon(np.column_stack([x, y]))
+
+
 def _line_time(piece: tuple[str, BaseGeometry, Any, Any], d: float) -> float | None:
     _, g, a, b = piece
     if a is None or b is None or g.length == 0:
@@ -311,9 +320,13 @@ def published_cells(
     *,
     role: str,
     school_urn: str | None = None,
+    scope: BaseGeometry | None = None,
 ) -> dict[str, Any]:
     """The place as school and neighbourhood roles see it: the res-8 cells it touches with
-    published pupil counts (1-9 suppressed, others rounded to 5).
+    published pupil counts (1-9 suppressed, others rounded to 5). With ``scope`` (a
+    neighbourhood's wards, EPSG:27700) only the cells touching it, as every layer of that
+    role (:func:`geosafe.publish.disclosure.clip_to_scope`); ``outside_scope`` says how many
+    were left out.
 
     ``school``: only ``school_urn``'s pupils, per cell, window, mode and half-hour;
     ``neighbourhood``: all schools together per cell, window, mode and half-hour, and the
@@ -325,6 +338,11 @@ def published_cells(
         msg = f"`role` {role!r} has no published view; pass 'school' or 'neighbourhood'."
         raise ValueError(msg)
     cells = place_cells(place)
+    outside = 0
+    if scope is not None:
+        inside = [c for c in cells if cell_polygon(c).intersects(scope)]
+        outside = len(cells) - len(inside)
+        cells = inside
     runs = [r for r in runs if role != "school" or r.school_urn == school_urn]
     passes = cell_passes(runs, cells)
     if role == "neighbourhood":
@@ -367,7 +385,13 @@ def published_cells(
         "schools": [{"school_urn": u, "school_name": n} for u, n in named]
         if role == "neighbourhood"
         else [{"school_urn": school_urn}],
+        "outside_scope": outside,
         "note": "Counts are pupils whose routes cross each H3 cell (edge about 0.5 km) that "
         "the place touches; counts of 1-9 are suppressed (null) and others rounded to the "
-        "nearest 5. A pupil crossing several cells is counted in each.",
+        "nearest 5. A pupil crossing several cells is counted in each."
+        + (
+            f" {outside} cell(s) of the place outside your neighbourhood's wards are not shown."
+            if outside
+            else ""
+        ),
     }

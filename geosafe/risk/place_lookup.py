@@ -3,7 +3,7 @@
 Resolves the place (a hotspot id of the school-run exposure model, a gazetteer name, a point
 with a radius, or a bus route and direction), gathers every demo-area school's journeys with
 :func:`geosafe.publish.corridors.school_journeys` (the journeys the school reports use, so the
-pupils match them) and reports with :mod:`geosafe.risk.place_report`. A bus route adds the
+pupils match them) and reports with :mod:`geosafe.risk.place_crossings`. A bus route adds the
 DIR/ASIF incidents recorded on it in the school run by direction, hour and stop, and the
 hotspots and named places along it.
 """
@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import datasets
 from .._errors import NotFoundError, ValidationError
 from ..incident import CRS_BNG
-from . import place_report as pr
+from . import place_crossings as pr
 
 __all__ = ["build_place_report", "place_index", "route_incidents", "route_line"]
 
@@ -32,6 +32,12 @@ _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 _TO_WGS = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
 _ALONG_M = 100.0
 _MODES = ("walk", "bus")
+#: The journey windows a place report covers.
+WINDOWS = ("morning", "afternoon")
+_WINDOW_TEXT = {
+    "morning": "morning school run (arrive by 08:40)",
+    "afternoon": "afternoon run home (leave at 15:15)",
+}
 
 
 def route_line(data_dir: Any, route: str, direction: int | None) -> Any:
@@ -114,24 +120,41 @@ def _school_runs(
     public: bool,
     school: str | None,
     modes: Sequence[str] = _MODES,
+    windows: Sequence[str] = WINDOWS,
 ) -> list[pr.SchoolRun]:
-    from ..publish.corridors import school_journeys
+    """Every demo school's journeys per mode and window: ``morning`` to school arriving by
+    08:40, ``afternoon`` home leaving at 15:15 (the school reports' bells)."""
+    from ..publish.corridors import DEFAULT_ARRIVE_BY, DEFAULT_DEPART, school_journeys
 
+    bells = {
+        "morning": ("to-school", DEFAULT_ARRIVE_BY),
+        "afternoon": ("from-school", DEFAULT_DEPART),
+    }
     schools = datasets.schools(svc.data_dir, demo_only=True)
     names = dict(zip(schools["urn"].astype(str), schools["name"].astype(str), strict=True))
     runs = []
     # every walk first: routing buses first changed later walks on the demo store (see
     # docs/notes/places.md), and the school reports route walks on their own
     for mode in modes:
-        for urn in sorted(names):
-            if school is not None and urn != school:
-                continue
-            try:
-                js = school_journeys(svc, urn, params, mode=mode, public=public)
-            except Exception as exc:  # a missing feed must not hide the walking answer
-                log.warning("no %s journeys for school %s: %s", mode, urn, exc)
-                continue
-            runs.append(pr.SchoolRun(urn, names[urn], "morning", mode, js))
+        for window in windows:
+            direction, bell = bells[window]
+            for urn in sorted(names):
+                if school is not None and urn != school:
+                    continue
+                try:
+                    js = school_journeys(
+                        svc,
+                        urn,
+                        params,
+                        mode=mode,
+                        public=public,
+                        direction=direction,
+                        arrive_by=bell,
+                    )
+                except Exception as exc:  # a missing feed must not hide the walking answer
+                    log.warning("no %s %s journeys for school %s: %s", window, mode, urn, exc)
+                    continue
+                runs.append(pr.SchoolRun(urn, names[urn], window, mode, js))
     return runs
 
 
@@ -157,9 +180,12 @@ def _resolve(
             msg = f"`hotspot` {hotspot!r} is not a current school-run hotspot; pick one of {sorted(by_id)}."
             raise NotFoundError(msg)
         h = by_id[hotspot]
+        from .naming import place_namer
+
         return h.geometry, {
             "kind": "hotspot",
             "hotspot_id": h.hotspot_id,
+            "name": place_namer(svc.data_dir).name(h.geometry),
             "active": h.active,
             "peak_density_km2": round(h.peak_density, 1),
         }
@@ -205,15 +231,27 @@ def build_place_report(
     role: str = "analyst",
     school_urn: str | None = None,
     modes: Sequence[str] = _MODES,
+    windows: Sequence[str] = WINDOWS,
+    scope: BaseGeometry | None = None,
+    page: bool = False,
 ) -> dict[str, Any]:
     """The place report as a JSON-ready dict for ``role`` (``school``: only ``school_urn``'s
-    pupils; ``neighbourhood``: all schools together; both from published cells only)."""
+    pupils; ``neighbourhood``: all schools together, only in the cells touching its wards
+    ``scope`` (EPSG:27700); both from published cells only).
+
+    ``windows``: ``morning`` (to school) and/or ``afternoon`` (home). ``page``: also an HTML
+    page with a map of the place on the offline basemap (key ``page``)."""
     from ..publish.catalogue import AnalysisParams
     from ..publish.corridors import exposure_model
 
     public = role != "analyst"
     if role == "school" and not school_urn:
         raise ValidationError("a school role needs its `school_urn`.")
+    bad = [w for w in windows if w not in WINDOWS]
+    if bad or not windows:
+        raise ValidationError(f"`window` {bad or windows!r}: use morning, afternoon or both.")
+    if role == "neighbourhood" and scope is None:
+        raise ValidationError("a neighbourhood role needs its wards (`scope`).")
     params = AnalysisParams()
     model = exposure_model(svc, params, public=public)
     runs = _school_runs(
@@ -222,8 +260,13 @@ def build_place_report(
         public=public,
         school=school_urn if role == "school" else None,
         modes=modes,
+        windows=windows,
     )
-    out: dict[str, Any] = {"role": role, "window": "morning school run (arrive by 08:40)"}
+    out: dict[str, Any] = {
+        "role": role,
+        "window": " and ".join(_WINDOW_TEXT[w] for w in windows),
+        "windows": list(windows),
+    }
     if route:
         stretch = route_line(svc.data_dir, route, direction)
         geom = stretch.line
@@ -235,7 +278,7 @@ def build_place_report(
             "bbox": _wgs_bounds(geom),
         }
         cross = pr.riders(stretch.route, geom, runs)
-        out.update(_along(svc, model, geom, stretch.route, stretch.run, role))
+        out.update(_along(svc, model, geom, stretch.route, stretch.run, role, scope=scope))
         area = geom.buffer(_ALONG_M)
     else:
         area, desc = _resolve(
@@ -248,21 +291,57 @@ def build_place_report(
         out["schools"] = pr.summarise(cross)
         out["pupils"] = int(sum(s["pupils"] for s in out["schools"]))
     else:
-        pub = pr.published_cells(area, runs, role=role, school_urn=school_urn)
+        pub = pr.published_cells(area, runs, role=role, school_urn=school_urn, scope=scope)
         out["published"] = pub
         out["schools"] = pub["schools"]
         out["pupils"] = pub["pupils_at_least"]
+    out["safe_places"] = _safe_places_near(svc, area)
+    if page:
+        from .place_page import place_page
+
+        out["page"] = place_page(
+            out, area, runs if role == "analyst" else [], data_dir=svc.data_dir, svc=svc
+        )
     return out
 
 
-def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> dict[str, Any]:
-    """Hotspots, named places and DIR/ASIF incidents along a route's run (school run)."""
+def _safe_places_near(
+    svc: Any, area: BaseGeometry, within_m: float = 100.0
+) -> list[dict[str, Any]]:
+    """Safe places (public) within ``within_m`` of the place, nearest first."""
+    from ..protect.safe_places import KINDS, load_safe_places
+
+    places = load_safe_places(svc.store)
+    if places.empty:
+        return []
+    d = places.geometry.distance(area)
+    near = places[d <= within_m].assign(distance_m=d[d <= within_m]).sort_values("distance_m")
+    return [
+        {
+            "name": r["name"],
+            "kind": KINDS.get(r["kind"], r["kind"]),
+            "opening_hours": r["opening_hours"] if isinstance(r["opening_hours"], str) else None,
+            "distance_m": round(float(r["distance_m"]), 0),
+            "lon": r["lon"],
+            "lat": r["lat"],
+        }
+        for _, r in near.iterrows()
+    ]
+
+
+def _along(
+    svc: Any, model: Any, line: Any, route: str, run: int, role: str, *, scope: Any = None
+) -> dict[str, Any]:
+    """Hotspots, named places and DIR/ASIF incidents along a route's run (school run); for a
+    neighbourhood (``scope``) only those inside its wards."""
     from ..filters import IncidentFilter
     from ..publish.disclosure import round_count
     from .naming import place_namer
 
     zone = line.buffer(_ALONG_M)
     hs = [h for h in model.hotspots if h.geometry.intersects(zone)]
+    if scope is not None:
+        hs = [h for h in hs if h.geometry.intersects(scope)]
     namer = place_namer(svc.data_dir)
     hotspots = [
         {
@@ -280,7 +359,9 @@ def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> 
     near = [
         p
         for p in gaz.places
-        if p.kind in ("park", "station", "school", "area") and p.point.distance(line) <= _ALONG_M
+        if p.kind in ("park", "station", "school", "area")
+        and p.point.distance(line) <= _ALONG_M
+        and (scope is None or scope.intersects(p.point))
     ]
     places = sorted(
         {(p.name, p.kind, round(line.project(p.point) / 1000.0, 2)) for p in near},
@@ -288,6 +369,8 @@ def _along(svc: Any, model: Any, line: Any, route: str, run: int, role: str) -> 
     )
     inc = svc.all_incidents()
     inc = inc[IncidentFilter(preset="school-run").mask(inc)]
+    if scope is not None:
+        inc = inc[inc.geometry.intersects(scope).to_numpy()]
     ri = route_incidents(inc, route, data_dir=svc.data_dir)
     ri = ri[ri["direction"].astype(str) == str(run)]
 
