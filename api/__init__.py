@@ -111,12 +111,13 @@ def create_app(
     app.state.services = Services(settings=settings, layers=layer_service, jobs=runner)
     app.state.settings = settings
     install_error_handlers(app)
-    security.install(
+    ctx = security.install(
         app,
         access=access if access is not None else AccessSettings(),
         store=StoreSettings(db=settings.db),
         data_dir=settings.data_dir,
     )
+    runner.store = ctx.shared  # job statuses any worker can answer
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz() -> dict[str, str]:

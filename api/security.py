@@ -291,7 +291,10 @@ def require(*roles: str) -> Callable[..., Principal]:
             principal.token_id,
             who=principal.label,
             what="requests",
-            setting="GEOSAFE_ACCESS_RATE_PER_MINUTE",
+            setting="GEOSAFE_ACCESS_RATE_PER_MINUTE"
+            if principal.rate_per_minute is None
+            else "the token's --rate-per-minute",
+            rate=principal.rate_per_minute,
         )
         check_request_scope(request, principal)
         request.state.principal = principal
@@ -585,9 +588,10 @@ class LimitsMiddleware:
             return await receive()  # http.disconnect
 
         heavy = _is_heavy(scope)
+        ticket = None
         if heavy:
             try:
-                await anyio.to_thread.run_sync(ctx.heavy.acquire)
+                ticket = await anyio.to_thread.run_sync(ctx.heavy.acquire)
             except GeosafeError as exc:
                 await _answer(send, exc)
                 return
@@ -595,7 +599,8 @@ class LimitsMiddleware:
             await self._run_with_deadline(scope, replay, send, settings.request_timeout_s)
         finally:
             if heavy:
-                ctx.heavy.release()
+                with anyio.CancelScope(shield=True):  # a shared slot is a database write
+                    await anyio.to_thread.run_sync(ctx.heavy.release, ticket)
 
     async def _run_with_deadline(
         self, scope: Scope, receive: Receive, send: Send, timeout_s: float

@@ -54,5 +54,8 @@ class ServiceSettings(BaseSettings):
     synthetic_data: bool = True
     #: Background job workers.
     job_workers: int = Field(default=1, ge=1, le=16)
+    #: Worker processes of ``geosafe serve`` (each builds the app from these settings; they
+    #: share the store, tokens, sessions and limits through the databases).
+    workers: int = Field(default=1, ge=1, le=64)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

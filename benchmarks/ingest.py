@@ -18,14 +18,12 @@ Then the same at ``--small-rows`` (default 10,000: start-up bound). Peers not in
 skipped with a line saying so. Targets (issue 16): >= 150,000 rows/s and within 3x of
 ``sqlite3 .import`` at 1M rows; under 0.4 s at 10k rows.
 
-Measured 2026-12-04 (2 cores shared by 8 sessions, load average 12; read the CPU columns):
-1,000,000 rows: geosafe 41.1 s wall, 13.1 s CPU (76,000 rows/CPU-s), 667 MB; sqlite3
-.import 7.3 s wall, 2.7 s CPU; ogr2ogr 72.5 s wall, 19.3 s CPU: geosafe/sqlite3 5.6x wall,
-4.8x CPU; geosafe/ogr2ogr 0.57x wall. 10,000 rows: geosafe 3.39 s wall, 0.89 s CPU;
-ogr2ogr 0.56 s wall, 0.21 s CPU (4.2x CPU). Where the 1M-row time goes (CPU): SQLite inserts
-5.1 s and index build 3.2 s (a row is ~505 bytes, 214 of them the police.uk detail JSON,
-against ~250 for sqlite3's text row), CSV parsing 1.8 s, dedupe 1.3 s, the rest ~2.7 s.
-Targets not met; see docs/notes/ingest.md.
+Measured 2026-12-05 (load average 10.7 on 2 cores shared by 8 sessions: read the CPU
+columns), one run: 1,000,000 rows: geosafe 34.9 s wall, 10.6 s CPU (94,000 rows/CPU-s),
+604 MB; sqlite3 .import 6.8 s wall, 2.8 s CPU: geosafe/sqlite3 5.2x wall, 3.8x CPU (was
+5.6x / 4.8x); ogr2ogr 75.5 s wall, 20.0 s CPU (geosafe 0.46x wall). 10,000 rows: geosafe
+3.9 s wall, 0.93 s CPU; ogr2ogr 0.83 s wall, 0.22 s CPU. Where the 1M-row time goes and what
+was cut: docs/notes/perf.md. Targets not met (150,000 rows/s; 3x; 0.4 s).
 
 Also ``--real DIR``: import every month file of DIR (default the shared 159-month Met set)
 into a fresh store and report accepted / no-location / updated / quarantined by reason code.
@@ -178,9 +176,23 @@ def _contenders(csv_path: Path, work: Path, *, baseline: bool) -> dict[str, obje
     return out
 
 
+def _compile_bytecode() -> None:
+    """Write geosafe's bytecode first, as installing a package does: with
+    PYTHONDONTWRITEBYTECODE set and no ``__pycache__``, every run would compile ~35 modules
+    (~0.15 s CPU of a 10k-row import)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "geosafe"), str(ROOT / "api")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def bench(rows: int, *, baseline: bool = True, runs: int = 3) -> dict[str, Timing]:
     """Import ``rows`` police.uk rows with geosafe and its peers, interleaved, ``runs``
     times each; print medians and geosafe's ratio to each peer (below 1: geosafe faster)."""
+    _compile_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         t0 = time.perf_counter()

@@ -98,6 +98,56 @@ def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
     return db, tokens["analyst"]
 
 
+def _geosafe_server(folder: Path, months: int) -> tuple[list[str], dict[str, str], str, str]:
+    """A store of the last ``months`` bundled police.uk months and the command that serves it:
+    ``(uvicorn command, environment, base URL, analyst token)``."""
+    db, token = _geosafe_store(folder, months)
+    port = _free_port()
+    env = dict(
+        os.environ,
+        GEOSAFE_DB=str(db),
+        GEOSAFE_WORK_DIR=str(folder / "work"),
+        GEOSAFE_ACCESS_RATE_PER_MINUTE="100000000",
+        PYTHONPATH=str(ROOT),
+    )
+    cmd = [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
+           "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    return cmd, env, f"http://127.0.0.1:{port}", token
+
+
+def _pygeoapi_ready(peer_python: str) -> bool:
+    """Whether ``peer_python`` has pygeoapi (says how to install it when not)."""
+    if Path(peer_python).exists() and (
+        subprocess.run([peer_python, "-c", "import pygeoapi"], capture_output=True).returncode == 0
+    ):
+        return True
+    print(
+        f"pygeoapi: skipped (no pygeoapi at {peer_python}; "
+        "python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install pygeoapi)"
+    )
+    return False
+
+
+def _pygeoapi_peer(
+    folder: Path, docs: list[dict[str, Any]], peer_python: str
+) -> tuple[int, dict[str, str]] | None:
+    """Configure pygeoapi for ``docs`` (their ``FOLDER/<id>.geojson`` written by the caller)
+    and generate its OpenAPI document: ``(port, environment)``, or ``None`` (said why)."""
+    pport = _free_port()
+    cfg = _pygeoapi_config(folder, docs, pport)
+    openapi = folder / "openapi.yml"
+    penv = dict(os.environ, PYGEOAPI_CONFIG=str(cfg), PYGEOAPI_OPENAPI=str(openapi))
+    gen = subprocess.run(
+        [str(Path(peer_python).parent / "pygeoapi"), "openapi", "generate", str(cfg),
+         "--output-file", str(openapi)],
+        env=penv, capture_output=True, text=True,
+    )  # fmt: skip
+    if gen.returncode != 0:
+        print(f"pygeoapi: skipped (openapi generation failed: {gen.stderr[-300:]})")
+        return None
+    return pport, penv
+
+
 def _time(client: httpx.Client, url: str, n: int, headers: dict[str, str]) -> list[float]:
     out = []
     for _ in range(n):
@@ -172,26 +222,10 @@ def main() -> int:
     ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-collections-"))
-    db, token = _geosafe_store(folder, args.months)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        GEOSAFE_DB=str(db),
-        GEOSAFE_WORK_DIR=str(folder / "work"),
-        GEOSAFE_ACCESS_RATE_PER_MINUTE="100000000",
-        PYTHONPATH=str(ROOT),
-    )
+    cmd, env, base, token = _geosafe_server(folder, args.months)
     auth = {"Authorization": f"Bearer {token}"}
-    cmd = [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--host",
-           "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
     results: dict[str, dict[str, float]] = {}
-    peer_ok = (
-        subprocess.run([args.peer_python, "-c", "import pygeoapi"], capture_output=True).returncode
-        == 0
-        if Path(args.peer_python).exists()
-        else False
-    )
+    peer_ok = _pygeoapi_ready(args.peer_python)
     with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
         _wait(f"{base}/healthz", gs, {})
         client = httpx.Client(timeout=300)
@@ -199,7 +233,6 @@ def main() -> int:
         docs = client.get(f"{base}/ogc/collections", headers=auth).json()["collections"]
         cold = time.perf_counter() - t0
         peer = None
-        gen_failed = None
         if peer_ok:
             for doc in docs:  # the same features for the peer, as GeoJSON files
                 r = client.get(
@@ -218,20 +251,7 @@ def main() -> int:
                         }
                     ]
                 (folder / f"{doc['id']}.geojson").write_text(json.dumps(fc))
-            pport = _free_port()
-            cfg = _pygeoapi_config(folder, docs, pport)
-            openapi = folder / "openapi.yml"
-            penv = dict(os.environ, PYGEOAPI_CONFIG=str(cfg), PYGEOAPI_OPENAPI=str(openapi))
-            gen = subprocess.run(
-                [str(Path(args.peer_python).parent / "pygeoapi"), "openapi", "generate", str(cfg),
-                 "--output-file", str(openapi)],
-                env=penv, capture_output=True, text=True,
-            )  # fmt: skip
-            if gen.returncode != 0:
-                print(f"pygeoapi: skipped (openapi generation failed: {gen.stderr[-300:]})")
-                gen_failed = gen.stderr
-            else:
-                peer = (pport, penv)
+            peer = _pygeoapi_peer(folder, docs, args.peer_python)
         if peer is not None:
             pport, penv = peer
             pcmd = [str(Path(args.peer_python).parent / "pygeoapi"), "serve"]
@@ -248,11 +268,6 @@ def main() -> int:
                     p += _time(pclient, f"{pbase}/collections?f=json", 10, {})
                 results["pygeoapi"] = _stats(p) | {"rss_mb": _rss_mb(ps.pid)}
         else:
-            if not Path(args.peer_python).exists() or (not peer_ok and gen_failed is None):
-                print(
-                    f"pygeoapi: skipped (no pygeoapi at {args.peer_python}; "
-                    "python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install pygeoapi)"
-                )
             g = _time(client, f"{base}/ogc/collections", args.requests, auth)
         results["geosafe"] = _stats(g) | {"rss_mb": _rss_mb(gs.pid), "cold_ms": cold * 1000}
     print(f"/collections, {args.requests} requests, {len(docs)} collections, loopback")

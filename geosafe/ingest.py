@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -551,21 +551,23 @@ def _import_police(
     reasons: Counter[str] = Counter()
     supersede: list[int] = []
     extra: dict[str, Any] = {"options": options, "located_preferred": 0, "ignored_columns": []}
+    check = functools.partial(
+        puk.check_chunk,
+        header=header,
+        aoi=aoi,
+        now=now,
+        max_text=settings.max_text_length,
+        aoi_margin_m=settings.aoi_margin_m,
+    )
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
+    ahead = _checked_ahead(chunks, check)
     try:
-        for k, chunk in enumerate(chunks):
+        for k, checked in enumerate(ahead):
+            chunk = checked.chunk
             if k == 0:  # a bulk load into an empty store builds its indexes at the end
                 store.defer_indexes(int(chunk.attrs.get("file_lines", 0)))
                 extra["ignored_columns"] = list(chunk.attrs.get("ignored_columns", ()))
-            res = puk.process_chunk(
-                chunk,
-                header=header,
-                dedupe=dedupe,
-                aoi=aoi,
-                now=now,
-                max_text=settings.max_text_length,
-                aoi_margin_m=settings.aoi_margin_m,
-            )
+            res = puk.finish_chunk(checked, header=header, dedupe=dedupe)
             store.stage(batch_id, res.rows)
             if res.problems:
                 store.stage_quarantine(batch_id, "police_uk", res.problems)
@@ -582,9 +584,30 @@ def _import_police(
                 progress(len(chunk))
         store.commit_batch(batch_id, dict(counts), dict(reasons), supersede, extra=extra)
     except BaseException:
+        ahead.close()  # waits for the worker's chunk in hand
         store.abort_batch(batch_id)
         raise
     return _result("police_uk", sha, path, store.batch(batch_id), duplicate=False)
+
+
+def _checked_ahead(
+    chunks: Iterator[pd.DataFrame], check: Callable[[pd.DataFrame], puk.CheckedChunk]
+) -> Generator[puk.CheckedChunk, None, None]:
+    """Each chunk read and checked (:func:`~geosafe.sources.police_uk.check_chunk`) one ahead
+    in a worker thread, so reading and checking the next chunk overlaps writing this one
+    (SQLite and the CSV tokenizer release the GIL). Deduping and staging stay in the calling
+    thread, in file order; an error in the worker is raised here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def step() -> puk.CheckedChunk | None:
+        chunk = next(chunks, None)
+        return None if chunk is None else check(chunk)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geosafe-read") as pool:
+        pending = pool.submit(step)
+        while (checked := pending.result()) is not None:
+            pending = pool.submit(step)
+            yield checked
 
 
 # -------------------------------------------------------------------------------- no store

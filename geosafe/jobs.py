@@ -4,6 +4,10 @@ pool; callers poll a :class:`JobStatus` for status and progress.
 A job function takes a ``progress(fraction, message)`` callback as its keyword argument
 ``progress`` and returns its result (a JSON-serialisable value). Finished jobs are kept
 until ``keep`` newer ones have finished.
+
+With a ``store`` (:class:`JobStore`: the service's shared limits database), every status is
+also written there, so a job started through one service worker can be polled through any
+other; it runs in the worker that accepted it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,7 +25,7 @@ from typing import Any, Literal, Protocol
 
 from ._errors import GeosafeError, LimitExceededError, NotFoundError
 
-__all__ = ["JobRunner", "JobStatus", "Progress"]
+__all__ = ["JobRunner", "JobStatus", "JobStore", "Progress"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,40 @@ class JobStatus:
             out["result"] = self.result
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], owner: str | None) -> JobStatus:
+        """The status :meth:`as_dict` wrote (with its owner)."""
+
+        def when(key: str) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(d[key]) if d.get(key) else None
+
+        return cls(
+            id=d["id"],
+            kind=d["kind"],
+            owner=owner,
+            state=d["state"],
+            progress=float(d["progress"]),
+            message=d["message"],
+            created=when("created") or _now(),
+            started=when("started"),
+            finished=when("finished"),
+            result=d.get("result"),
+            error=d.get("error"),
+        )
+
+
+class JobStore(Protocol):
+    """Where several workers keep their jobs' statuses
+    (:class:`geosafe.access.shared.SharedLimits`)."""
+
+    def put_job(
+        self, job_id: str, owner: str | None, state: str, status: dict[str, Any]
+    ) -> None: ...
+
+    def job(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def jobs(self, owner: str | None = None) -> list[dict[str, Any]]: ...
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -86,9 +125,20 @@ class JobRunner:
         Jobs waiting or running at once; more raise :class:`LimitExceededError`.
     keep
         Finished jobs remembered.
+    store
+        Shared statuses for several workers (see the module docstring).
     """
 
-    def __init__(self, *, workers: int = 1, max_queued: int = 32, keep: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        max_queued: int = 32,
+        keep: int = 200,
+        store: JobStore | None = None,
+    ) -> None:
+        self.store = store
+        self._written: dict[str, float] = {}
         self._pool: ThreadPoolExecutor | None = None
         self.workers = workers
         self.max_queued = max_queued
@@ -124,6 +174,7 @@ class JobRunner:
                 created=_now(),
             )
             self._jobs[job.id] = job
+            self._share(job)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="geosafe-job")
             pool = self._pool
@@ -132,7 +183,23 @@ class JobRunner:
 
     def _update(self, job_id: str, **changes: Any) -> None:
         with self._lock:
-            self._jobs[job_id] = replace(self._jobs[job_id], **changes)
+            job = self._jobs[job_id] = replace(self._jobs[job_id], **changes)
+        self._share(job, progress_only=set(changes) <= {"progress", "message"})
+
+    def _share(self, job: JobStatus, *, progress_only: bool = False) -> None:
+        """Write the status to the shared store (progress at most twice a second)."""
+        if self.store is None:
+            return
+        now = time.monotonic()
+        if progress_only and now - self._written.get(job.id, 0.0) < 0.5:
+            return
+        self._written[job.id] = now
+        try:
+            self.store.put_job(job.id, job.owner, job.state, {**job.as_dict(), "owner": job.owner})
+        except Exception:  # the job goes on; other workers see its next update
+            log.warning("could not share the status of job %s", job.id, exc_info=True)
+        if job.state in ("done", "failed"):
+            self._written.pop(job.id, None)
 
     def _run(
         self, job_id: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -168,9 +235,13 @@ class JobRunner:
                 del self._jobs[k]
 
     def status(self, job_id: str) -> JobStatus:
-        """The job's current status."""
+        """The job's current status (from the shared store when another worker runs it)."""
         with self._lock:
             job = self._jobs.get(job_id)
+        if job is None and self.store is not None:
+            shared = self.store.job(job_id)
+            if shared is not None:
+                job = JobStatus.from_dict(shared, shared.get("owner"))
         if job is None:
             msg = f"job {job_id!r} does not exist (finished jobs are kept for a while only)."
             raise NotFoundError(msg)
@@ -179,8 +250,13 @@ class JobRunner:
     def list(self, *, owner: str | None = None) -> list[JobStatus]:
         """Every remembered job (of ``owner`` if given), oldest first."""
         with self._lock:
-            jobs = list(self._jobs.values())
-        return [j for j in jobs if owner is None or j.owner == owner]
+            jobs = {j.id: j for j in self._jobs.values()}
+        if self.store is not None:
+            for d in self.store.jobs(owner):
+                if d["id"] not in jobs:
+                    jobs[d["id"]] = JobStatus.from_dict(d, d.get("owner"))
+        ordered = sorted(jobs.values(), key=lambda j: j.created)
+        return [j for j in ordered if owner is None or j.owner == owner]
 
     def wait(self, job_id: str, *, timeout_s: float = 60.0) -> JobStatus:
         """Block until the job finishes or ``timeout_s`` seconds pass; returns its status."""

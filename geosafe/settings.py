@@ -80,9 +80,10 @@ class StoreSettings(BaseSettings):
     #: The incident store: a SQLite file, or a PostGIS database as a
     #: ``postgresql://user@host:port/database`` URL. ``--db`` overrides, else ``GEOSAFE_DB``.
     db: Path | str = Field(default=Path("geosafe.db"))
-    #: Audit log (its own SQLite file so a running import never blocks it). Default: beside
-    #: the store, ``<db>.audit.sqlite``.
-    audit_db: Path | None = None
+    #: Audit log (its own SQLite file so a running import never blocks it), or a PostgreSQL
+    #: URL (schema ``geosafe_audit``; give it a role of its own). Default: beside a SQLite
+    #: store, ``<db>.audit.sqlite``; a PostGIS store's own database.
+    audit_db: Path | str | None = None
     #: Incidents older than this many days are removed by ``geosafe purge``.
     retention_days: int = Field(default=6 * 365, ge=1)
 
@@ -91,9 +92,21 @@ class StoreSettings(BaseSettings):
     def _url_or_path(cls, value: object) -> Path | str:
         return value if is_db_url(value) else Path(str(value))  # type: ignore[return-value]
 
-    def audit_path(self) -> Path:
-        """The audit database path."""
-        return self.audit_db or beside_store(self.db, ".audit.sqlite")
+    @field_validator("audit_db", mode="before")
+    @classmethod
+    def _audit_url_or_path(cls, value: object) -> Path | str | None:
+        if value is None or is_db_url(value):
+            return value  # type: ignore[return-value]
+        return Path(str(value))
+
+    def audit_path(self) -> Path | str:
+        """The audit database: a path, or a PostgreSQL URL (a PostGIS store's own database
+        unless ``audit_db`` names another)."""
+        if self.audit_db is not None:
+            return self.audit_db
+        if is_db_url(self.db):
+            return str(self.db)
+        return beside_store(self.db, ".audit.sqlite")
 
 
 class DataSettings(BaseSettings):

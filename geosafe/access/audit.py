@@ -2,8 +2,10 @@
 
 It lives in its own SQLite file (:meth:`geosafe.settings.StoreSettings.audit_path`, by
 default ``<db>.audit.sqlite``), so a running import, which holds the store's write lock, never
-blocks an audit write or a read of the log. Rows cannot be changed: SQLite triggers refuse
-every ``UPDATE`` and ``DELETE`` on the table, and each row carries an HMAC-SHA256 of its
+blocks an audit write or a read of the log; with a PostgreSQL store, in the ``geosafe_audit``
+schema of its database (or another URL, ``GEOSAFE_AUDIT_DB``, e.g. with a role of its own
+that the service's role cannot write). Rows cannot be changed: triggers refuse
+every ``UPDATE`` and ``DELETE`` (and, in PostgreSQL, ``TRUNCATE``) on the table, and each row carries an HMAC-SHA256 of its
 content chained to the previous row's, under a key kept **outside** the audit file (the key
 file ``<audit>.key``, mode 0600). The key file also anchors the chain's head (row count and
 last MAC, themselves under the key), so someone who can write the audit file but not the key
@@ -24,10 +26,9 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, Final
 
 from .._errors import StoreError, ValidationError
 from ..settings import StoreSettings
+from .db import PgSchema, SqliteFile, open_database
 
 __all__ = [
     "ACTIONS",
@@ -53,7 +55,7 @@ log = logging.getLogger(__name__)
 #: What an audit row can record.
 ACTIONS: Final[tuple[str, ...]] = ("read", "export", "import", "erase", "purge", "token")
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS audit (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     at        TEXT NOT NULL,
@@ -68,13 +70,37 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     row_hash  TEXT NOT NULL
 );
+"""
+
+_SCHEMA = (
+    _TABLE
+    + """
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: DELETE refused'); END;
 """
+)
+
+#: The same table in PostgreSQL (64-bit ids and counts), append-only by trigger, TRUNCATE too.
+_PG_SCHEMA: Final = (
+    _TABLE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace(
+        "records   INTEGER", "records   BIGINT"
+    )
+    + """
+CREATE OR REPLACE FUNCTION {schema}.audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit rows are append-only: % refused', TG_OP; END $$;
+CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+FOR EACH ROW EXECUTE FUNCTION {schema}.audit_refuse();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_refuse();
+"""
+)
 
 _GENESIS = "0" * 64
+#: The advisory lock serialising writers of a PostgreSQL audit log (no table privilege
+#: beyond INSERT and SELECT needed).
+_PG_WRITE_LOCK: Final = 0x6765_6F73_6166_65  # "geosafe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,60 +214,39 @@ class AuditKey:
         return hmac.new(key, b"head:" + text, hashlib.sha256).hexdigest()
 
 
-class SqliteFile:
-    """A small SQLite file in WAL mode whose schema is created on first use (shared by the
-    audit log and the token store). Each :meth:`connect` opens a short-lived connection in
-    autocommit mode; callers open ``BEGIN IMMEDIATE`` transactions where they need them."""
-
-    def __init__(self, path: Path, schema: str, *, what: str, timeout_s: float = 10.0) -> None:
-        self.path = path
-        self.schema = schema
-        self.what = what
-        self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._initialised = False
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection (closed on exit); the schema exists when it is yielded."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:  # directory missing or not writable
-            msg = f"{self.what} {str(self.path)!r} cannot be opened ({exc}); check the path."
-            raise StoreError(msg) from exc
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            if not self._initialised:
-                with self._lock:
-                    con.execute("PRAGMA journal_mode = WAL")
-                    con.executescript(self.schema)
-                    self._initialised = True
-            yield con
-        finally:
-            con.close()
-
-
 class AuditLog:
-    """Append-only audit rows in their own SQLite file.
+    """Append-only audit rows in their own SQLite file or PostgreSQL schema.
 
     Parameters
     ----------
     path
-        The audit database (created on first use).
+        The audit database (created on first use): a SQLite path, or a PostgreSQL URL
+        (schema ``geosafe_audit``; ``URL#schema`` names another).
     key_path
-        The key file holding the HMAC key and the anchored head (default
-        ``<path>.key``); keep it where writers of the audit file cannot write.
+        The key file holding the HMAC key and the anchored head (default ``<path>.key``; for
+        PostgreSQL ``$GEOSAFE_AUDIT_KEY_DIR/audit-<host>-<port>-<database>-<schema>.key``,
+        ``~/.geosafe`` by default: every worker writing the log must see the same file);
+        keep it where writers of the audit database cannot write.
     """
 
     def __init__(self, path: Path | str, *, key_path: Path | str | None = None) -> None:
-        self.path = Path(path)
-        self.key = AuditKey(
-            Path(key_path) if key_path else self.path.with_name(self.path.name + ".key")
+        self._db: SqliteFile | PgSchema = open_database(
+            path,
+            sqlite_schema=_SCHEMA,
+            pg_schema="geosafe_audit",
+            pg_ddl=_PG_SCHEMA,
+            what="audit log",
+            timeout_s=30.0,
         )
-        self._db = SqliteFile(self.path, _SCHEMA, what="audit log", timeout_s=30.0)
+        if isinstance(self._db, SqliteFile):
+            self.path: Path | str = self._db.path
+            default_key = self._db.path.with_name(self._db.path.name + ".key")
+        else:
+            self.path = str(path)
+            default_key = _pg_key_path(self._db)
+        self.key = AuditKey(Path(key_path) if key_path else default_key)
 
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def _connect(self) -> contextlib.AbstractContextManager[Any]:
         return self._db.connect()
 
     def record(
@@ -279,34 +284,29 @@ class AuditLog:
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         params_json = json.dumps(dict(params or {}), sort_keys=True, default=str)
         fields = (at, action, label, role, token_id, endpoint, params_json, records, purpose)
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                last = con.execute(
-                    "SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1"
-                ).fetchone()
-                prev = last[1] if last else _GENESIS
-                count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
-                if self.key.exists():
-                    state = self.key.load()
-                else:  # a new log, or one written before logs were keyed: anchor it now
-                    keyed_from = (int(last[0]) + 1) if last else 1
-                    state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
-                row_hash = _row_hash(prev, fields, state["key"])
-                cur = con.execute(
-                    "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
-                    "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*fields, prev, row_hash),
-                )
-                # the head moves inside the write transaction: writers are serialised by it
-                self.key.save(
-                    state["key"], count=count + 1, head=row_hash, keyed_from=state["keyed_from"]
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        row_id = int(cur.lastrowid or 0)
+        with self._db.transaction() as con:
+            if self._db.postgres:  # one writer at a time (SQLite: BEGIN IMMEDIATE); reads go on
+                con.execute("SELECT pg_advisory_xact_lock(?)", (_PG_WRITE_LOCK,))
+            last = con.execute("SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+            prev = last[1] if last else _GENESIS
+            count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+            if self.key.exists():
+                state = self.key.load()
+            else:  # a new log, or one written before logs were keyed: anchor it now
+                keyed_from = (int(last[0]) + 1) if last else 1
+                state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
+            row_hash = _row_hash(prev, fields, state["key"])
+            (row_id,) = con.execute(
+                "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
+                "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "RETURNING id",
+                (*fields, prev, row_hash),
+            ).fetchone()
+            # the head moves inside the write transaction: writers are serialised by it
+            self.key.save(
+                state["key"], count=count + 1, head=row_hash, keyed_from=state["keyed_from"]
+            )
+        row_id = int(row_id)
         log.info("audit %s #%d: %s %s by %s", action, row_id, endpoint, records, label)
         return row_id
 
@@ -384,7 +384,7 @@ class AuditLog:
             for row in con.execute(
                 "SELECT id, at, action, label, role, token_id, endpoint, params, records, "
                 "purpose, prev_hash, row_hash FROM audit ORDER BY id"
-            ):
+            ).fetchall():
                 rows += 1
                 fields = tuple(row[1:10])
                 keyed = state is not None and int(row[0]) >= int(state["keyed_from"])
@@ -414,6 +414,18 @@ class AuditLog:
             elif rows and prev != state["head"]:
                 problems.append("the last row is not the anchored head (the chain was rewritten)")
         return AuditCheck(rows=rows, bad_rows=bad, problems=problems)
+
+
+def _pg_key_path(db: PgSchema) -> Path:
+    """Where the key of a PostgreSQL audit log lives by default (one file per database and
+    schema, in ``$GEOSAFE_AUDIT_KEY_DIR`` or ``~/.geosafe``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(db.url)
+    name = f"{parts.hostname or 'local'}-{parts.port or 5432}-{parts.path.strip('/')}-{db.schema}"
+    folder = Path(os.environ.get("GEOSAFE_AUDIT_KEY_DIR") or Path.home() / ".geosafe")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder / f"audit-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.key"
 
 
 def audit_log(store: StoreSettings) -> AuditLog:

@@ -9,6 +9,7 @@ from ..settings import StoreSettings
 from .audit import AuditLog
 from .limits import CostLimits, HeavyGate, LoginThrottle, RateLimiter
 from .principals import PrincipalCache
+from .shared import Leases, SharedLimits
 from .tokens import AccessSettings, TokenStore, token_store
 
 __all__ = ["AccessContext"]
@@ -16,11 +17,16 @@ __all__ = ["AccessContext"]
 
 @dataclass
 class AccessContext:
-    """Tokens, audit log, limits and caches of one service, built once from settings."""
+    """Tokens, audit log, limits and caches of one service, built once from settings.
+
+    ``shared``: the limits database every worker of the service counts in (rate buckets,
+    failed logins, heavy-computation slots); ``None`` counts in this process only.
+    """
 
     settings: AccessSettings
     tokens: TokenStore
     audit: AuditLog
+    shared: SharedLimits | None = None
     limiter: RateLimiter = field(init=False)
     logins: LoginThrottle = field(init=False)
     principals: PrincipalCache = field(init=False)
@@ -29,10 +35,12 @@ class AccessContext:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.limiter = RateLimiter(s.rate_per_minute)
-        self.logins = LoginThrottle(s.login_failures_per_minute)
+        shared = self.shared
+        self.limiter = RateLimiter(s.rate_per_minute, shared=shared)
+        self.logins = LoginThrottle(s.login_failures_per_minute, shared=shared)
         self.principals = PrincipalCache(self.tokens)
-        self.heavy = HeavyGate(s.heavy_slots, wait_s=s.heavy_wait_s)
+        leases = None if shared is None else Leases(shared, lease_s=s.heavy_lease_s)
+        self.heavy = HeavyGate(s.heavy_slots, wait_s=s.heavy_wait_s, leases=leases)
         self.costs = CostLimits(
             max_grid_cells=s.max_grid_cells,
             max_kernel_cells=s.max_kernel_cells,
@@ -52,6 +60,12 @@ class AccessContext:
         *,
         data_dir: Path | str | None = None,
     ) -> AccessContext:
-        """The context of a service on ``store`` (token database and audit log beside it)."""
+        """The context of a service on ``store`` (token database, audit log and shared limits
+        beside a SQLite store, or in a PostgreSQL store's database)."""
         tokens = token_store(access, store, data_dir=data_dir)
-        return cls(settings=access, tokens=tokens, audit=AuditLog(store.audit_path()))
+        return cls(
+            settings=access,
+            tokens=tokens,
+            audit=AuditLog(store.audit_path()),
+            shared=SharedLimits(access.limits_path(store)),
+        )

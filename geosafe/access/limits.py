@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import LimitExceededError, RequestCostError, ValidationError
+
+if TYPE_CHECKING:
+    from .shared import Leases, SharedLimits
 
 __all__ = [
     "PUBLIC_MENU",
@@ -57,52 +60,84 @@ _R_AUTHALIC: Final = 6_371_007.2
 
 # -- rates --------------------------------------------------------------------------------
 class RateLimiter:
-    """Token bucket per key: ``rate_per_minute`` requests a minute, bursts up to that."""
+    """Token bucket per key: ``rate_per_minute`` requests a minute, bursts up to that.
 
-    def __init__(self, rate_per_minute: float) -> None:
+    With ``shared`` (a :class:`~geosafe.access.shared.SharedLimits`) the buckets live in a
+    database every worker process opens, so several workers count one limit; without it,
+    in this process's memory. ``hit(key, rate=...)`` spends from a bucket with its own rate
+    (a token created with ``--rate-per-minute``).
+    """
+
+    def __init__(
+        self,
+        rate_per_minute: float,
+        *,
+        shared: SharedLimits | None = None,
+        prefix: str = "rate",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.rate = float(rate_per_minute)
+        self.shared = shared
+        self.prefix = prefix
+        self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
-    def hit(self, key: str) -> float:
+    def hit(self, key: str, *, rate: float | None = None) -> float:
         """Take one request; return 0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
+        rate = self.rate if rate is None else float(rate)
+        now = self.clock()
+        if self.shared is not None:
+            if now >= self._next_sweep:  # forget idle keys (a scan of addresses)
+                self._next_sweep = now + 600.0
+                self.shared.forget(now - 3600.0)
+            return self.shared.take(f"{self.prefix}:{key}", rate, now)
         with self._lock:
-            level, last = self._buckets.get(key, (self.rate, now))
-            level = min(self.rate, level + (now - last) * self.rate / 60.0)
+            level, last = self._buckets.get(key, (rate, now))
+            level = min(rate, level + max(0.0, now - last) * rate / 60.0)
             if level >= 1.0:
                 self._buckets[key] = (level - 1.0, now)
                 return 0.0
             self._buckets[key] = (level, now)
             if len(self._buckets) > 100_000:  # forget idle keys (a scan of addresses)
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0 * 10}
-            return (1.0 - level) * 60.0 / self.rate
+            return (1.0 - level) * 60.0 / rate
 
-    def check(self, key: str, *, who: str, what: str, setting: str) -> None:
+    def wait(self, key: str) -> float:
+        """Seconds until ``key``'s bucket holds one request again (nothing is spent)."""
+        now = self.clock()
+        if self.shared is not None:
+            return self.shared.level(f"{self.prefix}:{key}", self.rate, now)
+        with self._lock:
+            level, last = self._buckets.get(key, (self.rate, now))
+        level = min(self.rate, level + max(0.0, now - last) * self.rate / 60.0)
+        return 0.0 if level >= 1.0 else (1.0 - level) * 60.0 / self.rate
+
+    def check(
+        self, key: str, *, who: str, what: str, setting: str, rate: float | None = None
+    ) -> None:
         """Take one request or raise :class:`LimitExceededError` (with ``retry_after``)."""
-        wait = self.hit(key)
+        wait = self.hit(key, rate=rate)
         if wait > 0:
             msg = (
-                f"rate limit of {self.rate:g} {what} a minute reached for {who!r}; retry in "
-                f"{math.ceil(wait)} s (the limit is {setting})."
+                f"rate limit of {self.rate if rate is None else rate:g} {what} a minute reached "
+                f"for {who!r}; retry in {math.ceil(wait)} s (the limit is {setting})."
             )
             raise LimitExceededError(msg, retry_after=math.ceil(wait))
 
 
 class LoginThrottle:
     """Failed logins per client address: ``per_minute`` failures a minute (bursts up to
-    that), then every attempt from that address is refused until the bucket refills."""
+    that); once they are spent every attempt from that address is refused until the bucket
+    refills (shared by every worker with ``shared``)."""
 
-    def __init__(self, per_minute: float) -> None:
-        self._failures = RateLimiter(per_minute)
-        self._lock = threading.Lock()
-        self._blocked: dict[str, float] = {}
+    def __init__(self, per_minute: float, *, shared: SharedLimits | None = None) -> None:
+        self._failures = RateLimiter(per_minute, shared=shared, prefix="login")
 
     def check(self, address: str) -> None:
         """Refuse an address that failed too often (:class:`LimitExceededError`)."""
-        with self._lock:
-            until = self._blocked.get(address, 0.0)
-        wait = until - time.monotonic()
+        wait = self._failures.wait(address)
         if wait > 0:
             msg = (
                 f"too many failed logins from {address!r}; retry in {math.ceil(wait)} s "
@@ -112,10 +147,7 @@ class LoginThrottle:
 
     def failed(self, address: str) -> None:
         """Count one failed login."""
-        wait = self._failures.hit(address)
-        if wait > 0:
-            with self._lock:
-                self._blocked[address] = time.monotonic() + wait
+        self._failures.hit(address)
 
 
 # -- bbox ---------------------------------------------------------------------------------
@@ -320,39 +352,67 @@ class HeavyGate:
     """At most ``slots`` heavy computations at once; a request that cannot start within
     ``wait_s`` is refused with a retry time (:class:`LimitExceededError`) rather than queued
     without bound. Work that outlives its request's time limit keeps its slot until it ends,
-    so runaway work can never pile up beyond ``slots``."""
+    so runaway work can never pile up beyond ``slots``.
 
-    def __init__(self, slots: int, *, wait_s: float = 10.0) -> None:
+    With ``leases`` (:class:`~geosafe.access.shared.Leases`) the slots are shared by every
+    worker process of the service (leased rows in the limits database); this process also
+    never runs more than ``slots`` itself.
+    """
+
+    def __init__(self, slots: int, *, wait_s: float = 10.0, leases: Leases | None = None) -> None:
         self.slots = int(slots)
         self.wait_s = float(wait_s)
+        self.leases = leases
         self._sem = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
         self.running = 0
         self.peak = 0
 
-    def acquire(self) -> None:
-        """Take a slot or raise :class:`LimitExceededError` after ``wait_s``."""
+    def _refuse(self) -> LimitExceededError:
+        msg = (
+            f"{self.slots} heavy computations are already running; retry in a few seconds "
+            "(GEOSAFE_ACCESS_HEAVY_SLOTS)."
+        )
+        return LimitExceededError(msg, retry_after=max(1, math.ceil(self.wait_s)))
+
+    def acquire(self) -> int | None:
+        """Take a slot or raise :class:`LimitExceededError` after ``wait_s``; returns the
+        shared slot's number (``None`` without leases) for :meth:`release`."""
+        deadline = time.monotonic() + self.wait_s
         if not self._sem.acquire(timeout=self.wait_s):
-            msg = (
-                f"{self.slots} heavy computations are already running; retry in a few seconds "
-                "(GEOSAFE_ACCESS_HEAVY_SLOTS)."
-            )
-            raise LimitExceededError(msg, retry_after=max(1, math.ceil(self.wait_s)))
+            raise self._refuse()
+        ticket = None
+        if self.leases is not None:
+            pause = 0.02
+            try:
+                while (ticket := self.leases.try_take(self.slots)) is None:
+                    if time.monotonic() + pause > deadline:
+                        raise self._refuse()
+                    time.sleep(pause)
+                    pause = min(0.25, pause * 1.5)
+            except BaseException:
+                self._sem.release()
+                raise
         with self._lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
+        return ticket
 
-    def release(self) -> None:
-        """Give a slot back."""
-        with self._lock:
-            self.running -= 1
-        self._sem.release()
+    def release(self, ticket: int | None = None) -> None:
+        """Give a slot back (``ticket``: what :meth:`acquire` returned)."""
+        try:
+            if self.leases is not None and ticket is not None:
+                self.leases.give_back(ticket)
+        finally:
+            with self._lock:
+                self.running -= 1
+            self._sem.release()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """``with gate.slot(): ...`` around one heavy computation."""
-        self.acquire()
+        ticket = self.acquire()
         try:
             yield
         finally:
-            self.release()
+            self.release(ticket)

@@ -2,7 +2,9 @@
 
 A token is a random string (:func:`secrets.token_urlsafe`, 256 bits) shown once when it is
 created; only its SHA-256 hash is kept, in its own SQLite file (by default beside the store,
-``<db>.auth.sqlite``). Every token carries a role:
+``<db>.auth.sqlite``) or, for a PostgreSQL store, in the ``geosafe_access`` schema of its
+database (so every worker of a service sees the same tokens and sessions). Every token
+carries a role:
 
 - ``analyst``: everything, including incident-level data (audited);
 - ``school``: bound to one school URN (6 digits); sees only its own pupils' journeys,
@@ -28,7 +30,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import secrets
 import sqlite3
@@ -37,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import shapely
 from pydantic import Field
@@ -45,13 +46,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import AuthenticationError, NotFoundError, ValidationError
-from ..settings import StoreSettings
-from .audit import SqliteFile
+from ..settings import StoreSettings, beside_store
+from ..sqlite_watch import SqliteWatch
+from .db import PgSchema, SqliteFile, is_postgres, open_database
 
 __all__ = [
     "ROLES",
     "AccessSettings",
     "IssuedToken",
+    "PgTokenWatch",
     "Principal",
     "TokenInfo",
     "TokenStore",
@@ -78,8 +81,17 @@ class AccessSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GEOSAFE_ACCESS_", extra="ignore")
 
-    #: Token database; default beside the store: ``<db>.auth.sqlite``.
-    token_db: Path | None = None
+    #: Token database: a SQLite path, or a PostgreSQL URL (tables in its ``geosafe_access``
+    #: schema). Default: beside a SQLite store, ``<db>.auth.sqlite``; a PostgreSQL store's own
+    #: database.
+    token_db: Path | str | None = None
+    #: Shared limits (rate buckets, heavy-computation slots) every service worker counts in:
+    #: a SQLite path or a PostgreSQL URL. Default: beside a SQLite store,
+    #: ``<db>.limits.sqlite``; a PostgreSQL store's own database.
+    limits_db: Path | str | None = None
+    #: A heavy-computation slot of a worker that died is free again after this many seconds
+    #: (live workers renew their leases every third of it).
+    heavy_lease_s: float = Field(default=30.0, ge=1.0)
     #: Default lifetime of a new token, days.
     token_days: int = Field(default=90, ge=1, le=3650)
     #: Lifetime of a browser session, hours (never beyond the token's own expiry).
@@ -122,13 +134,23 @@ class AccessSettings(BaseSettings):
     #: Smallest cluster (incidents) published outside the analyst role.
     min_cluster_size: int = Field(default=10, ge=2)
 
-    def token_path(self, store: StoreSettings) -> Path:
-        """The token database path (beside the store unless set)."""
-        if self.token_db is not None:
-            return self.token_db
-        from ..settings import beside_store
+    def token_path(self, store: StoreSettings) -> Path | str:
+        """The token database: a path (beside a SQLite store unless set) or a PostgreSQL URL."""
+        return _beside(self.token_db, store, ".auth.sqlite")
 
-        return beside_store(store.db, ".auth.sqlite")
+    def limits_path(self, store: StoreSettings) -> Path | str:
+        """The shared limits database: a path (beside a SQLite store unless set) or a
+        PostgreSQL URL."""
+        return _beside(self.limits_db, store, ".limits.sqlite")
+
+
+def _beside(value: Path | str | None, store: StoreSettings, suffix: str) -> Path | str:
+    """``value`` as a path or URL; unset: the PostgreSQL store's URL, or ``<db><suffix>``."""
+    if value is not None:
+        return str(value) if is_postgres(str(value)) else Path(value)
+    if is_postgres(str(store.db)):
+        return str(store.db)
+    return beside_store(store.db, suffix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +169,9 @@ class Principal:
     #: The purpose bound to the token at creation (``geosafe token create --purpose``):
     #: incident-level reads by a client that cannot send ``X-Purpose`` are audited with it.
     purpose: str | None = None
+    #: This token's own rate limit, requests a minute (``--rate-per-minute``); ``None``: the
+    #: service's ``GEOSAFE_ACCESS_RATE_PER_MINUTE``.
+    rate_per_minute: float | None = None
 
     @property
     def is_analyst(self) -> bool:
@@ -210,7 +235,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     revoked_at TEXT,
-    purpose    TEXT
+    purpose    TEXT,
+    rate_per_minute REAL
 );
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,
@@ -220,14 +246,36 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 """
 
+#: The same tables in PostgreSQL, with a version every change bumps (what
+#: :class:`PgTokenWatch` reads: one row, no scan).
+_PG_SCHEMA = (
+    _SCHEMA.replace("area_wkb   BLOB", "area_wkb   BYTEA").replace(
+        "rate_per_minute REAL", "rate_per_minute DOUBLE PRECISION"
+    )
+    + """
+CREATE TABLE IF NOT EXISTS token_state (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
+INSERT INTO token_state (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+CREATE OR REPLACE FUNCTION {schema}.bump_token_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN UPDATE {schema}.token_state SET version = version + 1 WHERE id = 1; RETURN NULL; END $$;
+CREATE OR REPLACE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
+FOR EACH STATEMENT EXECUTE FUNCTION {schema}.bump_token_state();
+CREATE OR REPLACE TRIGGER sessions_changed AFTER INSERT OR UPDATE OR DELETE ON sessions
+FOR EACH STATEMENT EXECUTE FUNCTION {schema}.bump_token_state();
+"""
+)
+
+#: Columns added since the first token databases (SQLite files migrated in place).
+_ADDED_COLUMNS = (("purpose", "TEXT"), ("rate_per_minute", "REAL"))
+
 
 class TokenStore:
-    """Tokens and sessions in a small SQLite file (WAL, short transactions).
+    """Tokens and sessions in a small SQLite file (WAL, short transactions) or a PostgreSQL
+    schema.
 
     Parameters
     ----------
     path
-        The token database (created on first use).
+        The token database (created on first use): a SQLite path or a PostgreSQL URL.
     data_dir
         Bundled data, used to resolve ward GSS codes and check school URNs.
     """
@@ -240,27 +288,45 @@ class TokenStore:
         token_days: float = 90,
         session_hours: float = 12.0,
     ) -> None:
-        self.path = Path(path)
+        self._db: SqliteFile | PgSchema = open_database(
+            path,
+            sqlite_schema=_SCHEMA,
+            pg_schema="geosafe_access",
+            pg_ddl=_PG_SCHEMA,
+            what="token store",
+        )
+        self.path: Path | str = self._db.path if isinstance(self._db, SqliteFile) else str(path)
         self.data_dir = data_dir
         self.token_days = token_days
         self.session_hours = session_hours
-        self._db = SqliteFile(self.path, _SCHEMA, what="token store", timeout_s=10.0)
         self._migrated = False
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[Any]:
         with self._db.connect() as con:
-            if not self._migrated:  # token databases made before tokens carried a purpose
+            if not self._migrated and isinstance(self._db, SqliteFile):
+                # token databases made before tokens carried a purpose or their own rate
                 cols = {r[1] for r in con.execute("PRAGMA table_info(tokens)")}
-                if "purpose" not in cols:
-                    with contextlib.suppress(sqlite3.OperationalError):  # another process did
-                        con.execute("ALTER TABLE tokens ADD COLUMN purpose TEXT")
-                self._migrated = True
+                for name, kind in _ADDED_COLUMNS:
+                    if name not in cols:
+                        with contextlib.suppress(sqlite3.OperationalError):  # another process
+                            con.execute(f"ALTER TABLE tokens ADD COLUMN {name} {kind}")
+            self._migrated = True
             yield con
 
-    def watch(self) -> TokenStoreWatch:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        if not self._migrated:
+            with self._connect():
+                pass
+        with self._db.transaction() as con:
+            yield con
+
+    def watch(self) -> TokenStoreWatch | PgTokenWatch:
         """A watcher telling whether the database changed (for caches of principals)."""
-        return TokenStoreWatch(self.path)
+        if isinstance(self._db, PgSchema):
+            return PgTokenWatch(self._db)
+        return TokenStoreWatch(self._db.path)
 
     def expires_at(self, token_id: str) -> datetime | None:
         """The token's expiry (UTC), ``None`` when unknown."""
@@ -281,6 +347,7 @@ class TokenStore:
         expires_days: float | None = None,
         label: str | None = None,
         purpose: str | None = None,
+        rate_per_minute: float | None = None,
     ) -> IssuedToken:
         """Create a token and return it (the only time it is visible).
 
@@ -301,6 +368,9 @@ class TokenStore:
         purpose
             A purpose bound to the token (analyst only): incident-level reads by tools that
             cannot send ``X-Purpose`` (QGIS, GDAL) are audited with it.
+        rate_per_minute
+            This token's own rate limit (requests a minute, counted across every worker);
+            default the service's ``GEOSAFE_ACCESS_RATE_PER_MINUTE``.
         """
         role, school_urn, codes, geom = _check_scope(
             role, school_urn, area_codes, area, data_dir=self.data_dir
@@ -316,6 +386,12 @@ class TokenStore:
         if not days > 0:
             msg = f"`expires` {expires_days!r} must be a positive number of days."
             raise ValidationError(msg)
+        if rate_per_minute is not None and not 1 <= rate_per_minute <= 1e9:
+            msg = (
+                f"`rate_per_minute` {rate_per_minute!r} must be between 1 and 1e9 requests a "
+                "minute; leave it out for the service's limit."
+            )
+            raise ValidationError(msg)
         token = secrets.token_urlsafe(32)
         token_id = secrets.token_hex(6)
         created = _now()
@@ -324,7 +400,8 @@ class TokenStore:
         with self._connect() as con:
             con.execute(
                 "INSERT INTO tokens (token_id, token_hash, role, school_urn, area_codes, "
-                "area_wkb, label, created_at, expires_at, purpose) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "area_wkb, label, created_at, expires_at, purpose, rate_per_minute) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     token_id,
                     hash_secret(token),
@@ -336,6 +413,7 @@ class TokenStore:
                     _ts(created),
                     _ts(expires),
                     purpose,
+                    None if rate_per_minute is None else float(rate_per_minute),
                 ),
             )
         log.info("created %s token %s (%s)", role, token_id, label)
@@ -355,7 +433,7 @@ class TokenStore:
         with self._connect() as con:
             row = con.execute(
                 "SELECT token_id, label, role, school_urn, area_codes, area_wkb, expires_at, "
-                "revoked_at, purpose FROM tokens WHERE token_hash = ?",
+                "revoked_at, purpose, rate_per_minute FROM tokens WHERE token_hash = ?",
                 (hash_secret(token),),
             ).fetchone()
         return _principal_from_row(row)
@@ -391,14 +469,14 @@ class TokenStore:
         NotFoundError
             When no active token has that id or label.
         """
-        with self._connect() as con:
+        with self._transaction() as con:
             ids = [
                 r[0]
                 for r in con.execute(
                     "SELECT token_id FROM tokens WHERE (token_id = ? OR label = ?) "
                     "AND revoked_at IS NULL",
                     (token_id_or_label, token_id_or_label),
-                )
+                ).fetchall()
             ]
             if not ids:
                 msg = (
@@ -406,13 +484,11 @@ class TokenStore:
                     "see `geosafe token list`."
                 )
                 raise NotFoundError(msg)
-            con.execute("BEGIN IMMEDIATE")
             for tid in ids:
                 con.execute(
                     "UPDATE tokens SET revoked_at = ? WHERE token_id = ?", (_ts(_now()), tid)
                 )
                 con.execute("DELETE FROM sessions WHERE token_id = ?", (tid,))
-            con.execute("COMMIT")
         _area_from_wkb.cache_clear()
         return ids
 
@@ -445,7 +521,8 @@ class TokenStore:
         with self._connect() as con:
             row = con.execute(
                 "SELECT t.token_id, t.label, t.role, t.school_urn, t.area_codes, t.area_wkb, "
-                "MIN(t.expires_at, s.expires_at), t.revoked_at, t.purpose FROM sessions s "
+                "CASE WHEN t.expires_at < s.expires_at THEN t.expires_at ELSE s.expires_at END, "
+                "t.revoked_at, t.purpose, t.rate_per_minute FROM sessions s "
                 "JOIN tokens t ON t.token_id = s.token_id WHERE s.session_hash = ?",
                 (hash_secret(value),),
             ).fetchone()
@@ -461,7 +538,7 @@ def _principal_from_row(row: tuple | None, *, what: str = "token") -> Principal:
     if row is None:
         msg = f"the {what} is not valid; ask an administrator for a token (`geosafe token create`)."
         raise AuthenticationError(msg)
-    token_id, label, role, urn, codes, wkb, expires_at, revoked_at, purpose = row
+    token_id, label, role, urn, codes, wkb, expires_at, revoked_at, purpose, rate = row
     if revoked_at is not None:
         raise AuthenticationError(f"the {what} of {label!r} was revoked at {revoked_at}.")
     expires = _parse_ts(expires_at)
@@ -473,8 +550,9 @@ def _principal_from_row(row: tuple | None, *, what: str = "token") -> Principal:
         role=role,
         school_urn=urn,
         area_codes=tuple(json.loads(codes)),
-        area=_area_from_wkb(wkb),
+        area=_area_from_wkb(None if wkb is None else bytes(wkb)),
         purpose=purpose,
+        rate_per_minute=None if rate is None else float(rate),
     )
 
 
@@ -592,31 +670,27 @@ def token_store(
     )
 
 
-class TokenStoreWatch:
-    """Whether a token database changed since the last look: ``PRAGMA data_version`` on one
-    long-lived connection (it changes whenever another connection commits) and the file's
-    inode (it changes when the file is replaced)."""
+class PgTokenWatch:
+    """Whether a PostgreSQL token schema changed since the last look: its ``token_state``
+    version, bumped by a trigger on every change of tokens or sessions (by any worker)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._con: sqlite3.Connection | None = None
-        self._ino: int | None = None
+    def __init__(self, db: PgSchema) -> None:
+        self.db = db
 
     def state(self) -> tuple[int, int] | None:
-        """``(inode, data_version)``; ``None`` when the database cannot be read."""
+        """``(0, version)``; ``None`` when the database cannot be read."""
         try:
-            ino = os.stat(self.path).st_ino
-            if self._con is None or self._ino != ino:
-                if self._con is not None:
-                    self._con.close()
-                self._con = sqlite3.connect(
-                    self.path, check_same_thread=False, isolation_level=None, timeout=1.0
-                )
-                self._ino = ino
-            (version,) = self._con.execute("PRAGMA data_version").fetchone()
-        except (OSError, sqlite3.Error):
+            with self.db.connect() as con:
+                row = con.execute("SELECT version FROM token_state WHERE id = 1").fetchone()
+        except Exception:  # unavailable: no caching until it is back
+            log.warning("token store %r cannot be read", self.db, exc_info=True)
             return None
-        return ino, int(version)
+        return None if row is None else (0, int(row[0]))
+
+
+class TokenStoreWatch(SqliteWatch):
+    """Whether a SQLite token database changed since the last look (:class:`SqliteWatch`:
+    ``PRAGMA data_version`` on one long-lived connection, and the file's inode)."""
 
 
 def create_demo_tokens(

@@ -1,11 +1,13 @@
 """`geosafe` subcommands: access (tokens, audit log, erasure, retention).
 
 - ``geosafe token create --role ROLE [--school URN | --area CODES|FILE] [--expires DAYS]
-  [--label TEXT] [--purpose TEXT]`` prints the token alone on its last line, once;
+  [--label TEXT] [--purpose TEXT] [--rate-per-minute N]`` prints the token alone on its last line, once;
 - ``geosafe token revoke ID_OR_LABEL``, ``geosafe token list``;
 - ``geosafe audit`` shows the audit log (``--verify`` checks its hash chain);
 - ``geosafe erase --source S --ref R`` removes a record everywhere it is stored (audited);
-- ``geosafe purge`` removes incidents older than the retention period (audited).
+- ``geosafe purge`` removes incidents older than the retention period (audited);
+- ``geosafe access-setup --db URL --service-role R --audit-role A`` (PostgreSQL, as the
+  database owner) creates the access and audit schemas and grants the two roles.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .. import periods
 from .._errors import ValidationError
 from ..access import audit as audit_mod
 from ..access import tokens as auth
+from ..access.db import is_postgres
 from ..incident import SOURCES
 from ..settings import StoreSettings
 
@@ -35,14 +38,19 @@ def _store_settings(args: argparse.Namespace) -> StoreSettings:
     if getattr(args, "db", None) is not None:
         kwargs["db"] = args.db
     if getattr(args, "audit_db", None) is not None:
-        kwargs["audit_db"] = Path(args.audit_db)
+        kwargs["audit_db"] = _path_or_url(args.audit_db)
     return StoreSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def _path_or_url(value: str) -> Path | str:
+    """A database option: a PostgreSQL URL as given, anything else a path."""
+    return value if is_postgres(value) else Path(value)
 
 
 def _tokens(args: argparse.Namespace) -> auth.TokenStore:
     access = auth.AccessSettings()
     if getattr(args, "token_db", None) is not None:
-        access = access.model_copy(update={"token_db": Path(args.token_db)})
+        access = access.model_copy(update={"token_db": _path_or_url(args.token_db)})
     return auth.token_store(access, _store_settings(args))
 
 
@@ -87,6 +95,7 @@ def _token_create(args: argparse.Namespace) -> int:
         expires_days=args.expires,
         label=args.label,
         purpose=args.purpose,
+        rate_per_minute=args.rate_per_minute,
     )
     info = issued.info
     _record(
@@ -100,6 +109,7 @@ def _token_create(args: argparse.Namespace) -> int:
             "school": info.school_urn,
             "area": list(info.area_codes) or (args.area if area is not None else None),
             "expires": info.expires_at.isoformat(timespec="seconds"),
+            "rate_per_minute": args.rate_per_minute,
         },
     )
     scope = info.school_urn or ",".join(info.area_codes) or (args.area if area else "everything")
@@ -209,6 +219,13 @@ def _open_store(settings: StoreSettings) -> IncidentStore:
     return open_store(settings.db)
 
 
+def _describe(db: Path | str) -> str:
+    """The store for a message (a URL without its password)."""
+    from ..store import describe
+
+    return describe(db)
+
+
 def _erase(args: argparse.Namespace) -> int:
     settings = _store_settings(args)
     source = args.source.replace("-", "_")
@@ -231,7 +248,7 @@ def _erase(args: argparse.Namespace) -> int:
         records=1 if places else 0,
         purpose=args.purpose,
     )
-    where = f"{settings.db}"
+    where = _describe(settings.db)
     if not places:
         print(f"{source}:{args.ref} is not in the store {where}; nothing removed.", file=sys.stderr)
         return 2
@@ -286,7 +303,19 @@ def _purge(args: argparse.Namespace) -> int:
         records=n,
         purpose=args.purpose,
     )
-    print(f"purged {n} incident record(s) that ended before {before:%Y-%m-%d} from {settings.db}")
+    where = _describe(settings.db)
+    print(f"purged {n} incident record(s) that ended before {before:%Y-%m-%d} from {where}")
+    return 0
+
+
+def _access_setup(args: argparse.Namespace) -> int:
+    from ..access.pgsetup import grant_access
+
+    if not is_postgres(args.db):
+        msg = f"`--db` {args.db!r} is not a postgresql:// URL; SQLite files need no setup."
+        raise ValidationError(msg)
+    for sql in grant_access(args.db, service_role=args.service_role, audit_role=args.audit_role):
+        print(sql)
     return 0
 
 
@@ -313,6 +342,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--purpose",
         help="analyst only: the purpose audited for incident-level reads by tools that cannot "
         "send X-Purpose (QGIS, GDAL); a Basic user name or X-Purpose overrides it",
+    )
+    create.add_argument(
+        "--rate-per-minute",
+        type=float,
+        metavar="N",
+        help="this token's own rate limit, requests a minute across every service worker "
+        "(default GEOSAFE_ACCESS_RATE_PER_MINUTE)",
     )
     _add_paths(create, tokens=True)
     create.set_defaults(func=_token_create)
@@ -361,3 +397,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _add_paths(purge)
     purge.set_defaults(func=_purge)
+
+    setup = sub.add_parser(
+        "access-setup",
+        help="PostgreSQL: create the access schemas and grant the service and audit roles",
+        description="Run once as the database owner: creates the geosafe_access (tokens, "
+        "sessions, limits) and geosafe_audit schemas, lets the service role use the first "
+        "and the audit role only read and append the second.",
+    )
+    setup.add_argument("--db", required=True, help="postgresql://OWNER@HOST:PORT/DATABASE")
+    setup.add_argument("--service-role", required=True, help="the service workers' role")
+    setup.add_argument("--audit-role", required=True, help="the audit log's own role")
+    setup.set_defaults(func=_access_setup)

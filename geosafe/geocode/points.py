@@ -40,17 +40,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Final, TypeAlias
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from .. import datasets
 from ..incident import CRS_BNG, CRS_WGS84
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 __all__ = [
     "COORD_REASONS",
@@ -89,14 +92,54 @@ _BNG_MAX_E = 700_000.0
 _BNG_MAX_N = 1_300_000.0
 
 
+#: The operation PROJ chooses for WGS84 -> British National Grid when the OSTN15 grid is not
+#: installed (EPSG "Inverse of OSGB36 to WGS 84 (6)", a 7-parameter Helmert, 2 m, then the
+#: National Grid's transverse Mercator): built from this pipeline in well under a millisecond,
+#: where ``Transformer.from_crs`` searches PROJ's database for ~0.13 s on every run. Equal to
+#: ``from_crs`` to the last bit across Great Britain (``tests/geocode/test_bng_pipeline.py``).
+BNG_PIPELINE: Final = (
+    "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=push v_3 "
+    "step proj=cart ellps=WGS84 step inv proj=helmert x=446.448 y=-125.157 z=542.06 "
+    "rx=0.15 ry=0.247 rz=0.842 s=-20.489 convention=position_vector step inv proj=cart "
+    "ellps=airy step proj=pop v_3 step proj=tmerc lat_0=49 lon_0=-2 k=0.9996012717 "
+    "x_0=400000 y_0=-100000 ellps=airy"
+)
+#: :data:`BNG_PIPELINE` backwards: its steps in reverse order, each inverted.
+_BNG_INVERSE: Final = (
+    "proj=pipeline step inv proj=tmerc lat_0=49 lon_0=-2 k=0.9996012717 x_0=400000 "
+    "y_0=-100000 ellps=airy step proj=push v_3 step proj=cart ellps=airy step proj=helmert "
+    "x=446.448 y=-125.157 z=542.06 rx=0.15 ry=0.247 rz=0.842 s=-20.489 "
+    "convention=position_vector step inv proj=cart ellps=WGS84 step proj=pop v_3 "
+    "step proj=unitconvert xy_in=rad xy_out=deg"
+)
+#: The grid that makes PROJ prefer OSTN15 (sub-metre) when a deployment installs it.
+_OSTN15: Final = "uk_os_OSTN15_NTv2_OSGBtoETRS.tif"
+
+
+def _ostn15_installed() -> bool:
+    import pyproj.datadir
+
+    dirs = [pyproj.datadir.get_user_data_dir(), *pyproj.datadir.get_data_dir().split(":")]
+    return any((Path(d) / _OSTN15).exists() for d in dirs)
+
+
 @functools.cache
 def _to_bng() -> Transformer:
-    return Transformer.from_crs(CRS_WGS84, CRS_BNG, always_xy=True)
+    from pyproj import Transformer
+
+    if _ostn15_installed():
+        return Transformer.from_crs(CRS_WGS84, CRS_BNG, always_xy=True)
+    return Transformer.from_pipeline(BNG_PIPELINE)
 
 
 @functools.cache
 def _to_wgs84() -> Transformer:
-    return Transformer.from_crs(CRS_BNG, CRS_WGS84, always_xy=True)
+    from pyproj import Transformer
+
+    if _ostn15_installed():
+        return Transformer.from_crs(CRS_BNG, CRS_WGS84, always_xy=True)
+    # the same operation run backwards (``from_crs`` picks it for points in Great Britain)
+    return Transformer.from_pipeline(_BNG_INVERSE)
 
 
 def lonlat_to_bng(

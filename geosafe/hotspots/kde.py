@@ -6,7 +6,8 @@ Method
    binning*: each point's weight is shared between the four surrounding cell centres in
    proportion to the bilinear overlap (Wand & Jones 1995, ch. 4), which keeps the first
    moment exact and the binning error O(cell²).
-2. The binned grid is convolved (``scipy.signal.fftconvolve``) with the kernel sampled at the
+2. The binned grid is convolved (:func:`fftconvolve_same`, ``scipy.signal.fftconvolve``'s
+   algorithm) with the kernel sampled at the
    cell offsets and normalised so that its discrete sum times the cell area is exactly 1:
    mass is conserved away from the edges of the grid. The kernel is narrowed by the variance
    that linear binning adds (cell²/6 per axis), which keeps the error O(cell⁴) instead of
@@ -62,7 +63,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from affine import Affine
-from scipy.signal import fftconvolve
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ValidationError
@@ -355,10 +355,33 @@ def _disc(cell: float, radius: float) -> np.ndarray:
     return np.asarray(d / d.sum())
 
 
+def fftconvolve_same(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``scipy.signal.fftconvolve(a, kernel, mode="same")`` of 2-D real arrays, bit for bit
+    (the same real transforms of the same fast lengths, the same centred crop), with
+    :mod:`scipy.fft` alone: importing :mod:`scipy.signal` loads scipy.stats and
+    scipy.optimize, ~50 MB of a server's memory."""
+    from scipy import fft
+
+    # an axis of length 1 is broadcast, not transformed (as scipy does)
+    axes = [i for i in range(2) if a.shape[i] != 1 and kernel.shape[i] != 1]
+    full = [
+        a.shape[i] + kernel.shape[i] - 1 if i in axes else max(a.shape[i], kernel.shape[i])
+        for i in range(2)
+    ]
+    if axes:
+        fast = [fft.next_fast_len(full[i], True) for i in axes]
+        spectra = fft.rfftn(a, fast, axes=axes) * fft.rfftn(kernel, fast, axes=axes)
+        out = fft.irfftn(spectra, fast, axes=axes)[: full[0], : full[1]]
+    else:
+        out = a * kernel
+    r0, c0 = ((full[i] - a.shape[i]) // 2 for i in range(2))
+    return np.asarray(out[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]])
+
+
 def _smooth(binned: np.ndarray, kern: np.ndarray) -> np.ndarray:
     if not binned.any():
         return np.zeros_like(binned)
-    out = fftconvolve(binned, kern, mode="same")
+    out = fftconvolve_same(binned, kern)
     return np.asarray(np.clip(out, 0.0, None))
 
 
@@ -377,7 +400,7 @@ def _density_grid(
             sel = groups == g
             b, lo = _bin_linear(grid, xs[sel], ys[sel], ws[sel])
             lost += lo
-            binned += fftconvolve(b, _disc(grid.cell, float(radii[sel].mean())), mode="same")
+            binned += fftconvolve_same(b, _disc(grid.cell, float(radii[sel].mean())))
     kern = _kernel_grid(grid.cell, bandwidth, kernel)
     return _smooth(binned, kern), lost
 

@@ -159,7 +159,6 @@ def write_links(conn: Any, links: Links) -> None:
             conn.cursor().executemany(f"INSERT INTO {table} VALUES ({', '.join([p] * n)})", rows)
 
 
-
 def _statements(script: str) -> list[str]:
     """The complete SQL statements of a script (a trigger body's ``;`` included)."""
     out, buf = [], ""

@@ -55,6 +55,7 @@ __all__ = [
     "merge_stretches",
     "public_kde_settings",
     "publish_clusters",
+    "published_cell",
     "published_cells",
     "published_period",
     "round_count",
@@ -174,15 +175,21 @@ def _cells_of(gdf: gpd.GeoDataFrame, resolution: int) -> pd.Series:
         lon, lat = wgs.x.to_numpy(), wgs.y.to_numpy()
     cells = gdf["h3_cell"].tolist() if has_cell else [None] * len(gdf)
     for x, y, own in zip(lon, lat, cells, strict=True):
-        if isinstance(own, str) and own and h3.get_resolution(own) <= resolution:
-            out.append(own)
-        elif np.isfinite(x) and np.isfinite(y):
-            out.append(h3.latlng_to_cell(float(y), float(x), resolution))
-        elif isinstance(own, str) and own:
-            out.append(h3.cell_to_parent(own, resolution))
-        else:
-            out.append(None)
+        out.append(published_cell(own, x, y, resolution))
     return pd.Series(out, index=gdf.index, dtype=object)
+
+
+def published_cell(own: object, lon: float, lat: float, resolution: int) -> str | None:
+    """One incident's published H3 cell: its own cell when that is ``resolution`` or coarser
+    (an imprecise location), else the cell of its point at ``resolution``, else its own cell's
+    parent; ``None`` without a location. (The PostGIS store's published counts use it too.)"""
+    if isinstance(own, str) and own and h3.get_resolution(own) <= resolution:
+        return own
+    if np.isfinite(lon) and np.isfinite(lat):
+        return str(h3.latlng_to_cell(float(lat), float(lon), resolution))
+    if isinstance(own, str) and own:
+        return str(h3.cell_to_parent(own, resolution))
+    return None
 
 
 def aggregate_counts(

@@ -1,8 +1,9 @@
 """The layer service: builds the published layers (through the builders registered in
 :data:`BUILDERS`, or :func:`geosafe.publish.public_layers.public_layer` outside the analyst
 role) and caches them, keyed by the parameters, the principal's scope and the state of the
-store (the store file's size and modification time), so a re-import invalidates every
-computed layer.
+store, read from the database on every request (:meth:`LayerService.store_state`), so an
+import, rollback or erasure made by any process (another service worker, the command line)
+invalidates every computed layer on the next request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .._errors import AccessDeniedError, ConfigurationError
+from ..sqlite_watch import SqliteWatch
 from . import corridors, disclosure, hotspot_layers, public_layers, records
 from .catalogue import DEFAULT_PARAMS, AnalysisParams, spec
 from .layer import Layer, is_synthetic
@@ -73,10 +75,10 @@ class LayerService:
         The incident store (:class:`geosafe.store.Store` or anything with its ``incidents``
         method), or a zero-argument callable returning it (opened on first use).
     store_path
-        The store's file (its size and modification time key the cache) or its PostGIS URL
-        (the store's ``state_token()``, a change counter in the database, keys it: right in
-        every worker). ``None``: the cache is keyed by ``state_token()`` of the store if it
-        has one.
+        The store's SQLite file (its ``PRAGMA data_version``, which changes on every commit
+        by any connection, keys the cache) or its PostGIS URL (the store's
+        ``state_token()``, a change counter in the database). Either way the cache is right
+        in every worker.
     cache_size
         Layers kept (least recently used dropped first).
     """
@@ -93,6 +95,11 @@ class LayerService:
         self._store_arg = store
         self._local = threading.local()
         self.store_path = store_path
+        self._watch = (
+            SqliteWatch(store_path)
+            if store_path is not None and not str(store_path).startswith("postgres")
+            else None
+        )
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
         self._lock = threading.RLock()
@@ -118,27 +125,22 @@ class LayerService:
         return store
 
     def store_state(self) -> Hashable:
-        """A token that changes whenever the store's content may have changed."""
+        """A token that changes whenever the store's content may have changed, whoever
+        changed it: the SQLite file's ``PRAGMA data_version`` and inode, else the store's own
+        ``state_token()`` (read from its database: the PostGIS store's change counter).
+        Cheap enough for every request; caches keyed by it stay correct across workers."""
         arg = self._store_arg
-        if arg is not None and not hasattr(arg, "incidents"):
-            # open this thread's store first: opening writes to the WAL, which would change
-            # the token between a request's cache lookup and its build
-            _ = self.store
-        parts: list[Hashable] = []
-        if isinstance(self.store_path, str):  # a PostGIS URL: the store's change counter
-            parts.append(self.store.state_token())  # type: ignore[attr-defined]
-        elif self.store_path is not None:
-            for p in (self.store_path, Path(f"{self.store_path}-wal")):
-                try:
-                    st = p.stat()
-                except OSError:
-                    parts.append(None)
-                else:
-                    parts.append((st.st_mtime_ns, st.st_size))
-        token = getattr(self._store_arg, "state_token", None)
+        store: Any = None
+        if arg is not None:
+            # open this thread's store first: opening may write (schema checks), which would
+            # change the token between a request's cache lookup and its build
+            store = self.store
+        if self._watch is not None:  # a SQLite file: any commit, by any connection
+            return ("file", self._watch.state())
+        token = getattr(store, "state_token", None)
         if callable(token):
-            parts.append(token())
-        return tuple(parts)
+            return ("store", token())
+        return ("none",)
 
     def collection_state(self, collection: str) -> Hashable:
         """A token that changes whenever the inputs of ``collection`` may have changed: the

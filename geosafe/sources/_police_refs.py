@@ -9,6 +9,7 @@ wins, and the other version is kept as history.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -59,13 +60,28 @@ class Deduper:
 
     def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
         self.lookup = lookup
-        #: Crime ID -> its current version (a plain tuple in :class:`_Version` order: a
-        #: million of them are made per million rows).
-        self.current: dict[str, tuple[int, float, bool, int]] = {}
+        #: Crime ID -> its current version: a plain tuple in :class:`_Version` order, or, for
+        #: an id met once so far (most of them: a million per million rows), the position of
+        #: its version in :attr:`_seen` (no tuple made per row).
+        self.current: dict[str, tuple[int, float, bool, int] | int] = {}
+        #: Versions of ids met once, per chunk: (hash, month, located, key) arrays, and the
+        #: position of each chunk's first row.
+        self._seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._bases: list[int] = [0]
         #: Crime ID -> every version's hash, only for ids seen more than once.
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
         self.anon: dict[int, int] = {}
+
+    def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
+        """The current version of a Crime ID, if known."""
+        v = self.current.get(ref)
+        if v is None or isinstance(v, tuple):
+            return v
+        k = bisect.bisect_right(self._bases, v) - 1
+        h, m, located, key = self._seen[k]
+        j = v - self._bases[k]
+        return (int(h[j]), float(m[j]), bool(located[j]), int(key[j]))
 
     def _load(self, ids: list[str]) -> None:
         if self.lookup is None or not ids:
@@ -79,7 +95,7 @@ class Deduper:
                 bool(rec.located),
                 int(rec.id),  # type: ignore[arg-type]
             )
-            old = self.current.get(ref)
+            old = self._get(ref)
             if old is not None:
                 self.hashes.setdefault(ref, {old[0]}).add(version.hash)
             if rec.current == 1 or old is None:
@@ -109,19 +125,11 @@ class Deduper:
         repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
         cand = has_id & (known | repeated)
         simple = has_id & ~cand
-        self.current.update(
-            zip(
-                ids[simple].tolist(),
-                zip(
-                    hashes[simple].tolist(),
-                    months[simple].tolist(),
-                    located[simple].tolist(),
-                    (-rows_no[simple]).tolist(),
-                    strict=True,
-                ),
-                strict=True,
-            )
-        )
+        first = ids[simple]
+        base = self._bases[-1]
+        self._seen.append((hashes[simple], months[simple], located[simple], -rows_no[simple]))
+        self._bases.append(base + len(first))
+        self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
             self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
         self._anonymous(ids, hashes, verdicts, out)
@@ -139,7 +147,7 @@ class Deduper:
         out: Deduped,
     ) -> None:
         new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
-        known = self.current.get(ref)
+        known = self._get(ref)
         if known is None:
             self.current[ref] = new
             return

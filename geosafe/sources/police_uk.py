@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ImportFileError
-from ._police_refs import Deduped, Deduper
+from ._police_refs import Deduper
 from ._read import Column, _map_header, decode, file_sha256, ignored_columns, read_table
 from ._verdicts import Verdicts
 
@@ -47,10 +47,13 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "SOURCE",
+    "CheckedChunk",
     "Deduper",
     "MapPoints",
     "PoliceChunk",
     "Verdicts",
+    "check_chunk",
+    "finish_chunk",
     "geocode_points",
     "iter_chunks",
     "process_chunk",
@@ -152,6 +155,8 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
     dec = codecs.getincrementaldecoder(
         "utf-8-sig" if encoding.lower().startswith("utf") else encoding
     )()
+    # the byte scan speaks for characters only in encodings that write them as these bytes
+    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
     strict, control_free, lines = True, True, 0
     try:
         with opener() as fh:
@@ -159,6 +164,8 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
                 lines += block.count(b"\n")
                 if control_free and len(block.translate(None, _CONTROL_BYTES)) != len(block):
                     control_free = False
+                if strict and ascii_like and block.isascii() and dec.getstate()[0] == b"":
+                    continue  # ASCII decodes in every such encoding: nothing to check
                 if strict:
                     try:
                         dec.decode(block)
@@ -172,8 +179,6 @@ def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
     except (OSError, EOFError) as exc:
         msg = f"cannot read {str(path)!r} ({exc}); check the file."
         raise ImportFileError(msg) from exc
-    # the byte scan speaks for characters only in encodings that write them as these bytes
-    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
     return strict, control_free and ascii_like, lines
 
 
@@ -350,7 +355,11 @@ Factorized = tuple[np.ndarray, np.ndarray]
 
 
 def _factorize(values: np.ndarray) -> Factorized:
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    # cells are text, never missing (read with ``na_filter=False``, blanks as ""): no code is
+    # -1, and pandas skips the null scan it makes for ``use_na_sentinel=False``
+    codes, uniques = pd.factorize(values)
+    if len(codes) and codes.min() < 0:  # a missing cell after all: give it its own code
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
 
 
@@ -593,18 +602,38 @@ def content_hashes(chunk: pd.DataFrame, fac: dict[str, Factorized]) -> np.ndarra
     return row_hashes(std)
 
 
-def process_chunk(
+@dataclass
+class CheckedChunk:
+    """A chunk after the checks that need neither the store nor the chunks before it
+    (:func:`check_chunk`): what :func:`finish_chunk` needs to dedupe and stage it."""
+
+    chunk: pd.DataFrame
+    fac: dict[str, Factorized]
+    verdicts: Verdicts
+    t0: np.ndarray
+    t1: np.ndarray
+    pts: MapPoints
+    rows_no: np.ndarray
+    ids: np.ndarray
+    hashes: np.ndarray
+    #: The rows that passed the checks (``verdicts.ok`` before the ref rule) as staged rows
+    #: with ``source_ref`` and ``current`` still to be decided.
+    staged: pd.DataFrame
+    passed: np.ndarray
+
+
+def check_chunk(
     chunk: pd.DataFrame,
     *,
     header: tuple[str, ...],
-    dedupe: Deduper,
     aoi: BaseGeometry | None,
     now: pd.Timestamp,
     max_text: int = 4000,
     aoi_margin_m: float = 0.0,
-) -> PoliceChunk:
-    """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
-    rows as staged rows (vectorised); see the module docstring."""
+) -> CheckedChunk:
+    """Validate and geocode one chunk read by :func:`iter_chunks`, and hash its rows: the part
+    of :func:`process_chunk` that depends on the chunk alone (an import runs it for the next
+    chunk while the store writes this one)."""
     # every column but the Crime ID factorized once: for lengths, months, map points,
     # details and hashes (their values repeat: each distinct one is looked at once)
     fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
@@ -616,11 +645,22 @@ def process_chunk(
     rows_no = chunk.index.to_numpy(dtype=np.int64)
     ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
     hashes = content_hashes(chunk, fac)
-    missing = pts.missing
-    ded = dedupe.apply(ids, hashes, t0, ~missing, rows_no, verdicts)
-    ok = verdicts.ok
-    problems = _problems(chunk, verdicts, header=header, ids=ids, rows_no=rows_no)
-    rows = _staged_rows(chunk, fac, pts, ok, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes, ded=ded)
+    passed = verdicts.ok.copy()
+    staged = _staged_rows(chunk, fac, pts, passed, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes)
+    return CheckedChunk(chunk, fac, verdicts, t0, t1, pts, rows_no, ids, hashes, staged, passed)
+
+
+def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Deduper) -> PoliceChunk:
+    """Apply the ref rule to a checked chunk (in file order: :class:`Deduper` carries what
+    earlier chunks and the store hold) and give its accepted rows as staged rows."""
+    c = checked
+    missing = c.pts.missing
+    ded = dedupe.apply(c.ids, c.hashes, c.t0, ~missing, c.rows_no, c.verdicts)
+    ok = c.verdicts.ok
+    problems = _problems(c.chunk, c.verdicts, header=header, ids=c.ids, rows_no=c.rows_no)
+    # the ref rule only quarantines more rows (repeats): keep the staged rows still accepted
+    rows = c.staged if ok.sum() == len(c.staged) else c.staged[ok[c.passed]]
+    rows = rows.assign(source_ref=ded.refs[ok], current=ded.current[ok])
     return PoliceChunk(
         rows,
         problems,
@@ -630,6 +670,25 @@ def process_chunk(
         supersede_rows=ded.supersede_rows,
         supersede_ids=ded.supersede_ids,
     )
+
+
+def process_chunk(
+    chunk: pd.DataFrame,
+    *,
+    header: tuple[str, ...],
+    dedupe: Deduper,
+    aoi: BaseGeometry | None,
+    now: pd.Timestamp,
+    max_text: int = 4000,
+    aoi_margin_m: float = 0.0,
+) -> PoliceChunk:
+    """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
+    rows as staged rows (vectorised; :func:`check_chunk` then :func:`finish_chunk`); see the
+    module docstring."""
+    checked = check_chunk(
+        chunk, header=header, aoi=aoi, now=now, max_text=max_text, aoi_margin_m=aoi_margin_m
+    )
+    return finish_chunk(checked, header=header, dedupe=dedupe)
 
 
 def _problems(
@@ -668,9 +727,9 @@ def _staged_rows(
     t0: np.ndarray,
     t1: np.ndarray,
     hashes: np.ndarray,
-    ded: Deduped,
 ) -> pd.DataFrame:
-    """The accepted rows as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
+    """The rows under ``ok`` as staged rows (:data:`geosafe.incident.ROW_COLUMNS`), each its
+    own ref and current until the ref rule decides (:func:`finish_chunk`)."""
     all_ok = bool(ok.all())
     acc = chunk if all_ok else chunk[ok]
     pt = pts.of_row if all_ok else pts.of_row[ok]
@@ -679,7 +738,7 @@ def _staged_rows(
     return pd.DataFrame(
         {
             "source": SOURCE,
-            "source_ref": ded.refs[ok],
+            "source_ref": chunk["Crime ID"].to_numpy(dtype=object)[ok],
             "row_no": rows_no[ok],
             "occurred_from": t0[ok],
             "occurred_to": t1[ok],
@@ -703,6 +762,6 @@ def _staged_rows(
             "weight": 1.0,
             "detail": _details(fac, ok),
             "row_hash": hashes[ok],
-            "current": ded.current[ok],
+            "current": np.ones(int(ok.sum()), dtype=np.int8),
         }
     )

@@ -162,8 +162,8 @@ class PostgisStore:
             self._migrate()
             if version < 3 <= latest:
                 with self._tx() as c:
-                    published.backfill(c)
                     self._bump(c)
+                    published.backfill(c)
         if migrate:
             self._rebuild_indexes()  # a bulk load that deferred them was killed
 
@@ -373,6 +373,8 @@ class PostgisStore:
         missing = [sql for name, sql in _DEFERRABLE if name not in present]
         if missing:
             with self._tx() as c:
+                # two importers finishing at once: one builds, the other finds them built
+                c.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
                 for sql in missing:
                     c.execute(sql)  # type: ignore[arg-type]
                 c.execute("ANALYZE incidents")
@@ -382,15 +384,20 @@ class PostgisStore:
         if rows.empty:
             return
         rows, links = profile_tables.split_links(batch_id, rows)
-        columns = [_copy_values(rows, c) for c in ROW_COLUMNS]
-        columns.append(published.published_cells(rows))
-        keys = ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()
+        keys = ref_keys(rows["source_ref"].to_numpy(dtype=object))
+        columns = [
+            np.full(len(rows), str(int(batch_id)), dtype=object),
+            keys.astype(str).astype(object),
+            *(_copy_values(rows, c) for c in ROW_COLUMNS),
+            _copy_text(np.asarray(published.published_cells(rows), dtype=object)),
+        ]
         names = ", ".join(("batch_id", "ref_key", *_COPY_COLUMNS))
-        bid = int(batch_id)
         with self._tx() as c, c.cursor() as cur:
             with cur.copy(f"COPY incidents ({names}) FROM STDIN") as copy:  # type: ignore[arg-type]
-                for key, *values in zip(keys, *columns, strict=True):
-                    copy.write_row((bid, key, *values))
+                for i in range(0, len(rows), _COPY_BLOCK_ROWS):
+                    part = [col[i : i + _COPY_BLOCK_ROWS] for col in columns]
+                    rows_text = map("\t".join, zip(*part, strict=True))
+                    copy.write("".join(f"{line}\n" for line in rows_text))
             profile_tables.write_links(c, links)
 
     def stage_quarantine(
@@ -567,10 +574,15 @@ class PostgisStore:
         names = [c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current")]
         cols = ", ".join(_select(c) for c in names)
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
-        with self._conn.cursor(binary=True) as cur:
+        columns = ["batch_id", *names]
+        parts = []
+        # a server-side cursor read in blocks: one block of Python tuples at a time, not the
+        # whole result (a million rows of tuples would double the reader's memory)
+        with self._conn.transaction(), self._conn.cursor("incidents", binary=True) as cur:
             cur.execute(sql, params)  # type: ignore[arg-type]
-            data = cur.fetchall()
-        df = pd.DataFrame(data, columns=["batch_id", *names])
+            while block := cur.fetchmany(_READ_BLOCK_ROWS):
+                parts.append(pd.DataFrame(block, columns=columns))
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         return rows_to_frame(df)
 
     def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
@@ -671,16 +683,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _copy_values(rows: pd.DataFrame, column: str) -> list[Any]:
-    """One staged column as COPY values (``None`` for missing; the geometry as hex EWKB)."""
+#: Rows fetched per block by :meth:`PostgisStore.incidents`.
+_READ_BLOCK_ROWS: Final = 50_000
+#: NULL in COPY's text format.
+_NULL: Final = "\\N"
+#: Staged rows written per COPY message (bounds the text held in memory at once).
+_COPY_BLOCK_ROWS: Final = 20_000
+
+
+def _copy_values(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """One staged column as COPY text fields (escaped; ``\\N`` for missing; the geometry
+    as hex EWKB), built column-wise: binding row by row costs several times more."""
     import shapely
 
     series = rows[column]
+    n = len(rows)
     if column == "geom_wkb":
         wkb = series.to_numpy(dtype=object)
         minx = rows["minx"].to_numpy(dtype=float, na_value=np.nan)
         miny = rows["miny"].to_numpy(dtype=float, na_value=np.nan)
-        geoms = np.full(len(rows), None, dtype=object)
+        geoms = np.full(n, None, dtype=object)
         has_wkb = ~pd.isna(wkb)
         if has_wkb.any():
             geoms[has_wkb] = shapely.from_wkb(wkb[has_wkb])
@@ -688,22 +710,31 @@ def _copy_values(rows: pd.DataFrame, column: str) -> list[Any]:
         if point.any():
             geoms[point] = shapely.points(minx[point], miny[point])
         located = has_wkb | point
-        out = np.full(len(rows), None, dtype=object)
+        out = np.full(n, _NULL, dtype=object)
         if located.any():
             out[located] = shapely.to_wkb(
                 shapely.set_srid(geoms[located], 27700), hex=True, include_srid=True
             )
-        return out.tolist()  # type: ignore[no-any-return]
-    if series.dtype.kind == "f":
-        arr = series.to_numpy()
-        values = arr.astype(object)
-        values[np.isnan(arr)] = None
-        return values.tolist()  # type: ignore[no-any-return]
-    if series.dtype.kind in "iub":
-        return series.to_numpy().tolist()  # type: ignore[no-any-return]
-    values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    return values.tolist()  # type: ignore[no-any-return]
+        return out
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+        # each distinct value formatted once (shortest round-trip text, as repr()): times,
+        # coordinates and weights repeat (police.uk: month starts, snap points)
+        codes, uniques = pd.factorize(series.to_numpy(), use_na_sentinel=True)
+        texts = np.asarray([repr(float(v)) for v in uniques] + [_NULL], dtype=object)
+        texts[:-1][~np.isfinite(np.asarray(uniques, dtype=float))] = _NULL  # inf: no value
+        return texts[codes]  # code -1 (NaN: NULL, as SQLite stores a bound NaN) -> the last
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
+        return series.to_numpy().astype(np.int64).astype(str).astype(object)
+    return _copy_text(series.to_numpy(dtype=object))
+
+
+def _copy_text(values: np.ndarray) -> np.ndarray:
+    """Text fields escaped for COPY (backslash, tab, newline, carriage return); each distinct
+    value escaped once (categories, outcomes and police.uk details repeat)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(str)
+    if text.str.contains(r"[\\\t\n\r]", regex=True).any():
+        for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            text = text.str.replace(char, escaped, regex=False)
+    texts = np.asarray([*text.to_numpy(dtype=object), _NULL], dtype=object)
+    return texts[codes]  # code -1 (missing) -> NULL, the last

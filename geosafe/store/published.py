@@ -35,34 +35,36 @@ __all__ = [
 
 #: Resolution of the published H3 counts (``disclosure.MAX_PUBLIC_H3_RESOLUTION``).
 PUBLISHED_RESOLUTION: Final = 8
-#: The disclosure rules (:mod:`geosafe.publish.disclosure`): 1-9 suppressed, rounded to 5.
+#: The disclosure rules (``disclosure.SUPPRESS_BELOW``, ``ROUND_TO``): 1-9 suppressed,
+#: rounded to 5 (the SQL below applies them; tests/store checks them by hand).
 _SUPPRESS_BELOW: Final = 10
 _ROUND_TO: Final = 5
 _MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+#: Advisory lock held while a transaction rewrites published months.
+_WRITE_LOCK: Final = 0x6E05B00
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 
 
 def published_cells(rows: pd.DataFrame) -> list[str | None]:
-    """Each row's published H3 cell: its own cell when that is resolution 8 or coarser (an
-    imprecise location), else the resolution-8 cell of its point (``lat``/``lon``); ``None``
-    without a location."""
-    import h3
+    """Each row's published H3 cell (:func:`geosafe.publish.disclosure.published_cell` at
+    resolution 8), computed once per distinct cell and point."""
+    from ..publish.disclosure import published_cell
 
-    res = PUBLISHED_RESOLUTION
-    lon = pd.to_numeric(rows["lon"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(rows["lat"], errors="coerce").to_numpy(dtype=float)
-    own = rows["h3_cell"].to_numpy(dtype=object)
-    out: list[str | None] = []
-    for x, y, cell in zip(lon, lat, own, strict=True):
-        if isinstance(cell, str) and cell and h3.get_resolution(cell) <= res:
-            out.append(cell)
-        elif np.isfinite(x) and np.isfinite(y):
-            out.append(h3.latlng_to_cell(float(y), float(x), res))
-        elif isinstance(cell, str) and cell:
-            out.append(h3.cell_to_parent(cell, res))
-        else:
-            out.append(None)
-    return out
+    frame = pd.DataFrame(
+        {
+            "cell": rows["h3_cell"].to_numpy(dtype=object),
+            "lon": pd.to_numeric(rows["lon"], errors="coerce").to_numpy(dtype=float),
+            "lat": pd.to_numeric(rows["lat"], errors="coerce").to_numpy(dtype=float),
+        }
+    )
+    # each distinct (cell, point) once: police.uk points repeat (snap points)
+    groups = frame.groupby(["cell", "lon", "lat"], dropna=False, sort=False).ngroup()
+    firsts = frame.drop_duplicates()
+    out = [
+        published_cell(cell, x, y, PUBLISHED_RESOLUTION)
+        for cell, x, y in firsts.itertuples(index=False)
+    ]
+    return np.asarray(out, dtype=object)[groups.to_numpy()].tolist()  # type: ignore[no-any-return]
 
 
 def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> list[str]:
@@ -78,20 +80,31 @@ def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
     """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction)."""
     if not which:
         return
-    starts = [pd.Timestamp(f"{m}-01", tz="Europe/London") for m in which]
-    lo = [t.timestamp() for t in starts]
-    hi = [(t + pd.offsets.MonthBegin(1)).timestamp() for t in starts]
+    # concurrent writers rewrite one month after the other: each statement below then sees
+    # the rows the other committed (READ COMMITTED), so a month is never written twice
+    c.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+    first = pd.Timestamp(f"{min(which)}-01", tz="Europe/London")
+    end = pd.Timestamp(f"{max(which)}-01", tz="Europe/London") + pd.offsets.MonthBegin(1)
     c.execute("DELETE FROM published_h3_counts WHERE month = ANY(%s)", (list(which),))
+    # one pass over the rows of the months' span (the time index), each row's month computed
+    # once (a join on month ranges would compare every row with every month)
     c.execute(
         "INSERT INTO published_h3_counts (cell, resolution, month, source, count, suppressed) "
-        "SELECT i.pub_cell, position(substr(i.pub_cell, 2, 1) IN '0123456789abcdef') - 1, "
-        "m.month, i.source, CASE WHEN COUNT(*) < %s THEN NULL "
+        "SELECT pub_cell, position(substr(pub_cell, 2, 1) IN '0123456789abcdef') - 1, month, "
+        "source, CASE WHEN COUNT(*) < %s THEN NULL "
         "ELSE (floor(COUNT(*) / %s::float8 + 0.5) * %s)::int END, COUNT(*) < %s "
-        "FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS m(month, lo, hi) "
-        "JOIN incidents i ON i.t_from >= m.lo AND i.t_from < m.hi "
-        f"WHERE i.current = 1 AND i.pub_cell IS NOT NULL AND i.{_VISIBLE} "
-        "GROUP BY i.pub_cell, m.month, i.source",
-        (_SUPPRESS_BELOW, _ROUND_TO, _ROUND_TO, _SUPPRESS_BELOW, list(which), lo, hi),
+        f"FROM (SELECT pub_cell, source, {_MONTH} AS month FROM incidents "
+        "WHERE t_from >= %s AND t_from < %s AND current = 1 AND pub_cell IS NOT NULL "
+        f"AND {_VISIBLE}) AS rows WHERE month = ANY(%s) GROUP BY pub_cell, month, source",
+        (
+            _SUPPRESS_BELOW,
+            _ROUND_TO,
+            _ROUND_TO,
+            _SUPPRESS_BELOW,
+            first.timestamp(),
+            end.timestamp(),
+            list(which),
+        ),
     )
 
 

@@ -11,6 +11,11 @@ Tables
     police.uk update (same Crime ID, other values) sets the older version's ``current`` to 0
     and records the batch that superseded it (history). Points are stored as their bounds
     (``minx = maxx``, ``miny = maxy``, EPSG:27700) and lines as WKB; times as UTC epoch seconds.
+    A ``detail`` text that many rows share (police.uk: force, LSOA and outcome) is kept once in
+    ``details`` and referred to by ``detail_id`` (schema 5); ``detail`` then is NULL.
+``details``
+    Distinct shared ``detail`` texts, ``id`` the text's 64-bit hash (checked against the text
+    on write). Entries no incident refers to go on erasure, purge, rollback and abort.
 ``quarantine``
     Rejected rows: batch, 1-based data row, column(s), reason code, reason and the row as it
     came in (JSON, original header names).
@@ -46,6 +51,16 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from ._sqlite_rows import (
+    DETAIL_SQL,
+    SAME_AS,
+    constant_literal,
+    drop_unused_details,
+    migrate_v4,
+    py_values,
+    same_numbers,
+    share_details,
+)
 from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:
@@ -114,8 +129,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     detail TEXT,
     row_hash INTEGER,
     current INTEGER NOT NULL DEFAULT 1,
-    superseded_by INTEGER
+    superseded_by INTEGER,
+    detail_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS details (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS incidents_batch ON incidents(batch_id, row_no);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
@@ -133,18 +150,23 @@ CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
 
 #: Indexes on random keys, the costly ones to keep up row by row: a bulk load into an empty
 #: store builds them once at the end instead (:meth:`Store.defer_indexes`).
+#: Schema 5 dropped ``incidents_bbox`` (``minx, miny``): SQLite uses one range per index, so it
+#: narrowed only ``minx <= east edge``; with it, a bbox query over half of 1M police.uk rows
+#: counted in 1.3 s against 0.15 s by a scan (it served only boxes holding nearly nothing), and
+#: it was ~1.2 s CPU of a 1M-row import (docs/notes/perf.md).
 _DEFERRABLE: Final = """
 CREATE INDEX IF NOT EXISTS incidents_ref ON incidents(ref_key);
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
-CREATE INDEX IF NOT EXISTS incidents_bbox ON incidents(minx, miny);
 """
-_DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time", "incidents_bbox")
+_DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
 #: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
 BULK_LOAD_ROWS = 50_000
 
 #: Bumped whenever the tables change; a store with another version is refused.
-SCHEMA_VERSION: Final = 4  # 4: people_links, flag_states, referral_places (profile)
+SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (profile)
+# 5: shared detail texts in `details` (incidents.detail_id): a police.uk row is 40 % smaller
+
 
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
@@ -231,6 +253,9 @@ class Store(SqliteInterface):
     """
 
     def __init__(self, path: Path | str, *, timeout_s: float = 60.0) -> None:
+        if str(path).lower().startswith(("postgresql:", "postgres:")):
+            msg = f"{path!r} is a PostGIS URL; open it with `geosafe.store.open_store`."
+            raise StoreError(msg)
         self.path = Path(path)
         self._timeout = timeout_s
         try:
@@ -258,6 +283,10 @@ class Store(SqliteInterface):
             log.warning(
                 "migrating %s to schema 4: %s", self.path, profile_tables.migrate_v3(self._conn)
             )
+            version = 4
+        if has_tables and version == 4:
+            migrate_v4(self._conn)
+            log.warning("migrated %s to schema 5 (shared detail texts)", self.path)
             return
         if has_tables and version != SCHEMA_VERSION:
             msg = (
@@ -373,6 +402,7 @@ class Store(SqliteInterface):
             with self._tx() as c:
                 c.execute("DELETE FROM incidents WHERE batch_id = ?", (bid,))
                 c.execute("DELETE FROM quarantine WHERE batch_id = ?", (bid,))
+                drop_unused_details(c)
                 c.execute(
                     "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ?",
                     (_utcnow(), bid),
@@ -440,27 +470,30 @@ class Store(SqliteInterface):
         if rows.empty:
             return
         rows, links = profile_tables.split_links(batch_id, rows)
-        # columns holding one value for every row are written as SQL literals, not bound
-        # per row (police.uk rows have ten such columns): binding is most of the cost
-        # and a point's max corner (the same numbers as its min corner) reuses their parameter
-        names = ["batch_id", "ref_key"]
-        values: list[str] = [str(int(batch_id)), "?1"]
-        data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
-        param: dict[str, str] = {}
-        for col in ROW_COLUMNS:
-            names.append(_disk(col))
-            literal = _constant_literal(rows[col])
-            twin = _SAME_AS.get(col)
-            if literal is not None:
-                values.append(literal)
-            elif twin in param and _same_numbers(rows[col], rows[twin]):
-                values.append(param[twin])
-            else:
-                data.append(_py(rows[col]))
-                param[col] = f"?{len(data)}"
-                values.append(param[col])
-        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
         with self._tx() as c:
+            columns = {col: rows[col] for col in ROW_COLUMNS}
+            columns["detail"], columns["detail_id"] = share_details(c, rows["detail"])
+            # columns holding one value for every row are written as SQL literals, not bound
+            # per row (police.uk rows have ten such columns): binding is most of the cost
+            # and a point's max corner (the same numbers as its min corner) reuses their
+            # parameter
+            names = ["batch_id", "ref_key"]
+            values: list[str] = [str(int(batch_id)), "?1"]
+            data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
+            param: dict[str, str] = {}
+            for col, series in columns.items():
+                names.append(_disk(col))
+                literal = constant_literal(series)
+                twin = SAME_AS.get(col)
+                if literal is not None:
+                    values.append(literal)
+                elif twin in param and same_numbers(series, columns[twin]):
+                    values.append(param[twin])
+                else:
+                    data.append(py_values(series))
+                    param[col] = f"?{len(data)}"
+                    values.append(param[col])
+            sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
             c.executemany(sql, zip(*data, strict=True))
             profile_tables.write_links(c, links)
 
@@ -537,6 +570,7 @@ class Store(SqliteInterface):
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
             c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
+            drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'aborted', finished_at = ? WHERE batch_id = ? "
                 "AND status = 'staging'",
@@ -561,6 +595,7 @@ class Store(SqliteInterface):
                 (batch_id, batch_id),
             )
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
+            drop_unused_details(c)
             c.execute(
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
                 (_utcnow(), batch_id),
@@ -645,7 +680,7 @@ class Store(SqliteInterface):
         if with_location:
             where.append("minx IS NOT NULL")
         cols = ", ".join(
-            f"{_disk(c)} AS {c}" if c in _ON_DISK else c
+            f"{DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
             for c in ROW_COLUMNS
             if c not in ("row_no", "row_hash", "current")
         )
@@ -694,6 +729,7 @@ class Store(SqliteInterface):
                 ).rowcount
                 if n:
                     places.append(label)
+            drop_unused_details(c)
             if c.execute(
                 "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
             ).rowcount:
@@ -706,6 +742,7 @@ class Store(SqliteInterface):
         cutoff = _epoch(before)
         with self._tx() as c:
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
+            drop_unused_details(c)
         return int(n)
 
     def counts(self) -> dict[str, int]:
@@ -728,52 +765,3 @@ def _epoch(value: pd.Timestamp | str) -> float:
     if ts.tzinfo is None:
         ts = ts.tz_localize("Europe/London")
     return ts.timestamp()
-
-
-def _constant_literal(series: pd.Series) -> str | None:
-    """The SQL literal of a column whose rows all hold the same value, else ``None``."""
-    first = series.iloc[0]
-    last = series.iloc[-1]
-    try:
-        same_ends = bool(first is last or first == last or (first != first and last != last))
-    except (TypeError, ValueError):  # pd.NA and friends: decide below
-        same_ends = True
-    if not same_ends:
-        return None  # cheap exit for the usual varying column
-    if series.dtype.kind in "fiub":
-        arr = series.to_numpy()
-        if series.dtype.kind == "f" and np.isnan(arr).all():
-            return "NULL"
-        if not (arr == arr[0]).all():
-            return None
-        return repr(float(first)) if series.dtype.kind == "f" else str(int(first))
-    if first is None or (isinstance(first, float) and np.isnan(first)):
-        return "NULL" if series.isna().all() else None
-    if isinstance(first, str) and (series == first).all():
-        return "'" + first.replace("'", "''") + "'"
-    return None
-
-
-#: Columns often equal to another one (a point's bounds), bound once when they are.
-_SAME_AS: Final = {"maxx": "minx", "maxy": "miny"}
-
-
-def _same_numbers(a: pd.Series, b: pd.Series) -> bool:
-    """Whether two float columns hold the same values (NaN where the other has NaN)."""
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
-        return False
-    return bool(np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True))
-
-
-def _py(series: pd.Series) -> list[Any]:
-    """Column values as Python objects with ``None`` for missing (what sqlite3 binds)."""
-    if series.dtype.kind in "fiub":
-        # SQLite stores a bound NaN as NULL
-        out: list[Any] = series.to_numpy().tolist()
-        return out
-    values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    return values.tolist()  # type: ignore[no-any-return]

@@ -1,9 +1,10 @@
 """Fixtures of the service tests: a small real store, tokens per role, an app built by the
 factory from test settings, and a live uvicorn server on a random loopback port.
 
-Every service test runs on both store backends: :func:`service_db` is a session fixture
+Every service test runs on both store backends: :func:`service_db` is a package fixture
 parametrised over SQLite and PostGIS (the same hand-made rows in each), and the settings,
-app, client and live server follow it (pytest runs the tests of one backend, then the other).
+app, client and live server follow it (pytest runs the tests of one backend, then the other;
+package scope, so the PostGIS instance and its environment end with this package).
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def service_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Path | str]:
@@ -210,7 +211,7 @@ def token_store(db: Path | str) -> TokenStore:
     return TokenStore(AccessSettings().token_path(StoreSettings(db=db)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tokens(service_db: Path | str) -> Tokens:
     ts = token_store(service_db)
     urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
@@ -242,17 +243,17 @@ def make_settings(store_path: Path | str, tmp: Path, **changes: Any) -> ServiceS
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def settings(service_db: Path | str, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
     return make_settings(service_db, tmp_path_factory.mktemp("work"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(settings: ServiceSettings, tokens: Tokens) -> Any:
     return create_app(settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(app: Any) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver") as c:
         yield c
@@ -262,7 +263,7 @@ def auth(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(app: Any) -> Iterator[str]:
     """The test app served by uvicorn on a random loopback port (a thread)."""
     with serve_app(app, lifespan="off") as base:

@@ -98,19 +98,28 @@ def test_collections_come_from_a_cache_that_follows_the_store(
     assert {c["id"] for c in other.json()["collections"]} > {
         c["id"] for c in first.json()["collections"]
     }
-    # a change to the store (its file's time and size; PostGIS: its change counter)
-    # invalidates the entry
+    # a change to the store invalidates the entry: a commit by another connection (another
+    # worker, the command line) to the SQLite file, or PostGIS's change counter; merely
+    # touching the SQLite file does not (its state is read from the database)
+    import contextlib
     import os
+    import sqlite3
 
     from geosafe.store import is_url
     from tests._stores import sql
 
+    before = len(calls)
     if is_url(service_db):
         sql(service_db, "UPDATE store_state SET generation = generation + 1")
     else:
         st = Path(service_db).stat()
         os.utime(service_db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    before = len(calls)
+        client.get("/ogc/collections", headers=h)
+        assert len(calls) == before
+        with contextlib.closing(sqlite3.connect(service_db)) as con, con:
+            con.execute("INSERT INTO quarantine (batch_id, reason_code) VALUES (-1, 'test')")
+        with contextlib.closing(sqlite3.connect(service_db)) as con, con:
+            con.execute("DELETE FROM quarantine WHERE batch_id = -1")
     client.get("/ogc/collections", headers=h)
     assert len(calls) > before
     assert json.loads(first.content)["collections"]

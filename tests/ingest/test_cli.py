@@ -33,10 +33,12 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
     return code, out, err
 
 
-def test_import_prints_one_json_object(capsys, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_import_prints_one_json_object(capsys, data, store_target) -> None:  # type: ignore[no-untyped-def]
     import hashlib
 
-    db = str(tmp_path / "s.db")
+    from geosafe.settings import StoreSettings
+
+    db = store_target
     code, out, _ = run(capsys, "import", "dir", str(data / "dir_coords.csv"), "--db", db)
     assert code == 0
     obj = json.loads(out)
@@ -54,7 +56,7 @@ def test_import_prints_one_json_object(capsys, data, tmp_path) -> None:  # type:
     # every import is audited (its own database beside the store)
     from geosafe.access.audit import AuditLog
 
-    entries = AuditLog(db + ".audit.sqlite").entries()
+    entries = AuditLog(StoreSettings(db=db).audit_path()).entries()
     assert [e.action for e in entries] == ["import", "import"]
     assert {k: again[k] for k in KEYS if k not in ("duplicate_batch", "duplicate_reason")} == {
         k: obj[k] for k in KEYS if k not in ("duplicate_batch", "duplicate_reason")
@@ -83,8 +85,8 @@ def test_unusable_file_exits_2_with_nothing_on_stdout(capsys, data, tmp_path, na
     assert words in err
 
 
-def test_quarantine_json_lines_and_export(capsys, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    db = str(tmp_path / "s.db")
+def test_quarantine_json_lines_and_export(capsys, data, tmp_path, store_target) -> None:  # type: ignore[no-untyped-def]
+    db = store_target
     run(capsys, "import", "dir", str(data / "dir_values.csv"), "--db", db)
     run(capsys, "import", "dir", str(data / "dir_bad_bytes.csv"), "--db", db)
     code, out, _ = run(capsys, "quarantine", "--db", db, "--batch", "1", "--format", "json")
@@ -120,8 +122,8 @@ def test_export_escapes_formulas(capsys, tmp_path) -> None:  # type: ignore[no-u
     assert row["_reason_code"] == "coord_half_pair"
 
 
-def test_batch_list_and_rollback(capsys, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    db = str(tmp_path / "s.db")
+def test_batch_list_and_rollback(capsys, data, store_target) -> None:  # type: ignore[no-untyped-def]
+    db = store_target
     run(capsys, "import", "dir", str(data / "dir_good.csv"), "--db", db)
     code, out, _ = run(capsys, "batch", "list", "--db", db, "--format", "json")
     batch = json.loads(out)
@@ -137,12 +139,12 @@ def test_batch_list_and_rollback(capsys, data, tmp_path) -> None:  # type: ignor
     assert json.loads(out)["duplicate_batch"] is False
 
 
-def test_police_directory(capsys, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_police_directory(capsys, data, tmp_path, store_target) -> None:  # type: ignore[no-untyped-def]
     d = tmp_path / "months"
     d.mkdir()
     for name in ("police_jan.csv", "police_feb.csv"):
         (d / name).write_bytes((data / name).read_bytes())
-    code, out, _ = run(capsys, "import", "police-uk", str(d), "--db", str(tmp_path / "s.db"))
+    code, out, _ = run(capsys, "import", "police-uk", str(d), "--db", store_target)
     assert code == 0 and len(out.splitlines()) == 2
 
 

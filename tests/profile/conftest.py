@@ -10,14 +10,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from geosafe.ingest import import_file
 from geosafe.sources import columns
-from geosafe.store import Store
+from geosafe.store import Store, open_store
 
 KEY = "profile-test-key-0123456789abcdef"
 #: Five bundled demo-area schools.
@@ -87,13 +87,16 @@ def raw_refs(n: int, start: int = 1) -> list[str]:
 
 
 @pytest.fixture()
-def two_sources(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
-    """A store with 30 people on DIR reports and 30 on FAP referrals, 15 in common."""
+def two_sources(
+    tmp_path: Path, new_store_target: Callable[[str], str]
+) -> Iterator[tuple[Path | str, list[str]]]:
+    """A store with 30 people on DIR reports and 30 on FAP referrals, 15 in common (on each
+    backend: a SQLite file or a PostGIS URL)."""
     people = raw_refs(45)
     d = write(tmp_path / "dir.csv", "dir", [dir_row(i, people[i]) for i in range(30)])
     f = write(tmp_path / "fap.csv", "fap", [fap_row(i, people[15 + i]) for i in range(30)])
-    db = tmp_path / "two.db"
-    with Store(db) as s:
+    db = new_store_target("two.db")
+    with open_store(db) as s:
         for src, path in (("dir", d), ("fap", f)):
             res = import_file(s, src, path)
             assert (res.accepted, res.quarantined) == (30, 0), res.reasons
@@ -101,9 +104,11 @@ def two_sources(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
 
 
 @pytest.fixture()
-def five_schools(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+def five_schools(
+    tmp_path: Path, new_store_target: Callable[[str], str]
+) -> Iterator[tuple[Path | str, list[str]]]:
     """Five young people at five schools joined into one peer group, and two people on a
-    record of their own (a group of two at one school)."""
+    record of their own (a group of two at one school); on each backend."""
     p = raw_refs(7, start=500)
     fap = [fap_row(i, p[i], SCHOOLS[i]) for i in range(5)]
     fap.append(fap_row(5, f"{p[5]};{p[6]}", SCHOOLS[0]))
@@ -120,8 +125,8 @@ def five_schools(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
             "person_role": "suspect;victim;witness",
         }
     ]
-    db = tmp_path / "group.db"
-    with Store(db) as s:
+    db = new_store_target("group.db")
+    with open_store(db) as s:
         for src, rows in (("fap", fap), ("dir", dirs), ("cris", cris)):
             res = import_file(s, src, write(tmp_path / f"{src}.csv", src, rows))
             assert res.quarantined == 0, res.reasons

@@ -13,7 +13,8 @@ from geosafe._errors import ConfigurationError
 from geosafe.ingest import import_file
 from geosafe.profile.data import load_profile_data
 from geosafe.profile.keys import rekey
-from geosafe.store import _SCHEMA, SCHEMA_VERSION, Store
+from geosafe.store import _SCHEMA, SCHEMA_VERSION, Store, open_store
+from tests._stores import sql
 
 from .conftest import KEY, dir_row, store_bytes, write
 
@@ -84,13 +85,12 @@ def test_bad_role_is_quarantined(tmp_path: Path) -> None:
 def test_erase_removes_person_links_and_flags(two_sources) -> None:  # type: ignore[no-untyped-def]
     db, _ = two_sources
     before = load_profile_data(db)
-    with Store(db) as s:
+    with open_store(db) as s:
         assert s.erase("fap", "FAP-000") == ["incidents"]
-    con = sqlite3.connect(db)
-    left = con.execute("SELECT COUNT(*) FROM people_links").fetchone()[0]
-    flags = con.execute("SELECT COUNT(*) FROM flag_states").fetchone()[0]
-    places = con.execute("SELECT COUNT(*) FROM referral_places").fetchone()[0]
-    con.close()
+    # the side rows followed their incident (a trigger on either backend)
+    left = sql(db, "SELECT COUNT(*) FROM people_links")[0][0]
+    flags = sql(db, "SELECT COUNT(*) FROM flag_states")[0][0]
+    places = sql(db, "SELECT COUNT(*) FROM referral_places")[0][0]
     assert left == len(before.links) - 1
     assert flags == len(before.flags) - 9  # the nine FAP flags of the referral
     assert places == len(before.places) - 2  # its two named places

@@ -215,3 +215,37 @@ def test_bbox_query_uses_the_gist_index(pg_database: Callable[[], str]) -> None:
         "SELECT type || ':' || srid FROM geometry_columns WHERE f_table_name = 'incidents'",
     )
     assert typ == ("GEOMETRY:27700",)
+
+
+_IMPORT = (
+    "import sys\n"
+    "from geosafe.ingest import import_file\n"
+    "from geosafe.store import open_store\n"
+    "r = import_file(open_store(sys.argv[1]), 'dir', sys.argv[2])\n"
+    "print(r.accepted)\n"
+)
+
+
+def test_two_concurrent_imports_both_land(pg_database: Callable[[], str], tmp_path: Path) -> None:
+    """Two importers at once (same months, same cells): both commit, every row is there and
+    the published counts are those of the union."""
+    import subprocess
+    import sys
+
+    url = pg_database()
+    files = [
+        _dir_file(tmp_path / f"{k}.csv", [(CELL_A, "2025-01-13", 40)], f"C{k}") for k in range(2)
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _IMPORT, url, str(f)], stdout=subprocess.PIPE, text=True
+        )
+        for f in files
+    ]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert sorted(int(o.split()[-1]) for o in outs) == [40, 40]
+    with open_store(url) as store:
+        assert store.counts() == {"dir": 80}
+        assert [b.status for b in store.batches()] == ["committed", "committed"]
+    assert _published(url) == {(CELL_A, "2025-01"): 80.0}

@@ -1,0 +1,194 @@
+"""Side by side: incident items under 8 concurrent clients, and each server's memory after the
+load, geosafe against pygeoapi on loopback, same features, one run.
+
+geosafe serves a store of real police.uk burglaries (the last ``--months`` bundled months);
+pygeoapi serves the same incidents (exported from geosafe as GeoJSON with the same parameters)
+with its GeoJSON provider. Each server runs in its own process (uvicorn, one worker, for
+geosafe; ``pygeoapi serve`` for the peer). Before the load, every collection of geosafe is
+downloaded once (what a QGIS session or the page asks for), so the memory figure includes
+every layer built. Then ``--clients`` threads, one ``httpx`` client each, page through the
+incident items (``limit=100``, offsets cycling over the collection), ``--requests`` per
+contender per round, contenders alternated for ``--rounds`` rounds (medians of the rounds).
+Prints p50/p99 latency, requests per second, the ratio geosafe / pygeoapi (below 1: geosafe
+faster) and each server's resident memory (VmRSS) and peak (VmHWM) after the run.
+
+pygeoapi comes from PyPI in its own virtual environment (``--peer-python``, default
+``/tmp/pgvenv/bin/python``; ``python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install
+pygeoapi``); without it geosafe's figures are printed alone.
+
+Usage::
+
+    .venv/bin/python benchmarks/server_load.py [--months 2] [--requests 400] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ogc_collections import (  # noqa: E402
+    _geosafe_server,
+    _pygeoapi_peer,
+    _pygeoapi_ready,
+    _server,
+    _wait,
+)
+
+#: Incidents of police.uk are dated to the month: the school-run window would hold none.
+QUERY = "preset=all-day"
+PAGE = 100
+
+
+def _memory(pid: int) -> dict[str, float]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(line.split()[1]) / 1024
+    return out
+
+
+def _load(url_for: list[str], headers: dict[str, str], *, clients: int, n: int) -> list[float]:
+    """``n`` GETs spread over ``clients`` threads (one client each); latencies in seconds."""
+    times: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(n))
+    errors: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(timeout=120) as client:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                t = time.perf_counter()
+                r = client.get(url_for[i % len(url_for)], headers=headers)
+                dt = time.perf_counter() - t
+                with lock:
+                    times.append(dt)
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    return times
+
+
+def _stats(times: list[float], wall: float) -> dict[str, float]:
+    ms = sorted(t * 1000 for t in times)
+    return {
+        "p50_ms": statistics.median(ms),
+        "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))],
+        "rps": len(ms) / wall,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--months", type=int, default=2)
+    ap.add_argument("--requests", type=int, default=400, help="per contender per round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    cmd, env, base, token = _geosafe_server(folder, args.months)
+    auth = {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
+    peer_ok = _pygeoapi_ready(args.peer_python)
+    rounds: dict[str, list[dict[str, float]]] = {"geosafe": [], "pygeoapi": []}
+    memory: dict[str, dict[str, float]] = {}
+    with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
+        _wait(f"{base}/healthz", gs, {})
+        client = httpx.Client(timeout=600)
+        docs = client.get(f"{base}/ogc/collections", headers=auth).json()["collections"]
+        for doc in docs:  # every layer built once, as a client session would
+            client.get(f"{base}/downloads/{doc['id']}.geojson?{QUERY}", headers=auth)
+        fc = client.get(f"{base}/downloads/incidents.geojson?{QUERY}", headers=auth).json()
+        n = len(fc["features"])
+        if n == 0:
+            raise SystemExit("the incidents layer is empty: import more months (--months)")
+        offsets = list(range(0, n, PAGE))
+        g_urls = [
+            f"{base}/ogc/collections/incidents/items?{QUERY}&limit={PAGE}&offset={o}"
+            for o in offsets
+        ]
+        peer = None
+        if peer_ok:
+            (folder / "incidents.geojson").write_text(json.dumps(fc))
+            inc_doc = next(d for d in docs if d["id"] == "incidents")
+            peer = _pygeoapi_peer(folder, [inc_doc], args.peer_python)
+
+        def run_geosafe() -> None:
+            t = time.perf_counter()
+            times = _load(g_urls, auth, clients=args.clients, n=args.requests)
+            rounds["geosafe"].append(_stats(times, time.perf_counter() - t))
+
+        _load(g_urls[:2], auth, clients=2, n=4)  # warm
+        if peer is None:
+            for _ in range(args.rounds):
+                run_geosafe()
+        else:
+            pport, penv = peer
+            pcmd = [str(Path(args.peer_python).parent / "pygeoapi"), "serve"]
+            with _server(pcmd, penv, folder / "pygeoapi.log", folder) as ps:
+                pbase = f"http://127.0.0.1:{pport}"
+                _wait(f"{pbase}/collections?f=json", ps, {})
+                p_urls = [
+                    f"{pbase}/collections/incidents/items?f=json&limit={PAGE}&offset={o}"
+                    for o in offsets
+                ]
+                _load(p_urls[:2], {}, clients=2, n=4)
+                for _ in range(args.rounds):
+                    run_geosafe()
+                    t = time.perf_counter()
+                    times = _load(p_urls, {}, clients=args.clients, n=args.requests)
+                    rounds["pygeoapi"].append(_stats(times, time.perf_counter() - t))
+                memory["pygeoapi"] = _memory(ps.pid)
+        memory["geosafe"] = _memory(gs.pid)
+    print(
+        f"incident items ({n} features, pages of {PAGE}), {args.clients} clients, "
+        f"{args.requests} requests x {args.rounds} rounds per contender (medians), loopback; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    med: dict[str, dict[str, float]] = {}
+    for name, rs in rounds.items():
+        if not rs:
+            continue
+        med[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        m = memory[name]
+        print(
+            f"  {name:9s} p50 {med[name]['p50_ms']:7.1f} ms  p99 {med[name]['p99_ms']:7.1f} ms  "
+            f"{med[name]['rps']:6.0f} req/s  RSS after {m['VmRSS']:.0f} MB (peak {m['VmHWM']:.0f} MB)"
+        )
+    if "pygeoapi" in med:
+        g, p = med["geosafe"], med["pygeoapi"]
+        print(
+            f"  ratio geosafe / pygeoapi: p50 {g['p50_ms'] / p['p50_ms']:.2f}, "
+            f"p99 {g['p99_ms'] / p['p99_ms']:.2f}, "
+            f"RSS {memory['geosafe']['VmRSS'] / memory['pygeoapi']['VmRSS']:.2f} "
+            "(below 1: geosafe faster / smaller)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
