@@ -13,6 +13,12 @@ import pytest
 
 from geosafe.cli import main
 
+# The in-process test cluster runs tasks in two threads of this process: rasterio suppresses
+# NotGeoreferencedWarning inside `warnings.catch_warnings()`, which is not thread-safe, so one
+# thread's suppression can end while another's MemoryDataset is being made and the warning
+# escapes (an error under pytest). Worker processes (the CLI, deployments) never share them.
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
 
 def _run(argv: list[str]) -> dict[str, object]:
     buf = io.StringIO()

@@ -19,6 +19,12 @@ from geosafe.hotspots import dbscan, evaluate, gistar, h3grid, kde
 
 from ..hotspots.conftest import make_frame
 
+# The in-process test cluster runs tasks in two threads of this process: rasterio suppresses
+# NotGeoreferencedWarning inside `warnings.catch_warnings()`, which is not thread-safe, so one
+# thread's suppression can end while another's MemoryDataset is being made and the warning
+# escapes (an error under pytest). Worker processes (the CLI, deployments) never share them.
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     """Same clusters up to the numbering, same noise."""
