@@ -39,12 +39,14 @@ _COMMAND_MODULES = (
     "places",
     "interventions",
     "safe_places",
+    "archive",
 )
 
 
 #: Commands whose module is known without importing every command module: running one of
 #: them imports only its own module (an import must not pay for geopandas and the analyses).
 _COMMAND_OF: Final = {name: "ingest" for name in ("import", "quarantine", "batch", "template")}
+_COMMAND_OF["import-archive"] = "archive"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

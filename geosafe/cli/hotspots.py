@@ -50,6 +50,7 @@ from ..filters import (
     filter_from_args,
 )
 from ..incident import CRS_BNG
+from . import _engine
 
 if TYPE_CHECKING:
     from ..hotspots.referral_places import ReferralPlaces
@@ -307,6 +308,20 @@ def _kde_surface(
     """The KDE surface the ``kde`` and ``hotspots --method kde`` options describe."""
     from ..hotspots import kde
 
+    client = _engine.engine_client(args)
+    if client is not None:
+        from ..engines import dask as dask_engine
+
+        return dask_engine.kde_surface(
+            client,
+            _engine.partitions(gdf),
+            bandwidth=args.bandwidth,
+            cell=args.cell,
+            kernel=args.kernel,
+            study_area=area,
+            precision=args.precision,
+            period_years=period_years,
+        )
     with warnings.catch_warnings():
         # an empty surface is refused with the reason by the caller (exit 2)
         warnings.filterwarnings("ignore", message=r"all \d+ located incidents are less precise")
@@ -484,6 +499,7 @@ def _hotspot_features(
             min_samples=args.min_samples,
             min_cluster_size=args.min_cluster_size,
             precision="ignore" if args.precision == "ignore" else "exclude",
+            dbscan=_engine.dbscan_function(args),
         )
         meta |= dict(out.attrs)
         meta["counts"] = {
@@ -492,9 +508,10 @@ def _hotspot_features(
             "excluded_precision": out.attrs["excluded_precision"],
         }
     elif args.method == "gistar":
-        from ..hotspots import gistar, h3grid
+        from ..hotspots import gistar
 
-        counts = h3grid.h3_counts(
+        counts = _engine.h3_counts(
+            args,
             gdf,
             resolution=args.resolution,
             study_area=area,
@@ -545,7 +562,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             "area_km2": round(float(area.area) / 1e6, 2),
         }
     methods = list(dict.fromkeys(args.method or ["kde"]))
-    bt = evaluate.backtest(
+    bt = _engine.backtest(
+        args,
         gdf,
         methods=methods,
         train_months=args.train_months,
@@ -693,7 +711,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--per-year", action="store_true", help="per km² per year (needs --from-date and --to-date)"
     )
-    p.set_defaults(func=_kde)
+    _engine.add_engine_options(p)
+    p.set_defaults(func=_engine.with_engine(_kde))
 
     p = sub.add_parser(
         "hotspots", help="hotspot polygons, clusters or Gi* cells as GeoJSON", allow_abbrev=False
@@ -722,7 +741,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="count the places named in referrals' notes with the incidents (store only; "
         "analyst; the output says so)",
     )
-    p.set_defaults(func=_hotspots)
+    _engine.add_engine_options(p)
+    p.set_defaults(func=_engine.with_engine(_hotspots))
 
     p = sub.add_parser(
         "evaluate",
@@ -741,7 +761,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=("json", "table"), default="json")
     p.add_argument("--monthly", action="store_true", help="include per-month scores in the JSON")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_evaluate)
+    _engine.add_engine_options(p)
+    p.set_defaults(func=_engine.with_engine(_evaluate))
 
     p = sub.add_parser(
         "compare",

@@ -43,7 +43,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 import geopandas as gpd
@@ -282,6 +282,7 @@ def clusters(
     concave_ratio: float = 0.3,
     weights: str | Sequence[float] | np.ndarray | None = None,
     precision: Literal["exclude", "ignore"] = "exclude",
+    dbscan: Callable[..., np.ndarray] | None = None,
 ) -> gpd.GeoDataFrame:
     """Clusters of incidents as polygons.
 
@@ -297,6 +298,9 @@ def clusters(
     precision
         ``exclude`` records whose ``precision_m`` exceeds ``eps`` (DBSCAN) or 100 m
         (HDBSCAN), or ``ignore``.
+    dbscan
+        The DBSCAN labeller (default :func:`dbscan_labels`; the dask engine passes its tiled
+        one, :func:`geosafe.engines.dask.dbscan_labels` bound to a client).
 
     Returns
     -------
@@ -343,7 +347,8 @@ def clusters(
     ps = point_set(sub, weights=weights) if weights is not None else None
     w = ps.w if ps is not None and len(ps.w) == len(sub) else None
     if method == "dbscan":
-        labels = dbscan_labels(xy, eps=eps, min_samples=min_samples, sample_weight=w)
+        labeller = dbscan_labels if dbscan is None else dbscan
+        labels = labeller(xy, eps=eps, min_samples=min_samples, sample_weight=w)
     else:
         labels = hdbscan_labels(xy, min_cluster_size=min_cluster_size, min_samples=min_samples)
     buf = max(10.0, eps / 2 if min_buffer is None else min_buffer)
