@@ -301,7 +301,8 @@ def _bin_linear(
     idx = (r0.astype(np.int64) + 1) * width + (c0.astype(np.int64) + 1)
     wx1 = w * dx
     wx0 = w - wx1
-    padded = np.bincount(idx, weights=wx0 * (1 - dy), minlength=size)
+    # float even with no points (bincount of an empty array is int64 whatever its weights)
+    padded = np.bincount(idx, weights=wx0 * (1 - dy), minlength=size).astype(float, copy=False)
     padded += np.bincount(idx + 1, weights=wx1 * (1 - dy), minlength=size)
     padded += np.bincount(idx + width, weights=wx0 * dy, minlength=size)
     padded += np.bincount(idx + width + 1, weights=wx1 * dy, minlength=size)

@@ -466,7 +466,14 @@ class PostgisStore:
             self._bump(c)
             published.refresh(c, "batch_id = %s OR superseded_by = %s", (bid, bid))
         self._release(batch_id)
-        self._conn.execute("ANALYZE incidents")
+        # planner statistics: refreshed when the batch is a tenth or more of the table (the
+        # first batches, bulk loads); autovacuum keeps them current for a stream of small
+        # batches, where an ANALYZE per batch cost ~0.9 s each (national archive: 6,837 files)
+        est = self._conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'incidents'::regclass"
+        ).fetchone()
+        if est is None or est[0] < 0 or 10 * int(counts.get("accepted", 0)) >= est[0]:
+            self._conn.execute("ANALYZE incidents")
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
