@@ -21,6 +21,7 @@ import queue
 import re
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -111,7 +112,7 @@ class SqliteFile:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             if not self._initialised:
                 with self._lock:
-                    con.execute("PRAGMA journal_mode = WAL")
+                    _wal(con, self.timeout_s)
                     con.executescript(self.schema)
                     self._initialised = True
             yield con
@@ -345,3 +346,18 @@ def open_database(
         url, _, schema = str(target).partition("#")
         return PgSchema(url, schema or pg_schema, pg_ddl, what=what, timeout_s=timeout_s)
     return SqliteFile(Path(target), sqlite_schema, what=what, timeout_s=timeout_s)
+
+
+def _wal(con: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a file to WAL. Several processes opening a new file at once race for the
+    switch, and SQLite answers "database is locked" at once (no busy wait) to the losers:
+    retry until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

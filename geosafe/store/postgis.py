@@ -311,6 +311,13 @@ class PostgisStore:
                 continue  # its importer is alive
             try:
                 with self._tx() as c:
+                    # re-read under a row lock: the importer may have committed the batch and
+                    # released its lock between the list above and the lock just taken
+                    status = c.execute(
+                        "SELECT status FROM batches WHERE batch_id = %s FOR UPDATE", (bid,)
+                    ).fetchone()
+                    if status is None or status[0] != "staging":
+                        continue
                     c.execute("DELETE FROM incidents WHERE batch_id = %s", (bid,))
                     c.execute("DELETE FROM quarantine WHERE batch_id = %s", (bid,))
                     c.execute(
