@@ -218,6 +218,13 @@ class LayerService:
         Returns ``{"excluded": {reason: count}, "reason": text}``; counts shown to a
         non-analyst are rounded like every published count."""
         sp = spec(collection)
+        if collection == "safe-places":
+            return {
+                "excluded": {},
+                "reason": "no safe places have been imported (the bundled OpenStreetMap extract "
+                "holds none); import OpenStreetMap data or the local list with "
+                "`geosafe safe-places import FILE`",
+            }
         if not sp.params:
             return {"excluded": {}, "reason": f"the bundled {sp.title.lower()} list is empty"}
         p = params.only(sp.params)

@@ -71,6 +71,14 @@ def test_an_empty_layer_says_why(client: TestClient, tokens: Tokens) -> None:
     assert "geosafe:reason" not in full.json()
 
 
+def test_an_empty_safe_places_layer_names_the_import(client: TestClient, tokens: Tokens) -> None:
+    # the test store imports no safe places: the empty layer says so, for every role
+    for token in (tokens.analyst, tokens.school, tokens.neighbourhood):
+        body = client.get("/ogc/collections/safe-places/items", headers=auth(token)).json()
+        assert body["numberMatched"] == 0
+        assert "geosafe safe-places import" in body["geosafe:reason"]
+
+
 def test_collections_come_from_a_cache_that_follows_the_store(
     client: TestClient, tokens: Tokens, service_db: Path | str, monkeypatch
 ) -> None:
