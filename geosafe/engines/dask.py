@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +55,7 @@ from ..hotspots.kde import (
     _smooth,
     grid_for,
     point_set,
+    spread_groups,
     study_area_mask,
 )
 from ..incident import CRS_BNG
@@ -333,7 +333,7 @@ def _bin_part(ps: _Points, grid: Grid) -> dict[str, Any]:
     groups: dict[int, tuple[np.ndarray, np.ndarray, float, int]] = {}
     if (~sharp).any():
         radii = ps.spread[~sharp]
-        gid = np.round(np.log(radii) / math.log(1.05)).astype(np.int64)
+        gid = spread_groups(radii)
         xs, ys, ws = ps.x[~sharp], ps.y[~sharp], ps.w[~sharp]
         for g in np.unique(gid):
             sel = gid == g

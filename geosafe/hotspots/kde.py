@@ -386,6 +386,12 @@ def _smooth(binned: np.ndarray, kern: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(out, 0.0, None))
 
 
+def spread_groups(radii: np.ndarray) -> np.ndarray:
+    """Group spread radii into 5 % steps (one disc convolution per group); the single-process
+    and the Dask engines share this rule so their surfaces agree."""
+    return np.round(np.log(radii) / math.log(1.05)).astype(np.int64)
+
+
 def _density_grid(
     grid: Grid, ps: PointSet, *, bandwidth: float, kernel: str
 ) -> tuple[np.ndarray, float]:
@@ -395,7 +401,7 @@ def _density_grid(
     if (~sharp).any():
         # spread coarse records over a disc of their precision radius (grouped to 5 % steps)
         radii = ps.spread[~sharp]
-        groups = np.round(np.log(radii) / math.log(1.05)).astype(np.int64)
+        groups = spread_groups(radii)
         xs, ys, ws = ps.x[~sharp], ps.y[~sharp], ps.w[~sharp]
         for g in np.unique(groups):
             sel = groups == g
