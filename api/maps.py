@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from geosafe._errors import NotFoundError
+from geosafe.protect import public_evaluation as ivmaps
 from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
@@ -98,6 +99,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         svc.layers.collection_state(sp.id),
         scope_key(principal, sp.id),
+        ivmaps.log_state(svc.layers.store),
     )
 
     def make() -> str:
@@ -107,6 +109,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
             base=gm.basemap(svc.settings.data_dir),
             asset_url=LEAFLET_URL,
             synthetic=layer.synthetic,
+            interventions=ivmaps.for_viewer(svc.layers, principal, svc.settings.data_dir),
         )
         return gm.render(m)
 
@@ -138,7 +141,14 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         "lat": feat["geometry"]["coordinates"][1],
     }
     state = svc.layers.collection_state("journey-corridors")  # store and school rolls
-    key = ("school", urn, params.key(), state, scope_key(principal))
+    key = (
+        "school",
+        urn,
+        params.key(),
+        state,
+        scope_key(principal),
+        ivmaps.log_state(svc.layers.store),
+    )
 
     def make() -> str:
         corridors = svc.layers.layer(
@@ -152,6 +162,7 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
             base=gm.basemap(svc.settings.data_dir),
             asset_url=LEAFLET_URL,
             synthetic=hot.synthetic or corridors.synthetic,
+            interventions=ivmaps.for_viewer(svc.layers, principal, svc.settings.data_dir),
         )
         return gm.render(m)
 

@@ -44,12 +44,14 @@ from ..incident import CRS_BNG
 from ..publish import disclosure
 from ..store.published import published_cells
 from .did import did_estimate
-from .interventions import Intervention, list_interventions
+from .interventions import Intervention, interventions_geojson, list_interventions, log_state
 
 __all__ = [
     "MAX_HIDDEN_SHARE",
     "MIN_PUBLISHED",
     "evaluate_published",
+    "for_viewer",
+    "log_state",
     "published_interventions",
     "published_monthly_counts",
 ]
@@ -322,10 +324,12 @@ def published_interventions(
     feats = []
     for iv in items:
         ev = evaluate_published(iv, counts, data_dir=data_dir)
-        outline = disclosure.cells_outline(ev["cells"])
-        if area is not None and not outline.intersects(area):
-            continue
-        wgs = gpd.GeoSeries([outline], crs=CRS_BNG).to_crs("OGC:CRS84").iloc[0]
+        # traced by H3 in WGS84, so every vertex is a vertex of a published cell
+        wgs = shapely.geometry.shape(h3.cells_to_h3shape(ev["cells"]).__geo_interface__)
+        if area is not None:
+            outline = gpd.GeoSeries([wgs], crs="OGC:CRS84").to_crs(CRS_BNG).iloc[0]
+            if not outline.intersects(area):
+                continue
         feats.append(
             {
                 "type": "Feature",
@@ -342,3 +346,16 @@ def published_interventions(
             "exactly are in the analyst's log. " + RULES + "."
         ),
     }
+
+
+def for_viewer(layers: Any, principal: Any, data_dir: Any = None) -> dict[str, Any]:
+    """The interventions a map shows its viewer: the analyst's log with the last evaluations
+    (:func:`~geosafe.protect.interventions.interventions_geojson`), or for other roles
+    :func:`published_interventions` (a neighbourhood's: those touching its wards).
+    ``layers``: the service's :class:`~geosafe.publish.service.LayerService`."""
+    if principal.role == "analyst":
+        return interventions_geojson(layers.store)
+    area = getattr(principal, "area", None) if principal.role == "neighbourhood" else None
+    return published_interventions(
+        layers.store, layers.all_incidents(), data_dir=data_dir, area=area
+    )

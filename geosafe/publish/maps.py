@@ -301,6 +301,44 @@ def _add_collection(m: folium.Map, fc: dict[str, Any], name: str, *, kind: str) 
     ).add_to(m)
 
 
+def _intervention_tip(f: dict[str, Any]) -> str:
+    """A tooltip line for an intervention: the analyst's log entry (``what``, dates, last
+    evaluation) or the published view (cells, months, the banded answer or the reason)."""
+    p = f.get("properties", {})
+    if "what" in p:
+        ev = p.get("evaluation")
+        when = f"{p.get('started_on')} to {p.get('ended_on') or 'running'}"
+        said = ev["reading"] if ev else "not evaluated yet (geosafe intervention evaluate)"
+        return f"Intervention {p.get('id')}: {p['what']} ({p.get('where_kind')}: {p.get('where_ref')}); {when}; {said}"
+    iv = p.get("intervention", {})
+    said = p.get("reading") if p.get("evaluated") else f"change not shown: {p.get('reason')}"
+    return (
+        f"Intervention {iv.get('id')} ({len(p.get('cells', []))} published cells); "
+        f"{iv.get('started')} to {iv.get('ended') or 'running'}; {said}"
+    )
+
+
+def _add_interventions(m: folium.Map, fc: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Interventions as dashed green outlines with their tooltip; the legend row (none when
+    there are none)."""
+    if not fc or not fc.get("features"):
+        return []
+    group = folium.FeatureGroup(name="Interventions")
+    for f in fc["features"]:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [{**f, "properties": {}}]},
+            style_function=lambda _f: {
+                "color": "#006d2c",
+                "weight": 2,
+                "dashArray": "6 4",
+                "fill": False,
+            },
+            tooltip=html.escape(_intervention_tip(f)),
+        ).add_to(group)
+    group.add_to(m)
+    return [("#006d2c", f"interventions ({len(fc['features'])}), dashed outline")]
+
+
 def hotspot_map(
     hotspots: dict[str, Any],
     *,
@@ -309,16 +347,19 @@ def hotspot_map(
     synthetic: bool,
     title: str = "Kernel density hotspots",
     clusters: dict[str, Any] | None = None,
+    interventions: dict[str, Any] | None = None,
 ) -> folium.Map:
     """A hotspot map: the offline basemap, hotspot polygons (``hotspots``, a GeoJSON
-    FeatureCollection in WGS84, coloured by incidents per km²) and optionally DBSCAN clusters,
-    with a legend and a layer control."""
+    FeatureCollection in WGS84, coloured by incidents per km²), optionally DBSCAN clusters
+    and interventions (the analyst's log or its published view, WGS84), with a legend and a
+    layer control."""
     m = _new_map(base, asset_url)
     _add_basemap(m, base)
     _add_collection(m, hotspots, title, kind="density")
     if clusters is not None:
         _add_collection(m, clusters, "DBSCAN clusters (convex hulls)", kind="other")
-    _legend(m, f"{title}: density", _density_rows(), _source_note(synthetic))
+    rows = [*_density_rows(), *_add_interventions(m, interventions)]
+    _legend(m, f"{title}: density", rows, _source_note(synthetic))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -331,9 +372,10 @@ def school_map(
     base: Basemap,
     asset_url: str,
     synthetic: bool,
+    interventions: dict[str, Any] | None = None,
 ) -> folium.Map:
-    """A school's map: its walking corridors (exposure along them), the hotspots they cross
-    and the school itself, over the offline basemap."""
+    """A school's map: its walking corridors (exposure along them), the hotspots they cross,
+    the school itself and optionally interventions, over the offline basemap."""
     m = _new_map(base, asset_url)
     _add_basemap(m, base)
     _add_collection(m, hotspots, "Hotspots (incidents per km²)", kind="density")
@@ -348,7 +390,11 @@ def school_map(
         fill_color="#08519c",
         tooltip=f"{school.get('name', '')} (URN {school.get('urn', '')})",
     ).add_to(m)
-    rows = [*_density_rows(), ("#3f007d", "walking corridor (line width not to scale)")]
+    rows = [
+        *_density_rows(),
+        ("#3f007d", "walking corridor (line width not to scale)"),
+        *_add_interventions(m, interventions),
+    ]
     _legend(
         m, f"{school.get('name', 'School')}: journeys and hotspots", rows, _source_note(synthetic)
     )
