@@ -5,7 +5,8 @@ marker). The analyst's page draws its area and says what it was; the school's an
 neighbourhood's pages draw its published cells only, with the months and the evaluation from
 published counts (or the reason it is not shown), and the marker never reaches them. The
 demo store has no safe places: the legend says so and why. A screenshot per role goes to
-``test-output/web-interventions-<role>.png``.
+``test-output/web-interventions-<role>.png`` (the page) and ``map-interventions-<role>.png``
+(the printable Folium map).
 
 This file runs after ``test_web_roles.py`` (alphabetical order), which shares the server and
 must see no intervention.
@@ -96,6 +97,12 @@ def test_interventions_and_safe_places_per_role(
             assert page.evaluate("fetch('/interventions/map').then(r => r.status)") == 403
         page.wait_for_timeout(400)  # the popup's fade-in
         page.screenshot(path=str(out_dir / f"web-interventions-{role}.png"))
+        # the printable (Folium) map draws it too, with a legend row
+        page.goto(f"{demo_server.base}/maps/hotspots")
+        page.wait_for_selector(".geosafe-legend", timeout=120_000)
+        assert "interventions (1)" in page.locator(".geosafe-legend").inner_text()
+        assert (MARKER in page.content()) == (role == "analyst")
+        page.screenshot(path=str(out_dir / f"map-interventions-{role}.png"))
         assert not s.errors, s.errors
         assert s.outside == []
     finally:
