@@ -159,6 +159,12 @@ def _new_map(base: Basemap, asset_url: str) -> folium.Map:
     x0, y0, x1, y1 = base.bounds
     m.fit_bounds([[y0, x0], [y1, x1]])
     _Attribution(base).add_to(m)
+    # the attribution lines ran under the scale bar (bottom left): keep them to the right
+    style = (
+        "<style>.leaflet-control-attribution{max-width:calc(100% - 140px);font-size:10px}</style>"
+    )
+    root: Any = m.get_root()
+    root.header.add_child(Element(style))
     return m
 
 
@@ -243,7 +249,8 @@ def _legend(m: folium.Map, title: str, rows: Sequence[tuple[str, str]], source_n
         for c, label in rows
     )
     box = (
-        '<div class="geosafe-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        # top left under the zoom buttons: at the bottom the attribution lines covered it
+        '<div class="geosafe-legend" style="position:fixed;top:84px;left:12px;z-index:1000;'
         "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #888;border-radius:4px;"
         f'font:12px/1.4 sans-serif;max-width:280px"><b>{html.escape(title)}</b>{items}'
         f'<div style="margin-top:6px;color:#a50f15"><b>{html.escape(source_note)}</b></div></div>'
@@ -299,6 +306,22 @@ def _add_collection(m: folium.Map, fc: dict[str, Any], name: str, *, kind: str) 
         style_function=style,
         tooltip=folium.GeoJsonTooltip(keys) if keys else None,
     ).add_to(m)
+
+
+def _fit(m: folium.Map, *collections: dict[str, Any] | None) -> None:
+    """Zoom onto what the map is about (the features of ``collections``), when there is any;
+    the whole area otherwise (:func:`_new_map`)."""
+    geoms = [
+        shapely.geometry.shape(f["geometry"])
+        for fc in collections
+        if fc
+        for f in fc.get("features", [])
+        if f.get("geometry")
+    ]
+    if geoms:
+        x0, y0, x1, y1 = shapely.union_all(geoms).bounds
+        # 60 px top and bottom: the attribution lines cover the foot of the map
+        m.fit_bounds([[y0, x0], [y1, x1]], padding=(30, 60), max_zoom=15)
 
 
 def _intervention_tip(f: dict[str, Any]) -> str:
@@ -360,6 +383,7 @@ def hotspot_map(
         _add_collection(m, clusters, "DBSCAN clusters (convex hulls)", kind="other")
     rows = [*_density_rows(), *_add_interventions(m, interventions)]
     _legend(m, f"{title}: density", rows, _source_note(synthetic))
+    _fit(m, hotspots, clusters, interventions)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -398,6 +422,8 @@ def school_map(
     _legend(
         m, f"{school.get('name', 'School')}: journeys and hotspots", rows, _source_note(synthetic)
     )
+    here = {"type": "Point", "coordinates": [lon, lat]}
+    _fit(m, corridors, {"features": [{"geometry": here}]})
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

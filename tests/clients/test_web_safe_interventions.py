@@ -24,7 +24,7 @@ from geosafe import datasets
 from tests.access._demo import WARDS
 from tests.api.test_browser import browser, wait_js  # noqa: F401  (the shared Chromium fixture)
 
-from .conftest import DemoServer
+from .conftest import SCHOOL, DemoServer
 from .test_web_roles import ROLES, Session
 
 pytestmark = pytest.mark.browser
@@ -103,6 +103,11 @@ def test_interventions_and_safe_places_per_role(
         assert "interventions (1)" in page.locator(".geosafe-legend").inner_text()
         assert (MARKER in page.content()) == (role == "analyst")
         page.screenshot(path=str(out_dir / f"map-interventions-{role}.png"))
+        if role == "school":  # the school's printable map too
+            page.goto(f"{demo_server.base}/maps/schools/{SCHOOL}")
+            page.wait_for_selector(".geosafe-legend", timeout=120_000)
+            assert "interventions (1)" in page.locator(".geosafe-legend").inner_text()
+            page.screenshot(path=str(out_dir / "map-school-interventions.png"))
         assert not s.errors, s.errors
         assert s.outside == []
     finally:
