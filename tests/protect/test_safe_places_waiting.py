@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-import geopandas as gpd
 import pytest
 import shapely
 
 from geosafe.protect.safe_places import journey_safe_places, passes
+
+from .test_safe_places import _places
 
 T0 = 8 * 3600
 TUESDAY = dt.date(2025, 2, 11)
@@ -37,19 +38,6 @@ def _journey() -> SimpleNamespace:
         arrive_s=T0 + 2400,
         legs=[leg for leg, _ in legs],
         leg_geometries=geoms,
-    )
-
-
-def _places(*rows: tuple[str, float, float, str | None]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "place_id": [r[0] for r in rows],
-            "name": [r[0] for r in rows],
-            "kind": "police_station",
-            "opening_hours": [r[3] for r in rows],
-        },
-        geometry=[shapely.Point(r[1], r[2]) for r in rows],
-        crs=27700,
     )
 
 
