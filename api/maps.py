@@ -14,7 +14,6 @@ from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
 from geosafe.publish import labels as glabels
-from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
@@ -25,6 +24,13 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
+
+
+def _maps() -> Any:
+    """:mod:`geosafe.publish.maps`, imported on the first map (folium: ~18 MB resident)."""
+    from geosafe.publish import maps
+
+    return maps
 
 
 def _not_modified(request: Request, page: pages.Page) -> bool:
@@ -66,7 +72,7 @@ def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     entry = pages.cached_page(
         svc.html_cache,
         ("basemap", None),
-        lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict()),
+        lambda: json.dumps(_maps().basemap(svc.settings.data_dir).as_dict()),
         size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
@@ -101,6 +107,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     )
 
     def make() -> str:
+        gm = _maps()
         layer = svc.layers.layer(sp.id, params, principal=principal)
         m = gm.hotspot_map(
             json.loads(ge.geojson_text(layer)),
@@ -141,6 +148,7 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     key = ("school", urn, params.key(), state, scope_key(principal))
 
     def make() -> str:
+        gm = _maps()
         corridors = svc.layers.layer(
             "journey-corridors", gl.replace_params(params, school=urn), principal=principal
         )
