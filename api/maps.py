@@ -26,13 +26,6 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 Caller = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
 
 
-def _maps() -> Any:
-    """:mod:`geosafe.publish.maps`, imported on the first map (folium: ~18 MB resident)."""
-    from geosafe.publish import maps
-
-    return maps
-
-
 def _not_modified(request: Request, page: pages.Page) -> bool:
     """Whether the request's ``If-None-Match`` names either representation of ``page``."""
     header = request.headers.get("if-none-match")
@@ -69,10 +62,12 @@ _PAGE_CACHE = "private, no-cache"
 def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
+    from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
     entry = pages.cached_page(
         svc.html_cache,
         ("basemap", None),
-        lambda: json.dumps(_maps().basemap(svc.settings.data_dir).as_dict()),
+        lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict()),
         size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
@@ -107,7 +102,8 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     )
 
     def make() -> str:
-        gm = _maps()
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         layer = svc.layers.layer(sp.id, params, principal=principal)
         m = gm.hotspot_map(
             json.loads(ge.geojson_text(layer)),
@@ -148,7 +144,8 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     key = ("school", urn, params.key(), state, scope_key(principal))
 
     def make() -> str:
-        gm = _maps()
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         corridors = svc.layers.layer(
             "journey-corridors", gl.replace_params(params, school=urn), principal=principal
         )
