@@ -60,57 +60,34 @@ class Deduper:
 
     def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
         self.lookup = lookup
-        #: Crime ID -> its current version (a plain tuple in :class:`_Version` order), for ids
-        #: met more than once or found in the store.
-        self.current: dict[str, tuple[int, float, bool, int]] = {}
-        #: 64-bit hash of a Crime ID -> the position of its version in :attr:`_seen` (an id
-        #: met once so far: most of them, a million per million rows, kept without a tuple
-        #: or a text key per row), or -1 (its version is in :attr:`current`). A hash two ids
-        #: share points at the first; the text is always compared (:meth:`_get`).
-        self._index: dict[int, int] = {}
-        #: Versions of ids met once, per chunk: (hash, month, located, key, Crime ID) arrays,
-        #: and the position of each chunk's first row.
-        self._seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        #: Crime ID -> its current version: a plain tuple in :class:`_Version` order, or, for
+        #: an id met once so far (most of them: a million per million rows), the position of
+        #: its version in :attr:`_seen` (no tuple made per row).
+        self.current: dict[str, tuple[int, float, bool, int] | int] = {}
+        #: Versions of ids met once, per chunk: (hash, month, located, key) arrays, and the
+        #: position of each chunk's first row.
+        self._seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._bases: list[int] = [0]
         #: Crime ID -> every version's hash, only for ids seen more than once.
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
         self.anon: dict[int, int] = {}
 
-    def _get(self, ref: str, key: int) -> tuple[int, float, bool, int] | None:
-        """The current version of a Crime ID (``key``: its :func:`_id_keys` hash), if known."""
+    def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
+        """The current version of a Crime ID, if known."""
         v = self.current.get(ref)
-        if v is not None:
+        if v is None or isinstance(v, tuple):
             return v
-        p = self._index.get(key)
-        if p is None or p < 0:
-            return None
-        k = bisect.bisect_right(self._bases, p) - 1
-        h, m, located, old, ids = self._seen[k]
-        j = p - self._bases[k]
-        if ids[j] != ref:  # another Crime ID with the same 64-bit hash
-            return None
-        return (int(h[j]), float(m[j]), bool(located[j]), int(old[j]))
+        k = bisect.bisect_right(self._bases, v) - 1
+        h, m, located, key = self._seen[k]
+        j = v - self._bases[k]
+        return (int(h[j]), float(m[j]), bool(located[j]), int(key[j]))
 
-    def _set(self, ref: str, key: int, version: tuple[int, float, bool, int]) -> None:
-        self.current[ref] = version
-        self._index.setdefault(key, -1)
-
-    def _load(self, ids: np.ndarray, keys: np.ndarray) -> None:
-        """Store versions of the ids of a chunk not known yet."""
-        if self.lookup is None or not len(ids):
+    def _load(self, ids: list[str]) -> None:
+        if self.lookup is None or not ids:
             return
-        first = ~pd.Series(ids).duplicated().to_numpy(dtype=bool)
-        new = [
-            str(r)
-            for r, k in zip(ids[first], keys[first].tolist(), strict=True)
-            if self._get(r, k) is None
-        ]
-        if not new:
-            return
-        found = self.lookup(new).sort_values("current")
-        found_keys = _id_keys(found["source_ref"].astype(str).to_numpy(dtype=object)).tolist()
-        for rec, key in zip(found.itertuples(index=False), found_keys, strict=True):
+        found = self.lookup(ids)
+        for rec in found.sort_values("current").itertuples(index=False):
             ref = str(rec.source_ref)
             version = _Version(
                 int(rec.row_hash),  # type: ignore[arg-type]
@@ -118,11 +95,11 @@ class Deduper:
                 bool(rec.located),
                 int(rec.id),  # type: ignore[arg-type]
             )
-            old = self._get(ref, key)
+            old = self._get(ref)
             if old is not None:
                 self.hashes.setdefault(ref, {old[0]}).add(version.hash)
             if rec.current == 1 or old is None:
-                self._set(ref, key, version)
+                self.current[ref] = version
 
     def apply(
         self,
@@ -138,29 +115,23 @@ class Deduper:
         n = len(ids)
         out = Deduped(refs=ids.copy(), current=np.ones(n, dtype=np.int8))
         has_id = verdicts.ok & (ids != "")
-        keys = _id_keys(ids)
         if self.lookup is not None:  # store versions of the ids in this chunk not yet known
-            self._load(ids[has_id], keys[has_id])
-        key_list = keys.tolist()
+            self._load([i for i in pd.unique(ids[has_id]) if i not in self.current])
         known = (
-            np.fromiter(map(self._index.__contains__, key_list), dtype=bool, count=n)
-            if self._index
+            np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
+            if self.current
             else np.zeros(n, bool)
         )
-        # equal hashes: the same id in this chunk (or two ids sharing a hash: both then take
-        # the path that compares texts)
-        repeated = pd.Series(keys).duplicated(keep=False).to_numpy(dtype=bool)
+        repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
         cand = has_id & (known | repeated)
         simple = has_id & ~cand
+        first = ids[simple]
         base = self._bases[-1]
-        first = keys[simple]
-        self._seen.append(
-            (hashes[simple], months[simple], located[simple], -rows_no[simple], ids[simple])
-        )
+        self._seen.append((hashes[simple], months[simple], located[simple], -rows_no[simple]))
         self._bases.append(base + len(first))
-        self._index.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
+        self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
-            self._one(int(i), ids[i], key_list[i], hashes, months, located, rows_no, verdicts, out)
+            self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
         self._anonymous(ids, hashes, verdicts, out)
         return out
 
@@ -168,7 +139,6 @@ class Deduper:
         self,
         i: int,
         ref: str,
-        key: int,
         hashes: np.ndarray,
         months: np.ndarray,
         located: np.ndarray,
@@ -177,9 +147,9 @@ class Deduper:
         out: Deduped,
     ) -> None:
         new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
-        known = self._get(ref, key)
+        known = self._get(ref)
         if known is None:
-            self._set(ref, key, new)
+            self.current[ref] = new
             return
         old = _Version._make(known)
         versions = self.hashes.get(ref, {old.hash})
@@ -202,7 +172,7 @@ class Deduper:
                 out.supersede_ids.append(old.key)
             else:
                 out.supersede_rows.append(-old.key)
-            self._set(ref, key, new)
+            self.current[ref] = new
         else:
             out.current[i] = 0
 
@@ -228,8 +198,3 @@ class Deduper:
                 verdicts.reason[i] = (
                     "row (blank Crime ID) is identical to one already imported; nothing to do."
                 )
-
-
-def _id_keys(ids: np.ndarray) -> np.ndarray:
-    """64-bit hashes of Crime IDs (SipHash, as the store's ``ref_key``)."""
-    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False).view(np.int64)
