@@ -180,7 +180,7 @@ def _collection_doc(
         bbox = pages.area_extent(svc.layers.data_dir)
         synthetic = svc.layers.has_synthetic()
     else:
-        layer = svc.layers.layer(sp.id, params, principal=principal, gate=heavy_slot(request))
+        layer = svc.layers.layer(sp.id, params, principal=principal)
         bbox = layer.extent or pages.area_extent(svc.layers.data_dir)
         synthetic = layer.synthetic
     if sp.temporal:
@@ -322,7 +322,7 @@ def legend(collection_id: str, request: Request, principal: Caller, svc: Svc) ->
     params = analysis_params(request, sp)
     frame = None  # only graduated classes depend on the data (never read incidents here)
     if sp.id in styles.GRADUATED:
-        frame = svc.layers.layer(sp.id, params, principal=principal, gate=heavy_slot(request)).frame
+        frame = svc.layers.layer(sp.id, params, principal=principal).frame
     doc = styles.legend_for(sp.id, frame).as_dict()
     return Response(json.dumps(doc), media_type="application/json")
 
