@@ -15,7 +15,6 @@ from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
 from geosafe.publish import labels as glabels
-from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
@@ -64,6 +63,8 @@ _PAGE_CACHE = "private, no-cache"
 def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
+    from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
     entry = pages.cached_page(
         svc.html_cache,
         ("basemap", None),
@@ -103,6 +104,8 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
     )
 
     def make() -> str:
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         layer = svc.layers.layer(sp.id, params, principal=principal)
         m = gm.hotspot_map(
             json.loads(ge.geojson_text(layer)),
@@ -151,6 +154,8 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     )
 
     def make() -> str:
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         corridors = svc.layers.layer(
             "journey-corridors", gl.replace_params(params, school=urn), principal=principal
         )
