@@ -423,6 +423,29 @@ def _two_windows(
     return morning, afternoon, n_read, date, why
 
 
+def _report_interventions(store: Any, role: str) -> tuple[dict[str, Any], int]:
+    """What ``role`` may see of the intervention log (the analyst's log, or the published
+    view built from every located incident), and how many incident records were read."""
+    from types import SimpleNamespace
+
+    from ..protect.interventions import list_interventions
+    from ..protect.public_evaluation import for_viewer
+
+    if not list_interventions(store):
+        return {"type": "FeatureCollection", "features": []}, 0
+    read: list[int] = []
+
+    def all_incidents() -> Any:
+        gdf = store.incidents(with_location=True)
+        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+        read.append(len(gdf))
+        return gdf
+
+    layers = SimpleNamespace(store=store, all_incidents=all_incidents)
+    fc = for_viewer(layers, SimpleNamespace(role=role, area=None))
+    return fc, sum(read)
+
+
 def cmd_school_report(args: argparse.Namespace) -> int:
     """``geosafe school-report``."""
     from ..network import origins as og
@@ -447,7 +470,8 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         args, origins, bell=args.depart, direction="from-school", model=home_model, **kw
     )
     fap = store.incidents(sources=["fap"], with_location=False)
-    _audit(args, "school-report", store, n_read + len(fap))
+    interventions, n_iv = _report_interventions(store, args.role)
+    _audit(args, "school-report", store, n_read + len(fap) + n_iv)
     report = build_school_report(
         args.school,
         morning,
@@ -469,7 +493,9 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         namer=place_namer(),
         **_safe_places(store, date),
     )
-    paths = write_school_report(report, args.out, school_xy=xy, network=net)
+    paths = write_school_report(
+        report, args.out, school_xy=xy, network=net, interventions=interventions
+    )
     print(f"school report for {args.school} ({name}): " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -299,10 +299,19 @@ def build_place_report(
     out["attribution"] = attribution(svc.data_dir)
     out["safe_places"] = _safe_places_near(svc, area)
     if page:
+        from types import SimpleNamespace
+
+        from ..protect.public_evaluation import for_viewer
         from .place_page import place_page
 
+        viewer = SimpleNamespace(role=role, area=scope)
         out["page"] = place_page(
-            out, area, runs if role == "analyst" else [], data_dir=svc.data_dir, svc=svc
+            out,
+            area,
+            runs if role == "analyst" else [],
+            data_dir=svc.data_dir,
+            svc=svc,
+            interventions=for_viewer(svc, viewer, data_dir=svc.data_dir),
         )
     return out
 

@@ -21,7 +21,13 @@ from shapely.geometry.base import BaseGeometry
 from ..area.build import attribution_html
 from ..incident import CRS_BNG
 from .place_crossings import SchoolRun, cell_polygon
-from .report_page import page_css, safe_place_overlay
+from .report_page import (
+    intervention_overlay,
+    interventions_near,
+    interventions_section,
+    page_css,
+    safe_place_overlay,
+)
 from .svgmap import Overlay, svg_map
 
 __all__ = ["place_map", "place_page"]
@@ -46,8 +52,10 @@ def place_map(
     network: Any,
     data_dir: Any = None,
     width: int = 720,
+    interventions: Sequence[tuple[dict[str, Any], BaseGeometry]] = (),
 ) -> str:
-    """The SVG map of a place report ``doc`` (see the module notes)."""
+    """The SVG map of a place report ``doc`` (see the module notes); ``interventions`` from
+    :func:`geosafe.risk.report_page.interventions_near`."""
     overlays: list[Overlay] = []
     extent: list[BaseGeometry] = [area]
     if doc["role"] == "analyst":
@@ -91,6 +99,8 @@ def place_map(
     ]
     if safe:
         overlays.append(safe_place_overlay(safe))
+    if interventions:
+        overlays.append(intervention_overlay(list(interventions)))
     from .. import datasets
 
     schools = datasets.schools(data_dir, demo_only=True)
@@ -157,8 +167,12 @@ def place_page(
     data_dir: Any = None,
     svc: Any = None,
     network: Any = None,
+    interventions: dict[str, Any] | None = None,
 ) -> str:
-    """The printable HTML page of a place report (map, tables, how to read them)."""
+    """The printable HTML page of a place report (map, tables, how to read them).
+    ``interventions``: what the report's role may see of the log
+    (:func:`geosafe.protect.public_evaluation.for_viewer`); those at the place are drawn and
+    listed."""
     if network is None:
         from ..publish.corridors import walk_network
 
@@ -186,19 +200,27 @@ def place_page(
         else "<p>No safe place lies within 100 m (or none has been imported).</p>"
     )
     note = doc.get("published", {}).get("note", "Analyst view: exact counts; do not share.")
+    ivs = interventions_near(interventions, area, role=doc["role"])
+    iv_legend = (
+        "; dashed green outlines (I1, I2...): interventions"
+        + ("" if doc["role"] == "analyst" else ", as the published H3 cells they cover")
+        if ivs
+        else ""
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Who passes {html.escape(str(title))}</title><style>{page_css()}</style></head><body>
 <h1>Who passes {html.escape(str(title))}</h1>
 <p class="muted">{html.escape(doc["window"])}. View for role <b>{html.escape(doc["role"])}</b>.
 Pupils passing: at least {html.escape(str(doc["pupils"]))}.</p>
-{place_map(doc, area, runs, network=network, data_dir=data_dir)}
+{place_map(doc, area, runs, network=network, data_dir=data_dir, interventions=ivs)}
 <p class="muted">Red: the place; {"blue: walks, purple: bus journeys crossing it" if doc["role"] == "analyst" else "orange: the H3 cells it touches, with their published pupil counts"};
-green: safe places; black dots: the schools. Background: OpenStreetMap contributors (ODbL),
-drawn offline.</p>
+green: safe places{iv_legend}; black dots: the schools. Background: OpenStreetMap
+contributors (ODbL), drawn offline.</p>
 <h2>Pupils passing</h2>
 {_rows(doc)}
 <h2>Safe places at this place</h2>
 {safe_html}
+{interventions_section(ivs, role=doc["role"], where="this place")}
 <p class="muted">{html.escape(note)}</p>
 {attribution_html(data_dir)}
 </body></html>

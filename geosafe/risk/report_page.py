@@ -9,20 +9,35 @@ import datetime as dt
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from ..area.build import attribution_html
+from ..incident import CRS_BNG
 from ..network.walk import WalkNetwork
 from ..publish.exports import neutralise_formulas
 from .report import SchoolReport
 from .svgmap import Overlay, svg_map
 
-__all__ = ["page_css", "report_map", "write_school_report"]
+__all__ = [
+    "interventions_near",
+    "interventions_section",
+    "page_css",
+    "report_map",
+    "write_school_report",
+]
+
+#: An intervention is shown on a report when its (drawn) area lies this close to the school's
+#: corridors or to the place.
+INTERVENTION_NEAR_M: Final = 100.0
+_INTERVENTION_STYLE: Final = (
+    'fill="#43a047" fill-opacity="0.10" stroke="#1b5e20" stroke-width="2" stroke-dasharray="6 4"'
+)
 
 _CSS = """
 body{font-family:sans-serif;max-width:60rem;margin:1rem auto;color:#222;line-height:1.35}
@@ -111,9 +126,10 @@ def report_map(
     network: WalkNetwork,
     data_dir: Any = None,
     width: int = 720,
+    interventions: list[tuple[dict[str, Any], BaseGeometry]] | None = None,
 ) -> str:
     """The report's map: offline basemap, corridors (width by pupils), the ranked places
-    numbered as in the table, and the school."""
+    numbered as in the table, interventions (:func:`interventions_near`) and the school."""
     overlays = []
     c = report.corridors
     if not c.empty:
@@ -139,6 +155,8 @@ def report_map(
         )
     if report.safe_places is not None and not report.safe_places.empty:
         overlays.append(safe_place_overlay(report.safe_places.geometry))
+    if interventions:
+        overlays.append(intervention_overlay(interventions))
     overlays.append(
         Overlay(
             [shapely.Point(school_xy).buffer(45)],
@@ -160,6 +178,116 @@ def safe_place_overlay(points: Any) -> Overlay:
     return Overlay(
         [g.buffer(30) for g in points if g is not None and not g.is_empty],
         'fill="#2e7d32" stroke="#fff" stroke-width="2"',
+    )
+
+
+_INTERVENTION_LEGEND: Final = {
+    True: "; dashed green outlines (I1, I2...): interventions, their logged area",
+    False: "; dashed green outlines (I1, I2...): interventions, as the published H3 cells they cover",
+}
+
+
+def interventions_near(
+    fc: dict[str, Any] | None, near: BaseGeometry | None, *, role: str
+) -> list[tuple[dict[str, Any], BaseGeometry]]:
+    """The interventions of ``fc`` to draw on a report for ``role``, with their area in
+    EPSG:27700: those within :data:`INTERVENTION_NEAR_M` of ``near`` (the school's corridors,
+    or the place). ``fc`` is what the viewer's maps show
+    (:func:`geosafe.protect.public_evaluation.for_viewer`): the analyst's log, or for other
+    roles the published view (outlines of published H3 cells), so nearness is judged on what
+    the role may see. A non-analyst given the analyst's log is refused."""
+    feats = (fc or {}).get("features") or []
+    if not feats or near is None or near.is_empty:
+        return []
+    if role != "analyst" and any("what" in (f.get("properties") or {}) for f in feats):
+        raise ValueError(
+            f"`role` {role!r} was given the analyst's intervention log: pass the published "
+            "view (geosafe.protect.public_evaluation.for_viewer) instead."
+        )
+    wgs = [shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None for f in feats]
+    bng = gpd.GeoSeries(wgs, crs="OGC:CRS84").to_crs(CRS_BNG)
+    zone = near.buffer(INTERVENTION_NEAR_M)
+    return [
+        (f, g)
+        for f, g in zip(feats, bng, strict=True)
+        if g is not None and not g.is_empty and g.intersects(zone)
+    ]
+
+
+def intervention_overlay(items: list[tuple[dict[str, Any], BaseGeometry]]) -> Overlay:
+    """Interventions on a report map: dashed green outlines labelled ``I<id>``."""
+    return Overlay(
+        [g for _, g in items],
+        _INTERVENTION_STYLE,
+        labels=[f"I{_iv_id(f)}" for f, _ in items],
+        label_fill="#1b5e20",
+    )
+
+
+def _iv_id(f: dict[str, Any]) -> Any:
+    p = f.get("properties") or {}
+    return p.get("id", (p.get("intervention") or {}).get("id", f.get("id")))
+
+
+def _analyst_row(f: dict[str, Any]) -> list[str]:
+    p = f["properties"]
+    ev = p.get("evaluation")
+    said = (
+        f"{ev['reading']} ({ev['percent_change']:+g}%, interval {ev['interval'][0]:+g}% to "
+        f"{ev['interval'][1]:+g}%; {ev.get('evaluated_at') or ev.get('evaluated_on')})"
+        if ev
+        else "not evaluated yet (geosafe intervention evaluate)"
+    )
+    return [
+        _cell(f"I{_iv_id(f)}"),
+        _cell(p.get("what")),
+        _cell(f"{p.get('where_kind')}: {p.get('where_ref')}"),
+        _cell(f"{p.get('started_on')} to {p.get('ended_on') or 'running'}"),
+        _cell(p.get("area_km2")),
+        _cell(said),
+    ]
+
+
+def _published_row(f: dict[str, Any]) -> list[str]:
+    # only the published view's fields: its months and the banded answer (or the reason)
+    p = f["properties"]
+    iv = p.get("intervention") or {}
+    if p.get("evaluated"):
+        lo, hi = p["interval_pct"]
+        said = f"{p['reading']} (about {p['change_pct']:+g}%, {lo:+g}% to {hi:+g}%)"
+    else:
+        said = f"change not shown: {p.get('reason')}"
+    return [
+        _cell(f"I{_iv_id(f)}"),
+        _cell(len(p.get("cells") or [])),
+        _cell(f"{iv.get('started')} to {iv.get('ended') or 'running'}"),
+        _cell(said),
+    ]
+
+
+def interventions_section(
+    items: list[tuple[dict[str, Any], BaseGeometry]], *, role: str, where: str
+) -> str:
+    """The "Interventions nearby" heading, sentence and table (``where``: "these routes" or
+    "this place"). Analysts read the log (what, where, dates, area, last evaluation); other
+    roles the published view only (cells, months, the disclosure-controlled evaluation)."""
+    head = f"<h2>Interventions near {html.escape(where)}</h2>"
+    if not items:
+        return f"{head}<p>No logged intervention lies within {INTERVENTION_NEAR_M:g} m.</p>"
+    if role == "analyst":
+        table = _table(
+            [_analyst_row(f) for f, _ in items],
+            ["#", "What", "Where", "When", "Area (km²)", "Last evaluation"],
+        )
+        return f'{head}<p class="muted">From the intervention log; do not share.</p>{table}'
+    table = _table(
+        [_published_row(f) for f, _ in items],
+        ["#", "Published H3 cells", "Months", "Change after it (published counts)"],
+    )
+    return (
+        f'{head}<p class="muted">Each intervention is drawn as the published H3 cells it '
+        "covers; what was done and where exactly are in the analyst's log. The evaluation is "
+        f"{html.escape(str((items[0][0]['properties'] or {}).get('rules') or ''))}.</p>{table}"
     )
 
 
@@ -323,9 +451,12 @@ def write_school_report(
     school_xy: tuple[float, float],
     network: WalkNetwork,
     data_dir: Any = None,
+    interventions: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``report.html`` (printable), ``corridors.geojson``, ``hotspots.geojson``,
-    ``places.geojson``, ``places.csv`` and ``need_matrix.csv``."""
+    ``places.geojson``, ``places.csv`` and ``need_matrix.csv``. ``interventions``: what the
+    report's role may see of the log (:func:`geosafe.protect.public_evaluation.for_viewer`);
+    those near the corridors are drawn and listed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         name: out_dir / name
@@ -364,6 +495,11 @@ def write_school_report(
     if home:
         windows += _window_line(f"Afternoon, leaving at {s.get('depart')}", home)
     date_why = html.escape(str(s.get("date_reason") or ""))
+    near = shapely.union_all(
+        [shapely.Point(school_xy).buffer(400)]
+        + ([g for g in report.corridors.geometry if g is not None] if len(report.corridors) else [])
+    )
+    ivs = interventions_near(interventions, near, role=report.role)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>School journeys report: {html.escape(report.school_name)}</title>
 <style>{_CSS}</style></head><body>
@@ -379,11 +515,12 @@ each journey. View for role <b>{html.escape(report.role)}</b>.</p>
 the map. Counts compare {html.escape(span_text)}.</p>
 {_places_table(report)}
 <h2>Map</h2>
-{report_map(report, school_xy, network=network, data_dir=data_dir)}
+{report_map(report, school_xy, network=network, data_dir=data_dir, interventions=ivs)}
 <p class="muted">Blue: streets walked, purple: bus stretches (thicker = more pupils); red:
-the numbered places; green: safe places; black dot: the school. Background: OpenStreetMap
-contributors (ODbL), drawn offline.</p>
+the numbered places; green: safe places{_INTERVENTION_LEGEND[report.role == "analyst"] if ivs else ""};
+black dot: the school. Background: OpenStreetMap contributors (ODbL), drawn offline.</p>
 {_safe_places_section(report)}
+{interventions_section(ivs, role=report.role, where="these routes")}
 <h2>Busiest corridors (journeys to school)</h2>
 {_corridor_table(report)}
 <h2>Data matrix of need (Fair Access Panel referrals)</h2>

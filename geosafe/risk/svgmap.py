@@ -31,13 +31,15 @@ class Overlay:
     """A report layer: geometries (EPSG:27700) drawn with one SVG style.
 
     ``labels`` (same length as ``geoms``, optional) are drawn in a circle at each geometry's
-    representative point; ``widths`` (optional) override ``stroke-width`` per geometry.
+    representative point, filled ``label_fill``; ``widths`` (optional) override
+    ``stroke-width`` per geometry.
     """
 
     geoms: Sequence[BaseGeometry | None]
     style: str
     labels: Sequence[str] | None = None
     widths: Sequence[float] | None = None
+    label_fill: str = "#b71c1c"
 
 
 class _Frame:
@@ -170,13 +172,14 @@ def svg_map(
     for layer in overlays:
         if not layer.labels:
             continue
+        fill = html.escape(layer.label_fill)
         for g, text in zip(layer.geoms, layer.labels, strict=True):
             if g is None or g.is_empty:
                 continue
             p = g.representative_point()
             x, y = frame.xy(p.x, p.y)
             body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="#b71c1c" stroke="#fff" '
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{fill}" stroke="#fff" '
                 f'stroke-width="1.5"/><text x="{x:.1f}" y="{y + 3.5:.1f}" font-size="10" '
                 f'fill="#fff" text-anchor="middle" font-weight="bold">{html.escape(text)}</text>'
             )
