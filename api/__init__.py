@@ -90,6 +90,7 @@ def create_app(
         store,
         store_path=settings.db,
         cache_size=settings.cache_size,
+        reader=_reader(settings),
     )
     runner = JobRunner(workers=settings.job_workers)
 
@@ -129,6 +130,14 @@ def create_app(
         app.include_router(module.router)
     web.mount_static(app, settings)
     return app
+
+
+def _reader(settings: ServiceSettings) -> Any:
+    """The connection non-analyst layers read the published aggregates over (opened on first
+    use): ``settings.reader_db``, else the store read-only (SQLite) or its URL."""
+    from geosafe.store.published_read import open_reader
+
+    return open_reader(settings.db, settings.reader_db)
 
 
 def _store_opener(db: Any) -> Callable[[], IncidentStore]:
