@@ -42,6 +42,8 @@ class PublishedReader:
         self.target = target
         self.pg = str(target).lower().startswith(("postgresql:", "postgres:"))
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[Any] = []  # every thread's connection, closed with the reader
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -67,6 +69,8 @@ class PublishedReader:
                 raise StoreError(msg)
             conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         self._local.conn = conn
+        with self._lock:
+            self._open.append(conn)
         return conn
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -77,11 +81,21 @@ class PublishedReader:
         return conn.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every connection of this reader."""
+        with self._lock:
+            conns, self._open = self._open, []
+        for conn in conns:
+            if not getattr(conn, "closed", False):
+                conn.close()
+        self._local = threading.local()
+
+    def __del__(self) -> None:
+        # the service keeps one reader for its life: its connections end with it, without
+        # psycopg's warning (as the PostGIS store's do)
+        try:
+            self.close()
+        except Exception:  # noqa: S110  (interpreter shutdown)
+            pass
 
     # -- what non-analyst layers ask -----------------------------------------------------
     def latest_month(self, sources: Sequence[str] = ()) -> str | None:
