@@ -206,17 +206,13 @@ class AuditKey:
             raise StoreError(msg)
         return {"key": key, **state}
 
-    def create(
-        self, *, count: int, head: str, keyed_from: int, con: Any = None
-    ) -> dict[str, Any]:
+    def create(self, *, count: int, head: str, keyed_from: int, con: Any = None) -> dict[str, Any]:
         """A new key, anchoring the log as it stands."""
         key = secrets.token_bytes(32)
         self.save(key, count=count, head=head, keyed_from=keyed_from)
         return {"key": key, "count": count, "head": head, "keyed_from": keyed_from}
 
-    def save(
-        self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None
-    ) -> None:
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None) -> None:
         """Write the key and head atomically, readable by the owner only."""
         state = {"count": count, "head": head, "keyed_from": keyed_from}
         body = json.dumps({"key": key.hex(), **state, "mac": self._mac(key, state)})
@@ -298,9 +294,7 @@ class SharedAuditKey:
             raise StoreError(msg)
         return {"key": key, **state}
 
-    def create(
-        self, *, count: int, head: str, keyed_from: int, con: Any = None
-    ) -> dict[str, Any]:
+    def create(self, *, count: int, head: str, keyed_from: int, con: Any = None) -> dict[str, Any]:
         """Anchor the log as it stands under the shared key (taking over a log keyed by its
         own key file when that key is the same)."""
         key = self.secret()
@@ -321,9 +315,7 @@ class SharedAuditKey:
         )
         return {"key": key, **state}
 
-    def save(
-        self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None
-    ) -> None:
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None) -> None:
         """Move the head (inside the caller's write transaction)."""
         state = {"count": count, "head": head, "keyed_from": keyed_from}
         con.execute(

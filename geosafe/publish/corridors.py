@@ -127,7 +127,7 @@ def _public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -
 
     from ..filters import IncidentFilter
     from ..risk import exposure as risk_exposure
-    from .public_layers import public_incidents
+    from .published_counts import public_incidents
 
     rows, period = public_incidents(svc, params, sources=flt.sources)
     start = period.start if period else None

@@ -62,7 +62,7 @@ def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False
 
         bandwidth, cell, kernel = params.bandwidth_m, params.cell_m, params.kernel
         if public:  # the published counts only (public_layers reads them)
-            from .public_layers import density_points
+            from .published_counts import density_points
 
             pts, years = density_points(svc, params)
             bandwidth, cell, _ = disclosure.public_kde_settings(bandwidth, cell)
@@ -118,7 +118,7 @@ def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False)
 
     result = kde_result(svc, params, public=public)
     if public:  # the published counts under the polygon (the surface's integral), not points
-        from .public_layers import public_period
+        from .published_counts import public_period
 
         gdf = hotspot_polygons(result, top_percent=params.top_pct, points=None).to_crs(CRS_BNG)
         counts = (gdf["mean_density"] * gdf["area_km2"]).to_numpy(dtype=float)

@@ -12,8 +12,9 @@ every non-analyst output as it was.
   their children's published counts); Gi* recomputed from them;
 - ``hotspots-kde``: a quartic surface smoothed from the published counts at the cell
   centres, bandwidth at least 1000 m (:func:`geosafe.publish.disclosure.public_kde_settings`);
-- ``clusters``: connected groups of published cells (10 or more incidents each), outlined by
-  the union of their cells (DBSCAN needs incident points: not available to these roles);
+- ``clusters``: DBSCAN over the published cell centres weighted by their published counts
+  (10 or more), outlined by the union of their cells (the analyst's DBSCAN over incident
+  points is not available to these roles);
 - ``emerging-cells``: the trend of the monthly published counts (cells suppressed in a month
   count nothing that month);
 - ``journey-corridors``: pupils' walking routes per H3 resolution-8 cell (rolls, not
@@ -28,9 +29,8 @@ dimension) and are refused.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Final
 
 import geopandas as gpd
@@ -41,21 +41,17 @@ import pandas as pd
 from .. import datasets
 from .._errors import DisclosureError
 from ..incident import CRS_BNG
-from . import corridors, disclosure, hotspot_layers, places, roles
+from . import corridors, disclosure, hotspot_layers, places, published_counts, roles
 from .catalogue import AnalysisParams
 from .disclosure import Viewer
-from .layer import SYNTHETIC_SOURCES, Layer, LayerSource, make_layer
+from .layer import Layer, LayerSource, make_layer
+from .published_counts import cell_counts, check_filters, public_period, window
 
 __all__ = [
     "GI_PUBLIC_PERMUTATIONS",
-    "PublicPeriod",
-    "cell_counts",
-    "density_points",
     "public_excluded",
     "public_gi_star",
-    "public_incidents",
     "public_layer",
-    "public_period",
     "scope_key",
 ]
 
@@ -87,187 +83,39 @@ def scope_key(principal: Any, collection: str | None = None) -> Hashable:
     )
 
 
-# -- the period and filters ----------------------------------------------------------------
-@dataclass(frozen=True)
-class PublicPeriod:
-    """A published period: its key in ``published_counts``, its months and local dates."""
-
-    key: str
-    first_month: str
-    last_month: str
-
-    @property
-    def start(self) -> dt.date:
-        return pd.Period(self.first_month, freq="M").start_time.date()
-
-    @property
-    def end(self) -> dt.date:
-        return pd.Period(self.last_month, freq="M").end_time.date()
-
-    @property
-    def months(self) -> list[str]:
-        first = pd.Period(self.first_month, freq="M")
-        last = pd.Period(self.last_month, freq="M")
-        return [str(first + k) for k in range((last - first).n + 1)]
-
-    @property
-    def label(self) -> str:
-        return f"{self.start}/{self.end}"
-
-
-def _check_filters(params: AnalysisParams) -> None:
-    if params.categories or params.flags:
-        msg = (
-            "`categories` and `flags` are analyst filters: outside the analyst role layers "
-            "are built from published counts per source and time window; drop them and use "
-            "`sources` and a named `preset`."
-        )
-        raise DisclosureError(msg)
-
-
-def public_period(svc: LayerSource, params: AnalysisParams) -> PublicPeriod | None:
-    """The published period of ``params``: the whole month, quarter or year its dates span,
-    or (no dates) the twelve months ending with the latest published month of its sources;
-    ``None`` when nothing is published."""
-    start, end = params.start, params.end
-    if start is None and end is None:
-        latest = svc.published.latest_month(params.sources)
-        if latest is None:
-            return None
-        first = str(pd.Period(latest, freq="M") - 11)
-        return PublicPeriod(f"L12:{latest}", first, latest)
-    if start is None or end is None or start.day != 1:
-        raise DisclosureError(_period_msg(start, end))
-    first = pd.Period(start, freq="M")
-    last = pd.Period(end, freq="M")
-    if end != last.end_time.date():
-        raise DisclosureError(_period_msg(start, end))
-    n = (last - first).n + 1
-    if n == 1:
-        key = str(first)
-    elif n == 3 and first.month % 3 == 1:
-        key = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-    elif n == 12 and first.month == 1:
-        key = str(first.year)
-    elif n == 12:
-        key = f"L12:{last}"
-    else:
-        raise DisclosureError(_period_msg(start, end))
-    return PublicPeriod(key, str(first), str(last))
-
-
-def _period_msg(start: dt.date | None, end: dt.date | None) -> str:
-    return (
-        f"the period {start}/{end} is not a published period; outside the analyst role send "
-        "a `datetime` naming a whole month ('2025-03'), quarter ('2025-Q1') or year ('2025')."
-    )
-
-
-def _window(params: AnalysisParams) -> str:
-    return params.preset or "all-day"
-
-
-# -- counts --------------------------------------------------------------------------------
-def cell_counts(
-    svc: LayerSource, params: AnalysisParams, *, sources: tuple[str, ...] | None = None
-) -> tuple[pd.DataFrame, PublicPeriod | None]:
-    """The published counts per cell of ``params``' period, time window and sources
-    (``cell``, ``resolution``, ``count`` NaN when suppressed, ``suppressed``)."""
-    _check_filters(params)
-    period = public_period(svc, params)
-    cols = ["cell", "resolution", "count", "suppressed"]
-    if period is None:
-        return pd.DataFrame({c: [] for c in cols}), None
-    wanted = params.sources if sources is None else sources
-    frame = svc.published.counts([period.key], _window(params), wanted)
-    return frame[cols].reset_index(drop=True), period
-
-
-def _centres(cells: Any) -> gpd.GeoSeries:
-    pts = [h3.cell_to_latlng(c) for c in cells]
-    return gpd.GeoSeries(
-        gpd.points_from_xy([p[1] for p in pts], [p[0] for p in pts], crs="EPSG:4326")
-    ).to_crs(CRS_BNG)
-
-
-def density_points(svc: LayerSource, params: AnalysisParams) -> tuple[gpd.GeoDataFrame, float]:
-    """Points for a public density surface: each published cell's centre weighted by its
-    published count (suppressed cells left out), and the period's length in years."""
-    counts, period = cell_counts(svc, params)
-    shown = counts[counts["count"].fillna(0) > 0]
-    pts = gpd.GeoDataFrame(
-        {"cell": shown["cell"].astype(str).to_numpy(), "weight": shown["count"].to_numpy()},
-        geometry=_centres(shown["cell"]).to_numpy(),
-        crs=CRS_BNG,
-    )
-    years = len(period.months) / 12 if period is not None else 1.0
-    return pts, years
-
-
-def public_incidents(
-    svc: LayerSource, params: AnalysisParams, *, sources: tuple[str, ...] | None = None
-) -> tuple[gpd.GeoDataFrame, PublicPeriod | None]:
-    """Stand-in incident rows for a model whose outputs go to non-analysts (journey
-    exposure): per published cell exactly its published count of rows at the cell's centre,
-    dated the first day of the period, already in the time window (so the model is given no
-    further time filter). Built from ``published_counts`` only."""
-    counts, period = cell_counts(svc, params, sources=sources)
-    shown = counts[counts["count"].fillna(0) > 0]
-    reps = shown["count"].astype(int).to_numpy()
-    cells = np.repeat(shown["cell"].astype(str).to_numpy(), reps)
-    when = pd.Timestamp(period.start if period else dt.date(1970, 1, 1), tz="Europe/London")
-    lonlat = [h3.cell_to_latlng(c) for c in cells]
-    frame = gpd.GeoDataFrame(
-        {
-            "incident_id": [f"cell:{c}:{k}" for k, c in enumerate(cells)],
-            "source": "published",
-            "occurred_from": pd.DatetimeIndex([when] * len(cells)).tz_convert("UTC"),
-            "occurred_to": pd.DatetimeIndex([when] * len(cells)).tz_convert("UTC"),
-            "time_precision": "day",
-            "category": None,
-            "flags": [()] * len(cells),
-            "route": None,
-            "h3_cell": cells,
-            "precision_m": 0.0,
-            "lon": [p[1] for p in lonlat],
-            "lat": [p[0] for p in lonlat],
-            "weight": 1.0,
-        },
-        geometry=_centres(cells).to_numpy() if len(cells) else [],
-        crs=CRS_BNG,
-    )
-    return frame, period
-
-
-def _synthetic(svc: LayerSource) -> bool:
-    return bool(svc.published.sources() & set(SYNTHETIC_SOURCES))
-
-
 # -- layers --------------------------------------------------------------------------------
 def _h3_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFrame:
+    """Published counts over every cell of the area at the asked resolution (8 or coarser:
+    a coarser cell sums its children's published counts, a sum of published numbers); cells
+    without a published row count 0, as in the analyst's layer; Gi* from these counts."""
+    from ..hotspots.h3grid import cells_for_area
+
     counts, period = cell_counts(svc, params)
     res = min(params.resolution, disclosure.MAX_PUBLIC_H3_RESOLUTION)
-    if res < disclosure.MAX_PUBLIC_H3_RESOLUTION and len(counts):
-        # a coarser cell sums its children's published counts (a sum of published numbers)
-        counts = counts.assign(
-            cell=[c if r <= res else h3.cell_to_parent(c, res) for c, r in zip(counts["cell"], counts["resolution"], strict=True)],
-            shown=counts["count"].fillna(0.0),
-        )
-        grouped = counts.groupby("cell", sort=True)
-        counts = grouped.agg(count=("shown", "sum"), suppressed=("suppressed", "all")).reset_index()
-        counts["count"] = np.where(counts["suppressed"], np.nan, counts["count"])
-    cells = counts["cell"].astype(str).tolist()
-    geoms = gpd.GeoSeries(
-        [disclosure.cell_polygon(c) for c in cells], crs="EPSG:4326"
-    ).to_crs(CRS_BNG)
-    area_km2 = geoms.area.to_numpy() / 1e6 if len(cells) else np.zeros(0)
+    counts = counts[counts["resolution"].astype(int) >= res]  # coarser records: not located
+    parent = [
+        c if r == res else h3.cell_to_parent(c, res)
+        for c, r in zip(counts["cell"], counts["resolution"], strict=True)
+    ]
+    grouped = counts.assign(cell=parent, shown=counts["count"].fillna(0.0)).groupby("cell")
+    per = grouped.agg(count=("shown", "sum"), suppressed=("suppressed", "all"))
+    cells = sorted(
+        set(cells_for_area(datasets.demo_area(svc.data_dir), resolution=res)) | set(per.index)
+    )
+    per = per.reindex(cells)
+    suppressed = per["suppressed"].fillna(False).astype(bool).to_numpy()
+    count = np.where(suppressed, np.nan, per["count"].fillna(0.0).to_numpy(dtype=float))
+    geoms = gpd.GeoSeries([disclosure.cell_polygon(c) for c in cells], crs="EPSG:4326").to_crs(
+        CRS_BNG
+    )
+    area_km2 = geoms.area.to_numpy() / 1e6
     frame = gpd.GeoDataFrame(
         {
             "cell": cells,
-            "resolution": [h3.get_resolution(c) for c in cells],
-            "count": counts["count"].to_numpy(dtype=float),
-            "suppressed": counts["suppressed"].to_numpy(dtype=bool),
-            "density": counts["count"].to_numpy(dtype=float) / np.where(area_km2 > 0, area_km2, 1),
+            "resolution": res,
+            "count": count,
+            "suppressed": suppressed,
+            "density": count / np.where(area_km2 > 0, area_km2, 1.0),
             "place_name": places.place_names(geoms.to_numpy(), svc.data_dir),
             "period": period.label if period else "",
             "preset": params.preset or "all-day",
@@ -275,52 +123,49 @@ def _h3_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFrame:
         geometry=geoms.to_numpy(),
         crs=CRS_BNG,
     )
-    if len(frame):
-        frame = public_gi_star(frame)
-        frame["gi_z"] = frame["gi_z"].round(1)
-        frame["gi_p"] = frame["gi_p"].round(2)
-    else:
-        frame["gi_z"], frame["gi_p"], frame["hotspot"] = [], [], []
+    frame = public_gi_star(frame)
+    frame["gi_z"] = frame["gi_z"].astype(float).round(1)
+    frame["gi_p"] = frame["gi_p"].astype(float).round(2)
     frame.index = pd.Index(frame["cell"], name="id")
     return frame
 
 
 def _cluster_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFrame:
+    """DBSCAN over the published cell centres, each weighted by its published count (10 or
+    more; suppressed cells left out), with the layer's ``eps_m`` and ``min_samples``; each
+    cluster outlined by the union of its cells and counted by the sum of their published
+    counts. (The analyst's DBSCAN runs over incident points, which these roles cannot see.)"""
+    from sklearn.cluster import DBSCAN
+
     counts, period = cell_counts(svc, params)
-    shown = counts[counts["count"].fillna(0) >= disclosure.SUPPRESS_BELOW]
-    value = dict(zip(shown["cell"].astype(str), shown["count"].astype(float), strict=True))
-    seen: set[str] = set()
-    groups: list[list[str]] = []
-    for start in sorted(value):
-        if start in seen:
-            continue
-        group, todo = [], [start]
-        seen.add(start)
-        while todo:
-            cell = todo.pop()
-            group.append(cell)
-            for n in h3.grid_disk(cell, 1):
-                if n in value and n not in seen:
-                    seen.add(n)
-                    todo.append(n)
-        groups.append(sorted(group))
-    totals = [sum(value[c] for c in g) for g in groups]
+    shown = counts[counts["count"].fillna(0) >= disclosure.SUPPRESS_BELOW].reset_index(drop=True)
+    cols = ("cluster_id", "n_incidents", "cells", "method", "period", "preset")
+    if shown.empty:
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
+    xy = published_counts.centres(shown["cell"])
+    weight = shown["count"].to_numpy(dtype=float)
+    labels = (
+        DBSCAN(eps=params.eps_m, min_samples=params.min_samples)
+        .fit(np.column_stack([xy.x, xy.y]), sample_weight=weight)
+        .labels_
+    )
+    groups = [sorted(shown["cell"].astype(str)[labels == k]) for k in sorted(set(labels) - {-1})]
+    totals = [float(shown["count"][labels == k].sum()) for k in sorted(set(labels) - {-1})]
     keep = [i for i, t in enumerate(totals) if t >= disclosure.MIN_CLUSTER_SIZE]
-    geoms = [disclosure.cells_outline(groups[i]) for i in keep]
     frame = gpd.GeoDataFrame(
         {
             "cluster_id": np.arange(1, len(keep) + 1, dtype=int),
             "n_incidents": [totals[i] for i in keep],
             "cells": [len(groups[i]) for i in keep],
             "method": (
-                "connected H3 resolution-8 cells whose published counts are 10 or more "
-                "(rounded to 5), outlined by their union; DBSCAN over incident points is "
-                "for analysts only"
+                f"DBSCAN (eps {params.eps_m:g} m, at least {params.min_samples} incidents) over "
+                "the published H3 resolution-8 cell centres weighted by their published counts "
+                "(10 or more, rounded to 5), outlined by the union of the cells"
             ),
             "period": period.label if period else "",
             "preset": params.preset or "all-day",
         },
-        geometry=geoms,
+        geometry=[disclosure.cells_outline(groups[i]) for i in keep],
         crs=CRS_BNG,
     )
     frame["density"] = frame["n_incidents"].astype(float) / (frame.geometry.area / 1e6)
@@ -332,12 +177,12 @@ def _cluster_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFrame
 def _emerging_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFrame:
     from ..hotspots import emerging
 
-    _check_filters(params)
+    check_filters(params)
     period = public_period(svc, params)
     cols = ("cell", "resolution", "trend", "count", "place_name", "period")
     if period is None:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
-    monthly = svc.published.counts(period.months, _window(params), params.sources)
+    monthly = svc.published.counts(period.months, window(params), params.sources)
     monthly = monthly[monthly["count"].fillna(0) > 0]
     res = min(params.resolution, disclosure.MAX_PUBLIC_H3_RESOLUTION)
     when = [
@@ -351,7 +196,7 @@ def _emerging_frame(svc: LayerSource, params: AnalysisParams) -> gpd.GeoDataFram
             "precision_m": 0.0,
             "source": "published",
         },
-        geometry=_centres(monthly["cell"]).to_numpy() if len(monthly) else [],
+        geometry=published_counts.centres(monthly["cell"]).to_numpy() if len(monthly) else [],
         crs=CRS_BNG,
     )
     if pts.empty:
@@ -396,7 +241,7 @@ def public_layer(
     elif collection == "emerging-cells":
         frame = _emerging_frame(svc, params)
     elif collection == "journey-corridors":  # street stretches would trace home routes
-        _check_filters(params)
+        check_filters(params)
         if principal.role == "school" and principal.school_urn in set(
             datasets.schools(svc.data_dir, demo_only=True)["urn"].astype(str)
         ):  # a school's own corridors only (the other schools' are filtered out below)
@@ -409,7 +254,7 @@ def public_layer(
         msg = f"collection {collection!r} has no published view for the {principal.role!r} role."
         raise DisclosureError(msg)
     if not reference:
-        synthetic = _synthetic(svc)
+        synthetic = published_counts.synthetic(svc)
     published = roles.publish_features(principal, collection, frame, reference=reference)
     return make_layer(
         collection, published, params, synthetic=synthetic, notes="disclosure-controlled"
@@ -449,7 +294,7 @@ def public_excluded(svc: LayerSource, collection: str, params: AnalysisParams) -
     suppressed = int(counts["suppressed"].sum())
     shown = int((counts["count"].fillna(0) > 0).sum())
     excluded = {"suppressed_cells": suppressed, "published_cells": shown}
-    where = f"the period {period.label} in the {_window(params)!r} time window"
+    where = f"the period {period.label} in the {window(params)!r} time window"
     if not len(counts):
         reason = (
             f"no incident is published for {where} with these sources; choose another "
@@ -461,8 +306,6 @@ def public_excluded(svc: LayerSource, collection: str, params: AnalysisParams) -
             "1-9 are suppressed for this role), so there is nothing to publish; choose a "
             "longer period or `preset=all-day`"
         )
-    elif collection == "clusters":
-        reason = "no group of published cells reaches 10 incidents"
     else:
         reason = "the method found no feature in the published counts; try other parameters"
     return {"excluded": excluded, "reason": reason}

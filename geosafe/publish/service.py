@@ -250,7 +250,12 @@ class LayerService:
         non-analyst are rounded like every published count."""
         sp = spec(collection)
         role = getattr(principal, "role", None)
-        if role is not None and role != "analyst" and sp.params and collection != "journey-corridors":
+        if (
+            role is not None
+            and role != "analyst"
+            and sp.params
+            and collection != "journey-corridors"
+        ):
             return public_layers.public_excluded(self, collection, params.only(sp.params))
         if collection == "safe-places":
             return {

@@ -160,7 +160,7 @@ class PostgisStore:
                 )
                 raise StoreError(msg)
             self._migrate()
-            if version < latest:  # fill what the new schema publishes
+            if version < latest and latest >= 3:  # fill what the new schema publishes
                 with self._tx() as c:
                     self._bump(c)
                     published.backfill(c)

@@ -8,6 +8,7 @@ backends; :mod:`geosafe.publish.public_layers` builds every non-analyst layer fr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -92,10 +93,8 @@ class PublishedReader:
     def __del__(self) -> None:
         # the service keeps one reader for its life: its connections end with it, without
         # psycopg's warning (as the PostGIS store's do)
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # noqa: S110  (interpreter shutdown)
-            pass
 
     # -- what non-analyst layers ask -----------------------------------------------------
     def latest_month(self, sources: Sequence[str] = ()) -> str | None:
@@ -153,9 +152,7 @@ def combine_sources(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["period", "cell", "resolution", "count", "suppressed"]
     if frame.empty:
         return pd.DataFrame({c: [] for c in cols})
-    grouped = frame.assign(shown=frame["count"].fillna(0.0)).groupby(
-        ["period", "cell"], sort=True
-    )
+    grouped = frame.assign(shown=frame["count"].fillna(0.0)).groupby(["period", "cell"], sort=True)
     out = grouped.agg(
         resolution=("resolution", "min"),
         count=("shown", "sum"),

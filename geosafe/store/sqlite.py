@@ -51,6 +51,7 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from . import published as _published
 from ._sqlite_rows import (
     DETAIL_SQL,
     SAME_AS,
@@ -61,7 +62,6 @@ from ._sqlite_rows import (
     same_numbers,
     share_details,
 )
-from . import published as _published
 from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:

@@ -62,7 +62,9 @@ def test_workers_with_their_own_folders_write_one_log_under_the_given_key(
     assert any("altered" in p for p in logs[1].check().problems)
 
 
-def test_deleted_rows_at_the_end_are_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deleted_rows_at_the_end_are_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GEOSAFE_AUDIT_KEY_FILE", str(_key_file(tmp_path / "secret.key")))
     log = AuditLog(tmp_path / "audit.sqlite")
     _write(log, "alice", 5)

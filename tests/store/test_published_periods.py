@@ -11,7 +11,6 @@ from typing import Any
 
 import h3
 import numpy as np
-import pytest
 
 from geosafe import calendar as school_calendar
 from geosafe.filters import PRESETS
@@ -143,9 +142,7 @@ def _attack(
     atoms = list(itertools.product(months, classes))
     rows, lo, hi = [], [], []
     for (period, window), value in published.items():
-        row = [
-            1.0 if m in periods[period] and window in classes[c] else 0.0 for m, c in atoms
-        ]
+        row = [1.0 if m in periods[period] and window in classes[c] else 0.0 for m, c in atoms]
         rows.append(row)
         a, b = (0, 0) if value == 0 else _interval(value)
         if exact and (period, window) in exact:
