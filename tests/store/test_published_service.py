@@ -161,6 +161,9 @@ def test_the_service_serves_schools_and_neighbourhoods_as_geosafe_reader(
     assert reader.target == reader_url
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
         reader.query("SELECT * FROM incidents LIMIT 1")
+    for table in ("school_rolls", "published_exact"):  # pupils' postcodes, exact counts
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            reader.query(f"SELECT * FROM {table} LIMIT 1")
     reader.close()
     ts = token_store(filled)
     urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
