@@ -173,7 +173,8 @@ class _Rolls:
             import psycopg
 
             self.conn: Any = psycopg.connect(str(db), autocommit=True)
-            if self.conn.execute("SELECT to_regclass('school_rolls')").fetchone()[0] is None:
+            found = self.conn.execute("SELECT to_regclass('school_rolls')").fetchone()
+            if found is None or found[0] is None:
                 self.conn.close()
                 msg = (
                     "the store has no `school_rolls` table (schema 5); open it once as its "

@@ -61,6 +61,7 @@ def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False
         from ..hotspots.kde import kde_surface
 
         bandwidth, cell, kernel = params.bandwidth_m, params.cell_m, params.kernel
+        years: float | None
         if public:  # the published counts only (public_layers reads them)
             from .published_counts import density_points
 

@@ -80,26 +80,25 @@ def public_period(svc: LayerSource, params: AnalysisParams) -> PublicPeriod | No
         latest = svc.published.latest_month(params.sources)
         if latest is None:
             return None
-        first = str(pd.Period(latest, freq="M") - 11)
-        return PublicPeriod(f"L12:{latest}", first, latest)
+        return PublicPeriod(f"L12:{latest}", str(pd.Period(latest, freq="M") - 11), latest)
     if start is None or end is None or start.day != 1:
         raise DisclosureError(_period_msg(start, end))
-    first = pd.Period(start, freq="M")
-    last = pd.Period(end, freq="M")
-    if end != last.end_time.date():
+    lo = pd.Period(start, freq="M")
+    hi = pd.Period(end, freq="M")
+    if end != hi.end_time.date():
         raise DisclosureError(_period_msg(start, end))
-    n = (last - first).n + 1
+    n = (hi.year - lo.year) * 12 + hi.month - lo.month + 1
     if n == 1:
-        key = str(first)
-    elif n == 3 and first.month % 3 == 1:
-        key = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-    elif n == 12 and first.month == 1:
-        key = str(first.year)
+        key = str(lo)
+    elif n == 3 and lo.month % 3 == 1:
+        key = f"{lo.year}-Q{(lo.month - 1) // 3 + 1}"
+    elif n == 12 and lo.month == 1:
+        key = str(lo.year)
     elif n == 12:
-        key = f"L12:{last}"
+        key = f"L12:{hi}"
     else:
         raise DisclosureError(_period_msg(start, end))
-    return PublicPeriod(key, str(first), str(last))
+    return PublicPeriod(key, str(lo), str(hi))
 
 
 def _period_msg(start: dt.date | None, end: dt.date | None) -> str:
