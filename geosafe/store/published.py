@@ -164,21 +164,17 @@ def exact_counts(rows: pd.DataFrame) -> pd.DataFrame:
             "month": when.tz_convert("Europe/London").strftime("%Y-%m"),
         }
     )
-    parts = []
-    for name in WINDOWS:
-        keep = (
-            np.ones(len(frame), dtype=bool)
-            if name == "all-day"
-            else IncidentFilter(preset=name).mask(frame)
-        )
-        sums = frame[keep].groupby(["month", "cell", "source"], sort=False)["n"].sum()
-        if len(sums):
-            part = sums.reset_index()
-            part["time_window"] = name
-            parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True)
+    # a window needs the day (weekends) or the clock time: only rows dated to the day or
+    # the minute can fall in one (police.uk months are counted in "all-day" only)
+    parts = [frame.assign(time_window="all-day")]
+    fine = frame[frame["time_precision"].isin(("minute", "day")).to_numpy()]
+    for name in WINDOWS if len(fine) else ():
+        if name != "all-day":
+            keep = IncidentFilter(preset=name).mask(fine)
+            if keep.any():
+                parts.append(fine[keep].assign(time_window=name))
+    keys = ["month", "cell", "source", "time_window"]
+    out = pd.concat(parts, ignore_index=True).groupby(keys, sort=False)["n"].sum().reset_index()
     res = {c: h3.get_resolution(c) for c in out["cell"].unique()}
     out["resolution"] = out["cell"].map(res).astype(int)
     out["n"] = out["n"].astype(int)
@@ -234,20 +230,21 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: pd.DataFrame) -> None:
         marks = ", ".join("?" * len(chunk))
         db.run(f"DELETE FROM published_counts WHERE period IN ({marks})", chunk)
     total = "SUM(n)"
+    select = (
+        "SELECT CAST(? AS TEXT), cell, MIN(resolution), {source}, time_window, "
+        f"{_round_sql(total)}, {total} < {_SUPPRESS_BELOW} FROM published_exact "
+        "WHERE month >= ? AND month <= ? GROUP BY {group}"
+    )
+    insert = (  # per source, and every source together ('*', from the exact total)
+        "INSERT INTO published_counts (period, cell, resolution, source, time_window, count, "
+        "suppressed) "
+        + select.format(source="source", group="cell, source, time_window")
+        + " UNION ALL "
+        + select.format(source=f"'{ALL_SOURCES}'", group="cell, time_window")
+    )
     for key in keys:
         first, last = periods[key]
-        for source, group in (
-            ("source", "cell, source, time_window"),
-            (f"'{ALL_SOURCES}'", "cell, time_window"),
-        ):
-            db.run(
-                "INSERT INTO published_counts (period, cell, resolution, source, time_window, "
-                "count, suppressed) SELECT CAST(? AS TEXT), cell, MIN(resolution), "
-                f"{source}, time_window, "
-                f"{_round_sql(total)}, {total} < {_SUPPRESS_BELOW} FROM published_exact "
-                f"WHERE month >= ? AND month <= ? GROUP BY {group}",
-                (key, first, last),
-            )
+        db.run(insert, (key, first, last, key, first, last))
 
 
 # -- PostGIS -------------------------------------------------------------------------------
