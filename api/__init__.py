@@ -63,6 +63,7 @@ def create_app(
     from geosafe.jobs import JobRunner
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
+    from geosafe.store.published_read import open_reader
 
     from . import (
         downloads,
@@ -90,7 +91,8 @@ def create_app(
         store,
         store_path=settings.db,
         cache_size=settings.cache_size,
-        reader=_reader(settings),
+        # non-analyst layers read the published aggregates over their own connection
+        reader=open_reader(settings.db, settings.reader_db),
     )
     runner = JobRunner(workers=settings.job_workers)
 
@@ -130,14 +132,6 @@ def create_app(
         app.include_router(module.router)
     web.mount_static(app, settings)
     return app
-
-
-def _reader(settings: ServiceSettings) -> Any:
-    """The connection non-analyst layers read the published aggregates over (opened on first
-    use): ``settings.reader_db``, else the store read-only (SQLite) or its URL."""
-    from geosafe.store.published_read import open_reader
-
-    return open_reader(settings.db, settings.reader_db)
 
 
 def _store_opener(db: Any) -> Callable[[], IncidentStore]:
