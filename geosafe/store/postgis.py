@@ -160,7 +160,7 @@ class PostgisStore:
                 )
                 raise StoreError(msg)
             self._migrate()
-            if version < 3 <= latest:
+            if version < 4 <= latest:  # schema 3 and 4 publish: fill them
                 with self._tx() as c:
                     self._bump(c)
                     published.backfill(c)

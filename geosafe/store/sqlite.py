@@ -51,6 +51,7 @@ import pandas as pd
 from .._errors import NotFoundError, StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from . import published as _published
 from ._sqlite_rows import (
     DETAIL_SQL,
     SAME_AS,
@@ -169,6 +170,7 @@ SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (prof
 
 
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
+_MINE: Final = "batch_id = ? OR superseded_by = ?"  # a batch's rows and those it replaced
 _COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
 
 
@@ -264,6 +266,7 @@ class Store(SqliteInterface):
             self._check_schema()
             self._conn.executescript(_SCHEMA + profile_tables.SCHEMA)
             self._migrate()
+            _published.ensure_sqlite(self._conn)
             # (re)built here too when a bulk load that deferred them was killed
             self._conn.executescript(_DEFERRABLE)
             # write the version only when it changes: opening a store must not modify the
@@ -564,6 +567,7 @@ class Store(SqliteInterface):
                     batch_id,
                 ),
             )
+            _published.write_sqlite(c, _published.months_sqlite(c, _MINE, (batch_id, batch_id)))
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
@@ -589,6 +593,7 @@ class Store(SqliteInterface):
             msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
             raise StoreError(msg)
         with self._tx() as c:
+            months = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
             c.execute(
                 "UPDATE incidents SET current = 1, superseded_by = NULL WHERE superseded_by = ? "
                 "AND batch_id != ?",
@@ -600,6 +605,7 @@ class Store(SqliteInterface):
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
                 (_utcnow(), batch_id),
             )
+            _published.write_sqlite(c, months)
         return self.batch(batch_id)
 
     # ---------------------------------------------------------------------------- lookups
@@ -720,15 +726,19 @@ class Store(SqliteInterface):
         self.recover()
         source = source.replace("-", "_")
         places = []
+        key = int(ref_keys([ref])[0])
         with self._tx() as c:
+            where = "ref_key = ? AND source = ? AND source_ref = ?"
+            months = _published.months_sqlite(c, where, (key, source, ref))
             for label, flag in (("incidents", 1), ("history", 0)):
                 n = c.execute(
                     "DELETE FROM incidents WHERE ref_key = ? AND source = ? AND source_ref = ? "
                     "AND current = ?",
-                    (int(ref_keys([ref])[0]), source, ref, flag),
+                    (key, source, ref, flag),
                 ).rowcount
                 if n:
                     places.append(label)
+            _published.write_sqlite(c, months)
             drop_unused_details(c)
             if c.execute(
                 "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
@@ -741,7 +751,9 @@ class Store(SqliteInterface):
         self.recover()
         cutoff = _epoch(before)
         with self._tx() as c:
+            months = _published.months_sqlite(c, "t_to < ?", (cutoff,))
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
+            _published.write_sqlite(c, months)
             drop_unused_details(c)
         return int(n)
 
