@@ -49,6 +49,7 @@ def report(
 ) -> Any:
     """The place report for the caller's role (school: own school only; neighbourhood: the
     cells touching its wards only); ``f=html``: the printable page with a map."""
+    from geosafe.protect.public_evaluation import for_viewer
     from geosafe.risk.place_lookup import build_place_report
 
     if (lon is None) != (lat is None):
@@ -71,6 +72,9 @@ def report(
         windows=("morning", "afternoon") if window == "both" else (window,),
         scope=principal.area if principal.role == "neighbourhood" else None,
         page=f == "html",
+        interventions=for_viewer(svc.layers, principal, svc.settings.data_dir)
+        if f == "html"
+        else None,
     )
     if f == "html":
         return HTMLResponse(doc["page"])

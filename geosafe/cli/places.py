@@ -118,10 +118,16 @@ def register(sub: Any) -> None:
 
 
 def _place_report(args: argparse.Namespace) -> int:
+    from types import SimpleNamespace
+
+    from ..protect.public_evaluation import for_viewer
     from ..risk.place_lookup import build_place_report
 
+    svc = _service(args)
+    scope = _scope(args) if args.role == "neighbourhood" else None
+    viewer = SimpleNamespace(role=args.role, area=scope)
     doc = build_place_report(
-        _service(args),
+        svc,
         hotspot=args.hotspot,
         place=args.place,
         point=args.point,
@@ -132,8 +138,9 @@ def _place_report(args: argparse.Namespace) -> int:
         school_urn=args.school,
         modes=("walk", "bus") if args.mode == "both" else (args.mode,),
         windows=("morning", "afternoon") if args.window == "both" else (args.window,),
-        scope=_scope(args) if args.role == "neighbourhood" else None,
+        scope=scope,
         page=args.out is not None,
+        interventions=for_viewer(svc, viewer, svc.data_dir) if args.out is not None else None,
     )
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -235,13 +235,16 @@ def build_place_report(
     windows: Sequence[str] = WINDOWS,
     scope: BaseGeometry | None = None,
     page: bool = False,
+    interventions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The place report as a JSON-ready dict for ``role`` (``school``: only ``school_urn``'s
     pupils; ``neighbourhood``: all schools together, only in the cells touching its wards
     ``scope`` (EPSG:27700); both from published cells only).
 
     ``windows``: ``morning`` (to school) and/or ``afternoon`` (home). ``page``: also an HTML
-    page with a map of the place on the offline basemap (key ``page``)."""
+    page with a map of the place on the offline basemap (key ``page``), drawing the
+    ``interventions`` at the place (what ``role`` may see of the log:
+    :func:`geosafe.protect.public_evaluation.for_viewer`)."""
     from ..publish.catalogue import AnalysisParams
     from ..publish.corridors import exposure_model
 
@@ -299,19 +302,15 @@ def build_place_report(
     out["attribution"] = attribution(svc.data_dir)
     out["safe_places"] = _safe_places_near(svc, area)
     if page:
-        from types import SimpleNamespace
-
-        from ..protect.public_evaluation import for_viewer
         from .place_page import place_page
 
-        viewer = SimpleNamespace(role=role, area=scope)
         out["page"] = place_page(
             out,
             area,
             runs if role == "analyst" else [],
             data_dir=svc.data_dir,
             svc=svc,
-            interventions=for_viewer(svc, viewer, data_dir=svc.data_dir),
+            interventions=interventions,
         )
     return out
 

@@ -3,7 +3,8 @@ into the store's database (the intervention log, safe places) without touching t
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +22,20 @@ def client_on_copy(
 ) -> Iterator[tuple[TestClient, Path]]:
     """A client of an app on a copy of ``store_path`` in ``tmp`` (``prepare(db)`` first)."""
     db = tmp / store_path.name
-    shutil.copy(store_path, db)
+    _copy(store_path, db)
     auth = store_path.name + ".auth.sqlite"
-    shutil.copy(store_path.with_name(auth), tmp / auth)
+    _copy(store_path.with_name(auth), tmp / auth)
     if prepare is not None:
         prepare(db)
     with TestClient(create_app(make_settings(db, tmp))) as c:
         yield c, db
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """A consistent copy of SQLite file ``src``, its write-ahead log included (a copy of the
+    file alone misses what a connection kept open has not checkpointed yet, e.g. new tokens)."""
+    with (
+        contextlib.closing(sqlite3.connect(src)) as a,
+        contextlib.closing(sqlite3.connect(dst)) as b,
+    ):
+        a.backup(b)
