@@ -30,6 +30,7 @@ __all__ = [
     "published_cells",
     "read_published_counts",
     "refresh",
+    "touched",
     "write",
 ]
 
@@ -76,36 +77,75 @@ def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> lis
     return sorted(str(r[0]) for r in rows)
 
 
-def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
-    """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction)."""
+def touched(
+    c: psycopg.Connection[Any], where: str, params: Sequence[Any]
+) -> tuple[list[str], list[str]]:
+    """The months and the published cells of the incident rows ``where`` selects: the only
+    (month, cell) counts a change of those rows can alter."""
+    rows = c.execute(
+        f"SELECT DISTINCT {_MONTH}, pub_cell FROM incidents WHERE ({where}) "  # type: ignore[arg-type]
+        "AND t_from IS NOT NULL",
+        tuple(params),
+    ).fetchall()
+    return sorted({str(m) for m, _ in rows}), sorted({str(p) for _, p in rows if p is not None})
+
+
+def write(
+    c: psycopg.Connection[Any], which: Sequence[str], cells: Sequence[str] | None = None
+) -> None:
+    """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction),
+    only for ``cells`` when given (see :func:`touched`)."""
     if not which:
         return
     # concurrent writers rewrite one month after the other: each statement below then sees
     # the rows the other committed (READ COMMITTED), so a month is never written twice
     c.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
-    first = pd.Timestamp(f"{min(which)}-01", tz="Europe/London")
-    end = pd.Timestamp(f"{max(which)}-01", tz="Europe/London") + pd.offsets.MonthBegin(1)
-    c.execute("DELETE FROM published_h3_counts WHERE month = ANY(%s)", (list(which),))
-    # one pass over the rows of the months' span (the time index), each row's month computed
-    # once (a join on month ranges would compare every row with every month)
+    only = () if cells is None else (list(cells),)
+    c.execute(
+        "DELETE FROM published_h3_counts WHERE month = ANY(%s)"  # type: ignore[arg-type]
+        + ("" if cells is None else " AND cell = ANY(%s)"),
+        (list(which), *only),
+    )
+    # one pass over the rows of exactly these months (a time-index range per run of
+    # consecutive months, not the span from the first to the last: a batch updating a row of
+    # years ago rescanned every month between), or of these cells in them (the cell index:
+    # an import batch's few thousand rows, not every force's rows of its month); each row's
+    # month computed once, and no filter on it (the spans hold exactly these months: a filter
+    # on the computed month misled the planner's row estimates)
+    spans = _spans(which)
     c.execute(
         "INSERT INTO published_h3_counts (cell, resolution, month, source, count, suppressed) "
         "SELECT pub_cell, position(substr(pub_cell, 2, 1) IN '0123456789abcdef') - 1, month, "
         "source, CASE WHEN COUNT(*) < %s THEN NULL "
         "ELSE (floor(COUNT(*) / %s::float8 + 0.5) * %s)::int END, COUNT(*) < %s "
         f"FROM (SELECT pub_cell, source, {_MONTH} AS month FROM incidents "
-        "WHERE t_from >= %s AND t_from < %s AND current = 1 AND pub_cell IS NOT NULL "
-        f"AND {_VISIBLE}) AS rows WHERE month = ANY(%s) GROUP BY pub_cell, month, source",
+        f"WHERE ({' OR '.join(['(t_from >= %s AND t_from < %s)'] * len(spans))}) "
+        "AND current = 1 AND "
+        + ("pub_cell IS NOT NULL" if cells is None else "pub_cell = ANY(%s)")
+        + f" AND {_VISIBLE}) AS rows GROUP BY pub_cell, month, source",  # type: ignore[arg-type]
         (
             _SUPPRESS_BELOW,
             _ROUND_TO,
             _ROUND_TO,
             _SUPPRESS_BELOW,
-            first.timestamp(),
-            end.timestamp(),
-            list(which),
+            *(t for span in spans for t in span),
+            *only,
         ),
     )
+
+
+def _spans(which: Sequence[str]) -> list[tuple[float, float]]:
+    """Epoch-second ranges ``[start, end)`` covering the months ``which`` (Europe/London),
+    one per run of consecutive months."""
+    spans: list[tuple[float, float]] = []
+    for month in sorted(set(which)):
+        start = pd.Timestamp(f"{month}-01", tz="Europe/London")
+        end = (start + pd.offsets.MonthBegin(1)).timestamp()
+        if spans and spans[-1][1] == start.timestamp():
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start.timestamp(), end))
+    return spans
 
 
 def refresh(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> None:
