@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from .._errors import NotFoundError, StoreError
+from .._errors import StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published
 from . import sqlite as _sqlite
-from .sqlite import _COUNTS, _ON_DISK, Batch, QuarantineRecord, _epoch, _utcnow
+from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, _epoch, _utcnow
+from .sqlite import _ON_DISK
 from .sqlite import ref_keys as ref_keys
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ _BATCH_LOCK: Final = 0x6E05AFE
 #: Advisory lock held while migrating.
 _MIGRATE_LOCK: Final = 0x6E05AFF
 
-_VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _DEFERRABLE: Final = (
     ("incidents_ref", "CREATE INDEX IF NOT EXISTS incidents_ref ON incidents (ref_key)"),
     ("incidents_time", "CREATE INDEX IF NOT EXISTS incidents_time ON incidents (t_from)"),
@@ -94,7 +94,7 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-class PostgisStore:
+class PostgisStore(CommonReads):
     """PostGIS incident store. ``PostgisStore(url)`` connects and migrates the schema.
 
     Parameters
@@ -236,54 +236,6 @@ class PostgisStore:
         return self._conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------------------- batches
-
-    def _batch(self, rec: dict[str, Any]) -> Batch:
-        return Batch(
-            batch_id=int(rec["batch_id"]),
-            source=rec["source"],
-            file_name=rec["file_name"],
-            file_sha256=rec["file_sha256"],
-            status=rec["status"],
-            rows=int(rec["rows"] or 0),
-            accepted=int(rec["accepted"] or 0),
-            quarantined=int(rec["quarantined"] or 0),
-            no_location=int(rec["no_location"] or 0),
-            updated=int(rec["updated"] or 0),
-            reasons=json.loads(rec["reasons"] or "{}"),
-            started_at=rec["started_at"],
-            finished_at=rec["finished_at"],
-            rolled_back_at=rec["rolled_back_at"],
-            extra=json.loads(rec["extra"] or "{}"),
-        )
-
-    def _batches(self, where: str, params: Sequence[Any] = ()) -> list[Batch]:
-        from psycopg.rows import dict_row
-
-        with self._conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(f"SELECT * FROM batches {where}", tuple(params))  # type: ignore[arg-type]
-            return [self._batch(r) for r in cur.fetchall()]
-
-    def find_batch(self, source: str, sha256: str) -> Batch | None:
-        """The committed batch that imported these bytes for this source, if any."""
-        got = self._batches(
-            "WHERE source = %s AND file_sha256 = %s AND status = 'committed' "
-            "ORDER BY batch_id LIMIT 1",
-            (source, sha256),
-        )
-        return got[0] if got else None
-
-    def batches(self, *, include_aborted: bool = False) -> list[Batch]:
-        """Import batches, oldest first (staging and aborted ones only when asked)."""
-        where = "" if include_aborted else "WHERE status IN ('committed', 'rolled_back')"
-        return self._batches(f"{where} ORDER BY batch_id")
-
-    def batch(self, batch_id: int) -> Batch:
-        """One batch by id."""
-        got = self._batches("WHERE batch_id = %s", (int(batch_id),))
-        if not got:
-            msg = f"batch {batch_id!r} does not exist; see `geosafe batch list`."
-            raise NotFoundError(msg)
-        return got[0]
 
     def recover(self) -> list[int]:
         """Abort staging batches whose importer is gone (its connection, and so its advisory
@@ -543,13 +495,6 @@ class PostgisStore:
 
     # ---------------------------------------------------------------------------- lookups
 
-    def has_source(self, source: str) -> bool:
-        """Whether any committed incident of this source exists."""
-        row = self._conn.execute(
-            f"SELECT 1 FROM incidents WHERE source = %s AND {_VISIBLE} LIMIT 1", (source,)
-        ).fetchone()
-        return row is not None
-
     def versions(self, source: str, refs: Sequence[str]) -> pd.DataFrame:
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
         ``occurred_from`` (epoch seconds), ``current``, ``located``."""
@@ -569,6 +514,10 @@ class PostgisStore:
 
     # ---------------------------------------------------------------------------- reads
 
+    def _bbox_filter(self, x0: float, y0: float, x1: float, y1: float) -> tuple[str, list[float]]:
+        """Incidents whose geometry's bounds intersect the box (the GiST index)."""
+        return "geom && ST_MakeEnvelope(?, ?, ?, ?, 27700)", [x0, y0, x1, y1]
+
     def incidents(
         self,
         *,
@@ -581,26 +530,17 @@ class PostgisStore:
     ) -> gpd.GeoDataFrame:
         """Current incidents as a GeoDataFrame (see :meth:`geosafe.store.Store.incidents`;
         the bounding box is answered by the GiST index)."""
-        where = [_VISIBLE]
-        params: list[Any] = []
-        if not include_history:
-            where.append("current = 1")
-        if sources is not None:
-            where.append("source = ANY(%s)")
-            params.append([s.replace("-", "_") for s in sources])
-        if bbox is not None:
-            x0, y0, x1, y1 = (float(v) for v in bbox)
-            where.append("geom && ST_MakeEnvelope(%s, %s, %s, %s, 27700)")
-            params.extend([x0, y0, x1, y1])
-        for bound, op in ((start, ">="), (end, "<")):
-            if bound is not None:
-                where.append(f"t_from {op} %s")
-                params.append(_epoch(bound))
-        if with_location:
-            where.append("minx IS NOT NULL")
+        where, params = self._incident_filters(
+            sources=sources,
+            bbox=bbox,
+            start=start,
+            end=end,
+            with_location=with_location,
+            include_history=include_history,
+        )
         names = [c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current")]
         cols = ", ".join(_select(c) for c in names)
-        sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
+        sql = f"SELECT batch_id, {cols} FROM incidents WHERE {where} ORDER BY id".replace("?", "%s")
         columns = ["batch_id", *names]
         parts = []
         # a server-side cursor read in blocks: one block of Python tuples at a time, not the
@@ -611,24 +551,6 @@ class PostgisStore:
                 parts.append(pd.DataFrame(block, columns=columns))
         df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         return rows_to_frame(df)
-
-    def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
-        """Quarantined rows of committed (or rolled-back) batches, by batch and row."""
-        sql = (
-            "SELECT q.batch_id, q.row_no, q.col, q.reason_code, q.reason, q.source, q.raw "
-            "FROM quarantine q JOIN batches b ON b.batch_id = q.batch_id "
-            "WHERE b.status IN ('committed', 'rolled_back')"
-        )
-        params: tuple[Any, ...] = ()
-        if batch_id is not None:
-            self.batch(batch_id)
-            sql += " AND q.batch_id = %s"
-            params = (int(batch_id),)
-        rows = self._conn.execute(sql + " ORDER BY q.batch_id, q.row_no", params).fetchall()  # type: ignore[arg-type]
-        return [
-            QuarantineRecord(int(b), r, c, code, reason, s, json.loads(raw or "{}"))
-            for b, r, c, code, reason, s, raw in rows
-        ]
 
     # ---------------------------------------------------------------------------- removal
 
@@ -679,13 +601,6 @@ class PostgisStore:
                 self._bump(c)
                 published.write(c, months)
         return int(n)
-
-    def counts(self) -> dict[str, int]:
-        """Current committed incidents per source."""
-        rows = self._conn.execute(
-            f"SELECT source, COUNT(*) FROM incidents WHERE current = 1 AND {_VISIBLE} GROUP BY source"
-        ).fetchall()
-        return {s: int(n) for s, n in rows}
 
 
 def _select(column: str) -> str:
