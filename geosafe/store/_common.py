@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from .._errors import NotFoundError
+from .._errors import NotFoundError, StoreError
 
 __all__ = ["Batch", "CommonReads", "QuarantineRecord"]
 
@@ -126,6 +126,9 @@ class CommonReads:
     ) -> list[tuple[Any, ...]]:  # pragma: no cover
         raise NotImplementedError
 
+    def recover(self) -> list[int]:  # pragma: no cover
+        raise NotImplementedError
+
     # ---------------------------------------------------------------------------- batches
 
     def _batches(self, where: str, params: Sequence[Any] = ()) -> list[Batch]:
@@ -153,6 +156,15 @@ class CommonReads:
             msg = f"batch {batch_id!r} does not exist; see `geosafe batch list`."
             raise NotFoundError(msg)
         return got[0]
+
+    def _to_roll_back(self, batch_id: int) -> Batch:
+        """The batch ``rollback`` removes (after recovering dead imports): committed ones only."""
+        self.recover()
+        batch = self.batch(batch_id)
+        if batch.status != "committed":
+            msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
+            raise StoreError(msg)
+        return batch
 
     # ---------------------------------------------------------------------------- reads
 
@@ -190,7 +202,6 @@ class CommonReads:
 
     def _incident_filters(
         self,
-        *,
         sources: Sequence[str] | None,
         bbox: tuple[float, float, float, float] | None,
         start: pd.Timestamp | str | None,

@@ -465,11 +465,7 @@ class PostgisStore(CommonReads):
 
         Versions that the batch's updates had superseded become current again.
         """
-        self.recover()
-        batch = self.batch(batch_id)
-        if batch.status != "committed":
-            msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
-            raise StoreError(msg)
+        self._to_roll_back(batch_id)
         bid = int(batch_id)
         with self._tx() as c:
             months = published.months(c, "batch_id = %s OR superseded_by = %s", (bid, bid))
@@ -530,14 +526,8 @@ class PostgisStore(CommonReads):
     ) -> gpd.GeoDataFrame:
         """Current incidents as a GeoDataFrame (see :meth:`geosafe.store.Store.incidents`;
         the bounding box is answered by the GiST index)."""
-        where, params = self._incident_filters(
-            sources=sources,
-            bbox=bbox,
-            start=start,
-            end=end,
-            with_location=with_location,
-            include_history=include_history,
-        )
+        filters = (sources, bbox, start, end, with_location, include_history)
+        where, params = self._incident_filters(*filters)
         names = [c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current")]
         cols = ", ".join(_select(c) for c in names)
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {where} ORDER BY id".replace("?", "%s")

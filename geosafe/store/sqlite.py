@@ -485,11 +485,7 @@ class Store(SqliteInterface, CommonReads):
 
         Versions that the batch's updates had superseded become current again.
         """
-        self.recover()
-        batch = self.batch(batch_id)
-        if batch.status != "committed":
-            msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
-            raise StoreError(msg)
+        self._to_roll_back(batch_id)
         with self._tx() as c:
             c.execute(
                 "UPDATE incidents SET current = 1, superseded_by = NULL WHERE superseded_by = ? "
@@ -556,14 +552,8 @@ class Store(SqliteInterface, CommonReads):
         include_history
             Also superseded versions (police.uk updates).
         """
-        where, params = self._incident_filters(
-            sources=sources,
-            bbox=bbox,
-            start=start,
-            end=end,
-            with_location=with_location,
-            include_history=include_history,
-        )
+        filters = (sources, bbox, start, end, with_location, include_history)
+        where, params = self._incident_filters(*filters)
         cols = ", ".join(
             f"{DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
             for c in ROW_COLUMNS

@@ -12,7 +12,7 @@ import pytest
 
 from geosafe.ingest import import_file
 from geosafe.store import open_store
-from geosafe.store.published import read_published_counts
+from tests.store.test_postgis import _published
 
 pytestmark = pytest.mark.usefixtures("pg_cluster")
 
@@ -39,15 +39,6 @@ def _file(path: Path, rows: list[str]) -> Path:
     return path
 
 
-def _published(url: str) -> dict[tuple[str, str], float | None]:
-    frame = read_published_counts(url)
-    return {
-        (r.cell, r.month): (None if r.suppressed else r.count)
-        for r in frame.itertuples()
-        if r.source == "police_uk"
-    }
-
-
 def test_an_update_rewrites_the_superseded_versions_month_and_cell(
     pg_database: Callable[[], str], tmp_path: Path
 ) -> None:
@@ -61,18 +52,21 @@ def test_an_update_rewrites_the_superseded_versions_month_and_cell(
     feb = _file(tmp_path / "feb.csv", [*feb_rows, _row(ids[0], "2024-02", CELL_B, 3, "Arson")])
     import_file(store, "police_uk", jan)
     # hand count: 13 in A in January -> 15 (12.5 rounds up)
-    assert _published(url) == {(CELL_A, "2024-01"): 15.0}
+    assert _published(url, "police_uk") == {(CELL_A, "2024-01"): 15.0}
     second = import_file(store, "police_uk", feb)
     assert second.updated == 1
     # January A: 12 current -> 10 (the superseded version's month and cell, which the batch's
     # own rows do not hold); February B: 13 -> 15
-    assert _published(url) == {(CELL_A, "2024-01"): 10.0, (CELL_B, "2024-02"): 15.0}
+    assert _published(url, "police_uk") == {(CELL_A, "2024-01"): 10.0, (CELL_B, "2024-02"): 15.0}
     # a third file touching only February's cell B leaves January's counts as they are
     mar = _file(
         tmp_path / "mar.csv", [_row(f"{k + 200:064x}", "2024-02", CELL_B, k) for k in range(3)]
     )
     import_file(store, "police_uk", mar)
-    assert _published(url) == {(CELL_A, "2024-01"): 10.0, (CELL_B, "2024-02"): 15.0}  # 16 -> 15
+    assert _published(url, "police_uk") == {
+        (CELL_A, "2024-01"): 10.0,
+        (CELL_B, "2024-02"): 15.0,
+    }  # 16 -> 15
     # the rows themselves, counted independently per (cell, month)
     frame = store.incidents()
     cells = [
@@ -85,5 +79,5 @@ def test_an_update_rewrites_the_superseded_versions_month_and_cell(
     assert got == {(CELL_A, "2024-01"): 12, (CELL_B, "2024-02"): 16}
     # rolling the update back restores January's version and count
     store.rollback(second.batch_id)
-    assert _published(url) == {(CELL_A, "2024-01"): 15.0, (CELL_B, "2024-02"): None}
+    assert _published(url, "police_uk") == {(CELL_A, "2024-01"): 15.0, (CELL_B, "2024-02"): None}
     store.close()
