@@ -67,6 +67,18 @@ def test_an_update_rewrites_the_superseded_versions_month_and_cell(
         (CELL_A, "2024-01"): 10.0,
         (CELL_B, "2024-02"): 15.0,
     }  # 16 -> 15
+    # April: three more January crimes move to cell B, and ten new ones there: January and
+    # April are rewritten (two separate month ranges), February is not touched
+    apr_rows = [_row(f"{k + 300:064x}", "2024-04", CELL_B, k) for k in range(10)]
+    moved = [_row(i, "2024-04", CELL_B, 5, "Arson") for i in ids[1:4]]
+    assert (
+        import_file(store, "police_uk", _file(tmp_path / "apr.csv", apr_rows + moved)).updated == 3
+    )
+    assert _published(url, "police_uk") == {
+        (CELL_A, "2024-01"): None,  # 9: suppressed
+        (CELL_B, "2024-02"): 15.0,
+        (CELL_B, "2024-04"): 15.0,  # 13
+    }
     # the rows themselves, counted independently per (cell, month)
     frame = store.incidents()
     cells = [
@@ -76,8 +88,13 @@ def test_an_update_rewrites_the_superseded_versions_month_and_cell(
     got: dict[tuple[str, str], int] = {}
     for key in zip(cells, months, strict=True):
         got[key] = got.get(key, 0) + 1
-    assert got == {(CELL_A, "2024-01"): 12, (CELL_B, "2024-02"): 16}
-    # rolling the update back restores January's version and count
+    assert got == {(CELL_A, "2024-01"): 9, (CELL_B, "2024-02"): 16, (CELL_B, "2024-04"): 13}
+    # rolling February back restores crime 0's January version (9 -> 10) and leaves the 3
+    # rows of the third file in February (suppressed)
     store.rollback(second.batch_id)
-    assert _published(url, "police_uk") == {(CELL_A, "2024-01"): 15.0, (CELL_B, "2024-02"): None}
+    assert _published(url, "police_uk") == {
+        (CELL_A, "2024-01"): 10.0,
+        (CELL_B, "2024-02"): None,
+        (CELL_B, "2024-04"): 15.0,
+    }
     store.close()
