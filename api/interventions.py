@@ -7,9 +7,16 @@
 - ``GET /interventions/evaluation?id=N[&compare_ward=NAME...][&k=3][&pre_months=12]
   [&post_months=12][&ring=400][&sources=a,b]``: the difference-in-differences evaluation
   (:func:`geosafe.protect.evaluate.evaluate_logged`); without ``id``, the ids to ask about.
+- ``GET /interventions/map``: the log as GeoJSON for the analyst's maps (areas, what, dates,
+  the last evaluation).
 
 An evaluation holds exact monthly counts of small areas, and the log free-text notes: other
-roles get 403.
+roles get 403 on all of the above. Every role may ask:
+
+- ``GET /interventions/published``: each intervention as published H3 resolution-8 cells with
+  its months and the disclosure-controlled evaluation built from published counts only
+  (:mod:`geosafe.protect.public_evaluation`: banded, or refused with the reason); a
+  neighbourhood gets those whose cells touch its wards.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from .deps import Svc, require_roles
+from .deps import ALL_ROLES, Svc, require_roles
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/interventions", tags=["interventions"])
 Analyst = Annotated[Any, Depends(require_roles("analyst"))]
+Anyone = Annotated[Any, Depends(require_roles(*ALL_ROLES))]
 
 
 class Where(BaseModel):
@@ -131,4 +139,23 @@ def evaluation(
         sources=[s.strip() for s in sources.split(",")] if sources else None,
         data_dir=svc.settings.data_dir,
         incidents=svc.layers.all_incidents(),
+    )
+
+
+@router.get("/map", summary="The intervention log as GeoJSON (analysts)")
+def log_map(principal: Analyst, svc: Svc) -> dict[str, Any]:
+    """Each intervention's area (WGS84), what, where, its dates and its last evaluation."""
+    from geosafe.protect.interventions import interventions_geojson
+
+    return interventions_geojson(svc.layers.store)
+
+
+@router.get("/published", summary="Interventions and their evaluation from published counts")
+def published(principal: Anyone, svc: Svc) -> dict[str, Any]:
+    """Interventions as published cells, months and a banded evaluation (or why not)."""
+    from geosafe.protect.public_evaluation import published_interventions
+
+    area = getattr(principal, "area", None) if principal.role == "neighbourhood" else None
+    return published_interventions(
+        svc.layers.store, svc.layers.all_incidents(), data_dir=svc.settings.data_dir, area=area
     )

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from geosafe._errors import NotFoundError
+from geosafe.protect import public_evaluation as ivmaps
 from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
 from geosafe.publish import labels as glabels
-from geosafe.publish import maps as gm
 from geosafe.publish.service import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
@@ -63,6 +63,8 @@ _PAGE_CACHE = "private, no-cache"
 def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
+    from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
     entry = pages.cached_page(
         svc.html_cache,
         ("basemap", None),
@@ -98,15 +100,19 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         svc.layers.collection_state(sp.id),
         scope_key(principal, sp.id),
+        ivmaps.log_state(svc.layers.store),
     )
 
     def make() -> str:
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         layer = svc.layers.layer(sp.id, params, principal=principal)
         m = gm.hotspot_map(
             json.loads(ge.geojson_text(layer)),
             base=gm.basemap(svc.settings.data_dir),
             asset_url=LEAFLET_URL,
             synthetic=layer.synthetic,
+            interventions=ivmaps.for_viewer(svc.layers, principal, svc.settings.data_dir),
         )
         return gm.render(m)
 
@@ -138,9 +144,18 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         "lat": feat["geometry"]["coordinates"][1],
     }
     state = svc.layers.collection_state("journey-corridors")  # store and school rolls
-    key = ("school", urn, params.key(), state, scope_key(principal))
+    key = (
+        "school",
+        urn,
+        params.key(),
+        state,
+        scope_key(principal),
+        ivmaps.log_state(svc.layers.store),
+    )
 
     def make() -> str:
+        from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
+
         corridors = svc.layers.layer(
             "journey-corridors", gl.replace_params(params, school=urn), principal=principal
         )
@@ -152,6 +167,7 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
             base=gm.basemap(svc.settings.data_dir),
             asset_url=LEAFLET_URL,
             synthetic=hot.synthetic or corridors.synthetic,
+            interventions=ivmaps.for_viewer(svc.layers, principal, svc.settings.data_dir),
         )
         return gm.render(m)
 

@@ -32,7 +32,7 @@ from .params import (
     parse_int,
     wants_html,
 )
-from .security import incident_access
+from .security import heavy_slot, incident_access
 from .web import LEAFLET_URL
 
 __all__ = ["CONFORMANCE", "router"]
@@ -374,7 +374,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
     bbox, bbox_crs = parse_bbox(q.get("bbox"), q.get("bbox-crs"))
     interval = parse_datetime(q.get("datetime"))
     audited = incident_access(request, principal) if sp.incident_level else None
-    layer = svc.layers.layer(sp.id, params, principal=principal)
+    layer = svc.layers.layer(sp.id, params, principal=principal, gate=heavy_slot(request))
     hits = layer.select(bbox=bbox, interval=interval, bbox_crs=bbox_crs)
     page = hits[offset : offset + limit]
     if audited is not None:
@@ -471,7 +471,7 @@ def item(
     _check_crs(request)
     params = analysis_params(request, sp)
     audited = incident_access(request, principal) if sp.incident_level else None
-    layer = svc.layers.layer(sp.id, params, principal=principal)
+    layer = svc.layers.layer(sp.id, params, principal=principal, gate=heavy_slot(request))
     pos = layer.index.get(feature_id)
     if audited is not None:
         audited.record(int(pos is not None))

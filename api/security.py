@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import threading
@@ -544,16 +545,22 @@ async def _answer(send: Send, exc: GeosafeError) -> None:
 
 
 def _is_heavy(scope: Scope) -> bool:
+    """Whether the request takes a heavy slot before it starts. OGC documents and item reads
+    do not: an item read takes one only while it builds a layer that is not cached yet
+    (:func:`heavy_slot`), so paging through a built layer never queues behind a build."""
     path: str = scope.get("path", "")
     if scope.get("method") == "GET" and path.startswith(_LIGHT_COLLECTIONS):
         return False
-    if (
-        path.startswith("/ogc/collections/")
-        and not path.rstrip("/").endswith(("/items", ".gpkg"))
-        and "/items/" not in path
-    ):
+    if path.startswith("/ogc/collections/") and not path.rstrip("/").endswith(".gpkg"):
         return False
     return path.startswith(_HEAVY_PREFIXES)
+
+
+def heavy_slot(request: Request) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """The heavy-computation slot of the request's app, for
+    :meth:`geosafe.publish.service.LayerService.layer`'s ``gate`` (held while a layer is
+    built; refused with 429 after ``heavy_wait_s`` like the middleware's)."""
+    return access_context(request.app).heavy.slot
 
 
 class LimitsMiddleware:

@@ -16,6 +16,10 @@ pygeoapi comes from PyPI in its own virtual environment (``--peer-python``, defa
 ``/tmp/pgvenv/bin/python``; ``python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install
 pygeoapi``); without it geosafe's figures are printed alone.
 
+Measured 2026-12-05 (load 7.6-9.3 on 2 cores, 108 features): geosafe p50 21 ms, p99 81 ms,
+233 req/s, 222 MB; pygeoapi p50 32 ms, p99 109 ms, 186 req/s, 87 MB (main before the fourth
+wave: p50 278 ms, p99 587 ms, 275 MB). docs/notes/perf.md says what was cut.
+
 Usage::
 
     .venv/bin/python benchmarks/server_load.py [--months 2] [--requests 400] [--rounds 3]

@@ -64,10 +64,70 @@ def _need(path: Path) -> Path:
 
 @functools.cache
 def _layer(data_dir: Path, layer: str) -> gpd.GeoDataFrame:
+    return _read_gpkg(_need(data_dir / "boundaries" / "boundaries.gpkg"), layer)
+
+
+def _read_gpkg(path: Path, layer: str) -> gpd.GeoDataFrame:
+    """A GeoPackage layer in EPSG:27700: read with sqlite3 and shapely when it is stored in
+    EPSG:27700 (GDAL, ~50 MB resident in a server, is then never loaded), else by GDAL."""
     import geopandas as gpd
 
-    gdf = gpd.read_file(_need(data_dir / "boundaries" / "boundaries.gpkg"), layer=layer)
-    return gdf.to_crs(CRS_BNG)
+    frame = _gpkg_frame(path, layer)
+    if frame is None:
+        return gpd.read_file(path, layer=layer).to_crs(CRS_BNG)
+    return frame
+
+
+def _gpkg_frame(path: Path, layer: str) -> gpd.GeoDataFrame | None:
+    """The features of a GeoPackage layer stored in EPSG:27700 as GDAL reads them (fid
+    order; the attribute columns in table order, the geometry as ``geometry``); ``None``
+    when it is stored in another CRS."""
+    import sqlite3
+
+    import geopandas as gpd
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = con.execute(
+            "SELECT srs_id, column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+        ).fetchone()
+        if row is None or row[0] != 27700:
+            return None
+        column = row[1]
+        info = con.execute(f'PRAGMA table_info("{layer}")').fetchall()
+        key = next((c[1] for c in info if c[5]), None)  # the fid
+        fields = [(c[1], c[2].upper()) for c in info if c[1] not in (key, column)]
+        names = ", ".join(f'"{name}"' for name, _ in [(column, ""), *fields])
+        order = f' ORDER BY "{key}"' if key else ""
+        rows = con.execute(f'SELECT {names} FROM "{layer}"{order}').fetchall()
+    finally:
+        con.close()
+    geoms = []
+    for blob, *_ in rows:
+        geom = None if blob is None else _gpkg_geometry(bytes(blob))
+        if geom is False:
+            return None
+        geoms.append(geom)
+    data = {}
+    for k, (name, kind) in enumerate(fields, start=1):
+        real = kind in ("REAL", "DOUBLE", "FLOAT")
+        data[name] = pd.Series([r[k] for r in rows], dtype="float64" if real else None)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG), crs=CRS_BNG)
+
+
+def _gpkg_geometry(blob: bytes) -> BaseGeometry | bool | None:
+    """A GeoPackage geometry blob as a shapely geometry (``False``: not in EPSG:27700)."""
+    import struct
+
+    import shapely
+
+    # b"GP", version, flags (bit 0: little-endian; bits 1-3: envelope kind), srs_id, envelope
+    flags = blob[3]
+    envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
+    (srs_id,) = struct.unpack("<i" if flags & 1 else ">i", blob[4:8])
+    if srs_id != 27700:
+        return False
+    return shapely.from_wkb(blob[8 + envelope :])
 
 
 def boroughs(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
@@ -106,9 +166,6 @@ def _gpkg_geometries(path: Path, layer: str) -> list[BaseGeometry] | None:
     (no GDAL, no geopandas: an import's area of interest loads in milliseconds); ``None``
     when the layer is stored in another CRS."""
     import sqlite3
-    import struct
-
-    import shapely
 
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -122,13 +179,10 @@ def _gpkg_geometries(path: Path, layer: str) -> list[BaseGeometry] | None:
         con.close()
     out = []
     for blob in blobs:
-        # GeoPackage binary: b"GP", version, flags (bits 1-3: envelope kind), srs_id, envelope
-        flags = blob[3]
-        envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
-        (srs_id,) = struct.unpack("<i" if flags & 1 else ">i", blob[4:8])
-        if srs_id != 27700:
+        geom = _gpkg_geometry(bytes(blob))
+        if geom is False or geom is None:
             return None
-        out.append(shapely.from_wkb(bytes(blob[8 + envelope :])))
+        out.append(geom)
     return out
 
 
@@ -139,9 +193,7 @@ def greater_london(data_dir: Path | str | None = None) -> BaseGeometry:
 
 @functools.cache
 def _parks(data_dir: Path) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-
-    return gpd.read_file(_need(data_dir / "parks" / "parks.gpkg")).to_crs(CRS_BNG)
+    return _read_gpkg(_need(data_dir / "parks" / "parks.gpkg"), "parks")
 
 
 def parks(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -214,6 +215,16 @@ class AuditKey:
         return hmac.new(key, b"head:" + text, hashlib.sha256).hexdigest()
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A row waiting for its group commit (:meth:`AuditLog.record`)."""
+
+    fields: tuple[Any, ...]
+    row_id: int = 0
+    done: bool = False
+    error: BaseException | None = None
+
+
 class AuditLog:
     """Append-only audit rows in their own SQLite file or PostgreSQL schema.
 
@@ -245,6 +256,9 @@ class AuditLog:
             self.path = str(path)
             default_key = _pg_key_path(self._db)
         self.key = AuditKey(Path(key_path) if key_path else default_key)
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
 
     def _connect(self) -> contextlib.AbstractContextManager[Any]:
         return self._db.connect()
@@ -281,9 +295,43 @@ class AuditLog:
         if action not in ACTIONS:
             msg = f"`action` {action!r} is not an audit action; use one of {', '.join(ACTIONS)}."
             raise ValidationError(msg)
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
         params_json = json.dumps(dict(params or {}), sort_keys=True, default=str)
-        fields = (at, action, label, role, token_id, endpoint, params_json, records, purpose)
+        with self._queue_lock:  # ids follow the order of the timestamps
+            at = datetime.now(UTC).isoformat(timespec="microseconds")
+            row = _Pending(
+                (at, action, label, role, token_id, endpoint, params_json, records, purpose)
+            )
+            self._queue.append(row)
+        self._flush(row)
+        if row.error is not None:
+            raise row.error
+        row_id = row.row_id
+        log.info("audit %s #%d: %s %s by %s", action, row_id, endpoint, records, label)
+        return row_id
+
+    def _flush(self, row: _Pending) -> None:
+        """Write ``row``, and the rows queued with it by other threads, in one transaction
+        (group commit: one disk flush and one key-file update for all of them). Returns when
+        ``row`` is committed (or its write failed: ``row.error``)."""
+        with self._flush_lock:
+            if row.done:  # another thread wrote it with its own
+                return
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+            try:
+                ids = self._write(batch)
+            except BaseException as exc:
+                for pending in batch:
+                    pending.error = exc
+                    pending.done = True
+                raise
+            for pending, row_id in zip(batch, ids, strict=True):
+                pending.row_id = row_id
+                pending.done = True
+
+    def _write(self, batch: list[_Pending]) -> list[int]:
+        """Append ``batch`` to the chain in one transaction; their ids."""
+        ids: list[int] = []
         with self._db.transaction() as con:
             if self._db.postgres:  # one writer at a time (SQLite: BEGIN IMMEDIATE); reads go on
                 con.execute("SELECT pg_advisory_xact_lock(?)", (_PG_WRITE_LOCK,))
@@ -295,20 +343,21 @@ class AuditLog:
             else:  # a new log, or one written before logs were keyed: anchor it now
                 keyed_from = (int(last[0]) + 1) if last else 1
                 state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
-            row_hash = _row_hash(prev, fields, state["key"])
-            (row_id,) = con.execute(
-                "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
-                "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-                "RETURNING id",
-                (*fields, prev, row_hash),
-            ).fetchone()
+            for pending in batch:
+                row_hash = _row_hash(prev, pending.fields, state["key"])
+                (row_id,) = con.execute(
+                    "INSERT INTO audit (at, action, label, role, token_id, endpoint, params, "
+                    "records, purpose, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                    "RETURNING id",
+                    (*pending.fields, prev, row_hash),
+                ).fetchone()
+                ids.append(int(row_id))
+                prev = row_hash
             # the head moves inside the write transaction: writers are serialised by it
             self.key.save(
-                state["key"], count=count + 1, head=row_hash, keyed_from=state["keyed_from"]
+                state["key"], count=count + len(batch), head=prev, keyed_from=state["keyed_from"]
             )
-        row_id = int(row_id)
-        log.info("audit %s #%d: %s %s by %s", action, row_id, endpoint, records, label)
-        return row_id
+        return ids
 
     def entries(
         self,

@@ -97,6 +97,7 @@ class SharedLimits:
             pg_schema="geosafe_access",
             pg_ddl=_COLUMNS,
             what="limits database",
+            durable=False,  # rate buckets and leases: a power cut may lose the last updates
         )
         self._slots_made = 0
         self._lock = threading.Lock()

@@ -39,7 +39,7 @@ import shapely
 from .._errors import ImportFileError, ValidationError
 from ..incident import CRS_BNG
 from ..settings import default_data_dir
-from . import inputs, osm
+from . import inputs
 
 __all__ = [
     "AREA_VERSION",
@@ -342,6 +342,8 @@ def build_area(
     from ..network.walk import FILTER_VERSION
 
     osm_path = Path(osm_file)
+    from . import osm  # scipy.sparse: only for a build, not for the attribution
+
     ways = osm.read_highways(osm_path, clip=zone)
     streets = osm.write_highways(ways, out / STREETS)
     sha = _sha256(streets)

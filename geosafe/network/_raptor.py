@@ -78,9 +78,9 @@ class DayTables:
     def n_patterns(self) -> int:
         return len(self.p_len)
 
-    def kernel_args(self) -> tuple[Any, ...]:
+    def pattern_arrays(self) -> tuple[Any, ...]:
+        """The patterns and their trips' times, as :func:`scan_routes` takes them."""
         return (
-            self.n_stops,
             self.p_stop_off,
             self.p_stops,
             self.p_board,
@@ -90,13 +90,19 @@ class DayTables:
             self.p_time_off,
             self.arr,
             self.dep,
-            self.s_pat_off,
-            self.s_pat,
-            self.s_pat_pos,
-            self.fp_off,
-            self.fp_to,
-            self.fp_dur,
         )
+
+    def stop_patterns(self) -> tuple[I64, I64, I64]:
+        """The patterns through each stop and the stop's position in them."""
+        return self.s_pat_off, self.s_pat, self.s_pat_pos
+
+    def footpaths(self) -> tuple[I64, I64, I64]:
+        """The footpaths from each stop (CSR: offsets, targets, seconds)."""
+        return self.fp_off, self.fp_to, self.fp_dur
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        """The tables as :func:`raptor_kernel`'s leading arguments."""
+        return (self.n_stops, *self.pattern_arrays(), *self.stop_patterns(), *self.footpaths())
 
 
 @jit
@@ -514,6 +520,24 @@ def scan_routes(
 
 
 @jit
+def scan_round(
+    marked, marked_list, n_marked, stop_pats, q_pos, q_list, board_prev, bound, limit, pat, ev
+):
+    """The set-up and route scans of one round, shared by both kernels: queue the patterns
+    through the marked stops (:func:`queue_patterns`, which unmarks them), grow the arrivals
+    buffer ``ev`` when the round may write more rows than it holds, and scan
+    (:func:`scan_routes`). ``stop_pats`` is :meth:`DayTables.stop_patterns`, ``pat``
+    :meth:`DayTables.pattern_arrays`. Returns ``(rows written, ev)``."""
+    s_pat_off, s_pat, s_pat_pos = stop_pats
+    n_q, n_scan = queue_patterns(
+        marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, pat[4]
+    )
+    if n_scan > ev.shape[0]:
+        ev = np.empty((2 * n_scan, 6), dtype=np.int64)
+    return scan_routes(q_list, n_q, q_pos, board_prev, bound, limit, pat, ev), ev
+
+
+@jit
 def raptor_kernel(
     n_stops,
     p_stop_off,
@@ -568,6 +592,7 @@ def raptor_kernel(
     imp_list = np.empty(n_stops, dtype=np.int64)
     ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
     pat = (p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep)
+    stops = (s_pat_off, s_pat, s_pat_pos)
     # targets: egress per stop (min over targets at the same stop)
     tgt_best = big
     best_k = -1
@@ -618,15 +643,12 @@ def raptor_kernel(
             board[k, s] = board[k - 1, s]
             bd_round[k, s] = bd_round[k - 1, s]
             bd_stop[k, s] = bd_stop[k - 1, s]
-        # queue the patterns through marked stops, from their earliest marked position
-        n_q, n_scan = queue_patterns(
-            marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
-        )
-        if n_scan > ev.shape[0]:
-            ev = np.empty((2 * n_scan, 6), dtype=np.int64)
+        n_ev, ev = scan_round(
+            marked, marked_list, n_marked, stops, q_pos, q_list, board[k - 1], best_trip, tgt_best,
+            pat, ev,
+        )  # fmt: skip
         n_marked = 0
         n_imp = 0
-        n_ev = scan_routes(q_list, n_q, q_pos, board[k - 1], best_trip, tgt_best, pat, ev)
         for j in range(n_ev):
             s = ev[j, 1]
             a = ev[j, 2]

@@ -11,43 +11,24 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._raptor import I64, INF, DayTables, jit, mark, queue_patterns, scan_routes
+from ._raptor import I64, INF, DayTables, first_trip_from, jit, mark, scan_round
 
 __all__ = ["range_arrivals", "range_kernel"]
 
 
 @jit
-def _range_events(
-    p_stop_off,
-    p_board,
-    p_len,
-    p_trip_off,
-    p_time_off,
-    dep,
-    s_pat_off,
-    s_pat,
-    s_pat_pos,
-    fp_off,
-    fp_to,
-    fp_dur,
-    src_stop,
-    src_walk,
-    lo,
-    hi,
-):
+def _range_events(pat, stops, foot, src_stop, src_walk, lo, hi):
     """Origin departure times at which a first boarding changes: for every source (stop,
     walk), every stop reachable from it on foot in round 0 (itself or one footpath) and
     every trip boarding there, the trip's departure minus the walk. Returns the distinct
-    times in ``[lo, hi]`` and the first one after ``hi`` (``INF`` if none), descending."""
+    times in ``[lo, hi]`` and the first one after ``hi`` (``INF`` if none), descending.
+    ``pat``, ``stops``, ``foot``: :meth:`DayTables.pattern_arrays`, ``stop_patterns``,
+    ``footpaths``."""
+    p_stop_off, _, p_board, _, p_len, p_trip_off, p_time_off, _, dep = pat
+    s_pat_off, s_pat, s_pat_pos = stops
+    fp_off, fp_to, fp_dur = foot
     big = np.int64(1) << np.int64(60)
-    n = 0
-    for i in range(src_stop.shape[0]):
-        s = src_stop[i]
-        for e in range(fp_off[s], fp_off[s + 1] + 1):
-            u = s if e == fp_off[s + 1] else fp_to[e]
-            for q in range(s_pat_off[u], s_pat_off[u + 1]):
-                n += p_trip_off[s_pat[q] + 1] - p_trip_off[s_pat[q]]
-    out = np.empty(n + 1, dtype=np.int64)
+    out = np.empty(64, dtype=np.int64)
     m = 0
     after = big
     for i in range(src_stop.shape[0]):
@@ -63,14 +44,22 @@ def _range_events(
                     continue
                 L = p_len[p]
                 to = p_time_off[p]
-                for t in range(p_trip_off[p + 1] - p_trip_off[p]):
+                nt = p_trip_off[p + 1] - p_trip_off[p]
+                # trips are FIFO: from the first departing at lo or later to the first after hi
+                t = first_trip_from(dep, to, L, pos, nt, lo + w + f)
+                while t < nt:
                     ev = dep[to + t * L + pos] - w - f
                     if ev > hi:
                         if ev < after:
                             after = ev
-                    elif ev >= lo:
-                        out[m] = ev
-                        m += 1
+                        break
+                    if m + 1 >= out.shape[0]:  # room for this one and ``after``
+                        grown = np.empty(2 * out.shape[0], dtype=np.int64)
+                        grown[:m] = out[:m]
+                        out = grown
+                    out[m] = ev
+                    m += 1
+                    t += 1
     if after < big:
         out[m] = after
         m += 1
@@ -81,21 +70,9 @@ def _range_events(
 @jit
 def range_kernel(
     n_stops,
-    p_stop_off,
-    p_stops,
-    p_board,
-    p_alight,
-    p_len,
-    p_trip_off,
-    p_time_off,
-    arr,
-    dep,
-    s_pat_off,
-    s_pat,
-    s_pat_pos,
-    fp_off,
-    fp_to,
-    fp_dur,
+    pat,
+    stops,
+    foot,
     min_transfer,
     max_rounds,
     src_stop,
@@ -111,9 +88,11 @@ def range_kernel(
     departure improves is propagated). Arrival labels are kept per round (at most ``k``
     trips), so a journey with more trips found for a later departure never prunes one with
     fewer for an earlier one: under the round limit that one may be the only way on.
-    Returns the arrival per event (``INF``: none)."""
+    Returns the arrival per event (``INF``: none). ``pat``, ``stops``, ``foot``: as
+    :func:`_range_events`."""
+    fp_off, fp_to, fp_dur = foot
     big = np.int64(1) << np.int64(60)
-    n_pat = p_len.shape[0]
+    n_pat = pat[4].shape[0]
     K = max_rounds + 1
     board = np.full((K, n_stops), big, dtype=np.int64)
     # earliest arrival by a trip with at most k trips, over every run so far: local pruning
@@ -127,7 +106,6 @@ def range_kernel(
     improved = np.zeros(n_stops, dtype=np.bool_)
     imp_list = np.empty(n_stops, dtype=np.int64)
     ev = np.empty((n_stops, 6), dtype=np.int64)  # scan_routes' arrivals, grown as needed
-    pat = (p_stop_off, p_stops, p_board, p_alight, p_len, p_trip_off, p_time_off, arr, dep)
     is_tgt = np.full(n_stops, big, dtype=np.int64)
     for j in range(tgt_stop.shape[0]):
         if tgt_egress[j] < is_tgt[tgt_stop[j]]:
@@ -162,14 +140,12 @@ def range_kernel(
                 s = marked_list[m]
                 if board[k - 1, s] < board[k, s]:
                     board[k, s] = board[k - 1, s]
-            n_q, n_scan = queue_patterns(
-                marked, marked_list, n_marked, s_pat_off, s_pat, s_pat_pos, q_pos, q_list, p_len
-            )
-            if n_scan > ev.shape[0]:
-                ev = np.empty((2 * n_scan, 6), dtype=np.int64)
+            n_ev, ev = scan_round(
+                marked, marked_list, n_marked, stops, q_pos, q_list, board[k - 1], best_k[k],
+                tgt_best, pat, ev,
+            )  # fmt: skip
             n_marked = 0
             n_imp = 0
-            n_ev = scan_routes(q_list, n_q, q_pos, board[k - 1], best_k[k], tgt_best, pat, ev)
             for j in range(n_ev):
                 s = ev[j, 1]
                 a = ev[j, 2]
@@ -236,29 +212,13 @@ def range_arrivals(
     out = np.full(len(deps), np.nan)
     if not len(deps) or not len(src) or not len(tgt):
         return out
-    args = day.kernel_args()
-    events = _range_events(
-        day.p_stop_off,
-        day.p_board,
-        day.p_len,
-        day.p_trip_off,
-        day.p_time_off,
-        day.dep,
-        day.s_pat_off,
-        day.s_pat,
-        day.s_pat_pos,
-        day.fp_off,
-        day.fp_to,
-        day.fp_dur,
-        src,
-        src_walk,
-        np.int64(deps.min()),
-        np.int64(deps.max()),
-    )
+    tables = (day.pattern_arrays(), day.stop_patterns(), day.footpaths())
+    events = _range_events(*tables, src, src_walk, np.int64(deps.min()), np.int64(deps.max()))
     ride = np.full(len(deps), np.inf)
     if len(events):
         best = range_kernel(
-            *args,
+            np.int64(day.n_stops),
+            *tables,
             np.int64(min_transfer_s),
             np.int64(max_rounds),
             src,

@@ -20,8 +20,6 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .data import ProfileData
 
@@ -315,6 +313,9 @@ def _peer_groups(
     record, and the edges with the number of records each pair shares."""
     if links.empty:
         return [], []
+    import scipy.sparse as sp  # on first use: ~20 MB a service would otherwise hold
+    from scipy.sparse.csgraph import connected_components
+
     keys, person_idx = np.unique(links["person_key"].to_numpy(dtype=str), return_inverse=True)
     rec_codes, rec_idx = np.unique(links["incident_id"].to_numpy(dtype=str), return_inverse=True)
     # people x records incidence; people sharing a record are adjacent

@@ -293,8 +293,9 @@ def evaluate_logged(
     **options: Any,
 ) -> dict[str, Any]:
     """:func:`evaluate_intervention` for a logged intervention over the store's incidents
-    (``store``: a :class:`geosafe.store.Store`, a SQLite path or a PostgreSQL URL)."""
-    from .interventions import get_intervention, resolve_where
+    (``store``: a :class:`geosafe.store.Store`, a SQLite path or a PostgreSQL URL); its
+    summary is kept as the intervention's last evaluation (the maps show it)."""
+    from .interventions import get_intervention, resolve_where, save_evaluation
 
     iv = get_intervention(store, intervention_id)
     comparison = None
@@ -302,7 +303,14 @@ def evaluate_logged(
         comparison = {w: resolve_where("ward", w, data_dir=data_dir)[1] for w in compare_wards}
     if incidents is None:
         incidents = _store_incidents(store)
-    return evaluate_intervention(iv, incidents, data_dir=data_dir, comparison=comparison, **options)
+    result = evaluate_intervention(
+        iv, incidents, data_dir=data_dir, comparison=comparison, **options
+    )
+    try:  # kept for the maps; a read-only store still answers
+        save_evaluation(store, result)
+    except Exception as exc:  # any database error: the answer stands
+        log.warning("the evaluation of intervention %s was not kept: %s", iv.id, exc)
+    return result
 
 
 def _store_incidents(store: Any) -> gpd.GeoDataFrame:

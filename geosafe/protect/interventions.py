@@ -38,8 +38,12 @@ __all__ = [
     "add_intervention",
     "end_intervention",
     "get_intervention",
+    "interventions_geojson",
+    "latest_evaluations",
     "list_interventions",
+    "log_state",
     "resolve_where",
+    "save_evaluation",
 ]
 
 WHERE_KINDS: Final = ("place", "point", "ward", "polygon", "route")
@@ -56,6 +60,13 @@ _DDL: Final = (
     notes TEXT,
     recorded_at TEXT NOT NULL,
     recorded_by TEXT
+)""",
+    # the last evaluation of each intervention in words and figures (the analyst's maps show
+    # it without evaluating again); exact counts stay out of it
+    """CREATE TABLE IF NOT EXISTS intervention_evaluations (
+    intervention_id INTEGER PRIMARY KEY,
+    evaluated_at TEXT NOT NULL,
+    summary TEXT NOT NULL
 )""",
 )
 _COLUMNS: Final = (
@@ -321,3 +332,88 @@ def end_intervention(store: Any, intervention_id: int, *, ended_on: dt.date | st
 def to_json(items: list[Intervention]) -> str:
     """The log as JSON lines' payload (list of dicts)."""
     return json.dumps([i.as_dict() for i in items], indent=2)
+
+
+#: Fields of an evaluation kept for the maps (:func:`save_evaluation`): the estimate in
+#: words and percentages, the comparison and the months, never the monthly counts.
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    e = result["estimate"]
+    return {
+        "percent_change": round(float(e["percent_change"]), 1),
+        "interval": [
+            round(100 * (float(e["ratio_low"]) - 1), 1),
+            round(100 * (float(e["ratio_high"]) - 1), 1),
+        ],
+        "level": e.get("level", 0.95),
+        "reading": result["reading"],
+        "displacement": result["displacement"]["reading"],
+        "comparison": list(result["comparison"]["areas"]),
+        "months_before": len(result["months"]["before"]),
+        "months_after": len(result["months"]["after"]),
+        "sources": list(result.get("sources", [])),
+        "evaluated_on": result.get("evaluated_on"),
+    }
+
+
+def save_evaluation(store: Any, result: dict[str, Any]) -> None:
+    """Keep ``result`` (:func:`geosafe.protect.evaluate.evaluate_intervention`) as the
+    intervention's last evaluation, summarised (:func:`latest_evaluations`)."""
+    db = database_for(store)
+    _ensure(db)
+    iid = int(result["intervention"]["id"])
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with db.transaction() as cur:
+        cur.execute(
+            db.sql("DELETE FROM intervention_evaluations WHERE intervention_id = ?"), (iid,)
+        )
+        cur.execute(
+            db.sql("INSERT INTO intervention_evaluations VALUES (?, ?, ?)"),
+            (iid, now, json.dumps(_summary(result))),
+        )
+
+
+def latest_evaluations(store: Any) -> dict[int, dict[str, Any]]:
+    """The last evaluation of each evaluated intervention, by id (none: ``{}``)."""
+    db = database_for(store)
+    if not db.has_table("intervention_evaluations"):
+        return {}
+    rows = db.query("SELECT intervention_id, evaluated_at, summary FROM intervention_evaluations")
+    return {int(i): {**json.loads(s), "evaluated_at": str(at)} for i, at, s in rows}
+
+
+def log_state(store: Any) -> tuple[Any, ...]:
+    """What a drawing of the log depends on (cache key part): ids, ends and evaluations."""
+    db = database_for(store)
+    out: list[Any] = []
+    for table, cols in (
+        ("interventions", "COUNT(*), MAX(id), MAX(recorded_at), MAX(COALESCE(ended_on, ''))"),
+        ("intervention_evaluations", "COUNT(*), MAX(evaluated_at)"),
+    ):
+        out.append(tuple(db.query(f"SELECT {cols} FROM {table}")[0]) if db.has_table(table) else ())
+    return tuple(out)
+
+
+def interventions_geojson(store: Any) -> dict[str, Any]:
+    """The log as a GeoJSON FeatureCollection (WGS84) for the analyst's maps: each
+    intervention's area (outline; a point or place is its circle), what, where, the dates and
+    its last evaluation (``evaluation``: ``None`` when it was never evaluated). The free-text
+    notes stay in the log."""
+    import geopandas as gpd
+
+    items = list_interventions(store)
+    evaluations = latest_evaluations(store) if items else {}
+    geoms = gpd.GeoSeries([i.geometry for i in items], crs=CRS_BNG).to_crs("OGC:CRS84")
+    feats = []
+    for iv, g in zip(items, geoms, strict=True):
+        props = iv.as_dict()
+        props.pop("notes", None)
+        props["evaluation"] = evaluations.get(iv.id)
+        feats.append(
+            {
+                "type": "Feature",
+                "id": iv.id,
+                "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-6)),
+                "properties": props,
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}

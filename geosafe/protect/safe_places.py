@@ -510,15 +510,41 @@ def quarantined_safe_places(store: Any) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ along journeys
-def _walk_legs(j: Any) -> Iterable[tuple[Any, float | None, float | None]]:
+def _foot_legs(j: Any) -> Iterable[tuple[Any, float | None, float | None, bool]]:
+    """``(geometry, start s, end s, waiting)`` of the legs a pupil spends on foot: walking,
+    and waiting at a stop (a ``wait`` leg, at the stop's point, e.g. for the next bus after
+    a change at the same stop). Aboard a bus a pupil passes nothing they can go into."""
     legs = list(j.legs or [])
     geoms = list(j.leg_geometries or [])
     if legs and geoms:
         for leg, g in zip(legs, geoms, strict=False):
-            if g is not None and not g.is_empty and str(leg.get("mode", "walk")) == "walk":
-                yield g, leg.get("depart_s"), leg.get("arrive_s")
+            mode = str(leg.get("mode", "walk"))
+            if g is not None and not g.is_empty and mode in ("walk", "wait"):
+                yield g, leg.get("depart_s"), leg.get("arrive_s"), mode == "wait"
     elif j.geometry is not None and not j.geometry.is_empty and str(j.mode) == "walk":
-        yield j.geometry, j.depart_s, j.arrive_s
+        yield j.geometry, j.depart_s, j.arrive_s, False
+
+
+def _when(
+    g: Any, place: Any, a: float | None, b: float | None, waiting: bool, hours: Any, midnight: Any
+) -> tuple[float | None, bool | None]:
+    """When the pupil is by ``place`` on this leg, and whether it is open then. Walking: the
+    moment they walk by (uniform speed along the leg). Waiting: the whole wait; open if it
+    is open at its start or its end (the pupil can go in), at the first such moment."""
+    if a is None or b is None:
+        return None, None
+    if not waiting and g.length <= 0:
+        return None, None
+    known = isinstance(hours, str) and bool(hours)
+    if not waiting:
+        t = float(a) + (float(b) - float(a)) * g.project(place) / g.length
+        return t, (is_open(hours, midnight + dt.timedelta(seconds=t)) if known else None)
+    if not known:
+        return float(a), None
+    for t in (float(a), float(b)):
+        if is_open(hours, midnight + dt.timedelta(seconds=t)):
+            return t, True
+    return float(a), False
 
 
 def passes(
@@ -528,10 +554,11 @@ def passes(
     day: dt.date,
     within_m: float = 50.0,
 ) -> pd.DataFrame:
-    """One row per (journey, safe place within ``within_m`` of one of its walking legs):
-    ``origin_id``, ``pupils``, ``place_id``, ``name``, ``kind``, ``time_s`` (when the pupil
-    walks by, seconds after midnight) and ``open`` (True, False, or None: hours unknown) on
-    ``day``."""
+    """One row per (journey, safe place within ``within_m`` of one of its walking legs or of
+    a stop where the pupil waits): ``origin_id``, ``pupils``, ``place_id``, ``name``,
+    ``kind``, ``time_s`` (when the pupil walks by or starts waiting, seconds after midnight)
+    and ``open`` (True, False, or None: hours unknown) on ``day``; the earliest open moment
+    wins when a journey is by a place more than once."""
     cols = ["origin_id", "pupils", "place_id", "name", "kind", "time_s", "open"]
     if not 1.0 <= within_m <= 500.0:
         raise ValidationError(f"`within_m` {within_m!r} must be between 1 and 500 metres.")
@@ -540,24 +567,19 @@ def passes(
     pts = places.geometry.to_numpy()
     tree = shapely.STRtree(pts)
     midnight = dt.datetime.combine(day, dt.time(0), tzinfo=_TZ)
+    hours = places["opening_hours"].to_numpy(dtype=object)
     rows = []
     for j in journeys:
         if getattr(j, "error", None) is not None:
             continue
-        best: dict[int, float | None] = {}
-        for g, a, b in _walk_legs(j):
+        best: dict[int, tuple[float | None, bool | None]] = {}
+        for g, a, b, waiting in _foot_legs(j):
             for k in tree.query(g, predicate="dwithin", distance=within_m):
                 k = int(k)
-                t = None
-                if a is not None and b is not None and g.length > 0:
-                    t = float(a) + (float(b) - float(a)) * g.project(pts[k]) / g.length
-                if k not in best or (t is not None and (best[k] is None or t < best[k])):  # type: ignore[operator]
-                    best[k] = t
-        for k, t in best.items():
-            hours = places["opening_hours"].iloc[k]
-            open_ = None
-            if t is not None and isinstance(hours, str) and hours:
-                open_ = is_open(hours, midnight + dt.timedelta(seconds=t))
+                got = _when(g, pts[k], a, b, waiting, hours[k], midnight)
+                if k not in best or _sooner(got, best[k]):
+                    best[k] = got
+        for k, (t, open_) in best.items():
             rows.append(
                 {
                     "origin_id": j.origin_id,
@@ -570,6 +592,13 @@ def passes(
                 }
             )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _sooner(new: tuple[float | None, bool | None], old: tuple[float | None, bool | None]) -> bool:
+    """Whether ``new`` (time, open) replaces ``old``: open beats not open, then earlier."""
+    if (new[1] is True) != (old[1] is True):
+        return new[1] is True
+    return new[0] is not None and (old[0] is None or new[0] < old[0])
 
 
 def _clock(s: float | None) -> str | None:

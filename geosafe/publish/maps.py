@@ -159,6 +159,12 @@ def _new_map(base: Basemap, asset_url: str) -> folium.Map:
     x0, y0, x1, y1 = base.bounds
     m.fit_bounds([[y0, x0], [y1, x1]])
     _Attribution(base).add_to(m)
+    # the attribution lines ran under the scale bar (bottom left): keep them to the right
+    style = (
+        "<style>.leaflet-control-attribution{max-width:calc(100% - 140px);font-size:10px}</style>"
+    )
+    root: Any = m.get_root()
+    root.header.add_child(Element(style))
     return m
 
 
@@ -243,7 +249,8 @@ def _legend(m: folium.Map, title: str, rows: Sequence[tuple[str, str]], source_n
         for c, label in rows
     )
     box = (
-        '<div class="geosafe-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;'
+        # top left under the zoom buttons: at the bottom the attribution lines covered it
+        '<div class="geosafe-legend" style="position:fixed;top:84px;left:12px;z-index:1000;'
         "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #888;border-radius:4px;"
         f'font:12px/1.4 sans-serif;max-width:280px"><b>{html.escape(title)}</b>{items}'
         f'<div style="margin-top:6px;color:#a50f15"><b>{html.escape(source_note)}</b></div></div>'
@@ -301,6 +308,60 @@ def _add_collection(m: folium.Map, fc: dict[str, Any], name: str, *, kind: str) 
     ).add_to(m)
 
 
+def _fit(m: folium.Map, *collections: dict[str, Any] | None) -> None:
+    """Zoom onto what the map is about (the features of ``collections``), when there is any;
+    the whole area otherwise (:func:`_new_map`)."""
+    geoms = [
+        shapely.geometry.shape(f["geometry"])
+        for fc in collections
+        if fc
+        for f in fc.get("features", [])
+        if f.get("geometry")
+    ]
+    if geoms:
+        x0, y0, x1, y1 = shapely.union_all(geoms).bounds
+        # 60 px top and bottom: the attribution lines cover the foot of the map
+        m.fit_bounds([[y0, x0], [y1, x1]], padding=(30, 60), max_zoom=15)
+
+
+def _intervention_tip(f: dict[str, Any]) -> str:
+    """A tooltip line for an intervention: the analyst's log entry (``what``, dates, last
+    evaluation) or the published view (cells, months, the banded answer or the reason)."""
+    p = f.get("properties", {})
+    if "what" in p:
+        ev = p.get("evaluation")
+        when = f"{p.get('started_on')} to {p.get('ended_on') or 'running'}"
+        said = ev["reading"] if ev else "not evaluated yet (geosafe intervention evaluate)"
+        return f"Intervention {p.get('id')}: {p['what']} ({p.get('where_kind')}: {p.get('where_ref')}); {when}; {said}"
+    iv = p.get("intervention", {})
+    said = p.get("reading") if p.get("evaluated") else f"change not shown: {p.get('reason')}"
+    return (
+        f"Intervention {iv.get('id')} ({len(p.get('cells', []))} published cells); "
+        f"{iv.get('started')} to {iv.get('ended') or 'running'}; {said}"
+    )
+
+
+def _add_interventions(m: folium.Map, fc: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Interventions as dashed green outlines with their tooltip; the legend row (none when
+    there are none)."""
+    if not fc or not fc.get("features"):
+        return []
+    group = folium.FeatureGroup(name="Interventions")
+    for f in fc["features"]:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [{**f, "properties": {}}]},
+            style_function=lambda _f: {
+                "color": "#006d2c",
+                "weight": 2,
+                "dashArray": "6 4",
+                "fill": False,
+            },
+            tooltip=html.escape(_intervention_tip(f)),
+        ).add_to(group)
+    group.add_to(m)
+    return [("#006d2c", f"interventions ({len(fc['features'])}), dashed outline")]
+
+
 def hotspot_map(
     hotspots: dict[str, Any],
     *,
@@ -309,16 +370,20 @@ def hotspot_map(
     synthetic: bool,
     title: str = "Kernel density hotspots",
     clusters: dict[str, Any] | None = None,
+    interventions: dict[str, Any] | None = None,
 ) -> folium.Map:
     """A hotspot map: the offline basemap, hotspot polygons (``hotspots``, a GeoJSON
-    FeatureCollection in WGS84, coloured by incidents per km²) and optionally DBSCAN clusters,
-    with a legend and a layer control."""
+    FeatureCollection in WGS84, coloured by incidents per km²), optionally DBSCAN clusters
+    and interventions (the analyst's log or its published view, WGS84), with a legend and a
+    layer control."""
     m = _new_map(base, asset_url)
     _add_basemap(m, base)
     _add_collection(m, hotspots, title, kind="density")
     if clusters is not None:
         _add_collection(m, clusters, "DBSCAN clusters (convex hulls)", kind="other")
-    _legend(m, f"{title}: density", _density_rows(), _source_note(synthetic))
+    rows = [*_density_rows(), *_add_interventions(m, interventions)]
+    _legend(m, f"{title}: density", rows, _source_note(synthetic))
+    _fit(m, hotspots, clusters, interventions)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -331,9 +396,10 @@ def school_map(
     base: Basemap,
     asset_url: str,
     synthetic: bool,
+    interventions: dict[str, Any] | None = None,
 ) -> folium.Map:
-    """A school's map: its walking corridors (exposure along them), the hotspots they cross
-    and the school itself, over the offline basemap."""
+    """A school's map: its walking corridors (exposure along them), the hotspots they cross,
+    the school itself and optionally interventions, over the offline basemap."""
     m = _new_map(base, asset_url)
     _add_basemap(m, base)
     _add_collection(m, hotspots, "Hotspots (incidents per km²)", kind="density")
@@ -348,10 +414,16 @@ def school_map(
         fill_color="#08519c",
         tooltip=f"{school.get('name', '')} (URN {school.get('urn', '')})",
     ).add_to(m)
-    rows = [*_density_rows(), ("#3f007d", "walking corridor (line width not to scale)")]
+    rows = [
+        *_density_rows(),
+        ("#3f007d", "walking corridor (line width not to scale)"),
+        *_add_interventions(m, interventions),
+    ]
     _legend(
         m, f"{school.get('name', 'School')}: journeys and hotspots", rows, _source_note(synthetic)
     )
+    here = {"type": "Point", "coordinates": [lon, lat]}
+    _fit(m, corridors, {"features": [{"geometry": here}]})
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

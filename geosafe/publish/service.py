@@ -8,6 +8,7 @@ invalidates every computed layer on the next request.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -298,9 +299,13 @@ class LayerService:
         params: AnalysisParams = DEFAULT_PARAMS,
         *,
         principal: Any = None,
+        gate: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> Layer:
         """The layer of ``collection`` for ``params`` as ``principal`` may see it (built once
         per parameters, store state and, outside the analyst role, the principal's scope).
+
+        ``gate``: a context manager factory held around the build only (a heavy-computation
+        slot), so that a layer already cached is served without one.
 
         ``principal`` ``None`` or an analyst: the full layer. A school or neighbourhood
         principal gets the disclosure-controlled view (:mod:`geosafe.publish.public_layers`): densities from
@@ -322,9 +327,10 @@ class LayerService:
 
         def build() -> Layer:
             log.info("building layer %s %s (%s)", collection, params, role or "full")
-            if public:
-                return public_layers.public_layer(self, collection, params, principal)
-            return BUILDERS[collection](self, params)
+            with gate() if gate is not None else contextlib.nullcontext():
+                if public:
+                    return public_layers.public_layer(self, collection, params, principal)
+                return BUILDERS[collection](self, params)
 
         layer: Layer = self.memo(key, build)
         return layer

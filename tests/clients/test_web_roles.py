@@ -408,7 +408,7 @@ def test_a_click_on_a_hotspot_opens_the_hotspots_popup(
     page.evaluate(
         "(() => { const m = window.geosafeMap; let b = null;"
         " m.eachLayer(l => { if (!b && l.feature && l.options.pane === 'hotspots') b = l.getBounds(); });"
-        " m.fitBounds(b, { maxZoom: 17, animate: false, paddingTopRight: [410, 10] }); })()"
+        " m.fitBounds(b, { maxZoom: 17, animate: false, paddingTopLeft: [10, 10], paddingBottomRight: [410, 10] }); })()"
     )
     page.wait_for_timeout(300)
     box = page.locator(".leaflet-hotspots-pane path").first.bounding_box()

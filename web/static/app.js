@@ -60,12 +60,16 @@
     corridors: L.layerGroup().addTo(map),
     places: L.layerGroup().addTo(map),
     referrals: L.layerGroup(),  // the analyst's: added when the role is known
+    safe: L.layerGroup().addTo(map),
+    interventions: L.layerGroup().addTo(map),
   };
   const control = L.control.layers(null, null, { collapsed: true, position: "topleft" }).addTo(map);
   control.addOverlay(groups.hotspots, "Hotspots (main period)");
   control.addOverlay(groups.compare, "Hotspots (comparison period)");
   control.addOverlay(groups.corridors, "School journey corridors");
   control.addOverlay(groups.places, "Listed places (numbers)");
+  control.addOverlay(groups.safe, "Safe places");
+  control.addOverlay(groups.interventions, "Interventions");
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   // the legend lists the density classes of the hotspots in view: redraw it when the view moves
   map.on("moveend", () => { if (state.legendArgs) legend(...state.legendArgs); });
@@ -499,7 +503,7 @@
       }
       state.hotspotFeatures = fc.features;
       if (!state.zoomed && fc.features.length && state.role === "analyst" && !$("#school").value) {
-        map.fitBounds(groups.hotspots.getLayers()[0].getBounds(), { maxZoom: 15, animate: false, paddingTopRight: [410, 10], paddingBottomLeft: [10, 10] });
+        map.fitBounds(groups.hotspots.getLayers()[0].getBounds(), { maxZoom: 15, animate: false, ...viewPadding() });
         state.zoomed = true;
       }
       legend(method, fc, classes, field, cp);
@@ -536,6 +540,17 @@
     const base = `No ${METHOD_TITLE[method].toLowerCase()}${where} for ${preset}${fd.get("period") ? ` in ${fd.get("period")}` : " in the last 12 months"}.`;
     if (state.role === "analyst") return `${base} Too few incidents pass the filters; try another time of day or a longer period.`;
     return `${base} Your role sees layers built from published cell counts, where cells with 1-9 incidents are not shown; try "All day", a longer period or H3 cells.`;
+  }
+
+  //: Leaflet padding that keeps what is zoomed onto clear of the list of places (top right,
+  //: 400 px) and of the legend (bottom right): Leaflet's options are paddingTopLeft and
+  //: paddingBottomRight (paddingTopRight was silently ignored and the list hid places).
+  function viewPadding() {
+    const box = $("#places");
+    const right = Math.max(box.hidden ? 0 : box.offsetWidth, 400) + 12;
+    const legendBox = $("#legend");
+    const bottom = Math.min(legendBox.offsetHeight, 80) + 12;
+    return { paddingTopLeft: [12, 12], paddingBottomRight: [right, bottom] };
   }
 
   //: Bounds of a feature (computed once per feature object).
@@ -591,6 +606,16 @@
     if (comparePeriod) extra.push(`<div><i class="line" style="border-color:#08519c"></i>${esc(comparePeriod)} (outline)</div>`);
     if (state.referralPlaces) {
       extra.push(`<div><i style="background:#f16913;border-radius:50%"></i>places named in referrals (${state.referralPlaces})</div>`);
+    }
+    extra.push('<div><i style="background:#08519c;border-radius:50%"></i>schools</div>');
+    if (state.places.length) extra.push('<div><i style="background:#fff;border:2px solid #000"></i>numbered outlines: the places listed</div>');
+    extra.push(state.safePlaces
+      ? `<div><i style="background:#31a354;border-radius:50%"></i>safe places (${state.safePlaces})</div>`
+      : `<div class="sub" id="legend-safe" title="${esc(state.safePlacesReason || "")}">Safe places: ${esc(/^no safe places have been imported/i.test(state.safePlacesReason || "") ? "none have been imported" : String(state.safePlacesReason || "none loaded").split(/[;(]/)[0].trim())} (hover to see how to add them).</div>`);
+    if (state.interventions) {
+      extra.push(`<div><i style="background:none;border:2px dashed #006d2c"></i>interventions (${state.interventions})${state.role === "analyst" ? "" : ": published cells"}</div>`);
+    } else if (state.interventionsReason) {
+      extra.push(`<div class="sub" id="legend-interventions">${esc(state.interventionsReason)}</div>`);
     }
     if (state.corridors) {
       extra.push(state.corridorPolygons
@@ -776,7 +801,7 @@
     const top = t.rows.slice(0, 10);
     showPlaces("Your area: where incidents happen", `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
       [[countLabel(), (r) => r.count, true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
-    if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 15, animate: false, paddingTopRight: [410, 10], paddingBottomLeft: [10, 10] });
+    if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 15, animate: false, ...viewPadding() });
   }
 
   async function drawSchool() {
@@ -819,7 +844,7 @@
     showPlaces(`${opt.textContent}: places along pupils' walks`, `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
       [[countLabel(), (r) => r.count, true], ["pupils passing", (r) => (r.pupils ?? "–"), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
     state.schoolLoads = (state.schoolLoads || 0) + 1;
-    if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 16, animate: false, paddingTopRight: [410, 10], paddingBottomLeft: [10, 10] });
+    if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 16, animate: false, ...viewPadding() });
     else if (fc.features.length) map.fitBounds(corridors.getBounds(), { maxZoom: 16, animate: false });
     else map.setView([+opt.dataset.lat, +opt.dataset.lon], 15);
     $("#school-info").innerHTML = `${plural(fc.features.length, state.corridorPolygons ? "area" : "stretch", state.corridorPolygons ? "areas" : "stretches")} on pupils' walks. <a href="/maps/schools/${esc(opt.value)}">printable map</a>`;
@@ -887,6 +912,88 @@
       "</table><div class=\"sub\">A place of concern from the notes, not an incident.</div>";
   }
 
+  //: Safe places (youth clubs, police stations, staffed stations...): public reference data,
+  //: the same points for every role. An empty layer says why (the server's reason).
+  async function drawSafePlaces() {
+    groups.safe.clearLayers();
+    state.safePlaces = 0;
+    try {
+      const fc = await allFeatures("/ogc/collections/safe-places/items?limit=1000");
+      L.geoJSON(fc, {
+        pointToLayer: (f, ll) => L.circleMarker(ll, { pane: "schools", radius: 5, color: "#00441b", weight: 1, fillColor: "#31a354", fillOpacity: 0.9 }),
+        onEachFeature: (f, l) => l.bindPopup(() => {
+          const p = f.properties || {};
+          return `<b>Safe place: ${esc(p.name || f.id)}</b><table class="popup"><tr><th>kind</th><td>${esc(p.kind_label || p.kind || "")}</td></tr>` +
+            `<tr><th>opening hours</th><td>${esc(p.opening_hours || "not known")}</td></tr></table>`;
+        }),
+      }).addTo(groups.safe);
+      state.safePlaces = fc.features.length;
+      state.safePlacesReason = fc.features.length ? null : (fc.note || "none have been imported");
+    } catch (err) {
+      state.safePlacesReason = err.message;
+    }
+  }
+
+  const MONTH_WORDS = (m) => (m ? fmtDate(`${m}-01`).replace(/^1 /, "") : "");
+
+  //: Interventions. The analyst: the logged areas with what, when and the last evaluation.
+  //: Others: published cells with the months and an evaluation from published counts only
+  //: (banded, or the reason it cannot be given); what was done stays in the analyst's log.
+  async function drawInterventions() {
+    groups.interventions.clearLayers();
+    state.interventions = 0;
+    state.interventionsReason = null;
+    const analyst = state.role === "analyst";
+    let fc;
+    try {
+      fc = await getJSON(analyst ? "/interventions/map" : "/interventions/published");
+    } catch (err) {
+      state.interventionsReason = `Interventions not shown: ${err.message}`;
+      return;
+    }
+    L.geoJSON(fc, {
+      pane: "compare",
+      style: () => ({ color: "#006d2c", weight: 2, dashArray: "6 4", fill: false }),
+      onEachFeature: (f, l) => l.bindPopup(() => (analyst ? analystIntervention(f) : publishedIntervention(f))),
+    }).addTo(groups.interventions);
+    state.interventions = fc.features.length;
+    if (!fc.features.length) {
+      state.interventionsReason = analyst
+        ? "No intervention logged (geosafe intervention add)."
+        : state.role === "neighbourhood" ? "No logged intervention touches your wards." : "No intervention logged in the area.";
+    }
+  }
+
+  function analystIntervention(f) {
+    const p = f.properties || {};
+    const e = p.evaluation;
+    const rows = [
+      ["where", `${p.where_kind}: ${p.where_ref}`],
+      ["from", fmtDate(p.started_on)],
+      ["to", p.ended_on ? fmtDate(p.ended_on) : "running"],
+      ["area, km²", p.area_km2],
+      ["change after it", e ? e.reading : "not evaluated yet (geosafe intervention evaluate)"],
+    ];
+    if (e) rows.push(["displacement", e.displacement], ["comparison", (e.comparison || []).join(", ")], ["evaluated", fmtDate(e.evaluated_at || "")]);
+    return `<b>Intervention ${esc(p.id)}: ${esc(p.what)}</b><table class="popup">` +
+      rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>";
+  }
+
+  function publishedIntervention(f) {
+    const p = f.properties || {};
+    const iv = p.intervention || {};
+    const rows = [
+      ["where", `${plural((p.cells || []).length, "published cell")} (${iv.where_kind} given by the analyst)`],
+      ["from", MONTH_WORDS(iv.started)],
+      ["to", iv.ended ? MONTH_WORDS(iv.ended) : "running"],
+      ["change after it", p.evaluated ? p.reading : `not shown: ${p.reason}`],
+    ];
+    if (p.evaluated) rows.push(["displacement", p.displacement]);
+    return `<b>Intervention ${esc(f.id)}</b><table class="popup">` +
+      rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") +
+      `</table><div class="sub">${esc(p.rules || "")}. What was done is in the analyst's log.</div>`;
+  }
+
   async function refresh() {
     try {
       if (state.role === "analyst") await drawReferralPlaces();
@@ -916,6 +1023,8 @@
       document.body.classList.toggle("real-data", !meta["geosafe:synthetic"]);
       await drawBasemap();
       await loadSchools();
+      await drawSafePlaces();
+      await drawInterventions();
       if (state.role === "school" && state.school) $("#school").value = state.school;
       await refresh();
     } catch (err) {
