@@ -63,6 +63,7 @@ def create_app(
     from geosafe.jobs import JobRunner
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
+    from geosafe.store.published_read import open_reader
 
     from . import (
         downloads,
@@ -90,6 +91,8 @@ def create_app(
         store,
         store_path=settings.db,
         cache_size=settings.cache_size,
+        # non-analyst layers read the published aggregates over their own connection
+        reader=open_reader(settings.db, settings.reader_db),
     )
     runner = JobRunner(workers=settings.job_workers)
 

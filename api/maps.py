@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from geosafe._errors import NotFoundError
-from geosafe.protect import public_evaluation as ivmaps
 from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
 from geosafe.publish import exports as ge
@@ -100,10 +99,11 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         svc.layers.collection_state(sp.id),
         scope_key(principal, sp.id),
-        ivmaps.log_state(svc.layers.store),
+        _interventions_state(svc),
     )
 
     def make() -> str:
+        from geosafe.protect import public_evaluation as ivmaps  # scipy: on the first map
         from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
 
         layer = svc.layers.layer(sp.id, params, principal=principal)
@@ -150,10 +150,11 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         state,
         scope_key(principal),
-        ivmaps.log_state(svc.layers.store),
+        _interventions_state(svc),
     )
 
     def make() -> str:
+        from geosafe.protect import public_evaluation as ivmaps  # scipy: on the first map
         from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
 
         corridors = svc.layers.layer(
@@ -177,3 +178,11 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         "text/html; charset=utf-8",
         _PAGE_CACHE,
     )
+
+
+def _interventions_state(svc: Svc) -> Any:
+    """The intervention log's state (a map's cache key part), read without loading the
+    evaluation's libraries."""
+    from geosafe.protect.interventions import log_state
+
+    return log_state(svc.layers.store)

@@ -38,6 +38,19 @@ class ServiceSettings(BaseSettings):
     def _url_or_path(cls, value: object) -> Path | str:
         return value if is_db_url(value) else Path(str(value))  # type: ignore[return-value]
 
+    #: Where non-analyst requests read the published aggregates, and nothing else
+    #: (``GEOSAFE_READER_DB``): on PostGIS the URL of a login in the ``geosafe_reader`` role,
+    #: which cannot read incident rows at all. ``None``: a SQLite store's file opened
+    #: read-only; a PostGIS store's own URL (with a warning).
+    reader_db: Path | str | None = None
+
+    @field_validator("reader_db", mode="before")
+    @classmethod
+    def _reader_url_or_path(cls, value: object) -> Path | str | None:
+        if value is None or value == "" or is_db_url(value):
+            return value or None  # type: ignore[return-value]
+        return Path(str(value))
+
     #: The bundled reference data (boundaries, streets, stops, schools).
     data_dir: Path = Field(default_factory=default_data_dir)
     #: The browser page and its vendored assets (``web/``, with ``node_modules/leaflet``).

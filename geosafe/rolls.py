@@ -6,8 +6,13 @@ dates of birth, year groups...) is refused: a roll holds nothing but postcodes a
 Postcodes are normalised and validated against Code-Point Open
 (:mod:`geosafe.geocode.postcodes`); malformed or unknown ones are counted and reported, not
 fatal, and are not stored. What is stored is the roll aggregated to ``(postcode, pupils)``,
-one row per distinct postcode, sorted, in ``<db>.rolls/<URN>.csv`` beside the incident store
-(:func:`rolls_dir`; ``GEOSAFE_ROLLS_DIR`` overrides), written atomically.
+one row per distinct postcode, sorted, in the incident store itself (table ``school_rolls``,
+one row per school, replaced in one transaction): a SQLite store's file or the PostGIS
+database, so every worker on every machine sees the same rolls. On PostGIS the table is
+readable by the owner and analyst roles (the service stores uploads), never by
+``geosafe_reader``. Roll files of the earlier layout (``<db>.rolls/<URN>.csv`` beside the
+store, or ``GEOSAFE_ROLLS_DIR``) are moved into the store the first time it is used, each
+file then renamed ``<URN>.csv.migrated``.
 
 The rolls are origins of the school's journey corridors (:mod:`geosafe.publish.corridors`): with a
 roll, the corridor pupil counts describe the whole school rather than only its Fair Access
@@ -19,9 +24,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
+import logging
 import re
-import tempfile
+import sqlite3
+import uuid
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +40,8 @@ from . import datasets
 from ._errors import NotFoundError, ValidationError
 from .geocode.postcodes import lookup_postcodes
 from .settings import RollSettings, beside_store
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALLOWED_COLUMNS",
@@ -69,7 +77,7 @@ class RollSummary:
     school_urn
         The school.
     path
-        The stored roll file.
+        Where the roll is stored: ``<store>#school_rolls/<URN>`` (no password).
     source
         Name of the uploaded file.
     file_sha256
@@ -88,7 +96,7 @@ class RollSummary:
     """
 
     school_urn: str
-    path: Path
+    path: str
     source: str
     file_sha256: str
     rows: int
@@ -109,7 +117,7 @@ class RollEntry:
     """One stored roll (:func:`list_rolls`)."""
 
     school_urn: str
-    path: Path
+    path: str
     postcodes: int
     pupils: int
     modified: str
@@ -141,37 +149,138 @@ def _check_urn(urn: object) -> str:
 
 
 def roll_path(db: Path | str, urn: str) -> Path:
-    """The roll file of school ``urn`` (``<rolls_dir>/<URN>.csv``)."""
+    """The roll file of school ``urn`` in the earlier layout (``<rolls_dir>/<URN>.csv``),
+    moved into the store when it is first used."""
     return rolls_dir(db) / f"{_check_urn(urn)}.csv"
+
+
+_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS school_rolls (urn TEXT PRIMARY KEY, roll TEXT NOT NULL, "
+    "source TEXT, file_sha256 TEXT, postcodes INTEGER NOT NULL, pupils INTEGER NOT NULL, "
+    "modified TEXT NOT NULL, version TEXT NOT NULL)"
+)
+
+
+class _Rolls:
+    """One connection to the store's ``school_rolls`` table (``?`` placeholders)."""
+
+    def __init__(self, db: Path | str) -> None:
+        from .settings import is_db_url
+
+        self.db = db
+        self.pg = is_db_url(db)
+        if self.pg:
+            import psycopg
+
+            self.conn: Any = psycopg.connect(str(db), autocommit=True)
+            found = self.conn.execute("SELECT to_regclass('school_rolls')").fetchone()
+            if found is None or found[0] is None:
+                self.conn.close()
+                msg = (
+                    "the store has no `school_rolls` table (schema 5); open it once as its "
+                    "owner (`geosafe import`, `geosafe serve`) to migrate it."
+                )
+                raise ValidationError(msg)
+        else:
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(db, timeout=60.0, isolation_level=None)
+            if not self.run("SELECT 1 FROM sqlite_master WHERE name = 'school_rolls'").fetchone():
+                self.run(_TABLE)
+        self._migrate_files()
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s") if self.pg else sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def tx(self) -> Any:
+        if self.pg:
+            return self.conn.transaction()
+        return _SqliteTx(self.conn)
+
+    def put(self, urn: str, roll: pd.DataFrame, source: str, sha: str) -> None:
+        text = roll[["postcode", "pupils"]].to_csv(index=False, lineterminator="\n")
+        now = pd.Timestamp.now(tz="UTC").isoformat().replace("+00:00", "Z")
+        with self.tx():
+            self.run("DELETE FROM school_rolls WHERE urn = ?", (urn,))
+            self.run(
+                "INSERT INTO school_rolls (urn, roll, source, file_sha256, postcodes, pupils, "
+                "modified, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    urn,
+                    text,
+                    source,
+                    sha,
+                    len(roll),
+                    int(roll["pupils"].sum()),
+                    now,
+                    uuid.uuid4().hex,
+                ),
+            )
+
+    def _migrate_files(self) -> None:
+        """Move roll files of the earlier layout into the table (a school's stored roll wins
+        over its file), each file then renamed ``.migrated``."""
+        folder = rolls_dir(self.db)
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.csv")):
+            if not _URN_RE.match(path.stem):
+                continue
+            have = self.run("SELECT 1 FROM school_rolls WHERE urn = ?", (path.stem,)).fetchone()
+            if not have:
+                roll = pd.read_csv(path, dtype={"postcode": "str", "pupils": "int64"})
+                sha = hashlib.sha256(path.read_bytes()).hexdigest()
+                self.put(path.stem, roll, f"{path.name} (migrated)", sha)
+            path.rename(path.with_name(path.name + ".migrated"))
+            log.warning("school roll %s moved into the store (file renamed .migrated)", path)
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _open(db: Path | str) -> _Rolls:
+    return _Rolls(db)
+
+
+def _where(db: Path | str, urn: str) -> str:
+    from .store.postgis import redact
+
+    return f"{redact(str(db))}#school_rolls/{urn}"
 
 
 def roll_state(db: Path | str | None, urn: str) -> Hashable:
     """A token that changes whenever school ``urn``'s roll is uploaded or deleted (for cache
-    keys): the file's inode, modification time and size, or ``None`` without a roll."""
+    keys): the stored roll's version, or ``None`` without a roll."""
     if db is None:
         return None
+    r = _open(db)
     try:
-        st = roll_path(db, urn).stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+        row = r.run("SELECT version FROM school_rolls WHERE urn = ?", (_check_urn(urn),)).fetchone()
+    finally:
+        r.close()
+    return row[0] if row else None
 
 
 def rolls_state(db: Path | str | None) -> Hashable:
     """A token that changes whenever any roll of the store at ``db`` changes."""
     if db is None:
         return None
-    folder = rolls_dir(db)
-    if not folder.is_dir():
-        return None
-    out = []
-    for p in sorted(folder.glob("*.csv")):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, st.st_ino, st.st_mtime_ns, st.st_size))
-    return tuple(out)
+    r = _open(db)
+    try:
+        rows = r.run("SELECT urn, version FROM school_rolls ORDER BY urn").fetchall()
+    finally:
+        r.close()
+    return tuple((str(u), str(v)) for u, v in rows)
 
 
 # -- read -----------------------------------------------------------------------------------
@@ -307,13 +416,12 @@ def save_roll(
     data_dir: Path | str | None = None,
 ) -> RollSummary:
     """Read, validate and aggregate a roll file and store it for school ``urn`` (replacing
-    its previous roll; written to a temporary file then renamed, so readers never see half a
-    file).
+    its previous roll in one transaction, so readers never see half a roll).
 
     Parameters
     ----------
     db
-        The incident store the roll belongs to (the roll is kept beside it).
+        The incident store the roll is kept in (a SQLite file or a PostGIS URL).
     urn
         The school's 6-digit URN (a school of the bundled list).
     path
@@ -339,19 +447,14 @@ def save_roll(
         )
         raise NotFoundError(msg)
     roll, counts = read_roll(path, name=name, data_dir=data_dir)
-    target = roll_path(db, urn)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{urn}.", suffix=".tmp", dir=target.parent)
+    r = _open(db)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            roll.to_csv(f, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        r.put(urn, roll, counts["source"], counts["file_sha256"])
+    finally:
+        r.close()
     return RollSummary(
         school_urn=urn,
-        path=target,
+        path=_where(db, urn),
         source=counts["source"],
         file_sha256=counts["file_sha256"],
         rows=counts["rows"],
@@ -366,39 +469,38 @@ def load_roll(db: Path | str | None, urn: str) -> pd.DataFrame | None:
     """School ``urn``'s stored roll (``postcode``, ``pupils``), or ``None`` without one."""
     if db is None:
         return None
-    path = roll_path(db, urn)
+    r = _open(db)
     try:
-        df = pd.read_csv(path, dtype={"postcode": "str", "pupils": "int64"})
-    except FileNotFoundError:
+        row = r.run("SELECT roll FROM school_rolls WHERE urn = ?", (_check_urn(urn),)).fetchone()
+    finally:
+        r.close()
+    if row is None:
         return None
+    df = pd.read_csv(io.StringIO(row[0]), dtype={"postcode": "str", "pupils": "int64"})
     return df[["postcode", "pupils"]]
 
 
 def list_rolls(db: Path | str) -> list[RollEntry]:
     """Every stored roll of the store at ``db``, by URN."""
-    folder = rolls_dir(db)
-    out = []
-    for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        if not _URN_RE.match(p.stem):
-            continue
-        df = load_roll(db, p.stem)
-        if df is None:
-            continue
-        modified = pd.Timestamp(p.stat().st_mtime, unit="s", tz="UTC").isoformat()
-        out.append(
-            RollEntry(p.stem, p, len(df), int(df["pupils"].sum()), modified.replace("+00:00", "Z"))
-        )
-    return out
+    r = _open(db)
+    try:
+        rows = r.run(
+            "SELECT urn, postcodes, pupils, modified FROM school_rolls ORDER BY urn"
+        ).fetchall()
+    finally:
+        r.close()
+    return [RollEntry(str(u), _where(db, str(u)), int(n), int(p), str(m)) for u, n, p, m in rows]
 
 
 def delete_roll(db: Path | str, urn: str) -> bool:
     """Remove school ``urn``'s roll; ``True`` when there was one."""
-    path = roll_path(db, urn)
+    r = _open(db)
     try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
+        with r.tx():
+            n = r.run("DELETE FROM school_rolls WHERE urn = ?", (_check_urn(urn),)).rowcount
+    finally:
+        r.close()
+    return bool(n)
 
 
 def roll_postcodes(db: Path | str | None, urn: str) -> list[str]:

@@ -73,8 +73,21 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 """
 
+#: The anchored head when the key is given by the deployment (``GEOSAFE_AUDIT_KEY_FILE``):
+#: one row, under the key, moved in every write transaction (shared by every writer).
+_HEAD_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS audit_head (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    count      BIGINT NOT NULL,
+    head       TEXT NOT NULL,
+    keyed_from BIGINT NOT NULL,
+    mac        TEXT NOT NULL
+);
+"""
+
 _SCHEMA = (
     _TABLE
+    + _HEAD_TABLE
     + """
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: UPDATE refused'); END;
@@ -88,6 +101,7 @@ _PG_SCHEMA: Final = (
     _TABLE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace(
         "records   INTEGER", "records   BIGINT"
     )
+    + _HEAD_TABLE
     + """
 CREATE OR REPLACE FUNCTION {schema}.audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'audit rows are append-only: % refused', TG_OP; END $$;
@@ -169,11 +183,11 @@ class AuditKey:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def exists(self) -> bool:
+    def exists(self, con: Any = None) -> bool:
         """Whether the key file exists."""
         return self.path.exists()
 
-    def load(self) -> dict[str, Any]:
+    def load(self, con: Any = None) -> dict[str, Any]:
         """The key file's content (``key`` as bytes).
 
         Raises
@@ -193,13 +207,13 @@ class AuditKey:
             raise StoreError(msg)
         return {"key": key, **state}
 
-    def create(self, *, count: int, head: str, keyed_from: int) -> dict[str, Any]:
+    def create(self, *, count: int, head: str, keyed_from: int, con: Any = None) -> dict[str, Any]:
         """A new key, anchoring the log as it stands."""
         key = secrets.token_bytes(32)
         self.save(key, count=count, head=head, keyed_from=keyed_from)
         return {"key": key, "count": count, "head": head, "keyed_from": keyed_from}
 
-    def save(self, key: bytes, *, count: int, head: str, keyed_from: int) -> None:
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None) -> None:
         """Write the key and head atomically, readable by the owner only."""
         state = {"count": count, "head": head, "keyed_from": keyed_from}
         body = json.dumps({"key": key.hex(), **state, "mac": self._mac(key, state)})
@@ -213,6 +227,102 @@ class AuditKey:
     def _mac(key: bytes, state: dict[str, Any]) -> str:
         text = json.dumps(state, sort_keys=True, separators=(",", ":")).encode("utf-8")
         return hmac.new(key, b"head:" + text, hashlib.sha256).hexdigest()
+
+
+class SharedAuditKey:
+    """The audit key given once by the deployment (``GEOSAFE_AUDIT_KEY_FILE``: a secret file,
+    mode 0600, the same on every machine), with the anchored head in the audit database
+    (``audit_head``, under the key, moved inside each write transaction): workers on several
+    machines write one log. The head's MAC needs the key, so a writer of the database
+    without the key cannot move it; the rows themselves stay append-only (triggers, grants).
+
+    ``legacy``: the log's own key file of the single-machine layout; a log it keyed is taken
+    over (its head copied into the database) when the shared key is the same key.
+    """
+
+    def __init__(self, path: Path, legacy: AuditKey) -> None:
+        self.path = path
+        self.legacy = legacy
+
+    def secret(self) -> bytes:
+        """The key: the file's 64 hex characters, or its bytes (at least 32)."""
+        try:
+            mode = self.path.stat().st_mode
+            raw = self.path.read_bytes().strip()
+        except OSError as exc:
+            msg = (
+                f"audit key file {str(self.path)!r} (GEOSAFE_AUDIT_KEY_FILE) cannot be read "
+                f"({exc}); give every worker the same secret file."
+            )
+            raise StoreError(msg) from exc
+        if mode & 0o077:
+            msg = (
+                f"audit key file {str(self.path)!r} is readable by others (mode "
+                f"{mode & 0o777:o}); `chmod 600` it."
+            )
+            raise StoreError(msg)
+        if re.fullmatch(rb"[0-9a-fA-F]{64}", raw):
+            return bytes.fromhex(raw.decode())
+        if len(raw) < 32:
+            msg = (
+                f"audit key file {str(self.path)!r} holds {len(raw)} bytes; it needs 64 hex "
+                "characters (e.g. `openssl rand -hex 32 > FILE`) or at least 32 bytes."
+            )
+            raise StoreError(msg)
+        return raw
+
+    def exists(self, con: Any = None) -> bool:
+        """Whether the head is anchored in the database (``con``: an open connection)."""
+        if con is None:
+            return True
+        return con.execute("SELECT 1 FROM audit_head WHERE id = 1").fetchone() is not None
+
+    def load(self, con: Any = None) -> dict[str, Any]:
+        """The key and the anchored head read from the database."""
+        key = self.secret()
+        row = con.execute(
+            "SELECT count, head, keyed_from, mac FROM audit_head WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            msg = "the audit log has no anchored head in the database (`audit_head` is empty)."
+            raise StoreError(msg)
+        state = {"count": int(row[0]), "head": str(row[1]), "keyed_from": int(row[2])}
+        if not hmac.compare_digest(str(row[3]), AuditKey._mac(key, state)):
+            msg = (
+                "the audit log's anchored head in the database was altered (its MAC does not "
+                f"match under the key of {str(self.path)!r})."
+            )
+            raise StoreError(msg)
+        return {"key": key, **state}
+
+    def create(self, *, count: int, head: str, keyed_from: int, con: Any = None) -> dict[str, Any]:
+        """Anchor the log as it stands under the shared key (taking over a log keyed by its
+        own key file when that key is the same)."""
+        key = self.secret()
+        if self.legacy.exists():
+            old = self.legacy.load()
+            if not hmac.compare_digest(old["key"], key):
+                msg = (
+                    f"the audit log was keyed by {str(self.legacy.path)!r}, not by the key of "
+                    f"{str(self.path)!r}; put that file's `key` value in GEOSAFE_AUDIT_KEY_FILE "
+                    "(or start a new audit database)."
+                )
+                raise StoreError(msg)
+            keyed_from = int(old["keyed_from"])
+        state = {"count": count, "head": head, "keyed_from": keyed_from}
+        con.execute(
+            "INSERT INTO audit_head (id, count, head, keyed_from, mac) VALUES (1, ?, ?, ?, ?)",
+            (count, head, keyed_from, AuditKey._mac(key, state)),
+        )
+        return {"key": key, **state}
+
+    def save(self, key: bytes, *, count: int, head: str, keyed_from: int, con: Any = None) -> None:
+        """Move the head (inside the caller's write transaction)."""
+        state = {"count": count, "head": head, "keyed_from": keyed_from}
+        con.execute(
+            "UPDATE audit_head SET count = ?, head = ?, keyed_from = ?, mac = ? WHERE id = 1",
+            (count, head, keyed_from, AuditKey._mac(key, state)),
+        )
 
 
 @dataclass(slots=True)
@@ -237,7 +347,10 @@ class AuditLog:
         The key file holding the HMAC key and the anchored head (default ``<path>.key``; for
         PostgreSQL ``$GEOSAFE_AUDIT_KEY_DIR/audit-<host>-<port>-<database>-<schema>.key``,
         ``~/.geosafe`` by default: every worker writing the log must see the same file);
-        keep it where writers of the audit database cannot write.
+        keep it where writers of the audit database cannot write. Without ``key_path``,
+        ``GEOSAFE_AUDIT_KEY_FILE`` (a secret file the deployment gives every worker) holds
+        the key and the head is anchored in the database (:class:`SharedAuditKey`): workers
+        on several machines write one log.
     """
 
     def __init__(self, path: Path | str, *, key_path: Path | str | None = None) -> None:
@@ -255,7 +368,11 @@ class AuditLog:
         else:
             self.path = str(path)
             default_key = _pg_key_path(self._db)
-        self.key = AuditKey(Path(key_path) if key_path else default_key)
+        own = AuditKey(Path(key_path) if key_path else default_key)
+        shared = os.environ.get("GEOSAFE_AUDIT_KEY_FILE")
+        self.key: AuditKey | SharedAuditKey = (
+            SharedAuditKey(Path(shared), own) if shared and not key_path else own
+        )
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -338,11 +455,11 @@ class AuditLog:
             last = con.execute("SELECT id, row_hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             prev = last[1] if last else _GENESIS
             count = int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
-            if self.key.exists():
-                state = self.key.load()
+            if self.key.exists(con):
+                state = self.key.load(con)
             else:  # a new log, or one written before logs were keyed: anchor it now
                 keyed_from = (int(last[0]) + 1) if last else 1
-                state = self.key.create(count=count, head=prev, keyed_from=keyed_from)
+                state = self.key.create(count=count, head=prev, keyed_from=keyed_from, con=con)
             for pending in batch:
                 row_hash = _row_hash(prev, pending.fields, state["key"])
                 (row_id,) = con.execute(
@@ -355,7 +472,11 @@ class AuditLog:
                 prev = row_hash
             # the head moves inside the write transaction: writers are serialised by it
             self.key.save(
-                state["key"], count=count + len(batch), head=prev, keyed_from=state["keyed_from"]
+                state["key"],
+                count=count + len(batch),
+                head=prev,
+                keyed_from=state["keyed_from"],
+                con=con,
             )
         return ids
 
@@ -422,14 +543,14 @@ class AuditLog:
         bad: list[int] = []
         problems: list[str] = []
         state: dict[str, Any] | None = None
-        if self.key.exists():
-            try:
-                state = self.key.load()
-            except StoreError as exc:
-                problems.append(str(exc))
         prev = _GENESIS
         rows = 0
         with self._connect() as con:
+            if self.key.exists(con):
+                try:
+                    state = self.key.load(con)
+                except StoreError as exc:
+                    problems.append(str(exc))
             for row in con.execute(
                 "SELECT id, at, action, label, role, token_id, endpoint, params, records, "
                 "purpose, prev_hash, row_hash FROM audit ORDER BY id"

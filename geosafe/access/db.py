@@ -87,9 +87,9 @@ class SqliteFile:
     :meth:`connect` opens a short-lived connection in autocommit mode; :meth:`transaction`
     holds ``BEGIN IMMEDIATE`` (one writer at a time, across processes) until it ends.
 
-    Writes go through one connection per file and process, kept open (closing the last
-    connection of a WAL file checkpoints it, ~10 ms of disk writes per write) and reopened
-    when the file is replaced; this process's writers queue on a lock in front of it
+    Writes go through one connection per file and process, reads through one per thread,
+    kept open (closing the last connection of a WAL file checkpoints it, ~10 ms of disk
+    writes per write) and reopened when the file is replaced; this process's writers queue on a lock in front of it
     instead of polling SQLite's busy handler (which sleeps up to 100 ms between tries).
     ``durable=False`` commits without waiting for the disk (``synchronous = NORMAL``: a
     power cut may lose the last commits, never the file's consistency), for counters such
@@ -115,6 +115,7 @@ class SqliteFile:
         self._lock = threading.Lock()
         self._initialised = False
         self._write_lock = _writer_lock(self.path)
+        self._readers = threading.local()  # each thread's kept read connection
         # [connection, inode]; closed when this object goes away
         self._writer: list[Any] = [None, None]
         weakref.finalize(self, _close_writer, self._writer)
@@ -147,12 +148,30 @@ class SqliteFile:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection (closed on exit); the schema exists when it is yielded."""
-        con = self._open()
+        """This thread's connection in autocommit mode (kept open between calls, reopened
+        when the file was removed or replaced); the schema exists when it is yielded."""
+        try:
+            ino: int | None = os.stat(self.path).st_ino
+        except OSError:
+            ino = None
+        held = getattr(self._readers, "held", None)
+        if held is not None and (ino is None or ino != held[1]):
+            with contextlib.suppress(sqlite3.Error):
+                held[0].close()
+            held = None
+        if held is None:
+            con = self._open()
+            if ino is None:  # made just now: make sure its schema exists
+                con.executescript(self.schema)
+            held = (con, os.stat(self.path).st_ino)
+            self._readers.held = held
+        con = held[0]
         try:
             yield con
         finally:
-            con.close()
+            if con.in_transaction:  # never keep a transaction a caller left open
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
 
     def _writer_connection(self) -> sqlite3.Connection:
         """The kept write connection (call with the write lock held), reopened when the file

@@ -62,6 +62,7 @@ def grant_access(
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {a} FROM {service_role}",
         f"GRANT USAGE ON SCHEMA {a} TO {audit_role}",
         f"GRANT SELECT, INSERT ON {a}.audit TO {audit_role}",
+        f"GRANT SELECT, INSERT, UPDATE ON {a}.audit_head TO {audit_role}",
         f"GRANT USAGE ON SEQUENCE {a}.audit_id_seq TO {audit_role}",
     ]
     with audit.connect() as con:

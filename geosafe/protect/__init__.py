@@ -5,6 +5,8 @@ evaluation of change after each (difference in differences against a comparison 
 Modules: :mod:`~geosafe.protect.safe_places` (import, opening hours, passes along journeys),
 :mod:`~geosafe.protect.interventions` (the log, in the store's database),
 :mod:`~geosafe.protect.evaluate` (monthly counts, comparison areas, displacement),
-:mod:`~geosafe.protect.did` (the estimator), :mod:`~geosafe.protect.sql` (dialect-light SQL on
-SQLite or PostgreSQL).
+:mod:`~geosafe.protect.did` (the estimator),
+:mod:`~geosafe.protect.public_evaluation` (the evaluation for schools and neighbourhood teams,
+from published counts only), :mod:`~geosafe.protect.sql` (dialect-light SQL on SQLite or
+PostgreSQL).
 """

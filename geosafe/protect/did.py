@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from .._errors import ValidationError
 
@@ -151,6 +150,8 @@ def did_arrays(
     df = n_months - 2
     phi = np.maximum(1.0, x2.sum(-1) / df)
     se = se0 * np.sqrt(phi)
+    from scipy import stats  # on first use: scipy.stats is ~60 MB a service would hold
+
     q = float(stats.t.ppf(0.5 + level / 2.0, df))
     return {
         "log_ratio": beta,

@@ -90,22 +90,22 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
     (outputs for non-analysts): built from published cell counts at H3 cell centres
     (:func:`geosafe.publish.disclosure.coarsen_incidents`)."""
     params = params.only((*FILTER_PARAMS, "bandwidth_m", "cell_m"))
-    key = ("exposure", params.key(), svc.store_state(), public)
+    key = ("exposure", params.key(), svc.public_state() if public else svc.store_state(), public)
 
     def build() -> Any:
         from ..filters import IncidentFilter
         from ..risk import exposure as risk_exposure
 
-        start, end = svc.period(params)
         flt = IncidentFilter(
             sources=params.sources or tuple(s for s in SOURCES if s != "fap"),
             categories=params.categories or None,
             flags=params.flags or None,
             preset=params.preset,
         )
-        incidents = svc.all_incidents()
         if public:
-            incidents = disclosure.coarsen_incidents(incidents, flt)
+            return _public_exposure_model(svc, params, flt)
+        start, end = svc.period(params)
+        incidents = svc.all_incidents()
         return risk_exposure.build_exposure_model(
             incidents,
             incident_filter=flt,
@@ -117,6 +117,35 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
         )
 
     return svc.memo(key, build)
+
+
+def _public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -> Any:
+    """The exposure model for non-analyst outputs: from the published counts of the period
+    and time window at the H3 cell centres (:func:`public_layers.public_incidents`; no
+    incident row is read), with the time window's hours of ``flt``."""
+    from dataclasses import replace as _replace
+
+    from ..filters import IncidentFilter
+    from ..risk import exposure as risk_exposure
+    from .published_counts import public_incidents
+
+    rows, period = public_incidents(svc, params, sources=flt.sources)
+    start = period.start if period else None
+    end = period.end if period else None
+    if start is None or end is None:
+        start = end = svc.period(params)[1] or dt.date.today()
+    model = risk_exposure.build_exposure_model(
+        rows,
+        incident_filter=IncidentFilter(),  # already in the window: the table's own rows
+        start=start,
+        end=end,
+        bandwidth=params.bandwidth_m,
+        cell=params.cell_m,
+        study_area=datasets.demo_area(svc.data_dir),
+    )
+    hours = risk_exposure.window_hours(start, end, preset=flt.preset, hours=None, weekdays=None)
+    described = {**model.params, "filter": flt.describe(), "window_hours": hours}
+    return _replace(model, window_hours=hours, params=described)
 
 
 def _travel_date(svc: LayerSource, params: AnalysisParams, date: str | None) -> dt.date:
@@ -265,7 +294,7 @@ def corridor_cells(svc: LayerSource, params: AnalysisParams) -> Layer:
     for urn in urns:
         pupils: dict[str, float] = {}
         trips: dict[str, int] = {}
-        for j in school_journeys(svc, urn, params):
+        for j in school_journeys(svc, urn, params, public=True):
             if j.error is not None or j.geometry is None or j.geometry.is_empty:
                 continue
             line = j.geometry

@@ -54,24 +54,29 @@ def kde_result(svc: LayerSource, params: AnalysisParams, *, public: bool = False
     spacing (:func:`geosafe.publish.disclosure.public_kde_settings`), so it carries nothing
     the published counts do not."""
     params = params.only(FILTER_PARAMS + KDE_PARAMS)
-    key = ("kde", params.key(), svc.store_state(), public)
+    state = svc.public_state() if public else svc.store_state()
+    key = ("kde", params.key(), state, public)
 
     def build() -> Any:
         from ..hotspots.kde import kde_surface
 
-        pts = svc.incidents(params)
         bandwidth, cell, kernel = params.bandwidth_m, params.cell_m, params.kernel
-        if public:
-            pts = disclosure.density_input(pts)
+        years: float | None
+        if public:  # the published counts only (public_layers reads them)
+            from .published_counts import density_points
+
+            pts, years = density_points(svc, params)
             bandwidth, cell, _ = disclosure.public_kde_settings(bandwidth, cell)
             kernel = "quartic"
+        else:
+            pts, years = svc.incidents(params), _period_years(svc, params)
         return kde_surface(
             pts,
             bandwidth=bandwidth,
             cell=cell,
             kernel="gaussian" if kernel == "gaussian" else "quartic",
             study_area=datasets.demo_area(svc.data_dir),
-            period_years=_period_years(svc, params),
+            period_years=years,
         )
 
     return svc.memo(key, build)
@@ -92,7 +97,7 @@ def kde_cog(
 
     p = params.only(FILTER_PARAMS + KDE_PARAMS)
     scope = None if area is None else hashlib.sha256(area.wkb).hexdigest()
-    key = (p.key(), svc.store_state(), public, scope)
+    key = (p.key(), svc.public_state() if public else svc.store_state(), public, scope)
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
     path = Path(out_dir) / f"kde-{digest}.tif"
     if not path.exists():
@@ -113,14 +118,18 @@ def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False)
     from ..hotspots.surfaces import hotspot_polygons
 
     result = kde_result(svc, params, public=public)
-    pts = svc.incidents(params)
-    gdf = hotspot_polygons(
-        result, top_percent=params.top_pct, points=None if public else pts
-    ).to_crs(CRS_BNG)
     if public:  # the published counts under the polygon (the surface's integral), not points
+        from .published_counts import public_period
+
+        gdf = hotspot_polygons(result, top_percent=params.top_pct, points=None).to_crs(CRS_BNG)
         counts = (gdf["mean_density"] * gdf["area_km2"]).to_numpy(dtype=float)
         method = disclosure.public_kde_settings(params.bandwidth_m, params.cell_m)[2]
+        period = public_period(svc, params)
+        label, synthetic = (period.label if period else ""), False
     else:
+        pts = svc.incidents(params)
+        gdf = hotspot_polygons(result, top_percent=params.top_pct, points=pts).to_crs(CRS_BNG)
+        label, synthetic = _period_label(svc, params), is_synthetic(pts)
         counts = gdf["incidents"].to_numpy(dtype=float)
         method = (
             f"{params.kernel} kernel of bandwidth {params.bandwidth_m:g} m on a "
@@ -137,14 +146,14 @@ def kde_layer(svc: LayerSource, params: AnalysisParams, *, public: bool = False)
             "place_name": places.place_names(gdf.geometry.to_numpy(), svc.data_dir),
             "units": "incidents per km²",
             "method": method,
-            "period": _period_label(svc, params),
+            "period": label,
             "preset": params.preset or "all-day",
         },
         geometry=gdf.geometry.to_numpy(),
         crs=CRS_BNG,
     )
     frame.index = pd.Index([f"kde-{r}" for r in frame["rank"]], name="id")
-    return make_layer("hotspots-kde", frame, params, synthetic=is_synthetic(pts))
+    return make_layer("hotspots-kde", frame, params, synthetic=synthetic)
 
 
 def h3_layer(svc: LayerSource, params: AnalysisParams) -> Layer:

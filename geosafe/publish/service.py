@@ -82,6 +82,11 @@ class LayerService:
         in every worker.
     cache_size
         Layers kept (least recently used dropped first).
+    reader
+        Where non-analyst layers read the published aggregates, and nothing else
+        (:class:`geosafe.store.published_read.PublishedReader`): on PostGIS a login in
+        ``geosafe_reader``. ``None``: the store file read-only (SQLite), else the store's URL
+        (:func:`geosafe.store.published_read.open_reader`).
     """
 
     def __init__(
@@ -91,9 +96,11 @@ class LayerService:
         *,
         store_path: Path | str | None = None,
         cache_size: int = 64,
+        reader: Any = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._store_arg = store
+        self._reader = reader
         self._local = threading.local()
         self.store_path = store_path
         self._watch = (
@@ -142,6 +149,30 @@ class LayerService:
         if callable(token):
             return ("store", token())
         return ("none",)
+
+    @property
+    def published(self) -> Any:
+        """The reader of the published aggregates (opened on first use)."""
+        if self._reader is None:
+            from ..store.published_read import PublishedReader, open_reader
+
+            if self.store_path is not None:
+                self._reader = open_reader(self.store_path)
+            else:  # a store object without a path (tests, notebooks): its own connection
+                reader = PublishedReader("store")
+                reader.query = lambda sql, params=(): self.store.query(sql, params)  # type: ignore[method-assign,attr-defined]
+                self._reader = reader
+        return self._reader
+
+    def public_state(self) -> Hashable:
+        """The state non-analyst layers are cached by: the SQLite file's, or the change
+        counter read over the reader connection (PostGIS)."""
+        if self._watch is not None:
+            self.store  # noqa: B018  (opening may create the published tables)
+            return ("file", self._watch.state())
+        if self._reader is None and self._store_arg is not None and self.store_path is None:
+            return self.store_state()
+        return ("published", self.published.state())
 
     def collection_state(self, collection: str) -> Hashable:
         """A token that changes whenever the inputs of ``collection`` may have changed: the
@@ -219,6 +250,14 @@ class LayerService:
         Returns ``{"excluded": {reason: count}, "reason": text}``; counts shown to a
         non-analyst are rounded like every published count."""
         sp = spec(collection)
+        role = getattr(principal, "role", None)
+        if (
+            role is not None
+            and role != "analyst"
+            and sp.params
+            and collection != "journey-corridors"
+        ):
+            return public_layers.public_excluded(self, collection, params.only(sp.params))
         if collection == "safe-places":
             return {
                 "excluded": {},
@@ -323,6 +362,8 @@ class LayerService:
             params = replace(params, resolution=disclosure.MAX_PUBLIC_H3_RESOLUTION)
         scope = scope_key(principal, collection) if public else None
         state = self.collection_state(collection) if sp.params else None
+        if public and sp.params:  # read over the reader connection
+            state = (self.public_state(), state if collection == "journey-corridors" else None)
         key = ("layer", collection, params.key(), state, scope)
 
         def build() -> Layer:

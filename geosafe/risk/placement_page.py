@@ -77,7 +77,7 @@ def _journeys(c: CandidateCheck, check: PlacementCheck) -> str:
             "Exposure",
             "With the safer alternative",
             "Hotspots crossed",
-            "Safe places passed on foot",
+            "Safe places passed on foot or waiting",
         ],
     )
 

@@ -177,10 +177,11 @@ def _safe_places_section(report: SchoolReport) -> str:
         med = w.get("median_open_passed")
         med_text = "not shown (fewer than 10 pupils)" if med is None else f"{med:g}"
         lines.append(
-            f"<li>{html.escape(window.capitalize())}: a pupil's walk passes a median of "
+            f"<li>{html.escape(window.capitalize())}: a pupil passes on foot a median of "
             f"{html.escape(med_text)} safe place(s) open at the time; "
             f"{_count(w.get('pupils_passing_open'))} of {_count(w.get('pupils_routed'))} pupils "
-            f"pass at least one (within {w.get('within_m', 50):g} m of the walk).</li>"
+            f"pass at least one (within {w.get('within_m', 50):g} m of the walk or of a stop "
+            "where they wait).</li>"
         )
     rows = [
         [

@@ -160,7 +160,7 @@ class PostgisStore(CommonReads):
                 )
                 raise StoreError(msg)
             self._migrate()
-            if version < 3 <= latest:
+            if version < 4 <= latest:  # schema 3 and 4 publish: fill them
                 with self._tx() as c:
                     self._bump(c)
                     published.backfill(c)
@@ -406,12 +406,10 @@ class PostgisStore(CommonReads):
             if status is None or status[0] != "staging":
                 msg = f"batch {batch_id!r} is not staging ({status!r}); it was recovered by another run."
                 raise StoreError(msg)
-            # the published counts the batch changes: the months and cells of its own rows (the
-            # batch index) and of the versions it supersedes (the primary key); selecting on
-            # `superseded_by` (no index) scanned the whole table once per batch, and rewriting
-            # whole months re-counted every force's rows of the month (national archive: 6,837
-            # file batches)
-            months, cells = published.touched(c, "batch_id = %s OR id = ANY(%s)", (bid, ids))
+            # the months the batch changes: of its own rows (the batch index) and of the
+            # versions it supersedes (the primary key); selecting on `superseded_by` (no index)
+            # scanned the whole table once per batch (national archive: 6,837 file batches)
+            months = published.months(c, "batch_id = %s OR id = ANY(%s)", (bid, ids))
             if ids:
                 c.execute(
                     "UPDATE incidents SET current = 0, superseded_by = %s WHERE id = ANY(%s)",
@@ -429,7 +427,7 @@ class PostgisStore(CommonReads):
                     int(batch_id),
                 ),
             )
-            published.write(c, months, cells)
+            published.write(c, months)
             # last: concurrent importers wait on this row's lock only until this commit
             self._bump(c)
         self._release(batch_id)

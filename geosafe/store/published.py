@@ -1,19 +1,41 @@
-"""Published aggregates in the PostGIS store: the only incident-derived data the service's
-non-analyst database role (``geosafe_reader``) can read.
+"""Published aggregates: the only incident-derived data outside the analyst role, kept in the
+store itself (SQLite and PostGIS alike) and rewritten in the same transaction as every change.
 
-``incidents.pub_cell`` is each located incident's published H3 cell (resolution 8, or its own
-coarser cell when its location is less precise: the rule of
-:func:`geosafe.publish.disclosure.aggregate_counts`), filled when rows are staged.
-``published_h3_counts`` holds, per cell, month (Europe/London) and source, the count of
-current committed incidents with the disclosure rules applied (1-9 suppressed, others rounded
-to the nearest 5, halves up). :class:`~geosafe.store.postgis.PostgisStore` rewrites the months
-a change touches inside the change's own transaction (commit, rollback, erasure, purge), so a
-reader never sees counts of rows it could not see, nor miss a committed batch.
+Two tables, the same on both backends:
+
+``published_exact`` (never shown; on PostGIS readable by the owner and analyst roles only)
+    per month (Europe/London), published H3 cell, source and time window, the exact number of
+    current committed incidents. A change rewrites the months it touches from the rows.
+``published_counts`` (what non-analyst requests read; on PostGIS the ``geosafe_reader`` role
+    reads it and nothing else of the incidents) per *period*, cell, source and time window,
+    the count with the disclosure rules applied: 1-9 suppressed (``count`` NULL), others
+    rounded to the nearest 5 (halves up), each value from the *exact* total of its own
+    incidents (a period's count is rounded once, never a sum of rounded months).
+
+Dimensions (exactly what the non-analyst filters can ask for):
+
+- **cell**: H3 resolution 8, or an incident's own coarser cell when its location is less
+  precise (:func:`geosafe.publish.disclosure.published_cell`);
+- **period**: the periods a non-analyst ``datetime`` can name: a month ``2025-03``, a
+  quarter ``2025-Q1``, a year ``2025``, and the default period, the twelve months ending
+  with a month, ``L12:2025-03``;
+- **source**: each source, and ``*`` for every source together (rounded from the exact
+  total, so a layer over every source loses nothing to per-source suppression);
+- **time window**: each named preset of :data:`geosafe.filters.PRESETS` (``all-day``,
+  ``school-run``, ``after-school``, ``evenings``, ``night``, ``weekends``), decided with the
+  same rules as the analyst's filter (a time window needs the clock time; ``school-run``
+  needs a school day of the calendar in use).
+
+Categories and flags are not dimensions: they are analyst filters (one more dimension would
+suppress most cells and multiply what differencing can compare).
+
+``published_h3_counts`` (PostGIS, schema 3) is now a view of the monthly ``all-day`` rows of
+each source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -23,15 +45,21 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "ALL_SOURCES",
     "PUBLISHED_RESOLUTION",
+    "WINDOWS",
     "backfill",
     "counts_frame",
+    "ensure_sqlite",
+    "exact_counts",
     "months",
+    "months_sqlite",
+    "periods_of",
     "published_cells",
     "read_published_counts",
     "refresh",
-    "touched",
     "write",
+    "write_sqlite",
 ]
 
 #: Resolution of the published H3 counts (``disclosure.MAX_PUBLIC_H3_RESOLUTION``).
@@ -40,12 +68,35 @@ PUBLISHED_RESOLUTION: Final = 8
 #: rounded to 5 (the SQL below applies them; tests/store checks them by hand).
 _SUPPRESS_BELOW: Final = 10
 _ROUND_TO: Final = 5
+#: The ``source`` of the rows counting every source together.
+ALL_SOURCES: Final = "*"
 _MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
-#: Advisory lock held while a transaction rewrites published months.
+#: Advisory lock held while a transaction rewrites published months (PostGIS).
 _WRITE_LOCK: Final = 0x6E05B00
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 
 
+#: The time windows counted: the named presets of :data:`geosafe.filters.PRESETS` (a test
+#: checks they are the same; not imported here, so opening a store stays light).
+WINDOWS: Final = ("school-run", "all-day", "after-school", "evenings", "night", "weekends")
+
+#: Tables of the SQLite store (PostGIS: migration 0004).
+_SQLITE_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS published_exact (
+    month TEXT NOT NULL, cell TEXT NOT NULL, resolution INTEGER NOT NULL,
+    source TEXT NOT NULL, time_window TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (month, cell, source, time_window)
+);
+CREATE TABLE IF NOT EXISTS published_counts (
+    period TEXT NOT NULL, cell TEXT NOT NULL, resolution INTEGER NOT NULL,
+    source TEXT NOT NULL, time_window TEXT NOT NULL, count INTEGER,
+    suppressed BOOLEAN NOT NULL,
+    PRIMARY KEY (period, time_window, source, cell)
+);
+"""
+
+
+# -- cells ---------------------------------------------------------------------------------
 def published_cells(rows: pd.DataFrame) -> list[str | None]:
     """Each row's published H3 cell (:func:`geosafe.publish.disclosure.published_cell` at
     resolution 8), computed once per distinct cell and point."""
@@ -58,6 +109,8 @@ def published_cells(rows: pd.DataFrame) -> list[str | None]:
             "lat": pd.to_numeric(rows["lat"], errors="coerce").to_numpy(dtype=float),
         }
     )
+    if frame.empty:
+        return []
     # each distinct (cell, point) once: police.uk points repeat (snap points)
     groups = frame.groupby(["cell", "lon", "lat"], dropna=False, sort=False).ngroup()
     firsts = frame.drop_duplicates()
@@ -68,6 +121,133 @@ def published_cells(rows: pd.DataFrame) -> list[str | None]:
     return np.asarray(out, dtype=object)[groups.to_numpy()].tolist()  # type: ignore[no-any-return]
 
 
+# -- periods -------------------------------------------------------------------------------
+def _month_offset(month: str, k: int) -> str:
+    return str(pd.Period(month, freq="M") + k)
+
+
+def periods_of(months: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The published periods holding any of ``months``: key -> (first month, last month)."""
+    out: dict[str, tuple[str, str]] = {}
+    for m in sorted(set(months)):
+        p = pd.Period(m, freq="M")
+        q = (p.month - 1) // 3
+        out[m] = (m, m)
+        out[f"{p.year}-Q{q + 1}"] = (f"{p.year}-{3 * q + 1:02d}", f"{p.year}-{3 * q + 3:02d}")
+        out[str(p.year)] = (f"{p.year}-01", f"{p.year}-12")
+        for k in range(12):  # the twelve-month periods ending with m .. m + 11
+            end = _month_offset(m, k)
+            out[f"L12:{end}"] = (_month_offset(end, -11), end)
+    return out
+
+
+def exact_counts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Exact counts per month, cell, source and time window of grouped incident rows
+    (``cell``, ``source``, ``t_from`` epoch seconds, ``time_precision``, ``n``): the rows of
+    ``published_exact``, each row counted in every window it falls in (:data:`WINDOWS`)."""
+    import h3
+
+    from ..filters import IncidentFilter
+
+    cols = ["month", "cell", "resolution", "source", "time_window", "n"]
+    rows = rows[rows["cell"].notna() & rows["t_from"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    when = pd.to_datetime(rows["t_from"].to_numpy(dtype=float), unit="s", utc=True)
+    frame = pd.DataFrame(
+        {
+            "cell": rows["cell"].to_numpy(dtype=object),
+            "source": rows["source"].to_numpy(dtype=object),
+            "n": rows["n"].to_numpy(dtype=np.int64),
+            "occurred_from": when,
+            "time_precision": rows["time_precision"].fillna("").astype(str).to_numpy(),
+            "month": when.tz_convert("Europe/London").strftime("%Y-%m"),
+        }
+    )
+    # a window needs the day (weekends) or the clock time: only rows dated to the day or
+    # the minute can fall in one (police.uk months are counted in "all-day" only)
+    parts = [frame.assign(time_window="all-day")]
+    fine = frame[frame["time_precision"].isin(("minute", "day")).to_numpy()]
+    for name in WINDOWS if len(fine) else ():
+        if name != "all-day":
+            keep = IncidentFilter(preset=name).mask(fine)
+            if keep.any():
+                parts.append(fine[keep].assign(time_window=name))
+    keys = ["month", "cell", "source", "time_window"]
+    out = pd.concat(parts, ignore_index=True).groupby(keys, sort=False)["n"].sum().reset_index()
+    res = {c: h3.get_resolution(c) for c in out["cell"].unique()}
+    out["resolution"] = out["cell"].map(res).astype(int)
+    out["n"] = out["n"].astype(int)
+    return out[cols]
+
+
+class _Sql:
+    """One connection of either backend with ``?`` placeholders."""
+
+    def __init__(self, conn: Any, *, pg: bool) -> None:
+        self.conn = conn
+        self.pg = pg
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s") if self.pg else sql, tuple(params))
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self.pg:
+            self.conn.cursor().executemany(sql.replace("?", "%s"), rows)
+        else:
+            self.conn.executemany(sql, rows)
+
+
+def _round_sql(total: str) -> str:
+    return (
+        f"CASE WHEN {total} < {_SUPPRESS_BELOW} THEN NULL "
+        f"ELSE ((2 * {total} + {_ROUND_TO}) / {2 * _ROUND_TO}) * {_ROUND_TO} END"
+    )
+
+
+def _rewrite(db: _Sql, which: Sequence[str], rows: pd.DataFrame) -> None:
+    """Replace the exact counts of the months ``which`` by those of ``rows`` (every current
+    committed located incident of those months) and rewrite every period holding them."""
+    exact = exact_counts(rows)
+    exact = exact[exact["month"].isin(list(which))]
+    marks = ", ".join("?" * len(which))
+    db.run(f"DELETE FROM published_exact WHERE month IN ({marks})", list(which))
+    db.many(
+        "INSERT INTO published_exact (month, cell, resolution, source, time_window, n) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (str(m), str(c), int(r), str(s), str(w), int(n))
+            for m, c, r, s, w, n in exact.itertuples(index=False)
+        ],
+    )
+    periods = periods_of(which)
+    keys = sorted(periods)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        db.run(f"DELETE FROM published_counts WHERE period IN ({marks})", chunk)
+    total = "SUM(n)"
+    select = (
+        "SELECT CAST(? AS TEXT), cell, MIN(resolution), {source}, time_window, "
+        f"{_round_sql(total)}, {total} < {_SUPPRESS_BELOW} FROM published_exact "
+        "WHERE month >= ? AND month <= ? GROUP BY {group}"
+    )
+    insert = (  # per source, and every source together ('*', from the exact total)
+        "INSERT INTO published_counts (period, cell, resolution, source, time_window, count, "
+        "suppressed) "
+        + select.format(source="source", group="cell, source, time_window")
+        + " UNION ALL "
+        + select.format(source=f"'{ALL_SOURCES}'", group="cell, time_window")
+    )
+    for key in keys:
+        first, last = periods[key]
+        db.run(insert, (key, first, last, key, first, last))
+
+
+# -- PostGIS -------------------------------------------------------------------------------
 def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> list[str]:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects."""
     rows = c.execute(
@@ -77,75 +257,30 @@ def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> lis
     return sorted(str(r[0]) for r in rows)
 
 
-def touched(
-    c: psycopg.Connection[Any], where: str, params: Sequence[Any]
-) -> tuple[list[str], list[str]]:
-    """The months and the published cells of the incident rows ``where`` selects: the only
-    (month, cell) counts a change of those rows can alter."""
-    rows = c.execute(
-        f"SELECT DISTINCT {_MONTH}, pub_cell FROM incidents WHERE ({where}) "  # type: ignore[arg-type]
-        "AND t_from IS NOT NULL",
-        tuple(params),
-    ).fetchall()
-    return sorted({str(m) for m, _ in rows}), sorted({str(p) for _, p in rows if p is not None})
+def _span(which: Sequence[str]) -> tuple[float, float]:
+    first = pd.Timestamp(f"{min(which)}-01", tz="Europe/London")
+    end = pd.Timestamp(f"{max(which)}-01", tz="Europe/London") + pd.offsets.MonthBegin(1)
+    return first.timestamp(), end.timestamp()
 
 
-def write(
-    c: psycopg.Connection[Any], which: Sequence[str], cells: Sequence[str] | None = None
-) -> None:
-    """Rewrite ``published_h3_counts`` for the months ``which`` (in the caller's transaction),
-    only for ``cells`` when given (see :func:`touched`)."""
+def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
+    """Rewrite the published aggregates of the months ``which`` (in the caller's
+    transaction, PostGIS)."""
     if not which:
         return
     # concurrent writers rewrite one month after the other: each statement below then sees
     # the rows the other committed (READ COMMITTED), so a month is never written twice
     c.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
-    only = () if cells is None else (list(cells),)
-    c.execute(
-        "DELETE FROM published_h3_counts WHERE month = ANY(%s)"  # type: ignore[arg-type]
-        + ("" if cells is None else " AND cell = ANY(%s)"),
-        (list(which), *only),
-    )
-    # one pass over the rows of exactly these months (a time-index range per run of
-    # consecutive months, not the span from the first to the last: a batch updating a row of
-    # years ago rescanned every month between), or of these cells in them (the cell index:
-    # an import batch's few thousand rows, not every force's rows of its month); each row's
-    # month computed once, and no filter on it (the spans hold exactly these months: a filter
-    # on the computed month misled the planner's row estimates)
-    spans = _spans(which)
-    c.execute(
-        "INSERT INTO published_h3_counts (cell, resolution, month, source, count, suppressed) "
-        "SELECT pub_cell, position(substr(pub_cell, 2, 1) IN '0123456789abcdef') - 1, month, "
-        "source, CASE WHEN COUNT(*) < %s THEN NULL "
-        "ELSE (floor(COUNT(*) / %s::float8 + 0.5) * %s)::int END, COUNT(*) < %s "
-        f"FROM (SELECT pub_cell, source, {_MONTH} AS month FROM incidents "
-        f"WHERE ({' OR '.join(['(t_from >= %s AND t_from < %s)'] * len(spans))}) "
-        "AND current = 1 AND "
-        + ("pub_cell IS NOT NULL" if cells is None else "pub_cell = ANY(%s)")
-        + f" AND {_VISIBLE}) AS rows GROUP BY pub_cell, month, source",  # type: ignore[arg-type]
-        (
-            _SUPPRESS_BELOW,
-            _ROUND_TO,
-            _ROUND_TO,
-            _SUPPRESS_BELOW,
-            *(t for span in spans for t in span),
-            *only,
-        ),
-    )
-
-
-def _spans(which: Sequence[str]) -> list[tuple[float, float]]:
-    """Epoch-second ranges ``[start, end)`` covering the months ``which`` (Europe/London),
-    one per run of consecutive months."""
-    spans: list[tuple[float, float]] = []
-    for month in sorted(set(which)):
-        start = pd.Timestamp(f"{month}-01", tz="Europe/London")
-        end = (start + pd.offsets.MonthBegin(1)).timestamp()
-        if spans and spans[-1][1] == start.timestamp():
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start.timestamp(), end))
-    return spans
+    lo, hi = _span(which)
+    # grouped in the server: police.uk rows of one cell and month share their time
+    found = c.execute(
+        "SELECT pub_cell, source, t_from, time_precision, COUNT(*) FROM incidents "
+        "WHERE t_from >= %s AND t_from < %s AND current = 1 AND pub_cell IS NOT NULL "
+        f"AND {_VISIBLE} GROUP BY pub_cell, source, t_from, time_precision",
+        (lo, hi),
+    ).fetchall()
+    rows = pd.DataFrame(found, columns=["cell", "source", "t_from", "time_precision", "n"])
+    _rewrite(_Sql(c, pg=True), which, rows)
 
 
 def refresh(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> None:
@@ -171,8 +306,9 @@ def backfill(c: psycopg.Connection[Any]) -> None:
 
 
 def counts_frame(conn: psycopg.Connection[Any]) -> pd.DataFrame:
-    """``published_h3_counts`` as a frame: ``cell``, ``resolution``, ``month``, ``source``,
-    ``count`` (float, NaN when suppressed), ``suppressed``."""
+    """``published_h3_counts`` (the monthly all-day counts per source) as a frame: ``cell``,
+    ``resolution``, ``month``, ``source``, ``count`` (float, NaN when suppressed),
+    ``suppressed``."""
     cols = ["cell", "resolution", "month", "source", "count", "suppressed"]
     rows = conn.execute(
         f"SELECT {', '.join(cols)} FROM published_h3_counts ORDER BY month, cell, source"  # type: ignore[arg-type]
@@ -183,9 +319,70 @@ def counts_frame(conn: psycopg.Connection[Any]) -> pd.DataFrame:
 
 
 def read_published_counts(url: str) -> pd.DataFrame:
-    """The published H3 counts read over ``url`` as it is: meant for the service's
+    """The published monthly H3 counts read over ``url`` as it is: meant for the service's
     non-analyst database user (a member of ``geosafe_reader``, which can read nothing else)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
         return counts_frame(conn)
+
+
+# -- SQLite --------------------------------------------------------------------------------
+def _sqlite_months(c: Any, where: str, params: Sequence[Any]) -> list[str]:
+    hours = c.execute(
+        f"SELECT DISTINCT CAST(t_from / 3600 AS INTEGER) FROM incidents WHERE ({where}) "
+        "AND t_from IS NOT NULL",
+        tuple(params),
+    ).fetchall()
+    if not hours:
+        return []
+    when = pd.to_datetime(np.array([h[0] for h in hours], dtype=float) * 3600, unit="s", utc=True)
+    return sorted(set(when.tz_convert("Europe/London").strftime("%Y-%m")))
+
+
+def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> list[str]:
+    """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects
+    (SQLite; whole hours are enough to place a time in its local month)."""
+    return _sqlite_months(c, where, params)
+
+
+def write_sqlite(c: Any, which: Sequence[str]) -> None:
+    """Rewrite the published aggregates of the months ``which`` (in the caller's
+    transaction, SQLite: the published cell is computed here from each row's cell and
+    point, once per distinct pair)."""
+    if not which:
+        return
+    lo, hi = _span(which)
+    found = c.execute(
+        "SELECT h3_cell, lon, lat, source, t_from, time_precision, COUNT(*) FROM incidents "
+        "WHERE t_from >= ? AND t_from < ? AND current = 1 "
+        f"AND (h3_cell IS NOT NULL OR lon IS NOT NULL) AND {_VISIBLE} "
+        "GROUP BY h3_cell, lon, lat, source, t_from, time_precision",
+        (lo, hi),
+    ).fetchall()
+    raw = pd.DataFrame(
+        found, columns=["h3_cell", "lon", "lat", "source", "t_from", "time_precision", "n"]
+    )
+    raw["cell"] = published_cells(raw)
+    _rewrite(_Sql(c, pg=False), which, raw)
+
+
+def ensure_sqlite(conn: Any) -> None:
+    """Create the published tables of a SQLite store when missing, and publish every month
+    of a store made before them (one transaction; opening an up-to-date store writes
+    nothing)."""
+    have = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'published_counts'"
+    ).fetchone()
+    if have:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SQLITE_SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        write_sqlite(conn, months_sqlite(conn, "1 = 1"))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -50,6 +50,7 @@ import pandas as pd
 from .._errors import StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
+from . import published as _published
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
 from ._sqlite_rows import (
     DETAIL_SQL,
@@ -168,6 +169,9 @@ SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (prof
 # 5: shared detail texts in `details` (incidents.detail_id): a police.uk row is 40 % smaller
 
 
+_MINE: Final = "batch_id = ? OR superseded_by = ?"  # a batch's rows and those it replaced
+
+
 def _pid_alive(pid: int | None) -> bool:
     if pid is None or pid <= 0:
         return False
@@ -210,6 +214,7 @@ class Store(SqliteInterface, CommonReads):
             self._check_schema()
             self._conn.executescript(_SCHEMA + profile_tables.SCHEMA)
             self._migrate()
+            _published.ensure_sqlite(self._conn)
             # (re)built here too when a bulk load that deferred them was killed
             self._conn.executescript(_DEFERRABLE)
             # write the version only when it changes: opening a store must not modify the
@@ -466,6 +471,7 @@ class Store(SqliteInterface, CommonReads):
                     batch_id,
                 ),
             )
+            _published.write_sqlite(c, _published.months_sqlite(c, _MINE, (batch_id, batch_id)))
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
@@ -487,6 +493,7 @@ class Store(SqliteInterface, CommonReads):
         """
         self._to_roll_back(batch_id)
         with self._tx() as c:
+            months = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
             c.execute(
                 "UPDATE incidents SET current = 1, superseded_by = NULL WHERE superseded_by = ? "
                 "AND batch_id != ?",
@@ -498,6 +505,7 @@ class Store(SqliteInterface, CommonReads):
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = ? WHERE batch_id = ?",
                 (_utcnow(), batch_id),
             )
+            _published.write_sqlite(c, months)
         return self.batch(batch_id)
 
     # ---------------------------------------------------------------------------- lookups
@@ -577,15 +585,19 @@ class Store(SqliteInterface, CommonReads):
         self.recover()
         source = source.replace("-", "_")
         places = []
+        key = int(ref_keys([ref])[0])
         with self._tx() as c:
+            where = "ref_key = ? AND source = ? AND source_ref = ?"
+            months = _published.months_sqlite(c, where, (key, source, ref))
             for label, flag in (("incidents", 1), ("history", 0)):
                 n = c.execute(
                     "DELETE FROM incidents WHERE ref_key = ? AND source = ? AND source_ref = ? "
                     "AND current = ?",
-                    (int(ref_keys([ref])[0]), source, ref, flag),
+                    (key, source, ref, flag),
                 ).rowcount
                 if n:
                     places.append(label)
+            _published.write_sqlite(c, months)
             drop_unused_details(c)
             if c.execute(
                 "DELETE FROM quarantine WHERE source = ? AND ref = ?", (source, ref)
@@ -598,7 +610,9 @@ class Store(SqliteInterface, CommonReads):
         self.recover()
         cutoff = _epoch(before)
         with self._tx() as c:
+            months = _published.months_sqlite(c, "t_to < ?", (cutoff,))
             n = c.execute("DELETE FROM incidents WHERE t_to < ?", (cutoff,)).rowcount
+            _published.write_sqlite(c, months)
             drop_unused_details(c)
         return int(n)
 

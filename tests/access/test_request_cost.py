@@ -138,3 +138,26 @@ def test_kept_write_connection_follows_a_removed_file(tmp_path: Path) -> None:
     check = sqlite3.connect(path)
     assert [r[0] for r in check.execute("SELECT x FROM t ORDER BY x")] == [3]
     check.close()
+
+
+def test_kept_read_connection_is_per_thread_and_follows_a_removed_file(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.sqlite"
+    db = SqliteFile(path, "CREATE TABLE IF NOT EXISTS t (x INTEGER);", what="test file")
+    with db.transaction() as con:
+        con.execute("INSERT INTO t VALUES (1)")
+    with db.connect() as a, db.connect() as b:
+        assert a is b and a.execute("SELECT x FROM t").fetchall() == [(1,)]
+    other: list[object] = []
+    th = threading.Thread(target=lambda: other.append(db.connect().__enter__()))
+    th.start()
+    th.join()
+    assert other[0] is not a  # another thread, another connection
+    with db.connect() as con:  # a transaction a caller left open is not kept
+        con.execute("BEGIN")
+        con.execute("INSERT INTO t VALUES (2)")
+    with db.connect() as con:
+        assert not con.in_transaction and con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with db.connect() as con:  # a new file, with its schema
+        assert con is not a and con.execute("SELECT x FROM t").fetchall() == []

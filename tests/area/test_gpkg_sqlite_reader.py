@@ -49,7 +49,7 @@ def test_server_start_loads_no_gdal() -> None:
     code = (
         "import sys\nfrom api import create_app\ncreate_app()\n"
         "from geosafe import datasets\ndatasets.demo_area(); datasets.wards(); datasets.parks()\n"
-        "print(sorted(m for m in ('pyogrio', 'rasterio', 'folium', 'scipy.sparse', 'fiona') "
+        "print(sorted(m for m in ('pyogrio', 'rasterio', 'folium', 'scipy.sparse', 'scipy.stats', 'fiona') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

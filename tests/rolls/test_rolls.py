@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -40,14 +42,15 @@ def test_one_row_per_pupil_is_aggregated(tmp_path: Path) -> None:
     # pandas skips the blank line: 7 data rows
     assert (s.rows, s.postcodes, s.pupils, s.unknown) == (7, 2, 5, 2)
     assert s.reasons == {"postcode_malformed": 1, "postcode_unknown": 1}
-    assert s.path == tmp_path / "geosafe.db.rolls" / f"{SCHOOL_B}.csv"
-    stored = pd.read_csv(s.path, dtype=str)
+    assert s.path == f"{db}#school_rolls/{SCHOOL_B}"
+    with sqlite3.connect(db) as con:  # in the store itself, aggregated: nothing else
+        [(text,)] = con.execute("SELECT roll FROM school_rolls").fetchall()
+    stored = pd.read_csv(io.StringIO(text), dtype=str)
     assert stored.to_dict("list") == {"postcode": ["EN1 1AA", "N22 7AY"], "pupils": ["1", "4"]}
     loaded = rolls.load_roll(db, SCHOOL_B)
     assert loaded is not None and loaded["pupils"].tolist() == [1, 4]
     assert sorted(rolls.roll_postcodes(db, SCHOOL_B)) == ["EN1 1AA"] + ["N22 7AY"] * 4
-    # nothing but the roll in the folder (the temporary file was renamed)
-    assert [p.name for p in s.path.parent.iterdir()] == [f"{SCHOOL_B}.csv"]
+    assert [p.name for p in tmp_path.iterdir() if "rolls" in p.name] == []  # no folder
 
 
 def test_pupils_column_and_blank_counts(tmp_path: Path) -> None:
@@ -110,10 +113,42 @@ def test_replace_list_delete_and_state(tmp_path: Path) -> None:
     assert rolls.load_roll(db, SCHOOL_B) is None and rolls.roll_state(db, SCHOOL_B) is None
 
 
-def test_rolls_dir_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEOSAFE_ROLLS_DIR", str(tmp_path / "elsewhere"))
-    s = rolls.save_roll(tmp_path / "g.db", SCHOOL_B, b"postcode\nN22 7AY\n")
-    assert s.path == tmp_path / "elsewhere" / f"{SCHOOL_B}.csv" and s.path.exists()
+@pytest.mark.parametrize("where", ["beside", "setting"])
+def test_roll_files_of_the_earlier_layout_move_into_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    db = tmp_path / "g.db"
+    folder = tmp_path / "g.db.rolls"
+    if where == "setting":
+        folder = tmp_path / "elsewhere"
+        monkeypatch.setenv("GEOSAFE_ROLLS_DIR", str(folder))
+    folder.mkdir()
+    (folder / f"{SCHOOL_B}.csv").write_text("postcode,pupils\nEN1 1AA,2\nN22 7AY,11\n")
+    (folder / "notes.csv").write_text("not a roll\n")
+    [entry] = rolls.list_rolls(db)
+    assert (entry.school_urn, entry.postcodes, entry.pupils) == (SCHOOL_B, 2, 13)
+    assert sorted(p.name for p in folder.iterdir()) == [f"{SCHOOL_B}.csv.migrated", "notes.csv"]
+    # a deletion is not undone by the file (it was renamed), and the roll reads back whole
+    assert rolls.load_roll(db, SCHOOL_B)["pupils"].tolist() == [2, 11]  # type: ignore[index]
+    assert rolls.delete_roll(db, SCHOOL_B) and rolls.list_rolls(db) == []
+
+
+def test_rolls_live_in_either_backend(store_target: str) -> None:
+    """The same calls on a PostGIS store: the roll is a row of its database, replaced in one
+    transaction, gone after a deletion; the state token follows."""
+    from geosafe.store import open_store
+
+    open_store(store_target).close()  # created (and migrated) as its owner
+    assert rolls.roll_state(store_target, SCHOOL_B) is None
+    rolls.save_roll(store_target, SCHOOL_B, b"postcode\nN22 7AY\nN22 7AY\n")
+    first = rolls.roll_state(store_target, SCHOOL_B)
+    assert rolls.roll_postcodes(store_target, SCHOOL_B) == ["N22 7AY", "N22 7AY"]
+    rolls.save_roll(store_target, SCHOOL_B, b"postcode,pupils\nEN1 1AA,3\n")
+    assert rolls.roll_state(store_target, SCHOOL_B) not in (None, first)
+    assert rolls.rolls_state(store_target) != ()
+    assert rolls.roll_postcodes(store_target, SCHOOL_B) == ["EN1 1AA"] * 3
+    assert rolls.delete_roll(store_target, SCHOOL_B)
+    assert rolls.load_roll(store_target, SCHOOL_B) is None
 
 
 def _geosafe(*args: str) -> subprocess.CompletedProcess[str]:

@@ -39,6 +39,7 @@
     dates: "Free dates are for analysts only: pick a published period (a year, quarter or month).",
     clusters: "DBSCAN radius and minimum are for analysts only: your clusters use the service's defaults.",
     resolution: "H3 cells finer than resolution 8 could identify people: analysts only.",
+    filters: "Categories and flags are for analysts only: published counts are by source and time of day.",
   };
   const MAX_PUBLIC_RESOLUTION = 8;
 
@@ -363,6 +364,10 @@
     const dr = $("#dates-reason");
     dr.textContent = ANALYST_ONLY.dates;
     dr.hidden = false;
+    for (const name of ["categories", "flags"]) setDisabled(form.elements[name], ANALYST_ONLY.filters);
+    const fr = $("#filters-reason");
+    fr.textContent = ANALYST_ONLY.filters;
+    fr.hidden = false;
     for (const name of ["eps_m", "min_samples"]) setDisabled(form.elements[name], ANALYST_ONLY.clusters);
     const res = form.elements.resolution;
     for (const o of res.options) {
