@@ -409,7 +409,8 @@ class PostgisStore(CommonReads):
             # the months the batch changes: of its own rows (the batch index) and of the
             # versions it supersedes (the primary key); selecting on `superseded_by` (no index)
             # scanned the whole table once per batch (national archive: 6,837 file batches)
-            months = published.months(c, "batch_id = %s OR id = ANY(%s)", (bid, ids))
+            # and their published cells: only those are rewritten in each period
+            months, cells = published.touched(c, "batch_id = %s OR id = ANY(%s)", (bid, ids))
             if ids:
                 c.execute(
                     "UPDATE incidents SET current = 0, superseded_by = %s WHERE id = ANY(%s)",
@@ -427,7 +428,7 @@ class PostgisStore(CommonReads):
                     int(batch_id),
                 ),
             )
-            published.write(c, months)
+            published.write(c, months, cells)
             # last: concurrent importers wait on this row's lock only until this commit
             self._bump(c)
         self._release(batch_id)
