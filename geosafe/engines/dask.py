@@ -38,7 +38,6 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.signal import fftconvolve
 from shapely.geometry.base import BaseGeometry
 
@@ -552,14 +551,19 @@ def gi_star(
 
 
 def _backtest_month(
-    label: str, window: Sequence[Any], kwargs: dict[str, Any]
-) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    start: int, window: Sequence[Any], cfg: dict[str, dict[str, Any]], kwargs: dict[str, Any]
+) -> list[_evaluate.MonthScore]:
+    """One test period, from the partitions of its training window and period: the month
+    step of the single-process backtest (:func:`geosafe.hotspots.evaluate.score_month`)."""
     frames = [f for f in (_load(p) for p in window) if len(f)]
     gdf = pd.concat(frames) if len(frames) > 1 else frames[0]
     if "_order" in gdf.columns:  # the frame's original row order (ties are broken by it)
         gdf = gdf.sort_values("_order", kind="stable").drop(columns="_order")
-    bt = _evaluate.backtest(gdf, first_test=label, last_test=label, **kwargs)
-    return list(bt.scores), bt.settings
+    if gdf.crs is not None and gdf.crs != CRS_BNG:
+        gdf = gdf.to_crs(CRS_BNG)
+    _, x, y, months = _evaluate.study_points(gdf, kwargs["study_area"])
+    _evaluate.check_training(months, [start], kwargs["train_months"])
+    return _evaluate.score_month(start, (x, y, months), cfg, cache={}, **kwargs)
 
 
 def backtest(
@@ -582,13 +586,14 @@ def backtest(
     its training window and test period) or a mapping ``YYYY-MM`` -> partition of that month
     (e.g. :func:`store_months`), each loaded by the tasks that need it.
     """
+    cfg = _evaluate.resolve_settings(
+        methods, settings, train_months=train_months, test_months=test_months
+    )
     kwargs = {
-        "methods": methods,
         "train_months": train_months,
         "test_months": test_months,
         "area": area,
         "study_area": study_area,
-        "settings": settings,
         "seed": seed,
     }
     if isinstance(data, pd.DataFrame):
@@ -597,14 +602,8 @@ def backtest(
         frame = gpd.GeoDataFrame(data.assign(_order=np.arange(len(data))))
         if frame.crs is not None and frame.crs != CRS_BNG:
             frame = frame.to_crs(CRS_BNG)
-        geoms = frame.geometry.values
-        located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        frame = frame[located]
-        reps = frame.geometry.values
-        reps = np.where(shapely.get_type_id(reps) == 0, reps, shapely.point_on_surface(reps))
-        inside = shapely.contains_xy(study_area, shapely.get_x(reps), shapely.get_y(reps))
-        frame = frame[np.asarray(inside, dtype=bool)]
-        months = _evaluate._month_index(frame)
+        keep, _, _, months = _evaluate.study_points(frame, study_area)
+        frame = frame.iloc[keep]
         by_month: dict[int, Any] = {int(m): frame[months == m] for m in np.unique(months)}
         futures = dict(zip(by_month, client.scatter(list(by_month.values())), strict=True))
     else:
@@ -614,25 +613,15 @@ def backtest(
         msg = "no incidents to evaluate; check the input files and the filters."
         raise ValidationError(msg)
     have = sorted(futures)
-    lo = _evaluate._parse_month(first_test) if first_test else have[0] + train_months
-    hi = _evaluate._parse_month(last_test) if last_test else have[-1] - test_months + 1
-    starts = list(range(lo, hi + 1, test_months))
-    if not starts:
-        msg = (
-            f"no test months between {_evaluate._month_label(lo)!r} and "
-            f"{_evaluate._month_label(hi)!r}; widen `--from`/`--to`."
-        )
-        raise ValidationError(msg)
+    starts = _evaluate.period_starts(
+        have[0], have[-1], first_test, last_test, train_months, test_months
+    )
     tasks = []
     for s in starts:
         window = [futures[m] for m in range(s - train_months, s + test_months) if m in futures]
         if not window:
             window = [futures[have[0]]]  # lets the single-process checks explain the problem
-        tasks.append(
-            client.submit(_backtest_month, _evaluate._month_label(s), window, kwargs, pure=False)
-        )
-    done = client.gather(tasks)
-    scores = [s for part, _ in done for s in part]
-    cfg = done[0][1]  # every month's task resolves the same settings
+        tasks.append(client.submit(_backtest_month, s, window, cfg, kwargs, pure=False))
+    scores = [score for part in client.gather(tasks) for score in part]
     labels = tuple(_evaluate._month_label(s) for s in starts)
     return _evaluate.Backtest(labels, area, train_months, tuple(scores), cfg)

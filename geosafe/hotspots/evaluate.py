@@ -63,7 +63,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import h3
@@ -601,6 +601,48 @@ def backtest(
     settings
         Per-method overrides of :data:`DEFAULTS`.
     """
+    cfg = resolve_settings(methods, settings, train_months=train_months, test_months=test_months)
+    pts = gdf if gdf.crs is None or gdf.crs == CRS_BNG else gdf.to_crs(CRS_BNG)
+    _, x, y, months = study_points(pts, study_area)
+    if months.size == 0:
+        raise ValidationError(_NO_POINTS)
+    first, last = int(months.min()), int(months.max())
+    starts = period_starts(first, last, first_test, last_test, train_months, test_months)
+    check_training(months, starts, train_months)
+    cache: dict[Any, Tessellation] = {}
+    out: list[MonthScore] = []
+    for start in starts:
+        out.extend(
+            score_month(
+                start,
+                (x, y, months),
+                cfg,
+                train_months=train_months,
+                test_months=test_months,
+                area=area,
+                study_area=study_area,
+                seed=seed,
+                cache=cache,
+                progress=progress,
+            )
+        )
+    return Backtest(tuple(_month_label(s) for s in starts), area, train_months, tuple(out), cfg)
+
+
+_NO_POINTS: Final = (
+    "no located incidents inside the study area; check the input files and `--study-area`."
+)
+
+
+def resolve_settings(
+    methods: Sequence[str],
+    settings: dict[str, dict[str, Any]] | None,
+    *,
+    train_months: int,
+    test_months: int,
+) -> dict[str, dict[str, Any]]:
+    """Each method's settings (:data:`DEFAULTS` with the overrides), after checking the
+    methods and the window lengths."""
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         msg = f"`method` {bad or methods!r} is not supported; use any of {', '.join(METHODS)}."
@@ -608,29 +650,45 @@ def backtest(
     if train_months < 1 or test_months < 1:
         msg = f"`train_months` {train_months!r} and `test_months` {test_months!r} must be >= 1."
         raise ValidationError(msg)
-    cfg = {m: dict(DEFAULTS[m]) | dict((settings or {}).get(m, {})) for m in dict.fromkeys(methods)}
-    pts = gdf if gdf.crs is None or gdf.crs == CRS_BNG else gdf.to_crs(CRS_BNG)
+    return {
+        m: dict(DEFAULTS[m]) | dict((settings or {}).get(m, {})) for m in dict.fromkeys(methods)
+    }
+
+
+def study_points(
+    pts: gpd.GeoDataFrame, study_area: BaseGeometry
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The located incidents inside the study area (``pts`` in EPSG:27700): their positions
+    in ``pts``, the x and y of their points (a line's or polygon's point on its surface) and
+    their month index."""
     geoms = pts.geometry.values
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    pts = pts[ok]
-    reps = pts.geometry.values
+    ok = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    reps = geoms[ok]
     reps = np.where(shapely.get_type_id(reps) == 0, reps, shapely.point_on_surface(reps))
     inside = (
-        shapely.contains_xy(study_area, shapely.get_x(reps), shapely.get_y(reps))
-        if len(pts)
+        np.asarray(shapely.contains_xy(study_area, shapely.get_x(reps), shapely.get_y(reps)))
+        if len(ok)
         else np.zeros(0, bool)
     )
-    x = shapely.get_x(reps)[inside]
-    y = shapely.get_y(reps)[inside]
-    months = _month_index(pts)[inside]
-    if months.size == 0:
-        msg = (
-            "no located incidents inside the study area; check the input files and `--study-area`."
-        )
-        raise ValidationError(msg)
-    lo = _parse_month(first_test) if first_test else int(months.min()) + train_months
-    hi = _parse_month(last_test) if last_test else int(months.max()) - test_months + 1
-    if lo - train_months < int(months.min()):
+    keep = ok[inside]
+    months = _month_index(pts.iloc[keep]) if len(keep) else np.zeros(0, dtype=np.int64)
+    return keep, shapely.get_x(reps)[inside], shapely.get_y(reps)[inside], months
+
+
+def period_starts(
+    first: int,
+    last: int,
+    first_test: str | None,
+    last_test: str | None,
+    train_months: int,
+    test_months: int,
+) -> list[int]:
+    """The test periods' first months (month indexes) for data from month ``first`` to
+    ``last``: ``first_test`` .. ``last_test``, by default every month with ``train_months``
+    of history."""
+    lo = _parse_month(first_test) if first_test else first + train_months
+    hi = _parse_month(last_test) if last_test else last - test_months + 1
+    if lo - train_months < first:
         log.warning(
             "test month %s has fewer than %d months of data before it",
             _month_label(lo),
@@ -640,6 +698,13 @@ def backtest(
     if not starts:
         msg = f"no test months between {_month_label(lo)!r} and {_month_label(hi)!r}; widen `--from`/`--to`."
         raise ValidationError(msg)
+    return starts
+
+
+def check_training(months: np.ndarray, starts: Sequence[int], train_months: int) -> None:
+    """Refuse test months with no incidents in the training window before them."""
+    if months.size == 0:
+        raise ValidationError(_NO_POINTS)
     empty = [
         _month_label(s0)
         for s0 in starts
@@ -654,37 +719,54 @@ def backtest(
             "later, or fewer `--train-months`."
         )
         raise ValidationError(msg)
-    cache: dict[Any, Tessellation] = {}
-    out: list[MonthScore] = []
-    for start in starts:
-        label = _month_label(start)
-        te = (months >= start) & (months < start + test_months)
-        for m in cfg:
-            if progress:
-                progress(f"{label} {m}")
-            st = cfg[m]
-            method = m
-            if m == "auto":
-                st = _auto_choose(
-                    months,
-                    x,
-                    y,
-                    start,
-                    train_months,
-                    area=area,
-                    study_area=study_area,
-                    cache=cache,
-                    options=cfg[m],
-                    seed=seed,
-                )
-                method = str(st["method"])
-                window = int(st["window_months"])
-            else:
-                window = train_months
-            tr = (months >= start - window) & (months < start)
-            tess = _tessellation_for(method, st, study_area, cache)
-            p, e, r, n, total, ntrain, share = _score_one(
-                method, st, tess, (x[tr], y[tr]), (x[te], y[te]), area=area, seed=seed
+
+
+def score_month(
+    start: int,
+    points: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: dict[str, dict[str, Any]],
+    *,
+    train_months: int,
+    test_months: int,
+    area: float,
+    study_area: BaseGeometry,
+    seed: int,
+    cache: dict[Any, Tessellation],
+    progress: Callable[[str], None] | None = None,
+) -> list[MonthScore]:
+    """Every method's scores for the test period starting at month index ``start``, from the
+    points ``(x, y, month index)`` (those of the training window and the period suffice):
+    the one month step of :func:`backtest` and of the Dask engine's tasks."""
+    x, y, months = points
+    label = _month_label(start)
+    te = (months >= start) & (months < start + test_months)
+    out = []
+    for m in cfg:
+        if progress:
+            progress(f"{label} {m}")
+        st = cfg[m]
+        method = m
+        if m == "auto":
+            st = _auto_choose(
+                months,
+                x,
+                y,
+                start,
+                train_months,
+                area=area,
+                study_area=study_area,
+                cache=cache,
+                options=cfg[m],
+                seed=seed,
             )
-            out.append(MonthScore(m, label, p, e, r, n, total, ntrain, share, dict(st)))
-    return Backtest(tuple(_month_label(s) for s in starts), area, train_months, tuple(out), cfg)
+            method = str(st["method"])
+            window = int(st["window_months"])
+        else:
+            window = train_months
+        tr = (months >= start - window) & (months < start)
+        tess = _tessellation_for(method, st, study_area, cache)
+        p, e, r, n, total, ntrain, share = _score_one(
+            method, st, tess, (x[tr], y[tr]), (x[te], y[te]), area=area, seed=seed
+        )
+        out.append(MonthScore(m, label, p, e, r, n, total, ntrain, share, dict(st)))
+    return out

@@ -58,6 +58,7 @@ __all__ = [
     "published_cells",
     "read_published_counts",
     "refresh",
+    "touched",
     "write",
     "write_sqlite",
 ]
@@ -191,6 +192,14 @@ class _Sql:
     def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql.replace("?", "%s") if self.pg else sql, tuple(params))
 
+    def among(self, column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """A condition ``AND column IN values`` and its parameters (nothing when ``None``)."""
+        if values is None:
+            return "", []
+        if self.pg:
+            return f" AND {column} = ANY(?)", [list(values)]
+        return f" AND {column} IN ({', '.join('?' * len(values))})", list(values)
+
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if not rows:
@@ -208,13 +217,17 @@ def _round_sql(total: str) -> str:
     )
 
 
-def _rewrite(db: _Sql, which: Sequence[str], rows: pd.DataFrame) -> None:
+def _rewrite(
+    db: _Sql, which: Sequence[str], rows: pd.DataFrame, cells: Sequence[str] | None = None
+) -> None:
     """Replace the exact counts of the months ``which`` by those of ``rows`` (every current
-    committed located incident of those months) and rewrite every period holding them."""
+    committed located incident of those months, or of those ``cells`` in them) and rewrite
+    every period holding them (only those cells: each value is of one cell)."""
     exact = exact_counts(rows)
     exact = exact[exact["month"].isin(list(which))]
     marks = ", ".join("?" * len(which))
-    db.run(f"DELETE FROM published_exact WHERE month IN ({marks})", list(which))
+    only, only_params = db.among("cell", cells)
+    db.run(f"DELETE FROM published_exact WHERE month IN ({marks}){only}", [*which, *only_params])
     db.many(
         "INSERT INTO published_exact (month, cell, resolution, source, time_window, n) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -228,12 +241,12 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: pd.DataFrame) -> None:
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         marks = ", ".join("?" * len(chunk))
-        db.run(f"DELETE FROM published_counts WHERE period IN ({marks})", chunk)
+        db.run(f"DELETE FROM published_counts WHERE period IN ({marks}){only}", chunk + only_params)
     total = "SUM(n)"
     select = (
         "SELECT CAST(? AS TEXT), cell, MIN(resolution), {source}, time_window, "
         f"{_round_sql(total)}, {total} < {_SUPPRESS_BELOW} FROM published_exact "
-        "WHERE month >= ? AND month <= ? GROUP BY {group}"
+        f"WHERE month >= ? AND month <= ?{only} GROUP BY {{group}}"
     )
     insert = (  # per source, and every source together ('*', from the exact total)
         "INSERT INTO published_counts (period, cell, resolution, source, time_window, count, "
@@ -244,7 +257,7 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: pd.DataFrame) -> None:
     )
     for key in keys:
         first, last = periods[key]
-        db.run(insert, (key, first, last, key, first, last))
+        db.run(insert, (key, first, last, *only_params, key, first, last, *only_params))
 
 
 # -- PostGIS -------------------------------------------------------------------------------
@@ -263,24 +276,41 @@ def _span(which: Sequence[str]) -> tuple[float, float]:
     return first.timestamp(), end.timestamp()
 
 
-def write(c: psycopg.Connection[Any], which: Sequence[str]) -> None:
+def touched(
+    c: psycopg.Connection[Any], where: str, params: Sequence[Any]
+) -> tuple[list[str], list[str]]:
+    """The months and the published cells of the incident rows ``where`` selects: the only
+    (month, cell) values a change of those rows can alter (PostGIS)."""
+    rows = c.execute(
+        f"SELECT DISTINCT {_MONTH}, pub_cell FROM incidents WHERE ({where}) "  # type: ignore[arg-type]
+        "AND t_from IS NOT NULL",
+        tuple(params),
+    ).fetchall()
+    return sorted({str(m) for m, _ in rows}), sorted({str(p) for _, p in rows if p is not None})
+
+
+def write(
+    c: psycopg.Connection[Any], which: Sequence[str], cells: Sequence[str] | None = None
+) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
-    transaction, PostGIS)."""
-    if not which:
+    transaction, PostGIS), only of ``cells`` when given (:func:`touched`: a batch's commit
+    rewrites the cells it changed, not every cell of fifteen periods)."""
+    if not which or (cells is not None and not cells):
         return
     # concurrent writers rewrite one month after the other: each statement below then sees
     # the rows the other committed (READ COMMITTED), so a month is never written twice
     c.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
     lo, hi = _span(which)
     # grouped in the server: police.uk rows of one cell and month share their time
+    in_cells = "pub_cell IS NOT NULL" if cells is None else "pub_cell = ANY(%s)"
     found = c.execute(
-        "SELECT pub_cell, source, t_from, time_precision, COUNT(*) FROM incidents "
-        "WHERE t_from >= %s AND t_from < %s AND current = 1 AND pub_cell IS NOT NULL "
+        "SELECT pub_cell, source, t_from, time_precision, COUNT(*) FROM incidents "  # type: ignore[arg-type]
+        f"WHERE t_from >= %s AND t_from < %s AND current = 1 AND {in_cells} "
         f"AND {_VISIBLE} GROUP BY pub_cell, source, t_from, time_precision",
-        (lo, hi),
+        (lo, hi) if cells is None else (lo, hi, list(cells)),
     ).fetchall()
     rows = pd.DataFrame(found, columns=["cell", "source", "t_from", "time_precision", "n"])
-    _rewrite(_Sql(c, pg=True), which, rows)
+    _rewrite(_Sql(c, pg=True), which, rows, cells)
 
 
 def refresh(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> None:

@@ -41,17 +41,17 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
 
-from .._errors import NotFoundError, StoreError
+from .._errors import StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
+from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
 from ._sqlite_rows import (
     DETAIL_SQL,
     SAME_AS,
@@ -169,59 +169,7 @@ SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (prof
 # 5: shared detail texts in `details` (incidents.detail_id): a police.uk row is 40 % smaller
 
 
-_VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 _MINE: Final = "batch_id = ? OR superseded_by = ?"  # a batch's rows and those it replaced
-_COUNTS: Final = ("rows", "accepted", "quarantined", "no_location", "updated")
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One import batch as recorded in the store."""
-
-    batch_id: int
-    source: str
-    file_name: str | None
-    file_sha256: str
-    status: str
-    rows: int
-    accepted: int
-    quarantined: int
-    no_location: int
-    updated: int
-    reasons: dict[str, int]
-    started_at: str
-    finished_at: str | None
-    rolled_back_at: str | None
-    #: What else the import said: ``options`` (the reading settings it used),
-    #: ``located_preferred``, ``ignored_columns``.
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantineRecord:
-    """One quarantined input row."""
-
-    batch_id: int
-    row: int
-    column: str | None
-    reason_code: str
-    reason: str
-    source: str | None
-    raw: dict[str, str]
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``geosafe quarantine --format json`` object."""
-        return {
-            "batch_id": self.batch_id,
-            "row": self.row,
-            "column": self.column,
-            "reason_code": self.reason_code,
-            "reason": self.reason,
-        }
-
-
-def _utcnow() -> str:
-    return pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -243,7 +191,7 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
-class Store(SqliteInterface):
+class Store(SqliteInterface, CommonReads):
     """SQLite incident store (WAL). ``Store(path)`` creates the file and schema if needed.
 
     Parameters
@@ -338,50 +286,6 @@ class Store(SqliteInterface):
         self._conn.execute("COMMIT")
 
     # ---------------------------------------------------------------------------- batches
-
-    def find_batch(self, source: str, sha256: str) -> Batch | None:
-        """The committed batch that imported these bytes for this source, if any."""
-        row = self._conn.execute(
-            "SELECT * FROM batches WHERE source = ? AND file_sha256 = ? AND status = 'committed' "
-            "ORDER BY batch_id LIMIT 1",
-            (source, sha256),
-        ).fetchone()
-        return None if row is None else self._batch(row)
-
-    def _batch(self, row: Sequence[Any]) -> Batch:
-        cols = [d[0] for d in self._conn.execute("SELECT * FROM batches LIMIT 0").description]
-        rec = dict(zip(cols, row, strict=True))
-        return Batch(
-            batch_id=rec["batch_id"],
-            source=rec["source"],
-            file_name=rec["file_name"],
-            file_sha256=rec["file_sha256"],
-            status=rec["status"],
-            rows=rec["rows"],
-            accepted=rec["accepted"],
-            quarantined=rec["quarantined"],
-            no_location=rec["no_location"],
-            updated=rec["updated"],
-            reasons=json.loads(rec["reasons"] or "{}"),
-            started_at=rec["started_at"],
-            finished_at=rec["finished_at"],
-            rolled_back_at=rec["rolled_back_at"],
-            extra=json.loads(rec["extra"] or "{}"),
-        )
-
-    def batches(self, *, include_aborted: bool = False) -> list[Batch]:
-        """Import batches, oldest first (staging and aborted ones only when asked)."""
-        where = "" if include_aborted else "WHERE status IN ('committed', 'rolled_back')"
-        rows = self._conn.execute(f"SELECT * FROM batches {where} ORDER BY batch_id").fetchall()
-        return [self._batch(r) for r in rows]
-
-    def batch(self, batch_id: int) -> Batch:
-        """One batch by id."""
-        row = self._conn.execute("SELECT * FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
-        if row is None:
-            msg = f"batch {batch_id!r} does not exist; see `geosafe batch list`."
-            raise NotFoundError(msg)
-        return self._batch(row)
 
     def recover(self) -> list[int]:
         """Abort staging batches whose importing process is gone: delete their rows.
@@ -587,11 +491,7 @@ class Store(SqliteInterface):
 
         Versions that the batch's updates had superseded become current again.
         """
-        self.recover()
-        batch = self.batch(batch_id)
-        if batch.status != "committed":
-            msg = f"batch {batch_id!r} is {batch.status!r}; only a committed batch can be rolled back."
-            raise StoreError(msg)
+        self._to_roll_back(batch_id)
         with self._tx() as c:
             months = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
             c.execute(
@@ -609,13 +509,6 @@ class Store(SqliteInterface):
         return self.batch(batch_id)
 
     # ---------------------------------------------------------------------------- lookups
-
-    def has_source(self, source: str) -> bool:
-        """Whether any committed incident of this source exists."""
-        row = self._conn.execute(
-            f"SELECT 1 FROM incidents WHERE source = ? AND {_VISIBLE} LIMIT 1", (source,)
-        ).fetchone()
-        return row is not None
 
     def versions(self, source: str, refs: Sequence[str]) -> pd.DataFrame:
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
@@ -667,50 +560,16 @@ class Store(SqliteInterface):
         include_history
             Also superseded versions (police.uk updates).
         """
-        where = [f"{_VISIBLE}"]
-        params: list[Any] = []
-        if not include_history:
-            where.append("current = 1")
-        if sources is not None:
-            srcs = [s.replace("-", "_") for s in sources]
-            where.append(f"source IN ({', '.join('?' * len(srcs))})")
-            params.extend(srcs)
-        if bbox is not None:
-            x0, y0, x1, y1 = (float(v) for v in bbox)
-            where.append("minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?")
-            params.extend([x1, x0, y1, y0])
-        for bound, op in ((start, ">="), (end, "<")):
-            if bound is not None:
-                where.append(f"t_from {op} ?")
-                params.append(_epoch(bound))
-        if with_location:
-            where.append("minx IS NOT NULL")
+        filters = (sources, bbox, start, end, with_location, include_history)
+        where, params = self._incident_filters(*filters)
         cols = ", ".join(
             f"{DETAIL_SQL} AS detail" if c == "detail" else f"{_disk(c)} AS {c}"
             for c in ROW_COLUMNS
             if c not in ("row_no", "row_hash", "current")
         )
-        sql = f"SELECT batch_id, {cols} FROM incidents WHERE {' AND '.join(where)} ORDER BY id"
+        sql = f"SELECT batch_id, {cols} FROM incidents WHERE {where} ORDER BY id"
         df = pd.read_sql_query(sql, self._conn, params=params)
         return rows_to_frame(df)
-
-    def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
-        """Quarantined rows of committed (or rolled-back) batches, by batch and row."""
-        sql = (
-            "SELECT q.batch_id, q.row_no, q.col, q.reason_code, q.reason, q.source, q.raw "
-            "FROM quarantine q JOIN batches b ON b.batch_id = q.batch_id "
-            "WHERE b.status IN ('committed', 'rolled_back')"
-        )
-        params: tuple[Any, ...] = ()
-        if batch_id is not None:
-            self.batch(batch_id)
-            sql += " AND q.batch_id = ?"
-            params = (batch_id,)
-        rows = self._conn.execute(sql + " ORDER BY q.batch_id, q.row_no", params).fetchall()
-        return [
-            QuarantineRecord(b, r, c, code, reason, s, json.loads(raw or "{}"))
-            for b, r, c, code, reason, s, raw in rows
-        ]
 
     # ---------------------------------------------------------------------------- removal
 
@@ -757,23 +616,9 @@ class Store(SqliteInterface):
             drop_unused_details(c)
         return int(n)
 
-    def counts(self) -> dict[str, int]:
-        """Current committed incidents per source."""
-        rows = self._conn.execute(
-            f"SELECT source, COUNT(*) FROM incidents WHERE current = 1 AND {_VISIBLE} GROUP BY source"
-        ).fetchall()
-        return {s: int(n) for s, n in rows}
-
 
 def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
     """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
     place of the long text refs; lookups also compare the ref itself."""
     arr = np.asarray(refs, dtype=object)
     return pd.util.hash_array(arr, categorize=False).view(np.int64)
-
-
-def _epoch(value: pd.Timestamp | str) -> float:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("Europe/London")
-    return ts.timestamp()

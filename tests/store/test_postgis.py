@@ -46,12 +46,12 @@ def _dir_file(path: Path, groups: list[tuple[str, str, int]], prefix: str) -> Pa
     return path
 
 
-def _published(url: str) -> dict[tuple[str, str], float | None]:
+def _published(url: str, source: str = "dir") -> dict[tuple[str, str], float | None]:
     frame = read_published_counts(url)
     return {
         (r.cell, r.month): (None if r.suppressed else r.count)
         for r in frame.itertuples()
-        if r.source == "dir"
+        if r.source == source
     }
 
 
