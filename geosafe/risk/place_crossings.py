@@ -240,7 +240,27 @@ def summarise(cross: pd.DataFrame) -> list[dict[str, Any]]:
 
 # -- published (non-analyst) view ----------------------------------------------------------
 def _cells_of_line(line: BaseGeometry) -> list[tuple[str, float]]:
-    """H3 res-8 cells a line passes, each with the distance along the line it enters."""
+    """H3 res-8 cells a line passes, each with the distance along the line it enters.
+
+    A leg is not always one line: a multi-part line is walked part after part (distances
+    added up), and a point (a leg with no length, e.g. a wait at a stop) is in its own cell
+    at distance 0."""
+    if line.is_empty:
+        return []
+    if line.geom_type != "LineString":
+        if line.geom_type == "Point" or line.length == 0:
+            x, y = shapely.get_coordinates(line)[:1].T
+        else:
+            seen_parts: dict[str, float] = {}
+            offset = 0.0
+            for part in getattr(line, "geoms", ()):
+                if part.geom_type == "LineString" or hasattr(part, "geoms"):
+                    for c, d in _cells_of_line(part):
+                        seen_parts.setdefault(c, offset + d)
+                    offset += part.length
+            return list(seen_parts.items())
+        lon, lat = _TO_WGS.transform(x, y)
+        return [(h3.latlng_to_cell(float(lat[0]), float(lon[0]), _RES), 0.0)]
     steps = np.linspace(0.0, line.length, max(2, int(line.length // _STEP_M) + 1))
     pts = shapely.line_interpolate_point(line, steps)
     x, y = shapely.get_coordinates(pts).T
