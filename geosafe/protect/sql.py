@@ -14,6 +14,7 @@ store with a ``url``/``dsn`` attribute, or a ``postgresql://`` URL, is PostgreSQ
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from typing import Any
 from .._errors import StoreError
 
 __all__ = ["Database", "database_for"]
+
+_CREATE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
 class Database:
@@ -56,10 +59,24 @@ class Database:
             conn.close()
 
     def execute_script(self, statements: Sequence[str]) -> None:
-        """Run DDL statements in one transaction."""
+        """Run DDL statements in one transaction; a ``CREATE TABLE IF NOT EXISTS`` of a table
+        that exists is skipped (PostgreSQL checks the CREATE privilege on the schema before it
+        looks: a team server's logins have none, the migrations made the tables)."""
+        todo = [s for s in statements if not self._exists(s)]
+        if not todo:
+            return
         with self.transaction() as cur:
-            for s in statements:
+            for s in todo:
                 cur.execute(s)
+
+    def _exists(self, statement: str) -> bool:
+        found = _CREATE.match(statement)
+        if found is None:
+            return False
+        if self.dialect == "sqlite":
+            return self.has_table(found.group(1))
+        # by name, whatever this login may read (information_schema lists only those)
+        return bool(self.query("SELECT to_regclass(?) IS NOT NULL", [found.group(1)])[0][0])
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read."""
