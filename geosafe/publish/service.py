@@ -368,13 +368,21 @@ class LayerService:
 
         def build() -> Layer:
             log.info("building layer %s %s (%s)", collection, params, role or "full")
-            with gate() if gate is not None else contextlib.nullcontext():
-                if public:
-                    return public_layers.public_layer(self, collection, params, principal)
-                return BUILDERS[collection](self, params)
+            if public:
+                return public_layers.public_layer(self, collection, params, principal)
+            return BUILDERS[collection](self, params)
 
-        layer: Layer = self.memo(key, build)
-        return layer
+        if gate is None:
+            return self.memo(key, build)  # type: ignore[no-any-return]
+        with self._lock:
+            if key in self._cache:  # cached: served without a slot
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[no-any-return]
+        # the slot is taken BEFORE the build lock, as the middleware's heavy requests (maps,
+        # reports) take theirs before they ask for a layer: a build lock held while waiting
+        # for a slot deadlocked with a map holding the slots while waiting for that build
+        with gate():
+            return self.memo(key, build)  # type: ignore[no-any-return]
 
     def clear(self) -> None:
         """Drop every cached layer."""

@@ -161,3 +161,41 @@ def test_kept_read_connection_is_per_thread_and_follows_a_removed_file(tmp_path:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with db.connect() as con:  # a new file, with its schema
         assert con is not a and con.execute("SELECT x FROM t").fetchall() == []
+
+
+def test_a_build_waiting_for_a_slot_does_not_hold_the_layer_a_map_waits_for(
+    demo_db: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """A map or report takes its heavy slot in the middleware, then asks for a layer; an item
+    read asking for the same uncached layer took the layer's build lock first, then waited
+    for a slot: each waited for the other until the slot wait ran out (a 4-worker load test
+    hung for its 600 s wait). The slot is now taken before the build lock."""
+    from api import create_app
+    from api.settings import ServiceSettings
+    from geosafe._errors import LimitExceededError
+    from geosafe.publish.catalogue import DEFAULT_PARAMS
+
+    settings = ServiceSettings(db=demo_db, data_dir=data_dir, work_dir=tmp_path / "work")
+    access = AccessSettings(heavy_slots=1, heavy_wait_s=5.0, token_db=tmp_path / "tokens.sqlite")
+    app = create_app(settings, access=access)
+    layers = app.state.services.layers
+    gate = app.state.access.heavy
+    ticket = gate.acquire()  # the map's request holds the only slot
+    item_result: list[object] = []
+
+    def item_read() -> None:  # an item read of the same layer: needs the slot to build it
+        try:
+            item_result.append(layers.layer("h3-cells", DEFAULT_PARAMS, gate=gate.slot))
+        except LimitExceededError as exc:
+            item_result.append(exc)
+
+    reader = threading.Thread(target=item_read)
+    reader.start()
+    reader.join(timeout=0.5)  # it is now waiting for the slot
+    try:
+        built = layers.layer("h3-cells", DEFAULT_PARAMS)  # the map's own build, no gate
+    finally:
+        gate.release(ticket)
+    reader.join(timeout=30)
+    assert not reader.is_alive()
+    assert item_result and item_result[0] is built, item_result  # served from the cache
