@@ -54,7 +54,7 @@ from ..hotspots.kde import (
     _smooth,
     grid_for,
     point_set,
-    spread_groups,
+    spread_parts,
     study_area_mask,
 )
 from ..incident import CRS_BNG
@@ -330,14 +330,9 @@ def _bin_part(ps: _Points, grid: Grid) -> dict[str, Any]:
     sharp = ps.spread <= 0
     out: dict[str, Any] = {"sharp": _bin_sparse(grid, ps.x[sharp], ps.y[sharp], ps.w[sharp])}
     groups: dict[int, tuple[np.ndarray, np.ndarray, float, int]] = {}
-    if (~sharp).any():
-        radii = ps.spread[~sharp]
-        gid = spread_groups(radii)
-        xs, ys, ws = ps.x[~sharp], ps.y[~sharp], ps.w[~sharp]
-        for g in np.unique(gid):
-            sel = gid == g
-            i, v = _bin_sparse(grid, xs[sel], ys[sel], ws[sel])
-            groups[int(g)] = (i, v, float(radii[sel].sum()), int(sel.sum()))
+    for g, x, y, w, radii in spread_parts(ps):
+        i, v = _bin_sparse(grid, x, y, w)
+        groups[g] = (i, v, float(radii.sum()), len(radii))
     out["spread"] = groups
     _, _, on_grid = grid.cell_index(ps.x, ps.y)
     out["outside_grid"] = int((~on_grid).sum())

@@ -55,7 +55,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -392,22 +392,35 @@ def spread_groups(radii: np.ndarray) -> np.ndarray:
     return np.round(np.log(radii) / math.log(1.05)).astype(np.int64)
 
 
+def spread_parts(
+    ps: Any,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The spread (coarse) records of ``ps`` (a :class:`PointSet`, or the Dask engine's
+    partition points: anything with ``x``, ``y``, ``w`` and ``spread`` arrays) by
+    :func:`spread_groups`: ``(group, x, y, w,
+    radii)`` per group; both engines bin each part and convolve it with one disc."""
+    coarse = ps.spread > 0
+    if not coarse.any():
+        return
+    radii = ps.spread[coarse]
+    gid = spread_groups(radii)
+    xs, ys, ws = ps.x[coarse], ps.y[coarse], ps.w[coarse]
+    for g in np.unique(gid):
+        sel = gid == g
+        yield int(g), xs[sel], ys[sel], ws[sel], radii[sel]
+
+
 def _density_grid(
     grid: Grid, ps: PointSet, *, bandwidth: float, kernel: str
 ) -> tuple[np.ndarray, float]:
     """Density per m² on the grid, and the weight that fell outside it."""
     sharp = ps.spread <= 0
     binned, lost = _bin_linear(grid, ps.x[sharp], ps.y[sharp], ps.w[sharp])
-    if (~sharp).any():
-        # spread coarse records over a disc of their precision radius (grouped to 5 % steps)
-        radii = ps.spread[~sharp]
-        groups = spread_groups(radii)
-        xs, ys, ws = ps.x[~sharp], ps.y[~sharp], ps.w[~sharp]
-        for g in np.unique(groups):
-            sel = groups == g
-            b, lo = _bin_linear(grid, xs[sel], ys[sel], ws[sel])
-            lost += lo
-            binned += fftconvolve_same(b, _disc(grid.cell, float(radii[sel].mean())))
+    # spread coarse records over a disc of their precision radius (grouped to 5 % steps)
+    for _, x, y, w, radii in spread_parts(ps):
+        b, lo = _bin_linear(grid, x, y, w)
+        lost += lo
+        binned += fftconvolve_same(b, _disc(grid.cell, float(radii.mean())))
     kern = _kernel_grid(grid.cell, bandwidth, kernel)
     return _smooth(binned, kern), lost
 
