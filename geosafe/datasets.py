@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import ConfigurationError
@@ -20,6 +19,7 @@ from .settings import default_data_dir
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def _gpkg_frame(path: Path, layer: str) -> gpd.GeoDataFrame | None:
     import sqlite3
 
     import geopandas as gpd
+    import pandas as pd
 
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -203,6 +204,8 @@ def parks(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
 
 @functools.cache
 def _bus_stops(data_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.read_csv(_need(data_dir / "tfl" / "bus_stops.csv.gz"), dtype=str, keep_default_na=False)
     for col in ("Location_Easting", "Location_Northing"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
@@ -214,11 +217,14 @@ def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
     """TfL bus stops (2025): ``Stop_Code_LBSL``, ``Naptan_Atco``, ``Stop_Name``,
     ``Location_Easting``/``Location_Northing`` (BNG metres; some are 0,0 in TfL's own list),
     ``Heading``, ``in_demo_area``."""
+
     return _bus_stops(_dir(data_dir)).copy()
 
 
 @functools.cache
 def _bus_sequences(data_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.read_csv(
         _need(data_dir / "tfl" / "bus_sequences.csv"), dtype=str, keep_default_na=False
     )
@@ -230,12 +236,14 @@ def _bus_sequences(data_dir: Path) -> pd.DataFrame:
 def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
     """TfL stop sequences (2019) of the routes serving the demo area: ``Route``, ``Run``
     (direction 1 or 2), ``Sequence``, stop codes, name and BNG position."""
+
     return _bus_sequences(_dir(data_dir)).copy()
 
 
 @functools.cache
 def _schools(data_dir: Path) -> gpd.GeoDataFrame:
     import geopandas as gpd
+    import pandas as pd
 
     df = pd.read_csv(_need(data_dir / "schools" / "schools.csv"), dtype={"urn": str, "pupils": str})
     df["in_demo_area"] = df["in_demo_area"] == 1
@@ -255,6 +263,8 @@ def schools(data_dir: Path | str | None = None, *, demo_only: bool = False) -> g
 @functools.cache
 def _postcodes(data_dir: Path) -> pd.DataFrame:
     # the bundled Code-Point extract, or an area's table (from ONSPD or Code-Point)
+    import pandas as pd
+
     found = sorted((data_dir / "postcodes").glob("*.csv.gz"))
     src = found[0] if found else data_dir / "postcodes" / "codepoint_n_en.csv.gz"
     df = pd.read_csv(_need(src), dtype=str)
@@ -268,6 +278,7 @@ def postcodes(data_dir: Path | str | None = None) -> pd.DataFrame:
     """Code-Point Open (2014) centroids for postcode areas N and EN, indexed by the postcode
     without spaces (``"N227AY"``): ``postcode``, ``quality``, ``easting``, ``northing``,
     ``district``, ``ward`` (GSS codes)."""
+
     return _postcodes(_dir(data_dir))
 
 

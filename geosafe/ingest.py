@@ -13,10 +13,12 @@ of rows and take a vectorised path (chunks of 100,000 rows, :mod:`geosafe.source
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
 import logging
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
-from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
 
 from ._errors import ImportFileError
 from ._validate import Problem
@@ -40,12 +39,16 @@ from .store import Store
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], object]
+
+_LONDON: Final = zoneinfo.ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,9 @@ def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) 
 
 def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
     """Accepted incidents as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
+    import pandas as pd
+    from shapely.geometry import Point
+
     recs = []
     for number, inc, h in items:
         geom = inc.geometry
@@ -542,32 +548,30 @@ def _import_police(
         sha256=sha,
     )
     _roll_back_for_force(store, replace)
-    lookup = (
-        (lambda refs: store.versions("police_uk", refs)) if store.has_source("police_uk") else None
-    )
+    versions = getattr(store, "version_rows", store.versions)
+    lookup = (lambda refs: versions("police_uk", refs)) if store.has_source("police_uk") else None
     dedupe = puk.Deduper(lookup)
-    now = pd.Timestamp.now(tz="Europe/London")
+    now = dt.datetime.now(_LONDON)
     counts = Counter({"rows": 0, "accepted": 0, "quarantined": 0, "no_location": 0, "updated": 0})
     reasons: Counter[str] = Counter()
     supersede: list[int] = []
     extra: dict[str, Any] = {"options": options, "located_preferred": 0, "ignored_columns": []}
-    check = functools.partial(
-        puk.check_chunk,
-        header=header,
-        aoi=aoi,
-        now=now,
-        max_text=settings.max_text_length,
-        aoi_margin_m=settings.aoi_margin_m,
-    )
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
-    ahead = _checked_ahead(chunks, check)
+    ahead = _read_ahead(chunks)
     try:
-        for k, checked in enumerate(ahead):
-            chunk = checked.chunk
+        for k, chunk in enumerate(ahead):
             if k == 0:  # a bulk load into an empty store builds its indexes at the end
-                store.defer_indexes(int(chunk.attrs.get("file_lines", 0)))
-                extra["ignored_columns"] = list(chunk.attrs.get("ignored_columns", ()))
-            res = puk.finish_chunk(checked, header=header, dedupe=dedupe)
+                store.defer_indexes(chunk.file_lines)
+                extra["ignored_columns"] = list(chunk.ignored_columns)
+            res = puk.process_chunk(
+                chunk,
+                header=header,
+                dedupe=dedupe,
+                aoi=aoi,
+                now=now,
+                max_text=settings.max_text_length,
+                aoi_margin_m=settings.aoi_margin_m,
+            )
             store.stage(batch_id, res.rows)
             if res.problems:
                 store.stage_quarantine(batch_id, "police_uk", res.problems)
@@ -590,24 +594,22 @@ def _import_police(
     return _result("police_uk", sha, path, store.batch(batch_id), duplicate=False)
 
 
-def _checked_ahead(
-    chunks: Iterator[pd.DataFrame], check: Callable[[pd.DataFrame], puk.CheckedChunk]
-) -> Generator[puk.CheckedChunk, None, None]:
-    """Each chunk read and checked (:func:`~geosafe.sources.police_uk.check_chunk`) one ahead
-    in a worker thread, so reading and checking the next chunk overlaps writing this one
-    (SQLite and the CSV tokenizer release the GIL). Deduping and staging stay in the calling
-    thread, in file order; an error in the worker is raised here."""
+def _read_ahead(chunks: Iterator[puk.TextChunk]) -> Generator[puk.TextChunk, None, None]:
+    """Each chunk read one ahead in a worker thread, so reading the next chunk (the CSV
+    tokenizer, polars' reader and the id hashes: mostly outside the GIL) overlaps checking
+    and writing this one (SQLite releases the GIL while it steps). Checks, the ref rule and
+    the store stay in the calling thread, in file order; an error in the worker is raised
+    here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def step() -> puk.CheckedChunk | None:
-        chunk = next(chunks, None)
-        return None if chunk is None else check(chunk)
+    def step() -> puk.TextChunk | None:
+        return next(chunks, None)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geosafe-read") as pool:
         pending = pool.submit(step)
-        while (checked := pending.result()) is not None:
+        while (chunk := pending.result()) is not None:
             pending = pool.submit(step)
-            yield checked
+            yield chunk
 
 
 # -------------------------------------------------------------------------------- no store
@@ -639,6 +641,8 @@ def read_incidents(
     geopandas.GeoDataFrame
         Columns :data:`~geosafe.incident.FRAME_COLUMNS`, EPSG:27700, ``batch_id`` null.
     """
+    import pandas as pd
+
     key = normalise_source(source)
     settings = settings or IngestSettings()
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
@@ -647,7 +651,7 @@ def read_incidents(
     dropped: Counter[str] = Counter()
     if key == "police_uk":
         dedupe = puk.Deduper(None)
-        now = pd.Timestamp.now(tz="Europe/London")
+        now = dt.datetime.now(_LONDON)
         superseded: set[int] = set()
         offset = 0
         for p in files:
@@ -657,8 +661,8 @@ def read_incidents(
             last = 0
             for chunk in chunks:
                 # row numbers unique across the files, so updates can point at any of them
-                chunk.index = chunk.index + offset
-                last = int(chunk.index[-1]) if len(chunk) else last
+                chunk.rows_no = chunk.rows_no + offset
+                last = int(chunk.rows_no[-1]) if len(chunk) else last
                 res = puk.process_chunk(
                     chunk,
                     header=header,
@@ -669,7 +673,7 @@ def read_incidents(
                     aoi_margin_m=settings.aoi_margin_m,
                 )
                 superseded.update(res.supersede_rows)
-                frames.append(res.rows)
+                frames.append(res.rows.to_frame())
                 dropped.update(q[2] for q in res.problems)
             offset = max(offset, last)
         if frames:

@@ -28,11 +28,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from ..incident import FLAG_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FLAGS_BY_SOURCE",
@@ -107,6 +108,7 @@ def split_links(batch_id: int, rows: pd.DataFrame) -> tuple[pd.DataFrame, Links]
     ``people_links``. Flag states and named places stay in ``detail`` too (the record's own
     view). police.uk rows carry none of them and are passed through untouched.
     """
+
     links = Links()
     if rows.empty or not rows["source"].ne("police_uk").any():
         return rows, links

@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from .._errors import StoreError
-from ..incident import ROW_COLUMNS, rows_to_frame
+from .._siphash import hash_array
+from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
@@ -61,11 +61,13 @@ from ._sqlite_rows import (
     py_values,
     same_numbers,
     share_details,
+    sql_literal,
 )
 from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["ROW_COLUMNS", "Batch", "QuarantineRecord", "Store"]
 
@@ -372,37 +374,62 @@ class Store(SqliteInterface, CommonReads):
                 for stmt in _DEFERRABLE.strip().splitlines():
                     c.execute(stmt)
 
-    def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
-        """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
+    def stage(self, batch_id: int, rows: StagedRows | pd.DataFrame) -> None:
+        """Write incident rows (columns :data:`ROW_COLUMNS`, as :class:`StagedRows` or a
+        DataFrame) into a staging batch."""
         if rows.empty:
             return
-        rows, links = profile_tables.split_links(batch_id, rows)
+        links = None
+        if not isinstance(rows, StagedRows) or not (
+            rows.is_constant("source") and rows.columns["source"] == "police_uk"
+        ):  # people, flag states and named places (never in police.uk rows)
+            frame = rows.to_frame() if isinstance(rows, StagedRows) else rows
+            frame, links = profile_tables.split_links(batch_id, frame)
+            rows = frame
+        staged = StagedRows.of(rows)
         with self._tx() as c:
-            columns = {col: rows[col] for col in ROW_COLUMNS}
-            columns["detail"], columns["detail_id"] = share_details(c, rows["detail"])
-            # columns holding one value for every row are written as SQL literals, not bound
-            # per row (police.uk rows have ten such columns): binding is most of the cost
-            # and a point's max corner (the same numbers as its min corner) reuses their
-            # parameter
-            names = ["batch_id", "ref_key"]
-            values: list[str] = [str(int(batch_id)), "?1"]
-            data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
-            param: dict[str, str] = {}
-            for col, series in columns.items():
-                names.append(_disk(col))
-                literal = constant_literal(series)
-                twin = SAME_AS.get(col)
-                if literal is not None:
-                    values.append(literal)
-                elif twin in param and same_numbers(series, columns[twin]):
-                    values.append(param[twin])
-                else:
-                    data.append(py_values(series))
-                    param[col] = f"?{len(data)}"
-                    values.append(param[col])
-            sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
-            c.executemany(sql, zip(*data, strict=True))
-            profile_tables.write_links(c, links)
+            self._insert_rows(c, batch_id, staged)
+            if links is not None:
+                profile_tables.write_links(c, links)
+
+    def _insert_rows(self, c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
+        detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
+        # columns holding one value for every row are written as SQL literals, not bound per
+        # row (police.uk rows have ten such columns): binding is most of the cost, and a
+        # point's max corner (the same numbers as its min corner) reuses their parameter
+        key = rows.columns.get("ref_key")
+        if key is None:
+            key = ref_keys(rows.values("source_ref"))
+        names = ["batch_id", "ref_key"]
+        values: list[str] = [str(int(batch_id)), "?1"]
+        data: list[list[Any]] = [key.tolist()]
+        param: dict[str, np.ndarray] = {}
+        placeholder: dict[str, str] = {}
+        for col in (*ROW_COLUMNS, "detail_id"):
+            names.append(_disk(col))
+            if col in ("detail", "detail_id"):
+                column = detail if col == "detail" else detail_id
+                if column is None:
+                    values.append("NULL")
+                    continue
+            elif rows.is_constant(col):
+                values.append(sql_literal(rows.columns[col]))
+                continue
+            else:
+                column = rows.values(col)
+            literal = constant_literal(column) if len(column) else "NULL"
+            twin = SAME_AS.get(col)
+            if literal is not None:
+                values.append(literal)
+            elif twin in param and same_numbers(column, param[twin]):
+                values.append(placeholder[twin])
+            else:
+                data.append(py_values(column))
+                param[col] = column
+                placeholder[col] = f"?{len(data)}"
+                values.append(placeholder[col])
+        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
+        c.executemany(sql, zip(*data, strict=True))
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
@@ -514,9 +541,16 @@ class Store(SqliteInterface, CommonReads):
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
         ``occurred_from`` (epoch seconds), ``current``, ``located`` (1 when it has a
         location)."""
+        import pandas as pd
+
         cols = ["id", "source_ref", "row_hash", "occurred_from", "current", "located"]
+        return pd.DataFrame(self.version_rows(source, refs), columns=cols)
+
+    def version_rows(self, source: str, refs: Sequence[str]) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as ``(id, source_ref, row_hash, occurred_from, current,
+        located)`` tuples (no pandas)."""
         if not refs:
-            return pd.DataFrame(columns=cols)
+            return []
         c = self._conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _refs (k INTEGER PRIMARY KEY, ref TEXT)")
         c.execute("DELETE FROM _refs")
@@ -529,7 +563,7 @@ class Store(SqliteInterface, CommonReads):
             (source,),
         ).fetchall()
         c.execute("DELETE FROM _refs")
-        return pd.DataFrame(rows, columns=cols)
+        return rows
 
     # ---------------------------------------------------------------------------- reads
 
@@ -568,6 +602,8 @@ class Store(SqliteInterface, CommonReads):
             if c not in ("row_no", "row_hash", "current")
         )
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {where} ORDER BY id"
+        import pandas as pd
+
         df = pd.read_sql_query(sql, self._conn, params=params)
         return rows_to_frame(df)
 
@@ -620,5 +656,4 @@ class Store(SqliteInterface, CommonReads):
 def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
     """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
     place of the long text refs; lookups also compare the ref itself."""
-    arr = np.asarray(refs, dtype=object)
-    return pd.util.hash_array(arr, categorize=False).view(np.int64)
+    return hash_array([r if isinstance(r, str) else str(r) for r in refs]).view(np.int64)

@@ -1,0 +1,337 @@
+"""Reading a police.uk CSV into chunks of text columns (:class:`TextChunk`), without pandas.
+
+Two readers give the same chunks:
+
+- Python's ``csv`` module (C tokenizer): any encoding, undecodable bytes kept as lone
+  surrogates, ragged rows kept with their own field count, blank lines skipped (not rows).
+  Used for small files (no start-up cost) and for any file the other reader cannot take.
+- polars' multithreaded CSV reader (imported only then), for large UTF-8 files without
+  quote characters, blank lines or ragged rows: :func:`scan` checks each of those on the
+  bytes first (the field count of every line from the comma and newline positions), so both
+  readers see the same rows.
+
+Every column but ``Crime ID`` arrives factorized (each distinct text once, a code per row):
+the checks look at distinct values and map the answer to rows with the codes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .._errors import ImportFileError
+from .._siphash import hash_array, hash_fixed_width
+from ._read import decode
+
+__all__ = ["Factorized", "FileScan", "TextChunk", "csv_chunks", "header", "polars_chunks", "scan"]
+
+#: A column factorized: (code per row, distinct values in order of first appearance).
+Factorized = tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]
+
+#: Bytes of the control characters the checks look for (single bytes in UTF-8 and in the
+#: 8-bit encodings alike: a multi-byte UTF-8 sequence never holds a byte below 0x80).
+CONTROL_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_SURROGATE_LOW: Final = "\udc80"
+_BLOCK: Final = 1 << 22
+
+#: Smallest file (bytes) read with polars; below it the ``csv`` module is faster than
+#: importing polars (~0.15 s).
+POLARS_MIN_BYTES: Final = int(os.environ.get("GEOSAFE_INGEST_POLARS_MIN_BYTES", 16 << 20))
+
+
+@dataclass
+class TextChunk:
+    """One chunk of rows as text.
+
+    Attributes
+    ----------
+    rows_no
+        1-based data row numbers (blank lines are not rows).
+    ids
+        The ``Crime ID`` cells as read.
+    fac
+        Every other standard column, factorized.
+    bad_fields
+        Ragged rows (another number of fields than the header).
+    bad_column
+        The first standard column holding undecodable bytes, or None, per row.
+    id_hash
+        :func:`geosafe._siphash.hash_array` of ``ids`` when the reader computed it.
+    """
+
+    rows_no: npt.NDArray[np.int64]
+    ids: npt.NDArray[np.object_]
+    fac: dict[str, Factorized]
+    bad_fields: npt.NDArray[np.bool_]
+    bad_column: npt.NDArray[np.object_]
+    id_hash: npt.NDArray[np.uint64] | None = None
+    control_free: bool = False
+    file_lines: int = 0
+    ignored_columns: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.rows_no)
+
+    def column(self, name: str) -> npt.NDArray[np.object_]:
+        """A standard column's text per row."""
+        if name == "Crime ID":
+            return self.ids
+        codes, uniques = self.fac[name]
+        return uniques[codes] if len(uniques) else np.full(len(codes), "", dtype=object)
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one streamed pass over the bytes found (:func:`scan`)."""
+
+    strict: bool  # decodes without error
+    control_free: bool  # no control character at all (the per-cell check is skipped)
+    lines: int  # line breaks (about the number of rows)
+    regular: bool  # no quote character, no blank line, every line has the header's fields
+
+
+def _opener(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _regular_block(block: bytes, carry: int, fields: int) -> tuple[bool, int]:
+    """Whether every line ending in ``block`` has ``fields - 1`` commas (``carry`` commas
+    of the line begun in the block before), and the commas of the line left open."""
+    buf = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    commas = np.flatnonzero(buf == 44)
+    before = np.searchsorted(commas, ends)  # commas before each line end
+    per_line = np.diff(before, prepend=0)
+    per_line[:1] += carry
+    ok = bool((per_line == fields - 1).all())
+    return ok, len(commas) - (int(before[-1]) if len(ends) else 0) + (0 if len(ends) else carry)
+
+
+def scan(path: Path, encoding: str, *, fields: int, check_lines: bool) -> FileScan:
+    """One streamed pass at C speed: decoding, control characters, line breaks and, when
+    ``check_lines``, whether every line is a plain row of ``fields`` fields (what the polars
+    reader needs). The header line is checked too (it has ``fields`` names)."""
+    dec = codecs.getincrementaldecoder(
+        "utf-8-sig" if encoding.lower().startswith("utf") else encoding
+    )()
+    # the byte scan speaks for characters only in encodings that write them as these bytes
+    ascii_like = CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == CONTROL_BYTES
+    strict, control_free, lines, regular = True, True, 0, check_lines
+    carry, last = 0, b"\n"
+    try:
+        with _opener(path) as fh:
+            for block in iter(lambda: fh.read(_BLOCK), b""):
+                lines += block.count(b"\n")
+                if control_free and len(block.translate(None, CONTROL_BYTES)) != len(block):
+                    control_free = False
+                if regular:
+                    if (
+                        b'"' in block
+                        or b"\n\n" in block
+                        or b"\r" in block
+                        or last + block[:1] == b"\n\n"
+                    ):
+                        regular = False
+                    else:
+                        regular, carry = _regular_block(block, carry, fields)
+                last = block[-1:]
+                if strict and ascii_like and block.isascii() and dec.getstate()[0] == b"":
+                    continue  # ASCII decodes in every such encoding: nothing to check
+                if strict:
+                    try:
+                        dec.decode(block)
+                    except UnicodeDecodeError:
+                        strict = False
+            if strict:
+                try:
+                    dec.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    strict = False
+            if regular and last != b"\n" and carry != fields - 1:
+                regular = False  # an unterminated last line of another width
+    except (OSError, EOFError) as exc:
+        msg = f"cannot read {str(path)!r} ({exc}); check the file."
+        raise ImportFileError(msg) from exc
+    return FileScan(strict, control_free and ascii_like, lines, regular)
+
+
+def header(path: Path, encoding: str) -> list[str]:
+    """The header row's names."""
+    try:
+        with _opener(path) as fh:
+            first = fh.readline()
+    except (OSError, EOFError) as exc:
+        msg = f"cannot read {str(path)!r} ({exc}); check it is a CSV (or gzip of one)."
+        raise ImportFileError(msg) from exc
+    rows = list(csv.reader(io.StringIO(decode(first, encoding))))
+    if not rows or not any(c.strip() for c in rows[0]):
+        msg = f"{str(path)!r} is empty: no header row. Start from `geosafe template police-uk`."
+        raise ImportFileError(msg)
+    return rows[0]
+
+
+def factorize(values: Sequence[str]) -> Factorized:
+    """Codes (in order of first appearance) and distinct values of a list of texts."""
+    index: dict[str, int] = {}
+    codes = np.fromiter(
+        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
+    )
+    uniques = np.empty(len(index), dtype=object)
+    uniques[:] = list(index)
+    return codes, uniques
+
+
+def _bad_columns(
+    chunk: TextChunk, names: Sequence[str], *, strict: bool
+) -> npt.NDArray[np.object_]:
+    """Per row, the first standard column (in ``names`` order) holding an undecodable byte
+    (decoded as a lone surrogate), or None."""
+    out = np.full(len(chunk), None, dtype=object)
+    if strict:
+        return out
+
+    def has_surrogate(v: str) -> bool:
+        return not v.isascii() and any(_SURROGATE_LOW <= ch <= "\udcff" for ch in v)
+
+    for name in names:
+        if name == "Crime ID":
+            bad = np.fromiter(map(has_surrogate, chunk.ids), dtype=bool, count=len(chunk))
+        else:
+            codes, uniques = chunk.fac[name]
+            per_value = np.fromiter(map(has_surrogate, uniques), dtype=bool, count=len(uniques))
+            bad = per_value[codes] if len(uniques) else np.zeros(len(chunk), dtype=bool)
+        out[bad & (out == None)] = name  # noqa: E711
+    return out
+
+
+def _chunk_from_rows(
+    rows: list[list[str]],
+    first_no: int,
+    positions: dict[str, int],
+    width: int,
+    *,
+    strict: bool,
+    order: Sequence[str],
+) -> TextChunk:
+    n = len(rows)
+    fac: dict[str, Factorized] = {}
+    ids = np.empty(n, dtype=object)
+    for name, j in positions.items():
+        cells = [r[j] if j < len(r) else "" for r in rows]
+        if name == "Crime ID":
+            ids[:] = cells
+        else:
+            fac[name] = factorize(cells)
+    chunk = TextChunk(
+        rows_no=np.arange(first_no, first_no + n, dtype=np.int64),
+        ids=ids,
+        fac=fac,
+        bad_fields=np.fromiter((len(r) != width for r in rows), dtype=bool, count=n),
+        bad_column=np.empty(0, dtype=object),
+    )
+    chunk.bad_column = _bad_columns(chunk, order, strict=strict)
+    return chunk
+
+
+def csv_chunks(
+    path: Path,
+    *,
+    encoding: str,
+    strict: bool,
+    positions: dict[str, int],
+    width: int,
+    order: Sequence[str],
+    chunk_rows: int,
+    skip_rows: int = 0,
+) -> Iterator[TextChunk]:
+    """Chunks read with the ``csv`` module (after ``skip_rows`` data rows).
+
+    ``positions`` maps each standard column to its field in the file, ``width`` is the
+    header's number of fields, ``order`` the standard columns in check order.
+    """
+    enc = "utf-8-sig" if encoding.lower().startswith("utf") else encoding
+    raw = _opener(path)
+    try:
+        text = io.TextIOWrapper(
+            raw, encoding=enc, errors="strict" if strict else "surrogateescape", newline=""
+        )
+        reader = csv.reader(text, strict=False)
+        next(reader, None)  # the header
+        rows = (cells for cells in reader if cells)  # a blank line is not a row
+        number = skip_rows
+        for _ in itertools.islice(rows, skip_rows):
+            pass
+        while batch := list(itertools.islice(rows, chunk_rows)):
+            yield _chunk_from_rows(batch, number + 1, positions, width, strict=strict, order=order)
+            number += len(batch)
+    except csv.Error as exc:
+        msg = f"{str(path)!r} is not valid CSV ({exc}); check quoting."
+        raise ImportFileError(msg) from exc
+    finally:
+        raw.close()
+
+
+def polars_chunks(
+    path: Path, *, positions: dict[str, int], width: int, chunk_rows: int
+) -> Iterator[TextChunk]:
+    """Chunks read with polars: only for a strict UTF-8 file that :func:`scan` found
+    regular (no quotes, no blank lines, every line ``width`` fields)."""
+    import polars as pl
+
+    cols = [f"c{i}" for i in range(width)]
+    frame = pl.scan_csv(
+        path,
+        has_header=True,
+        new_columns=cols,
+        infer_schema=False,
+        quote_char=None,
+        encoding="utf8",
+    )
+    number = 0
+    for part in frame.collect_batches(chunk_size=chunk_rows):
+        n = part.height
+        if not n:
+            continue
+        fac: dict[str, Factorized] = {}
+        exprs = {}
+        uniques = {}
+        for name, j in positions.items():
+            if name == "Crime ID":
+                continue
+            col = part.get_column(cols[j]).fill_null("")
+            uniq = col.unique(maintain_order=True)
+            uniques[name] = uniq
+            exprs[name] = col.cast(pl.Enum(uniq)).to_physical().to_numpy()
+        for name, codes in exprs.items():
+            values = np.empty(len(uniques[name]), dtype=object)
+            values[:] = uniques[name].to_list()
+            fac[name] = (codes.astype(np.int64, copy=False), values)
+        id_col = part.get_column(cols[positions["Crime ID"]]).fill_null("")
+        ids = np.empty(n, dtype=object)
+        ids[:] = id_col.to_list()
+        lengths = id_col.str.len_bytes()
+        id_hash = None
+        if lengths.min() == lengths.max():  # police.uk ids: 64 hex characters each
+            id_hash = hash_fixed_width(id_col.str.join("").item().encode("utf-8"), int(lengths[0]))
+        else:
+            id_hash = hash_array(ids)
+        yield TextChunk(
+            rows_no=np.arange(number + 1, number + n + 1, dtype=np.int64),
+            ids=ids,
+            fac=fac,
+            bad_fields=np.zeros(n, dtype=bool),
+            bad_column=np.full(n, None, dtype=object),
+            id_hash=id_hash,
+        )
+        number += n
