@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from shapely.geometry.base import BaseGeometry
 
+from ._env import default_data_dir
 from ._errors import ConfigurationError
 from .incident import CRS_BNG
-from .settings import default_data_dir
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -217,7 +217,6 @@ def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
     """TfL bus stops (2025): ``Stop_Code_LBSL``, ``Naptan_Atco``, ``Stop_Name``,
     ``Location_Easting``/``Location_Northing`` (BNG metres; some are 0,0 in TfL's own list),
     ``Heading``, ``in_demo_area``."""
-
     return _bus_stops(_dir(data_dir)).copy()
 
 
@@ -236,7 +235,6 @@ def _bus_sequences(data_dir: Path) -> pd.DataFrame:
 def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
     """TfL stop sequences (2019) of the routes serving the demo area: ``Route``, ``Run``
     (direction 1 or 2), ``Sequence``, stop codes, name and BNG position."""
-
     return _bus_sequences(_dir(data_dir)).copy()
 
 
@@ -278,7 +276,6 @@ def postcodes(data_dir: Path | str | None = None) -> pd.DataFrame:
     """Code-Point Open (2014) centroids for postcode areas N and EN, indexed by the postcode
     without spaces (``"N227AY"``): ``postcode``, ``quality``, ``easting``, ``northing``,
     ``district``, ``ward`` (GSS codes)."""
-
     return _postcodes(_dir(data_dir))
 
 

@@ -27,13 +27,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from ._env import ingest_settings
 from ._errors import ImportFileError
-from ._validate import Problem
 from .incident import CRS_BNG, FRAME_COLUMNS, ROW_COLUMNS, Incident, rows_to_frame
-from .settings import IngestSettings
 from .sources import MODULES, normalise_source
 from .sources import police_uk as puk
-from .sources._common import RowContext, check_cells
 from .sources._read import RawTable, file_sha256, read_table
 from .store import Store
 
@@ -41,6 +39,13 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
     from shapely.geometry.base import BaseGeometry
+
+    from ._env import IngestDefaults
+    from ._validate import Problem
+    from .settings import IngestSettings
+
+    #: The import settings: pydantic's, or their defaults when no variable is set.
+    Settings = IngestSettings | IngestDefaults
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
@@ -180,10 +185,13 @@ def _parse_rows(
     table: RawTable,
     *,
     aoi: BaseGeometry | None,
-    settings: IngestSettings,
+    settings: Settings,
     seen: dict[str, int],
     progress: Progress | None = None,
 ) -> _Parsed:
+    from ._validate import Problem
+    from .sources._common import RowContext, check_cells
+
     module = MODULES[key]
     codes = settings.code_lists.get(key)
     ctx = RowContext(
@@ -241,6 +249,8 @@ def _parse_rows(
 
 
 def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) -> Problem:
+    from ._validate import Problem
+
     if same:
         return Problem(
             number,
@@ -351,7 +361,7 @@ def _result(
     )
 
 
-def _options(key: str, settings: IngestSettings, column_map: Mapping[str, str]) -> dict[str, Any]:
+def _options(key: str, settings: Settings, column_map: Mapping[str, str]) -> dict[str, Any]:
     """The settings that decide how a file's bytes are read (kept with its batch)."""
     return {
         "encoding": settings.encoding,
@@ -396,7 +406,7 @@ def import_file(
     path: Path | str,
     *,
     aoi: BaseGeometry | None = None,
-    settings: IngestSettings | None = None,
+    settings: Settings | None = None,
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     chunk_rows: int = 100_000,
@@ -437,7 +447,7 @@ def import_file(
         The file cannot be used (unreadable, header drift); nothing was written.
     """
     key = normalise_source(source)
-    settings = settings or IngestSettings()
+    settings = settings or ingest_settings()
     p = Path(path)
     if not p.is_file():
         msg = f"{str(p)!r} is not a file; check the path."
@@ -533,7 +543,7 @@ def _import_police(
     *,
     sha: str,
     aoi: BaseGeometry | None,
-    settings: IngestSettings,
+    settings: Settings,
     column_map: Mapping[str, str],
     progress: Progress | None,
     chunk_rows: int,
@@ -620,7 +630,7 @@ def read_incidents(
     paths: Path | str | Sequence[Path | str],
     *,
     aoi: BaseGeometry | None = None,
-    settings: IngestSettings | None = None,
+    settings: Settings | None = None,
     with_location: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read import files into incidents without a store (``geosafe kde INPUT...``).
@@ -644,7 +654,7 @@ def read_incidents(
     import pandas as pd
 
     key = normalise_source(source)
-    settings = settings or IngestSettings()
+    settings = settings or ingest_settings()
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     cmap = settings.column_maps.get(key, {})
     frames: list[pd.DataFrame] = []

@@ -20,9 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._env import DB_HINT, audit_path, ingest_settings, store_exists, store_target
 from .._errors import ImportFileError, ValidationError
-from .._validate import csv_escape
-from ..settings import DB_HINT, IngestSettings, StoreSettings, store_exists, store_target
 
 __all__ = ["register"]
 
@@ -84,7 +83,7 @@ def _import(args: argparse.Namespace) -> int:
             raise ImportFileError(msg)
     aoi = load_aoi(args.aoi) if args.aoi else None
     cmap = load_column_map(args.column_map, key) if args.column_map else None
-    settings = IngestSettings()
+    settings = ingest_settings()
     if args.aoi_margin is not None:
         settings = settings.model_copy(update={"aoi_margin_m": args.aoi_margin})
     store = _open(args, must_exist=False)
@@ -149,7 +148,7 @@ def _quarantine(args: argparse.Namespace) -> int:
         store.close()
     from ..access.audit import AuditLog, cli_actor
 
-    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+    AuditLog(audit_path(_db(args))).record(
         "export" if args.export else "read",
         label=cli_actor(),
         role="operator",
@@ -176,6 +175,8 @@ def _quarantine(args: argparse.Namespace) -> int:
 def export_quarantine(records: list[Any], path: Path) -> int:
     """Write quarantined rows as they came in, plus ``batch_id, row, reason_code, column,
     reason``; every text cell CSV-injection-escaped. Returns the number of rows."""
+    from .._validate import csv_escape
+
     header: list[str] = []
     for r in records:
         for k in r.raw:
@@ -232,7 +233,7 @@ def _audit_rollback(
 ) -> None:
     from ..access.audit import AuditLog, cli_actor
 
-    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+    AuditLog(audit_path(_db(args))).record(
         "erase",
         label=cli_actor(),
         role="operator",

@@ -108,7 +108,6 @@ def split_links(batch_id: int, rows: pd.DataFrame) -> tuple[pd.DataFrame, Links]
     ``people_links``. Flag states and named places stay in ``detail`` too (the record's own
     view). police.uk rows carry none of them and are passed through untouched.
     """
-
     links = Links()
     if rows.empty or not rows["source"].ne("police_uk").any():
         return rows, links

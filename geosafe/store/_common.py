@@ -215,7 +215,6 @@ class CommonReads:
         include_history: bool,
     ) -> tuple[str, list[Any]]:
         """The ``WHERE`` clause (``?`` placeholders) and parameters of ``incidents()``."""
-
         where = [_VISIBLE]
         params: list[Any] = []
         if not include_history:

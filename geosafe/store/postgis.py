@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from .._errors import StoreError
-from ..incident import ROW_COLUMNS, rows_to_frame
+from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published
 from . import sqlite as _sqlite
@@ -338,11 +338,13 @@ class PostgisStore(CommonReads):
                     c.execute(sql)  # type: ignore[arg-type]
                 c.execute("ANALYZE incidents")
 
-    def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
-        """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch (COPY)."""
-
+    def stage(self, batch_id: int, rows: StagedRows | pd.DataFrame) -> None:
+        """Write incident rows (columns :data:`ROW_COLUMNS`, as :class:`StagedRows` or a
+        DataFrame) into a staging batch (COPY)."""
         if rows.empty:
             return
+        if isinstance(rows, StagedRows):
+            rows = rows.to_frame()
         rows, links = profile_tables.split_links(batch_id, rows)
         keys = ref_keys(rows["source_ref"].to_numpy(dtype=object))
         columns = [
@@ -487,7 +489,6 @@ class PostgisStore(CommonReads):
         """The published H3 counts (``cell``, ``resolution``, ``month``, ``source``,
         ``count`` (NaN when suppressed), ``suppressed``): what the non-analyst role reads
         (:func:`geosafe.store.published.read_published_counts` reads them as that role)."""
-
         return published.counts_frame(self._conn)
 
     # ---------------------------------------------------------------------------- lookups
@@ -587,7 +588,6 @@ class PostgisStore(CommonReads):
 
     def purge(self, before: pd.Timestamp | str) -> int:
         """Delete incidents (all versions) that ended before ``before``; return how many."""
-
         self.recover()
         cutoff = _epoch(before)
         with self._tx() as c:
