@@ -76,6 +76,8 @@ class TextChunk:
     bad_fields: npt.NDArray[np.bool_]
     bad_column: npt.NDArray[np.object_]
     id_hash: npt.NDArray[np.uint64] | None = None
+    #: The reader found no whitespace in any id (nothing to strip).
+    ids_bare: bool = False
     control_free: bool = False
     file_lines: int = 0
     ignored_columns: tuple[str, ...] = ()
@@ -105,47 +107,68 @@ def _opener(path: Path) -> Any:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
 
 
-def _regular_block(block: bytes, carry: int, fields: int) -> tuple[bool, int]:
-    """Whether every line ending in ``block`` has ``fields - 1`` commas (``carry`` commas
-    of the line begun in the block before), and the commas of the line left open."""
+#: Byte -> whether it is a control character the checks look for.
+_IS_CONTROL: Final = np.zeros(256, dtype=bool)
+_IS_CONTROL[list(CONTROL_BYTES)] = True
+
+
+@dataclass
+class _BlockState:
+    """What :func:`scan` carries from one block to the next."""
+
+    lines: int = 0
+    control_free: bool = True
+    regular: bool = True
+    commas: int = 0  # commas of the line begun in an earlier block
+    last: int = 10  # the previous block's last byte (a newline before the first block)
+
+
+def _scan_block(block: bytes, state: _BlockState, fields: int) -> None:
+    """Line breaks, control characters and (while ``state.regular``) whether every line
+    ending in ``block`` is a plain row of ``fields`` fields: no quote, no carriage return,
+    no blank line, ``fields - 1`` commas."""
     buf = np.frombuffer(block, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
+    state.lines += len(ends)
+    if state.control_free and bool(_IS_CONTROL[buf[buf < 32]].any() or (buf == 0x7F).any()):
+        state.control_free = False
+    if not state.regular:
+        return
+    if (buf == 34).any() or (buf == 13).any():
+        state.regular = False
+        return
+    before_end = buf[np.maximum(ends - 1, 0)]
+    if len(ends) and ends[0] == 0:
+        before_end[0] = state.last
+    if (before_end == 10).any():  # a line break right after another: a blank line
+        state.regular = False
+        return
     commas = np.flatnonzero(buf == 44)
     before = np.searchsorted(commas, ends)  # commas before each line end
     per_line = np.diff(before, prepend=0)
-    per_line[:1] += carry
-    ok = bool((per_line == fields - 1).all())
-    return ok, len(commas) - (int(before[-1]) if len(ends) else 0) + (0 if len(ends) else carry)
+    per_line[:1] += state.commas
+    if not bool((per_line == fields - 1).all()):
+        state.regular = False
+        return
+    state.commas = len(commas) - int(before[-1]) if len(ends) else state.commas + len(commas)
+    state.last = int(buf[-1])
 
 
 def scan(path: Path, encoding: str, *, fields: int, check_lines: bool) -> FileScan:
-    """One streamed pass at C speed: decoding, control characters, line breaks and, when
-    ``check_lines``, whether every line is a plain row of ``fields`` fields (what the polars
-    reader needs). The header line is checked too (it has ``fields`` names)."""
+    """One streamed pass over the bytes (numpy per block): decoding, control characters,
+    line breaks and, when ``check_lines``, whether every line is a plain row of ``fields``
+    fields (what the polars reader needs; the header line is checked too)."""
     dec = codecs.getincrementaldecoder(
         "utf-8-sig" if encoding.lower().startswith("utf") else encoding
     )()
     # the byte scan speaks for characters only in encodings that write them as these bytes
     ascii_like = CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == CONTROL_BYTES
-    strict, control_free, lines, regular = True, True, 0, check_lines
-    carry, last = 0, b"\n"
+    state = _BlockState(regular=check_lines)
+    strict = True
     try:
         with _opener(path) as fh:
             for block in iter(lambda: fh.read(_BLOCK), b""):
-                lines += block.count(b"\n")
-                if control_free and len(block.translate(None, CONTROL_BYTES)) != len(block):
-                    control_free = False
-                if regular:
-                    if (
-                        b'"' in block
-                        or b"\n\n" in block
-                        or b"\r" in block
-                        or last + block[:1] == b"\n\n"
-                    ):
-                        regular = False
-                    else:
-                        regular, carry = _regular_block(block, carry, fields)
-                last = block[-1:]
+                _scan_block(block, state, fields)
                 if strict and ascii_like and block.isascii() and dec.getstate()[0] == b"":
                     continue  # ASCII decodes in every such encoding: nothing to check
                 if strict:
@@ -158,12 +181,12 @@ def scan(path: Path, encoding: str, *, fields: int, check_lines: bool) -> FileSc
                     dec.decode(b"", final=True)
                 except UnicodeDecodeError:
                     strict = False
-            if regular and last != b"\n" and carry != fields - 1:
-                regular = False  # an unterminated last line of another width
     except (OSError, EOFError) as exc:
         msg = f"cannot read {str(path)!r} ({exc}); check the file."
         raise ImportFileError(msg) from exc
-    return FileScan(strict, control_free and ascii_like, lines, regular)
+    if state.regular and state.last != 10 and state.commas != fields - 1:
+        state.regular = False  # an unterminated last line of another width
+    return FileScan(strict, state.control_free and ascii_like, state.lines, state.regular)
 
 
 def header(path: Path, encoding: str) -> list[str]:
@@ -321,9 +344,12 @@ def polars_chunks(
         ids = np.empty(n, dtype=object)
         ids[:] = id_col.to_list()
         lengths = id_col.str.len_bytes()
-        id_hash = None
+        bare = False
         if lengths.min() == lengths.max():  # police.uk ids: 64 hex characters each
-            id_hash = hash_fixed_width(id_col.str.join("").item().encode("utf-8"), int(lengths[0]))
+            joined = id_col.str.join("").item().encode("utf-8")
+            id_hash = hash_fixed_width(joined, int(lengths[0]), n)
+            raw = np.frombuffer(joined, dtype=np.uint8)
+            bare = not bool((raw <= 32).any() or (raw >= 128).any())  # ASCII, no whitespace
         else:
             id_hash = hash_array(ids)
         yield TextChunk(
@@ -333,5 +359,6 @@ def polars_chunks(
             bad_fields=np.zeros(n, dtype=bool),
             bad_column=np.full(n, None, dtype=object),
             id_hash=id_hash,
+            ids_bare=bare,
         )
         number += n

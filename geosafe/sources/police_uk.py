@@ -593,7 +593,7 @@ def check_chunk(
     for u in np.flatnonzero(pts.reason != None):  # noqa: E711
         code = str(pts.code[u])
         verdicts.flag(pts.of_row == u, code, "Longitude,Latitude", _literal(pts.reason[u]))
-    ids = _strip(chunk.ids)
+    ids = chunk.ids if chunk.ids_bare else _strip(chunk.ids)
     hashes = content_hashes(chunk)
     passed = verdicts.ok.copy()
     staged = _staged_rows(chunk, pts, passed, t0=t0, t1=t1, hashes=hashes)
@@ -705,6 +705,9 @@ def _staged_rows(
     loc_values[loc_values == ""] = None
     every = bool(located.all())
     detail_codes, detail_texts = _details(chunk.fac, ok)
+    # rows of one map point and month share their published group (the store counts them)
+    month_codes, months = chunk.fac["Month"]
+    group = pt.astype(np.int64) * (len(months) + 1) + pick(month_codes)
     return StagedRows(
         {
             "source": SOURCE,
@@ -737,5 +740,8 @@ def _staged_rows(
             "current": np.ones(n, dtype=np.int8),
         },
         n,
-        factorized={"detail": (detail_codes, detail_texts)},
+        factorized={
+            "detail": (detail_codes, detail_texts),
+            "group": (group, np.empty(0, dtype=object)),
+        },
     )

@@ -5,11 +5,15 @@ literals, a point's max corner bound once, shared ``detail`` texts kept once in 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from .._siphash import hash_array
+
+if TYPE_CHECKING:
+    from ..incident import StagedRows
 
 #: A staged chunk's ``detail`` texts go to ``details`` when its distinct texts are at most this
 #: fraction of its rows; unique texts (FAP, CRIS: personal, one per record) stay inline.
@@ -148,3 +152,63 @@ def py_values(values: np.ndarray) -> list[Any]:
     """Column values as Python objects (what sqlite3 binds; a bound NaN is stored as NULL;
     missing values in text columns are already ``None``)."""
     return values.tolist()  # type: ignore[no-any-return]
+
+
+#: A published group: (h3_cell, lon, lat, source, t_from, time_precision), NULLs as None.
+GroupKey = tuple[Any, Any, Any, Any, Any, Any]
+_GROUP_COLUMNS: Final = ("h3_cell", "lon", "lat", "source", "occurred_from", "time_precision")
+
+
+def _null(value: Any) -> Any:
+    """SQLite's view of a value: NaN (a bound NaN is stored as NULL) and None as None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class BatchAggregate:
+    """What a batch's staged rows add to the published aggregates, kept while it stages so
+    that its commit need not group the rows again in SQL (a 1M-row batch: 1.3 s of sorting).
+
+    ``groups`` counts the current located rows per ``GROUP BY`` key of
+    :func:`geosafe.store.published.write_sqlite`; ``hours`` holds every staged row's
+    ``CAST(t_from / 3600 AS INTEGER)`` (its months: :func:`~geosafe.store.published.months_sqlite`).
+    """
+
+    groups: dict[GroupKey, int] = field(default_factory=dict)
+    hours: set[int] = field(default_factory=set)
+
+    def add(self, rows: StagedRows) -> None:
+        """Count staged rows (a producer's ``factorized["group"]`` codes, equal for rows of
+        one key, spare a Python step per row)."""
+        t_from = rows.values("occurred_from").astype(float)
+        known = t_from[~np.isnan(t_from)]
+        self.hours.update(np.unique(np.trunc(known / 3600)).astype(np.int64).tolist())
+        current = rows.values("current").astype(np.int64) == 1
+        columns = [rows.values(c) for c in _GROUP_COLUMNS]
+        hint = rows.factorized.get("group")
+        if hint is not None:
+            codes = hint[0][current]
+            counts = np.bincount(codes)
+            firsts = np.flatnonzero(current)[np.unique(codes, return_index=True)[1]]
+            order = np.unique(codes)
+            pairs = zip(firsts.tolist(), counts[order].tolist(), strict=True)
+        else:
+            pairs = ((int(i), 1) for i in np.flatnonzero(current))
+        for i, n in pairs:
+            key = tuple(_null(col[i]) for col in columns)
+            if (key[0] is None and key[1] is None) or key[4] is None:
+                continue  # no location, or no time: not published
+            self.groups[key] = self.groups.get(key, 0) + n  # type: ignore[index]
+
+    def remove(self, key: GroupKey) -> None:
+        """A row of the batch that stopped being current (superseded within the file)."""
+        if key in self.groups:
+            self.groups[key] -= 1
+            if not self.groups[key]:
+                del self.groups[key]
+
+    def found(self) -> list[tuple[Any, ...]]:
+        """The rows the ``GROUP BY`` query would give: ``(*key, count)``."""
+        return [(*k, n) for k, n in self.groups.items()]

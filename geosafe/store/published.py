@@ -54,6 +54,7 @@ __all__ = [
     "ensure_sqlite",
     "exact_counts",
     "months",
+    "months_of_hours",
     "months_sqlite",
     "periods_of",
     "published_cells",
@@ -399,9 +400,12 @@ def _sqlite_months(c: Any, where: str, params: Sequence[Any]) -> list[str]:
         "AND t_from IS NOT NULL",
         tuple(params),
     ).fetchall()
-    if not hours:
-        return []
-    return sorted({_local_month(float(h[0]) * 3600) for h in hours})
+    return months_of_hours(h[0] for h in hours)
+
+
+def months_of_hours(hours: Iterable[int]) -> list[str]:
+    """The local months (``YYYY-MM``) of whole hours since the epoch (``t_from / 3600``)."""
+    return sorted({_local_month(float(h) * 3600) for h in hours})
 
 
 def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> list[str]:
@@ -410,22 +414,30 @@ def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> list[str]:
     return _sqlite_months(c, where, params)
 
 
-def write_sqlite(c: Any, which: Sequence[str]) -> None:
+def write_sqlite(
+    c: Any, which: Sequence[str], found: Sequence[Sequence[Any]] | None = None
+) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, SQLite: the published cell is computed here from each row's cell and
-    point, once per distinct pair)."""
+    point, once per distinct pair). ``found``: the rows of the ``GROUP BY`` below when the
+    caller already has them (a bulk load into an empty store counts its rows as it stages
+    them)."""
     if not which:
         return
     lo, hi = _span(which)
-    found = c.execute(
-        "SELECT h3_cell, lon, lat, source, t_from, time_precision, COUNT(*) FROM incidents "
-        "WHERE t_from >= ? AND t_from < ? AND current = 1 "
-        f"AND (h3_cell IS NOT NULL OR lon IS NOT NULL) AND {_VISIBLE} "
-        # t_from first: the sorter's comparisons end sooner (police.uk rows share a few
-        # months): 1.3 s against 2.1 s for a 1M-row batch (docs/notes/perf.md, fifth wave)
-        "GROUP BY t_from, h3_cell, lon, lat, source, time_precision",
-        (lo, hi),
-    ).fetchall()
+    found = (
+        found
+        if found is not None
+        else c.execute(
+            "SELECT h3_cell, lon, lat, source, t_from, time_precision, COUNT(*) FROM incidents "
+            "WHERE t_from >= ? AND t_from < ? AND current = 1 "
+            f"AND (h3_cell IS NOT NULL OR lon IS NOT NULL) AND {_VISIBLE} "
+            # t_from first: the sorter's comparisons end sooner (police.uk rows share a few
+            # months): 1.3 s against 2.1 s for a 1M-row batch (docs/notes/perf.md, fifth wave)
+            "GROUP BY t_from, h3_cell, lon, lat, source, time_precision",
+            (lo, hi),
+        ).fetchall()
+    )
     names = ("h3_cell", "lon", "lat", "source", "t_from", "time_precision", "n")
     raw: dict[str, list[Any]] = {k: [r[i] for r in found] for i, k in enumerate(names)}
     raw["cell"] = published_cells(raw)

@@ -55,6 +55,7 @@ from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _e
 from ._sqlite_rows import (
     DETAIL_SQL,
     SAME_AS,
+    BatchAggregate,
     constant_literal,
     drop_unused_details,
     migrate_v4,
@@ -163,6 +164,9 @@ CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 """
 _DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
+#: Most staged rows without group codes counted in Python for the published aggregates.
+_COUNT_ROWS_MAX: Final = 100_000
+
 #: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
 BULK_LOAD_ROWS = 50_000
 
@@ -210,6 +214,8 @@ class Store(SqliteInterface, CommonReads):
             raise StoreError(msg)
         self.path = Path(path)
         self._timeout = timeout_s
+        #: Batches begun here: what their staged rows add to the published aggregates.
+        self._aggregates: dict[int, BatchAggregate] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
@@ -330,6 +336,7 @@ class Store(SqliteInterface, CommonReads):
             )
         if cur.lastrowid is None:  # pragma: no cover
             raise StoreError("SQLite returned no batch id.")
+        self._aggregates[int(cur.lastrowid)] = BatchAggregate()
         return int(cur.lastrowid)
 
     def defer_indexes(self, expected_rows: int, *, threshold: int | None = None) -> bool:
@@ -391,6 +398,11 @@ class Store(SqliteInterface, CommonReads):
             self._insert_rows(c, batch_id, staged)
             if links is not None:
                 profile_tables.write_links(c, links)
+        if batch_id in self._aggregates:
+            if "group" in staged.factorized or len(staged) <= _COUNT_ROWS_MAX:
+                self._aggregates[batch_id].add(staged)
+            else:  # counting row by row would cost more than grouping in SQL at the commit
+                del self._aggregates[batch_id]
 
     def _insert_rows(self, c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
         detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
@@ -447,6 +459,15 @@ class Store(SqliteInterface, CommonReads):
         if not row_numbers:
             return
         with self._tx() as c:
+            aggregate = self._aggregates.get(batch_id)
+            for r in row_numbers if aggregate is not None else ():
+                key = c.execute(
+                    "SELECT h3_cell, lon, lat, source, t_from, time_precision FROM incidents "
+                    "WHERE batch_id = ? AND row_no = ? AND current = 1",
+                    (batch_id, int(r)),
+                ).fetchone()
+                if key is not None:
+                    aggregate.remove(tuple(key))
             c.executemany(
                 "UPDATE incidents SET current = 0, superseded_by = ? WHERE batch_id = ? AND row_no = ?",
                 ((batch_id, batch_id, int(r)) for r in row_numbers),
@@ -475,6 +496,7 @@ class Store(SqliteInterface, CommonReads):
             Kept as :attr:`Batch.extra` (JSON-serialisable).
         """
         self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
+        aggregate = self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             status = c.execute(
                 "SELECT status FROM batches WHERE batch_id = ?", (batch_id,)
@@ -498,10 +520,23 @@ class Store(SqliteInterface, CommonReads):
                     batch_id,
                 ),
             )
-            _published.write_sqlite(c, _published.months_sqlite(c, _MINE, (batch_id, batch_id)))
+            if aggregate is not None and not supersede and not self._others(c, batch_id):
+                # the batch's own rows are all there is: their groups were counted on staging
+                which = _published.months_of_hours(aggregate.hours)
+                _published.write_sqlite(c, which, aggregate.found())
+            else:
+                which = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
+                _published.write_sqlite(c, which)
+
+    @staticmethod
+    def _others(c: sqlite3.Connection, batch_id: int) -> bool:
+        """Whether any incident row belongs to another batch."""
+        found = c.execute("SELECT 1 FROM incidents WHERE batch_id != ? LIMIT 1", (batch_id,))
+        return found.fetchone() is not None
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
+        self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
             c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
