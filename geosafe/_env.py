@@ -8,7 +8,6 @@ when any variable those classes read is set (``GEOSAFE_INGEST_*``; ``GEOSAFE_DB`
 the class itself parses it (same names, JSON fields and errors); otherwise the defaults,
 which tests/ingest/test_light_settings.py holds equal to the classes' own.
 
-The small path helpers live here and :mod:`geosafe.settings` re-exports them.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._paths import DB_HINT, beside_store, is_db_url, store_exists
+
 if TYPE_CHECKING:
     from .settings import IngestSettings
 
@@ -27,52 +28,14 @@ __all__ = [
     "DB_HINT",
     "IngestDefaults",
     "audit_path",
-    "beside_store",
-    "default_data_dir",
     "ingest_settings",
-    "is_db_url",
     "store_exists",
     "store_target",
 ]
 
-#: How to name the store in a message about a missing or unusable one.
-DB_HINT: Final = (
-    "pass `--db PATH` (a SQLite file) or `--db postgresql://user@host:port/database` "
-    "(PostGIS), or set GEOSAFE_DB"
-)
 #: The environment variables :class:`geosafe.settings.StoreSettings` reads.
 STORE_VARIABLES: Final = ("GEOSAFE_DB", "GEOSAFE_AUDIT_DB", "GEOSAFE_RETENTION_DAYS")
 INGEST_PREFIX: Final = "GEOSAFE_INGEST_"
-
-
-def is_db_url(value: object) -> bool:
-    """Whether ``value`` names a PostgreSQL database (``postgresql://...``), not a file."""
-    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
-
-
-def store_exists(target: Path | str) -> bool:
-    """Whether the store can be opened without creating it: a SQLite file that exists, or
-    any PostGIS URL (the server says whether the database exists)."""
-    return is_db_url(target) or Path(target).exists()
-
-
-def beside_store(db: Path | str, suffix: str) -> Path:
-    """A file that lives beside the store: ``<db><suffix>`` next to a SQLite file; for a
-    PostGIS URL, ``geosafe-<database><suffix>`` in the working directory."""
-    if is_db_url(db):
-        name = str(db).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "geosafe"
-        return Path(f"geosafe-{name}{suffix}")
-    path = Path(db)
-    return path.with_name(path.name + suffix)
-
-
-def default_data_dir() -> Path:
-    """The data folder: the area named by ``GEOSAFE_AREA`` (built by ``geosafe area build``;
-    ``--area DIR`` sets it), else the bundled ``data/`` beside the ``geosafe`` package."""
-    area = os.environ.get("GEOSAFE_AREA")
-    if area:
-        return Path(area)
-    return Path(__file__).resolve().parent.parent / "data"
 
 
 def _set(*names: str, prefix: str | None = None) -> bool:
@@ -91,9 +54,9 @@ def store_target(value: Path | str | None = None) -> Path | str:
         return value if is_db_url(value) else Path(str(value))
     if not value and not _set(*STORE_VARIABLES):
         return Path("geosafe.db")
-    from .settings import StoreSettings
+    from .settings import store_target as read_settings
 
-    return StoreSettings(db=value).db if value else StoreSettings().db  # type: ignore[arg-type]
+    return read_settings(value)
 
 
 def audit_path(db: Path | str) -> Path | str:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from shapely.geometry.base import BaseGeometry
 
-from ._env import default_data_dir
 from ._errors import ConfigurationError
+from ._paths import default_data_dir
 from .incident import CRS_BNG
 
 if TYPE_CHECKING:

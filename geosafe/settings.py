@@ -12,14 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the small path helpers are light (no pydantic): start-up code imports them from there
-from ._env import (
-    DB_HINT,
-    beside_store,
-    default_data_dir,
-    is_db_url,
-    store_exists,
-    store_target,
-)
+from ._paths import DB_HINT, beside_store, default_data_dir, is_db_url, store_exists
 
 __all__ = [
     "DB_HINT",
@@ -36,6 +29,13 @@ __all__ = [
     "store_exists",
     "store_target",
 ]
+
+
+def store_target(value: Path | str | None = None) -> Path | str:
+    """The incident store to open: ``value`` (``--db``), else ``GEOSAFE_DB``, else
+    ``geosafe.db``; a ``postgresql://`` URL stays a string, anything else is a path
+    (:func:`geosafe._env.store_target` skips pydantic when no variable is set)."""
+    return StoreSettings(db=value).db if value else StoreSettings().db  # type: ignore[arg-type]
 
 
 class StoreSettings(BaseSettings):

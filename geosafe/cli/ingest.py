@@ -118,6 +118,16 @@ def _metres(text: str) -> float:
     return value
 
 
+class _NoBar:
+    """What a progress bar is when stderr is not a terminal (tqdm not even imported)."""
+
+    def update(self, n: int) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class _progress:
     """A tqdm bar on stderr, off when stderr is not a terminal."""
 
@@ -125,6 +135,9 @@ class _progress:
         self.path = path
 
     def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            self.bar: Any = _NoBar()
+            return self.bar
         from tqdm import tqdm
 
         self.bar = tqdm(
