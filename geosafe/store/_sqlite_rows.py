@@ -5,6 +5,7 @@ literals, a point's max corner bound once, shared ``detail`` texts kept once in 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -188,6 +189,7 @@ class BatchAggregate:
         current = rows.values("current").astype(np.int64) == 1
         columns = [rows.values(c) for c in _GROUP_COLUMNS]
         hint = rows.factorized.get("group")
+        pairs: Iterable[tuple[int, int]]
         if hint is not None:
             codes = hint[0][current]
             counts = np.bincount(codes)

@@ -460,14 +460,15 @@ class Store(SqliteInterface, CommonReads):
             return
         with self._tx() as c:
             aggregate = self._aggregates.get(batch_id)
-            for r in row_numbers if aggregate is not None else ():
-                key = c.execute(
-                    "SELECT h3_cell, lon, lat, source, t_from, time_precision FROM incidents "
-                    "WHERE batch_id = ? AND row_no = ? AND current = 1",
-                    (batch_id, int(r)),
-                ).fetchone()
-                if key is not None:
-                    aggregate.remove(tuple(key))
+            if aggregate is not None:  # the rows leave the published groups counted on staging
+                for r in row_numbers:
+                    key = c.execute(
+                        "SELECT h3_cell, lon, lat, source, t_from, time_precision FROM incidents "
+                        "WHERE batch_id = ? AND row_no = ? AND current = 1",
+                        (batch_id, int(r)),
+                    ).fetchone()
+                    if key is not None:
+                        aggregate.remove(tuple(key))
             c.executemany(
                 "UPDATE incidents SET current = 0, superseded_by = ? WHERE batch_id = ? AND row_no = ?",
                 ((batch_id, batch_id, int(r)) for r in row_numbers),

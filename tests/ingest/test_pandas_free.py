@@ -256,3 +256,30 @@ def test_light_settings_equal_pydantic_settings(monkeypatch: pytest.MonkeyPatch)
         _env.ingest_settings()
     monkeypatch.setenv("GEOSAFE_AUDIT_DB", "/tmp/elsewhere.sqlite")
     assert _env.audit_path("x/store.db") == Path("/tmp/elsewhere.sqlite")
+
+
+def test_published_groups_counted_on_staging_equal_the_sql_grouping(tmp_path: Path) -> None:
+    """A bulk batch into an empty store counts its published groups as it stages (no
+    GROUP BY over its rows at the commit): the same aggregates as grouping the stored rows,
+    with a Crime ID updated within the file (its first row leaves the counts)."""
+    from geosafe.store import published
+
+    rows = [_row(f"{i:064x}", f"2024-{i % 3 + 1:02d}", f"-0.1{i % 4}", "51.55") for i in range(400)]
+    rows += [_row(f"{5:064x}", "2024-03", "-0.17", "51.56"), _row("", "2024-02", "-0.1", "51.5")]
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    store = Store(tmp_path / "s.db")
+    result = import_file(store, "police_uk", path)
+    store.close()
+    assert result.updated == 1
+    con = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    tables = ("published_exact", "published_counts")
+    order = "ORDER BY 1, 2, 3, 4, 5"
+    staged = {t: con.execute(f"SELECT * FROM {t} {order}").fetchall() for t in tables}
+    con.execute("BEGIN")
+    published.write_sqlite(con, published.months_sqlite(con, "TRUE"))
+    grouped = {t: con.execute(f"SELECT * FROM {t} {order}").fetchall() for t in tables}
+    con.execute("ROLLBACK")
+    con.close()
+    assert staged == grouped
+    assert sum(r[5] for r in staged["published_exact"] if r[4] == "all-day") == 401
