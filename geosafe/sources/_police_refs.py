@@ -72,6 +72,10 @@ class Deduper:
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
         self.anon: dict[int, int] = {}
+        #: The 64-bit keys (:func:`geosafe._siphash.hash_array`) of every id in
+        #: :attr:`current`, while each chunk comes with them and no store is looked up: an
+        #: id's membership is then tested on its key (exactly only on a hit).
+        self._keys: set[int] | None = set() if lookup is None else None
 
     def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
         """The current version of a Crime ID, if known."""
@@ -117,11 +121,16 @@ class Deduper:
         has_id = verdicts.ok & (ids != "")
         if self.lookup is not None:  # store versions of the ids in this chunk not yet known
             self._load([i for i in dict.fromkeys(ids[has_id].tolist()) if i not in self.current])
-        known = (
-            np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
-            if self.current
-            else np.zeros(n, bool)
-        )
+        if keys is None:
+            self._keys = None
+        if not self.current:
+            known = np.zeros(n, bool)
+        elif self._keys is not None and keys is not None:
+            known = np.fromiter(map(self._keys.__contains__, keys.tolist()), dtype=bool, count=n)
+            for i in np.flatnonzero(known):  # a key met before: the id itself decides
+                known[i] = ids[i] in self.current
+        else:
+            known = np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
         repeated = _repeated(ids, keys)
         cand = has_id & (known | repeated)
         simple = has_id & ~cand
@@ -132,6 +141,8 @@ class Deduper:
         self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
             self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
+        if self._keys is not None and keys is not None:  # every id with a ref is now current
+            self._keys.update(keys[has_id].tolist())
         self._anonymous(ids, hashes, verdicts, out)
         return out
 
