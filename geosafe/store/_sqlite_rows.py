@@ -5,7 +5,6 @@ literals, a point's max corner bound once, shared ``detail`` texts kept once in 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -160,11 +159,17 @@ GroupKey = tuple[Any, Any, Any, Any, Any, Any]
 _GROUP_COLUMNS: Final = ("h3_cell", "lon", "lat", "source", "occurred_from", "time_precision")
 
 
-def _null(value: Any) -> Any:
-    """SQLite's view of a value: NaN (a bound NaN is stored as NULL) and None as None."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+def _as_sqlite(values: np.ndarray) -> list[Any]:
+    """Values as SQLite gives them back: Python objects, NaN (stored as NULL) as None."""
+    out: list[Any] = values.tolist()
+    if values.dtype.kind == "f":
+        for k in np.flatnonzero(np.isnan(values)).tolist():
+            out[k] = None
+    elif values.dtype.kind == "O":
+        for k, v in enumerate(out):
+            if isinstance(v, float) and v != v:
+                out[k] = None
+    return out
 
 
 @dataclass
@@ -187,22 +192,21 @@ class BatchAggregate:
         known = t_from[~np.isnan(t_from)]
         self.hours.update(np.unique(np.trunc(known / 3600)).astype(np.int64).tolist())
         current = rows.values("current").astype(np.int64) == 1
-        columns = [rows.values(c) for c in _GROUP_COLUMNS]
         hint = rows.factorized.get("group")
-        pairs: Iterable[tuple[int, int]]
-        if hint is not None:
+        if hint is not None:  # one row per group, and the group's size
             codes = hint[0][current]
-            counts = np.bincount(codes)
-            firsts = np.flatnonzero(current)[np.unique(codes, return_index=True)[1]]
-            order = np.unique(codes)
-            pairs = zip(firsts.tolist(), counts[order].tolist(), strict=True)
+            _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+            index = np.flatnonzero(current)[first]
+            sizes = counts.tolist()
         else:
-            pairs = ((int(i), 1) for i in np.flatnonzero(current))
-        for i, n in pairs:
-            key = tuple(_null(col[i]) for col in columns)
+            index = np.flatnonzero(current)
+            sizes = [1] * len(index)
+        columns = [_as_sqlite(rows.values(c)[index]) for c in _GROUP_COLUMNS]
+        groups = self.groups
+        for key, n in zip(zip(*columns, strict=True), sizes, strict=True):
             if (key[0] is None and key[1] is None) or key[4] is None:
                 continue  # no location, or no time: not published
-            self.groups[key] = self.groups.get(key, 0) + n  # type: ignore[index]
+            groups[key] = groups.get(key, 0) + n
 
     def remove(self, key: GroupKey) -> None:
         """A row of the batch that stopped being current (superseded within the file)."""
