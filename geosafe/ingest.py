@@ -452,6 +452,10 @@ def import_file(
     if not p.is_file():
         msg = f"{str(p)!r} is not a file; check the path."
         raise ImportFileError(msg)
+    scanned = None
+    if key == "police_uk" and p.suffix.lower() not in (".xlsx", ".xlsm"):
+        # the bytes are scanned in a worker while they are hashed here (both outside the GIL)
+        scanned = _in_background(functools.partial(puk.prescan, p, settings.encoding))
     sha = file_sha256(p)
     store.recover()  # a killed import's rows go even when this one finds nothing to do
     cmap = {**settings.column_maps.get(key, {}), **(column_map or {})}
@@ -474,6 +478,7 @@ def import_file(
             chunk_rows=chunk_rows,
             options=options,
             replace=replaced,
+            scanned=scanned,
         )
         return dataclasses.replace(result, replaced_batch=replaced)
     table = read_table(
@@ -549,6 +554,7 @@ def _import_police(
     chunk_rows: int,
     options: dict[str, Any],
     replace: int | None,
+    scanned: Callable[[], Any] | None = None,
 ) -> ImportResult:
     sha, header, chunks = puk.iter_chunks(
         path,
@@ -556,6 +562,7 @@ def _import_police(
         column_map=dict(column_map),
         chunk_rows=chunk_rows,
         sha256=sha,
+        scanned=scanned,
     )
     _roll_back_for_force(store, replace)
     versions = getattr(store, "version_rows", store.versions)
@@ -602,6 +609,21 @@ def _import_police(
         store.abort_batch(batch_id)
         raise
     return _result("police_uk", sha, path, store.batch(batch_id), duplicate=False)
+
+
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``work`` in a daemon thread now; the returned function waits for its answer."""
+    import threading
+
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(work()), daemon=True)
+    thread.start()
+
+    def answer() -> Any:
+        thread.join()
+        return box[0] if box else None
+
+    return answer
 
 
 def _read_ahead(chunks: Iterator[puk.TextChunk]) -> Generator[puk.TextChunk, None, None]:

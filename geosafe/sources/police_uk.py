@@ -27,7 +27,7 @@ import datetime as dt
 import json
 import re
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -150,13 +150,14 @@ def iter_chunks(
     column_map: dict[str, str] | None = None,
     chunk_rows: int = 100_000,
     sha256: str | None = None,
+    scanned: Callable[[], rd.FileScan | None] | None = None,
 ) -> tuple[str, tuple[str, ...], Iterator[TextChunk]]:
     """Check the header, then read a police.uk file in chunks of text columns
     (:mod:`._police_read`: the ``csv`` module, or polars for a large regular UTF-8 file).
 
     ``sha256``, when the caller already has the file's hash, saves hashing it again. The
     file's bytes are scanned (encoding, control characters, line breaks) when the first chunk
-    is asked for.
+    is asked for, unless ``scanned`` gives :func:`prescan`'s answer (begun earlier).
 
     Returns
     -------
@@ -187,8 +188,10 @@ def iter_chunks(
     positions = {n: j for j, n in enumerate(names) if n is not None}
 
     def chunks() -> Iterator[TextChunk]:
-        big = p.stat().st_size >= rd.POLARS_MIN_BYTES and p.suffix.lower() != ".gz"
-        found = rd.scan(p, encoding, fields=len(head), check_lines=big)
+        big = _big(p)
+        found = scanned() if scanned is not None else None
+        if found is None:
+            found = rd.scan(p, encoding, fields=len(head), check_lines=big)
         fast = big and found.strict and found.regular and encoding.lower().startswith("utf")
         if fast:
             try:
@@ -215,6 +218,21 @@ def iter_chunks(
             yield chunk
 
     return sha, _in_standard_order(head, names), chunks()
+
+
+def _big(path: Path) -> bool:
+    """Whether polars may read the file (large, not compressed)."""
+    return path.stat().st_size >= rd.POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
+
+
+def prescan(path: Path, encoding: str) -> rd.FileScan | None:
+    """The scan :func:`iter_chunks` makes, begun ahead (an import runs it while hashing the
+    file); ``None`` when it cannot be made here (:func:`iter_chunks` then reports why)."""
+    try:
+        fields = len(rd.header(path, encoding))
+        return rd.scan(path, encoding, fields=fields, check_lines=_big(path))
+    except (ImportFileError, LookupError, OSError, ValueError):
+        return None
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
