@@ -305,24 +305,46 @@ def csv_chunks(
         raw.close()
 
 
+def _line_blocks(path: Path, rows: int, size: int) -> Iterator[bytes]:
+    """The file's data lines (after the header) in blocks of ``rows`` lines (the last one
+    fewer), each ending at a line break; ``size``: bytes read at a time."""
+    with path.open("rb") as fh:
+        fh.readline()
+        rest = b""
+        eof = False
+        while not eof or rest:
+            ends = np.flatnonzero(np.frombuffer(rest, dtype=np.uint8) == 10)
+            while len(ends) < rows and not eof:
+                block = fh.read(size)
+                eof = not block
+                rest += block
+                ends = np.flatnonzero(np.frombuffer(rest, dtype=np.uint8) == 10)
+            if len(ends) >= rows:
+                cut = int(ends[rows - 1]) + 1
+                yield rest[:cut]
+                rest = rest[cut:]
+            else:
+                if rest:
+                    yield rest
+                rest = b""
+
+
 def polars_chunks(
-    path: Path, *, positions: dict[str, int], width: int, chunk_rows: int
+    path: Path, *, positions: dict[str, int], width: int, chunk_rows: int, lines: int
 ) -> Iterator[TextChunk]:
     """Chunks read with polars: only for a strict UTF-8 file that :func:`scan` found
-    regular (no quotes, no blank lines, every line ``width`` fields)."""
+    regular (no quotes, no blank lines, every line ``width`` fields), cut at line breaks
+    into blocks of ``chunk_rows`` rows (``lines``: the file's line breaks, to size the
+    reads), so memory holds one block at a time."""
     import polars as pl
 
     cols = [f"c{i}" for i in range(width)]
-    frame = pl.scan_csv(
-        path,
-        has_header=True,
-        new_columns=cols,
-        infer_schema=False,
-        quote_char=None,
-        encoding="utf8",
-    )
+    size = max(1 << 20, path.stat().st_size * chunk_rows // max(lines, 1) // 4)
     number = 0
-    for part in frame.collect_batches(chunk_size=chunk_rows):
+    for block in _line_blocks(path, chunk_rows, size):
+        part = pl.read_csv(
+            block, has_header=False, new_columns=cols, infer_schema=False, quote_char=None
+        )
         n = part.height
         if not n:
             continue

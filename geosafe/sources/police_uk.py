@@ -199,7 +199,9 @@ def iter_chunks(
             except ImportError:  # pragma: no cover - polars is a dependency
                 fast = False
         read = (
-            rd.polars_chunks(p, positions=positions, width=len(head), chunk_rows=chunk_rows)
+            rd.polars_chunks(
+                p, positions=positions, width=len(head), chunk_rows=chunk_rows, lines=found.lines
+            )
             if fast
             else rd.csv_chunks(
                 p,
