@@ -567,8 +567,7 @@ def _import_police(
     _roll_back_for_force(store, replace)
     versions = getattr(store, "version_rows", store.versions)
     lookup = (lambda refs: versions("police_uk", refs)) if store.has_source("police_uk") else None
-    dedupe = puk.Deduper(lookup)
-    now = dt.datetime.now(_LONDON)
+    step = _police_step(settings, aoi, header, puk.Deduper(lookup), dt.datetime.now(_LONDON))
     counts = Counter({"rows": 0, "accepted": 0, "quarantined": 0, "no_location": 0, "updated": 0})
     reasons: Counter[str] = Counter()
     supersede: list[int] = []
@@ -580,15 +579,7 @@ def _import_police(
             if k == 0:  # a bulk load into an empty store builds its indexes at the end
                 store.defer_indexes(chunk.file_lines)
                 extra["ignored_columns"] = list(chunk.ignored_columns)
-            res = puk.process_chunk(
-                chunk,
-                header=header,
-                dedupe=dedupe,
-                aoi=aoi,
-                now=now,
-                max_text=settings.max_text_length,
-                aoi_margin_m=settings.aoi_margin_m,
-            )
+            res = step(chunk)
             store.stage(batch_id, res.rows)
             if res.problems:
                 store.stage_quarantine(batch_id, "police_uk", res.problems)
@@ -609,6 +600,25 @@ def _import_police(
         store.abort_batch(batch_id)
         raise
     return _result("police_uk", sha, path, store.batch(batch_id), duplicate=False)
+
+
+def _police_step(
+    settings: Settings,
+    aoi: BaseGeometry | None,
+    header: tuple[str, ...],
+    dedupe: puk.Deduper,
+    now: dt.datetime,
+) -> Callable[[puk.TextChunk], puk.PoliceChunk]:
+    """:func:`~geosafe.sources.police_uk.process_chunk` with an import's settings."""
+    return functools.partial(
+        puk.process_chunk,
+        header=header,
+        dedupe=dedupe,
+        aoi=aoi,
+        now=now,
+        max_text=settings.max_text_length,
+        aoi_margin_m=settings.aoi_margin_m,
+    )
 
 
 def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
@@ -695,15 +705,7 @@ def read_incidents(
                 # row numbers unique across the files, so updates can point at any of them
                 chunk.rows_no = chunk.rows_no + offset
                 last = int(chunk.rows_no[-1]) if len(chunk) else last
-                res = puk.process_chunk(
-                    chunk,
-                    header=header,
-                    dedupe=dedupe,
-                    aoi=aoi,
-                    now=now,
-                    max_text=settings.max_text_length,
-                    aoi_margin_m=settings.aoi_margin_m,
-                )
+                res = _police_step(settings, aoi, header, dedupe, now)(chunk)
                 superseded.update(res.supersede_rows)
                 frames.append(res.rows.to_frame())
                 dropped.update(q[2] for q in res.problems)

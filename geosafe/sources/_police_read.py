@@ -21,7 +21,6 @@ import csv
 import gzip
 import io
 import itertools
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ _BLOCK: Final = 1 << 22
 
 #: Smallest file (bytes) read with polars; below it the ``csv`` module is faster than
 #: importing polars (~0.15 s).
-POLARS_MIN_BYTES: Final = int(os.environ.get("GEOSAFE_INGEST_POLARS_MIN_BYTES", 16 << 20))
+POLARS_MIN_BYTES = 16 << 20
 
 
 @dataclass
