@@ -33,7 +33,17 @@ from .._errors import ImportFileError
 from .._siphash import hash_array, hash_fixed_width
 from ._read import decode
 
-__all__ = ["Factorized", "FileScan", "TextChunk", "csv_chunks", "header", "polars_chunks", "scan"]
+__all__ = [
+    "Factorized",
+    "FileScan",
+    "TextChunk",
+    "bad_columns",
+    "csv_chunks",
+    "factorize",
+    "header",
+    "polars_chunks",
+    "scan",
+]
 
 #: A column factorized: (code per row, distinct values in order of first appearance).
 Factorized = tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]
@@ -83,13 +93,6 @@ class TextChunk:
 
     def __len__(self) -> int:
         return len(self.rows_no)
-
-    def column(self, name: str) -> npt.NDArray[np.object_]:
-        """A standard column's text per row."""
-        if name == "Crime ID":
-            return self.ids
-        codes, uniques = self.fac[name]
-        return uniques[codes] if len(uniques) else np.full(len(codes), "", dtype=object)
 
 
 @dataclass(frozen=True)
@@ -214,9 +217,7 @@ def factorize(values: Sequence[str]) -> Factorized:
     return codes, uniques
 
 
-def _bad_columns(
-    chunk: TextChunk, names: Sequence[str], *, strict: bool
-) -> npt.NDArray[np.object_]:
+def bad_columns(chunk: TextChunk, names: Sequence[str], *, strict: bool) -> npt.NDArray[np.object_]:
     """Per row, the first standard column (in ``names`` order) holding an undecodable byte
     (decoded as a lone surrogate), or None."""
     out = np.full(len(chunk), None, dtype=object)
@@ -262,7 +263,7 @@ def _chunk_from_rows(
         bad_fields=np.fromiter((len(r) != width for r in rows), dtype=bool, count=n),
         bad_column=np.empty(0, dtype=object),
     )
-    chunk.bad_column = _bad_columns(chunk, order, strict=strict)
+    chunk.bad_column = bad_columns(chunk, order, strict=strict)
     return chunk
 
 

@@ -261,7 +261,7 @@ def _chunk_from_table(table: Any) -> TextChunk:
         ),
         bad_column=np.empty(0, dtype=object),
     )
-    chunk.bad_column = rd._bad_columns(chunk, NAMES, strict=False)
+    chunk.bad_column = rd.bad_columns(chunk, NAMES, strict=False)
     return chunk
 
 
