@@ -164,9 +164,6 @@ CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 """
 _DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
-#: Most staged rows without group codes counted in Python for the published aggregates.
-_COUNT_ROWS_MAX: Final = 100_000
-
 #: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
 BULK_LOAD_ROWS = 50_000
 
@@ -399,9 +396,9 @@ class Store(SqliteInterface, CommonReads):
             if links is not None:
                 profile_tables.write_links(c, links)
         if batch_id in self._aggregates:
-            if "group" in staged.factorized or len(staged) <= _COUNT_ROWS_MAX:
+            if "group" in staged.factorized:  # police.uk chunks say which rows group together
                 self._aggregates[batch_id].add(staged)
-            else:  # counting row by row would cost more than grouping in SQL at the commit
+            else:  # other sources' rows are grouped in SQL at the commit, as always
                 del self._aggregates[batch_id]
 
     def _insert_rows(self, c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
