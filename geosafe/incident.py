@@ -306,7 +306,11 @@ class StagedRows:
         v = self.columns[name]
         if isinstance(v, np.ndarray):
             return v
-        return np.full(self.n, v, dtype=float if isinstance(v, float) else object)
+        if isinstance(v, float):
+            return np.full(self.n, v)
+        out = np.empty(self.n, dtype=object)
+        out.fill(v)  # one object for every row (``np.full`` would copy a str per row)
+        return out
 
     def take(self, mask: np.ndarray) -> StagedRows:
         """The rows under a boolean ``mask``."""

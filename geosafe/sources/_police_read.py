@@ -307,26 +307,30 @@ def csv_chunks(
 
 def _line_blocks(path: Path, rows: int, size: int) -> Iterator[bytes]:
     """The file's data lines (after the header) in blocks of ``rows`` lines (the last one
-    fewer), each ending at a line break; ``size``: bytes read at a time."""
+    fewer), each ending at a line break; ``size``: bytes read at a time. Each read is
+    scanned once and the block joined once (no growing concatenation)."""
     with path.open("rb") as fh:
         fh.readline()
-        rest = b""
-        eof = False
-        while not eof or rest:
-            ends = np.flatnonzero(np.frombuffer(rest, dtype=np.uint8) == 10)
-            while len(ends) < rows and not eof:
-                block = fh.read(size)
-                eof = not block
-                rest += block
-                ends = np.flatnonzero(np.frombuffer(rest, dtype=np.uint8) == 10)
-            if len(ends) >= rows:
-                cut = int(ends[rows - 1]) + 1
-                yield rest[:cut]
-                rest = rest[cut:]
-            else:
-                if rest:
-                    yield rest
-                rest = b""
+        parts: list[bytes] = []
+        have = 0  # line breaks in ``parts``
+        while True:
+            block = fh.read(size)
+            if not block:
+                break
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            start = 0
+            while have + len(ends) >= rows:
+                cut = int(ends[rows - have - 1]) + 1
+                parts.append(block[start:cut])
+                yield b"".join(parts)
+                parts = []
+                have = 0
+                ends = ends[ends >= cut]
+                start = cut
+            parts.append(block[start:] if start else block)
+            have += len(ends)
+        if parts and any(parts):
+            yield b"".join(parts)
 
 
 def polars_chunks(

@@ -74,8 +74,9 @@ class Deduper:
         self.anon: dict[int, int] = {}
         #: The 64-bit keys (:func:`geosafe._siphash.hash_array`) of every id in
         #: :attr:`current`, while each chunk comes with them and no store is looked up: an
-        #: id's membership is then tested on its key (exactly only on a hit).
-        self._keys: set[int] | None = set() if lookup is None else None
+        #: id's membership is then tested on its key (exactly only on a hit). Sorted, as
+        #: an array (a set of Python ints held ~50 MB more at a million rows).
+        self._keys: np.ndarray | None = np.empty(0, np.uint64) if lookup is None else None
 
     def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
         """The current version of a Crime ID, if known."""
@@ -126,7 +127,7 @@ class Deduper:
         if not self.current:
             known = np.zeros(n, bool)
         elif self._keys is not None and keys is not None:
-            known = np.fromiter(map(self._keys.__contains__, keys.tolist()), dtype=bool, count=n)
+            known = _sorted_contains(self._keys, keys)
             for i in np.flatnonzero(known):  # a key met before: the id itself decides
                 known[i] = ids[i] in self.current
         else:
@@ -142,7 +143,9 @@ class Deduper:
         for i in np.flatnonzero(cand):
             self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
         if self._keys is not None and keys is not None:  # every id with a ref is now current
-            self._keys.update(keys[has_id].tolist())
+            # two sorted runs: the stable sort merges them in linear time
+            new = np.sort(keys[has_id].astype(np.uint64, copy=False))
+            self._keys = np.sort(np.concatenate([self._keys, new]), kind="stable")
         self._anonymous(ids, hashes, verdicts, out)
         return out
 
@@ -236,3 +239,12 @@ def _repeated(ids: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[cand] = np.fromiter((seen[v] > 1 for v in sub), dtype=bool, count=len(sub))
     return out
+
+
+def _sorted_contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in the sorted array ``sorted_keys``."""
+    keys = keys.astype(np.uint64, copy=False)
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys  # type: ignore[no-any-return]
