@@ -333,6 +333,27 @@ def _line_blocks(path: Path, rows: int, size: int) -> Iterator[bytes]:
             yield b"".join(parts)
 
 
+def _fix_mmap_threshold() -> None:
+    """Have glibc map every allocation of 4 MB or more on its own (and unmap it when freed).
+    Left alone, glibc raises that threshold to the size of each large block freed, so the
+    next blocks of lines (~24 MB each) and polars' columns come from the heap and stay
+    there: ~60 MB more peak RSS at a million rows (docs/notes/perf.md, fifth wave)."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+#: ``mallopt`` parameter number (glibc ``malloc.h``).
+_M_MMAP_THRESHOLD: Final = -3
+
+
 def polars_chunks(
     path: Path, *, positions: dict[str, int], width: int, chunk_rows: int, lines: int
 ) -> Iterator[TextChunk]:
@@ -342,6 +363,7 @@ def polars_chunks(
     reads), so memory holds one block at a time."""
     import polars as pl
 
+    _fix_mmap_threshold()
     cols = [f"c{i}" for i in range(width)]
     size = max(1 << 20, path.stat().st_size * chunk_rows // max(lines, 1) // 4)
     number = 0

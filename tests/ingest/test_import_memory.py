@@ -1,0 +1,96 @@
+"""The bulk import's lower-memory forms give what the plainer forms give: line blocks, the
+sorted-key membership of the ref rule, published groups counted over many chunks, the
+one-statement period rewrite (fifth wave, continued: docs/notes/perf.md)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from geosafe.ingest import import_file
+from geosafe.sources import _police_read as rd
+from geosafe.sources._police_refs import _sorted_contains
+from geosafe.store import Store, published
+
+from .test_pandas_free import HEADER, _row
+
+
+def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
+    """Every block but the last holds exactly ``rows`` lines; joined, the blocks are the
+    data after the header, whatever the read size (random files, sizes from 1 byte)."""
+    rng = random.Random(7)
+    path = tmp_path / "f.csv"
+    for _ in range(300):
+        lines = [b"x" * rng.randint(0, 5) for _ in range(rng.randint(0, 30))]
+        body = b"h\n" + b"\n".join(lines) + (b"\n" if rng.random() < 0.7 else b"")
+        path.write_bytes(body)
+        rows, size = rng.randint(1, 7), rng.randint(1, 9)
+        got = list(rd._line_blocks(path, rows, size))
+        assert b"".join(got) == body[body.index(b"\n") + 1 :]
+        assert all(g.count(b"\n") == rows and g.endswith(b"\n") for g in got[:-1])
+        assert all(got)
+
+
+def test_sorted_contains_is_set_membership() -> None:
+    rng = np.random.default_rng(3)
+    known = rng.integers(0, 2**64, 5000, dtype=np.uint64, endpoint=False)
+    asked = np.concatenate([known[::7], rng.integers(0, 2**64, 3000, dtype=np.uint64)])
+    asked = np.concatenate([asked, np.array([0, 2**64 - 1], dtype=np.uint64)])
+    expected = np.array([int(k) in {int(v) for v in known} for k in asked])
+    assert np.array_equal(_sorted_contains(np.sort(known), asked), expected)
+    assert not _sorted_contains(np.empty(0, np.uint64), asked).any()
+
+
+def _tables(con: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    order = "ORDER BY 1, 2, 3, 4, 5"
+    return {
+        t: con.execute(f"SELECT * FROM {t} {order}").fetchall()
+        for t in ("published_exact", "published_counts")
+    }
+
+
+def test_groups_counted_over_many_chunks_equal_the_sql_grouping(tmp_path: Path) -> None:
+    """Chunks of 37 rows, Crime IDs updated in later chunks (their first rows leave the
+    counts), points repeated across chunks: the aggregates equal grouping the stored rows
+    in SQL, and the one-statement period rewrite equals one statement per period."""
+    rows = [
+        _row(f"{i:064x}", f"2023-{i % 14 % 12 + 1:02d}", f"-0.1{i % 5}", "51.55")
+        for i in range(300)
+    ]
+    rows += [_row(f"{i:064x}", "2024-02", "-0.17", "51.56") for i in range(0, 300, 11)]
+    rows += [_row("", "2024-02", "-0.1", "51.5"), _row(f"{999:064x}", "2024-01", "", "")]
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    store = Store(tmp_path / "s.db")
+    result = import_file(store, "police_uk", path, chunk_rows=37)
+    store.close()
+    assert result.updated == len(range(0, 300, 11))
+    con = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    staged = _tables(con)
+    con.execute("BEGIN")
+    published.write_sqlite(con, published.months_sqlite(con, "TRUE"))
+    assert _tables(con) == staged
+    # the rewrite as it was: one INSERT ... SELECT a period, each source and all together
+    con.execute("DELETE FROM published_counts")
+    which = published.months_sqlite(con, "TRUE")
+    periods = published.periods_of(which)
+    for key in sorted(periods):
+        first, last = periods[key]
+        for source, group in (
+            ("source", "cell, source, time_window"),
+            ("'*'", "cell, time_window"),
+        ):
+            con.execute(
+                "INSERT INTO published_counts SELECT ?, cell, MIN(resolution), "
+                f"{source}, time_window, CASE WHEN SUM(n) < 10 THEN NULL "
+                "ELSE ((2 * SUM(n) + 5) / 10) * 5 END, SUM(n) < 10 FROM published_exact "
+                f"WHERE month >= ? AND month <= ? GROUP BY {group}",
+                (key, first, last),
+            )
+    assert _tables(con) == staged
+    con.execute("ROLLBACK")
+    con.close()
+    assert sum(r[5] for r in staged["published_exact"] if r[4] == "all-day") == 301
