@@ -2,7 +2,7 @@
 
 ``replay``: a uvicorn server (one worker, as ``ogc_collections.py`` starts it) on a store of
 the last ``--months`` bundled police.uk months; after each step (start, ``/collections``,
-each collection's GeoJSON download, the 8-client items load) the server's
+each collection's GeoJSON download, the 8-client items load, two idle seconds) the server's
 ``/proc/PID/smaps_rollup`` and ``smaps`` are read from outside: resident total, anonymous
 (heap, arenas), and the mapped files that grew the most (a library loaded by that step
 shows here: ``libgdal``, ``_ndimage``...).
@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -100,6 +101,8 @@ def replay(months: int) -> int:
         ]
         _load(urls, auth, clients=8, n=1200)
         step("items, 8 clients x 1200")
+        time.sleep(2.0)
+        step("2 s idle")
     print(f"server memory replay, {months} months ({n} incidents); load {os.getloadavg()[0]:.1f}")
     print(f"  {'step':34s} {'RSS':>7s} {'anon':>7s}  grew (MB)")
     for label, roll, grew in rows:

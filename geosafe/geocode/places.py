@@ -57,7 +57,6 @@ from typing import Final
 
 import numpy as np
 import shapely
-from rapidfuzz import fuzz, process
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import unary_union
 
@@ -409,6 +408,8 @@ class Gazetteer:
             elif len(key.replace(" ", "")) >= 8:
                 fuzzy_spans.append((i, j, key))
         if fuzzy_spans and self._keys:
+            from rapidfuzz import fuzz, process  # free-text matching only (not place naming)
+
             queries = [k for *_, k in fuzzy_spans]
             s1 = process.cdist(queries, self._keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
             s2 = process.cdist(

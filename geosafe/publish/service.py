@@ -190,8 +190,14 @@ class LayerService:
         with self._lock:
             if self._frame_cache is not None and self._frame_cache[0] == state:
                 return self._frame_cache[1]
-        gdf = self.store.incidents(with_location=True)
+        store = self.store
+        gdf = store.incidents(with_location=True)
         gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+        # the frame is kept: the pages SQLite cached to read it are not needed again (up to
+        # the store's size, 64 MB at most, per thread that read it)
+        release = getattr(store, "release_memory", None)
+        if release is not None:
+            release()
         with self._lock:
             self._frame_cache = (state, gdf)
         return gdf
