@@ -7,7 +7,8 @@ under ``--folder`` (once; both checkouts then serve copies of the same store).
 ``dump``: serves a copy of that store in-process (FastAPI's ``TestClient``) with the
 checkout this script lives in, and writes ``--out/<role>/<collection>[__<variant>].geojson``
 (the HTTP status and body of ``/downloads/<id>.geojson``) for every collection each role
-lists, plus the KDE hotspots under other parameters (cell, bandwidth, kernel, top %).
+lists, plus the KDE hotspots under other parameters (cell, bandwidth, kernel, top %), and
+``<role>/kde.tif`` (the density GeoTIFF: the surface and its study-area mask).
 ``compare``: byte-compares two dump folders and prints what differs.
 
 Usage::
@@ -37,6 +38,8 @@ KDE_VARIANTS = {
     "cell50_bw400": "cell_m=50&bandwidth_m=400",
     "gauss": "kernel=gaussian&bandwidth_m=150",
     "top20": "top_pct=20",
+    "top10": "top_pct=10",
+    "top1": "top_pct=1",
     "top1_cell5": "top_pct=1&cell_m=5&bandwidth_m=100",
 }
 
@@ -94,21 +97,26 @@ def dump(folder: Path, out: Path) -> int:
                     body = f"{r.status_code}\n".encode() + r.content
                     (out / role / f"{cid}{suffix}.geojson").write_bytes(body)
                     n += 1
+            # the density surface itself (its study-area mask), as the GeoTIFF download
+            r = client.get("/rasters/kde.tif?preset=all-day", headers=auth)
+            (out / role / "kde.tif").write_bytes(f"{r.status_code}\n".encode() + r.content)
+            n += 1
     shutil.rmtree(work, ignore_errors=True)
     print(f"{n} downloads written under {out} by {ROOT}")
     return 0
 
 
 def compare(a: Path, b: Path) -> int:
-    names = sorted({p.relative_to(a) for p in a.rglob("*.geojson")})
-    names_b = sorted({p.relative_to(b) for p in b.rglob("*.geojson")})
+    names = sorted({p.relative_to(a) for p in a.rglob("*.*")})
+    names_b = sorted({p.relative_to(b) for p in b.rglob("*.*")})
     if names != names_b:
         print(f"different files: {sorted(set(names) ^ set(names_b))}")
         return 1
     differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
     for n in names:
         head = (a / n).read_bytes().split(b"\n", 1)
-        features = len(json.loads(head[1]).get("features", [])) if head[0] == b"200" else 0
+        ok = head[0] == b"200" and n.suffix == ".geojson"
+        features = len(json.loads(head[1]).get("features", [])) if ok else 0
         print(f"  {n!s:55s} {head[0].decode()} {features:4d} features  "
               f"{'DIFFERENT' if n in differ else 'identical'}")  # fmt: skip
     print(f"{len(names) - len(differ)} of {len(names)} downloads byte-identical")
