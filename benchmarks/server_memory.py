@@ -47,6 +47,9 @@ def _rollup(pid: int) -> dict[str, float]:
         key, _, rest = line.partition(":")
         if key in ("Rss", "Anonymous"):
             out[key] = int(rest.split()[0]) / 1024
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            out["Threads"] = float(line.split()[1])
     return out
 
 
@@ -104,10 +107,12 @@ def replay(months: int) -> int:
         time.sleep(2.0)
         step("2 s idle")
     print(f"server memory replay, {months} months ({n} incidents); load {os.getloadavg()[0]:.1f}")
-    print(f"  {'step':34s} {'RSS':>7s} {'anon':>7s}  grew (MB)")
+    print(f"  {'step':34s} {'RSS':>7s} {'anon':>7s} {'threads':>7s}  grew (MB)")
     for label, roll, grew in rows:
         g = ", ".join(f"{k} +{d:.0f}" for k, d in grew)
-        print(f"  {label:34s} {roll['Rss']:7.1f} {roll['Anonymous']:7.1f}  {g}")
+        print(
+            f"  {label:34s} {roll['Rss']:7.1f} {roll['Anonymous']:7.1f} {roll['Threads']:7.0f}  {g}"
+        )
     return 0
 
 

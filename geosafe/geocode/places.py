@@ -599,7 +599,7 @@ def _build(data_dir: Path | None) -> Gazetteer:
         if len(short) >= 2 or (len(short) == 1 and len(short[0]) >= 6):
             places.append(Place(" ".join(short).title(), "school", pt, 100.0))
     # stops and stations
-    stops = datasets.bus_stops(data_dir)
+    stops = datasets.bus_stops(data_dir, demo_only=True)
     stops = stops[stops["in_demo_area"] & (stops["Location_Easting"] > 0)]
     wards = datasets.wards(data_dir)
     wards = wards[wards.intersects(near)]
