@@ -135,7 +135,8 @@ def create_app(
 
     # outermost: once no request is in flight for a second, glibc gives back the pages a
     # layer build or a download freed (-13 MB of 274 after a borough-scale load run)
-    app.add_middleware(TrimWhenIdle)
+    if settings.idle_trim_s > 0:
+        app.add_middleware(TrimWhenIdle, delay=settings.idle_trim_s)
     return app
 
 

@@ -15,7 +15,8 @@ from geosafe._heap import release_free_heap
 
 __all__ = ["IDLE_TRIM_DELAY_S", "TrimWhenIdle"]
 
-#: Seconds without a request in flight before the heap is trimmed.
+#: Seconds without a request in flight before the heap is trimmed (the default of
+#: ``ServiceSettings.idle_trim_s``, ``GEOSAFE_IDLE_TRIM_S``).
 IDLE_TRIM_DELAY_S: Final = 1.0
 
 
