@@ -84,7 +84,8 @@ def _server(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> Any:
                 proc.kill()
 
 
-def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
+def _geosafe_store(folder: Path, months: int) -> tuple[Path, dict[str, str]]:
+    """A store of the last ``months`` bundled police.uk months and a demo token per role."""
     from geosafe import datasets
     from geosafe.access.tokens import TokenStore, create_demo_tokens
     from geosafe.ingest import import_file
@@ -98,13 +99,14 @@ def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
     finally:
         store.close()
     tokens = create_demo_tokens(TokenStore(Path(f"{db}.auth.sqlite")), school_urn="102053")
-    return db, tokens["analyst"]
+    return db, tokens
 
 
 def _geosafe_server(folder: Path, months: int) -> tuple[list[str], dict[str, str], str, str]:
     """A store of the last ``months`` bundled police.uk months and the command that serves it:
     ``(uvicorn command, environment, base URL, analyst token)``."""
-    db, token = _geosafe_store(folder, months)
+    db, tokens = _geosafe_store(folder, months)
+    token = tokens["analyst"]
     port = _free_port()
     env = dict(
         os.environ,

@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: KDE parameters besides the defaults: other grids, kernels and shares of the surface.
 KDE_VARIANTS = {
@@ -45,20 +46,10 @@ KDE_VARIANTS = {
 
 
 def store(folder: Path, months: int) -> int:
-    from geosafe import datasets
-    from geosafe.access.tokens import TokenStore, create_demo_tokens
-    from geosafe.ingest import import_file
-    from geosafe.store import Store
+    from ogc_collections import _geosafe_store
 
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "geosafe.db"
-    st = Store(db)
-    try:
-        for f in datasets.police_files()[-months:]:
-            import_file(st, "police_uk", f)
-    finally:
-        st.close()
-    tokens = create_demo_tokens(TokenStore(Path(f"{db}.auth.sqlite")), school_urn="102053")
+    _db, tokens = _geosafe_store(folder, months)
     (folder / "tokens.json").write_text(json.dumps(tokens))
     print(f"store and tokens in {folder}")
     return 0
