@@ -9,7 +9,9 @@ request is being served, so it costs the requests nothing but a counter.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Final
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geosafe._heap import release_free_heap
 
@@ -23,14 +25,14 @@ IDLE_TRIM_DELAY_S: Final = 1.0
 class TrimWhenIdle:
     """Pure ASGI middleware (outermost): trim the C heap after ``delay`` idle seconds."""
 
-    def __init__(self, app: Any, delay: float = IDLE_TRIM_DELAY_S) -> None:
+    def __init__(self, app: ASGIApp, delay: float = IDLE_TRIM_DELAY_S) -> None:
         self.app = app
         self.delay = delay
         self._active = 0
         self._seen = 0  # requests started so far
         self._trimmed = 0  # the value of _seen at the last trim
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -49,16 +49,18 @@ def test_trim_runs_once_after_the_last_request_and_never_during_one(monkeypatch:
     monkeypatch.setattr(idle, "release_free_heap", lambda: calls.append(1) or True)
     mw = idle.TrimWhenIdle(app, delay=0.05)
 
+    none: Any = None  # receive and send: the fake app uses neither
+
     async def scenario() -> None:
         http = {"type": "http"}
-        await asyncio.gather(*(mw(http, None, None) for _ in range(3)))  # a burst
+        await asyncio.gather(*(mw(http, none, none) for _ in range(3)))  # a burst
         await asyncio.sleep(0.02)
-        await mw(http, None, None)  # another request before the delay is over
+        await mw(http, none, none)  # another request before the delay is over
         assert 1 not in calls
         await asyncio.sleep(0.1)
         assert calls.count(1) == 1  # one trim, once idle
         await asyncio.sleep(0.1)
-        await mw({"type": "lifespan"}, None, None)  # not a request: no new trim
+        await mw({"type": "lifespan"}, none, none)  # not a request: no new trim
         await asyncio.sleep(0.1)
 
     asyncio.run(scenario())
