@@ -46,7 +46,11 @@ def test_trim_runs_once_after_the_last_request_and_never_during_one(monkeypatch:
         await asyncio.sleep(0.03)
         calls.append(-mw._active)  # a trim during a request would show between these
 
-    monkeypatch.setattr(idle, "release_free_heap", lambda: calls.append(1) or True)
+    def trim() -> bool:
+        calls.append(1)
+        return True
+
+    monkeypatch.setattr(idle, "release_free_heap", trim)
     mw = idle.TrimWhenIdle(app, delay=0.05)
 
     none: Any = None  # receive and send: the fake app uses neither
