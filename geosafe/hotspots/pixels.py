@@ -184,9 +184,10 @@ def _piece(poly: BaseGeometry, a: float, c: float, e: float, f: float) -> BaseGe
     return shapely.Polygon(_to_map(shell, a, c, e, f), [_to_map(h, a, c, e, f) for h in holes])
 
 
-def _piece_roots(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 4-connected pieces of equal value of a grid, named as GDAL's polygonizer names
-    them: ``(run of each cell, root id of each run)`` (runs of background: -1).
+def _piece_runs(lab: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The runs of equal value above 0 along the rows of a grid and the 4-connected piece
+    each belongs to, named as GDAL's polygonizer names it: ``(row, first column, end
+    column (exclusive), value, root id)`` per run.
 
     GDAL (``GDALRasterPolygonEnumerator``) scans rows left to right: a run of equal values
     takes the id of the run above its first cell when that one has the same value, else a
@@ -198,7 +199,6 @@ def _piece_roots(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nrows, ncols = lab.shape
     starts = np.ones(lab.shape, dtype=bool)
     starts[:, 1:] = lab[:, 1:] != lab[:, :-1]
-    run_of_cell = np.cumsum(starts.ravel()) - 1
     rr, cc = np.nonzero(starts)
     flat = rr * ncols + cc
     end = np.r_[flat[1:], nrows * ncols] - rr * ncols  # exclusive end column of each run
@@ -249,8 +249,9 @@ def _piece_roots(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 rid = len(parent)
                 parent.append(rid)
             run_id[k] = rid
-    roots = np.array([root(int(i)) if i >= 0 else -1 for i in run_id], dtype=np.int64)
-    return run_of_cell.reshape(lab.shape), roots
+    hot = run_id >= 0
+    roots = np.array([root(int(i)) for i in run_id[hot]], dtype=np.int64)
+    return rr[hot], cc[hot], end[hot], value[hot], roots
 
 
 def region_polygons(
@@ -284,19 +285,18 @@ def region_polygons(
     out: list[BaseGeometry] = [shapely.Polygon() for _ in range(len(wanted))]
     if not (lab > 0).any():
         return out
-    run_of_cell, run_root = _piece_roots(lab)
-    rows, cols = np.nonzero(lab > 0)
-    root = run_root[run_of_cell[rows, cols]]
-    order = np.lexsort((cols, rows, root))
-    rows, cols, root = rows[order], cols[order], root[order]
-    first = np.flatnonzero(np.r_[True, root[1:] != root[:-1]])
-    bounds = np.r_[first, root.size]
-    boxes = shapely.box(cols, rows, cols + 1, rows + 1)  # pixel-corner space: exact
+    rows, first_col, end_col, values, root = _piece_runs(lab)
+    order = np.lexsort((first_col, rows, root))
+    rows, first_col, end_col, values, root = (
+        v[order] for v in (rows, first_col, end_col, values, root)
+    )
+    starts = np.flatnonzero(np.r_[True, root[1:] != root[:-1]])
+    bounds = np.r_[starts, root.size]
+    boxes = shapely.box(first_col, rows, end_col, rows + 1)  # pixel-corner space: exact
     pieces: dict[int, list[tuple[int, int, BaseGeometry]]] = {}
     for i, j in itertools.pairwise(bounds):
-        merged = shapely.coverage_union_all(boxes[i:j])
-        (poly,) = shapely.get_parts(merged)  # a 4-connected piece is one polygon
-        value = int(lab[rows[i], cols[i]])
+        (poly,) = shapely.get_parts(shapely.union_all(boxes[i:j]))  # 4-connected: one polygon
+        value = int(values[i])
         key = (int(rows[i:j].max()), int(root[i]))  # GDAL writes it once past its last row
         pieces.setdefault(value, []).append((*key, _piece(poly, a, c, e, f)))
     for n, v in enumerate(wanted):
