@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # after ROOT: benchmarks/api.py
 
 #: KDE parameters besides the defaults: other grids, kernels and shares of the surface.
 KDE_VARIANTS = {
