@@ -94,7 +94,7 @@ def _geosafe_store(folder: Path, months: int) -> tuple[Path, dict[str, str]]:
     db = folder / "geosafe.db"
     store = Store(db)
     try:
-        for f in datasets.police_files()[-months:]:
+        for f in datasets.police_files()[-months:] if months > 0 else []:
             import_file(store, "police_uk", f)
     finally:
         store.close()

@@ -15,7 +15,7 @@ frameworks, built an app): bare Python, a FastAPI app with uvicorn, + numpy, + p
 
 Usage::
 
-    .venv/bin/python benchmarks/server_memory.py replay [--months 2]
+    .venv/bin/python benchmarks/server_memory.py replay [--months 2] [--police-dir DIR]
     .venv/bin/python benchmarks/server_memory.py floor [--runs 3]
 """
 
@@ -68,9 +68,16 @@ def _files(pid: int) -> dict[str, float]:
     return out
 
 
-def replay(months: int) -> int:
+def replay(months: int, police_dir: Path | None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    cmd, env, base, token = _geosafe_server(folder, months)
+    cmd, env, base, token = _geosafe_server(folder, months if police_dir is None else 0)
+    if police_dir is not None:  # real months instead of the bundled ones (borough scale)
+        from geosafe.ingest import import_file
+        from geosafe.store import Store
+
+        with Store(env["GEOSAFE_DB"]) as store:
+            for f in sorted(police_dir.glob("*.csv*"))[-months:]:
+                import_file(store, "police_uk", f)
     auth = {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
     rows: list[tuple[str, dict[str, float], list[tuple[str, float]]]] = []
     with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
@@ -197,8 +204,16 @@ def main() -> int:
     ap.add_argument("--months", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
+    ap.add_argument(
+        "--police-dir",
+        type=Path,
+        help="replay on the last --months police.uk files of this folder, e.g. "
+        "../shared/data/police/met_burglary_north_london (default: the bundled months)",
+    )
     args = ap.parse_args()
-    return replay(args.months) if args.mode == "replay" else floor(args.runs, args.peer_python)
+    if args.mode == "replay":
+        return replay(args.months, args.police_dir)
+    return floor(args.runs, args.peer_python)
 
 
 if __name__ == "__main__":
