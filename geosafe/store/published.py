@@ -285,39 +285,9 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
         + " UNION ALL "
         + select.format(source=f"'{ALL_SOURCES}'", group="cell, time_window")
     )
-    if not db.pg and cells is None:
-        _insert_periods_sqlite(db, periods)
-        return
     for key in keys:
         first, last = periods[key]
         db.run(insert, (key, first, last, *only_params, key, first, last, *only_params))
-
-
-def _insert_periods_sqlite(db: _Sql, periods: dict[str, tuple[str, str]]) -> None:
-    """The ``published_counts`` rows of every period in one statement per 300 periods
-    (SQLite): the same rows as one ``INSERT ... SELECT`` a period, without compiling and
-    sorting twice a period (a 10k-row batch touching 28 periods: 94 ms -> see
-    docs/notes/perf.md, fifth wave, continued)."""
-    keys = sorted(periods)
-    total = "SUM(e.n)"
-    for i in range(0, len(keys), 300):
-        chunk = keys[i : i + 300]
-        values = ", ".join("(CAST(? AS TEXT), ?, ?)" for _ in chunk)
-        select = (
-            "SELECT p.period, e.cell, MIN(e.resolution), {source}, e.time_window, "
-            f"{_round_sql(total)}, {total} < {_SUPPRESS_BELOW} "
-            "FROM periods p JOIN published_exact e ON e.month >= p.first AND e.month <= p.last "
-            "GROUP BY p.period, e.cell, {group}e.time_window"
-        )
-        db.run(
-            f"WITH periods(period, first, last) AS (VALUES {values}) "
-            "INSERT INTO published_counts (period, cell, resolution, source, time_window, "
-            "count, suppressed) "
-            + select.format(source="e.source", group="e.source, ")
-            + " UNION ALL "
-            + select.format(source=f"'{ALL_SOURCES}'", group=""),
-            [v for k in chunk for v in (k, *periods[k])],
-        )
 
 
 # -- PostGIS -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The bulk import's lower-memory forms give what the plainer forms give: line blocks, the
-sorted-key membership of the ref rule, published groups counted over many chunks, the
-one-statement period rewrite (fifth wave, continued: docs/notes/perf.md)."""
+sorted-key membership of the ref rule, published groups counted over many chunks (fifth
+wave, continued: docs/notes/perf.md)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _tables(con: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
 def test_groups_counted_over_many_chunks_equal_the_sql_grouping(tmp_path: Path) -> None:
     """Chunks of 37 rows, Crime IDs updated in later chunks (their first rows leave the
     counts), points repeated across chunks: the aggregates equal grouping the stored rows
-    in SQL, and the one-statement period rewrite equals one statement per period."""
+    in SQL."""
     rows = [
         _row(f"{i:064x}", f"2023-{i % 14 % 12 + 1:02d}", f"-0.1{i % 5}", "51.55")
         for i in range(300)
@@ -72,24 +72,6 @@ def test_groups_counted_over_many_chunks_equal_the_sql_grouping(tmp_path: Path) 
     staged = _tables(con)
     con.execute("BEGIN")
     published.write_sqlite(con, published.months_sqlite(con, "TRUE"))
-    assert _tables(con) == staged
-    # the rewrite as it was: one INSERT ... SELECT a period, each source and all together
-    con.execute("DELETE FROM published_counts")
-    which = published.months_sqlite(con, "TRUE")
-    periods = published.periods_of(which)
-    for key in sorted(periods):
-        first, last = periods[key]
-        for source, group in (
-            ("source", "cell, source, time_window"),
-            ("'*'", "cell, time_window"),
-        ):
-            con.execute(
-                "INSERT INTO published_counts SELECT ?, cell, MIN(resolution), "
-                f"{source}, time_window, CASE WHEN SUM(n) < 10 THEN NULL "
-                "ELSE ((2 * SUM(n) + 5) / 10) * 5 END, SUM(n) < 10 FROM published_exact "
-                f"WHERE month >= ? AND month <= ? GROUP BY {group}",
-                (key, first, last),
-            )
     assert _tables(con) == staged
     con.execute("ROLLBACK")
     con.close()
