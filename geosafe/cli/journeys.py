@@ -425,25 +425,22 @@ def _two_windows(
 
 def _report_interventions(store: Any, role: str) -> tuple[dict[str, Any], int]:
     """What ``role`` may see of the intervention log (the analyst's log, or the published
-    view built from every located incident), and how many incident records were read."""
+    view read from the published counts), and how many incident records were read (none:
+    the published view reads no incident row)."""
     from types import SimpleNamespace
 
     from ..protect.interventions import list_interventions
     from ..protect.public_evaluation import for_viewer
+    from ..store.published_read import PublishedReader
 
     if not list_interventions(store):
         return {"type": "FeatureCollection", "features": []}, 0
-    read: list[int] = []
-
-    def all_incidents() -> Any:
-        gdf = store.incidents(with_location=True)
-        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-        read.append(len(gdf))
-        return gdf
-
-    layers = SimpleNamespace(store=store, all_incidents=all_incidents)
-    fc = for_viewer(layers, SimpleNamespace(role=role, area=None))
-    return fc, sum(read)
+    reader = PublishedReader(store.target)
+    try:
+        layers = SimpleNamespace(store=store, published=reader)
+        return for_viewer(layers, SimpleNamespace(role=role, area=None)), 0
+    finally:
+        reader.close()
 
 
 def cmd_school_report(args: argparse.Namespace) -> int:

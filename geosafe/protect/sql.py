@@ -8,6 +8,10 @@ assigned by the application (the next integer, retried on a clash) rather than b
 added beside it later); times are ISO 8601 text. Statements are written with ``?``
 placeholders and rewritten to ``%s`` for psycopg.
 
+One definition for both backends: the tables are written once, in the PostGIS migration that
+creates them (``geosafe/store/migrations/0007_protect.sql``); a SQLite store runs the same
+``CREATE TABLE`` statements (:func:`migration_tables`).
+
 Which database: :func:`database_for` takes a store (anything with a ``path`` is SQLite; a
 store with a ``url``/``dsn`` attribute, or a ``postgresql://`` URL, is PostgreSQL).
 """
@@ -18,14 +22,34 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .._errors import StoreError
 
-__all__ = ["Database", "database_for"]
+__all__ = ["PROTECT_MIGRATION", "Database", "database_for", "migration_tables"]
 
 _CREATE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
+#: The PostGIS migration that defines the tables of :mod:`geosafe.protect`.
+PROTECT_MIGRATION: Final = "0007_protect.sql"
+
+
+def migration_tables(*tables: str, migration: str = PROTECT_MIGRATION) -> tuple[str, ...]:
+    """The ``CREATE TABLE IF NOT EXISTS`` statements of ``tables`` in the store migration
+    ``migration``, in that order: the one definition both backends create them from."""
+    text = resources.files("geosafe.store").joinpath("migrations", migration).read_text("utf-8")
+    plain = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    found = {}
+    for statement in plain.split(";"):
+        m = _CREATE.match(statement)
+        if m:
+            found[m.group(1)] = statement.strip()
+    missing = [t for t in tables if t not in found]
+    if missing:
+        msg = f"the migration {migration!r} creates no table {missing!r}; it has {sorted(found)}."
+        raise StoreError(msg)
+    return tuple(found[t] for t in tables)
 
 
 class Database:

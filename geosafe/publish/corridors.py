@@ -217,12 +217,12 @@ def _report(
     svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
     from ..network import origins as net_origins
-    from ..protect.safe_places import load_safe_places
+    from ..protect.safe_places import public_safe_places
     from ..risk import report as risk_report
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     fap = svc.store.incidents(sources=["fap"], with_location=False)
-    safe = load_safe_places(svc.store)  # public places, counted along the walks
+    safe = public_safe_places(svc.published)  # public places, counted along the walks
     return risk_report.build_school_report(
         urn,
         journeys,

@@ -319,9 +319,9 @@ def _safe_places_near(
     svc: Any, area: BaseGeometry, within_m: float = 100.0
 ) -> list[dict[str, Any]]:
     """Safe places (public) within ``within_m`` of the place, nearest first."""
-    from ..protect.safe_places import KINDS, load_safe_places
+    from ..protect.safe_places import KINDS, public_safe_places
 
-    places = load_safe_places(svc.store)
+    places = public_safe_places(svc.published)  # the reader connection, for every role
     if places.empty:
         return []
     d = places.geometry.distance(area)
