@@ -22,11 +22,11 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 from .._errors import StoreError
+from ..store import published_schema
 
 __all__ = ["PROTECT_MIGRATION", "Database", "database_for", "migration_tables"]
 
@@ -35,21 +35,10 @@ _CREATE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 PROTECT_MIGRATION: Final = "0007_protect.sql"
 
 
-def migration_tables(*tables: str, migration: str = PROTECT_MIGRATION) -> tuple[str, ...]:
-    """The ``CREATE TABLE IF NOT EXISTS`` statements of ``tables`` in the store migration
-    ``migration``, in that order: the one definition both backends create them from."""
-    text = resources.files("geosafe.store").joinpath("migrations", migration).read_text("utf-8")
-    plain = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
-    found = {}
-    for statement in plain.split(";"):
-        m = _CREATE.match(statement)
-        if m:
-            found[m.group(1)] = statement.strip()
-    missing = [t for t in tables if t not in found]
-    if missing:
-        msg = f"the migration {migration!r} creates no table {missing!r}; it has {sorted(found)}."
-        raise StoreError(msg)
-    return tuple(found[t] for t in tables)
+def migration_tables(*tables: str) -> tuple[str, ...]:
+    """The ``CREATE TABLE IF NOT EXISTS`` statements of ``tables`` in
+    :data:`PROTECT_MIGRATION`: the one definition both backends create them from."""
+    return published_schema.migration_tables(PROTECT_MIGRATION, *tables)
 
 
 class Database:

@@ -36,7 +36,7 @@ import pandas as pd
 from .._errors import StoreError
 from ..incident import ROW_COLUMNS, rows_to_frame
 from ..profile import tables as profile_tables
-from . import published
+from . import published, published_referrals
 from . import sqlite as _sqlite
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, _epoch, _utcnow
 from .sqlite import _ON_DISK
@@ -164,6 +164,10 @@ class PostgisStore(CommonReads):
                 with self._tx() as c:
                     self._bump(c)
                     published.backfill(c)
+            elif version < 9 <= latest:  # schema 9: the published referrals
+                with self._tx() as c:
+                    self._bump(c)
+                    published_referrals.write(c, pg=True)
         if migrate:
             self._rebuild_indexes()  # a bulk load that deferred them was killed
 

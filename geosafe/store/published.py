@@ -31,6 +31,12 @@ suppress most cells and multiply what differencing can compare).
 
 ``published_h3_counts`` (PostGIS, schema 3) is now a view of the monthly ``all-day`` rows of
 each source.
+
+A change that touches a FAP referral also rewrites ``published_referrals``
+(:mod:`geosafe.store.published_referrals`) in the same transaction: the months functions
+below (:func:`months`, :func:`touched`, :func:`months_sqlite`) return :class:`Months`, which
+say whether the rows they looked at hold a referral, and :func:`write` / :func:`write_sqlite`
+act on it, so every change's hook serves both tables.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ __all__ = [
     "ALL_SOURCES",
     "PUBLISHED_RESOLUTION",
     "WINDOWS",
+    "Months",
     "backfill",
     "counts_frame",
     "ensure_sqlite",
@@ -95,6 +102,29 @@ CREATE TABLE IF NOT EXISTS published_counts (
     PRIMARY KEY (period, time_window, source, cell)
 );
 """
+
+
+class Months(list[str]):
+    """The months (``YYYY-MM``) a change touches, and whether it touches a FAP referral
+    (``fap``: then :func:`write` / :func:`write_sqlite` rewrite the published referrals)."""
+
+    fap: bool = False
+
+
+def _months_of(months: Iterable[str], run: Any, where: str, params: Sequence[Any]) -> Months:
+    out = Months(months)
+    found = run(
+        f"SELECT 1 FROM incidents WHERE ({where}) AND source = 'fap' LIMIT 1", tuple(params)
+    ).fetchone()
+    out.fap = found is not None
+    return out
+
+
+def _referrals(c: Any, which: Sequence[str], *, pg: bool) -> None:
+    if getattr(which, "fap", False):
+        from . import published_referrals
+
+        published_referrals.write(c, pg=pg)
 
 
 # -- cells ---------------------------------------------------------------------------------
@@ -261,13 +291,13 @@ def _rewrite(
 
 
 # -- PostGIS -------------------------------------------------------------------------------
-def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> list[str]:
+def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> Months:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects."""
     rows = c.execute(
         f"SELECT DISTINCT {_MONTH} FROM incidents WHERE ({where}) AND t_from IS NOT NULL",  # type: ignore[arg-type]
         tuple(params),
     ).fetchall()
-    return sorted(str(r[0]) for r in rows)
+    return _months_of(sorted(str(r[0]) for r in rows), c.execute, where, params)
 
 
 def _span(which: Sequence[str]) -> tuple[float, float]:
@@ -286,7 +316,8 @@ def touched(
         "AND t_from IS NOT NULL",
         tuple(params),
     ).fetchall()
-    return sorted({str(m) for m, _ in rows}), sorted({str(p) for _, p in rows if p is not None})
+    which = _months_of(sorted({str(m) for m, _ in rows}), c.execute, where, params)
+    return which, sorted({str(p) for _, p in rows if p is not None})
 
 
 def write(
@@ -294,7 +325,9 @@ def write(
 ) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, PostGIS), only of ``cells`` when given (:func:`touched`: a batch's commit
-    rewrites the cells it changed, not every cell of fifteen periods)."""
+    rewrites the cells it changed, not every cell of fifteen periods); the published referrals
+    too when ``which`` says a referral was touched (:class:`Months`)."""
+    _referrals(c, which, pg=True)
     if not which or (cells is not None and not cells):
         return
     # concurrent writers rewrite one month after the other: each statement below then sees
@@ -370,16 +403,18 @@ def _sqlite_months(c: Any, where: str, params: Sequence[Any]) -> list[str]:
     return sorted(set(when.tz_convert("Europe/London").strftime("%Y-%m")))
 
 
-def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> list[str]:
+def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> Months:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects
     (SQLite; whole hours are enough to place a time in its local month)."""
-    return _sqlite_months(c, where, params)
+    return _months_of(_sqlite_months(c, where, params), c.execute, where, params)
 
 
 def write_sqlite(c: Any, which: Sequence[str]) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, SQLite: the published cell is computed here from each row's cell and
-    point, once per distinct pair)."""
+    point, once per distinct pair); the published referrals too when ``which`` says a
+    referral was touched (:class:`Months`)."""
+    _referrals(c, which, pg=False)
     if not which:
         return
     lo, hi = _span(which)
@@ -401,6 +436,9 @@ def ensure_sqlite(conn: Any) -> None:
     """Create the published tables of a SQLite store when missing, and publish every month
     of a store made before them (one transaction; opening an up-to-date store writes
     nothing)."""
+    from . import published_referrals
+
+    published_referrals.ensure_sqlite(conn)
     have = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'published_counts'"
     ).fetchone()
