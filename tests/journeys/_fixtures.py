@@ -10,6 +10,7 @@ import numpy as np
 from pyproj import Transformer
 
 from geosafe import datasets
+from geosafe.sources.fap import FLAG_COLUMNS
 
 HERE = Path(__file__).resolve().parent
 SCHOOL = "137531"  # Alexandra Park School
@@ -27,19 +28,7 @@ def build_store(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     flags = ["flag_cse", "flag_serious_youth_violence", "flag_gangs", "flag_missing_home"]
     fap = [
         "referral_id,referral_date,school_urn,year_group,gender,ethnicity,home_postcode,ward,"
-        + ",".join(
-            [
-                "flag_cse",
-                "flag_serious_youth_violence",
-                "flag_gangs",
-                "flag_harmful_sexual_behaviour",
-                "flag_missing_education",
-                "flag_childrens_social_care",
-                "flag_domestic_abuse",
-                "flag_sexual_bullying",
-                "flag_missing_home",
-            ]
-        )
+        + ",".join(FLAG_COLUMNS)
         + ",notes_peer_group,notes_school,notes_neighbourhood,school_response"
     ]
     expected = dict.fromkeys(["cse", "serious_youth_violence", "gangs", "missing_home"], 0)
@@ -47,20 +36,7 @@ def build_store(tmp_path: Path) -> tuple[Path, dict[str, int]]:
         on = {flags[i % 4], flags[(i + 1) % 4]} if i < 8 else {flags[0]}
         for f in on:
             expected[f.removeprefix("flag_")] += 1
-        cells = [
-            "Y" if c in on else "N"
-            for c in [
-                "flag_cse",
-                "flag_serious_youth_violence",
-                "flag_gangs",
-                "flag_harmful_sexual_behaviour",
-                "flag_missing_education",
-                "flag_childrens_social_care",
-                "flag_domestic_abuse",
-                "flag_sexual_bullying",
-                "flag_missing_home",
-            ]
-        ]
+        cells = ["Y" if c in on else "N" for c in FLAG_COLUMNS]
         fap.append(
             f"T-FAP-{i:03d},2025-02-{i + 3:02d},{SCHOOL},9,F,WBRI,{near[i % 4]},,"
             + ",".join(cells)
