@@ -111,12 +111,11 @@ class Months(list[str]):
     fap: bool = False
 
 
-def _months_of(months: Iterable[str], run: Any, where: str, params: Sequence[Any]) -> Months:
-    out = Months(months)
-    found = run(
-        f"SELECT 1 FROM incidents WHERE ({where}) AND source = 'fap' LIMIT 1", tuple(params)
-    ).fetchone()
-    out.fap = found is not None
+def _months_of(rows: Iterable[Sequence[Any]]) -> Months:
+    """:class:`Months` of ``(month, is_fap, ...)`` rows (a month ``None``: no time)."""
+    rows = list(rows)
+    out = Months(sorted({str(r[0]) for r in rows if r[0] is not None}))
+    out.fap = any(bool(r[1]) for r in rows)
     return out
 
 
@@ -294,10 +293,10 @@ def _rewrite(
 def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> Months:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects."""
     rows = c.execute(
-        f"SELECT DISTINCT {_MONTH} FROM incidents WHERE ({where}) AND t_from IS NOT NULL",  # type: ignore[arg-type]
+        f"SELECT DISTINCT {_MONTH}, source = 'fap' FROM incidents WHERE ({where})",  # type: ignore[arg-type]
         tuple(params),
     ).fetchall()
-    return _months_of(sorted(str(r[0]) for r in rows), c.execute, where, params)
+    return _months_of(rows)
 
 
 def _span(which: Sequence[str]) -> tuple[float, float]:
@@ -312,12 +311,11 @@ def touched(
     """The months and the published cells of the incident rows ``where`` selects: the only
     (month, cell) values a change of those rows can alter (PostGIS)."""
     rows = c.execute(
-        f"SELECT DISTINCT {_MONTH}, pub_cell FROM incidents WHERE ({where}) "  # type: ignore[arg-type]
-        "AND t_from IS NOT NULL",
+        f"SELECT DISTINCT {_MONTH}, source = 'fap', pub_cell FROM incidents WHERE ({where})",  # type: ignore[arg-type]
         tuple(params),
     ).fetchall()
-    which = _months_of(sorted({str(m) for m, _ in rows}), c.execute, where, params)
-    return which, sorted({str(p) for _, p in rows if p is not None})
+    cells = {str(r[2]) for r in rows if r[2] is not None and r[0] is not None}
+    return _months_of(rows), sorted(cells)
 
 
 def write(
@@ -391,22 +389,19 @@ def read_published_counts(url: str) -> pd.DataFrame:
 
 
 # -- SQLite --------------------------------------------------------------------------------
-def _sqlite_months(c: Any, where: str, params: Sequence[Any]) -> list[str]:
-    hours = c.execute(
-        f"SELECT DISTINCT CAST(t_from / 3600 AS INTEGER) FROM incidents WHERE ({where}) "
-        "AND t_from IS NOT NULL",
-        tuple(params),
-    ).fetchall()
-    if not hours:
-        return []
-    when = pd.to_datetime(np.array([h[0] for h in hours], dtype=float) * 3600, unit="s", utc=True)
-    return sorted(set(when.tz_convert("Europe/London").strftime("%Y-%m")))
-
-
 def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> Months:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects
-    (SQLite; whole hours are enough to place a time in its local month)."""
-    return _months_of(_sqlite_months(c, where, params), c.execute, where, params)
+    (SQLite; whole hours are enough to place a time in its local month), and whether they
+    hold a FAP referral (one scan)."""
+    rows = c.execute(
+        f"SELECT DISTINCT CAST(t_from / 3600 AS INTEGER), source = 'fap' FROM incidents "
+        f"WHERE ({where})",
+        tuple(params),
+    ).fetchall()
+    hours = [h for h, _ in rows if h is not None]
+    when = pd.to_datetime(np.array(hours, dtype=float) * 3600, unit="s", utc=True)
+    months: list[str] = list(when.tz_convert("Europe/London").strftime("%Y-%m")) if hours else []
+    return _months_of([(m, False) for m in months] + [(None, f) for _, f in rows])
 
 
 def write_sqlite(c: Any, which: Sequence[str]) -> None:
