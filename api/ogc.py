@@ -189,8 +189,8 @@ def _collection_doc(
         t0, t1 = layer.interval
     elif sp.params:
         t0 = pd.Timestamp(start, tz="Europe/London").tz_convert("UTC") if start else None
-        t1 = (
-            pd.Timestamp(end, tz="Europe/London").tz_convert("UTC") + pd.Timedelta(days=1)
+        t1 = (  # the local midnight ending the last day (not 24 h later: DST)
+            pd.Timestamp(end + dt.timedelta(days=1), tz="Europe/London").tz_convert("UTC")
             if end
             else None
         )

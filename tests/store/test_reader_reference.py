@@ -141,3 +141,47 @@ def test_a_collection_document_shows_the_published_period(filled: tuple[str, str
             )
         finally:
             reader.close()
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_the_service_serves_them_to_a_school_as_geosafe_reader(
+    filled: tuple[str, str], tmp_path: Path
+) -> None:
+    """End to end over the API, the service's non-analyst connection being a
+    ``geosafe_reader`` login: the published interventions, the safe places, a collection
+    document's period and the school's corridors (its referrals' published homes) all answer."""
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+    from api.settings import ServiceSettings
+    from geosafe import datasets
+    from tests.api.conftest import token_store
+
+    target, reader_url = filled
+    settings = ServiceSettings(
+        db=target, reader_db=reader_url, data_dir=ROOT / "data", work_dir=tmp_path / "work"
+    )
+    app = create_app(settings)
+    assert app.state.services.layers.published.target == reader_url
+    urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
+    token = token_store(target).create("school", school_urn=urn, label="s").token
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        ivs = client.get("/interventions/published", headers=auth)
+        assert ivs.status_code == 200, ivs.text[:300]
+        assert len(ivs.json()["features"]) == 1 and "named worker" not in ivs.text
+        places = client.get("/ogc/collections/safe-places/items", headers=auth)
+        assert places.status_code == 200, places.text[:300]
+        assert len(places.json()["features"]) == len(load_safe_places(target))
+        doc = client.get("/ogc/collections/hotspots-kde", headers=auth)
+        assert doc.status_code == 200, doc.text[:300]
+        interval = doc.json()["extent"]["temporal"]["interval"][0]
+        assert interval[0].startswith("2023-03-31T23:00") and interval[1].startswith(
+            "2024-03-31T23:00"
+        )
+        corridors = client.get(
+            "/ogc/collections/journey-corridors/items", params={"school": urn}, headers=auth
+        )
+        assert corridors.status_code == 200, corridors.text[:300]
+        assert corridors.json()["features"]  # 30 referrals' journeys: cells of >= 10 pupils
+    app.state.services.layers.published.close()
