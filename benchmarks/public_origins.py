@@ -17,26 +17,21 @@ import argparse
 import json
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geosafe.access.tokens import Principal  # noqa: E402
 
 
-@dataclass(frozen=True)
-class Viewer:
-    role: str
-    school_urn: str | None = None
-    area: Any = None
-    area_codes: tuple[str, ...] = ()
-    token_id: str = "benchmark"
-
-    @property
-    def is_analyst(self) -> bool:
-        return self.role == "analyst"
+def _viewer(role: str, school_urn: str | None = None) -> Principal:
+    """A school's or neighbourhood team's principal, as a token gives it."""
+    return Principal(token_id="t", label=role, role=role, school_urn=school_urn)
 
 
 def _outputs(db: str, urn: str, *, postcodes: bool) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def _outputs(db: str, urn: str, *, postcodes: bool) -> dict[str, Any]:
     try:
         t = time.process_time()
         layer = svc.layer(
-            "journey-corridors", AnalysisParams(school=urn), principal=Viewer("school", urn)
+            "journey-corridors", AnalysisParams(school=urn), principal=_viewer("school", urn)
         )
         props = [json.loads(f)["properties"] for f in layer.features]
         rep = corridors.school_report(svc, school=urn, role="school")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import pytest
 from pyproj import Transformer
 
 from geosafe import datasets
+from geosafe.access.tokens import Principal
 from geosafe.publish import corridors
 from geosafe.publish.catalogue import AnalysisParams
 from geosafe.publish.service import LayerService
@@ -39,17 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 _TO_WGS = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
-@dataclass(frozen=True)
-class Viewer:
-    role: str
-    school_urn: str | None = None
-    area: Any = None
-    area_codes: tuple[str, ...] = ()
-    token_id: str = "t"
-
-    @property
-    def is_analyst(self) -> bool:
-        return self.role == "analyst"
+def _viewer(role: str, school_urn: str | None = None) -> Principal:
+    """A school's or neighbourhood team's principal, as a token gives it."""
+    return Principal(token_id="t", label=role, role=role, school_urn=school_urn)
 
 
 def _cell(postcode: str) -> str:
@@ -117,7 +109,7 @@ def _public(target: str, urn: str) -> dict[str, Any]:
         svc = LayerService(ROOT / "data", NoRows(store), store_path=target)
         try:
             out: dict[str, Any] = {}
-            for viewer in (Viewer("school", school_urn=urn), Viewer("neighbourhood")):
+            for viewer in (_viewer("school", school_urn=urn), _viewer("neighbourhood")):
                 layer = svc.layer("journey-corridors", AnalysisParams(school=urn), principal=viewer)
                 out[viewer.role] = sorted(
                     json.dumps(json.loads(f)["properties"], sort_keys=True) for f in layer.features
