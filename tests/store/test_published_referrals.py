@@ -125,3 +125,35 @@ def test_both_backends_have_the_columns_of_the_migration(tmp_path: Path, pg_data
         == ["school_urn", "kind", "key", "count", "suppressed"]
     )
     assert [c[1:] for c in lite] == [tuple(c[1:]) for c in pg]
+
+
+def test_only_changes_touching_a_referral_rewrite_them(
+    store_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of other sources leaves the table alone (no rewrite: a national import's
+    6,837 police.uk batches pay nothing for it); a FAP batch, its erasure and its rollback
+    each rewrite it once."""
+    from geosafe.store import published_referrals
+
+    calls: list[bool] = []
+    real = published_referrals.write
+    monkeypatch.setattr(
+        published_referrals, "write", lambda c, *, pg: (calls.append(pg), real(c, pg=pg))
+    )
+    rows = _incident_rows()
+    with open_store(store_target) as store:
+        calls.clear()  # a new SQLite store creates and fills the table when opened
+        other = rows[rows["source"] != "fap"]
+        batch = store.begin_batch("dir", "c" * 64, file_name="reports")
+        store.stage(batch, other)
+        store.commit_batch(batch, {"rows": len(other), "accepted": len(other)}, {})
+        assert store.erase("dir", str(other["source_ref"].iloc[3])) == ["incidents"]
+        assert calls == []
+        fap = rows[rows["source"] == "fap"]
+        batch = store.begin_batch("fap", "b" * 64, file_name="referrals")
+        store.stage(batch, fap)
+        store.commit_batch(batch, {"rows": len(fap), "accepted": len(fap)}, {})
+        assert len(calls) == 1
+        assert store.erase("fap", str(fap["source_ref"].iloc[0])) == ["incidents"]
+        store.rollback(batch)
+        assert len(calls) == 3 and _table(store) == {}
