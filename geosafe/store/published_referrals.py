@@ -47,6 +47,7 @@ __all__ = [
     "home_weights",
     "published_value",
     "read",
+    "rows_sql",
     "write",
 ]
 
@@ -55,7 +56,9 @@ FAP_FLAGS: Final = FLAG_NAMES[FLAG_NAMES.index("cse") :]
 #: The published grain of the referrals' homes.
 HOME_RESOLUTION: Final = 8
 UNKNOWN: Final = "unknown"
-_DDL: Final = migration_tables("0009_published_referrals.sql", "published_referrals")
+_DDL: Final = migration_tables(
+    "0009_published_referrals.sql", "published_referrals", "incidents_fap"
+)
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 
 
@@ -128,14 +131,20 @@ def exact_counts(rows: pd.DataFrame, data_dir: Any = None) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["school_urn", "kind", "key", "n"])
 
 
+def rows_sql(*, pg: bool) -> str:
+    """The query of every current committed referral (``school_urn``, ``flags``, ``detail``):
+    through the ``incidents_fap`` partial index, not a scan of every incident."""
+    detail = "detail" if pg else DETAIL_SQL
+    return (
+        f"SELECT school_urn, flags, {detail} FROM incidents WHERE source = 'fap' "
+        f"AND current = 1 AND {_VISIBLE}"
+    )
+
+
 def write(c: Any, *, pg: bool) -> None:
     """Rewrite ``published_referrals`` from every current committed FAP referral (in the
     caller's transaction; ``c`` a psycopg connection with ``pg``, else sqlite3)."""
-    detail = "detail" if pg else DETAIL_SQL
-    found = c.execute(
-        f"SELECT school_urn, flags, {detail} FROM incidents WHERE source = 'fap' "
-        f"AND current = 1 AND {_VISIBLE}"
-    ).fetchall()
+    found = c.execute(rows_sql(pg=pg)).fetchall()
     exact = exact_counts(pd.DataFrame(found, columns=["school_urn", "flags", "detail"]))
     c.execute("DELETE FROM published_referrals")
     values = [
@@ -160,7 +169,8 @@ def ensure_sqlite(conn: Any) -> None:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(_DDL[0])
+        for statement in _DDL:  # the table and the referrals' own index
+            conn.execute(statement)
         write(conn, pg=False)
     except BaseException:
         conn.execute("ROLLBACK")

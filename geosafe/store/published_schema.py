@@ -14,12 +14,13 @@ from .._errors import StoreError
 
 __all__ = ["migration_tables"]
 
-_CREATE: Final = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
+_CREATE: Final = re.compile(r"\s*CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
 def migration_tables(migration: str, *tables: str) -> tuple[str, ...]:
-    """The ``CREATE TABLE IF NOT EXISTS`` statements of ``tables`` in the store migration file
-    ``migration`` (e.g. ``"0007_protect.sql"``), comments removed, in the order asked."""
+    """The ``CREATE TABLE IF NOT EXISTS`` (or ``CREATE INDEX IF NOT EXISTS``) statements
+    named ``tables`` in the store migration file ``migration`` (e.g. ``"0007_protect.sql"``),
+    comments removed, in the order asked."""
     path = resources.files("geosafe.store").joinpath("migrations", migration)
     plain = "\n".join(line.split("--", 1)[0] for line in path.read_text("utf-8").splitlines())
     found = {}
@@ -29,6 +30,9 @@ def migration_tables(migration: str, *tables: str) -> tuple[str, ...]:
             found[m.group(1)] = statement.strip()
     missing = [t for t in tables if t not in found]
     if missing:
-        msg = f"the migration {migration!r} creates no table {missing!r}; it has {sorted(found)}."
+        msg = (
+            f"the migration {migration!r} creates no table or index {missing!r}; it has "
+            f"{sorted(found)}."
+        )
         raise StoreError(msg)
     return tuple(found[t] for t in tables)

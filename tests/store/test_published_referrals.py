@@ -157,3 +157,21 @@ def test_only_changes_touching_a_referral_rewrite_them(
         assert store.erase("fap", str(fap["source_ref"].iloc[0])) == ["incidents"]
         store.rollback(batch)
         assert len(calls) == 3 and _table(store) == {}
+
+
+def test_the_referrals_are_found_through_their_own_index(store_target: str) -> None:
+    """The rewrite reads the referrals through the partial index ``incidents_fap`` (created
+    with the table on both backends), so a FAP change on a national store does not scan every
+    incident."""
+    from geosafe.store.published_referrals import rows_sql
+
+    pg = store_target.startswith("postgresql")
+    open_store(store_target).close()  # a new store: the table and the index
+    if pg:
+        with psycopg.connect(store_target) as conn:
+            conn.execute("SET enable_seqscan = off")  # the planner may; it must be able to
+            plan = conn.execute("EXPLAIN " + rows_sql(pg=True)).fetchall()  # type: ignore[operator]
+    else:
+        with sqlite3.connect(store_target) as conn:
+            plan = conn.execute("EXPLAIN QUERY PLAN " + rows_sql(pg=False)).fetchall()
+    assert "incidents_fap" in str(plan), plan

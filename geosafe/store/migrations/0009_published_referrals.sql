@@ -20,6 +20,10 @@ CREATE TABLE IF NOT EXISTS published_referrals (
     PRIMARY KEY (school_urn, kind, key)
 );
 
+-- a FAP change rewrites the table from every referral: found through this small index, not a
+-- scan of a national store's incidents
+CREATE INDEX IF NOT EXISTS incidents_fap ON incidents (batch_id) WHERE source = 'fap';
+
 ALTER TABLE published_referrals OWNER TO geosafe_owner;
 REVOKE ALL ON published_referrals FROM PUBLIC;
 GRANT SELECT ON published_referrals TO geosafe_analyst, geosafe_reader;
