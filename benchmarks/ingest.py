@@ -18,12 +18,10 @@ Then the same at ``--small-rows`` (default 10,000: start-up bound). Peers not in
 skipped with a line saying so. Targets (issue 16): >= 150,000 rows/s and within 3x of
 ``sqlite3 .import`` at 1M rows; under 0.4 s at 10k rows.
 
-Measured 2026-12-05 (load average 10.7 on 2 cores shared by 8 sessions: read the CPU
-columns), one run: 1,000,000 rows: geosafe 34.9 s wall, 10.6 s CPU (94,000 rows/CPU-s),
-604 MB; sqlite3 .import 6.8 s wall, 2.8 s CPU: geosafe/sqlite3 5.2x wall, 3.8x CPU (was
-5.6x / 4.8x); ogr2ogr 75.5 s wall, 20.0 s CPU (geosafe 0.46x wall). 10,000 rows: geosafe
-3.9 s wall, 0.93 s CPU; ogr2ogr 0.83 s wall, 0.22 s CPU. Where the 1M-row time goes and what
-was cut: docs/notes/perf.md. Targets not met (150,000 rows/s; 3x; 0.4 s).
+Measured 2026-12-05, fifth wave (docs/notes/perf.md, "Fifth wave"): the police.uk path no
+longer loads pandas (the ``csv`` module or polars reads, numpy checks), so the figures moved
+from 11.7 s wall / 12.2 s CPU at 1M rows (4.2x ``sqlite3 .import``) and 0.79 s at 10k rows
+to the ones in that note, each with its peer from the same run and the load average.
 
 Also ``--real DIR``: import every month file of DIR (default the shared 159-month Met set)
 into a fresh store and report accepted / no-location / updated / quarantined by reason code.

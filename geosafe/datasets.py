@@ -11,15 +11,15 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import ConfigurationError
+from ._paths import default_data_dir
 from .incident import CRS_BNG
-from .settings import default_data_dir
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def _gpkg_frame(path: Path, layer: str) -> gpd.GeoDataFrame | None:
     import sqlite3
 
     import geopandas as gpd
+    import pandas as pd
 
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -203,6 +204,8 @@ def parks(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
 
 @functools.cache
 def _bus_stops(data_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.read_csv(_need(data_dir / "tfl" / "bus_stops.csv.gz"), dtype=str, keep_default_na=False)
     for col in ("Location_Easting", "Location_Northing"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
@@ -219,6 +222,8 @@ def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
 
 @functools.cache
 def _bus_sequences(data_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.read_csv(
         _need(data_dir / "tfl" / "bus_sequences.csv"), dtype=str, keep_default_na=False
     )
@@ -236,6 +241,7 @@ def bus_sequences(data_dir: Path | str | None = None) -> pd.DataFrame:
 @functools.cache
 def _schools(data_dir: Path) -> gpd.GeoDataFrame:
     import geopandas as gpd
+    import pandas as pd
 
     df = pd.read_csv(_need(data_dir / "schools" / "schools.csv"), dtype={"urn": str, "pupils": str})
     df["in_demo_area"] = df["in_demo_area"] == 1
@@ -255,6 +261,8 @@ def schools(data_dir: Path | str | None = None, *, demo_only: bool = False) -> g
 @functools.cache
 def _postcodes(data_dir: Path) -> pd.DataFrame:
     # the bundled Code-Point extract, or an area's table (from ONSPD or Code-Point)
+    import pandas as pd
+
     found = sorted((data_dir / "postcodes").glob("*.csv.gz"))
     src = found[0] if found else data_dir / "postcodes" / "codepoint_n_en.csv.gz"
     df = pd.read_csv(_need(src), dtype=str)

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -205,6 +205,7 @@ def rows_to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
     """Stored or staged rows (:data:`ROW_COLUMNS` + ``batch_id``) to the incident
     GeoDataFrame (:data:`FRAME_COLUMNS`, EPSG:27700)."""
     import geopandas as gpd
+    import pandas as pd
     import shapely
 
     n = len(df)
@@ -261,3 +262,85 @@ def rows_to_frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
         out, geometry=gpd.GeoSeries(geoms, crs=CRS_BNG, index=out.index), crs=CRS_BNG
     )
     return gdf[list(FRAME_COLUMNS)]
+
+
+class StagedRows:
+    """Staged rows (:data:`ROW_COLUMNS`) as columns, without pandas: what the police.uk
+    import hands :meth:`geosafe.store.Store.stage` (which also takes a DataFrame).
+
+    Each column is a numpy array of :attr:`n` values, or one value for every row (a column
+    such as ``source`` or ``time_precision``: the SQLite store writes it as a literal). An
+    optional ``ref_key`` column carries :func:`geosafe.store.ref_keys` of ``source_ref``
+    when the caller already has it.
+    """
+
+    __slots__ = ("columns", "factorized", "n")
+
+    def __init__(
+        self,
+        columns: dict[str, Any],
+        n: int,
+        *,
+        factorized: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        self.columns = columns
+        self.n = n
+        #: Columns also given as (a code per row, distinct values): ``values[codes]`` is
+        #: the column (``detail``: the store keeps each distinct text once).
+        self.factorized = factorized or {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def empty(self) -> bool:
+        """No row."""
+        return self.n == 0
+
+    def is_constant(self, name: str) -> bool:
+        """Whether the column holds one value for every row (given as that value)."""
+        return not isinstance(self.columns[name], np.ndarray)
+
+    def values(self, name: str) -> np.ndarray:
+        """The column as an array of :attr:`n` values."""
+        v = self.columns[name]
+        if isinstance(v, np.ndarray):
+            return v
+        return np.full(self.n, v, dtype=float if isinstance(v, float) else object)
+
+    def take(self, mask: np.ndarray) -> StagedRows:
+        """The rows under a boolean ``mask``."""
+        return StagedRows(
+            {k: v[mask] if isinstance(v, np.ndarray) else v for k, v in self.columns.items()},
+            int(np.count_nonzero(mask)),
+            factorized={k: (c[mask], u) for k, (c, u) in self.factorized.items()},
+        )
+
+    def assign(self, **columns: Any) -> StagedRows:
+        """A copy with these columns set."""
+        kept = {k: v for k, v in self.factorized.items() if k not in columns}
+        return StagedRows({**self.columns, **columns}, self.n, factorized=kept)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame with :data:`ROW_COLUMNS` (imports pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self.values(c) for c in ROW_COLUMNS}, index=range(self.n))
+
+    @classmethod
+    def of(cls, rows: StagedRows | pd.DataFrame) -> StagedRows:
+        """``rows`` as :class:`StagedRows` (a DataFrame's columns taken as arrays)."""
+        if isinstance(rows, StagedRows):
+            return rows
+        import pandas as pd
+
+        out: dict[str, Any] = {}
+        for c in ROW_COLUMNS:
+            arr = rows[c].to_numpy()
+            if arr.dtype.kind == "O":  # missing values as None (what SQLite binds as NULL)
+                arr = arr.copy()
+                arr[pd.isna(arr)] = None
+            out[c] = arr
+        if "ref_key" in rows.columns:
+            out["ref_key"] = rows["ref_key"].to_numpy()
+        return cls(out, len(rows))

@@ -13,10 +13,12 @@ of rows and take a vectorised path (chunks of 100,000 rows, :mod:`geosafe.source
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
 import logging
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,28 +26,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
-from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
 
+from ._env import ingest_settings
 from ._errors import ImportFileError
-from ._validate import Problem
 from .incident import CRS_BNG, FRAME_COLUMNS, ROW_COLUMNS, Incident, rows_to_frame
-from .settings import IngestSettings
 from .sources import MODULES, normalise_source
 from .sources import police_uk as puk
-from .sources._common import RowContext, check_cells
 from .sources._read import RawTable, file_sha256, read_table
 from .store import Store
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry.base import BaseGeometry
+
+    from ._env import IngestDefaults
+    from ._validate import Problem
+    from .settings import IngestSettings
+
+    #: The import settings: pydantic's, or their defaults when no variable is set.
+    Settings = IngestSettings | IngestDefaults
 
 __all__ = ["ImportResult", "import_file", "load_aoi", "read_incidents"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], object]
+
+_LONDON: Final = zoneinfo.ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -177,10 +185,13 @@ def _parse_rows(
     table: RawTable,
     *,
     aoi: BaseGeometry | None,
-    settings: IngestSettings,
+    settings: Settings,
     seen: dict[str, int],
     progress: Progress | None = None,
 ) -> _Parsed:
+    from ._validate import Problem
+    from .sources._common import RowContext, check_cells
+
     module = MODULES[key]
     codes = settings.code_lists.get(key)
     ctx = RowContext(
@@ -238,6 +249,8 @@ def _parse_rows(
 
 
 def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) -> Problem:
+    from ._validate import Problem
+
     if same:
         return Problem(
             number,
@@ -256,6 +269,9 @@ def _ref_problem(number: int, column: str, ref: str, *, same: bool, where: str) 
 
 def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
     """Accepted incidents as staged rows (:data:`geosafe.incident.ROW_COLUMNS`)."""
+    import pandas as pd
+    from shapely.geometry import Point
+
     recs = []
     for number, inc, h in items:
         geom = inc.geometry
@@ -345,7 +361,7 @@ def _result(
     )
 
 
-def _options(key: str, settings: IngestSettings, column_map: Mapping[str, str]) -> dict[str, Any]:
+def _options(key: str, settings: Settings, column_map: Mapping[str, str]) -> dict[str, Any]:
     """The settings that decide how a file's bytes are read (kept with its batch)."""
     return {
         "encoding": settings.encoding,
@@ -390,7 +406,7 @@ def import_file(
     path: Path | str,
     *,
     aoi: BaseGeometry | None = None,
-    settings: IngestSettings | None = None,
+    settings: Settings | None = None,
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     chunk_rows: int = 100_000,
@@ -431,11 +447,15 @@ def import_file(
         The file cannot be used (unreadable, header drift); nothing was written.
     """
     key = normalise_source(source)
-    settings = settings or IngestSettings()
+    settings = settings or ingest_settings()
     p = Path(path)
     if not p.is_file():
         msg = f"{str(p)!r} is not a file; check the path."
         raise ImportFileError(msg)
+    scanned = None
+    if key == "police_uk" and p.suffix.lower() not in (".xlsx", ".xlsm"):
+        # the bytes are scanned in a worker while they are hashed here (both outside the GIL)
+        scanned = _in_background(functools.partial(puk.prescan, p, settings.encoding))
     sha = file_sha256(p)
     store.recover()  # a killed import's rows go even when this one finds nothing to do
     cmap = {**settings.column_maps.get(key, {}), **(column_map or {})}
@@ -458,6 +478,7 @@ def import_file(
             chunk_rows=chunk_rows,
             options=options,
             replace=replaced,
+            scanned=scanned,
         )
         return dataclasses.replace(result, replaced_batch=replaced)
     table = read_table(
@@ -527,12 +548,13 @@ def _import_police(
     *,
     sha: str,
     aoi: BaseGeometry | None,
-    settings: IngestSettings,
+    settings: Settings,
     column_map: Mapping[str, str],
     progress: Progress | None,
     chunk_rows: int,
     options: dict[str, Any],
     replace: int | None,
+    scanned: Callable[[], Any] | None = None,
 ) -> ImportResult:
     sha, header, chunks = puk.iter_chunks(
         path,
@@ -540,34 +562,24 @@ def _import_police(
         column_map=dict(column_map),
         chunk_rows=chunk_rows,
         sha256=sha,
+        scanned=scanned,
     )
     _roll_back_for_force(store, replace)
-    lookup = (
-        (lambda refs: store.versions("police_uk", refs)) if store.has_source("police_uk") else None
-    )
-    dedupe = puk.Deduper(lookup)
-    now = pd.Timestamp.now(tz="Europe/London")
+    versions = getattr(store, "version_rows", store.versions)
+    lookup = (lambda refs: versions("police_uk", refs)) if store.has_source("police_uk") else None
+    step = _police_step(settings, aoi, header, puk.Deduper(lookup), dt.datetime.now(_LONDON))
     counts = Counter({"rows": 0, "accepted": 0, "quarantined": 0, "no_location": 0, "updated": 0})
     reasons: Counter[str] = Counter()
     supersede: list[int] = []
     extra: dict[str, Any] = {"options": options, "located_preferred": 0, "ignored_columns": []}
-    check = functools.partial(
-        puk.check_chunk,
-        header=header,
-        aoi=aoi,
-        now=now,
-        max_text=settings.max_text_length,
-        aoi_margin_m=settings.aoi_margin_m,
-    )
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
-    ahead = _checked_ahead(chunks, check)
+    ahead = _read_ahead(chunks)
     try:
-        for k, checked in enumerate(ahead):
-            chunk = checked.chunk
+        for k, chunk in enumerate(ahead):
             if k == 0:  # a bulk load into an empty store builds its indexes at the end
-                store.defer_indexes(int(chunk.attrs.get("file_lines", 0)))
-                extra["ignored_columns"] = list(chunk.attrs.get("ignored_columns", ()))
-            res = puk.finish_chunk(checked, header=header, dedupe=dedupe)
+                store.defer_indexes(chunk.file_lines)
+                extra["ignored_columns"] = list(chunk.ignored_columns)
+            res = step(chunk)
             store.stage(batch_id, res.rows)
             if res.problems:
                 store.stage_quarantine(batch_id, "police_uk", res.problems)
@@ -590,24 +602,56 @@ def _import_police(
     return _result("police_uk", sha, path, store.batch(batch_id), duplicate=False)
 
 
-def _checked_ahead(
-    chunks: Iterator[pd.DataFrame], check: Callable[[pd.DataFrame], puk.CheckedChunk]
-) -> Generator[puk.CheckedChunk, None, None]:
-    """Each chunk read and checked (:func:`~geosafe.sources.police_uk.check_chunk`) one ahead
-    in a worker thread, so reading and checking the next chunk overlaps writing this one
-    (SQLite and the CSV tokenizer release the GIL). Deduping and staging stay in the calling
-    thread, in file order; an error in the worker is raised here."""
+def _police_step(
+    settings: Settings,
+    aoi: BaseGeometry | None,
+    header: tuple[str, ...],
+    dedupe: puk.Deduper,
+    now: dt.datetime,
+) -> Callable[[puk.TextChunk], puk.PoliceChunk]:
+    """:func:`~geosafe.sources.police_uk.process_chunk` with an import's settings."""
+    return functools.partial(
+        puk.process_chunk,
+        header=header,
+        dedupe=dedupe,
+        aoi=aoi,
+        now=now,
+        max_text=settings.max_text_length,
+        aoi_margin_m=settings.aoi_margin_m,
+    )
+
+
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``work`` in a daemon thread now; the returned function waits for its answer."""
+    import threading
+
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(work()), daemon=True)
+    thread.start()
+
+    def answer() -> Any:
+        thread.join()
+        return box[0] if box else None
+
+    return answer
+
+
+def _read_ahead(chunks: Iterator[puk.TextChunk]) -> Generator[puk.TextChunk, None, None]:
+    """Each chunk read one ahead in a worker thread, so reading the next chunk (the CSV
+    tokenizer, polars' reader and the id hashes: mostly outside the GIL) overlaps checking
+    and writing this one (SQLite releases the GIL while it steps). Checks, the ref rule and
+    the store stay in the calling thread, in file order; an error in the worker is raised
+    here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def step() -> puk.CheckedChunk | None:
-        chunk = next(chunks, None)
-        return None if chunk is None else check(chunk)
+    def step() -> puk.TextChunk | None:
+        return next(chunks, None)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geosafe-read") as pool:
         pending = pool.submit(step)
-        while (checked := pending.result()) is not None:
+        while (chunk := pending.result()) is not None:
             pending = pool.submit(step)
-            yield checked
+            yield chunk
 
 
 # -------------------------------------------------------------------------------- no store
@@ -618,7 +662,7 @@ def read_incidents(
     paths: Path | str | Sequence[Path | str],
     *,
     aoi: BaseGeometry | None = None,
-    settings: IngestSettings | None = None,
+    settings: Settings | None = None,
     with_location: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read import files into incidents without a store (``geosafe kde INPUT...``).
@@ -639,15 +683,17 @@ def read_incidents(
     geopandas.GeoDataFrame
         Columns :data:`~geosafe.incident.FRAME_COLUMNS`, EPSG:27700, ``batch_id`` null.
     """
+    import pandas as pd
+
     key = normalise_source(source)
-    settings = settings or IngestSettings()
+    settings = settings or ingest_settings()
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     cmap = settings.column_maps.get(key, {})
     frames: list[pd.DataFrame] = []
     dropped: Counter[str] = Counter()
     if key == "police_uk":
         dedupe = puk.Deduper(None)
-        now = pd.Timestamp.now(tz="Europe/London")
+        now = dt.datetime.now(_LONDON)
         superseded: set[int] = set()
         offset = 0
         for p in files:
@@ -657,19 +703,11 @@ def read_incidents(
             last = 0
             for chunk in chunks:
                 # row numbers unique across the files, so updates can point at any of them
-                chunk.index = chunk.index + offset
-                last = int(chunk.index[-1]) if len(chunk) else last
-                res = puk.process_chunk(
-                    chunk,
-                    header=header,
-                    dedupe=dedupe,
-                    aoi=aoi,
-                    now=now,
-                    max_text=settings.max_text_length,
-                    aoi_margin_m=settings.aoi_margin_m,
-                )
+                chunk.rows_no = chunk.rows_no + offset
+                last = int(chunk.rows_no[-1]) if len(chunk) else last
+                res = _police_step(settings, aoi, header, dedupe, now)(chunk)
                 superseded.update(res.supersede_rows)
-                frames.append(res.rows)
+                frames.append(res.rows.to_frame())
                 dropped.update(q[2] for q in res.problems)
             offset = max(offset, last)
         if frames:

@@ -15,9 +15,32 @@ Nothing here knows HTTP: ``api/`` maps the exceptions to status codes in one tab
 
 from __future__ import annotations
 
-from . import audit as audit
-from . import tokens as tokens
-from .audit import AuditLog
-from .tokens import ROLES, AccessSettings, Principal, TokenStore
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import audit as audit
+    from . import tokens as tokens
+    from .audit import AuditLog
+    from .tokens import ROLES, AccessSettings, Principal, TokenStore
 
 __all__ = ["ROLES", "AccessSettings", "AuditLog", "Principal", "TokenStore", "audit", "tokens"]
+
+#: Names given here, from the submodule that defines them, imported on first use: an import
+#: that only audits itself loads neither the tokens (pydantic-settings, shapely) nor more.
+_FROM: dict[str, str] = {
+    "audit": "audit",
+    "tokens": "tokens",
+    "AuditLog": "audit",
+    "ROLES": "tokens",
+    "AccessSettings": "tokens",
+    "Principal": "tokens",
+    "TokenStore": "tokens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_FROM[name]}")
+    return module if name == _FROM[name] else getattr(module, name)

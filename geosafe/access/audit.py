@@ -33,11 +33,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from .._env import audit_path
 from .._errors import StoreError, ValidationError
-from ..settings import StoreSettings
 from .db import PgSchema, SqliteFile, open_database
+
+if TYPE_CHECKING:
+    from ..settings import StoreSettings
 
 __all__ = [
     "ACTIONS",
@@ -625,7 +628,7 @@ def record_import(
     fields = ("source", "path", "file_sha256", "batch_id", "rows", "quarantined")
     params = {k: getattr(result, k, None) for k in fields}
     params["duplicate_batch"] = bool(getattr(result, "duplicate_batch", False))
-    audit = AuditLog(StoreSettings(db=db).audit_path())
+    audit = AuditLog(audit_path(db))
     return audit.record(
         "import",
         label=label or cli_actor(),

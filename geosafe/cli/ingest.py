@@ -20,9 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._env import DB_HINT, audit_path, ingest_settings, store_exists, store_target
 from .._errors import ImportFileError, ValidationError
-from .._validate import csv_escape
-from ..settings import DB_HINT, IngestSettings, StoreSettings, store_exists, store_target
 
 __all__ = ["register"]
 
@@ -84,7 +83,7 @@ def _import(args: argparse.Namespace) -> int:
             raise ImportFileError(msg)
     aoi = load_aoi(args.aoi) if args.aoi else None
     cmap = load_column_map(args.column_map, key) if args.column_map else None
-    settings = IngestSettings()
+    settings = ingest_settings()
     if args.aoi_margin is not None:
         settings = settings.model_copy(update={"aoi_margin_m": args.aoi_margin})
     store = _open(args, must_exist=False)
@@ -119,6 +118,16 @@ def _metres(text: str) -> float:
     return value
 
 
+class _NoBar:
+    """What a progress bar is when stderr is not a terminal (tqdm not even imported)."""
+
+    def update(self, n: int) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class _progress:
     """A tqdm bar on stderr, off when stderr is not a terminal."""
 
@@ -126,6 +135,9 @@ class _progress:
         self.path = path
 
     def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            self.bar: Any = _NoBar()
+            return self.bar
         from tqdm import tqdm
 
         self.bar = tqdm(
@@ -149,7 +161,7 @@ def _quarantine(args: argparse.Namespace) -> int:
         store.close()
     from ..access.audit import AuditLog, cli_actor
 
-    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+    AuditLog(audit_path(_db(args))).record(
         "export" if args.export else "read",
         label=cli_actor(),
         role="operator",
@@ -176,6 +188,8 @@ def _quarantine(args: argparse.Namespace) -> int:
 def export_quarantine(records: list[Any], path: Path) -> int:
     """Write quarantined rows as they came in, plus ``batch_id, row, reason_code, column,
     reason``; every text cell CSV-injection-escaped. Returns the number of rows."""
+    from .._validate import csv_escape
+
     header: list[str] = []
     for r in records:
         for k in r.raw:
@@ -232,7 +246,7 @@ def _audit_rollback(
 ) -> None:
     from ..access.audit import AuditLog, cli_actor
 
-    AuditLog(StoreSettings(db=_db(args)).audit_path()).record(
+    AuditLog(audit_path(_db(args))).record(
         "erase",
         label=cli_actor(),
         role="operator",

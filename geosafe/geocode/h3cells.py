@@ -16,7 +16,6 @@ import math
 import h3
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from .._errors import ValidationError
 
@@ -106,7 +105,7 @@ def cells_for_points(
     # and points seen in recent calls (the chunks of one big file) come from a cache
     for r in np.unique(res[good]):
         idx = np.flatnonzero(good & (res == r))
-        codes, uniq = pd.factorize(y[idx] + 1j * x[idx])
+        uniq, codes = np.unique(y[idx] + 1j * x[idx], return_inverse=True)
         cells = np.array(
             [latlng_to_cell(float(z.real), float(z.imag), int(r)) for z in uniq], dtype=object
         )

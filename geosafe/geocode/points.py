@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -202,30 +201,32 @@ def distance_outside(
 def _parse(values: Values) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Numbers (NaN where blank or not a number) and a mask of blank values.
 
-    Numeric arrays take a fast path (NaN = blank); text is parsed element-wise only where
-    the vectorised ``pandas.to_numeric`` could not read it.
+    Numeric arrays take a fast path (NaN = blank); text is read with ``float`` after
+    stripping (blank: empty, ``nan``, ``none``, ``null``, any case). ``float`` gives the same
+    numbers as ``pandas.to_numeric`` on coordinate texts (tests/geocode/test_parse_text.py).
     """
     arr = np.asarray(values)
     if arr.dtype.kind in "fiub":
         nums = arr.astype(float).ravel()
         return nums, np.isnan(nums)
-    s = pd.Series(arr.ravel(), dtype=object)
-    nums = np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
-    blank = np.zeros(nums.shape, dtype=bool)
-    for k in np.flatnonzero(np.isnan(nums)):
-        v = s.iat[int(k)]
+    flat = arr.ravel()
+    nums = np.full(flat.shape, np.nan)
+    blank = np.zeros(flat.shape, dtype=bool)
+    for k, v in enumerate(flat.tolist()):
+        if isinstance(v, float | int) and not isinstance(v, bool):
+            if v != v:  # NaN
+                blank[k] = True
+            else:
+                nums[k] = float(v)
+            continue
         text = "" if v is None else str(v).strip()
-        if (
-            text == ""
-            or text.lower() in ("nan", "none", "null")
-            or (isinstance(v, float) and np.isnan(v))
-        ):
+        if text == "" or text.lower() in ("nan", "none", "null"):
             blank[k] = True
             continue
         try:
             nums[k] = float(text)
         except ValueError:
-            nums[k] = np.nan
+            pass
     return nums, blank
 
 

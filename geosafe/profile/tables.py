@@ -28,11 +28,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from ..incident import FLAG_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FLAGS_BY_SOURCE",

@@ -37,6 +37,7 @@ import shapely
 
 from .. import periods
 from .._errors import DisclosureError, NotFoundError
+from .cell import published_cell
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",
@@ -177,19 +178,6 @@ def _cells_of(gdf: gpd.GeoDataFrame, resolution: int) -> pd.Series:
     for x, y, own in zip(lon, lat, cells, strict=True):
         out.append(published_cell(own, x, y, resolution))
     return pd.Series(out, index=gdf.index, dtype=object)
-
-
-def published_cell(own: object, lon: float, lat: float, resolution: int) -> str | None:
-    """One incident's published H3 cell: its own cell when that is ``resolution`` or coarser
-    (an imprecise location), else the cell of its point at ``resolution``, else its own cell's
-    parent; ``None`` without a location. (The PostGIS store's published counts use it too.)"""
-    if isinstance(own, str) and own and h3.get_resolution(own) <= resolution:
-        return own
-    if np.isfinite(lon) and np.isfinite(lat):
-        return str(h3.latlng_to_cell(float(lat), float(lon), resolution))
-    if isinstance(own, str) and own:
-        return str(h3.cell_to_parent(own, resolution))
-    return None
 
 
 def aggregate_counts(

@@ -8,19 +8,22 @@ Modules are re-exported by name: ``sources.dir``, ``sources.asif``, ``sources.cr
 from __future__ import annotations
 
 import csv
+import importlib
 import io
+from collections.abc import Iterator, Mapping
 from types import ModuleType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._errors import ValidationError
-from .._validate import REASON_CODES
-from . import asif as asif
-from . import cris as cris
-from . import dir as dir
-from . import fap as fap
-from . import people as people
-from . import police_uk as police_uk
 from ._read import Column
+
+if TYPE_CHECKING:
+    from . import asif as asif
+    from . import cris as cris
+    from . import dir as dir
+    from . import fap as fap
+    from . import people as people
+    from . import police_uk as police_uk
 
 __all__ = [
     "MODULES",
@@ -36,14 +39,33 @@ __all__ = [
     "template_csv",
 ]
 
-MODULES: Final[dict[str, ModuleType]] = {
-    "dir": dir,
-    "asif": asif,
-    "cris": cris,
-    "fap": fap,
-    "police_uk": police_uk,
-    "people": people,
-}
+_NAMES: Final = ("dir", "asif", "cris", "fap", "police_uk", "people")
+
+
+class _Modules(Mapping[str, ModuleType]):
+    """Source name -> its reader module, imported on first use (a police.uk import loads
+    neither pandas nor the per-row readers)."""
+
+    def __getitem__(self, key: str) -> ModuleType:
+        if key not in _NAMES:
+            raise KeyError(key)
+        return importlib.import_module(f"{__name__}.{key}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_NAMES)
+
+    def __len__(self) -> int:
+        return len(_NAMES)
+
+
+MODULES: Final[Mapping[str, ModuleType]] = _Modules()
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _NAMES:
+        return MODULES[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TITLES: Final = {
     "dir": "DIR - bus driver incident report",
@@ -110,6 +132,8 @@ _CONVENTIONS: Final = """\
 
 def describe(source: str) -> str:
     """Markdown documentation of a source's columns, code lists and reason codes."""
+    from .._validate import REASON_CODES
+
     key = normalise_source(source)
     lines = [f"# {_TITLES[key]}", "", (MODULES[key].__doc__ or "").strip(), "", "## Columns", ""]
     lines.append("| column | meaning | example | code list |")

@@ -10,12 +10,12 @@ wins, and the other version is kept as history.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from ._verdicts import Verdicts
 
@@ -53,12 +53,12 @@ class Deduper:
     Parameters
     ----------
     lookup
-        ``refs -> DataFrame(id, source_ref, row_hash, occurred_from, current, located)`` of the
-        versions already in the store, or ``None`` when the store holds no police.uk rows (or
-        there is no store).
+        ``refs -> (id, source_ref, row_hash, occurred_from, current, located)`` records (a
+        sequence of tuples, or a DataFrame with those columns) of the versions already in the
+        store, or ``None`` when the store holds no police.uk rows (or there is no store).
     """
 
-    def __init__(self, lookup: Callable[[list[str]], pd.DataFrame] | None = None) -> None:
+    def __init__(self, lookup: Callable[[list[str]], Any] | None = None) -> None:
         self.lookup = lookup
         #: Crime ID -> its current version: a plain tuple in :class:`_Version` order, or, for
         #: an id met once so far (most of them: a million per million rows), the position of
@@ -72,6 +72,10 @@ class Deduper:
         self.hashes: dict[str, set[int]] = {}
         #: Content hash -> occurrences so far (blank Crime IDs).
         self.anon: dict[int, int] = {}
+        #: The 64-bit keys (:func:`geosafe._siphash.hash_array`) of every id in
+        #: :attr:`current`, while each chunk comes with them and no store is looked up: an
+        #: id's membership is then tested on its key (exactly only on a hit).
+        self._keys: set[int] | None = set() if lookup is None else None
 
     def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
         """The current version of a Crime ID, if known."""
@@ -86,19 +90,16 @@ class Deduper:
     def _load(self, ids: list[str]) -> None:
         if self.lookup is None or not ids:
             return
-        found = self.lookup(ids)
-        for rec in found.sort_values("current").itertuples(index=False):
-            ref = str(rec.source_ref)
-            version = _Version(
-                int(rec.row_hash),  # type: ignore[arg-type]
-                float(rec.occurred_from),  # type: ignore[arg-type]
-                bool(rec.located),
-                int(rec.id),  # type: ignore[arg-type]
-            )
+        # history first, the current version last (a stable sort)
+        for rec_id, source_ref, row_hash, t_from, current, located in sorted(
+            _records(self.lookup(ids)), key=lambda r: r[4]
+        ):
+            ref = str(source_ref)
+            version = _Version(int(row_hash), float(t_from), bool(located), int(rec_id))
             old = self._get(ref)
             if old is not None:
                 self.hashes.setdefault(ref, {old[0]}).add(version.hash)
-            if rec.current == 1 or old is None:
+            if current == 1 or old is None:
                 self.current[ref] = version
 
     def apply(
@@ -109,20 +110,28 @@ class Deduper:
         located: np.ndarray,
         rows_no: np.ndarray,
         verdicts: Verdicts,
+        *,
+        keys: np.ndarray | None = None,
     ) -> Deduped:
         """Decide each good row's ref and whether it is current; quarantine exact repeats
-        (``duplicate_row``) in ``verdicts``."""
+        (``duplicate_row``) in ``verdicts``. ``keys``, a 64-bit hash of each id when the
+        caller has one, finds repeated ids faster."""
         n = len(ids)
         out = Deduped(refs=ids.copy(), current=np.ones(n, dtype=np.int8))
         has_id = verdicts.ok & (ids != "")
         if self.lookup is not None:  # store versions of the ids in this chunk not yet known
-            self._load([i for i in pd.unique(ids[has_id]) if i not in self.current])
-        known = (
-            np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
-            if self.current
-            else np.zeros(n, bool)
-        )
-        repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+            self._load([i for i in dict.fromkeys(ids[has_id].tolist()) if i not in self.current])
+        if keys is None:
+            self._keys = None
+        if not self.current:
+            known = np.zeros(n, bool)
+        elif self._keys is not None and keys is not None:
+            known = np.fromiter(map(self._keys.__contains__, keys.tolist()), dtype=bool, count=n)
+            for i in np.flatnonzero(known):  # a key met before: the id itself decides
+                known[i] = ids[i] in self.current
+        else:
+            known = np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
+        repeated = _repeated(ids, keys)
         cand = has_id & (known | repeated)
         simple = has_id & ~cand
         first = ids[simple]
@@ -132,6 +141,8 @@ class Deduper:
         self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
             self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
+        if self._keys is not None and keys is not None:  # every id with a ref is now current
+            self._keys.update(keys[has_id].tolist())
         self._anonymous(ids, hashes, verdicts, out)
         return out
 
@@ -191,10 +202,37 @@ class Deduper:
             anon_refs.append(out.refs[i])
         if self.lookup is None or not anon_refs:
             return
-        found = set(self.lookup(anon_refs)["source_ref"].astype(str))
+        found = {str(r[1]) for r in _records(self.lookup(anon_refs))}
         for i in anon:
             if out.refs[i] in found:
                 verdicts.code[i], verdicts.column[i] = "duplicate_row", "Crime ID"
                 verdicts.reason[i] = (
                     "row (blank Crime ID) is identical to one already imported; nothing to do."
                 )
+
+
+def _records(found: Any) -> list[tuple[Any, ...]]:
+    """A lookup's answer as ``(id, source_ref, row_hash, occurred_from, current, located)``
+    tuples (it may be a DataFrame with those columns)."""
+    if hasattr(found, "itertuples"):
+        cols = ["id", "source_ref", "row_hash", "occurred_from", "current", "located"]
+        return list(found[cols].itertuples(index=False, name=None))
+    return list(found)
+
+
+def _repeated(ids: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
+    """Which ids occur more than once in the chunk (every occurrence). ``keys`` (a hash per
+    id) narrows the exact comparison to ids whose hash repeats."""
+    n = len(ids)
+    if keys is None:
+        cand = np.ones(n, dtype=bool)
+    else:
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        cand = counts[inverse.ravel()] > 1
+        if not cand.any():
+            return cand
+    sub: Sequence[str] = ids[cand].tolist()
+    seen = Counter(sub)
+    out = np.zeros(n, dtype=bool)
+    out[cand] = np.fromiter((seen[v] > 1 for v in sub), dtype=bool, count=len(sub))
+    return out

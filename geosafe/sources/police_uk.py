@@ -23,22 +23,25 @@ rows; :func:`process_chunk` runs them in order.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
+import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Sequence
+import zoneinfo
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
 from .._errors import ImportFileError
+from .._siphash import hash_array
+from ..incident import StagedRows
+from . import _police_read as rd
+from ._police_read import Factorized, TextChunk, factorize
 from ._police_refs import Deduper
-from ._read import Column, _map_header, decode, file_sha256, ignored_columns, read_table
+from ._read import Column, _map_header, file_sha256, ignored_columns, read_table
 from ._verdicts import Verdicts
 
 if TYPE_CHECKING:
@@ -51,12 +54,14 @@ __all__ = [
     "Deduper",
     "MapPoints",
     "PoliceChunk",
+    "TextChunk",
     "Verdicts",
     "check_chunk",
     "finish_chunk",
     "geocode_points",
     "iter_chunks",
     "process_chunk",
+    "row_hashes",
     "validate_chunk",
 ]
 
@@ -103,8 +108,8 @@ _DETAIL: Final = (
     ("context", "Context"),
 )
 _MONTH_RE: Final = re.compile(r"^(\d{4})-(\d{2})$")
-_SURROGATE: Final = "[\udc80-\udcff]"
 _CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONDON: Final = zoneinfo.ZoneInfo("Europe/London")
 
 
 @dataclass
@@ -114,7 +119,7 @@ class PoliceChunk:
     Attributes
     ----------
     rows
-        Accepted rows with :data:`geosafe.incident.ROW_COLUMNS`.
+        Accepted rows with :data:`geosafe.incident.ROW_COLUMNS` (and ``ref_key``).
     problems
         ``(row, column, reason_code, reason, ref, raw)`` per quarantined row (``raw`` the row as
         it came in, a dict by original header names).
@@ -129,77 +134,13 @@ class PoliceChunk:
         Store ids of versions from *earlier batches* that this file replaced.
     """
 
-    rows: pd.DataFrame
+    rows: StagedRows
     problems: list[tuple[Any, ...]] = field(default_factory=list)
     no_location: int = 0
     updated: int = 0
     located_preferred: int = 0
     supersede_rows: list[int] = field(default_factory=list)
     supersede_ids: list[int] = field(default_factory=list)
-
-
-#: Bytes of the control characters :data:`_CONTROL_RE` finds (single bytes in UTF-8 and in the
-#: 8-bit encodings alike: a multi-byte UTF-8 sequence never holds a byte below 0x80).
-_CONTROL_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-
-
-def _scan(path: Path, encoding: str) -> tuple[bool, bool, int]:
-    """One streamed pass (C speed): whether the file decodes without error, whether it
-    holds no control character at all (then no row needs the per-cell check), and its number
-    of line breaks (about the number of rows)."""
-    import gzip
-
-    def opener() -> Any:
-        return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
-
-    dec = codecs.getincrementaldecoder(
-        "utf-8-sig" if encoding.lower().startswith("utf") else encoding
-    )()
-    # the byte scan speaks for characters only in encodings that write them as these bytes
-    ascii_like = _CONTROL_BYTES.decode("latin-1").encode(encoding, "replace") == _CONTROL_BYTES
-    strict, control_free, lines = True, True, 0
-    try:
-        with opener() as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                lines += block.count(b"\n")
-                if control_free and len(block.translate(None, _CONTROL_BYTES)) != len(block):
-                    control_free = False
-                if strict and ascii_like and block.isascii() and dec.getstate()[0] == b"":
-                    continue  # ASCII decodes in every such encoding: nothing to check
-                if strict:
-                    try:
-                        dec.decode(block)
-                    except UnicodeDecodeError:
-                        strict = False
-            if strict:
-                try:
-                    dec.decode(b"", final=True)
-                except UnicodeDecodeError:
-                    strict = False
-    except (OSError, EOFError) as exc:
-        msg = f"cannot read {str(path)!r} ({exc}); check the file."
-        raise ImportFileError(msg) from exc
-    return strict, control_free and ascii_like, lines
-
-
-def _header(path: Path, encoding: str) -> list[str]:
-    import gzip
-
-    try:
-        if path.suffix.lower() == ".gz":
-            with gzip.open(path, "rb") as fh:
-                first = fh.readline()
-        else:
-            with path.open("rb") as fh:
-                first = fh.readline()
-    except (OSError, EOFError) as exc:
-        msg = f"cannot read {str(path)!r} ({exc}); check it is a CSV (or gzip of one)."
-        raise ImportFileError(msg) from exc
-    rows = list(csv.reader(io.StringIO(decode(first, encoding))))
-    if not rows or not any(c.strip() for c in rows[0]):
-        msg = f"{str(path)!r} is empty: no header row. Start from `geosafe template police-uk`."
-        raise ImportFileError(msg)
-    return rows[0]
 
 
 def iter_chunks(
@@ -209,21 +150,22 @@ def iter_chunks(
     column_map: dict[str, str] | None = None,
     chunk_rows: int = 100_000,
     sha256: str | None = None,
-) -> tuple[str, tuple[str, ...], Iterator[pd.DataFrame]]:
-    """Check the header, then read a police.uk file in chunks of text cells.
+    scanned: Callable[[], rd.FileScan | None] | None = None,
+) -> tuple[str, tuple[str, ...], Iterator[TextChunk]]:
+    """Check the header, then read a police.uk file in chunks of text columns
+    (:mod:`._police_read`: the ``csv`` module, or polars for a large regular UTF-8 file).
 
-    ``sha256``, when the caller already has the file's hash, saves hashing it again.
+    ``sha256``, when the caller already has the file's hash, saves hashing it again. The
+    file's bytes are scanned (encoding, control characters, line breaks) when the first chunk
+    is asked for, unless ``scanned`` gives :func:`prescan`'s answer (begun earlier).
 
     Returns
     -------
     tuple
         ``(sha256, the file's own names of the standard columns in standard order, chunks)``;
-        each chunk has the standard column names, ``""`` for blanks, an index of 1-based data
-        row numbers, a boolean column ``_bad_fields`` (a ragged row) and ``_bad_column`` (the
-        first column holding undecodable bytes, or None); ``chunk.attrs["control_free"]`` is
-        True when the whole file holds no control character (the per-cell check is skipped),
-        ``chunk.attrs["file_lines"]`` the file's line breaks (about its number of rows),
-        ``chunk.attrs["ignored_columns"]`` the header names the reader does not use.
+        each :class:`TextChunk` carries ``control_free`` (the whole file holds no control
+        character: the per-cell check is skipped), ``file_lines`` (about its number of rows)
+        and ``ignored_columns``.
 
     Raises
     ------
@@ -236,45 +178,63 @@ def iter_chunks(
         raise ImportFileError(msg)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-        frame = _frame_from_table(table)
-        frame.attrs["ignored_columns"] = table.ignored
-        return table.sha256, _in_standard_order(table.header, table.names), iter([frame])
-    header = _header(p, encoding)
-    names = _map_header(header, COLUMNS, column_map or {}, path=p, source=SOURCE)
+        chunk = _chunk_from_table(table)
+        chunk.ignored_columns = tuple(table.ignored)
+        return table.sha256, _in_standard_order(table.header, table.names), iter([chunk])
+    head = rd.header(p, encoding)
+    names = _map_header(head, COLUMNS, column_map or {}, path=p, source=SOURCE)
     sha = sha256 or file_sha256(p)
-    strict, control_free, lines = _scan(p, encoding)
-    ignored = ignored_columns(header, names)
+    ignored = ignored_columns(head, names)
+    positions = {n: j for j, n in enumerate(names) if n is not None}
 
-    def chunks() -> Iterator[pd.DataFrame]:
-        done = 0  # data rows already yielded
-        try:
-            reader = pd.read_csv(
-                p,
-                dtype=object,
-                keep_default_na=False,
-                na_filter=False,
-                chunksize=chunk_rows,
-                encoding="utf-8-sig" if encoding.lower().startswith("utf") else encoding,
-                encoding_errors="strict" if strict else "surrogateescape",
-                header=0,
-                names=[f"c{i}" for i in range(len(header))],
-                engine="c",
+    def chunks() -> Iterator[TextChunk]:
+        big = _big(p)
+        found = scanned() if scanned is not None else None
+        if found is None:
+            found = rd.scan(p, encoding, fields=len(head), check_lines=big)
+        fast = big and found.strict and found.regular and encoding.lower().startswith("utf")
+        if fast:
+            try:
+                import polars  # noqa: F401
+            except ImportError:  # pragma: no cover - polars is a dependency
+                fast = False
+        read = (
+            rd.polars_chunks(
+                p, positions=positions, width=len(head), chunk_rows=chunk_rows, lines=found.lines
             )
-            for chunk in reader:
-                out = _standardise(chunk, names, check_encoding=not strict)
-                out.attrs["control_free"] = control_free
-                out.attrs["file_lines"] = lines
-                out.attrs["ignored_columns"] = ignored
-                done = int(out.index[-1]) if len(out) else done
-                yield out
-        except pd.errors.ParserError:
-            # a ragged row: the csv module reads the rest row by row (the rows are quarantined)
-            table = read_table(p, COLUMNS, source=SOURCE, encoding=encoding, column_map=column_map)
-            rest = _frame_from_table(table, skip_rows=done)
-            rest.attrs["ignored_columns"] = ignored
-            yield rest
+            if fast
+            else rd.csv_chunks(
+                p,
+                encoding=encoding,
+                strict=found.strict,
+                positions=positions,
+                width=len(head),
+                order=NAMES,
+                chunk_rows=chunk_rows,
+            )
+        )
+        for chunk in read:
+            chunk.control_free = found.control_free
+            chunk.file_lines = found.lines
+            chunk.ignored_columns = ignored
+            yield chunk
 
-    return sha, _in_standard_order(header, names), chunks()
+    return sha, _in_standard_order(head, names), chunks()
+
+
+def _big(path: Path) -> bool:
+    """Whether polars may read the file (large, not compressed)."""
+    return path.stat().st_size >= rd.POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
+
+
+def prescan(path: Path, encoding: str) -> rd.FileScan | None:
+    """The scan :func:`iter_chunks` makes, begun ahead (an import runs it while hashing the
+    file); ``None`` when it cannot be made here (:func:`iter_chunks` then reports why)."""
+    try:
+        fields = len(rd.header(path, encoding))
+        return rd.scan(path, encoding, fields=fields, check_lines=_big(path))
+    except (ImportFileError, LookupError, OSError, ValueError):
+        return None
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
@@ -284,61 +244,41 @@ def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tu
     return tuple(own[n] for n in NAMES)
 
 
-def _standardise(
-    chunk: pd.DataFrame, names: tuple[str | None, ...], *, check_encoding: bool
-) -> pd.DataFrame:
-    out = pd.DataFrame(index=chunk.index + 1)
-    for i, name in enumerate(names):
-        if name is not None:
-            out[name] = chunk.iloc[:, i].to_numpy(dtype=object)  # na_filter=False: no NaN
-    out["_bad_fields"] = False
-    out["_bad_column"] = None
-    if check_encoding:
-        for name in NAMES:
-            bad = out[name].str.contains(_SURROGATE, regex=True).to_numpy(dtype=bool)
-            out.loc[bad & out["_bad_column"].isna().to_numpy(), "_bad_column"] = name
-    return out
+def _chunk_from_table(table: Any) -> TextChunk:
+    """A sheet read by :func:`~._read.read_table` as one chunk (cells stripped, as that
+    reader gives them)."""
+    recs = table.records
+    standard = [table.standard(cells) for _, cells in recs]
+    n = len(recs)
+    ids = np.empty(n, dtype=object)
+    ids[:] = [s.get("Crime ID", "") for s in standard]
+    chunk = TextChunk(
+        rows_no=np.asarray([k for k, _ in recs], dtype=np.int64),
+        ids=ids,
+        fac={name: factorize([s.get(name, "") for s in standard]) for name in NAMES[1:]},
+        bad_fields=np.fromiter(
+            (len(cells) != len(table.header) for _, cells in recs), dtype=bool, count=n
+        ),
+        bad_column=np.empty(0, dtype=object),
+    )
+    chunk.bad_column = rd.bad_columns(chunk, NAMES, strict=False)
+    return chunk
 
 
-def _frame_from_table(table: Any, *, skip_rows: int = 0) -> pd.DataFrame:
-    recs = [(n, cells) for n, cells in table.records if n > skip_rows]
-    data = [table.standard(cells) for _, cells in recs]
-    out = pd.DataFrame(data, index=[n for n, _ in recs], columns=list(NAMES)).fillna("")
-    out["_bad_fields"] = [len(cells) != len(table.header) for _, cells in recs]
-    out["_bad_column"] = None
-    for name in NAMES:
-        bad = out[name].astype(str).str.contains(_SURROGATE, regex=True).to_numpy(dtype=bool)
-        out.loc[bad & out["_bad_column"].isna().to_numpy(), "_bad_column"] = name
-    return out.astype({n: object for n in NAMES})
-
-
-def month_bounds(months: pd.Series, now: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epoch seconds of month start and next month start, and a reason code per row."""
-    table: dict[str, tuple[float, float, str | None]] = {}
-    code: str | None
-    for text in pd.unique(months.to_numpy(dtype=object)):
-        m = _MONTH_RE.match(str(text).strip())
-        if m is None:
-            code = "time_missing" if not str(text).strip() else "month_format"
-            table[text] = (np.nan, np.nan, code)
-            continue
-        year, month = int(m.group(1)), int(m.group(2))
-        if not 1 <= month <= 12:
-            table[text] = (np.nan, np.nan, "time_impossible")
-            continue
-        start = pd.Timestamp(year=year, month=month, day=1, tz="Europe/London")
-        end = start + pd.offsets.MonthBegin(1)
-        code = None
-        if year < 2000:
-            code = "time_before_2000"
-        elif start > now:
-            code = "time_future"
-        table[text] = (start.timestamp(), pd.Timestamp(end).timestamp(), code)
-    codes_idx, uniques = pd.factorize(months.to_numpy(dtype=object))
-    t0 = np.asarray([table[u][0] for u in uniques], dtype=float)[codes_idx]
-    t1 = np.asarray([table[u][1] for u in uniques], dtype=float)[codes_idx]
-    codes = np.asarray([table[u][2] for u in uniques] + [None], dtype=object)[codes_idx]
-    return t0, t1, codes
+def _month_bounds(text: str, now: dt.datetime) -> tuple[float, float, str | None]:
+    """Epoch seconds of a ``Month``'s start and the next month's start (Europe/London), and
+    its reason code (None when good)."""
+    m = _MONTH_RE.match(text)
+    if m is None:
+        return np.nan, np.nan, "time_missing" if not text else "month_format"
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        return np.nan, np.nan, "time_impossible"
+    if year < 2000:
+        return np.nan, np.nan, "time_before_2000"
+    start = dt.datetime(year, month, 1, tzinfo=_LONDON)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=_LONDON)
+    return start.timestamp(), end.timestamp(), "time_future" if start > now else None
 
 
 _TIME_REASON: Final = {
@@ -350,71 +290,61 @@ _TIME_REASON: Final = {
 }
 
 
-#: A column factorized: (code per row, distinct values in order of first appearance).
-Factorized = tuple[np.ndarray, np.ndarray]
-
-
-def _factorize(values: np.ndarray) -> Factorized:
-    # cells are text, never missing (read with ``na_filter=False``, blanks as ""): no code is
-    # -1, and pandas skips the null scan it makes for ``use_na_sentinel=False``
-    codes, uniques = pd.factorize(values)
-    if len(codes) and codes.min() < 0:  # a missing cell after all: give it its own code
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, np.asarray(uniques, dtype=object)
-
-
-def _group_codes(columns: Sequence[Factorized]) -> np.ndarray:
-    """Dense codes (0, 1, ... in order of first appearance) of the distinct combinations of
-    values across factorized columns of equal length."""
-    codes = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+def _group_codes(columns: Sequence[Factorized]) -> npt.NDArray[np.int64]:
+    """Keys of the combinations of values across factorized columns of equal length (equal
+    combinations, equal keys): mixed-radix numbers, made dense when they would overflow."""
+    keys = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+    span = 1
     for c, u in columns:
-        codes, _ = pd.factorize(codes * max(len(u), 1) + c)
-    return codes
+        size = max(len(u), 1)
+        if span * size >= 1 << 62:
+            _, inverse = np.unique(keys, return_inverse=True)
+            keys, span = (
+                inverse.ravel().astype(np.int64),
+                int(inverse.max()) + 1 if len(keys) else 1,
+            )
+        keys = keys * size + c
+        span *= size
+    return keys
 
 
-def _details(fac: dict[str, Factorized], ok: np.ndarray) -> np.ndarray:
+def _details(fac: dict[str, Factorized], ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ``detail`` JSON of the rows under ``ok``, built once per distinct combination of
-    values."""
+    values: (a code per row, the distinct texts)."""
     if not ok.any():
-        return np.empty(0, dtype=object)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
     columns = [fac[name] for _, name in _DETAIL]
-    _, first, inverse = np.unique(_group_codes(columns)[ok], return_index=True, return_inverse=True)
+    keys = _group_codes(columns)
+    _, first, inverse = np.unique(
+        keys if ok.all() else keys[ok], return_index=True, return_inverse=True
+    )
     first = np.flatnonzero(ok)[first]
     # json.dumps of the dict, from each column's distinct values encoded once
     parts = [
         (f"{json.dumps(key)}: ", c, [json.dumps(v or None) for v in u])
         for (key, _), (c, u) in zip(_DETAIL, columns, strict=True)
     ]
-    texts = np.asarray(
-        ["{" + ", ".join(k + enc[c[i]] for k, c, enc in parts) + "}" for i in first],
-        dtype=object,
-    )
-    return texts[inverse.ravel()]
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = ["{" + ", ".join(k + enc[c[i]] for k, c, enc in parts) + "}" for i in first]
+    return inverse.ravel().astype(np.int64, copy=False), texts
 
 
-def row_hashes(std: pd.DataFrame, fac: dict[str, Factorized] | None = None) -> np.ndarray:
-    """The content hash of each row (what "identical" means): exactly
-    ``pandas.util.hash_pandas_object(std, index=False)`` as int64, computed from the columns'
-    factorizations where given (each distinct value hashed once) and, for the others, by
-    hashing every value (no factorizing: meant for columns of distinct values like Crime ID).
-    """
-    fac = fac or {}
+def _column_hash(values: Sequence[str]) -> npt.NDArray[np.uint64]:
+    return hash_array(values)
 
-    def column(name: str) -> np.ndarray:
-        if name in fac:
-            codes, uniques = fac[name]
-            return pd.util.hash_array(uniques, categorize=False)[codes]
-        return pd.util.hash_array(std[name].to_numpy(dtype=object), categorize=False)
 
-    # pandas' combination of column hashes (CPython's tuple hash, as in
-    # ``pandas.core.util.hashing.combine_hash_arrays``)
-    names = list(std.columns)
-    out = np.full(len(std), 0x345678, dtype=np.uint64)
+def row_hashes(columns: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.int64]:
+    """The content hash of each row (what "identical" means) from its columns' hashes
+    (:func:`geosafe._siphash.hash_array` of each column, in :data:`NAMES` order): exactly
+    ``pandas.util.hash_pandas_object(frame, index=False)`` as int64 (pandas' combination,
+    CPython's tuple hash, as in ``pandas.core.util.hashing.combine_hash_arrays``)."""
+    n = len(columns[0]) if columns else 0
+    out = np.full(n, 0x345678, dtype=np.uint64)
     mult = np.uint64(1000003)
-    for i, name in enumerate(names):
-        out ^= column(name)
+    for i, h in enumerate(columns):
+        out ^= h
         out *= mult
-        mult += np.uint64(82520 + 2 * (len(names) - i))
+        mult += np.uint64(82520 + 2 * (len(columns) - i))
     out += np.uint64(97531)
     return out.view(np.int64)
 
@@ -434,7 +364,9 @@ def _strip(values: np.ndarray) -> np.ndarray:
             return values
     elif _SPACE_RE.search(joined) is None:
         return values
-    return np.asarray([v.strip() for v in values], dtype=object)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [v.strip() for v in values]
+    return out
 
 
 def _unique_pairs(a: Factorized, b: Factorized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -443,11 +375,10 @@ def _unique_pairs(a: Factorized, b: Factorized) -> tuple[np.ndarray, np.ndarray,
     ca, ua = a
     cb, ub = b
     nb = max(len(ub), 1)
-    codes, keys = pd.factorize(ca.astype(np.int64) * nb + cb)
-    keys = np.asarray(keys, dtype=np.int64)
-    sa = np.asarray([str(v).strip() for v in ua], dtype=object)
-    sb = np.asarray([str(v).strip() for v in ub], dtype=object)
-    return codes, sa[keys // nb] if len(sa) else sa, sb[keys % nb] if len(sb) else sb
+    keys, codes = np.unique(ca.astype(np.int64) * nb + cb, return_inverse=True)
+    sa = np.asarray([str(v).strip() for v in ua] or [""], dtype=object)
+    sb = np.asarray([str(v).strip() for v in ub] or [""], dtype=object)
+    return codes.ravel(), sa[keys // nb], sb[keys % nb]
 
 
 def _literal(text: str) -> str:
@@ -456,11 +387,10 @@ def _literal(text: str) -> str:
 
 
 def validate_chunk(
-    chunk: pd.DataFrame,
-    fac: dict[str, Factorized],
+    chunk: TextChunk,
     *,
     header: tuple[str, ...],
-    now: pd.Timestamp,
+    now: dt.datetime,
     max_text: int = 4000,
 ) -> tuple[Verdicts, np.ndarray, np.ndarray]:
     """The cell checks of one chunk: ragged rows, undecodable bytes, text length, control
@@ -472,16 +402,17 @@ def validate_chunk(
         ``(verdicts, month start, next month start)``, times in epoch seconds.
     """
     n = len(chunk)
+    fac = chunk.fac
     verdicts = Verdicts.none(n)
     verdicts.flag(
-        chunk["_bad_fields"].to_numpy(dtype=bool),
+        chunk.bad_fields,
         "row_field_count",
         None,
         f"row has a different number of fields from the header ({len(header)}); check quoting.",
     )
-    bad_col = chunk["_bad_column"].to_numpy(dtype=object)
+    bad_col = chunk.bad_column
     verdicts.flag(
-        chunk["_bad_column"].notna().to_numpy(dtype=bool),
+        bad_col != None,  # noqa: E711
         "encoding_invalid",
         None,
         "`{v}` holds bytes that are not valid text in the file's encoding; save it as UTF-8.",
@@ -489,11 +420,9 @@ def validate_chunk(
     )
     for i in np.flatnonzero(verdicts.code == "encoding_invalid"):
         verdicts.column[i] = bad_col[i]
-    control_free = bool(chunk.attrs.get("control_free", False))
     for name in NAMES:
-        values = chunk[name].to_numpy(dtype=object)
         limit = max_text if name in ("Location", "Last outcome category", "Context") else 200
-        codes, distinct = fac.get(name, (None, values))
+        codes, distinct = fac.get(name, (None, chunk.ids))
         if n and max(map(len, distinct)) > limit:  # rare: then find the rows
             lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
             verdicts.flag(
@@ -502,19 +431,26 @@ def validate_chunk(
                 name,
                 f"`{name}` has more than {limit} characters; shorten it.",
             )
-        if not control_free and _CONTROL_RE.search("\n".join(values)) is not None:
+        if not chunk.control_free and _CONTROL_RE.search("\n".join(distinct)) is not None:
             ctl = np.fromiter(
-                (_CONTROL_RE.search(v) is not None for v in values), dtype=bool, count=n
+                (_CONTROL_RE.search(v) is not None for v in distinct),
+                dtype=bool,
+                count=len(distinct),
             )
             verdicts.flag(
-                ctl, "text_control_chars", name, f"`{name}` holds control characters; remove them."
+                ctl if codes is None else ctl[codes],
+                "text_control_chars",
+                name,
+                f"`{name}` holds control characters; remove them.",
             )
     mrow, mtexts = fac["Month"]
-    mv_u = np.asarray([str(v).strip() for v in mtexts], dtype=object)
-    t0_u, t1_u, mcodes_u = month_bounds(pd.Series(mv_u, dtype=object), now)
-    for u in np.flatnonzero(mcodes_u != None):  # noqa: E711
-        c = str(mcodes_u[u])
-        verdicts.flag(mrow == u, c, "Month", _literal(_TIME_REASON[c].format(v=mv_u[u])))
+    mv_u = [str(v).strip() for v in mtexts]
+    bounds = [_month_bounds(v, now) for v in mv_u]
+    t0_u = np.asarray([b[0] for b in bounds] or [np.nan], dtype=float)
+    t1_u = np.asarray([b[1] for b in bounds] or [np.nan], dtype=float)
+    for u, (_, _, code) in enumerate(bounds):
+        if code is not None:
+            verdicts.flag(mrow == u, code, "Month", _literal(_TIME_REASON[code].format(v=mv_u[u])))
     return verdicts, t0_u[mrow], t1_u[mrow]
 
 
@@ -551,6 +487,13 @@ class MapPoints:
         return (self.code == MISSING)[self.of_row]
 
 
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
+
+
 def geocode_points(
     fac: dict[str, Factorized], *, aoi: BaseGeometry | None, margin_m: float = 0.0
 ) -> MapPoints:
@@ -563,13 +506,15 @@ def geocode_points(
     of_row, lon_t, lat_t = _unique_pairs(fac["Longitude"], fac["Latitude"])
     code = gpoints.classify_lonlat(lon_t, lat_t, aoi=aoi, margin_m=margin_m)
     good = code == None  # noqa: E711
-    lon = pd.to_numeric(pd.Series(lon_t, dtype=object), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(pd.Series(lat_t, dtype=object), errors="coerce").to_numpy(dtype=float)
-    x, y = gpoints.lonlat_to_bng(lon, lat)
+    lon = np.fromiter(map(_float, lon_t), dtype=float, count=len(lon_t))
+    lat = np.fromiter(map(_float, lat_t), dtype=float, count=len(lat_t))
+    x, y = gpoints.lonlat_to_bng(np.where(good, lon, np.nan), np.where(good, lat, np.nan))
     outside = np.flatnonzero(code == "coord_outside_aoi")
-    far: Sequence[float] = (
-        gpoints.distance_outside(x[outside], y[outside], aoi=aoi).tolist() if len(outside) else []
-    )
+    if len(outside):
+        ox, oy = gpoints.lonlat_to_bng(lon[outside], lat[outside])
+        far: Sequence[float] = gpoints.distance_outside(ox, oy, aoi=aoi).tolist()
+    else:
+        far = []
     distance = dict(zip(outside.tolist(), far, strict=True))
     reason = np.full(len(code), None, dtype=object)
     for u in np.flatnonzero(~good & (code != gpoints.MISSING)):
@@ -582,24 +527,51 @@ def geocode_points(
             margin_m=margin_m,
         )
     lon, lat = np.where(good, lon, np.nan), np.where(good, lat, np.nan)
-    x, y = np.where(good, x, np.nan), np.where(good, y, np.nan)
     cell = cells_for_points(lon, lat, np.where(good, PRECISION_M, np.nan))
     return MapPoints(of_row, code, reason, lon, lat, x, y, cell)
 
 
-def content_hashes(chunk: pd.DataFrame, fac: dict[str, Factorized]) -> np.ndarray:
-    """The content hash of each row of the standard columns (what "identical" means)."""
-    std = chunk[list(NAMES)]
-    has_bad = chunk["_bad_column"].notna().to_numpy(dtype=bool)
-    if not has_bad.any():
-        return row_hashes(std, fac)
-    std = std.copy()  # lone surrogates cannot be hashed: hash their bytes instead
+def _surrogate_free(v: str) -> bool:
+    return v.isascii() or not any("\udc80" <= ch <= "\udcff" for ch in v)
+
+
+def _as_bytes_text(v: str) -> str:
+    """A text with lone surrogates as the Latin-1 reading of its bytes (hashable)."""
+    return v.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def content_hashes(chunk: TextChunk) -> np.ndarray:
+    """The content hash of each row of the standard columns (what "identical" means); each
+    distinct value is hashed once. Lone surrogates cannot be hashed: a row holding
+    undecodable bytes is hashed with the Latin-1 reading of its bytes instead."""
+    has_bad = chunk.bad_column != None  # noqa: E711
+    any_bad = bool(has_bad.any())
+    out = []
     for name in NAMES:
-        std[name] = [
-            v.encode("utf-8", "surrogateescape").decode("latin-1") if bad else v
-            for v, bad in zip(std[name].to_numpy(dtype=object), has_bad, strict=True)
-        ]
-    return row_hashes(std)
+        if name == "Crime ID":
+            ids = chunk.ids
+            if not any_bad:
+                out.append(chunk.id_hash if chunk.id_hash is not None else hash_array(ids))
+                continue
+            out.append(
+                hash_array(
+                    [_as_bytes_text(v) if b else v for v, b in zip(ids, has_bad, strict=True)]
+                )
+            )
+            continue
+        codes, uniques = chunk.fac[name]
+        if not len(uniques):
+            out.append(np.empty(0, dtype=np.uint64))
+            continue
+        if not any_bad:
+            out.append(hash_array(uniques)[codes])
+            continue
+        clean = np.fromiter(map(_surrogate_free, uniques), dtype=bool, count=len(uniques))
+        good = np.zeros(len(uniques), dtype=np.uint64)
+        good[clean] = hash_array(uniques[clean])
+        bad = hash_array([_as_bytes_text(v) for v in uniques])
+        out.append(np.where(has_bad, bad[codes], good[codes]))
+    return row_hashes(out)
 
 
 @dataclass
@@ -607,47 +579,52 @@ class CheckedChunk:
     """A chunk after the checks that need neither the store nor the chunks before it
     (:func:`check_chunk`): what :func:`finish_chunk` needs to dedupe and stage it."""
 
-    chunk: pd.DataFrame
-    fac: dict[str, Factorized]
+    chunk: TextChunk
     verdicts: Verdicts
     t0: np.ndarray
     t1: np.ndarray
     pts: MapPoints
-    rows_no: np.ndarray
     ids: np.ndarray
     hashes: np.ndarray
     #: The rows that passed the checks (``verdicts.ok`` before the ref rule) as staged rows
     #: with ``source_ref`` and ``current`` still to be decided.
-    staged: pd.DataFrame
+    staged: StagedRows
     passed: np.ndarray
+
+    @property
+    def rows_no(self) -> np.ndarray:
+        """Data row numbers."""
+        return self.chunk.rows_no
 
 
 def check_chunk(
-    chunk: pd.DataFrame,
+    chunk: TextChunk,
     *,
     header: tuple[str, ...],
     aoi: BaseGeometry | None,
-    now: pd.Timestamp,
+    now: dt.datetime,
     max_text: int = 4000,
     aoi_margin_m: float = 0.0,
 ) -> CheckedChunk:
     """Validate and geocode one chunk read by :func:`iter_chunks`, and hash its rows: the part
-    of :func:`process_chunk` that depends on the chunk alone (an import runs it for the next
-    chunk while the store writes this one)."""
-    # every column but the Crime ID factorized once: for lengths, months, map points,
-    # details and hashes (their values repeat: each distinct one is looked at once)
-    fac = {n: _factorize(chunk[n].to_numpy(dtype=object)) for n in NAMES if n != "Crime ID"}
-    verdicts, t0, t1 = validate_chunk(chunk, fac, header=header, now=now, max_text=max_text)
-    pts = geocode_points(fac, aoi=aoi, margin_m=aoi_margin_m)
+    of :func:`process_chunk` that depends on the chunk alone."""
+    verdicts, t0, t1 = validate_chunk(chunk, header=header, now=now, max_text=max_text)
+    pts = geocode_points(chunk.fac, aoi=aoi, margin_m=aoi_margin_m)
     for u in np.flatnonzero(pts.reason != None):  # noqa: E711
         code = str(pts.code[u])
         verdicts.flag(pts.of_row == u, code, "Longitude,Latitude", _literal(pts.reason[u]))
-    rows_no = chunk.index.to_numpy(dtype=np.int64)
-    ids = _strip(chunk["Crime ID"].to_numpy(dtype=object))
-    hashes = content_hashes(chunk, fac)
+    ids = chunk.ids if chunk.ids_bare else _strip(chunk.ids)
+    hashes = content_hashes(chunk)
     passed = verdicts.ok.copy()
-    staged = _staged_rows(chunk, fac, pts, passed, rows_no=rows_no, t0=t0, t1=t1, hashes=hashes)
-    return CheckedChunk(chunk, fac, verdicts, t0, t1, pts, rows_no, ids, hashes, staged, passed)
+    staged = _staged_rows(chunk, pts, passed, t0=t0, t1=t1, hashes=hashes)
+    return CheckedChunk(chunk, verdicts, t0, t1, pts, ids, hashes, staged, passed)
+
+
+def _id_keys(checked: CheckedChunk) -> np.ndarray | None:
+    """:func:`geosafe._siphash.hash_array` of the stripped Crime IDs, when the reader's hash
+    of the raw ones serves (no id needed stripping)."""
+    c = checked.chunk
+    return c.id_hash if c.id_hash is not None and checked.ids is c.ids else None
 
 
 def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Deduper) -> PoliceChunk:
@@ -655,12 +632,21 @@ def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Dedu
     earlier chunks and the store hold) and give its accepted rows as staged rows."""
     c = checked
     missing = c.pts.missing
-    ded = dedupe.apply(c.ids, c.hashes, c.t0, ~missing, c.rows_no, c.verdicts)
+    keys = _id_keys(c)
+    ded = dedupe.apply(c.ids, c.hashes, c.t0, ~missing, c.rows_no, c.verdicts, keys=keys)
     ok = c.verdicts.ok
-    problems = _problems(c.chunk, c.verdicts, header=header, ids=c.ids, rows_no=c.rows_no)
+    problems = _problems(c.chunk, c.verdicts, header=header, ids=c.ids)
     # the ref rule only quarantines more rows (repeats): keep the staged rows still accepted
-    rows = c.staged if ok.sum() == len(c.staged) else c.staged[ok[c.passed]]
-    rows = rows.assign(source_ref=ded.refs[ok], current=ded.current[ok])
+    rows = c.staged if ok.sum() == len(c.staged) else c.staged.take(ok[c.passed])
+    refs = ded.refs[ok]
+    ref_key = None
+    if keys is not None:
+        ref_key = keys[ok].view(np.int64).copy()
+        other = np.flatnonzero(refs != c.ids[ok])  # anonymous rows' refs
+        if len(other):
+            ref_key[other] = hash_array(refs[other]).view(np.int64)
+    extra = {} if ref_key is None else {"ref_key": ref_key}
+    rows = rows.assign(source_ref=refs, current=ded.current[ok], **extra)
     return PoliceChunk(
         rows,
         problems,
@@ -673,18 +659,18 @@ def finish_chunk(checked: CheckedChunk, *, header: tuple[str, ...], dedupe: Dedu
 
 
 def process_chunk(
-    chunk: pd.DataFrame,
+    chunk: TextChunk,
     *,
     header: tuple[str, ...],
     dedupe: Deduper,
     aoi: BaseGeometry | None,
-    now: pd.Timestamp,
+    now: dt.datetime,
     max_text: int = 4000,
     aoi_margin_m: float = 0.0,
 ) -> PoliceChunk:
     """One chunk read by :func:`iter_chunks`: validate, geocode, dedupe, and the accepted
-    rows as staged rows (vectorised; :func:`check_chunk` then :func:`finish_chunk`); see the
-    module docstring."""
+    rows as staged rows (:func:`check_chunk` then :func:`finish_chunk`); see the module
+    docstring."""
     checked = check_chunk(
         chunk, header=header, aoi=aoi, now=now, max_text=max_text, aoi_margin_m=aoi_margin_m
     )
@@ -692,18 +678,14 @@ def process_chunk(
 
 
 def _problems(
-    chunk: pd.DataFrame,
-    verdicts: Verdicts,
-    *,
-    header: tuple[str, ...],
-    ids: np.ndarray,
-    rows_no: np.ndarray,
+    chunk: TextChunk, verdicts: Verdicts, *, header: tuple[str, ...], ids: np.ndarray
 ) -> list[tuple[Any, ...]]:
     """Quarantine records of the rows with a problem, each as it came in."""
     bad = np.flatnonzero(~verdicts.ok)
     if not len(bad):
         return []
-    std = chunk[list(NAMES)]
+    columns = [chunk.ids[bad], *(u[c[bad]] for c, u in (chunk.fac[n] for n in NAMES[1:]))]
+    rows_no = chunk.rows_no
     return [
         (
             int(rows_no[i]),
@@ -711,46 +693,59 @@ def _problems(
             verdicts.code[i],
             verdicts.reason[i],
             ids[i] or None,
-            json.dumps(dict(zip(header, std.iloc[i].tolist(), strict=False))),
+            json.dumps(dict(zip(header, [col[k] for col in columns], strict=False))),
         )
-        for i in bad
+        for k, i in enumerate(bad)
     ]
 
 
 def _staged_rows(
-    chunk: pd.DataFrame,
-    fac: dict[str, Factorized],
+    chunk: TextChunk,
     pts: MapPoints,
     ok: np.ndarray,
     *,
-    rows_no: np.ndarray,
     t0: np.ndarray,
     t1: np.ndarray,
     hashes: np.ndarray,
-) -> pd.DataFrame:
+) -> StagedRows:
     """The rows under ``ok`` as staged rows (:data:`geosafe.incident.ROW_COLUMNS`), each its
     own ref and current until the ref rule decides (:func:`finish_chunk`)."""
     all_ok = bool(ok.all())
-    acc = chunk if all_ok else chunk[ok]
-    pt = pts.of_row if all_ok else pts.of_row[ok]
-    located = ~pts.missing[ok]
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return values if all_ok else values[ok]
+
+    n = int(ok.sum())
+    pt = pick(pts.of_row)
+    located = ~pick(pts.missing)
     x, y = pts.x[pt], pts.y[pt]
-    return pd.DataFrame(
+    cat_codes, cat_values = chunk.fac["Crime type"]
+    loc_codes, loc_values = chunk.fac["Location"]
+    loc_values = loc_values.copy()
+    loc_values[loc_values == ""] = None
+    every = bool(located.all())
+    detail_codes, detail_texts = _details(chunk.fac, ok)
+    # rows of one map point and month share their published group (the store counts them)
+    month_codes, months = chunk.fac["Month"]
+    group = pt.astype(np.int64) * (len(months) + 1) + pick(month_codes)
+    return StagedRows(
         {
             "source": SOURCE,
-            "source_ref": chunk["Crime ID"].to_numpy(dtype=object)[ok],
-            "row_no": rows_no[ok],
-            "occurred_from": t0[ok],
-            "occurred_to": t1[ok],
+            "source_ref": pick(chunk.ids),
+            "row_no": pick(chunk.rows_no),
+            "occurred_from": pick(t0),
+            "occurred_to": pick(t1),
             "time_precision": "month",
-            "category": acc["Crime type"].to_numpy(dtype=object),
+            "category": cat_values[pick(cat_codes)] if n else np.empty(0, dtype=object),
             "flags": "",
             "route": None,
             "stop_code": None,
             "school_urn": None,
-            "precision_m": np.where(located, PRECISION_M, np.nan),
-            "geocode_method": np.where(located, "police_uk", "none").astype(object),
-            "location_text": acc["Location"].replace("", None).to_numpy(dtype=object),
+            "precision_m": PRECISION_M if every else np.where(located, PRECISION_M, np.nan),
+            "geocode_method": "police_uk"
+            if every
+            else np.where(located, "police_uk", "none").astype(object),
+            "location_text": loc_values[pick(loc_codes)] if n else np.empty(0, dtype=object),
             "h3_cell": pts.cell[pt],
             "lon": pts.lon[pt],
             "lat": pts.lat[pt],
@@ -760,8 +755,13 @@ def _staged_rows(
             "maxy": y,
             "geom_wkb": None,
             "weight": 1.0,
-            "detail": _details(fac, ok),
-            "row_hash": hashes[ok],
-            "current": np.ones(int(ok.sum()), dtype=np.int8),
-        }
+            "detail": detail_texts[detail_codes],
+            "row_hash": pick(hashes),
+            "current": np.ones(n, dtype=np.int8),
+        },
+        n,
+        factorized={
+            "detail": (detail_codes, detail_texts),
+            "group": (group, np.empty(0, dtype=object)),
+        },
     )

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Batch", "CommonReads", "QuarantineRecord"]
 
@@ -89,10 +90,14 @@ class QuarantineRecord:
 
 
 def _utcnow() -> str:
-    return pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _epoch(value: pd.Timestamp | str) -> float:
+    import pandas as pd
+
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("Europe/London")

@@ -31,10 +31,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from .._errors import StoreError
-from ..incident import ROW_COLUMNS, rows_to_frame
+from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published, published_referrals
 from . import sqlite as _sqlite
@@ -44,6 +43,7 @@ from .sqlite import ref_keys as ref_keys
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     import psycopg
 
 __all__ = ["PostgisStore", "is_url", "latest_version", "migrations", "redact"]
@@ -342,10 +342,13 @@ class PostgisStore(CommonReads):
                     c.execute(sql)  # type: ignore[arg-type]
                 c.execute("ANALYZE incidents")
 
-    def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
-        """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch (COPY)."""
+    def stage(self, batch_id: int, rows: StagedRows | pd.DataFrame) -> None:
+        """Write incident rows (columns :data:`ROW_COLUMNS`, as :class:`StagedRows` or a
+        DataFrame) into a staging batch (COPY)."""
         if rows.empty:
             return
+        if isinstance(rows, StagedRows):
+            rows = rows.to_frame()
         rows, links = profile_tables.split_links(batch_id, rows)
         keys = ref_keys(rows["source_ref"].to_numpy(dtype=object))
         columns = [
@@ -497,6 +500,8 @@ class PostgisStore(CommonReads):
     def versions(self, source: str, refs: Sequence[str]) -> pd.DataFrame:
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
         ``occurred_from`` (epoch seconds), ``current``, ``located``."""
+        import pandas as pd
+
         cols = ["id", "source_ref", "row_hash", "occurred_from", "current", "located"]
         if not len(refs):
             return pd.DataFrame(columns=cols)
@@ -529,6 +534,8 @@ class PostgisStore(CommonReads):
     ) -> gpd.GeoDataFrame:
         """Current incidents as a GeoDataFrame (see :meth:`geosafe.store.Store.incidents`;
         the bounding box is answered by the GiST index)."""
+        import pandas as pd
+
         filters = (sources, bbox, start, end, with_location, include_history)
         where, params = self._incident_filters(*filters)
         names = [c for c in ROW_COLUMNS if c not in ("row_no", "row_hash", "current")]
@@ -609,6 +616,8 @@ def _select(column: str) -> str:
 
 def _clean(value: Any) -> Any:
     """``None`` for a missing value (NaN, NA)."""
+    import pandas as pd
+
     if value is None:
         return None
     if isinstance(value, float) and value != value:
@@ -629,6 +638,7 @@ _COPY_BLOCK_ROWS: Final = 20_000
 def _copy_values(rows: pd.DataFrame, column: str) -> np.ndarray:
     """One staged column as COPY text fields (escaped; ``\\N`` for missing; the geometry
     as hex EWKB), built column-wise: binding row by row costs several times more."""
+    import pandas as pd
     import shapely
 
     series = rows[column]
@@ -666,6 +676,8 @@ def _copy_values(rows: pd.DataFrame, column: str) -> np.ndarray:
 def _copy_text(values: np.ndarray) -> np.ndarray:
     """Text fields escaped for COPY (backslash, tab, newline, carriage return); each distinct
     value escaped once (categories, outcomes and police.uk details repeat)."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(str)
     if text.str.contains(r"[\\\t\n\r]", regex=True).any():

@@ -41,13 +41,14 @@ act on it, so every change's hook serves both tables.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
     import psycopg
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "ensure_sqlite",
     "exact_counts",
     "months",
+    "months_of_hours",
     "months_sqlite",
     "periods_of",
     "published_cells",
@@ -72,6 +74,7 @@ __all__ = [
 
 #: Resolution of the published H3 counts (``disclosure.MAX_PUBLIC_H3_RESOLUTION``).
 PUBLISHED_RESOLUTION: Final = 8
+_LONDON: Final = zoneinfo.ZoneInfo("Europe/London")
 #: The disclosure rules (``disclosure.SUPPRESS_BELOW``, ``ROUND_TO``): 1-9 suppressed,
 #: rounded to 5 (the SQL below applies them; tests/store checks them by hand).
 _SUPPRESS_BELOW: Final = 10
@@ -127,88 +130,120 @@ def _referrals(c: Any, which: Sequence[str], *, pg: bool) -> None:
 
 
 # -- cells ---------------------------------------------------------------------------------
-def published_cells(rows: pd.DataFrame) -> list[str | None]:
-    """Each row's published H3 cell (:func:`geosafe.publish.disclosure.published_cell` at
-    resolution 8), computed once per distinct cell and point."""
-    from ..publish.disclosure import published_cell
+def _number(value: Any) -> float:
+    """A coordinate as a float (NaN when missing or not a number)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
-    frame = pd.DataFrame(
-        {
-            "cell": rows["h3_cell"].to_numpy(dtype=object),
-            "lon": pd.to_numeric(rows["lon"], errors="coerce").to_numpy(dtype=float),
-            "lat": pd.to_numeric(rows["lat"], errors="coerce").to_numpy(dtype=float),
-        }
-    )
-    if frame.empty:
-        return []
-    # each distinct (cell, point) once: police.uk points repeat (snap points)
-    groups = frame.groupby(["cell", "lon", "lat"], dropna=False, sort=False).ngroup()
-    firsts = frame.drop_duplicates()
-    out = [
-        published_cell(cell, x, y, PUBLISHED_RESOLUTION)
-        for cell, x, y in firsts.itertuples(index=False)
-    ]
-    return np.asarray(out, dtype=object)[groups.to_numpy()].tolist()  # type: ignore[no-any-return]
+
+def published_cells(rows: Any) -> list[str | None]:
+    """Each row's published H3 cell (:func:`geosafe.publish.cell.published_cell` at
+    resolution 8), computed once per distinct cell and point. ``rows``: a DataFrame or a
+    mapping with the columns ``h3_cell``, ``lon``, ``lat``."""
+    from ..publish.cell import published_cell
+
+    cells: dict[tuple[Any, float, float], str | None] = {}
+    out: list[str | None] = []
+    for own, x, y in zip(list(rows["h3_cell"]), list(rows["lon"]), list(rows["lat"]), strict=True):
+        # each distinct (cell, point) once: police.uk points repeat (snap points)
+        key = (own if isinstance(own, str) else None, _number(x), _number(y))
+        if key not in cells:
+            cells[key] = published_cell(key[0], key[1], key[2], PUBLISHED_RESOLUTION)
+        out.append(cells[key])
+    return out
 
 
 # -- periods -------------------------------------------------------------------------------
 def _month_offset(month: str, k: int) -> str:
-    return str(pd.Period(month, freq="M") + k)
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + mon - 1 + k
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def periods_of(months: Iterable[str]) -> dict[str, tuple[str, str]]:
     """The published periods holding any of ``months``: key -> (first month, last month)."""
     out: dict[str, tuple[str, str]] = {}
     for m in sorted(set(months)):
-        p = pd.Period(m, freq="M")
-        q = (p.month - 1) // 3
+        year, month = int(m[:4]), int(m[5:7])
+        q = (month - 1) // 3
         out[m] = (m, m)
-        out[f"{p.year}-Q{q + 1}"] = (f"{p.year}-{3 * q + 1:02d}", f"{p.year}-{3 * q + 3:02d}")
-        out[str(p.year)] = (f"{p.year}-01", f"{p.year}-12")
+        out[f"{year}-Q{q + 1}"] = (f"{year}-{3 * q + 1:02d}", f"{year}-{3 * q + 3:02d}")
+        out[str(year)] = (f"{year}-01", f"{year}-12")
         for k in range(12):  # the twelve-month periods ending with m .. m + 11
             end = _month_offset(m, k)
             out[f"L12:{end}"] = (_month_offset(end, -11), end)
     return out
 
 
-def exact_counts(rows: pd.DataFrame) -> pd.DataFrame:
+def _local_month(t_from: float) -> str:
+    return dt.datetime.fromtimestamp(t_from, _LONDON).strftime("%Y-%m")
+
+
+#: One row of ``published_exact``: month, cell, resolution, source, time window, count.
+Exact = tuple[str, str, int, str, str, int]
+
+
+def exact_counts(rows: Any) -> list[Exact]:
     """Exact counts per month, cell, source and time window of grouped incident rows
-    (``cell``, ``source``, ``t_from`` epoch seconds, ``time_precision``, ``n``): the rows of
-    ``published_exact``, each row counted in every window it falls in (:data:`WINDOWS`)."""
+    (``cell``, ``source``, ``t_from`` epoch seconds, ``time_precision``, ``n``; a DataFrame or
+    a mapping of columns): the rows of ``published_exact``, each row counted in every window
+    it falls in (:data:`WINDOWS`)."""
     import h3
+
+    columns = [list(rows[c]) for c in ("cell", "source", "t_from", "time_precision", "n")]
+    months: dict[float, str] = {}
+    totals: dict[tuple[str, str, str, str], int] = {}
+    fine: list[tuple[str, str, str, float, str, int]] = []
+    for cell, source, t_from, precision, n in zip(*columns, strict=True):
+        if not isinstance(cell, str) or t_from is None or t_from != t_from:
+            continue
+        t = float(t_from)
+        month = months.get(t) or months.setdefault(t, _local_month(t))
+        key = (month, cell, str(source), "all-day")
+        totals[key] = totals.get(key, 0) + int(n)
+        # a window needs the day (weekends) or the clock time: only rows dated to the day
+        # or the minute can fall in one (police.uk months are counted in "all-day" only)
+        if precision in ("minute", "day"):
+            fine.append((month, cell, str(source), t, str(precision), int(n)))
+    if fine:
+        _window_counts(fine, totals)
+    resolution: dict[str, int] = {}
+    return [
+        (m, c, resolution.get(c) or resolution.setdefault(c, int(h3.get_resolution(c))), s, w, n)
+        for (m, c, s, w), n in totals.items()
+    ]
+
+
+def _window_counts(
+    fine: list[tuple[str, str, str, float, str, int]],
+    totals: dict[tuple[str, str, str, str], int],
+) -> None:
+    """Add the rows dated to the day or minute to the windows other than ``all-day`` they
+    fall in (:class:`geosafe.filters.IncidentFilter`)."""
+    import numpy as np
+    import pandas as pd
 
     from ..filters import IncidentFilter
 
-    cols = ["month", "cell", "resolution", "source", "time_window", "n"]
-    rows = rows[rows["cell"].notna() & rows["t_from"].notna()]
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    when = pd.to_datetime(rows["t_from"].to_numpy(dtype=float), unit="s", utc=True)
-    frame = pd.DataFrame(
-        {
-            "cell": rows["cell"].to_numpy(dtype=object),
-            "source": rows["source"].to_numpy(dtype=object),
-            "n": rows["n"].to_numpy(dtype=np.int64),
-            "occurred_from": when,
-            "time_precision": rows["time_precision"].fillna("").astype(str).to_numpy(),
-            "month": when.tz_convert("Europe/London").strftime("%Y-%m"),
-        }
+    frame = pd.DataFrame(fine, columns=["month", "cell", "source", "t_from", "time_precision", "n"])
+    frame["occurred_from"] = pd.to_datetime(
+        frame["t_from"].to_numpy(dtype=float), unit="s", utc=True
     )
-    # a window needs the day (weekends) or the clock time: only rows dated to the day or
-    # the minute can fall in one (police.uk months are counted in "all-day" only)
-    parts = [frame.assign(time_window="all-day")]
-    fine = frame[frame["time_precision"].isin(("minute", "day")).to_numpy()]
-    for name in WINDOWS if len(fine) else ():
-        if name != "all-day":
-            keep = IncidentFilter(preset=name).mask(fine)
-            if keep.any():
-                parts.append(fine[keep].assign(time_window=name))
-    keys = ["month", "cell", "source", "time_window"]
-    out = pd.concat(parts, ignore_index=True).groupby(keys, sort=False)["n"].sum().reset_index()
-    res = {c: h3.get_resolution(c) for c in out["cell"].unique()}
-    out["resolution"] = out["cell"].map(res).astype(int)
-    out["n"] = out["n"].astype(int)
-    return out[cols]
+    for name in WINDOWS:
+        if name == "all-day":
+            continue
+        keep = np.asarray(IncidentFilter(preset=name).mask(frame), dtype=bool)
+        for month, cell, source, n in zip(
+            frame["month"][keep],
+            frame["cell"][keep],
+            frame["source"][keep],
+            frame["n"][keep],
+            strict=True,
+        ):
+            key = (month, cell, source, name)
+            totals[key] = totals.get(key, 0) + int(n)
 
 
 class _Sql:
@@ -246,24 +281,19 @@ def _round_sql(total: str) -> str:
     )
 
 
-def _rewrite(
-    db: _Sql, which: Sequence[str], rows: pd.DataFrame, cells: Sequence[str] | None = None
-) -> None:
+def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | None = None) -> None:
     """Replace the exact counts of the months ``which`` by those of ``rows`` (every current
     committed located incident of those months, or of those ``cells`` in them) and rewrite
     every period holding them (only those cells: each value is of one cell)."""
-    exact = exact_counts(rows)
-    exact = exact[exact["month"].isin(list(which))]
+    wanted = set(which)
+    exact = [row for row in exact_counts(rows) if row[0] in wanted]
     marks = ", ".join("?" * len(which))
     only, only_params = db.among("cell", cells)
     db.run(f"DELETE FROM published_exact WHERE month IN ({marks}){only}", [*which, *only_params])
     db.many(
         "INSERT INTO published_exact (month, cell, resolution, source, time_window, n) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (str(m), str(c), int(r), str(s), str(w), int(n))
-            for m, c, r, s, w, n in exact.itertuples(index=False)
-        ],
+        exact,
     )
     periods = periods_of(which)
     keys = sorted(periods)
@@ -300,9 +330,10 @@ def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> Mon
 
 
 def _span(which: Sequence[str]) -> tuple[float, float]:
-    first = pd.Timestamp(f"{min(which)}-01", tz="Europe/London")
-    end = pd.Timestamp(f"{max(which)}-01", tz="Europe/London") + pd.offsets.MonthBegin(1)
-    return first.timestamp(), end.timestamp()
+    first, last = min(which), _month_offset(max(which), 1)
+    start = dt.datetime(int(first[:4]), int(first[5:7]), 1, tzinfo=_LONDON)
+    end = dt.datetime(int(last[:4]), int(last[5:7]), 1, tzinfo=_LONDON)
+    return start.timestamp(), end.timestamp()
 
 
 def touched(
@@ -340,7 +371,8 @@ def write(
         f"AND {_VISIBLE} GROUP BY pub_cell, source, t_from, time_precision",
         (lo, hi) if cells is None else (lo, hi, list(cells)),
     ).fetchall()
-    rows = pd.DataFrame(found, columns=["cell", "source", "t_from", "time_precision", "n"])
+    names = ("cell", "source", "t_from", "time_precision", "n")
+    rows = {k: [r[i] for r in found] for i, k in enumerate(names)}
     _rewrite(_Sql(c, pg=True), which, rows, cells)
 
 
@@ -357,6 +389,8 @@ def backfill(c: psycopg.Connection[Any]) -> None:
         "AND (h3_cell IS NOT NULL OR lon IS NOT NULL)"
     ).fetchall()
     if rows:
+        import pandas as pd
+
         frame = pd.DataFrame(rows, columns=["id", "h3_cell", "lon", "lat"])
         cells = published_cells(frame)
         c.cursor().executemany(
@@ -370,6 +404,8 @@ def counts_frame(conn: psycopg.Connection[Any]) -> pd.DataFrame:
     """``published_h3_counts`` (the monthly all-day counts per source) as a frame: ``cell``,
     ``resolution``, ``month``, ``source``, ``count`` (float, NaN when suppressed),
     ``suppressed``."""
+    import pandas as pd
+
     cols = ["cell", "resolution", "month", "source", "count", "suppressed"]
     rows = conn.execute(
         f"SELECT {', '.join(cols)} FROM published_h3_counts ORDER BY month, cell, source"  # type: ignore[arg-type]
@@ -399,30 +435,42 @@ def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> Months:
         tuple(params),
     ).fetchall()
     hours = [h for h, _ in rows if h is not None]
-    when = pd.to_datetime(np.array(hours, dtype=float) * 3600, unit="s", utc=True)
-    months: list[str] = list(when.tz_convert("Europe/London").strftime("%Y-%m")) if hours else []
-    return _months_of([(m, False) for m in months] + [(None, f) for _, f in rows])
+    return _months_of([(m, False) for m in months_of_hours(hours)] + [(None, f) for _, f in rows])
 
 
-def write_sqlite(c: Any, which: Sequence[str]) -> None:
+def months_of_hours(hours: Iterable[int]) -> list[str]:
+    """The local months (``YYYY-MM``) of whole hours since the epoch (``t_from / 3600``)."""
+    return sorted({_local_month(float(h) * 3600) for h in hours})
+
+
+def write_sqlite(
+    c: Any, which: Sequence[str], found: Sequence[Sequence[Any]] | None = None
+) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, SQLite: the published cell is computed here from each row's cell and
     point, once per distinct pair); the published referrals too when ``which`` says a
-    referral was touched (:class:`Months`)."""
+    referral was touched (:class:`Months`). ``found``: the rows of the ``GROUP BY`` below when
+    the caller already has them (a bulk load into an empty store counts its rows as it stages
+    them)."""
     _referrals(c, which, pg=False)
     if not which:
         return
     lo, hi = _span(which)
-    found = c.execute(
-        "SELECT h3_cell, lon, lat, source, t_from, time_precision, COUNT(*) FROM incidents "
-        "WHERE t_from >= ? AND t_from < ? AND current = 1 "
-        f"AND (h3_cell IS NOT NULL OR lon IS NOT NULL) AND {_VISIBLE} "
-        "GROUP BY h3_cell, lon, lat, source, t_from, time_precision",
-        (lo, hi),
-    ).fetchall()
-    raw = pd.DataFrame(
-        found, columns=["h3_cell", "lon", "lat", "source", "t_from", "time_precision", "n"]
+    found = (
+        found
+        if found is not None
+        else c.execute(
+            "SELECT h3_cell, lon, lat, source, t_from, time_precision, COUNT(*) FROM incidents "
+            "WHERE t_from >= ? AND t_from < ? AND current = 1 "
+            f"AND (h3_cell IS NOT NULL OR lon IS NOT NULL) AND {_VISIBLE} "
+            # t_from first: the sorter's comparisons end sooner (police.uk rows share a few
+            # months): 1.3 s against 2.1 s for a 1M-row batch (docs/notes/perf.md, fifth wave)
+            "GROUP BY t_from, h3_cell, lon, lat, source, time_precision",
+            (lo, hi),
+        ).fetchall()
     )
+    names = ("h3_cell", "lon", "lat", "source", "t_from", "time_precision", "n")
+    raw: dict[str, list[Any]] = {k: [r[i] for r in found] for i, k in enumerate(names)}
     raw["cell"] = published_cells(raw)
     _rewrite(_Sql(c, pg=False), which, raw)
 

@@ -45,27 +45,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from .._errors import StoreError
-from ..incident import ROW_COLUMNS, rows_to_frame
+from .._siphash import hash_array
+from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
 from ._sqlite_rows import (
     DETAIL_SQL,
     SAME_AS,
+    BatchAggregate,
     constant_literal,
     drop_unused_details,
     migrate_v4,
     py_values,
     same_numbers,
     share_details,
+    sql_literal,
 )
 from ._sqlite_shared import SqliteInterface
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["ROW_COLUMNS", "Batch", "QuarantineRecord", "Store"]
 
@@ -208,6 +211,8 @@ class Store(SqliteInterface, CommonReads):
             raise StoreError(msg)
         self.path = Path(path)
         self._timeout = timeout_s
+        #: Batches begun here: what their staged rows add to the published aggregates.
+        self._aggregates: dict[int, BatchAggregate] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
@@ -328,6 +333,7 @@ class Store(SqliteInterface, CommonReads):
             )
         if cur.lastrowid is None:  # pragma: no cover
             raise StoreError("SQLite returned no batch id.")
+        self._aggregates[int(cur.lastrowid)] = BatchAggregate()
         return int(cur.lastrowid)
 
     def defer_indexes(self, expected_rows: int, *, threshold: int | None = None) -> bool:
@@ -372,37 +378,67 @@ class Store(SqliteInterface, CommonReads):
                 for stmt in _DEFERRABLE.strip().splitlines():
                     c.execute(stmt)
 
-    def stage(self, batch_id: int, rows: pd.DataFrame) -> None:
-        """Write incident rows (columns :data:`ROW_COLUMNS`) into a staging batch."""
+    def stage(self, batch_id: int, rows: StagedRows | pd.DataFrame) -> None:
+        """Write incident rows (columns :data:`ROW_COLUMNS`, as :class:`StagedRows` or a
+        DataFrame) into a staging batch."""
         if rows.empty:
             return
-        rows, links = profile_tables.split_links(batch_id, rows)
+        links = None
+        if not isinstance(rows, StagedRows) or not (
+            rows.is_constant("source") and rows.columns["source"] == "police_uk"
+        ):  # people, flag states and named places (never in police.uk rows)
+            frame = rows.to_frame() if isinstance(rows, StagedRows) else rows
+            frame, links = profile_tables.split_links(batch_id, frame)
+            rows = frame
+        staged = StagedRows.of(rows)
         with self._tx() as c:
-            columns = {col: rows[col] for col in ROW_COLUMNS}
-            columns["detail"], columns["detail_id"] = share_details(c, rows["detail"])
-            # columns holding one value for every row are written as SQL literals, not bound
-            # per row (police.uk rows have ten such columns): binding is most of the cost
-            # and a point's max corner (the same numbers as its min corner) reuses their
-            # parameter
-            names = ["batch_id", "ref_key"]
-            values: list[str] = [str(int(batch_id)), "?1"]
-            data: list[list[Any]] = [ref_keys(rows["source_ref"].to_numpy(dtype=object)).tolist()]
-            param: dict[str, str] = {}
-            for col, series in columns.items():
-                names.append(_disk(col))
-                literal = constant_literal(series)
-                twin = SAME_AS.get(col)
-                if literal is not None:
-                    values.append(literal)
-                elif twin in param and same_numbers(series, columns[twin]):
-                    values.append(param[twin])
-                else:
-                    data.append(py_values(series))
-                    param[col] = f"?{len(data)}"
-                    values.append(param[col])
-            sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
-            c.executemany(sql, zip(*data, strict=True))
-            profile_tables.write_links(c, links)
+            self._insert_rows(c, batch_id, staged)
+            if links is not None:
+                profile_tables.write_links(c, links)
+        if batch_id in self._aggregates:
+            if "group" in staged.factorized:  # police.uk chunks say which rows group together
+                self._aggregates[batch_id].add(staged)
+            else:  # other sources' rows are grouped in SQL at the commit, as always
+                del self._aggregates[batch_id]
+
+    def _insert_rows(self, c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
+        detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
+        # columns holding one value for every row are written as SQL literals, not bound per
+        # row (police.uk rows have ten such columns): binding is most of the cost, and a
+        # point's max corner (the same numbers as its min corner) reuses their parameter
+        key = rows.columns.get("ref_key")
+        if key is None:
+            key = ref_keys(rows.values("source_ref"))
+        names = ["batch_id", "ref_key"]
+        values: list[str] = [str(int(batch_id)), "?1"]
+        data: list[list[Any]] = [key.tolist()]
+        param: dict[str, np.ndarray] = {}
+        placeholder: dict[str, str] = {}
+        for col in (*ROW_COLUMNS, "detail_id"):
+            names.append(_disk(col))
+            if col in ("detail", "detail_id"):
+                column = detail if col == "detail" else detail_id
+                if column is None:
+                    values.append("NULL")
+                    continue
+            elif rows.is_constant(col):
+                values.append(sql_literal(rows.columns[col]))
+                continue
+            else:
+                column = rows.values(col)
+            literal = constant_literal(column) if len(column) else "NULL"
+            twin = SAME_AS.get(col)
+            if literal is not None:
+                values.append(literal)
+            elif twin in param and same_numbers(column, param[twin]):
+                values.append(placeholder[twin])
+            else:
+                data.append(py_values(column))
+                param[col] = column
+                placeholder[col] = f"?{len(data)}"
+                values.append(placeholder[col])
+        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
+        c.executemany(sql, zip(*data, strict=True))
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
@@ -420,6 +456,16 @@ class Store(SqliteInterface, CommonReads):
         if not row_numbers:
             return
         with self._tx() as c:
+            aggregate = self._aggregates.get(batch_id)
+            if aggregate is not None:  # the rows leave the published groups counted on staging
+                for r in row_numbers:
+                    key = c.execute(
+                        "SELECT h3_cell, lon, lat, source, t_from, time_precision FROM incidents "
+                        "WHERE batch_id = ? AND row_no = ? AND current = 1",
+                        (batch_id, int(r)),
+                    ).fetchone()
+                    if key is not None:
+                        aggregate.remove(tuple(key))
             c.executemany(
                 "UPDATE incidents SET current = 0, superseded_by = ? WHERE batch_id = ? AND row_no = ?",
                 ((batch_id, batch_id, int(r)) for r in row_numbers),
@@ -448,6 +494,7 @@ class Store(SqliteInterface, CommonReads):
             Kept as :attr:`Batch.extra` (JSON-serialisable).
         """
         self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
+        aggregate = self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             status = c.execute(
                 "SELECT status FROM batches WHERE batch_id = ?", (batch_id,)
@@ -471,10 +518,23 @@ class Store(SqliteInterface, CommonReads):
                     batch_id,
                 ),
             )
-            _published.write_sqlite(c, _published.months_sqlite(c, _MINE, (batch_id, batch_id)))
+            if aggregate is not None and not supersede and not self._others(c, batch_id):
+                # the batch's own rows are all there is: their groups were counted on staging
+                which = _published.months_of_hours(aggregate.hours)
+                _published.write_sqlite(c, which, aggregate.found())
+            else:
+                which = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
+                _published.write_sqlite(c, which)
+
+    @staticmethod
+    def _others(c: sqlite3.Connection, batch_id: int) -> bool:
+        """Whether any incident row belongs to another batch."""
+        found = c.execute("SELECT 1 FROM incidents WHERE batch_id != ? LIMIT 1", (batch_id,))
+        return found.fetchone() is not None
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
+        self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
             c.execute("DELETE FROM quarantine WHERE batch_id = ?", (batch_id,))
@@ -514,9 +574,16 @@ class Store(SqliteInterface, CommonReads):
         """Every committed version of these refs: ``id``, ``source_ref``, ``row_hash``,
         ``occurred_from`` (epoch seconds), ``current``, ``located`` (1 when it has a
         location)."""
+        import pandas as pd
+
         cols = ["id", "source_ref", "row_hash", "occurred_from", "current", "located"]
+        return pd.DataFrame(self.version_rows(source, refs), columns=cols)
+
+    def version_rows(self, source: str, refs: Sequence[str]) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as ``(id, source_ref, row_hash, occurred_from, current,
+        located)`` tuples (no pandas)."""
         if not refs:
-            return pd.DataFrame(columns=cols)
+            return []
         c = self._conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _refs (k INTEGER PRIMARY KEY, ref TEXT)")
         c.execute("DELETE FROM _refs")
@@ -529,7 +596,7 @@ class Store(SqliteInterface, CommonReads):
             (source,),
         ).fetchall()
         c.execute("DELETE FROM _refs")
-        return pd.DataFrame(rows, columns=cols)
+        return rows
 
     # ---------------------------------------------------------------------------- reads
 
@@ -568,6 +635,8 @@ class Store(SqliteInterface, CommonReads):
             if c not in ("row_no", "row_hash", "current")
         )
         sql = f"SELECT batch_id, {cols} FROM incidents WHERE {where} ORDER BY id"
+        import pandas as pd
+
         df = pd.read_sql_query(sql, self._conn, params=params)
         return rows_to_frame(df)
 
@@ -620,5 +689,4 @@ class Store(SqliteInterface, CommonReads):
 def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
     """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
     place of the long text refs; lookups also compare the ref itself."""
-    arr = np.asarray(refs, dtype=object)
-    return pd.util.hash_array(arr, categorize=False).view(np.int64)
+    return hash_array([r if isinstance(r, str) else str(r) for r in refs]).view(np.int64)

@@ -3,6 +3,8 @@ into an empty store that build their indexes at the end (also when killed mid-lo
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,10 @@ import pandas as pd
 import pytest
 
 import geosafe.store.sqlite as gstore
+from geosafe._siphash import hash_array
 from geosafe.ingest import import_file
 from geosafe.sources import police_uk as puk
+from geosafe.sources._police_read import factorize
 from geosafe.store import open_store
 
 from .._stores import DEFERRED, INDEXES, backend_of
@@ -32,9 +36,14 @@ def test_row_hashes_are_pandas_hashes() -> None:
         dtype=object,
     )
     expected = pd.util.hash_pandas_object(df, index=False).to_numpy().view(np.int64)
-    fac = {n: puk._factorize(df[n].to_numpy(dtype=object)) for n in ("Month", "Location")}
-    assert (puk.row_hashes(df) == expected).all()
-    assert (puk.row_hashes(df, fac) == expected).all()
+    per_value = [hash_array(df[n].tolist()) for n in df.columns]
+    assert (puk.row_hashes(per_value) == expected).all()
+    # each distinct value hashed once, spread to rows by its codes (as the import does)
+    factorized = []
+    for n in df.columns:
+        codes, uniques = factorize(df[n].tolist())
+        factorized.append(hash_array(uniques)[codes])
+    assert (puk.row_hashes(factorized) == expected).all()
 
 
 @pytest.mark.parametrize(
@@ -63,14 +72,14 @@ def test_control_characters_found_with_and_without_the_file_scan(tmp_path: Path)
     bad.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
     _, header, chunks = puk.iter_chunks(bad)
     (chunk,) = list(chunks)
-    assert chunk.attrs["control_free"] is False
-    now = pd.Timestamp.now(tz="Europe/London")
+    assert chunk.control_free is False
+    now = dt.datetime.now(zoneinfo.ZoneInfo("Europe/London"))
     res = puk.process_chunk(chunk, header=header, dedupe=puk.Deduper(None), aoi=None, now=now)
     assert [(p[0], p[2], p[1]) for p in res.problems if p[0] == 1] == [
         (1, "text_control_chars", "Location")
     ]
     _, _, chunks = puk.iter_chunks(DATA / "police_feb.csv")
-    assert [c.attrs["control_free"] for c in chunks] == [True]
+    assert [c.control_free for c in chunks] == [True]
 
 
 def test_bulk_load_defers_and_rebuilds_indexes(imp, store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
