@@ -35,7 +35,7 @@ import numpy as np
 from .._errors import StoreError
 from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
-from . import published, published_referrals
+from . import published
 from . import sqlite as _sqlite
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, _epoch, _utcnow
 from .sqlite import _ON_DISK
@@ -165,6 +165,8 @@ class PostgisStore(CommonReads):
                     self._bump(c)
                     published.backfill(c)
             elif version < 9 <= latest:  # schema 9: the published referrals
+                from . import published_referrals
+
                 with self._tx() as c:
                     self._bump(c)
                     published_referrals.write(c, pg=True)

@@ -31,13 +31,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from ..incident import FLAG_NAMES
 from ._sqlite_rows import DETAIL_SQL
 from .published_schema import migration_tables
+
+if TYPE_CHECKING:  # pandas comes in when there are referrals: an import stays without it
+    import pandas as pd
 
 __all__ = [
     "FAP_FLAGS",
@@ -114,6 +115,8 @@ def _home_cells(postcodes: Sequence[str], data_dir: Any = None) -> list[str]:
 def exact_counts(rows: pd.DataFrame, data_dir: Any = None) -> pd.DataFrame:
     """The exact counts (``school_urn``, ``kind``, ``key``, ``n``) of FAP referral rows
     (``school_urn``, ``flags`` text ``a;b``, ``detail`` JSON text)."""
+    import pandas as pd
+
     out: list[tuple[str, str, str, int]] = []
     rows = rows[rows["school_urn"].notna() & (rows["school_urn"].astype(str) != "")]
     for urn, mine in rows.groupby(rows["school_urn"].astype(str), sort=True):
@@ -145,8 +148,12 @@ def write(c: Any, *, pg: bool) -> None:
     """Rewrite ``published_referrals`` from every current committed FAP referral (in the
     caller's transaction; ``c`` a psycopg connection with ``pg``, else sqlite3)."""
     found = c.execute(rows_sql(pg=pg)).fetchall()
-    exact = exact_counts(pd.DataFrame(found, columns=["school_urn", "flags", "detail"]))
     c.execute("DELETE FROM published_referrals")
+    if not found:
+        return
+    import pandas as pd
+
+    exact = exact_counts(pd.DataFrame(found, columns=["school_urn", "flags", "detail"]))
     values = [
         (urn, kind, key, published_value(int(n)), published_value(int(n)) is None)
         for urn, kind, key, n in exact.itertuples(index=False)
@@ -181,6 +188,8 @@ def ensure_sqlite(conn: Any) -> None:
 def read(reader: Any, school_urn: str) -> pd.DataFrame:
     """One school's published referral counts (``kind``, ``key``, ``count`` float, NaN when
     suppressed, ``suppressed``) over ``reader`` (the service's reader connection)."""
+    import pandas as pd
+
     cols = ["kind", "key", "count", "suppressed"]
     rows = (
         reader.query(
@@ -201,6 +210,8 @@ def home_weights(published: pd.DataFrame) -> dict[str, int]:
     :data:`UNKNOWN`) the pupils it stands for. A shown cell weighs its published count; the
     published total of homes less the shown cells is shared between the suppressed ones, in
     cell order, at least 1 each (the total suppressed too: 1 each). Published numbers only."""
+    import pandas as pd
+
     homes = published[published["kind"] == "home"].sort_values("key")
     total = published[(published["kind"] == "homes") & (published["key"] == "*")]["count"]
     shown = homes[~homes["suppressed"]]
