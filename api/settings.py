@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1, le=100_000)
     #: Computed layers kept in memory (least recently used dropped first).
     cache_size: int = Field(default=64, ge=0, le=10_000)
+    #: Seconds without a request in flight before freed C heap is given back to the system
+    #: (glibc ``malloc_trim``; :mod:`api.idle`); 0 never does.
+    idle_trim_s: float = Field(default=1.0, ge=0.0, le=3600.0)
     #: Whether the demo banner says the confidential sources are synthetic.
     synthetic_data: bool = True
     #: Background job workers.

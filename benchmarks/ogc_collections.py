@@ -7,7 +7,7 @@ provider. Each server runs in its own process (uvicorn for geosafe, pygeoapi's F
 under its own ``pygeoapi serve``); the client is one ``httpx`` connection per server,
 requests interleaved, after one warm-up request each. Prints p50/p95 latency, requests per
 second, the ratio geosafe / pygeoapi (below 1: geosafe faster) and each server's resident
-memory (VmRSS) after the run.
+memory (VmRSS) after the run and two idle seconds later.
 
 pygeoapi comes from PyPI into its own virtual environment (``--peer-python``, default
 ``/tmp/pgvenv/bin/python``; create it with ``python3 -m venv /tmp/pgvenv &&
@@ -84,7 +84,8 @@ def _server(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> Any:
                 proc.kill()
 
 
-def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
+def _geosafe_store(folder: Path, months: int) -> tuple[Path, dict[str, str]]:
+    """A store of the last ``months`` bundled police.uk months and a demo token per role."""
     from geosafe import datasets
     from geosafe.access.tokens import TokenStore, create_demo_tokens
     from geosafe.ingest import import_file
@@ -93,18 +94,19 @@ def _geosafe_store(folder: Path, months: int) -> tuple[Path, str]:
     db = folder / "geosafe.db"
     store = Store(db)
     try:
-        for f in datasets.police_files()[-months:]:
+        for f in datasets.police_files()[-months:] if months > 0 else []:
             import_file(store, "police_uk", f)
     finally:
         store.close()
     tokens = create_demo_tokens(TokenStore(Path(f"{db}.auth.sqlite")), school_urn="102053")
-    return db, tokens["analyst"]
+    return db, tokens
 
 
 def _geosafe_server(folder: Path, months: int) -> tuple[list[str], dict[str, str], str, str]:
     """A store of the last ``months`` bundled police.uk months and the command that serves it:
     ``(uvicorn command, environment, base URL, analyst token)``."""
-    db, token = _geosafe_store(folder, months)
+    db, tokens = _geosafe_store(folder, months)
+    token = tokens["analyst"]
     port = _free_port()
     env = dict(
         os.environ,
@@ -270,19 +272,34 @@ def main() -> int:
                     g += _time(client, f"{base}/ogc/collections", 10, auth)
                     p += _time(pclient, f"{pbase}/collections?f=json", 10, {})
                 results["pygeoapi"] = _stats(p) | {"rss_mb": _rss_mb(ps.pid)}
+                rss_now = _rss_mb(gs.pid)
+                time.sleep(2.0)  # a server may give memory back once idle (geosafe: 1 s)
+                results["pygeoapi"]["idle_mb"] = _rss_mb(ps.pid)
         else:
             g = _time(client, f"{base}/ogc/collections", args.requests, auth)
-        results["geosafe"] = _stats(g) | {"rss_mb": _rss_mb(gs.pid), "cold_ms": cold * 1000}
+            rss_now = _rss_mb(gs.pid)
+            time.sleep(2.0)
+        results["geosafe"] = _stats(g) | {
+            "rss_mb": rss_now,
+            "idle_mb": _rss_mb(gs.pid),
+            "cold_ms": cold * 1000,
+        }
     print(f"/collections, {args.requests} requests, {len(docs)} collections, loopback")
     for name, r in results.items():
         extra = f", first (cold) {r['cold_ms']:.0f} ms" if "cold_ms" in r else ""
         print(
             f"  {name:9s} p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
-            f"{r['rps']:.0f} req/s  RSS {r['rss_mb']:.0f} MB{extra}"
+            f"{r['rps']:.0f} req/s  RSS {r['rss_mb']:.0f} MB ({r['idle_mb']:.0f} MB 2 s later)"
+            f"{extra}"
         )
     if "pygeoapi" in results:
         ratio = results["geosafe"]["p50_ms"] / results["pygeoapi"]["p50_ms"]
         print(f"  ratio geosafe / pygeoapi (p50): {ratio:.2f} (below 1: geosafe faster)")
+        g_, p_ = results["geosafe"], results["pygeoapi"]
+        print(
+            f"  ratio geosafe / pygeoapi (RSS): {g_['rss_mb'] / p_['rss_mb']:.2f}, "
+            f"2 s later {g_['idle_mb'] / p_['idle_mb']:.2f}"
+        )
     return 0
 
 

@@ -10,7 +10,8 @@ every layer built. Then ``--clients`` threads, one ``httpx`` client each, page t
 incident items (``limit=100``, offsets cycling over the collection), ``--requests`` per
 contender per round, contenders alternated for ``--rounds`` rounds (medians of the rounds).
 Prints p50/p99 latency, requests per second, the ratio geosafe / pygeoapi (below 1: geosafe
-faster) and each server's resident memory (VmRSS) and peak (VmHWM) after the run.
+faster) and each server's resident memory (VmRSS) and peak (VmHWM) right after the run, and
+its VmRSS two idle seconds later (geosafe gives freed heap back after one idle second).
 
 pygeoapi comes from PyPI in its own virtual environment (``--peer-python``, default
 ``/tmp/pgvenv/bin/python``; ``python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install
@@ -54,6 +55,8 @@ from ogc_collections import (  # noqa: E402
 #: Incidents of police.uk are dated to the month: the school-run window would hold none.
 QUERY = "preset=all-day"
 PAGE = 100
+#: Seconds idle before the second memory reading.
+IDLE_S = 2.0
 
 
 def _memory(pid: int) -> dict[str, float]:
@@ -167,7 +170,13 @@ def main() -> int:
                     times = _load(p_urls, {}, clients=args.clients, n=args.requests)
                     rounds["pygeoapi"].append(_stats(times, time.perf_counter() - t))
                 memory["pygeoapi"] = _memory(ps.pid)
-        memory["geosafe"] = _memory(gs.pid)
+                memory["geosafe"] = _memory(gs.pid)
+                time.sleep(IDLE_S)  # a server may give memory back once idle (geosafe: 1 s)
+                memory["pygeoapi"]["idle"] = _memory(ps.pid)["VmRSS"]
+        if "geosafe" not in memory:
+            memory["geosafe"] = _memory(gs.pid)
+            time.sleep(IDLE_S)
+        memory["geosafe"]["idle"] = _memory(gs.pid)["VmRSS"]
     print(
         f"incident items ({n} features, pages of {PAGE}), {args.clients} clients, "
         f"{args.requests} requests x {args.rounds} rounds per contender (medians), loopback; "
@@ -181,7 +190,8 @@ def main() -> int:
         m = memory[name]
         print(
             f"  {name:9s} p50 {med[name]['p50_ms']:7.1f} ms  p99 {med[name]['p99_ms']:7.1f} ms  "
-            f"{med[name]['rps']:6.0f} req/s  RSS after {m['VmRSS']:.0f} MB (peak {m['VmHWM']:.0f} MB)"
+            f"{med[name]['rps']:6.0f} req/s  RSS after {m['VmRSS']:.0f} MB (peak {m['VmHWM']:.0f} MB, "
+            f"{m['idle']:.0f} MB {IDLE_S:g} s later)"
         )
     if "pygeoapi" in med:
         g, p = med["geosafe"], med["pygeoapi"]
@@ -189,6 +199,7 @@ def main() -> int:
             f"  ratio geosafe / pygeoapi: p50 {g['p50_ms'] / p['p50_ms']:.2f}, "
             f"p99 {g['p99_ms'] / p['p99_ms']:.2f}, "
             f"RSS {memory['geosafe']['VmRSS'] / memory['pygeoapi']['VmRSS']:.2f} "
+            f"(idle {memory['geosafe']['idle'] / memory['pygeoapi']['idle']:.2f}) "
             "(below 1: geosafe faster / smaller)"
         )
     return 0

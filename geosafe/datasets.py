@@ -202,8 +202,7 @@ def parks(data_dir: Path | str | None = None) -> gpd.GeoDataFrame:
     return _parks(_dir(data_dir)).copy()
 
 
-@functools.cache
-def _bus_stops(data_dir: Path) -> pd.DataFrame:
+def _read_bus_stops(data_dir: Path) -> pd.DataFrame:
     import pandas as pd
 
     df = pd.read_csv(_need(data_dir / "tfl" / "bus_stops.csv.gz"), dtype=str, keep_default_na=False)
@@ -213,11 +212,20 @@ def _bus_stops(data_dir: Path) -> pd.DataFrame:
     return df
 
 
-def bus_stops(data_dir: Path | str | None = None) -> pd.DataFrame:
+@functools.cache
+def _bus_stops(data_dir: Path, demo_only: bool) -> pd.DataFrame:
+    if demo_only:  # the full London list (20,000 stops, ~11 MB) is not kept for 345 rows
+        df = _read_bus_stops(data_dir)
+        return df[df["in_demo_area"]].copy()
+    return _read_bus_stops(data_dir)
+
+
+def bus_stops(data_dir: Path | str | None = None, *, demo_only: bool = False) -> pd.DataFrame:
     """TfL bus stops (2025): ``Stop_Code_LBSL``, ``Naptan_Atco``, ``Stop_Name``,
     ``Location_Easting``/``Location_Northing`` (BNG metres; some are 0,0 in TfL's own list),
-    ``Heading``, ``in_demo_area``."""
-    return _bus_stops(_dir(data_dir)).copy()
+    ``Heading``, ``in_demo_area``; ``demo_only``: the rows with ``in_demo_area`` (their index
+    kept), all a server reads."""
+    return _bus_stops(_dir(data_dir), demo_only).copy()
 
 
 @functools.cache

@@ -57,7 +57,6 @@ from typing import Final
 
 import numpy as np
 import shapely
-from rapidfuzz import fuzz, process
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import unary_union
 
@@ -409,6 +408,8 @@ class Gazetteer:
             elif len(key.replace(" ", "")) >= 8:
                 fuzzy_spans.append((i, j, key))
         if fuzzy_spans and self._keys:
+            from rapidfuzz import fuzz, process  # free-text matching only (not place naming)
+
             queries = [k for *_, k in fuzzy_spans]
             s1 = process.cdist(queries, self._keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
             s2 = process.cdist(
@@ -598,7 +599,7 @@ def _build(data_dir: Path | None) -> Gazetteer:
         if len(short) >= 2 or (len(short) == 1 and len(short[0]) >= 6):
             places.append(Place(" ".join(short).title(), "school", pt, 100.0))
     # stops and stations
-    stops = datasets.bus_stops(data_dir)
+    stops = datasets.bus_stops(data_dir, demo_only=True)
     stops = stops[stops["in_demo_area"] & (stops["Location_Easting"] > 0)]
     wards = datasets.wards(data_dir)
     wards = wards[wards.intersects(near)]

@@ -156,13 +156,9 @@ def study_area_mask(grid: Grid, study_area: BaseGeometry | None) -> np.ndarray:
     """Boolean ``(nrows, ncols)`` array: cell centres inside ``study_area`` (all if None)."""
     if study_area is None:
         return np.ones((grid.nrows, grid.ncols), dtype=bool)
-    from rasterio.features import geometry_mask
+    from .pixels import cells_inside  # GDAL's rule without GDAL (rasterio's geometry_mask)
 
-    return np.asarray(
-        geometry_mask(
-            [study_area], out_shape=(grid.nrows, grid.ncols), transform=grid.transform, invert=True
-        )
-    )
+    return cells_inside(study_area, (grid.nrows, grid.ncols), grid.transform)
 
 
 @dataclass(frozen=True)

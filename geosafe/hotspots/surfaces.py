@@ -3,7 +3,8 @@
 - :func:`write_cog` writes a :class:`~geosafe.hotspots.kde.KdeResult` as a Cloud-Optimised
   GeoTIFF (GDAL ``COG`` driver via rasterio): EPSG:27700, float32, incidents per km², nodata
   (-9999) outside the study area, DEFLATE, internal overviews.
-- :func:`hotspot_polygons` turns the cells above a threshold into polygons, either the top
+- :func:`hotspot_polygons` turns the cells above a threshold into polygons (without GDAL:
+  :mod:`geosafe.hotspots.pixels`), either the top
   ``top_percent`` % of the study area by density, or every cell at or above a density value,
   and reports each polygon's area (m², km²), the incidents inside it and its peak/mean
   density. Output is WGS84 (EPSG:4326) for GeoJSON (RFC 7946).
@@ -16,13 +17,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
-from rasterio.features import shapes
 
 from .._errors import ValidationError
 from ..incident import CRS_BNG, CRS_WGS84
 from .kde import KdeResult
+from .pixels import region_polygons
 
 __all__ = ["NODATA", "hotspot_polygons", "threshold_for_share", "write_cog", "write_geojson"]
 
@@ -41,6 +41,8 @@ def write_cog(result: KdeResult, path: Path | str, *, per_year: bool = False) ->
     per_year
         Write incidents per km² per year (needs ``result.period_years``).
     """
+    import rasterio  # GDAL: only a GeoTIFF needs it (hotspot polygons are drawn without it)
+
     path = Path(path)
     values = result.per_year if per_year else result.grid
     if values is None:
@@ -135,12 +137,11 @@ def hotspot_polygons(
         return empty.to_crs(CRS_WGS84)
     from scipy import ndimage
 
-    labels, _ = ndimage.label(hot, structure=np.ones((3, 3)))
-    polys: dict[int, list[Any]] = {}
-    for geom, value in shapes(labels.astype("int32"), mask=hot, transform=result.transform):
-        polys.setdefault(int(value), []).append(shapely.geometry.shape(geom))
-    ids = sorted(polys)
-    geoms = [shapely.union_all(polys[i]) for i in ids]
+    labels, count = ndimage.label(hot, structure=np.ones((3, 3)))
+    ids = list(range(1, count + 1))
+    # each 8-connected group of cells as one (Multi)Polygon, as GDAL's polygonizer and
+    # shapely.union_all drew it (geosafe.hotspots.pixels; tested against rasterio)
+    geoms = region_polygons(labels.astype("int32"), result.transform, ids)
     peak = ndimage.maximum(np.nan_to_num(grid), labels, ids)
     mean = ndimage.mean(np.nan_to_num(grid), labels, ids)
     gdf = gpd.GeoDataFrame(

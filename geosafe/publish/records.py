@@ -37,7 +37,7 @@ def schools_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
 
 
 def bus_stops_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
-    df = datasets.bus_stops(svc.data_dir)
+    df = datasets.bus_stops(svc.data_dir, demo_only=True)
     df = df[df["in_demo_area"] & (df["Location_Easting"] > 0) & (df["Location_Northing"] > 0)]
     frame = gpd.GeoDataFrame(
         {

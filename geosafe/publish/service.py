@@ -132,6 +132,18 @@ class LayerService:
             self._local.store = store
         return store
 
+    def _release_page_cache(self) -> None:
+        """Free the page cache of this thread's store connection (``Store.release_memory``):
+        once a layer is built or the incident frame kept, the pages read for it are not read
+        again, and an import-sized cache (64 MB) per thread that built something would
+        otherwise stay resident."""
+        store = getattr(self._local, "store", None) or (
+            self._store_arg if hasattr(self._store_arg, "incidents") else None
+        )
+        release = getattr(store, "release_memory", None)
+        if release is not None:
+            release()
+
     def store_state(self) -> Hashable:
         """A token that changes whenever the store's content may have changed, whoever
         changed it: the SQLite file's ``PRAGMA data_version`` and inode, else the store's own
@@ -192,6 +204,7 @@ class LayerService:
                 return self._frame_cache[1]
         gdf = self.store.incidents(with_location=True)
         gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+        self._release_page_cache()  # the frame is kept: its pages are not needed again
         with self._lock:
             self._frame_cache = (state, gdf)
         return gdf
@@ -369,8 +382,11 @@ class LayerService:
         def build() -> Layer:
             log.info("building layer %s %s (%s)", collection, params, role or "full")
             if public:
-                return public_layers.public_layer(self, collection, params, principal)
-            return BUILDERS[collection](self, params)
+                built = public_layers.public_layer(self, collection, params, principal)
+            else:
+                built = BUILDERS[collection](self, params)
+            self._release_page_cache()
+            return built
 
         if gate is None:
             return self.memo(key, build)  # type: ignore[no-any-return]

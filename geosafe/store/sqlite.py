@@ -274,6 +274,11 @@ class Store(SqliteInterface, CommonReads):
         """Close the connection."""
         self._conn.close()
 
+    def release_memory(self) -> None:
+        """Free this connection's page cache (``PRAGMA shrink_memory``): a reader that kept
+        what it read (the layer service's incident frame) needs none of it."""
+        self._conn.execute("PRAGMA shrink_memory")
+
     def __enter__(self) -> Store:
         return self
 
