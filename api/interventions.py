@@ -156,6 +156,4 @@ def published(principal: Anyone, svc: Svc) -> dict[str, Any]:
     from geosafe.protect.public_evaluation import published_interventions
 
     area = getattr(principal, "area", None) if principal.role == "neighbourhood" else None
-    return published_interventions(
-        svc.layers.store, svc.layers.all_incidents(), data_dir=svc.settings.data_dir, area=area
-    )
+    return published_interventions(svc.layers.published, data_dir=svc.settings.data_dir, area=area)

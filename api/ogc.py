@@ -178,7 +178,9 @@ def _collection_doc(
     own = {k: v for k, v in request.query_params.items() if k in sp.params}
     if sp.params and not sp.temporal:  # computed on demand: the demo area and the period
         bbox = pages.area_extent(svc.layers.data_dir)
-        synthetic = svc.layers.has_synthetic()
+        from geosafe.publish.published_counts import document_period
+
+        start, end, synthetic = document_period(svc.layers, params, principal)
     else:
         layer = svc.layers.layer(sp.id, params, principal=principal)
         bbox = layer.extent or pages.area_extent(svc.layers.data_dir)
@@ -186,10 +188,9 @@ def _collection_doc(
     if sp.temporal:
         t0, t1 = layer.interval
     elif sp.params:
-        start, end = svc.layers.period(params)
         t0 = pd.Timestamp(start, tz="Europe/London").tz_convert("UTC") if start else None
-        t1 = (
-            pd.Timestamp(end, tz="Europe/London").tz_convert("UTC") + pd.Timedelta(days=1)
+        t1 = (  # the local midnight ending the last day (not 24 h later: DST)
+            pd.Timestamp(end + dt.timedelta(days=1), tz="Europe/London").tz_convert("UTC")
             if end
             else None
         )

@@ -425,25 +425,43 @@ def _two_windows(
 
 def _report_interventions(store: Any, role: str) -> tuple[dict[str, Any], int]:
     """What ``role`` may see of the intervention log (the analyst's log, or the published
-    view built from every located incident), and how many incident records were read."""
+    view read from the published counts), and how many incident records were read (none:
+    the published view reads no incident row)."""
     from types import SimpleNamespace
 
     from ..protect.interventions import list_interventions
     from ..protect.public_evaluation import for_viewer
+    from ..store.published_read import PublishedReader
 
     if not list_interventions(store):
         return {"type": "FeatureCollection", "features": []}, 0
-    read: list[int] = []
+    reader = PublishedReader(store.target)
+    try:
+        layers = SimpleNamespace(store=store, published=reader)
+        return for_viewer(layers, SimpleNamespace(role=role, area=None)), 0
+    finally:
+        reader.close()
 
-    def all_incidents() -> Any:
-        gdf = store.incidents(with_location=True)
-        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-        read.append(len(gdf))
-        return gdf
 
-    layers = SimpleNamespace(store=store, all_incidents=all_incidents)
-    fc = for_viewer(layers, SimpleNamespace(role=role, area=None))
-    return fc, sum(read)
+def _published_referrals(store: Any, roll: list[str], urn: str) -> tuple[Any, Any]:
+    """A non-analyst report's origins (the roll's postcodes and the FAP referrals' published
+    home cells) and its need matrix, read from the published referrals."""
+    from types import SimpleNamespace
+
+    from ..network import origins as og
+    from ..publish import corridors
+    from ..store.published_read import PublishedReader
+
+    reader = PublishedReader(store.target)
+    try:
+        view = SimpleNamespace(published=reader)
+        origins = corridors.joined_origins(
+            og.origins_from_postcodes(roll, kind="postcode"),
+            corridors.published_fap_origins(view, urn),
+        )
+        return origins, corridors.published_need(view, urn)
+    finally:
+        reader.close()
 
 
 def cmd_school_report(args: argparse.Namespace) -> int:
@@ -456,9 +474,19 @@ def cmd_school_report(args: argparse.Namespace) -> int:
 
     store = _store(args, required=True)
     xy, name = og.school_location(args.school)
-    # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes
-    homes = roll_postcodes(store.path, args.school) + og.fap_home_postcodes(store, args.school)
-    origins = og.origins_from_postcodes(homes, kind="postcode")
+    # all the school's pupils: its uploaded roll (if any) plus its FAP referrals' homes (for
+    # another role: as published, cells and counts, never a postcode) and the need matrix
+    roll = roll_postcodes(store.path, args.school)
+    if args.role == "analyst":
+        origins = og.origins_from_postcodes(
+            roll + og.fap_home_postcodes(store, args.school), kind="postcode"
+        )
+        fap, need = store.incidents(sources=["fap"], with_location=False), None
+    else:
+        import pandas as pd
+
+        origins, need = _published_referrals(store, roll, args.school)
+        fap = pd.DataFrame()
     net = _network(args)
     router = _router(args, net)
     model, home_model, n_read, date, date_reason = _two_windows(args, store, router)
@@ -469,7 +497,6 @@ def cmd_school_report(args: argparse.Namespace) -> int:
     afternoon = _pupil_journeys(
         args, origins, bell=args.depart, direction="from-school", model=home_model, **kw
     )
-    fap = store.incidents(sources=["fap"], with_location=False)
     interventions, n_iv = _report_interventions(store, args.role)
     _audit(args, "school-report", store, n_read + len(fap) + n_iv)
     report = build_school_report(
@@ -491,6 +518,7 @@ def cmd_school_report(args: argparse.Namespace) -> int:
         home=afternoon,
         home_model=home_model,
         namer=place_namer(),
+        need=need,
         **_safe_places(store, date),
     )
     paths = write_school_report(

@@ -178,7 +178,16 @@ def _place_report(args: argparse.Namespace) -> int:
         out.write("named places along the route:\n")
         for q in doc["places_along"]:
             out.write(f"  km {q['km_along']}: {q['name']} ({q['kind']})\n")
-        out.write(f"DIR/ASIF incidents in the school run: {doc['incidents']['school_run_total']}\n")
+        inc = doc["incidents"]
+        if inc["school_run_total"] is not None:
+            out.write(f"DIR/ASIF incidents in the school run: {inc['school_run_total']}\n")
+        else:
+            pub = inc["published_along"]
+            out.write(
+                f"DIR/ASIF incidents in the school run, published cells within 100 m: "
+                f"{pub['incidents_in_cells']} in {pub['cells']} cells "
+                f"({pub['cells_suppressed']} suppressed), {pub['period']}\n"
+            )
     return 0
 
 

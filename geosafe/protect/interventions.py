@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .._errors import NotFoundError, ValidationError
 from ..incident import CRS_BNG
-from .sql import Database, database_for
+from .sql import Database, database_for, migration_tables
 
 __all__ = [
     "WHERE_KINDS",
@@ -41,6 +41,7 @@ __all__ = [
     "interventions_geojson",
     "latest_evaluations",
     "list_interventions",
+    "list_public",
     "log_state",
     "resolve_where",
     "save_evaluation",
@@ -48,27 +49,10 @@ __all__ = [
 
 WHERE_KINDS: Final = ("place", "point", "ward", "polygon", "route")
 
-_DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS interventions (
-    id INTEGER PRIMARY KEY,
-    what TEXT NOT NULL,
-    where_kind TEXT NOT NULL,
-    where_ref TEXT NOT NULL,
-    geometry_wkt TEXT NOT NULL,
-    started_on TEXT NOT NULL,
-    ended_on TEXT,
-    notes TEXT,
-    recorded_at TEXT NOT NULL,
-    recorded_by TEXT
-)""",
-    # the last evaluation of each intervention in words and figures (the analyst's maps show
-    # it without evaluating again); exact counts stay out of it
-    """CREATE TABLE IF NOT EXISTS intervention_evaluations (
-    intervention_id INTEGER PRIMARY KEY,
-    evaluated_at TEXT NOT NULL,
-    summary TEXT NOT NULL
-)""",
-)
+#: The tables, as the PostGIS migration defines them (one definition for both backends); the
+#: evaluations table keeps the last evaluation of each intervention in words and figures
+#: (the analyst's maps show it without evaluating again), exact counts stay out of it.
+_DDL: Final = migration_tables("interventions", "intervention_evaluations")
 _COLUMNS: Final = (
     "id",
     "what",
@@ -81,6 +65,9 @@ _COLUMNS: Final = (
     "recorded_at",
     "recorded_by",
 )
+#: The columns the non-analyst reader may read (PostGIS: migration 0008 grants these to
+#: ``geosafe_reader``): never what was done, ``where_ref``, the notes nor who recorded it.
+PUBLIC_COLUMNS: Final = ("id", "where_kind", "geometry_wkt", "started_on", "ended_on")
 _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 
 
@@ -308,6 +295,21 @@ def list_interventions(store: Any, *, active_on: dt.date | str | None = None) ->
             r for r in rows if r.started_on <= day and (r.ended_on is None or r.ended_on >= day)
         ]
     return rows
+
+
+def list_public(reader: Any) -> list[Intervention]:
+    """Every intervention as the non-analyst reader reads it (``reader``: the service's
+    :class:`~geosafe.store.published_read.PublishedReader`): :data:`PUBLIC_COLUMNS` only, the
+    analyst's words left empty."""
+    if not reader.has_table("interventions"):
+        return []
+    rows = reader.query(f"SELECT {', '.join(PUBLIC_COLUMNS)} FROM interventions ORDER BY id")
+    out = []
+    for r in rows:
+        d = dict(zip(PUBLIC_COLUMNS, r, strict=True))
+        full = {c: "" for c in _COLUMNS} | d | {"notes": None, "recorded_by": None}
+        out.append(_row(tuple(full[c] for c in _COLUMNS)))
+    return out
 
 
 def end_intervention(store: Any, intervention_id: int, *, ended_on: dt.date | str) -> Intervention:

@@ -3,7 +3,9 @@ neighbourhood teams, built only from published aggregates.
 
 Its only input about incidents is the table of **published** H3 resolution-8 counts per cell
 and month (:func:`published_monthly_counts`: 1-9 not shown, others rounded to 5; the counts
-the ``h3-cells`` collection gives any role for ``datetime=YYYY-MM&preset=all-day``). What it
+the ``h3-cells`` collection gives any role for ``datetime=YYYY-MM&preset=all-day``), read
+over the service's reader connection like the intervention's public columns: it never reads
+an incident row. What it
 returns is therefore a function of numbers every role can already read, and it is coarsened
 further:
 
@@ -42,9 +44,8 @@ from shapely.geometry.base import BaseGeometry
 from .._errors import ValidationError
 from ..incident import CRS_BNG
 from ..publish import disclosure
-from ..store.published import published_cells
 from .did import did_estimate
-from .interventions import Intervention, interventions_geojson, list_interventions, log_state
+from .interventions import Intervention, interventions_geojson, list_public, log_state
 
 __all__ = [
     "MAX_HIDDEN_SHARE",
@@ -71,37 +72,25 @@ RULES: Final = (
 )
 
 
-def published_monthly_counts(
-    incidents: gpd.GeoDataFrame, *, sources: Sequence[str] | None = None
-) -> pd.DataFrame:
+def published_monthly_counts(reader: Any, *, sources: Sequence[str] | None = None) -> pd.DataFrame:
     """The published counts: H3 resolution-8 cells (rows) by month (columns, Europe/London),
-    each month's :func:`geosafe.publish.disclosure.aggregate_counts` (NaN: 1-9, not shown;
-    0: no incident). This is the only way incidents reach :func:`evaluate_published`."""
-    inc = incidents[incidents.geometry.notna()]
-    if sources:
-        inc = inc[inc["source"].isin([s.replace("-", "_") for s in sources])]
-    when = pd.DatetimeIndex(pd.to_datetime(inc["occurred_from"], utc=True))
-    month = when.tz_convert("Europe/London").tz_localize(None).to_period("M")
-    if "lon" in inc.columns and "lat" in inc.columns:
-        lon, lat = inc["lon"].to_numpy(dtype=float), inc["lat"].to_numpy(dtype=float)
-    else:
-        wgs = inc.geometry.to_crs("EPSG:4326").representative_point()
-        lon, lat = wgs.x.to_numpy(), wgs.y.to_numpy()
-    own = inc["h3_cell"].to_numpy(dtype=object) if "h3_cell" in inc.columns else None
-    rows = pd.DataFrame({"h3_cell": own, "lon": lon, "lat": lat})
-    # the published cell of each incident: the rule of disclosure.aggregate_counts
-    cells = pd.Series(published_cells(rows), dtype=object)
-    raw = (
-        pd.DataFrame({"cell": cells.to_numpy(), "month": np.asarray(month)})
-        .dropna(subset=["cell"])
-        .groupby(["cell", "month"])
-        .size()
-        .unstack("month", fill_value=0)
-    )
-    if raw.empty:
+    each value the ``all-day`` row of ``published_counts`` for that month over every source
+    (or the sum of the published counts of ``sources``; NaN: 1-9, not shown; 0: no
+    incident), read over ``reader`` (the service's
+    :class:`~geosafe.store.published_read.PublishedReader`: on PostGIS a ``geosafe_reader``
+    login, which cannot read incident rows nor ``published_exact``). This is the only way
+    incidents reach :func:`evaluate_published`."""
+    wanted = [s.replace("-", "_") for s in sources or ()]
+    frame = reader.monthly("all-day", wanted)
+    if frame.empty:
         return pd.DataFrame()
-    shown, _ = disclosure.round_counts(raw.to_numpy(dtype=float).ravel())
-    return pd.DataFrame(shown.reshape(raw.shape), index=raw.index.astype(str), columns=raw.columns)
+    # a cell's months without a row held no incident (0); a suppressed one stays NaN
+    marked = frame.assign(count=frame["count"].fillna(-1.0))
+    wide = marked.pivot(index="cell", columns="period", values="count").fillna(0.0)
+    wide = wide.where(wide >= 0)
+    wide.columns = pd.PeriodIndex(list(wide.columns), freq="M")
+    wide.index = wide.index.astype(str)
+    return wide.sort_index(axis=1)
 
 
 def _cells_in(geom: BaseGeometry) -> list[str]:
@@ -309,18 +298,17 @@ def evaluate_published(
 
 
 def published_interventions(
-    store: Any,
-    incidents: gpd.GeoDataFrame,
-    *,
-    data_dir: Any = None,
-    area: BaseGeometry | None = None,
+    reader: Any, *, data_dir: Any = None, area: BaseGeometry | None = None
 ) -> dict[str, Any]:
     """Every logged intervention as a school or neighbourhood team may see it: the outline
     of its published cells (WGS84), its months and its :func:`evaluate_published` answer; not
     what was done, the exact area nor the notes (the analyst's words, which may name people).
-    With ``area`` (a neighbourhood's wards, EPSG:27700), those whose cells touch it only."""
-    items = list_interventions(store)
-    counts = published_monthly_counts(incidents) if items else pd.DataFrame()
+    With ``area`` (a neighbourhood's wards, EPSG:27700), those whose cells touch it only.
+    Everything is read over ``reader`` (the service's reader connection): the intervention
+    columns the reader may read (:data:`~geosafe.protect.interventions.PUBLIC_COLUMNS`) and
+    the published monthly counts; no incident row."""
+    items = list_public(reader)
+    counts = published_monthly_counts(reader) if items else pd.DataFrame()
     feats = []
     for iv in items:
         ev = evaluate_published(iv, counts, data_dir=data_dir)
@@ -351,11 +339,11 @@ def published_interventions(
 def for_viewer(layers: Any, principal: Any, data_dir: Any = None) -> dict[str, Any]:
     """The interventions a map shows its viewer: the analyst's log with the last evaluations
     (:func:`~geosafe.protect.interventions.interventions_geojson`), or for other roles
-    :func:`published_interventions` (a neighbourhood's: those touching its wards).
-    ``layers``: the service's :class:`~geosafe.publish.service.LayerService`."""
+    :func:`published_interventions` (a neighbourhood's: those touching its wards) read over
+    the reader connection. ``layers``: the service's
+    :class:`~geosafe.publish.service.LayerService` (or anything with its ``store`` and
+    ``published``)."""
     if principal.role == "analyst":
         return interventions_geojson(layers.store)
     area = getattr(principal, "area", None) if principal.role == "neighbourhood" else None
-    return published_interventions(
-        layers.store, layers.all_incidents(), data_dir=data_dir, area=area
-    )
+    return published_interventions(layers.published, data_dir=data_dir, area=area)

@@ -51,7 +51,7 @@ from pyproj import Transformer
 
 from .._errors import ImportFileError, ValidationError
 from ..incident import CRS_BNG
-from .sql import Database, database_for
+from .sql import Database, database_for, migration_tables
 
 __all__ = [
     "ALONG_COLUMNS",
@@ -66,6 +66,7 @@ __all__ = [
     "load_safe_places",
     "osm_kind",
     "passes",
+    "public_safe_places",
     "quarantined_safe_places",
     "read_csv",
     "read_osm",
@@ -98,32 +99,8 @@ _TZ: Final = ZoneInfo("Europe/London")
 _TO_WGS = Transformer.from_crs(CRS_BNG, "OGC:CRS84", always_xy=True)
 _TO_BNG = Transformer.from_crs("OGC:CRS84", CRS_BNG, always_xy=True)
 _YOUTH: Final = frozenset({"youth", "juvenile", "child", "children", "young_people"})
-_DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS safe_places (
-    place_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    opening_hours TEXT,
-    source TEXT NOT NULL,
-    file_name TEXT,
-    file_sha256 TEXT,
-    x DOUBLE PRECISION NOT NULL,
-    y DOUBLE PRECISION NOT NULL,
-    notes TEXT,
-    imported_at TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS safe_places_quarantine (
-    source TEXT NOT NULL,
-    file_name TEXT,
-    file_sha256 TEXT,
-    row_no INTEGER NOT NULL,
-    col TEXT,
-    reason_code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    raw TEXT,
-    imported_at TEXT NOT NULL
-)""",
-)
+#: The tables, as the PostGIS migration defines them (one definition for both backends).
+_DDL: Final = migration_tables("safe_places", "safe_places_quarantine")
 
 
 @dataclass(frozen=True)
@@ -468,20 +445,32 @@ def import_safe_places(
     }
 
 
+#: The columns of ``safe_places`` the non-analyst reader may read (PostGIS: migration 0008).
+PUBLIC_COLUMNS: Final = ("place_id", "name", "kind", "opening_hours", "source", "x", "y")
+
+
 def load_safe_places(store: Any) -> gpd.GeoDataFrame:
     """Every safe place (:data:`SAFE_PLACE_COLUMNS`, points in EPSG:27700); empty when none
     were imported."""
     db: Database = database_for(store)
-    rows = (
-        db.query(
-            "SELECT place_id, name, kind, opening_hours, source, file_name, x, y FROM safe_places ORDER BY place_id"
-        )
-        if db.has_table("safe_places")
-        else []
-    )
-    df = pd.DataFrame(
-        rows, columns=["place_id", "name", "kind", "opening_hours", "source", "file_name", "x", "y"]
-    )
+    cols = [*PUBLIC_COLUMNS[:5], "file_name", "x", "y"]
+    sql = f"SELECT {', '.join(cols)} FROM safe_places ORDER BY place_id"
+    return _places(db.query(sql) if db.has_table("safe_places") else [], cols)
+
+
+def public_safe_places(reader: Any) -> gpd.GeoDataFrame:
+    """The safe places as non-analyst requests read them, over the service's reader
+    connection (``reader``: :class:`~geosafe.store.published_read.PublishedReader`; on
+    PostGIS a ``geosafe_reader`` login, granted :data:`PUBLIC_COLUMNS` only): the columns of
+    :func:`load_safe_places`, ``file_name`` empty."""
+    sql = f"SELECT {', '.join(PUBLIC_COLUMNS)} FROM safe_places ORDER BY place_id"
+    return _places(reader.query(sql) if reader.has_table("safe_places") else [], PUBLIC_COLUMNS)
+
+
+def _places(rows: Sequence[Sequence[Any]], cols: Sequence[str]) -> gpd.GeoDataFrame:
+    df = pd.DataFrame(rows, columns=list(cols))
+    if "file_name" not in df.columns:
+        df["file_name"] = None
     df["opening_hours"] = pd.Series(
         [h if isinstance(h, str) and h else None for h in df["opening_hours"]],
         dtype=object,

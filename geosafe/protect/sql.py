@@ -8,6 +8,10 @@ assigned by the application (the next integer, retried on a clash) rather than b
 added beside it later); times are ISO 8601 text. Statements are written with ``?``
 placeholders and rewritten to ``%s`` for psycopg.
 
+One definition for both backends: the tables are written once, in the PostGIS migration that
+creates them (``geosafe/store/migrations/0007_protect.sql``); a SQLite store runs the same
+``CREATE TABLE`` statements (:func:`migration_tables`).
+
 Which database: :func:`database_for` takes a store (anything with a ``path`` is SQLite; a
 store with a ``url``/``dsn`` attribute, or a ``postgresql://`` URL, is PostgreSQL).
 """
@@ -19,13 +23,22 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .._errors import StoreError
+from ..store import published_schema
 
-__all__ = ["Database", "database_for"]
+__all__ = ["PROTECT_MIGRATION", "Database", "database_for", "migration_tables"]
 
 _CREATE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
+#: The PostGIS migration that defines the tables of :mod:`geosafe.protect`.
+PROTECT_MIGRATION: Final = "0007_protect.sql"
+
+
+def migration_tables(*tables: str) -> tuple[str, ...]:
+    """The ``CREATE TABLE IF NOT EXISTS`` statements of ``tables`` in
+    :data:`PROTECT_MIGRATION`: the one definition both backends create them from."""
+    return published_schema.migration_tables(PROTECT_MIGRATION, *tables)
 
 
 class Database:

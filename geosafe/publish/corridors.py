@@ -4,7 +4,11 @@ school's report (run as a background job).
 Origins of a school's corridors and report are the home postcodes of the pupils on its
 uploaded roll (:mod:`geosafe.rolls`, postcodes only) plus those of its Fair Access Panel
 referrals in the store (:func:`geosafe.network.origins.fap_home_postcodes`), grouped by
-postcode, so no individual pupil is ever an origin of its own. Routing, exposure and the report come
+postcode, so no individual pupil is ever an origin of its own. Outside the analyst role the
+referrals' homes are the published H3 resolution-8 cells of
+:mod:`geosafe.store.published_referrals` read over the reader connection
+(:func:`published_fap_origins`), and the need matrix is the published one
+(:func:`published_need`): no referral row or postcode is read for them. Routing, exposure and the report come
 from :mod:`geosafe.network` and :mod:`geosafe.risk`; this module assembles them and
 caches the expensive parts (walking network, transit router, exposure model) per service.
 """
@@ -35,7 +39,10 @@ __all__ = [
     "corridor_layer",
     "dumps",
     "exposure_model",
+    "joined_origins",
     "plan_journeys",
+    "published_fap_origins",
+    "published_need",
     "school_journeys",
     "school_report",
     "walk_network",
@@ -132,8 +139,8 @@ def _public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -
     rows, period = public_incidents(svc, params, sources=flt.sources)
     start = period.start if period else None
     end = period.end if period else None
-    if start is None or end is None:
-        start = end = svc.period(params)[1] or dt.date.today()
+    if start is None or end is None:  # nothing published: no incident to read either
+        start = end = dt.date.today()
     model = risk_exposure.build_exposure_model(
         rows,
         incident_filter=IncidentFilter(),  # already in the window: the table's own rows
@@ -148,9 +155,18 @@ def _public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -
     return _replace(model, window_hours=hours, params=described)
 
 
-def _travel_date(svc: LayerSource, params: AnalysisParams, date: str | None) -> dt.date:
+def _travel_date(
+    svc: LayerSource, params: AnalysisParams, date: str | None, *, public: bool = False
+) -> dt.date:
+    """``date``, else the last day of the analysed period: for non-analyst outputs
+    (``public``) the published period's, read over the reader connection."""
     if date:
         return periods.parse_date(date, name="date")
+    if public:
+        from .published_counts import public_period
+
+        period = public_period(svc, params)
+        return period.end if period is not None else dt.date.today()
     return svc.period(params)[1] or dt.date.today()
 
 
@@ -191,9 +207,17 @@ def school_journeys(
 
     def build() -> list[Any]:
         roll = rolls.roll_postcodes(svc.store_path, urn)
-        postcodes = roll + net_origins.fap_home_postcodes(svc.store, urn)
         kind = "roll" if roll else "fap"
-        origins = net_origins.origins_from_postcodes(postcodes, data_dir=svc.data_dir, kind=kind)
+        if public:  # the referrals' homes as published (cells), never their postcodes
+            origins = joined_origins(
+                net_origins.origins_from_postcodes(roll, data_dir=svc.data_dir, kind=kind),
+                published_fap_origins(svc, urn),
+            )
+        else:
+            postcodes = roll + net_origins.fap_home_postcodes(svc.store, urn)
+            origins = net_origins.origins_from_postcodes(
+                postcodes, data_dir=svc.data_dir, kind=kind
+            )
         if len(origins) == 0:
             return []
         return risk_journeys.assess_journeys(
@@ -201,7 +225,7 @@ def school_journeys(
             origins,
             mode=mode,
             bell=arrive_by,
-            date=_travel_date(svc, params, None),
+            date=_travel_date(svc, params, None, public=public),
             direction=direction,
             network=walk_network(svc),
             router=transit_router(svc) if mode == "bus" else None,
@@ -213,26 +237,91 @@ def school_journeys(
     return result
 
 
+def published_fap_origins(svc: LayerSource, urn: str) -> Any:
+    """A school's FAP referrals' homes as journey origins for non-analyst outputs, read over
+    the reader connection (:mod:`geosafe.store.published_referrals`): the centre of each
+    published H3 resolution-8 home cell weighted by
+    :func:`~geosafe.store.published_referrals.home_weights` (homes whose postcode is not in
+    the area's list: unplaced, as unknown postcodes are)."""
+    import h3
+
+    from ..network.origins import Origins
+    from ..store import published_referrals as pr
+
+    weights = pr.home_weights(pr.read(svc.published, urn))
+    cells = sorted(weights)
+    xy = np.full((len(cells), 2), np.nan)
+    placed = [i for i, c in enumerate(cells) if c != pr.UNKNOWN]
+    if placed:
+        lat, lon = np.array([h3.cell_to_latlng(cells[i]) for i in placed]).T
+        xy[placed, 0], xy[placed, 1] = _TO_BNG.transform(lon, lat)
+    return Origins(
+        tuple(f"cell {c}" for c in cells),
+        xy,
+        np.asarray([weights[c] for c in cells], dtype=np.int64),
+        tuple("postcode_unknown" if c == pr.UNKNOWN else None for c in cells),
+        "fap",
+    )
+
+
+def joined_origins(a: Any, b: Any) -> Any:
+    """Two :class:`~geosafe.network.origins.Origins` as one (``a``'s kind)."""
+    from ..network.origins import Origins
+
+    return Origins(
+        a.origin_id + b.origin_id,
+        np.concatenate([a.xy.reshape(-1, 2), b.xy.reshape(-1, 2)]),
+        np.concatenate([a.count, b.count]).astype(np.int64),
+        a.error + b.error,
+        a.kind,
+    )
+
+
+def published_need(svc: LayerSource, urn: str) -> pd.DataFrame:
+    """A school's need matrix as published (``flag``, ``referrals``, ``not_recorded``,
+    ``suppressed``; ``None`` for 1-9), read over the reader connection: what
+    :func:`geosafe.risk.report.build_school_report` shows a non-analyst."""
+    from ..store import published_referrals as pr
+
+    got = pr.read(svc.published, urn)
+    value = {(k, key): (c, s) for k, key, c, s in got.itertuples(index=False)}
+
+    def cell(kind: str, key: str) -> tuple[int | None, bool]:
+        count, hidden = value.get((kind, key), (0.0, False))
+        return (None if hidden or pd.isna(count) else int(count)), bool(hidden)
+
+    rows = []
+    for f in pr.FAP_FLAGS:
+        n, hidden = cell("flag", f)
+        rows.append((f, n, cell("unrecorded", f)[0], hidden))
+    n, hidden = cell("referrals", "*")
+    rows.append(("all_referrals", n, None, hidden))
+    return pd.DataFrame(rows, columns=["flag", "referrals", "not_recorded", "suppressed"])
+
+
 def _report(
     svc: LayerSource, urn: str, params: AnalysisParams, journeys: Sequence[Any], role: str
 ) -> Any:
     from ..network import origins as net_origins
-    from ..protect.safe_places import load_safe_places
+    from ..protect.safe_places import public_safe_places
     from ..risk import report as risk_report
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
-    fap = svc.store.incidents(sources=["fap"], with_location=False)
-    safe = load_safe_places(svc.store)  # public places, counted along the walks
+    public = role != "analyst"
+    # a non-analyst's need matrix: the published referrals (no referral row is read)
+    fap = pd.DataFrame() if public else svc.store.incidents(sources=["fap"], with_location=False)
+    safe = public_safe_places(svc.published)  # public places, counted along the walks
     return risk_report.build_school_report(
         urn,
         journeys,
         school_name=name,
         network=walk_network(svc),
-        model=exposure_model(svc, params, public=role != "analyst"),
+        model=exposure_model(svc, params, public=public),
         fap=fap,
         role=role,
         safe_places=safe if len(safe) else None,
-        day=_travel_date(svc, params, None),
+        day=_travel_date(svc, params, None, public=public),
+        need=published_need(svc, urn) if public else None,
     )
 
 
@@ -329,9 +418,9 @@ def corridor_cells(svc: LayerSource, params: AnalysisParams) -> Layer:
         frame = frame.set_index("id")
     else:
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
-    return make_layer(
-        "journey-corridors", frame, params, synthetic=is_synthetic(svc.all_incidents())
-    )
+    from .published_counts import synthetic
+
+    return make_layer("journey-corridors", frame, params, synthetic=synthetic(svc))
 
 
 def _school_urns(schools: gpd.GeoDataFrame, school: str | None) -> list[str]:
@@ -391,7 +480,7 @@ def plan_journeys(
         _origins(origins, svc.data_dir),
         mode=mode,
         bell=_time(arrive_by),
-        date=_travel_date(svc, params, date),
+        date=_travel_date(svc, params, date, public=public),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
         model=exposure_model(svc, params, public=public),

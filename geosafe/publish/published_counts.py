@@ -26,6 +26,7 @@ __all__ = [
     "centres",
     "check_filters",
     "density_points",
+    "document_period",
     "public_incidents",
     "public_period",
     "synthetic",
@@ -187,3 +188,19 @@ def public_incidents(
 
 def synthetic(svc: LayerSource) -> bool:
     return bool(svc.published.sources() & set(SYNTHETIC_SOURCES))
+
+
+def document_period(
+    svc: Any, params: AnalysisParams, principal: Any
+) -> tuple[dt.date | None, dt.date | None, bool]:
+    """The period (local dates, inclusive) and the synthetic flag a collection document shows
+    ``principal`` before any layer is built: the analyst's from the incidents
+    (``svc.period``), anyone else's the published period of ``params`` read over the reader
+    connection (``None, None`` when nothing is published)."""
+    if getattr(principal, "role", None) == "analyst":
+        start, end = svc.period(params)
+        return start, end, svc.has_synthetic()
+    period = public_period(svc, params)
+    if period is None:
+        return None, None, synthetic(svc)
+    return period.start, period.end, synthetic(svc)

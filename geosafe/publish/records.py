@@ -56,10 +56,10 @@ def bus_stops_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
 
 def safe_places_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     """The imported safe places (:mod:`geosafe.protect.safe_places`): public places, no
-    free-text notes."""
-    from ..protect.safe_places import KINDS, load_safe_places
+    free-text notes, read over the reader connection for every role."""
+    from ..protect.safe_places import KINDS, public_safe_places
 
-    gdf = load_safe_places(svc.store)
+    gdf = public_safe_places(svc.published)
     frame = gpd.GeoDataFrame(
         {
             "name": gdf["name"].to_numpy(),

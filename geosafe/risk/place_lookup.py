@@ -319,9 +319,9 @@ def _safe_places_near(
     svc: Any, area: BaseGeometry, within_m: float = 100.0
 ) -> list[dict[str, Any]]:
     """Safe places (public) within ``within_m`` of the place, nearest first."""
-    from ..protect.safe_places import KINDS, load_safe_places
+    from ..protect.safe_places import KINDS, public_safe_places
 
-    places = load_safe_places(svc.store)
+    places = public_safe_places(svc.published)  # the reader connection, for every role
     if places.empty:
         return []
     d = places.geometry.distance(area)
@@ -343,9 +343,9 @@ def _along(
     svc: Any, model: Any, line: Any, route: str, run: int, role: str, *, scope: Any = None
 ) -> dict[str, Any]:
     """Hotspots, named places and DIR/ASIF incidents along a route's run (school run); for a
-    neighbourhood (``scope``) only those inside its wards."""
+    neighbourhood (``scope``) only those inside its wards. The route's own incident records
+    (by hour and stop) are the analyst's; other roles get :func:`_published_along`."""
     from ..filters import IncidentFilter
-    from ..publish.disclosure import round_count
     from .naming import place_namer
 
     zone = line.buffer(_ALONG_M)
@@ -377,6 +377,12 @@ def _along(
         {(p.name, p.kind, round(line.project(p.point) / 1000.0, 2)) for p in near},
         key=lambda t: t[2],
     )
+    if role != "analyst":
+        return {
+            "hotspots_along": hotspots,
+            "places_along": [{"name": n, "kind": k, "km_along": d} for n, k, d in places],
+            "incidents": _published_along(svc, zone, scope),
+        }
     inc = svc.all_incidents()
     inc = inc[IncidentFilter(preset="school-run").mask(inc)]
     if scope is not None:
@@ -390,7 +396,7 @@ def _along(
         g = ri.groupby(["source", by], dropna=False)["weight"].sum().reset_index()
         rows = []
         for src, k, v in zip(g["source"], g[by], g["weight"], strict=True):
-            n = round_count(float(v)) if role != "analyst" else round(float(v), 2)
+            n = round(float(v), 2)
             key = None if pd.isna(k) else int(k) if by == "hour" else str(k)
             rows.append({"source": str(src), by: key, "incidents": n})
         return rows
@@ -400,10 +406,50 @@ def _along(
         "hotspots_along": hotspots,
         "places_along": [{"name": n, "kind": k, "km_along": d} for n, k, d in places],
         "incidents": {
-            "school_run_total": round_count(total) if role != "analyst" else round(total, 2),
-            "by_hour": counts("hour") if role == "analyst" else [],
-            "by_stop": counts("stop_code") if role == "analyst" else [],
+            "school_run_total": round(total, 2),
+            "by_hour": counts("hour"),
+            "by_stop": counts("stop_code"),
         },
+    }
+
+
+#: The sources a route's incidents come from (bus driver and anti-social behaviour reports).
+_ROUTE_SOURCES = ("dir", "asif")
+
+
+def _published_along(svc: Any, zone: BaseGeometry, scope: BaseGeometry | None) -> dict[str, Any]:
+    """What a school or neighbourhood is told of the DIR/ASIF incidents along a route: no
+    count of the route's own records (no published table holds one), but the published
+    school-run counts of the H3 cells the route's 100 m band touches (inside ``scope`` for a
+    neighbourhood), summed as published (suppressed cells count nothing and are counted)."""
+    from ..publish.catalogue import AnalysisParams
+    from ..publish.published_counts import cell_counts
+
+    counts, period = cell_counts(svc, AnalysisParams(preset="school-run"), sources=_ROUTE_SOURCES)
+    area = zone if scope is None else zone.intersection(scope)
+    cells = set(pr.place_cells(area)) if not area.is_empty else set()
+    if scope is not None:
+        cells = {c for c in cells if pr.cell_polygon(c).intersects(scope)}
+    got = counts[counts["cell"].isin(cells)]
+    shown = got["count"].fillna(0.0).sum()
+    return {
+        "school_run_total": None,
+        "by_hour": [],
+        "by_stop": [],
+        "published_along": {
+            "incidents_in_cells": int(shown),
+            "cells": len(cells),
+            "cells_with_incidents": int((~got["suppressed"] & (got["count"] > 0)).sum()),
+            "cells_suppressed": int(got["suppressed"].sum()),
+            "period": period.label if period is not None else None,
+            "time_window": "school-run",
+            "sources": list(_ROUTE_SOURCES),
+        },
+        "note": (
+            "Counts of one route's own records are not published; this is the sum of the "
+            "published school-run DIR/ASIF counts of the H3 cells within 100 m of the route "
+            "(cells of 1-9 incidents are suppressed and count nothing here)."
+        ),
     }
 
 

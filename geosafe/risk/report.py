@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,8 +17,9 @@ import pandas as pd
 import shapely
 
 from .._errors import ValidationError
-from ..incident import CRS_BNG, FLAG_NAMES
+from ..incident import CRS_BNG
 from ..network.walk import WalkNetwork
+from ..store.published_referrals import FAP_FLAGS, flag_counts
 from .exposure import EXPOSURE_UNITS, ExposureModel
 from .naming import PlaceNamer
 from .route_places import JourneyWindow, rank_places
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 #: The FAP referral flags (``flag_`` dropped), in template order.
-FAP_FLAGS: Final = FLAG_NAMES[FLAG_NAMES.index("cse") :]
 
 
 @dataclass(frozen=True)
@@ -144,17 +144,8 @@ def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
         unless Y), with a final ``all_referrals`` row.
     """
     mine = fap[fap["school_urn"].astype(str) == str(school_urn)] if not fap.empty else fap
-    counts = {f: 0 for f in FAP_FLAGS}
-    unknown = {f: 0 for f in FAP_FLAGS}
     details = mine["detail"] if "detail" in mine.columns else [None] * len(mine)
-    for flags, detail in zip(mine["flags"] if not mine.empty else [], details, strict=True):
-        for f in flags or ():
-            if f in counts:
-                counts[f] += 1
-        states = (detail or {}).get("flag_states") or {} if isinstance(detail, dict) else {}
-        for f in unknown:
-            if states.get(f, "Y" if f in (flags or ()) else "U") == "U":
-                unknown[f] += 1
+    counts, unknown = flag_counts(mine["flags"] if not mine.empty else [], details)
     rows: list[tuple[str, int, int | None]] = [(f, n, unknown[f]) for f, n in counts.items()]
     rows.append(("all_referrals", len(mine), None))
     return pd.DataFrame(rows, columns=["flag", "referrals", "not_recorded"])
@@ -176,6 +167,7 @@ def build_school_report(
     trend_months: int = 6,
     safe_places: gpd.GeoDataFrame | None = None,
     day: dt.date | None = None,
+    need: pd.DataFrame | None = None,
 ) -> SchoolReport:
     """Aggregate one school's journeys into corridors, hotspots along them and needs.
 
@@ -192,6 +184,10 @@ def build_school_report(
         The exposure model (hotspots); ``None`` gives an empty hotspot table.
     fap
         FAP incidents (for the need matrix).
+    need
+        The need matrix as published (``flag``, ``referrals``, ``not_recorded``,
+        ``suppressed``; a non-analyst report built from the published referrals,
+        :func:`geosafe.publish.corridors.published_need`): shown as it is, ``fap`` unread.
     role
         ``analyst``, ``school`` or ``neighbourhood`` (disclosure control, see
         :class:`SchoolReport`).
@@ -322,7 +318,7 @@ def build_school_report(
         geometry="geometry",
         crs=CRS_BNG,
     )
-    matrix = need_matrix(fap, school_urn)
+    matrix = need_matrix(fap, school_urn) if need is None else need
     windows = [JourneyWindow("morning", routed, model)]
     if home is not None:
         windows.append(JourneyWindow("afternoon", home, home_model))
@@ -358,10 +354,11 @@ def build_school_report(
             small = corridors["suppressed"].to_numpy(dtype=bool)
             dropped = int(small.sum())
             corridors = corridors[~small].drop(columns="suppressed").reset_index(drop=True)
-        pub, sup = _publish(matrix["referrals"].to_numpy(), role)
-        unrec = _publish(matrix["not_recorded"].fillna(0).to_numpy(), role)[0]
-        unrec[-1] = None  # all_referrals: not a flag
-        matrix = matrix.assign(referrals=pub, suppressed=sup, not_recorded=unrec)
+        if need is None:
+            pub, sup = _publish(matrix["referrals"].to_numpy(), role)
+            unrec = _publish(matrix["not_recorded"].fillna(0).to_numpy(), role)[0]
+            unrec[-1] = None  # all_referrals: not a flag
+            matrix = matrix.assign(referrals=pub, suppressed=sup, not_recorded=unrec)
         notes.append(
             "Counts from 1 to 9 are suppressed (shown as 'fewer than 10') and all other counts "
             "are rounded to the nearest 5, following ONS practice, so small groups of pupils "

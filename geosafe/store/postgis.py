@@ -164,6 +164,12 @@ class PostgisStore(CommonReads):
                 with self._tx() as c:
                     self._bump(c)
                     published.backfill(c)
+            elif version < 9 <= latest:  # schema 9: the published referrals
+                from . import published_referrals
+
+                with self._tx() as c:
+                    self._bump(c)
+                    published_referrals.write(c, pg=True)
         if migrate:
             self._rebuild_indexes()  # a bulk load that deferred them was killed
 

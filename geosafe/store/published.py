@@ -31,6 +31,12 @@ suppress most cells and multiply what differencing can compare).
 
 ``published_h3_counts`` (PostGIS, schema 3) is now a view of the monthly ``all-day`` rows of
 each source.
+
+A change that touches a FAP referral also rewrites ``published_referrals``
+(:mod:`geosafe.store.published_referrals`) in the same transaction: the months functions
+below (:func:`months`, :func:`touched`, :func:`months_sqlite`) return :class:`Months`, which
+say whether the rows they looked at hold a referral, and :func:`write` / :func:`write_sqlite`
+act on it, so every change's hook serves both tables.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ __all__ = [
     "ALL_SOURCES",
     "PUBLISHED_RESOLUTION",
     "WINDOWS",
+    "Months",
     "backfill",
     "counts_frame",
     "ensure_sqlite",
@@ -98,6 +105,28 @@ CREATE TABLE IF NOT EXISTS published_counts (
     PRIMARY KEY (period, time_window, source, cell)
 );
 """
+
+
+class Months(list[str]):
+    """The months (``YYYY-MM``) a change touches, and whether it touches a FAP referral
+    (``fap``: then :func:`write` / :func:`write_sqlite` rewrite the published referrals)."""
+
+    fap: bool = False
+
+
+def _months_of(rows: Iterable[Sequence[Any]]) -> Months:
+    """:class:`Months` of ``(month, is_fap, ...)`` rows (a month ``None``: no time)."""
+    rows = list(rows)
+    out = Months(sorted({str(r[0]) for r in rows if r[0] is not None}))
+    out.fap = any(bool(r[1]) for r in rows)
+    return out
+
+
+def _referrals(c: Any, which: Sequence[str], *, pg: bool) -> None:
+    if getattr(which, "fap", False):
+        from . import published_referrals
+
+        published_referrals.write(c, pg=pg)
 
 
 # -- cells ---------------------------------------------------------------------------------
@@ -291,13 +320,13 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
 
 
 # -- PostGIS -------------------------------------------------------------------------------
-def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> list[str]:
+def months(c: psycopg.Connection[Any], where: str, params: Sequence[Any]) -> Months:
     """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects."""
     rows = c.execute(
-        f"SELECT DISTINCT {_MONTH} FROM incidents WHERE ({where}) AND t_from IS NOT NULL",  # type: ignore[arg-type]
+        f"SELECT DISTINCT {_MONTH}, source = 'fap' FROM incidents WHERE ({where})",  # type: ignore[arg-type]
         tuple(params),
     ).fetchall()
-    return sorted(str(r[0]) for r in rows)
+    return _months_of(rows)
 
 
 def _span(which: Sequence[str]) -> tuple[float, float]:
@@ -313,11 +342,11 @@ def touched(
     """The months and the published cells of the incident rows ``where`` selects: the only
     (month, cell) values a change of those rows can alter (PostGIS)."""
     rows = c.execute(
-        f"SELECT DISTINCT {_MONTH}, pub_cell FROM incidents WHERE ({where}) "  # type: ignore[arg-type]
-        "AND t_from IS NOT NULL",
+        f"SELECT DISTINCT {_MONTH}, source = 'fap', pub_cell FROM incidents WHERE ({where})",  # type: ignore[arg-type]
         tuple(params),
     ).fetchall()
-    return sorted({str(m) for m, _ in rows}), sorted({str(p) for _, p in rows if p is not None})
+    cells = {str(r[2]) for r in rows if r[2] is not None and r[0] is not None}
+    return _months_of(rows), sorted(cells)
 
 
 def write(
@@ -325,7 +354,9 @@ def write(
 ) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, PostGIS), only of ``cells`` when given (:func:`touched`: a batch's commit
-    rewrites the cells it changed, not every cell of fifteen periods)."""
+    rewrites the cells it changed, not every cell of fifteen periods); the published referrals
+    too when ``which`` says a referral was touched (:class:`Months`)."""
+    _referrals(c, which, pg=True)
     if not which or (cells is not None and not cells):
         return
     # concurrent writers rewrite one month after the other: each statement below then sees
@@ -394,13 +425,17 @@ def read_published_counts(url: str) -> pd.DataFrame:
 
 
 # -- SQLite --------------------------------------------------------------------------------
-def _sqlite_months(c: Any, where: str, params: Sequence[Any]) -> list[str]:
-    hours = c.execute(
-        f"SELECT DISTINCT CAST(t_from / 3600 AS INTEGER) FROM incidents WHERE ({where}) "
-        "AND t_from IS NOT NULL",
+def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> Months:
+    """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects
+    (SQLite; whole hours are enough to place a time in its local month), and whether they
+    hold a FAP referral (one scan)."""
+    rows = c.execute(
+        f"SELECT DISTINCT CAST(t_from / 3600 AS INTEGER), source = 'fap' FROM incidents "
+        f"WHERE ({where})",
         tuple(params),
     ).fetchall()
-    return months_of_hours(h[0] for h in hours)
+    hours = [h for h, _ in rows if h is not None]
+    return _months_of([(m, False) for m in months_of_hours(hours)] + [(None, f) for _, f in rows])
 
 
 def months_of_hours(hours: Iterable[int]) -> list[str]:
@@ -408,20 +443,16 @@ def months_of_hours(hours: Iterable[int]) -> list[str]:
     return sorted({_local_month(float(h) * 3600) for h in hours})
 
 
-def months_sqlite(c: Any, where: str, params: Sequence[Any] = ()) -> list[str]:
-    """The months (``YYYY-MM``, Europe/London) of the incident rows ``where`` selects
-    (SQLite; whole hours are enough to place a time in its local month)."""
-    return _sqlite_months(c, where, params)
-
-
 def write_sqlite(
     c: Any, which: Sequence[str], found: Sequence[Sequence[Any]] | None = None
 ) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, SQLite: the published cell is computed here from each row's cell and
-    point, once per distinct pair). ``found``: the rows of the ``GROUP BY`` below when the
-    caller already has them (a bulk load into an empty store counts its rows as it stages
+    point, once per distinct pair); the published referrals too when ``which`` says a
+    referral was touched (:class:`Months`). ``found``: the rows of the ``GROUP BY`` below when
+    the caller already has them (a bulk load into an empty store counts its rows as it stages
     them)."""
+    _referrals(c, which, pg=False)
     if not which:
         return
     lo, hi = _span(which)
@@ -448,6 +479,9 @@ def ensure_sqlite(conn: Any) -> None:
     """Create the published tables of a SQLite store when missing, and publish every month
     of a store made before them (one transaction; opening an up-to-date store writes
     nothing)."""
+    from . import published_referrals
+
+    published_referrals.ensure_sqlite(conn)
     have = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'published_counts'"
     ).fetchone()

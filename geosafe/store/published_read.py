@@ -137,6 +137,30 @@ class PublishedReader:
         frame["suppressed"] = frame["suppressed"].astype(bool)
         return combine_sources(frame)
 
+    def monthly(self, window: str = "all-day", sources: Sequence[str] = ()) -> pd.DataFrame:
+        """Every published month's counts per cell in one time window over ``sources`` (empty:
+        the ``*`` rows), as :meth:`counts` gives them (``period`` is the month ``YYYY-MM``)."""
+        wanted = list(sources) or [ALL_SOURCES]
+        cols = ["period", "cell", "resolution", "source", "count", "suppressed"]
+        rows = self.query(
+            f"SELECT {', '.join(cols)} FROM published_counts WHERE {_MONTHLY} "
+            f"AND time_window = ? AND source IN ({', '.join('?' * len(wanted))})",
+            [window, *wanted],
+        )
+        frame = pd.DataFrame(rows, columns=cols)
+        frame["count"] = pd.to_numeric(frame["count"], errors="coerce").astype(float)
+        frame["suppressed"] = frame["suppressed"].astype(bool)
+        return combine_sources(frame)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store has table ``name`` (whatever this login may read of it)."""
+        sql = (
+            "SELECT to_regclass(?) IS NOT NULL"
+            if self.pg
+            else "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        )
+        return bool(self.query(sql, [name])[0][0])
+
     def state(self) -> Any:
         """The store's change counter as this connection sees it (PostGIS), else ``None``."""
         if not self.pg:

@@ -22,10 +22,9 @@ from geosafe.network.walk import WalkNetwork
 from geosafe.risk.exposure import ExposureModel
 from geosafe.risk.journeys import assess_journeys, journeys_geojson
 
+from ._fixtures import HERE, SCHOOL, build_store
 from .test_risk import GridSurface, _incidents
 
-HERE = Path(__file__).resolve().parent
-SCHOOL = "137531"  # Alexandra Park School
 REQUIRED = {
     "origin_id",
     "school_urn",
@@ -223,85 +222,13 @@ def test_cli_journeys_walk(
     assert gj["features"][1]["geometry"] is None and p[1]["error"].startswith("origin_off_network")
 
 
-def _build_store(tmp_path: Path) -> tuple[Path, dict[str, int]]:
-    """A small store imported through the ingest CLI: 12 FAP referrals and 40 DIR reports."""
-    from geosafe.cli import main
-
-    school = datasets.schools().set_index("urn").loc[SCHOOL].geometry
-    pcs = datasets.postcodes()
-    d = np.hypot(pcs["easting"] - school.x, pcs["northing"] - school.y)
-    near = pcs[(d > 300) & (d < 1200)].sort_values("postcode")["postcode"].head(4).tolist()
-    flags = ["flag_cse", "flag_serious_youth_violence", "flag_gangs", "flag_missing_home"]
-    fap = [
-        "referral_id,referral_date,school_urn,year_group,gender,ethnicity,home_postcode,ward,"
-        + ",".join(
-            [
-                "flag_cse",
-                "flag_serious_youth_violence",
-                "flag_gangs",
-                "flag_harmful_sexual_behaviour",
-                "flag_missing_education",
-                "flag_childrens_social_care",
-                "flag_domestic_abuse",
-                "flag_sexual_bullying",
-                "flag_missing_home",
-            ]
-        )
-        + ",notes_peer_group,notes_school,notes_neighbourhood,school_response"
-    ]
-    expected = dict.fromkeys(["cse", "serious_youth_violence", "gangs", "missing_home"], 0)
-    for i in range(12):
-        on = {flags[i % 4], flags[(i + 1) % 4]} if i < 8 else {flags[0]}
-        for f in on:
-            expected[f.removeprefix("flag_")] += 1
-        cells = [
-            "Y" if c in on else "N"
-            for c in [
-                "flag_cse",
-                "flag_serious_youth_violence",
-                "flag_gangs",
-                "flag_harmful_sexual_behaviour",
-                "flag_missing_education",
-                "flag_childrens_social_care",
-                "flag_domestic_abuse",
-                "flag_sexual_bullying",
-                "flag_missing_home",
-            ]
-        ]
-        fap.append(
-            f"T-FAP-{i:03d},2025-02-{i + 3:02d},{SCHOOL},9,F,WBRI,{near[i % 4]},,"
-            + ",".join(cells)
-            + ",,,,"
-        )
-    (tmp_path / "fap.csv").write_text("\n".join(fap) + "\n")
-    tr = Transformer.from_crs(27700, 4326, always_xy=True)
-    rng = np.random.default_rng(0)
-    rows = [
-        "dir_ref,reported_at,route,direction,operator,stop_code,latitude,longitude,cause_code,"
-        "youth_flag,vulnerability_flag,description"
-    ]
-    for i in range(40):
-        lon, lat = tr.transform(school.x + rng.normal(0, 120), school.y + rng.normal(0, 120))
-        day = 3 + (i % 5)
-        rows.append(
-            f"T-DIR-{i:03d},2025-03-{day:02d} 08:{10 + i % 40:02d},W3,1,Arriva,,"
-            f"{lat:.6f},{lon:.6f},ASB,Y,N,test"
-        )
-    (tmp_path / "dir.csv").write_text("\n".join(rows) + "\n")
-    db = tmp_path / "store.db"
-    for source in ("fap", "dir"):
-        assert main(["import", source, str(tmp_path / f"{source}.csv"), "--db", str(db)]) == 0
-    expected["all_referrals"] = 12
-    return db, expected
-
-
 def test_cli_school_report(
     tmp_path: Path, walk_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     from geosafe.cli import main
 
     monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
-    db, expected = _build_store(tmp_path)
+    db, expected = build_store(tmp_path)
     common = [
         "--school",
         SCHOOL,
@@ -364,7 +291,10 @@ def test_cli_school_report(
         "geosafe school-report",
         "geosafe school-report",
     ]
-    assert all(e.records == 52 for e in reads if e.endpoint == "geosafe school-report")
+    # the analyst's report reads the 40 DIR reports and the 12 referrals; the school's reads
+    # the referrals as published (per school and home cell), no referral row
+    reports = sorted(e.records for e in reads if e.endpoint == "geosafe school-report")
+    assert reports == [40, 52]
     gj = json.loads(out_j.read_text())
     props = [f["properties"] for f in gj["features"]]
     assert sum(p["count"] for p in props) == 12
@@ -396,7 +326,7 @@ def test_cli_school_report_counts_the_uploaded_roll(
     from geosafe.cli import main
 
     monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
-    db, _ = _build_store(tmp_path)
+    db, _ = build_store(tmp_path)
     fap_homes = pd.read_csv(tmp_path / "fap.csv")["home_postcode"].tolist()
     roll = tmp_path / "roll.csv"
     roll.write_text("postcode,pupils\n" + f"{fap_homes[0]},30\n")

@@ -11,19 +11,15 @@ works)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import h3
 import numpy as np
-import pytest
 from pyproj import Transformer
 
-from geosafe import datasets
-
-from .test_journeys import HERE, SCHOOL, _build_store
+from ._fixtures import school_reports, section
 
 _WHAT = "Detached youth work Zq7"
 _NOTES = "named pupil Xk9 seen here"
@@ -72,15 +68,13 @@ def _near_h3_vertex(x: float, y: float, tol_m: float) -> bool:
 
 
 def test_interventions_on_the_school_report_per_role(
-    tmp_path: Path, walk_cache: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, report_store: tuple[Path, Any]
 ) -> None:
     from geosafe.cli import main
     from geosafe.protect.interventions import list_interventions
     from geosafe.store import open_store
 
-    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
-    db, _ = _build_store(tmp_path)
-    gate = datasets.schools().set_index("urn").loc[SCHOOL].geometry
+    db, gate = report_store
     lon, lat = _TO_WGS.transform(gate.x + 60, gate.y + 40)
     flon, flat = _TO_WGS.transform(gate.x + 4000, gate.y)
     for what, (x, y), notes in ((_WHAT, (lon, lat), _NOTES), (_FAR_WHAT, (flon, flat), "far")):
@@ -89,20 +83,12 @@ def test_interventions_on_the_school_report_per_role(
         assert main([*argv, "--notes", notes, "--by", "Officer Qj3"]) == 0
     store = open_store(db)
     near, far = list_interventions(store)
-    gtfs = ["--gtfs", str(HERE / "data" / "mini_gtfs")]
-    out_a, out_s = tmp_path / "a", tmp_path / "s"
-    try:
-        argv = ["school-report", "--school", SCHOOL, "--db", str(db), *gtfs]
-        assert main([*argv, "--out", str(out_a)]) == 0
-        assert main([*argv, "--out", str(out_s), "--role", "school"]) == 0
-    finally:
-        logging.captureWarnings(False)
+    page, spage = school_reports(db, tmp_path)
     school_xy = (gate.x, gate.y)
 
     # the analyst: the logged circle, labelled, with what was done; not the far one
-    page = (out_a / "report.html").read_text()
-    section = page.split("<h2>Interventions near these routes</h2>", 1)[1].split("<h2>", 1)[0]
-    assert _WHAT in section and "point" in section and "2024-06-01" in section
+    ours = section(page, "Interventions near these routes")
+    assert _WHAT in ours and "point" in ours and "2024-06-01" in ours
     assert _FAR_WHAT not in page and ">I2</text>" not in page
     assert _NOTES not in page  # the notes stay in the log, even for the analyst's page
     assert ">I1</text>" in page and "interventions, their logged area" in page
@@ -113,8 +99,7 @@ def test_interventions_on_the_school_report_per_role(
     assert np.all(gap < 3.0)  # the reading works: every vertex of the circle is drawn
 
     # the school: the published cells only, none of the log's words, not the circle
-    spage = (out_s / "report.html").read_text()
-    ssec = spage.split("<h2>Interventions near these routes</h2>", 1)[1].split("<h2>", 1)[0]
+    ssec = section(spage, "Interventions near these routes")
     assert "I1" in ssec and "2024-06" in ssec and "published H3 cells" in ssec
     assert ("change not shown:" in ssec) or ("%" in ssec)  # the banded answer or the reason
     for private in (_WHAT, _NOTES, "Officer Qj3", near.where_ref, _FAR_WHAT, far.where_ref):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 
 from geosafe import datasets
@@ -20,7 +19,7 @@ from geosafe.risk.naming import place_namer
 from geosafe.risk.report import need_matrix, representative_school_day
 from geosafe.risk.route_places import active_times, trend_word
 
-from .test_journeys import HERE, SCHOOL, _build_store
+from ._fixtures import SCHOOL, school_reports
 
 
 def test_place_names_from_the_bundled_map() -> None:
@@ -109,22 +108,10 @@ def test_need_matrix_not_recorded() -> None:
     assert m.loc["missing_home", "referrals"] == 0 and m.loc["missing_home", "not_recorded"] == 3
 
 
-def test_cli_school_report_page(
-    tmp_path: Path, walk_cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from geosafe.cli import main
-
-    monkeypatch.setenv("GEOSAFE_CACHE_DIR", str(walk_cache))
-    db, _ = _build_store(tmp_path)
-    gtfs = ["--gtfs", str(HERE / "data" / "mini_gtfs")]
+def test_cli_school_report_page(tmp_path: Path, report_store: tuple[Path, Any]) -> None:
+    db, _ = report_store
+    page, _ = school_reports(db, tmp_path)
     out_a, out_s = tmp_path / "a", tmp_path / "s"
-    try:
-        argv = ["school-report", "--school", SCHOOL, "--db", str(db), *gtfs]
-        assert main([*argv, "--out", str(out_a)]) == 0
-        assert main([*argv, "--out", str(out_s), "--role", "school"]) == 0
-    finally:
-        logging.captureWarnings(False)
-    page = (out_a / "report.html").read_text()
     # the day is inside the incidents' period (the DIR reports are 3-7 March 2025) and said
     s = page.split("Journeys on ", 1)[1]
     assert s.startswith(("Monday 3", "Tuesday 4", "Wednesday 5", "Thursday 6", "Friday 7"))

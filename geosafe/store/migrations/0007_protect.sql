@@ -2,8 +2,8 @@
 -- evaluation, safe places and the rows their imports refused), created here with their owner
 -- and grants. Before, the first login that wrote created them (it needed CREATE on the schema)
 -- with no grants, so the service's analyst login could not read what the owner logged.
--- The columns are those of geosafe/protect/interventions.py and safe_places.py (_DDL), which
--- still create them in a SQLite store (tests/store/test_postgis_protect_roles.py).
+-- The CREATE TABLE statements below are also what a SQLite store runs (geosafe/protect/sql.py
+-- migration_tables): one definition for both backends (tests/protect/test_protect_ddl.py).
 CREATE TABLE IF NOT EXISTS interventions (
     id INTEGER PRIMARY KEY,
     what TEXT NOT NULL,
