@@ -267,6 +267,31 @@ def _model(
     return model, len(incidents)
 
 
+def _published_model(args: argparse.Namespace, store: Any) -> Any | None:
+    """The exposure model a school's or neighbourhood's report is built on: the service's
+    (:func:`geosafe.publish.corridors.public_exposure_model`), from the published school-run
+    counts of every source but FAP, read over a read-only connection to the store."""
+    from types import SimpleNamespace
+
+    from ..incident import SOURCES
+    from ..publish.catalogue import AnalysisParams
+    from ..publish.corridors import public_exposure_model
+    from ..store.published_read import PublishedReader
+
+    if store is None:
+        return None
+    flt = IncidentFilter(sources=tuple(s for s in SOURCES if s != "fap"), preset="school-run")
+    reader = PublishedReader(store.target)
+    try:
+        view = SimpleNamespace(published=reader, data_dir=None)  # the default data folder
+        return public_exposure_model(view, AnalysisParams(bandwidth_m=args.bandwidth), flt)
+    except ValidationError as exc:
+        warnings.warn(f"exposure is not computed: {exc}", stacklevel=2)
+        return None
+    finally:
+        reader.close()
+
+
 def _audit(args: argparse.Namespace, command: str, store: Any | None, records: int) -> None:
     """Record the read of incident-level data (FAP referrals, incidents) in the audit log."""
     if store is None:
@@ -405,12 +430,19 @@ def _two_windows(
     same days, the records read, and the day of travel with the reason it was chosen."""
     from ..risk.report import representative_school_day
 
-    morning, n_read = _model(args, store, args.arrive_by)
+    if getattr(args, "role", "analyst") != "analyst":
+        # another role's report: the published school-run counts, as the service's (both
+        # halves of the school run are one published window); no incident row is read
+        morning = afternoon = _published_model(args, store)
+        n_read = 0
+    else:
+        morning, n_read = _model(args, store, args.arrive_by)
     period = None
     if morning is not None:
         start, end = (dt.date.fromisoformat(d) for d in morning.params["period"])
         period = (start, end)
-    afternoon, _ = _model(args, store, args.depart, period)
+    if getattr(args, "role", "analyst") == "analyst":
+        afternoon, _ = _model(args, store, args.depart, period)
     if args.date is not None:
         return morning, afternoon, n_read, args.date, "The day of travel was chosen by the user."
     if period is None:

@@ -110,7 +110,7 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
             preset=params.preset,
         )
         if public:
-            return _public_exposure_model(svc, params, flt)
+            return public_exposure_model(svc, params, flt)
         start, end = svc.period(params)
         incidents = svc.all_incidents()
         return risk_exposure.build_exposure_model(
@@ -126,7 +126,7 @@ def exposure_model(svc: LayerSource, params: AnalysisParams, *, public: bool = F
     return svc.memo(key, build)
 
 
-def _public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -> Any:
+def public_exposure_model(svc: LayerSource, params: AnalysisParams, flt: Any) -> Any:
     """The exposure model for non-analyst outputs: from the published counts of the period
     and time window at the H3 cell centres (:func:`public_layers.public_incidents`; no
     incident row is read), with the time window's hours of ``flt``."""

@@ -292,9 +292,9 @@ def test_cli_school_report(
         "geosafe school-report",
     ]
     # the analyst's report reads the 40 DIR reports and the 12 referrals; the school's reads
-    # the referrals as published (per school and home cell), no referral row
+    # the incidents and the referrals as published (cells), no incident or referral row
     reports = sorted(e.records for e in reads if e.endpoint == "geosafe school-report")
-    assert reports == [40, 52]
+    assert reports == [0, 52]
     gj = json.loads(out_j.read_text())
     props = [f["properties"] for f in gj["features"]]
     assert sum(p["count"] for p in props) == 12
