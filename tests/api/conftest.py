@@ -169,9 +169,11 @@ def _hash64(ref: str) -> int:
     return int.from_bytes(hashlib.sha256(ref.encode()).digest()[:8], "big", signed=True)
 
 
-def _fill(store: Any) -> None:
+def _fill(store: Any, rows: pd.DataFrame | None = None) -> None:
+    """Import ``rows`` (default: :func:`_incident_rows`) into ``store`` as one batch and
+    close it (the published tables are written by the commit)."""
     batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
-    rows = _incident_rows()
+    rows = _incident_rows() if rows is None else rows
     store.stage(batch, rows)
     store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
     store.close()

@@ -32,7 +32,7 @@ from geosafe.publish import corridors
 from geosafe.publish.catalogue import AnalysisParams
 from geosafe.publish.service import LayerService
 from geosafe.store import Store, open_store
-from tests.api.conftest import _hash64, _incident_rows
+from tests.api.conftest import _fill, _hash64, _incident_rows
 from tests.store.test_published_service import NoRows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +69,7 @@ def _rows(homes: list[str], schools: list[str] | None = None) -> pd.DataFrame:
 
 
 def _store(path: Path, rows: pd.DataFrame) -> str:
-    store = Store(path)
-    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
-    store.stage(batch, rows)
-    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
-    store.close()
+    _fill(Store(path), rows)
     return str(path)
 
 

@@ -21,7 +21,7 @@ from pyproj import Transformer
 from geosafe.publish.service import LayerService
 from geosafe.risk.place_lookup import _run_of_stop, build_place_report, route_line
 from geosafe.store import Store, open_store
-from tests.api.conftest import _hash64, _incident_rows
+from tests.api.conftest import _fill, _hash64, _incident_rows
 from tests.store.test_published_service import NoRows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +53,7 @@ def _extra(rows: pd.DataFrame, at: shapely.Point, n: int) -> pd.DataFrame:
 
 
 def _store(path: Path, rows: pd.DataFrame) -> str:
-    store = Store(path)
-    batch = store.begin_batch("dir", "0" * 64, file_name="hand-made")
-    store.stage(batch, rows)
-    store.commit_batch(batch, {"rows": len(rows), "accepted": len(rows)}, {})
-    store.close()
+    _fill(Store(path), rows)
     return str(path)
 
 
