@@ -6,4 +6,4 @@ bash scripts/setup.sh --test
 .venv/bin/ruff check geosafe api tests benchmarks scripts
 .venv/bin/ruff format --check geosafe api tests benchmarks scripts
 .venv/bin/mypy
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+PYTHONFAULTHANDLER=1 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
