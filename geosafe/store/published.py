@@ -313,17 +313,22 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
     db.insert(
         "INSERT INTO published_exact (month, cell, resolution, source, time_window, n)", exact
     )
-    _write_periods(db, periods_of(which), cells)
+    _write_periods(db, periods_of(which), cells, known=(which, exact))
 
 
 def _write_periods(
-    db: _Sql, periods: dict[str, tuple[str, str]], cells: Sequence[str] | None = None
+    db: _Sql,
+    periods: dict[str, tuple[str, str]],
+    cells: Sequence[str] | None = None,
+    *,
+    known: tuple[Sequence[str], list[Exact]] | None = None,
 ) -> None:
     """Rewrite the published counts of ``periods`` (only of ``cells`` when given) from the
-    exact rows of every month they span (those of months outside the change are already in
-    ``published_exact``): one read, every period aggregated at once
-    (:func:`geosafe.store.published_periods.period_counts`), one ``executemany``."""
-    from .published_periods import period_counts
+    exact rows of every month they span: one read, every period aggregated at once
+    (:func:`geosafe.store.published_periods.period_counts`), one ``executemany``.
+    ``known``: months whose exact rows (of ``cells``) the caller has just written, and those
+    rows: only the other months are read (their rows are already in ``published_exact``)."""
+    from .published_periods import month_index, period_counts
 
     keys = sorted(periods)
     among, among_params = db.among("period", keys)
@@ -335,12 +340,16 @@ def _write_periods(
             f"DELETE FROM published_counts WHERE TRUE{among}{only}", [*among_params, *only_params]
         )
     first = min(a for a, _ in periods.values())
-    last = max(b for _, b in periods.values())
-    exact = db.run(
-        "SELECT month, cell, resolution, source, time_window, n FROM published_exact "
-        f"WHERE month >= ? AND month <= ?{only}",
-        [first, last, *only_params],
-    ).fetchall()
+    span = month_index(max(b for _, b in periods.values())) - month_index(first) + 1
+    written, exact = (set(known[0]), list(known[1])) if known else (set(), [])
+    others = [m for m in (_month_offset(first, k) for k in range(span)) if m not in written]
+    if others:
+        months, months_params = db.among("month", others)
+        exact += db.run(
+            "SELECT month, cell, resolution, source, time_window, n FROM published_exact "
+            f"WHERE TRUE{months}{only}",
+            [*months_params, *only_params],
+        ).fetchall()
     rows = period_counts(
         exact,
         periods,
