@@ -23,7 +23,7 @@ group's rows in the period.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -79,7 +79,9 @@ def period_counts(
     span = int(last.max()) - base + 1
     keep = (month >= base) & (month < base + span)  # rows no period holds: none
     group, month, n, res = group[keep], month[keep] - base, n[keep], res[keep]
-    parts = _blocks(group, month, n, res, len(names), span, first - base, last - base)
+    parts = _blocks(
+        _Rows(group, month, n, res), len(names), _Periods(first - base, last - base, span)
+    )
     p, g, total, least = (np.concatenate(c) for c in zip(*parts, strict=True))
     if len(p) and np.any(np.diff(p * len(names) + g) < 0):  # several blocks: one order
         order = np.lexsort((g, p))
@@ -107,84 +109,77 @@ def _codes(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return np.fromiter(map(rank.__getitem__, values), np.int64, len(values)), names
 
 
+class _Rows(NamedTuple):
+    """Exact rows as arrays: group code, month (from the first month of the span), count,
+    resolution."""
+
+    group: np.ndarray
+    month: np.ndarray
+    n: np.ndarray
+    res: np.ndarray
+
+    def part(self, i: int, j: int, offset: int) -> _Rows:
+        return _Rows(self.group[i:j] - offset, self.month[i:j], self.n[i:j], self.res[i:j])
+
+
+class _Periods(NamedTuple):
+    """Each period's first and last month (from the first month of the span), and the
+    span's length in months."""
+
+    first: np.ndarray
+    last: np.ndarray
+    span: int
+
+
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _blocks(
-    group: np.ndarray,
-    month: np.ndarray,
-    n: np.ndarray,
-    res: np.ndarray,
-    groups: int,
-    span: int,
-    first: np.ndarray,
-    last: np.ndarray,
-) -> Iterator[_Block]:
+def _blocks(rows: _Rows, groups: int, periods: _Periods) -> Iterator[_Block]:
     """(period, group, total, least resolution) of every period holding a group's row,
     blocks of groups at a time (period-major within a block)."""
-    size = max(1, _BLOCK_CELLS // (span + 1 + len(first)))
-    order = np.argsort(group, kind="stable")
-    group, month, n, res = group[order], month[order], n[order], res[order]
-    bounds = np.searchsorted(group, np.arange(0, groups + size, size))
+    size = max(1, _BLOCK_CELLS // (periods.span + 1 + len(periods.first)))
+    rows = _Rows(*(column[np.argsort(rows.group, kind="stable")] for column in rows))
+    bounds = np.searchsorted(rows.group, np.arange(0, groups + size, size))
     yield (np.empty(0, np.int64),) * 4  # np.concatenate needs one part
     for lo in range(0, groups, size):
         i, j = bounds[lo // size], bounds[lo // size + 1]
-        if i == j:
-            continue
-        hi = min(groups, lo + size)
-        yield _block(group[i:j] - lo, month[i:j], n[i:j], res[i:j], hi - lo, span, first, last, lo)
+        if i < j:
+            p, g, total, least = _block(rows.part(i, j, lo), min(groups, lo + size) - lo, periods)
+            yield p, g + lo, total, least
 
 
-def _block(
-    group: np.ndarray,
-    month: np.ndarray,
-    n: np.ndarray,
-    res: np.ndarray,
-    groups: int,
-    span: int,
-    first: np.ndarray,
-    last: np.ndarray,
-    offset: int,
-) -> _Block:
-    cell = group * span + month
+def _block(rows: _Rows, groups: int, periods: _Periods) -> _Block:
+    first, last, span = periods
+    cell = rows.group * span + rows.month
     # float64 sums of integer counts are exact below 2**53
-    totals = np.bincount(cell, weights=n, minlength=groups * span).astype(np.int64)
-    rows = np.bincount(cell, minlength=groups * span)
+    totals = np.bincount(cell, weights=rows.n, minlength=groups * span).astype(np.int64)
+    present = np.bincount(cell, minlength=groups * span)
     sums = np.zeros((groups, span + 1), dtype=np.int64)
     np.cumsum(totals.reshape(groups, span), axis=1, out=sums[:, 1:])
     seen = np.zeros((groups, span + 1), dtype=np.int64)
-    np.cumsum(rows.reshape(groups, span), axis=1, out=seen[:, 1:])
+    np.cumsum(present.reshape(groups, span), axis=1, out=seen[:, 1:])
     # period x group: transposed so that nonzero() walks periods first
     held = (seen[:, last + 1] - seen[:, first]).T > 0
     p, g = np.nonzero(held)
     total = (sums[:, last + 1] - sums[:, first]).T[p, g]
-    least = _least_resolution(group, month, res, groups, span, first, last, p, g)
-    return p, g + offset, total, least
+    return p, g, total, _least_resolution(rows, groups, periods, p, g)
 
 
 def _least_resolution(
-    group: np.ndarray,
-    month: np.ndarray,
-    res: np.ndarray,
-    groups: int,
-    span: int,
-    first: np.ndarray,
-    last: np.ndarray,
-    p: np.ndarray,
-    g: np.ndarray,
+    rows: _Rows, groups: int, periods: _Periods, p: np.ndarray, g: np.ndarray
 ) -> np.ndarray:
     """``MIN(resolution)`` of each (period ``p``, group ``g``): the group's own resolution,
     except for a group whose rows differ (a cell stored at two resolutions), taken month by
     month."""
     low = np.full(groups, np.iinfo(np.int64).max)
     high = np.full(groups, np.iinfo(np.int64).min)
-    np.minimum.at(low, group, res)
-    np.maximum.at(high, group, res)
+    np.minimum.at(low, rows.group, rows.res)
+    np.maximum.at(high, rows.group, rows.res)
     least = low[g]
     for k in np.flatnonzero(low != high):
-        by_month = np.full(span, np.iinfo(np.int64).max)
-        mine = group == k
-        np.minimum.at(by_month, month[mine], res[mine])
+        by_month = np.full(periods.span, np.iinfo(np.int64).max)
+        mine = rows.group == k
+        np.minimum.at(by_month, rows.month[mine], rows.res[mine])
         at = np.flatnonzero(g == k)
-        least[at] = [by_month[first[q] : last[q] + 1].min() for q in p[at]]
+        least[at] = [by_month[periods.first[q] : periods.last[q] + 1].min() for q in p[at]]
     return least
