@@ -11,25 +11,31 @@ multi-row ``INSERT`` statements. This script times both in one process on the sa
   real months replicated with fresh Crime IDs) and imports it with ``geosafe import
   police-uk`` into a new SQLite store; the same at ``--small-rows``;
 - for each store, three cases, each a transaction rolled back after the timing:
-  ``import`` (every period of every month into an empty ``published_counts``: what the
-  import itself does at its end), ``rewrite all`` (the same over the full table: the deletes
-  too) and ``one month`` (the last month's 15 periods in the full table);
+  ``rewrite all`` (every period of every month over the full table: the deletes too), ``one
+  month`` (the last month's 15 periods in the full table) and ``import`` (every period into
+  an emptied ``published_counts``, told the exact rows just written: what the import itself
+  does at its end);
 - the contenders alternate, ``--runs`` times each; medians of wall and CPU time
   (``time.process_time``: the machine is shared), the ratio new / old (below 1: faster), the
   Python heap's peak per contender (``tracemalloc``: numpy's arrays count; SQLite's own
   memory does not), and the process's peak RSS at the end;
-- checks, every case, that both leave the same table (values and ``typeof`` of each column).
+- checks, every case, that both leave the same table (values and ``typeof`` of each column);
+- with ``--postgis ROWS``, the same on a throwaway PostGIS store (``geosafe.store.throwaway``;
+  skipped with the reason when PostgreSQL is not installed), CPU time of this process plus
+  the server process that does the work (``/proc``, clock ticks).
 
 Usage::
 
     .venv/bin/python benchmarks/published_periods.py                  # 1,000,000 and 10,000 rows
     .venv/bin/python benchmarks/published_periods.py --rows 200000 --runs 3
     .venv/bin/python benchmarks/published_periods.py --store S.db       # an existing store
+    .venv/bin/python benchmarks/published_periods.py --rows 0 --small-rows 0 --postgis 200000
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import sqlite3
@@ -57,7 +63,7 @@ Known = tuple[list[str], list[Any]] | None
 Rewrite = Callable[[published._Sql, Periods, Known], None]
 CONTENDERS: dict[str, Rewrite] = {
     "SQL per period (old)": lambda db, periods, known: rewrite_periods_sql(db, periods),
-    "numpy, one executemany (new)": lambda db, periods, known: published._write_periods(
+    "numpy, one write (new)": lambda db, periods, known: published._write_periods(
         db, periods, known=known
     ),
 }
@@ -79,63 +85,77 @@ def _store(rows: int, work: Path) -> Path:
     return db
 
 
-def _empty_copy(db: Path, out: Path) -> Path:
-    """``db`` with ``published_counts`` emptied and the file compacted (as a new store's)."""
-    shutil.copy(db, out)
-    with sqlite3.connect(out) as conn:
-        conn.execute("DELETE FROM published_counts")
-    conn = sqlite3.connect(out)
-    conn.execute("VACUUM")
-    conn.close()
-    return out
+class _Session:
+    """One store's connection: transactions rolled back, the table, the CPU time spent."""
+
+    def __init__(self, conn: Any, *, pg: bool) -> None:
+        self.conn, self.pg = conn, pg
+        self.db = published._Sql(conn, pg=pg)
+        # PostgreSQL does the work in its server process: its CPU time counts too
+        self.server = conn.execute("SELECT pg_backend_pid()").fetchone()[0] if pg else None
+
+    def cpu(self) -> float:
+        seconds = time.process_time()
+        if self.server is not None:
+            fields = Path(f"/proc/{self.server}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return seconds
+
+    def table(self) -> list[Any]:
+        query = TABLE if not self.pg else TABLE.replace("typeof", "pg_typeof")
+        return self.conn.execute(query).fetchall()
+
+    def time(self, fn: Rewrite, periods: Periods, known: Known, *, table: bool) -> Any:
+        self.conn.execute("BEGIN")
+        try:
+            w0, c0 = time.perf_counter(), self.cpu()
+            fn(self.db, periods, known)
+            wall, cpu = time.perf_counter() - w0, self.cpu() - c0
+            return wall, cpu, self.table() if table else None
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def heap(self, fn: Rewrite, periods: Periods, known: Known) -> int:
+        tracemalloc.start()
+        try:
+            self.time(fn, periods, known, table=False)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def empty(self) -> None:
+        """Empty ``published_counts`` for good, its pages freed (as a new store's)."""
+        self.conn.execute("DELETE FROM published_counts")
+        self.conn.execute("VACUUM" if not self.pg else "VACUUM published_counts")
 
 
-def _time(
-    conn: sqlite3.Connection, fn: Rewrite, periods: Periods, known: Known, *, table: bool
-) -> Any:
-    conn.execute("BEGIN")
-    try:
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn(published._Sql(conn, pg=False), periods, known)
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        return wall, cpu, conn.execute(TABLE).fetchall() if table else None
-    finally:
-        conn.execute("ROLLBACK")
-
-
-def _heap(conn: sqlite3.Connection, fn: Rewrite, periods: Periods, known: Known) -> int:
-    tracemalloc.start()
-    try:
-        _time(conn, fn, periods, known, table=False)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def bench(db: Path, runs: int, work: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        months = [m for (m,) in conn.execute("SELECT DISTINCT month FROM published_exact")]
-        exact = conn.execute("SELECT * FROM published_exact").fetchall()
+def bench(session: _Session, runs: int) -> None:
+    conn = session.conn
+    months = [m for (m,) in conn.execute("SELECT DISTINCT month FROM published_exact")]
+    exact = conn.execute(
+        "SELECT month, cell, resolution, source, time_window, n FROM published_exact"
+    ).fetchall()
     every = published.periods_of(months)
-    # the import: every month's exact rows just written (the new path is told them, as in
-    # published._rewrite); the others: the rewrite on its own (it reads every month)
-    cases: dict[str, tuple[Path, Periods, Known]] = {
-        "import": (_empty_copy(db, work / "empty.db"), every, (months, exact)),
-        "rewrite all": (db, every, None),
-        "one month": (db, published.periods_of([max(months)]), None),
+    # the rewrite on its own (it reads every month) over the full table; then the import:
+    # into an empty table, every month's exact rows just written (the new path is told them,
+    # as published._rewrite does)
+    cases: dict[str, tuple[Periods, Known]] = {
+        "rewrite all": (every, None),
+        "one month": (published.periods_of([max(months)]), None),
+        "import": (every, (months, exact)),
     }
+    cpu = "CPU" if not session.pg else "CPU (client + server)"
     print(f"{len(months)} months, {len(exact):,} published_exact rows, {len(every)} periods")
-    for case, (path, periods, known) in cases.items():
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA cache_size = -65536")  # the store's own setting (64 MB)
+    for case, (periods, known) in cases.items():
+        if case == "import":
+            session.empty()
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in CONTENDERS}
         tables = {}
         for _ in range(runs):
             for name, fn in CONTENDERS.items():
-                wall, cpu, tables[name] = _time(conn, fn, periods, known, table=True)
-                times[name].append((wall, cpu))
-        heaps = {name: _heap(conn, fn, periods, known) for name, fn in CONTENDERS.items()}
-        conn.close()
+                wall, seconds, tables[name] = session.time(fn, periods, known, table=True)
+                times[name].append((wall, seconds))
+        heaps = {name: session.heap(fn, periods, known) for name, fn in CONTENDERS.items()}
         old, new = (tables[name] for name in CONTENDERS)
         same = "equal" if old == new else "DIFFERENT"
         print(f"  {case} ({len(periods)} periods; {len(new):,} rows in the table after; {same}):")
@@ -144,12 +164,34 @@ def bench(db: Path, runs: int, work: Path) -> None:
             med[name] = tuple(statistics.median(v[i] for v in values) for i in (0, 1))
             print(
                 f"    {name:<30} {med[name][0] * 1e3:8.1f} ms wall {med[name][1] * 1e3:8.1f} ms "
-                f"CPU | Python heap peak {heaps[name] / 1e6:6.1f} MB"
+                f"{cpu} | Python heap peak {heaps[name] / 1e6:6.1f} MB"
             )
         (ow, oc), (nw, nc) = med.values()
-        print(f"    ratio new / old: wall {nw / ow:.2f}x, CPU {nc / oc:.2f}x")
+        print(f"    ratio new / old: wall {nw / ow:.2f}x, {cpu} {nc / oc:.2f}x")
         if old != new:
             raise SystemExit(f"{case}: the numpy rewrite left a different table")
+
+
+def postgis(rows: int, runs: int, work: Path) -> None:
+    """The same on a throwaway PostGIS store of ``rows`` rows (imported in this process)."""
+    from geosafe.ingest import import_file
+    from geosafe.store import open_store, throwaway
+
+    reason = throwaway.available()
+    if reason:
+        print(f"\nPostGIS skipped: {reason}")
+        return
+    for name in ("GEOSAFE_AUDIT_DB", "GEOSAFE_ACCESS_TOKEN_DB"):  # beside, not in the cwd
+        os.environ[name] = str(work / f"{name.lower()}.sqlite")
+    os.environ["GEOSAFE_ROLLS_DIR"] = str(work / "rolls")
+    csv = build_input(rows, work / f"police{rows}.csv")
+    with throwaway.start() as cluster:
+        store: Any = open_store(cluster.create_database("bench"))
+        w0 = time.perf_counter()
+        import_file(store, "police_uk", csv)
+        print(f"\nPostGIS: {rows:,} rows imported in {time.perf_counter() - w0:.2f} s")
+        bench(_Session(store._conn, pg=True), runs)
+        store.close()
 
 
 def main() -> None:
@@ -158,6 +200,9 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5, help="alternated runs per contender")
     parser.add_argument("--store", type=Path, help="time this SQLite store instead (a copy)")
+    parser.add_argument(
+        "--postgis", type=int, default=0, metavar="ROWS", help="also a PostGIS store of ROWS rows"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -166,7 +211,12 @@ def main() -> None:
         else:
             stores = [_store(n, work) for n in (args.rows, args.small_rows) if n]
         for db in stores:
-            bench(Path(db), args.runs, work)
+            conn = sqlite3.connect(db, isolation_level=None)
+            conn.execute("PRAGMA cache_size = -65536")  # the store's own setting (64 MB)
+            bench(_Session(conn, pg=False), args.runs)
+            conn.close()
+        if args.postgis:
+            postgis(args.postgis, args.runs, work)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {peak:.0f} MB")
 

@@ -85,7 +85,7 @@ ALL_SOURCES: Final = "*"
 _MONTH: Final = "to_char(to_timestamp(t_from) AT TIME ZONE 'Europe/London', 'YYYY-MM')"
 #: Advisory lock held while a transaction rewrites published months (PostGIS).
 _WRITE_LOCK: Final = 0x6E05B00
-#: Values bound in one multi-row ``INSERT`` (SQLite allows 32,766; PostgreSQL 65,535).
+#: Values bound in one multi-row ``INSERT`` (SQLite allows 32,766 from 3.32, 999 before).
 _VALUES_PER_STATEMENT: Final = 3500
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
 
@@ -274,17 +274,29 @@ class _Sql:
         else:
             self.conn.executemany(sql, rows)
 
-    def insert(self, head: str, rows: Sequence[Sequence[Any]] | np.ndarray) -> None:
-        """``head`` (``INSERT INTO table (columns)``) for ``rows`` (a list of tuples, or a 2-D
-        object array): many rows a statement, in one ``executemany`` (a statement a row costs
-        SQLite's driver ~1 us a row more: 0.45 s against 0.26 s for the 262,592 published
-        counts of a 159-month store)."""
+    def insert(
+        self, table: str, columns: str, types: str, rows: Sequence[Sequence[Any]] | np.ndarray
+    ) -> None:
+        """Insert ``rows`` (a list of tuples, or a 2-D object array) into ``table``'s
+        ``columns`` (comma-separated; ``types``: their PostgreSQL types, the same way).
+
+        SQLite: many rows a statement, in one ``executemany`` (a statement a row costs the
+        driver ~1 us a row more: 0.45 s against 0.26 s for the 262,592 published counts of a
+        159-month store). PostgreSQL: one binary ``COPY`` (sending the rows as ``INSERT``
+        statements took 1.4-2x the CPU of the per-period ``INSERT ... SELECT`` it replaced:
+        docs/notes/perf.md, sixth wave)."""
         if not len(rows):
             return
+        if self.pg:
+            sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+            with self.conn.cursor().copy(sql) as copy:
+                copy.set_types(types.split(", "))
+                for row in rows.tolist() if hasattr(rows, "tolist") else rows:
+                    copy.write_row(row)
+            return
         width = len(rows[0])
-        bound = _VALUES_PER_STATEMENT
-        if not self.pg:  # SQLite before 3.32 allowed 999 values a statement
-            bound = min(bound, self.conn.getlimit(9))  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+        # SQLite before 3.32 allowed 999 values a statement
+        bound = min(_VALUES_PER_STATEMENT, self.conn.getlimit(9))  # SQLITE_LIMIT_VARIABLE_NUMBER
         per = max(1, bound // width)
         full = len(rows) // per * per
         values = f"({', '.join('?' * width)})"
@@ -292,13 +304,14 @@ class _Sql:
         def flat(part: Any) -> list[Any]:
             return part.ravel().tolist() if hasattr(part, "ravel") else [v for r in part for v in r]
 
+        head = f"INSERT INTO {table} ({columns}) VALUES"
         if full:
             self.many(
-                f"{head} VALUES {', '.join([values] * per)}",
+                f"{head} {', '.join([values] * per)}",
                 (flat(rows[i : i + per]) for i in range(0, full, per)),
             )
         if len(rows) > full:
-            self.run(f"{head} VALUES {', '.join([values] * (len(rows) - full))}", flat(rows[full:]))
+            self.run(f"{head} {', '.join([values] * (len(rows) - full))}", flat(rows[full:]))
 
 
 def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | None = None) -> None:
@@ -311,7 +324,10 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
     only, only_params = db.among("cell", cells)
     db.run(f"DELETE FROM published_exact WHERE month IN ({marks}){only}", [*which, *only_params])
     db.insert(
-        "INSERT INTO published_exact (month, cell, resolution, source, time_window, n)", exact
+        "published_exact",
+        "month, cell, resolution, source, time_window, n",
+        "text, text, int2, text, text, int4",
+        exact,
     )
     _write_periods(db, periods_of(which), cells, known=(which, exact))
 
@@ -359,8 +375,9 @@ def _write_periods(
         flag=bool if db.pg else int,
     )
     db.insert(
-        "INSERT INTO published_counts (period, cell, resolution, source, time_window, count, "
-        "suppressed)",
+        "published_counts",
+        "period, cell, resolution, source, time_window, count, suppressed",
+        "text, text, int2, text, text, int4, bool",
         rows,
     )
 
