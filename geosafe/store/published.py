@@ -283,7 +283,7 @@ class _Sql:
         SQLite: many rows a statement, in one ``executemany`` (a statement a row costs the
         driver ~1 us a row more: 0.45 s against 0.26 s for the 262,592 published counts of a
         159-month store). PostgreSQL: one binary ``COPY`` (sending the rows as ``INSERT``
-        statements took 1.4-2x the CPU of the per-period ``INSERT ... SELECT`` it replaced:
+        statements took 1.2-2x the CPU of the per-period ``INSERT ... SELECT`` it replaced:
         docs/notes/perf.md, sixth wave)."""
         if not len(rows):
             return
@@ -341,7 +341,7 @@ def _write_periods(
 ) -> None:
     """Rewrite the published counts of ``periods`` (only of ``cells`` when given) from the
     exact rows of every month they span: one read, every period aggregated at once
-    (:func:`geosafe.store.published_periods.period_counts`), one ``executemany``.
+    (:func:`geosafe.store.published_periods.period_counts`), one write (:meth:`_Sql.insert`).
     ``known``: months whose exact rows (of ``cells``) the caller has just written, and those
     rows: only the other months are read (their rows are already in ``published_exact``)."""
     from .published_periods import month_index, period_counts
