@@ -20,6 +20,8 @@ multi-row ``INSERT`` statements. This script times both in one process on the sa
   Python heap's peak per contender (``tracemalloc``: numpy's arrays count; SQLite's own
   memory does not), and the process's peak RSS at the end;
 - checks, every case, that both leave the same table (values and ``typeof`` of each column);
+- with ``--imports RUNS``, whole imports of each CSV in this process, the periods' rewrite old
+  or new, alternated (what the change saves an import);
 - with ``--postgis ROWS``, the same on a throwaway PostGIS store (``geosafe.store.throwaway``;
   skipped with the reason when PostgreSQL is not installed), CPU time of this process plus
   the server process that does the work (``/proc``, clock ticks).
@@ -30,6 +32,7 @@ Usage::
     .venv/bin/python benchmarks/published_periods.py --rows 200000 --runs 3
     .venv/bin/python benchmarks/published_periods.py --store S.db       # an existing store
     .venv/bin/python benchmarks/published_periods.py --rows 0 --small-rows 0 --postgis 200000
+    .venv/bin/python benchmarks/published_periods.py --imports 3   # and whole imports, in process
 """
 
 from __future__ import annotations
@@ -74,15 +77,59 @@ TABLE = (
 )
 
 
-def _store(rows: int, work: Path) -> Path:
+def _store(rows: int, work: Path) -> tuple[Path, Path]:
     csv = build_input(rows, work / f"police{rows}.csv")
     db = work / f"store{rows}.db"
     wall, cpu, rss, _ = run_command(
         [sys.executable, "-m", "geosafe", "import", "police-uk", str(csv), "--db", str(db)]
     )
     print(f"\n{rows:,} rows imported in {wall:.2f} s ({cpu:.2f} s CPU, {rss / 1e6:.0f} MB)")
-    csv.unlink()
-    return db
+    return csv, db
+
+
+def imports(csv: Path, runs: int, work: Path) -> None:
+    """Whole imports of ``csv`` into new SQLite stores in this process, the periods' rewrite
+    old or new (``published._write_periods`` swapped for the reference), alternated: wall
+    and CPU time of this process (the background writer process of a large import is not
+    counted; the published rewrite runs in this one)."""
+    from geosafe.ingest import import_file
+    from geosafe.store import open_store
+
+    new = published._write_periods
+
+    def old(
+        db: published._Sql, periods: Periods, cells: Any = None, *, known: Known = None
+    ) -> None:
+        rewrite_periods_sql(db, periods, cells)
+
+    paths: dict[str, Callable[..., None]] = {
+        "SQL per period (old)": old,
+        "numpy, one write (new)": new,
+    }
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+    warm: Any = open_store(str(work / "warm.db"))  # lazy imports and caches: not timed
+    import_file(warm, "police_uk", csv)
+    warm.close()
+    try:
+        for k in range(runs):
+            order = list(paths.items()) if k % 2 == 0 else list(paths.items())[::-1]
+            for name, fn in order:
+                published._write_periods = fn  # type: ignore[assignment]
+                store: Any = open_store(str(work / f"imports{k}.db"))
+                w0, c0 = time.perf_counter(), time.process_time()
+                import_file(store, "police_uk", csv)
+                times[name].append((time.perf_counter() - w0, time.process_time() - c0))
+                store.close()
+                for f in work.glob(f"imports{k}.db*"):
+                    f.unlink()
+    finally:
+        published._write_periods = new  # type: ignore[assignment]
+    print(f"  whole imports of {csv.name} in this process, {runs} alternated runs each:")
+    med = {n: [statistics.median(v[i] for v in t) for i in (0, 1)] for n, t in times.items()}
+    for name, (wall, cpu) in med.items():
+        print(f"    {name:<30} {wall:8.3f} s wall {cpu:8.3f} s CPU")
+    (ow, oc), (nw, nc) = med.values()
+    print(f"    new - old: wall {nw - ow:+.3f} s, CPU {nc - oc:+.3f} s ({nc / oc - 1:+.1%})")
 
 
 class _Session:
@@ -203,18 +250,25 @@ def main() -> None:
     parser.add_argument(
         "--postgis", type=int, default=0, metavar="ROWS", help="also a PostGIS store of ROWS rows"
     )
+    parser.add_argument(
+        "--imports", type=int, default=0, metavar="RUNS", help="also whole imports, RUNS each"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        stores: list[tuple[Path | None, Path]]
         if args.store:
-            stores = [shutil.copy(args.store, work / "store.db")]
+            stores = [(None, Path(shutil.copy(args.store, work / "store.db")))]
         else:
             stores = [_store(n, work) for n in (args.rows, args.small_rows) if n]
-        for db in stores:
+        for csv, db in stores:
             conn = sqlite3.connect(db, isolation_level=None)
             conn.execute("PRAGMA cache_size = -65536")  # the store's own setting (64 MB)
             bench(_Session(conn, pg=False), args.runs)
             conn.close()
+            db.unlink()
+            if csv is not None and args.imports:
+                imports(csv, args.imports, work)
         if args.postgis:
             postgis(args.postgis, args.runs, work)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
