@@ -28,6 +28,19 @@ log = logging.getLogger("bundle_data")
 DEMO_BBOX_WGS84 = (-0.158, 51.598, -0.095, 51.632)  # lon_min, lat_min, lon_max, lat_max
 
 
+def write_greater_london(gpkg: Path, boroughs: gpd.GeoDataFrame) -> None:
+    """Add the union of the boroughs as its own layer (the default area of interest an
+    import loads on every run: :func:`geosafe.datasets.greater_london`)."""
+    from geosafe.datasets import GREATER_LONDON_LAYER
+
+    whole = gpd.GeoDataFrame(
+        {"name": ["Greater London"]},
+        geometry=[boroughs.to_crs(27700).geometry.union_all()],
+        crs=27700,
+    )
+    whole.to_file(gpkg, layer=GREATER_LONDON_LAYER, driver="GPKG")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     root = Path(__file__).resolve().parent.parent
@@ -53,6 +66,7 @@ def main() -> None:
         columns={"LAD22NM": "name", "LAD22CD": "gss_code"}
     )
     boroughs.to_file(gpkg, layer="boroughs", driver="GPKG")
+    write_greater_london(gpkg, boroughs)
     wards = gpd.read_file(src / "boundaries/london_wards_2018.gpkg").rename(
         columns={
             "NAME": "name",

@@ -4,6 +4,7 @@ literals, a point's max corner bound once, shared ``detail`` texts kept once in 
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -156,43 +157,40 @@ def py_values(values: np.ndarray) -> list[Any]:
 
 #: A published group: (h3_cell, lon, lat, source, t_from, time_precision), NULLs as None.
 GroupKey = tuple[Any, Any, Any, Any, Any, Any]
-_GROUP_COLUMNS: Final = ("h3_cell", "lon", "lat", "source", "occurred_from", "time_precision")
 
-
-def _as_sqlite(values: np.ndarray) -> list[Any]:
-    """Values as SQLite gives them back: Python objects, NaN (stored as NULL) as None."""
-    out: list[Any] = values.tolist()
-    if values.dtype.kind == "f":
-        for k in np.flatnonzero(np.isnan(values)).tolist():
-            out[k] = None
-    elif values.dtype.kind == "O":
-        for k, v in enumerate(out):
-            if isinstance(v, float) and v != v:
-                out[k] = None
-    return out
+#: Time precisions whose rows are counted in ``all-day`` only (no window needs their time).
+_MONTHLY: Final = ("month",)
 
 
 @dataclass
 class BatchAggregate:
     """What a batch's staged rows add to the published aggregates, kept while it stages so
     that its commit need not group the rows again in SQL (a 1M-row batch: 1.3 s of sorting).
-    Only for batches of police.uk rows (no referrals, no time windows).
+    Only for batches of police.uk rows: one source, dated to the month (no referrals, no
+    time windows); :attr:`usable` turns false when a chunk is not of that kind, and the
+    commit then groups in SQL.
 
-    ``parts`` holds, per staged chunk, one row per ``GROUP BY`` key of
-    :func:`geosafe.store.published.write_sqlite` with its number of current located rows
-    (columns as arrays: a dict of key tuples held ~130 MB at a million rows); ``removed``
-    counts rows that stopped being current since; :meth:`found` merges them. ``hours``
-    holds every staged row's ``CAST(t_from / 3600 AS INTEGER)`` (its months:
-    :func:`~geosafe.store.published.months_sqlite`).
+    ``parts`` holds per staged chunk one row per group of the ``factorized["group"]`` codes
+    (rows of one map point and month): its cell, point, ``t_from`` and number of current
+    rows, as arrays. ``removed`` counts rows that stopped being current since. :meth:`found`
+    maps each distinct point to its published cell once and counts per published cell and
+    ``t_from``. ``hours`` holds every staged row's ``CAST(t_from / 3600 AS INTEGER)`` (its
+    months: :func:`~geosafe.store.published.months_sqlite`).
     """
 
-    parts: list[tuple[list[np.ndarray], np.ndarray]] = field(default_factory=list)
+    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     removed: dict[GroupKey, int] = field(default_factory=dict)
     hours: set[int] = field(default_factory=set)
+    usable: bool = True
+    source: Any = None
+    precision: Any = None
 
     def add(self, rows: StagedRows) -> None:
-        """Count staged rows that come with ``factorized["group"]`` codes (equal for rows of
-        one key: police.uk rows of one map point and month)."""
+        """Count staged rows that come with ``factorized["group"]`` codes."""
+        if not self._same_kind(rows):
+            self.usable = False
+            self.parts.clear()
+            return
         t_from = rows.values("occurred_from").astype(float)
         known = t_from[~np.isnan(t_from)]
         self.hours.update(np.unique(np.trunc(known / 3600)).astype(np.int64).tolist())
@@ -201,32 +199,128 @@ class BatchAggregate:
         codes = rows.factorized["group"][0][current]
         _, first, counts = np.unique(codes, return_index=True, return_counts=True)
         index = np.flatnonzero(current)[first]
-        columns = [rows.values(c)[index] for c in _GROUP_COLUMNS]
-        # no location, or no time: not published
-        cell, lon, t = columns[0], columns[1], columns[4].astype(float)
-        no_cell = np.fromiter((_missing(v) for v in cell.tolist()), dtype=bool, count=len(cell))
-        keep = ~((no_cell & np.isnan(lon.astype(float))) | np.isnan(t))
+        t = t_from[index]
+        keep = ~np.isnan(t)  # no time: not published (no location: found() drops it)
+        columns = (
+            rows.values("h3_cell")[index],
+            rows.values("lon")[index].astype(float),
+            rows.values("lat")[index].astype(float),
+            t,
+            counts.astype(np.int64),
+        )
         if keep.any():
-            self.parts.append(([c[keep] for c in columns], counts[keep]))
+            self.parts.append(tuple(c[keep] for c in columns))
+
+    def _same_kind(self, rows: StagedRows) -> bool:
+        """Whether the chunk is of one source and dated to the month, as those before it."""
+        if not self.usable or not (
+            rows.is_constant("source") and rows.is_constant("time_precision")
+        ):
+            return False
+        source, precision = rows.columns["source"], rows.columns["time_precision"]
+        if precision not in _MONTHLY:
+            return False
+        if self.source is None:
+            self.source, self.precision = source, precision
+        return bool(source == self.source and precision == self.precision)
 
     def remove(self, key: GroupKey) -> None:
         """A row of the batch that stopped being current (superseded within the file)."""
         self.removed[key] = self.removed.get(key, 0) + 1
 
-    def found(self) -> list[tuple[Any, ...]]:
-        """The rows the ``GROUP BY`` query would give: ``(*key, count)``."""
-        groups: dict[GroupKey, int] = {}
-        for columns, counts in self.parts:
-            values = [_as_sqlite(c) for c in columns]
-            for key, n in zip(zip(*values, strict=True), counts.tolist(), strict=True):
-                groups[key] = groups.get(key, 0) + n
-        for key, n in self.removed.items():
-            if key in groups:
-                groups[key] -= n
-                if groups[key] <= 0:
-                    del groups[key]
-        return [(*k, n) for k, n in groups.items()]
+    def found(self) -> dict[str, list[Any]] | None:
+        """Columns that publish as the commit's ``GROUP BY`` rows would: ``h3_cell`` already
+        the published cell, no point, ``n`` per published cell and ``t_from``; ``None`` when
+        the batch was not of one kind (:attr:`usable`)."""
+        if not self.usable:
+            return None
+        if self.parts:
+            own, lon, lat, t, n = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        else:
+            own, lon, lat, t = (np.empty(0, dtype=object), *(np.empty(0) for _ in range(3)))
+            n = np.empty(0, dtype=np.int64)
+        names, code = _published_cells(own, lon, lat)
+        keep = code >= 0
+        code, t, n = code[keep], t[keep], n[keep]
+        order = np.lexsort((t, code))
+        code, t, n = code[order], t[order], n[order]
+        start = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (t[1:] != t[:-1])])
+        if len(code):
+            code, t, n = code[start], t[start], np.add.reduceat(n, start)
+        if self.removed:
+            _subtract(self.removed, names, code, t, n)
+            alive = n > 0
+            code, t, n = code[alive], t[alive], n[alive]
+        count = len(n)
+        return {
+            "h3_cell": names[code].tolist(),
+            "lon": [None] * count,
+            "lat": [None] * count,
+            "source": [self.source] * count,
+            "t_from": t.tolist(),
+            "time_precision": [self.precision] * count,
+            "n": n.tolist(),
+        }
 
 
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
+def _published_cells(
+    own: np.ndarray, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's published cell (:func:`geosafe.publish.cell.published_cell`), computed once
+    per distinct point (rows sorted by their coordinates' bits; a point met with two cells
+    is computed per row): the distinct cells, sorted, and each row's index into them (-1:
+    not published)."""
+    from ..publish.cell import published_cell
+    from .published import PUBLISHED_RESOLUTION
+
+    n = len(own)
+    if not n:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    x = np.where(np.isnan(lon), np.nan, lon)  # one NaN
+    y = np.where(np.isnan(lat), np.nan, lat)
+    order = np.lexsort((y.view(np.int64), x.view(np.int64)))
+    xs, ys, cs = x[order], y[order], own[order]
+    # NaN != NaN: rows without a point each start a group (they are few)
+    new = np.r_[True, (xs[1:] != xs[1:]) | (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])]
+    group = np.cumsum(new) - 1
+    heads = np.flatnonzero(new)
+    if not bool(np.all(cs[heads][group] == cs)):  # a point in two cells (not police.uk)
+        heads, group = np.arange(n), np.arange(n)
+    cells = [
+        published_cell(c if isinstance(c, str) else None, float(a), float(b), PUBLISHED_RESOLUTION)
+        for c, a, b in zip(cs[heads].tolist(), xs[heads].tolist(), ys[heads].tolist(), strict=True)
+    ]
+    names = np.asarray(sorted({c for c in cells if c is not None}), dtype=object)
+    head_code = np.asarray(
+        [-1 if c is None else int(np.searchsorted(names, c)) for c in cells], dtype=np.int64
+    )
+    code = np.empty(n, dtype=np.int64)
+    code[order] = head_code[group]
+    return names, code
+
+
+def _subtract(
+    removed: dict[GroupKey, int], names: np.ndarray, code: np.ndarray, t: np.ndarray, n: np.ndarray
+) -> None:
+    """Take rows that stopped being current off the counts (per published cell and time)."""
+    from ..publish.cell import published_cell
+    from .published import PUBLISHED_RESOLUTION
+
+    at = {
+        (int(c), float(w)): k
+        for k, (c, w) in enumerate(zip(code.tolist(), t.tolist(), strict=True))
+    }
+    for (own, x, y, _, when, _), gone in removed.items():
+        if when is None:
+            continue
+        cell = published_cell(
+            own if isinstance(own, str) else None,
+            math.nan if x is None else float(x),
+            math.nan if y is None else float(y),
+            PUBLISHED_RESOLUTION,
+        )
+        if cell is None:
+            continue
+        j = int(np.searchsorted(names, cell))
+        if j < len(names) and names[j] == cell and (k := at.get((j, float(when)))) is not None:
+            n[k] -= gone

@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -444,14 +444,18 @@ def months_of_hours(hours: Iterable[int]) -> list[str]:
 
 
 def write_sqlite(
-    c: Any, which: Sequence[str], found: Sequence[Sequence[Any]] | None = None
+    c: Any,
+    which: Sequence[str],
+    found: Sequence[Sequence[Any]] | Mapping[str, Sequence[Any]] | None = None,
 ) -> None:
     """Rewrite the published aggregates of the months ``which`` (in the caller's
     transaction, SQLite: the published cell is computed here from each row's cell and
     point, once per distinct pair); the published referrals too when ``which`` says a
     referral was touched (:class:`Months`). ``found``: the rows of the ``GROUP BY`` below when
     the caller already has them (a bulk load into an empty store counts its rows as it stages
-    them)."""
+    them; or those rows' columns by name, as
+    :meth:`geosafe.store._sqlite_rows.BatchAggregate.found` gives them, already grouped by
+    published cell)."""
     _referrals(c, which, pg=False)
     if not which:
         return
@@ -470,7 +474,11 @@ def write_sqlite(
         ).fetchall()
     )
     names = ("h3_cell", "lon", "lat", "source", "t_from", "time_precision", "n")
-    raw: dict[str, list[Any]] = {k: [r[i] for r in found] for i, k in enumerate(names)}
+    raw: dict[str, Any] = (
+        {k: found[k] for k in names}
+        if isinstance(found, Mapping)
+        else {k: [r[i] for r in found] for i, k in enumerate(names)}
+    )
     raw["cell"] = published_cells(raw)
     _rewrite(_Sql(c, pg=False), which, raw)
 

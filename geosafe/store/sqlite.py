@@ -523,10 +523,14 @@ class Store(SqliteInterface, CommonReads):
                     batch_id,
                 ),
             )
-            if aggregate is not None and not supersede and not self._others(c, batch_id):
-                # the batch's own rows are all there is: their groups were counted on staging
+            if (
+                aggregate is not None
+                and not supersede
+                and not self._others(c, batch_id)
+                and (found := aggregate.found()) is not None
+            ):  # the batch's own rows are all there is: their groups were counted on staging
                 which = _published.months_of_hours(aggregate.hours)
-                _published.write_sqlite(c, which, aggregate.found())
+                _published.write_sqlite(c, which, found)
             else:
                 which = _published.months_sqlite(c, _MINE, (batch_id, batch_id))
                 _published.write_sqlite(c, which)

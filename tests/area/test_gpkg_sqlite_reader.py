@@ -57,3 +57,21 @@ def test_server_start_loads_no_gdal() -> None:
         cwd=Path(__file__).resolve().parents[2],
     ).stdout  # fmt: skip
     assert out.strip() == "[]"
+
+
+def test_stored_greater_london_is_the_union_of_the_boroughs(tmp_path: Path) -> None:
+    """The default area of interest comes from the bundled ``greater_london`` layer; it is
+    GEOS's union of the 33 boroughs, and a data folder without the layer gets that union."""
+    boroughs = gpd.read_file(DATA / "boundaries/boundaries.gpkg", layer="boroughs")
+    union = shapely.union_all(boroughs.geometry.to_numpy())
+    stored = datasets._gpkg_geometries(
+        DATA / "boundaries/boundaries.gpkg", datasets.GREATER_LONDON_LAYER
+    )
+    assert stored is not None and len(stored) == 1
+    assert stored[0].equals(union) and stored[0].symmetric_difference(union).area == 0
+    other = tmp_path / "d"
+    (other / "boundaries").mkdir(parents=True)
+    boroughs.to_file(other / "boundaries/boundaries.gpkg", layer="boroughs", engine="pyogrio")
+    assert datasets._gpkg_geometries(other / "boundaries/boundaries.gpkg", "greater_london") is None
+    assert datasets.greater_london(other).equals(union)
+    assert datasets.greater_london(DATA).equals(union)
