@@ -21,7 +21,6 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api import create_app
-from geosafe import datasets
 from geosafe._errors import StoreError
 from geosafe.protect.interventions import (
     add_intervention,
@@ -33,7 +32,7 @@ from geosafe.protect.interventions import (
 from geosafe.publish.service import LayerService
 from geosafe.store import open_store
 from geosafe.store.published_read import PublishedReader
-from tests.api.conftest import _fill, auth, make_settings, token_store
+from tests.api.conftest import _fill, auth, make_settings, make_tokens
 from tests.store.test_published_service import NoRows
 from tests.store.test_reader_reference import _reader_target
 
@@ -113,12 +112,8 @@ def test_school_and_neighbourhood_maps_are_served_by_a_store_refusing_reads(
     target, reader_target = stores
     pg = target.startswith("postgresql")
     settings = make_settings(target, tmp_path, reader_db=reader_target if pg else None)
-    ts = token_store(target)
-    urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
-    wards = datasets.wards()
-    ward = wards[wards.intersects(datasets.demo_area().centroid)]["gss_code"].iloc[0]
-    school = ts.create("school", school_urn=urn, label="test school").token
-    nbh = ts.create("neighbourhood", area_codes=[ward], label="test nbh").token
+    tokens = make_tokens(target)
+    school, nbh, urn = tokens.school, tokens.neighbourhood, tokens.school_urn
     with open_store(target) as store:
         app: Any = create_app(settings, store=NoRows(store))
         with TestClient(app, base_url="http://testserver") as client:
