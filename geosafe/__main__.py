@@ -2,6 +2,7 @@
 
 import sys
 
-from geosafe.cli import main
+if __name__ == "__main__":  # not when a spawned process (the store's writer) imports it
+    from geosafe.cli import main
 
-sys.exit(main())
+    sys.exit(main())

@@ -80,6 +80,7 @@ class IngestDefaults:
     code_lists: Mapping[str, list[str]] = field(default_factory=dict)
     max_text_length: int = 4000
     aoi_margin_m: float = 250.0
+    writer_min_mb: float = 32.0
 
     def model_copy(self, *, update: Mapping[str, Any]) -> IngestDefaults:
         """A copy with some fields replaced (as pydantic's ``model_copy``)."""

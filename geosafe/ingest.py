@@ -573,6 +573,9 @@ def _import_police(
     supersede: list[int] = []
     extra: dict[str, Any] = {"options": options, "located_preferred": 0, "ignored_columns": []}
     batch_id = store.begin_batch("police_uk", sha, file_name=path.name)
+    big = path.stat().st_size >= settings.writer_min_mb * (1 << 20)
+    if big and hasattr(store, "write_in_background"):  # SQLite: a second process writes
+        store.write_in_background()
     ahead = _read_ahead(chunks)
     try:
         for k, chunk in enumerate(ahead):

@@ -105,6 +105,10 @@ class IngestSettings(BaseSettings):
     #: (police.uk snaps points to piers and bridges just beyond a boundary drawn along a river
     #: bank). ``GEOSAFE_INGEST_AOI_MARGIN_M``; ``geosafe import --aoi-margin M`` overrides.
     aoi_margin_m: float = Field(default=250.0, ge=0.0)
+    #: Smallest police.uk file (MB) whose rows a SQLite store writes from a second process
+    #: while the import checks the next chunk (``geosafe.store._sqlite_writer``); below it
+    #: starting that process costs about what it saves. ``GEOSAFE_INGEST_WRITER_MIN_MB``.
+    writer_min_mb: float = Field(default=32.0, ge=0.0)
 
 
 class CalendarSettings(BaseSettings):

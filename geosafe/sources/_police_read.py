@@ -208,12 +208,11 @@ def header(path: Path, encoding: str) -> list[str]:
 
 def factorize(values: Sequence[str]) -> Factorized:
     """Codes (in order of first appearance) and distinct values of a list of texts."""
-    index: dict[str, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
-    )
-    uniques = np.empty(len(index), dtype=object)
-    uniques[:] = list(index)
+    distinct = list(dict.fromkeys(values))  # first appearance order, in C
+    index = {v: k for k, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    uniques = np.empty(len(distinct), dtype=object)
+    uniques[:] = distinct
     return codes, uniques
 
 
@@ -250,8 +249,16 @@ def _chunk_from_rows(
     n = len(rows)
     fac: dict[str, Factorized] = {}
     ids = np.empty(n, dtype=object)
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+    # rows of one width (the usual case): the columns by one transposition in C
+    columns = list(zip(*rows, strict=True)) if n and (lengths == lengths[0]).all() else None
     for name, j in positions.items():
-        cells = [r[j] if j < len(r) else "" for r in rows]
+        if columns is not None and j < len(columns):
+            cells: Sequence[str] = columns[j]
+        elif columns is not None:
+            cells = [""] * n
+        else:
+            cells = [r[j] if j < len(r) else "" for r in rows]
         if name == "Crime ID":
             ids[:] = cells
         else:
@@ -260,7 +267,7 @@ def _chunk_from_rows(
         rows_no=np.arange(first_no, first_no + n, dtype=np.int64),
         ids=ids,
         fac=fac,
-        bad_fields=np.fromiter((len(r) != width for r in rows), dtype=bool, count=n),
+        bad_fields=lengths != width,
         bad_column=np.empty(0, dtype=object),
     )
     chunk.bad_column = bad_columns(chunk, order, strict=strict)

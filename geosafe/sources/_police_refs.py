@@ -77,16 +77,47 @@ class Deduper:
         #: id's membership is then tested on its key (exactly only on a hit). Sorted, as
         #: an array (a set of Python ints held ~50 MB more at a million rows).
         self._keys: np.ndarray | None = np.empty(0, np.uint64) if lookup is None else None
+        #: While :attr:`_keys` serves, the ids met once are not put in :attr:`current` (a
+        #: dict of a million str held ~70 MB and took ~0.3 s to fill): each chunk's ids
+        #: stay in :attr:`_seen_ids`, found through their keys, sorted in :attr:`_pkeys`
+        #: with their positions in :attr:`_ppos`.
+        self._seen_ids: list[np.ndarray] = []
+        self._pkeys = np.empty(0, np.uint64)
+        self._ppos = np.empty(0, np.int64)
 
-    def _get(self, ref: str) -> tuple[int, float, bool, int] | None:
-        """The current version of a Crime ID, if known."""
+    def _get(self, ref: str, key: int | None = None) -> tuple[int, float, bool, int] | None:
+        """The current version of a Crime ID, if known (``key``: its 64-bit key, which finds
+        an id met once while :attr:`_keys` serves)."""
         v = self.current.get(ref)
+        if v is None and key is not None and self._seen_ids:
+            v = self._position(ref, key)
         if v is None or isinstance(v, tuple):
             return v
         k = bisect.bisect_right(self._bases, v) - 1
-        h, m, located, key = self._seen[k]
+        h, m, located, rows = self._seen[k]
         j = v - self._bases[k]
-        return (int(h[j]), float(m[j]), bool(located[j]), int(key[j]))
+        return (int(h[j]), float(m[j]), bool(located[j]), int(rows[j]))
+
+    def _position(self, ref: str, key: int) -> int | None:
+        """The position in :attr:`_seen` of an id met once (kept by key), if it was."""
+        lo, hi = (
+            np.searchsorted(self._pkeys, np.uint64(key), side="left"),
+            np.searchsorted(self._pkeys, np.uint64(key), side="right"),
+        )
+        for v in self._ppos[lo:hi].tolist():  # equal keys: the id itself decides
+            k = bisect.bisect_right(self._bases, v) - 1
+            if self._seen_ids[k][v - self._bases[k]] == ref:
+                return int(v)
+        return None
+
+    def _ids_to_dict(self) -> None:
+        """Put the ids kept by key into :attr:`current` (a chunk came without keys)."""
+        for k, ids in enumerate(self._seen_ids):
+            base = self._bases[k]
+            for j, ref in enumerate(ids.tolist()):
+                self.current.setdefault(ref, base + j)
+        self._seen_ids = []
+        self._pkeys, self._ppos = np.empty(0, np.uint64), np.empty(0, np.int64)
 
     def _load(self, ids: list[str]) -> None:
         if self.lookup is None or not ids:
@@ -124,12 +155,15 @@ class Deduper:
             self._load([i for i in dict.fromkeys(ids[has_id].tolist()) if i not in self.current])
         if keys is None:
             self._keys = None
-        if not self.current:
+            self._ids_to_dict()
+        by_key = self._keys is not None and keys is not None
+        if not self.current and not self._seen_ids:
             known = np.zeros(n, bool)
-        elif self._keys is not None and keys is not None:
+        elif by_key:
+            assert self._keys is not None and keys is not None
             known = _sorted_contains(self._keys, keys)
             for i in np.flatnonzero(known):  # a key met before: the id itself decides
-                known[i] = ids[i] in self.current
+                known[i] = self._get(ids[i], int(keys[i])) is not None
         else:
             known = np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
         repeated = _repeated(ids, keys)
@@ -139,9 +173,14 @@ class Deduper:
         base = self._bases[-1]
         self._seen.append((hashes[simple], months[simple], located[simple], -rows_no[simple]))
         self._bases.append(base + len(first))
-        self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
+        if by_key:
+            assert keys is not None
+            self._keep_by_key(first, keys[simple], base)
+        else:
+            self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
-            self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out)
+            key = int(keys[i]) if by_key and keys is not None else None
+            self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out, key)
         if self._keys is not None and keys is not None:  # every id with a ref is now current
             # two sorted runs: the stable sort merges them in linear time
             new = np.sort(keys[has_id].astype(np.uint64, copy=False))
@@ -159,9 +198,10 @@ class Deduper:
         rows_no: np.ndarray,
         verdicts: Verdicts,
         out: Deduped,
+        key: int | None = None,
     ) -> None:
         new = _Version(int(hashes[i]), float(months[i]), bool(located[i]), -int(rows_no[i]))
-        known = self._get(ref)
+        known = self._get(ref, key)
         if known is None:
             self.current[ref] = new
             return
@@ -189,6 +229,17 @@ class Deduper:
             self.current[ref] = new
         else:
             out.current[i] = 0
+
+    def _keep_by_key(self, first: np.ndarray, keys: np.ndarray, base: int) -> None:
+        """Keep a chunk's ids met once by their keys (positions from ``base``)."""
+        self._seen_ids.append(first)
+        keys = keys.astype(np.uint64, copy=False)
+        order = np.argsort(keys, kind="stable")
+        # two sorted runs: the stable sort merges them in linear time
+        merged_keys = np.concatenate([self._pkeys, keys[order]])
+        merged_pos = np.concatenate([self._ppos, base + order.astype(np.int64)])
+        again = np.argsort(merged_keys, kind="stable")
+        self._pkeys, self._ppos = merged_keys[again], merged_pos[again]
 
     def _anonymous(
         self, ids: np.ndarray, hashes: np.ndarray, verdicts: Verdicts, out: Deduped

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._sqlite_rows import ref_keys
 from .base import IncidentStore
 from .postgis import is_url, redact
-from .sqlite import _SCHEMA, ROW_COLUMNS, SCHEMA_VERSION, Batch, QuarantineRecord, Store, ref_keys
+from .sqlite import _SCHEMA, ROW_COLUMNS, SCHEMA_VERSION, Batch, QuarantineRecord, Store
 
 __all__ = [
     "ROW_COLUMNS",

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from .._siphash import hash_array
+from ..incident import ROW_COLUMNS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..incident import StagedRows
 
 #: A staged chunk's ``detail`` texts go to ``details`` when its distinct texts are at most this
@@ -155,6 +158,64 @@ def py_values(values: np.ndarray) -> list[Any]:
     return values.tolist()  # type: ignore[no-any-return]
 
 
+#: Staged-row columns (:data:`geosafe.incident.ROW_COLUMNS`) held on disk under another name:
+#: the store's files predate the one schema and keep their column names (no migration needed).
+_ON_DISK: Final = {"occurred_from": "t_from", "occurred_to": "t_to"}
+
+
+def _disk(column: str) -> str:
+    return _ON_DISK.get(column, column)
+
+
+def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
+    """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
+    place of the long text refs; lookups also compare the ref itself."""
+    return hash_array([r if isinstance(r, str) else str(r) for r in refs]).view(np.int64)
+
+
+def insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
+    """Write staged rows into ``incidents`` under ``batch_id`` (in the caller's transaction):
+    columns of one value as SQL literals, a point's max corner bound once, shared ``detail``
+    texts once in ``details``."""
+    detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
+    # columns holding one value for every row are written as SQL literals, not bound per
+    # row (police.uk rows have ten such columns): binding is most of the cost, and a
+    # point's max corner (the same numbers as its min corner) reuses their parameter
+    key = rows.columns.get("ref_key")
+    if key is None:
+        key = ref_keys(rows.values("source_ref"))
+    names = ["batch_id", "ref_key"]
+    values: list[str] = [str(int(batch_id)), "?1"]
+    data: list[list[Any]] = [key.tolist()]
+    param: dict[str, np.ndarray] = {}
+    placeholder: dict[str, str] = {}
+    for col in (*ROW_COLUMNS, "detail_id"):
+        names.append(_disk(col))
+        if col in ("detail", "detail_id"):
+            column = detail if col == "detail" else detail_id
+            if column is None:
+                values.append("NULL")
+                continue
+        elif rows.is_constant(col):
+            values.append(sql_literal(rows.columns[col]))
+            continue
+        else:
+            column = rows.values(col)
+        literal = constant_literal(column) if len(column) else "NULL"
+        twin = SAME_AS.get(col)
+        if literal is not None:
+            values.append(literal)
+        elif twin in param and same_numbers(column, param[twin]):
+            values.append(placeholder[twin])
+        else:
+            data.append(py_values(column))
+            param[col] = column
+            placeholder[col] = f"?{len(data)}"
+            values.append(placeholder[col])
+    sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
+    c.executemany(sql, zip(*data, strict=True))
+
+
 #: A published group: (h3_cell, lon, lat, source, t_from, time_precision), NULLs as None.
 GroupKey = tuple[Any, Any, Any, Any, Any, Any]
 
@@ -228,7 +289,7 @@ class BatchAggregate:
         """A row of the batch that stopped being current (superseded within the file)."""
         self.removed[key] = self.removed.get(key, 0) + 1
 
-    def found(self) -> dict[str, list[Any]] | None:
+    def found(self, resolution: int) -> dict[str, list[Any]] | None:
         """Columns that publish as the commit's ``GROUP BY`` rows would: ``h3_cell`` already
         the published cell, no point, ``n`` per published cell and ``t_from``; ``None`` when
         the batch was not of one kind (:attr:`usable`)."""
@@ -239,7 +300,7 @@ class BatchAggregate:
         else:
             own, lon, lat, t = (np.empty(0, dtype=object), *(np.empty(0) for _ in range(3)))
             n = np.empty(0, dtype=np.int64)
-        names, code = _published_cells(own, lon, lat)
+        names, code = _published_cells(own, lon, lat, resolution)
         keep = code >= 0
         code, t, n = code[keep], t[keep], n[keep]
         order = np.lexsort((t, code))
@@ -248,7 +309,7 @@ class BatchAggregate:
         if len(code):
             code, t, n = code[start], t[start], np.add.reduceat(n, start)
         if self.removed:
-            _subtract(self.removed, names, code, t, n)
+            _subtract(self.removed, names, code, t, n, resolution)
             alive = n > 0
             code, t, n = code[alive], t[alive], n[alive]
         count = len(n)
@@ -264,14 +325,13 @@ class BatchAggregate:
 
 
 def _published_cells(
-    own: np.ndarray, lon: np.ndarray, lat: np.ndarray
+    own: np.ndarray, lon: np.ndarray, lat: np.ndarray, resolution: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's published cell (:func:`geosafe.publish.cell.published_cell`), computed once
     per distinct point (rows sorted by their coordinates' bits; a point met with two cells
     is computed per row): the distinct cells, sorted, and each row's index into them (-1:
     not published)."""
     from ..publish.cell import published_cell
-    from .published import PUBLISHED_RESOLUTION
 
     n = len(own)
     if not n:
@@ -287,24 +347,28 @@ def _published_cells(
     if not bool(np.all(cs[heads][group] == cs)):  # a point in two cells (not police.uk)
         heads, group = np.arange(n), np.arange(n)
     cells = [
-        published_cell(c if isinstance(c, str) else None, float(a), float(b), PUBLISHED_RESOLUTION)
+        published_cell(c if isinstance(c, str) else None, float(a), float(b), resolution)
         for c, a, b in zip(cs[heads].tolist(), xs[heads].tolist(), ys[heads].tolist(), strict=True)
     ]
-    names = np.asarray(sorted({c for c in cells if c is not None}), dtype=object)
-    head_code = np.asarray(
-        [-1 if c is None else int(np.searchsorted(names, c)) for c in cells], dtype=np.int64
-    )
+    distinct = sorted({c for c in cells if c is not None})
+    index = {c: k for k, c in enumerate(distinct)}
+    names = np.asarray(distinct, dtype=object)
+    head_code = np.asarray([-1 if c is None else index[c] for c in cells], dtype=np.int64)
     code = np.empty(n, dtype=np.int64)
     code[order] = head_code[group]
     return names, code
 
 
 def _subtract(
-    removed: dict[GroupKey, int], names: np.ndarray, code: np.ndarray, t: np.ndarray, n: np.ndarray
+    removed: dict[GroupKey, int],
+    names: np.ndarray,
+    code: np.ndarray,
+    t: np.ndarray,
+    n: np.ndarray,
+    resolution: int,
 ) -> None:
     """Take rows that stopped being current off the counts (per published cell and time)."""
     from ..publish.cell import published_cell
-    from .published import PUBLISHED_RESOLUTION
 
     at = {
         (int(c), float(w)): k
@@ -317,7 +381,7 @@ def _subtract(
             own if isinstance(own, str) else None,
             math.nan if x is None else float(x),
             math.nan if y is None else float(y),
-            PUBLISHED_RESOLUTION,
+            resolution,
         )
         if cell is None:
             continue

@@ -38,8 +38,8 @@ from ..profile import tables as profile_tables
 from . import published
 from . import sqlite as _sqlite
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, _epoch, _utcnow
-from .sqlite import _ON_DISK
-from .sqlite import ref_keys as ref_keys
+from ._sqlite_rows import _ON_DISK
+from ._sqlite_rows import ref_keys as ref_keys
 
 if TYPE_CHECKING:
     import geopandas as gpd

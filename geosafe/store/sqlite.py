@@ -44,25 +44,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-
 from .._errors import StoreError
-from .._siphash import hash_array
 from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
 from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
 from ._sqlite_rows import (
     DETAIL_SQL,
-    SAME_AS,
     BatchAggregate,
-    constant_literal,
+    _disk,
     drop_unused_details,
+    insert_rows,
     migrate_v4,
-    py_values,
-    same_numbers,
-    share_details,
-    sql_literal,
+    ref_keys,
 )
 from ._sqlite_shared import SqliteInterface
 
@@ -70,17 +64,11 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from ._sqlite_writer import BackgroundWriter
+
 __all__ = ["ROW_COLUMNS", "Batch", "QuarantineRecord", "Store"]
 
 log = logging.getLogger(__name__)
-
-#: Staged-row columns (:data:`geosafe.incident.ROW_COLUMNS`) held on disk under another name:
-#: the store's files predate the one schema and keep their column names (no migration needed).
-_ON_DISK: Final = {"occurred_from": "t_from", "occurred_to": "t_to"}
-
-
-def _disk(column: str) -> str:
-    return _ON_DISK.get(column, column)
 
 
 _SCHEMA: Final = """
@@ -164,6 +152,17 @@ CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 """
 _DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
+#: Every connection's settings. 16 KiB pages for a new file (ignored for an existing one): a
+#: bulk load's inserts cost ~30 % less CPU than with 4 KiB pages and the file is ~6 % smaller
+#: (benchmarks/ingest.py).
+_PRAGMAS: Final = (
+    "PRAGMA page_size=16384",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",
+)
+
 #: Smallest bulk load (rows) into an empty store that builds those indexes at the end.
 BULK_LOAD_ROWS = 50_000
 
@@ -213,6 +212,7 @@ class Store(SqliteInterface, CommonReads):
         self._timeout = timeout_s
         #: Batches begun here: what their staged rows add to the published aggregates.
         self._aggregates: dict[int, BatchAggregate] = {}
+        self._writer: BackgroundWriter | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
@@ -261,18 +261,40 @@ class Store(SqliteInterface, CommonReads):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-        # 16 KiB pages for a new file (ignored for an existing one): a bulk load's inserts cost
-        # ~30 % less CPU than with 4 KiB pages and the file is ~6 % smaller (benchmarks/ingest.py)
-        conn.execute("PRAGMA page_size=16384")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA cache_size=-65536")
+        for statement in _PRAGMAS:
+            conn.execute(statement)
         return conn
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and stop a background writer)."""
+        self._end_writer(keep=False)
         self._conn.close()
+
+    def write_in_background(self) -> bool:
+        """Write the staged police.uk rows of the batches begun next from a second process
+        (:class:`~geosafe.store._sqlite_writer.BackgroundWriter`) while this one reads and
+        checks: for a large file. Every other write waits until they are written."""
+        if self._writer is None:
+            from ._sqlite_writer import BackgroundWriter
+
+            self._writer = BackgroundWriter(self.path, timeout_s=self._timeout, pragmas=_PRAGMAS)
+        return True
+
+    def _flush_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def _end_writer(self, *, keep: bool = True) -> None:
+        """Stop the background writer; ``keep``: first wait for what it was sent (raising
+        what failed), else stop it as soon as it finishes the chunk in hand."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        try:
+            if keep:
+                writer.flush()
+        finally:
+            writer.close()
 
     def release_memory(self) -> None:
         """Free this connection's page cache (``PRAGMA shrink_memory``): a reader that kept
@@ -396,59 +418,35 @@ class Store(SqliteInterface, CommonReads):
             frame, links = profile_tables.split_links(batch_id, frame)
             rows = frame
         staged = StagedRows.of(rows)
-        with self._tx() as c:
-            self._insert_rows(c, batch_id, staged)
-            if links is not None:
-                profile_tables.write_links(c, links)
+        if self._writer is not None and links is None:  # police.uk rows: the writer's
+            detail = staged.factorized.get("detail")
+            sent = StagedRows(
+                staged.columns, staged.n, factorized={} if detail is None else {"detail": detail}
+            )
+            self._writer.put("rows", batch_id, sent)
+        else:
+            self._flush_writer()
+            with self._tx() as c:
+                self._insert_rows(c, batch_id, staged)
+                if links is not None:
+                    profile_tables.write_links(c, links)
         if batch_id in self._aggregates:
             if "group" in staged.factorized:  # police.uk chunks say which rows group together
                 self._aggregates[batch_id].add(staged)
             else:  # other sources' rows are grouped in SQL at the commit, as always
                 del self._aggregates[batch_id]
 
-    def _insert_rows(self, c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
-        detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
-        # columns holding one value for every row are written as SQL literals, not bound per
-        # row (police.uk rows have ten such columns): binding is most of the cost, and a
-        # point's max corner (the same numbers as its min corner) reuses their parameter
-        key = rows.columns.get("ref_key")
-        if key is None:
-            key = ref_keys(rows.values("source_ref"))
-        names = ["batch_id", "ref_key"]
-        values: list[str] = [str(int(batch_id)), "?1"]
-        data: list[list[Any]] = [key.tolist()]
-        param: dict[str, np.ndarray] = {}
-        placeholder: dict[str, str] = {}
-        for col in (*ROW_COLUMNS, "detail_id"):
-            names.append(_disk(col))
-            if col in ("detail", "detail_id"):
-                column = detail if col == "detail" else detail_id
-                if column is None:
-                    values.append("NULL")
-                    continue
-            elif rows.is_constant(col):
-                values.append(sql_literal(rows.columns[col]))
-                continue
-            else:
-                column = rows.values(col)
-            literal = constant_literal(column) if len(column) else "NULL"
-            twin = SAME_AS.get(col)
-            if literal is not None:
-                values.append(literal)
-            elif twin in param and same_numbers(column, param[twin]):
-                values.append(placeholder[twin])
-            else:
-                data.append(py_values(column))
-                param[col] = column
-                placeholder[col] = f"?{len(data)}"
-                values.append(placeholder[col])
-        sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
-        c.executemany(sql, zip(*data, strict=True))
+    @staticmethod
+    def _insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
+        insert_rows(c, batch_id, rows)
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
     ) -> None:
         """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json)``."""
+        if self._writer is not None:
+            self._writer.put("quarantine", batch_id, (source, list(records)))
+            return
         with self._tx() as c:
             c.executemany(
                 "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw) "
@@ -460,6 +458,7 @@ class Store(SqliteInterface, CommonReads):
         """Inside a staging batch, mark rows (by data row number) as history."""
         if not row_numbers:
             return
+        self._flush_writer()  # the rows it reads back
         with self._tx() as c:
             aggregate = self._aggregates.get(batch_id)
             if aggregate is not None:  # the rows leave the published groups counted on staging
@@ -498,6 +497,7 @@ class Store(SqliteInterface, CommonReads):
         extra
             Kept as :attr:`Batch.extra` (JSON-serialisable).
         """
+        self._end_writer()  # every staged row written first
         self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
         aggregate = self._aggregates.pop(batch_id, None)
         with self._tx() as c:
@@ -527,7 +527,7 @@ class Store(SqliteInterface, CommonReads):
                 aggregate is not None
                 and not supersede
                 and not self._others(c, batch_id)
-                and (found := aggregate.found()) is not None
+                and (found := aggregate.found(_published.PUBLISHED_RESOLUTION)) is not None
             ):  # the batch's own rows are all there is: their groups were counted on staging
                 which = _published.months_of_hours(aggregate.hours)
                 _published.write_sqlite(c, which, found)
@@ -543,6 +543,7 @@ class Store(SqliteInterface, CommonReads):
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""
+        self._end_writer(keep=False)
         self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             c.execute("DELETE FROM incidents WHERE batch_id = ?", (batch_id,))
@@ -693,9 +694,3 @@ class Store(SqliteInterface, CommonReads):
             _published.write_sqlite(c, months)
             drop_unused_details(c)
         return int(n)
-
-
-def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
-    """64-bit keys of refs (SipHash with pandas' fixed key: stable across runs), indexed in
-    place of the long text refs; lookups also compare the ref itself."""
-    return hash_array([r if isinstance(r, str) else str(r) for r in refs]).view(np.int64)

@@ -1,0 +1,183 @@
+"""A bulk load's staged rows written by a second process (:class:`BackgroundWriter`).
+
+A large police.uk import spends about a third of its time binding row values and stepping
+SQLite (:func:`~geosafe.store._sqlite_rows.insert_rows`): Python's ``sqlite3`` holds the GIL
+to bind each value and releases it for each step, so a thread beside the checks only
+contends (measured: a million inserts took 27.7 s beside a busy thread against 2.9 s alone;
+docs/notes/perf.md). A process has its own interpreter: it receives each chunk's staged rows
+(numpy arrays, pickled), writes them in its own transaction on its own connection, and
+answers; the importing process meanwhile checks the next chunk.
+
+Nothing else changes: each chunk is still one transaction of a ``staging`` batch, invisible
+until the importing process commits the batch, which it does only after every chunk is
+written (:meth:`BackgroundWriter.flush`). The writer dies with the importing process
+(``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops when its pipe closes), so a killed import
+leaves a ``staging`` batch of a dead pid, which the next writer recovers as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from .._errors import StoreError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from ..incident import StagedRows
+
+__all__ = ["BackgroundWriter"]
+
+log = logging.getLogger(__name__)
+
+#: Chunks sent and not yet written before :meth:`BackgroundWriter.put` waits (each is ~50 MB
+#: of arrays at 100,000 police.uk rows).
+DEPTH: Final = 2
+
+
+class BackgroundWriter:
+    """Write staged rows into a SQLite store from a second process, in order.
+
+    Parameters
+    ----------
+    path
+        The store's file (its schema made, its batch begun, by the calling process).
+    timeout_s
+        How long the writer waits for another writer's lock, seconds.
+    pragmas
+        Statements run on the writer's connection when it opens (the store's own).
+    """
+
+    def __init__(self, path: Path, *, timeout_s: float, pragmas: tuple[str, ...]) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork beside threads
+        self._conn, child = ctx.Pipe()
+        self._process: BaseProcess = ctx.Process(
+            target=_serve,
+            args=(str(path), timeout_s, pragmas, child, os.getpid()),
+            name="geosafe-writer",
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+        self._pending = 0
+        self._broken: str | None = None
+
+    def put(self, kind: str, batch_id: int, payload: Any) -> None:
+        """Send ``("rows", batch, StagedRows)`` or ``("quarantine", batch, (source, records))``;
+        waits while :data:`DEPTH` chunks are still being written."""
+        self._check()
+        try:
+            self._conn.send((kind, batch_id, payload))
+        except (BrokenPipeError, OSError):
+            self._gone()
+        self._pending += 1
+        while self._pending > DEPTH:
+            self._answer()
+
+    def flush(self) -> None:
+        """Wait until every chunk sent is written (and committed); raise what failed."""
+        self._check()
+        while self._pending:
+            self._answer()
+
+    def close(self) -> None:
+        """Stop the writer (after what it was sent) and reap it."""
+        if self._process.is_alive():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send(None)
+            self._process.join(timeout=30)
+            if self._process.is_alive():  # pragma: no cover - a writer stuck in SQLite
+                self._process.kill()
+                self._process.join()
+        self._conn.close()
+
+    def _answer(self) -> None:
+        try:
+            reply = self._conn.recv()
+        except (EOFError, OSError):
+            self._gone()
+        self._pending -= 1
+        if reply[0] != "ok":
+            self._fail(str(reply[1]))
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise StoreError(self._broken)
+
+    def _gone(self) -> None:
+        self._process.join(timeout=5)
+        self._fail(f"the writer process ended unexpectedly (exit code {self._process.exitcode!r})")
+
+    def _fail(self, why: str) -> None:
+        self._broken = f"writing the staged rows failed: {why}; nothing of this batch is kept."
+        self._pending = 0
+        raise StoreError(self._broken)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this process when the importing one exits."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            return
+    if os.getppid() != parent:  # the parent exited before the line above
+        os._exit(1)
+
+
+def _serve(
+    path: str, timeout_s: float, pragmas: tuple[str, ...], conn: Connection, parent: int
+) -> None:
+    """The writer process: one transaction per message, an answer per message."""
+    _die_with_parent(parent)
+    from ._sqlite_rows import insert_rows
+
+    db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    for statement in pragmas:
+        db.execute(statement)
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            kind, batch_id, payload = message
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    if kind == "rows":
+                        rows: StagedRows = payload
+                        insert_rows(db, batch_id, rows)
+                    else:
+                        source, records = payload
+                        db.executemany(
+                            "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, "
+                            f"reason, ref, raw) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)",
+                            ((source, *r) for r in records),
+                        )
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except Exception as exc:  # reported to the importing process, which aborts
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                continue
+            conn.send(("ok",))
+    finally:
+        db.close()
+        conn.close()

@@ -1,0 +1,189 @@
+"""A police.uk import whose rows a second process writes (``writer_min_mb``; sixth wave,
+docs/notes/perf.md) leaves the store the import without it leaves, row for row; a writer
+that fails or dies aborts the batch with a reason; the writer dies with a killed import."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geosafe._env import IngestDefaults
+from geosafe._errors import StoreError
+from geosafe.incident import StagedRows
+from geosafe.ingest import import_file
+from geosafe.store import Store
+
+from .test_crash import _big_file, _staged_rows
+from .test_pandas_free import HEADER, _dump, _row
+
+ROOT = Path(__file__).resolve().parents[2]
+ALWAYS = IngestDefaults(writer_min_mb=0.0)
+NEVER = IngestDefaults(writer_min_mb=1e9)
+
+
+def _mixed_file(path: Path) -> None:
+    """Rows of every kind over many chunks: updates across and within chunks, exact
+    repeats, blank Crime IDs, rows without a location, rows quarantined for bad points."""
+    rows = [
+        _row(f"{i:064x}", f"2023-{i % 12 + 1:02d}", f"-0.1{i % 7}", f"51.5{i % 5}")
+        for i in range(900)
+    ]
+    rows += [_row(f"{i:064x}", "2024-03", "-0.12", "51.52") for i in range(0, 900, 13)]  # updates
+    rows += rows[100:140]  # exact repeats
+    rows += [_row("", "2023-04", "-0.11", "51.51") for _ in range(5)]  # anonymous
+    rows += [_row(f"{5000 + i:064x}", "2023-05", "", "") for i in range(7)]  # no location
+    rows += [_row(f"{6000 + i:064x}", "2023-05", "3.5", "40.1") for i in range(6)]  # outside
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+def test_the_writer_process_writes_the_same_store(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.csv"
+    _mixed_file(src)
+    results = []
+    for name, settings in (("writer", ALWAYS), ("plain", NEVER)):
+        store = Store(tmp_path / f"{name}.db")
+        results.append(import_file(store, "police_uk", src, settings=settings, chunk_rows=97))
+        assert store._writer is None  # stopped with the batch
+        store.close()
+    writer, plain = (r.to_json() for r in results)
+    assert writer == plain
+    assert plain["updated"] > 0 and plain["quarantined"] > 0 and plain["no_location"] > 0
+    assert _dump(tmp_path / "writer.db") == _dump(tmp_path / "plain.db")
+
+
+def test_a_second_file_into_the_same_store(tmp_path: Path) -> None:
+    """The writer serves a store holding rows already (its updates supersede stored ones)."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    _mixed_file(first)
+    lines = first.read_text(encoding="utf-8").splitlines()
+    second.write_text(
+        "\n".join([lines[0], *(ln.replace("2023-", "2024-") for ln in lines[1:400])]) + "\n",
+        encoding="utf-8",
+    )
+    for name, settings in (("writer", ALWAYS), ("plain", NEVER)):
+        store = Store(tmp_path / f"{name}.db")
+        import_file(store, "police_uk", first, settings=NEVER, chunk_rows=200)
+        result = import_file(store, "police_uk", second, settings=settings, chunk_rows=61)
+        assert result.updated > 0
+        store.close()
+    assert _dump(tmp_path / "writer.db") == _dump(tmp_path / "plain.db")
+
+
+def _bad_rows() -> StagedRows:
+    """Staged rows the writer cannot insert (a column one value short)."""
+    n = 3
+    columns = {"source": "police_uk", "source_ref": np.asarray(["a", "b", "c"], dtype=object)}
+    rows = StagedRows(columns, n)
+    rows.columns["ref_key"] = np.arange(n - 1, dtype=np.int64)
+    return rows
+
+
+def test_a_failing_writer_aborts_the_batch_with_its_reason(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    batch = store.begin_batch("police_uk", "0" * 64)
+    store.write_in_background()
+    store.stage(batch, _bad_rows())
+    with pytest.raises(
+        StoreError, match=r"writing the staged rows failed: .*nothing of this batch"
+    ):
+        store.commit_batch(batch, {"rows": 3}, {})
+    store.abort_batch(batch)
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    assert _staged_rows(tmp_path / "s.db") == 0
+    store.close()
+
+
+def test_a_killed_writer_aborts_the_batch(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    batch = store.begin_batch("police_uk", "0" * 64)
+    store.write_in_background()
+    assert store._writer is not None
+    os.kill(store._writer._process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    store._writer._process.join()
+    with pytest.raises(StoreError, match="ended unexpectedly"):
+        store.stage_quarantine(batch, "police_uk", [(1, None, "x", "y", None, "{}")])
+        store.commit_batch(batch, {"rows": 1}, {})
+    store.abort_batch(batch)
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    store.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    _big_file(src, 30_000)
+    db = tmp_path / "s.db"
+    Store(db).close()
+    env = {**os.environ, "GEOSAFE_INGEST_WRITER_MIN_MB": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geosafe", "import", "police-uk", str(src), "--db", str(db)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    writers: list[int] = []
+    while proc.poll() is None and time.monotonic() < deadline:
+        writers = writers or _children(proc.pid)
+        if writers and _staged_rows(db) > 0:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None and writers, "the import finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() for w in writers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [
+        w
+        for w in writers
+        if Path(f"/proc/{w}/stat").exists() and ") Z" not in Path(f"/proc/{w}/stat").read_text()
+    ]
+    assert not alive
+    store = Store(db)  # the next writer recovers the batch of the dead pid
+    store.recover()
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    assert _staged_rows(db) == 0
+    store.close()
+
+
+def test_the_cli_with_the_writer(tmp_path: Path) -> None:
+    """``python -m geosafe import`` spawns the writer (its ``__main__`` runs no command twice)."""
+    src = tmp_path / "mixed.csv"
+    _mixed_file(src)
+    outs = []
+    for name, mb in (("writer", "0"), ("plain", "100000")):
+        env = {**os.environ, "GEOSAFE_INGEST_WRITER_MIN_MB": mb}
+        done = subprocess.run(
+            [sys.executable, "-m", "geosafe", "import", "police-uk", str(src), "--db", str(tmp_path / f"{name}.db")],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        outs.append(done.stdout.strip().splitlines())
+    assert len(outs[0]) == 1  # one result line: the command ran once
+    assert outs[0] == outs[1]
+    con = sqlite3.connect(tmp_path / "writer.db")
+    assert con.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] > 900
+    con.close()
+    assert _dump(tmp_path / "writer.db") == _dump(tmp_path / "plain.db")
