@@ -650,8 +650,12 @@ def _read_ahead(chunks: Iterator[puk.TextChunk]) -> Generator[puk.TextChunk, Non
     def step() -> puk.TextChunk | None:
         return next(chunks, None)
 
+    first = step()  # here: nothing else to do meanwhile (a one-chunk file waits for no thread)
+    if first is None:
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geosafe-read") as pool:
         pending = pool.submit(step)
+        yield first
         while (chunk := pending.result()) is not None:
             pending = pool.submit(step)
             yield chunk

@@ -186,7 +186,7 @@ def insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
         key = ref_keys(rows.values("source_ref"))
     names = ["batch_id", "ref_key"]
     values: list[str] = [str(int(batch_id)), "?1"]
-    data: list[list[Any]] = [key.tolist()]
+    data: list[np.ndarray] = [np.asarray(key)]
     param: dict[str, np.ndarray] = {}
     placeholder: dict[str, str] = {}
     for col in (*ROW_COLUMNS, "detail_id"):
@@ -208,13 +208,20 @@ def insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
         elif twin in param and same_numbers(column, param[twin]):
             values.append(placeholder[twin])
         else:
-            data.append(py_values(column))
+            data.append(column)
             param[col] = column
             placeholder[col] = f"?{len(data)}"
             values.append(placeholder[col])
     sql = f"INSERT INTO incidents ({', '.join(names)}) VALUES ({', '.join(values)})"
-    c.executemany(sql, zip(*data, strict=True))
+    # the values as Python objects a slice at a time (a 100,000-row chunk's whole columns
+    # held ~100 MB of them at once)
+    for lo in range(0, rows.n, _INSERT_SLICE):
+        hi = lo + _INSERT_SLICE
+        c.executemany(sql, zip(*(py_values(v[lo:hi]) for v in data), strict=True))
 
+
+#: Rows converted to Python objects and bound per ``executemany`` (:func:`insert_rows`).
+_INSERT_SLICE: Final = 20_000
 
 #: A published group: (h3_cell, lon, lat, source, t_from, time_precision), NULLs as None.
 GroupKey = tuple[Any, Any, Any, Any, Any, Any]
