@@ -99,7 +99,7 @@ def hotspots(request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         svc.layers.collection_state(sp.id),
         scope_key(principal, sp.id),
-        _interventions_state(svc),
+        _interventions_state(svc, principal),
     )
 
     def make() -> str:
@@ -150,7 +150,7 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
         params.key(),
         state,
         scope_key(principal),
-        _interventions_state(svc),
+        _interventions_state(svc, principal),
     )
 
     def make() -> str:
@@ -180,9 +180,10 @@ def school(urn: str, request: Request, principal: Caller, svc: Svc) -> Response:
     )
 
 
-def _interventions_state(svc: Svc) -> Any:
-    """The intervention log's state (a map's cache key part), read without loading the
+def _interventions_state(svc: Svc, principal: Any) -> Any:
+    """The intervention log's state as ``principal``'s map draws it (a map's cache key
+    part; a non-analyst's read over the reader connection), read without loading the
     evaluation's libraries."""
-    from geosafe.protect.interventions import log_state
+    from geosafe.protect.interventions import viewer_log_state
 
-    return log_state(svc.layers.store)
+    return viewer_log_state(svc.layers, principal)

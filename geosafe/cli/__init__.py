@@ -106,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GeosafeError as exc:
         print(f"geosafe {args.command}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # the command's own cleanup has run (an import has aborted its batch)
+        print(f"geosafe {args.command}: interrupted.", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
     except BrokenPipeError:
         # The reader of stdout went away (`geosafe quarantine ... | head`): stop quietly, and
         # point stdout at /dev/null so the interpreter's final flush does not fail again.

@@ -43,8 +43,10 @@ __all__ = [
     "list_interventions",
     "list_public",
     "log_state",
+    "public_log_state",
     "resolve_where",
     "save_evaluation",
+    "viewer_log_state",
 ]
 
 WHERE_KINDS: Final = ("place", "point", "ward", "polygon", "route")
@@ -383,16 +385,44 @@ def latest_evaluations(store: Any) -> dict[int, dict[str, Any]]:
     return {int(i): {**json.loads(s), "evaluated_at": str(at)} for i, at, s in rows}
 
 
+#: The log's aggregates a cache key reads. The log changes only by :func:`add_intervention`
+#: (a new row: the count and the last id move) and :func:`end_intervention` (an end date where
+#: there was none: ``COUNT(ended_on)`` moves, even for an end before the latest one).
+_LOG_STATE: Final = "COUNT(*), MAX(id), COUNT(ended_on), MAX(ended_on)"
+
+
 def log_state(store: Any) -> tuple[Any, ...]:
-    """What a drawing of the log depends on (cache key part): ids, ends and evaluations."""
+    """What the analyst's drawing of the log depends on (cache key part): ids, ends and
+    evaluations, read over the store's (analyst's) connection."""
     db = database_for(store)
     out: list[Any] = []
     for table, cols in (
-        ("interventions", "COUNT(*), MAX(id), MAX(recorded_at), MAX(COALESCE(ended_on, ''))"),
+        ("interventions", f"{_LOG_STATE}, MAX(recorded_at)"),
         ("intervention_evaluations", "COUNT(*), MAX(evaluated_at)"),
     ):
         out.append(tuple(db.query(f"SELECT {cols} FROM {table}")[0]) if db.has_table(table) else ())
     return tuple(out)
+
+
+def public_log_state(reader: Any) -> tuple[Any, ...]:
+    """What the published drawing of the log (:func:`list_public` and the published counts)
+    depends on besides the store's state (cache key part), read over ``reader`` (the
+    service's :class:`~geosafe.store.published_read.PublishedReader`) from
+    :data:`PUBLIC_COLUMNS` only: ids and ends. The analyst's evaluations play no part: the
+    published view evaluates from the published counts."""
+    if not reader.has_table("interventions"):
+        return ()
+    return tuple(reader.query(f"SELECT {_LOG_STATE} FROM interventions")[0])
+
+
+def viewer_log_state(layers: Any, principal: Any) -> tuple[Any, ...]:
+    """The cache key part of what :func:`geosafe.protect.public_evaluation.for_viewer` draws
+    for ``principal``: :func:`log_state` over the store for the analyst, else
+    :func:`public_log_state` over the reader connection (``layers``: the service's
+    :class:`~geosafe.publish.service.LayerService`, its ``store`` and ``published``)."""
+    if principal.role == "analyst":
+        return log_state(layers.store)
+    return public_log_state(layers.published)
 
 
 def interventions_geojson(store: Any) -> dict[str, Any]:

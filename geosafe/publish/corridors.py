@@ -248,7 +248,7 @@ def published_fap_origins(svc: LayerSource, urn: str) -> Any:
     from ..network.origins import Origins
     from ..store import published_referrals as pr
 
-    weights = pr.home_weights(pr.read(svc.published, urn))
+    weights = pr.home_weights(pr.read(svc.published, urn, getattr(svc, "data_dir", None)))
     cells = sorted(weights)
     xy = np.full((len(cells), 2), np.nan)
     placed = [i for i, c in enumerate(cells) if c != pr.UNKNOWN]

@@ -142,7 +142,12 @@ def _serve(
     path: str, timeout_s: float, pragmas: tuple[str, ...], conn: Connection, parent: int
 ) -> None:
     """The writer process: one transaction per message, an answer per message."""
+    import signal
+
     _die_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the importing process decides (it aborts the
+    # batch and stops this one), so no second traceback comes from here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ._sqlite_rows import insert_rows
 
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)

@@ -68,7 +68,9 @@ class PublishedReader:
             if not path.exists():
                 msg = f"store {str(path)!r} does not exist; check `--db` / GEOSAFE_DB."
                 raise StoreError(msg)
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            # used by this thread only; ``check_same_thread=False`` lets :meth:`close` (the
+            # service's shutdown, another thread) close it
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
         self._local.conn = conn
         with self._lock:
             self._open.append(conn)

@@ -215,7 +215,13 @@ def token_store(db: Path | str) -> TokenStore:
 
 @pytest.fixture(scope="package")
 def tokens(service_db: Path | str) -> Tokens:
-    ts = token_store(service_db)
+    return make_tokens(service_db)
+
+
+def make_tokens(db: Path | str) -> Tokens:
+    """An analyst's, a school's (the first demo school) and a neighbourhood's (the ward at
+    the demo area's centre) tokens in the token database of the app on store ``db``."""
+    ts = token_store(db)
     urn = str(datasets.schools(demo_only=True).sort_values("urn")["urn"].iloc[0])
     wards = datasets.wards()
     ward = wards[wards.intersects(datasets.demo_area().centroid)]["gss_code"].iloc[0]

@@ -187,3 +187,33 @@ def test_the_cli_with_the_writer(tmp_path: Path) -> None:
     assert con.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] > 900
     con.close()
     assert _dump(tmp_path / "writer.db") == _dump(tmp_path / "plain.db")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_aborts_with_one_message(tmp_path: Path) -> None:
+    """SIGINT to the whole process group (Ctrl-C): the import aborts its batch and says so,
+    the writer stops without a traceback of its own."""
+    src = tmp_path / "big.csv"
+    _big_file(src, 30_000)
+    db = tmp_path / "s.db"
+    Store(db).close()
+    env = {**os.environ, "GEOSAFE_INGEST_WRITER_MIN_MB": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geosafe", "import", "police-uk", str(src), "--db", str(db)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not _children(proc.pid):
+        time.sleep(0.02)
+    while proc.poll() is None and time.monotonic() < deadline and _staged_rows(db) == 0:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the import finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "geosafe import: interrupted." in err
+    store = Store(db)
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    assert _staged_rows(db) == 0
+    store.close()

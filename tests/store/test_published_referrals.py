@@ -18,7 +18,7 @@ from pyproj import Transformer
 from geosafe import datasets
 from geosafe.store import open_store
 from geosafe.store.published_read import PublishedReader
-from geosafe.store.published_referrals import home_weights, read
+from geosafe.store.published_referrals import home_weights, read, source
 from tests.api.conftest import _incident_rows
 
 _TO_WGS = Transformer.from_crs(27700, 4326, always_xy=True)
@@ -99,6 +99,7 @@ def test_the_reader_login_reads_them_and_no_referral(store_target: str, pg_clust
         urn = str(rows[rows["source"] == "fap"]["school_urn"].iloc[0])
         got = read(reader, urn)
         assert len(got) == len([k for k in want if k[0] == urn]) > 0
+        assert source(reader) is not None  # which postcode list placed the homes (0010)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             reader.query("SELECT detail FROM incidents WHERE source = 'fap'")
     finally:
