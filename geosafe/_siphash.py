@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ._numpy import distinct
+
 __all__ = ["hash_array", "hash_fixed_width"]
 
 _U: Final = np.uint64
@@ -141,7 +143,7 @@ def hash_array(values: Sequence[str] | Iterable[str]) -> npt.NDArray[np.uint64]:
         return hash_fixed_width(b"".join(data), int(lengths[0]), len(data))
     words = lengths // 8
     out = np.empty(len(data), dtype=_U)
-    for w in np.unique(words).tolist():
+    for w in distinct(words).tolist():
         idx = np.flatnonzero(words == w)
         out[idx] = _hash_varying([data[i] for i in idx], lengths[idx])
     return out

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import ValidationError
+from .._numpy import distinct
 
 __all__ = ["MAX_RESOLUTION", "MIN_RESOLUTION", "cells_for_points", "resolution_for_precision"]
 
@@ -103,7 +104,7 @@ def cells_for_points(
     latlng_to_cell = _cell
     # repeated points (police.uk map points, stops, postcodes) are looked up once per call,
     # and points seen in recent calls (the chunks of one big file) come from a cache
-    for r in np.unique(res[good]):
+    for r in distinct(res[good]):
         idx = np.flatnonzero(good & (res == r))
         uniq, codes = np.unique(y[idx] + 1j * x[idx], return_inverse=True)
         cells = np.array(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from .._numpy import distinct
 from .._siphash import hash_array
 from ..incident import ROW_COLUMNS
 
@@ -261,7 +262,7 @@ class BatchAggregate:
             return
         t_from = rows.values("occurred_from").astype(float)
         known = t_from[~np.isnan(t_from)]
-        self.hours.update(np.unique(np.trunc(known / 3600)).astype(np.int64).tolist())
+        self.hours.update(distinct(np.trunc(known / 3600)).astype(np.int64).tolist())
         current = rows.values("current").astype(np.int64) == 1
         # one row per group (rows with equal codes share the key), and the group's size
         codes = rows.factorized["group"][0][current]
