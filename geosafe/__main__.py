@@ -2,7 +2,7 @@
 
 import sys
 
-if __name__ == "__main__":  # not when a spawned process (the store's writer) imports it
+if __name__ == "__main__":  # not when another module imports it (multiprocessing's spawn would)
     from geosafe.cli import main
 
     sys.exit(main())

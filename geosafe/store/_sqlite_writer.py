@@ -10,7 +10,9 @@ answers; the importing process meanwhile checks the next chunk.
 
 Nothing else changes: each chunk is still one transaction of a ``staging`` batch, invisible
 until the importing process commits the batch, which it does only after every chunk is
-written (:meth:`BackgroundWriter.flush`). The writer dies with the importing process
+written (:meth:`BackgroundWriter.flush`). The writer is a fresh interpreter running this
+module (not ``multiprocessing``'s spawn, which imports the caller's main script again in the
+child), talking over its stdin and stdout. It dies with the importing process
 (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops when its pipe closes), so a killed import
 leaves a ``staging`` batch of a dead pid, which the next writer recovers as before.
 """
@@ -29,7 +31,6 @@ from .._errors import StoreError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
 
     from ..incident import StagedRows
 
@@ -56,18 +57,26 @@ class BackgroundWriter:
     """
 
     def __init__(self, path: Path, *, timeout_s: float, pragmas: tuple[str, ...]) -> None:
-        import multiprocessing
+        import json
+        import subprocess
+        from multiprocessing.connection import Connection
 
-        ctx = multiprocessing.get_context("spawn")  # no fork beside threads
-        self._conn, child = ctx.Pipe()
-        self._process: BaseProcess = ctx.Process(
-            target=_serve,
-            args=(str(path), timeout_s, pragmas, child, os.getpid()),
-            name="geosafe-writer",
-            daemon=True,
+        # a fresh interpreter running this module, not multiprocessing's spawn: that would
+        # import the caller's main script again in the child (a script without a
+        # ``__main__`` guard would run twice)
+        root = str(Path(__file__).resolve().parents[2])
+        code = f"import sys; sys.path.insert(0, {root!r}); from {__name__} import _main; _main()"
+        args = [str(path), repr(float(timeout_s)), json.dumps(list(pragmas)), str(os.getpid())]
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
-        self._process.start()
-        child.close()
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
         self._pending = 0
         self._broken: str | None = None
 
@@ -76,7 +85,7 @@ class BackgroundWriter:
         waits while :data:`DEPTH` chunks are still being written."""
         self._check()
         try:
-            self._conn.send((kind, batch_id, payload))
+            self._to.send((kind, batch_id, payload))
         except (BrokenPipeError, OSError):
             self._gone()
         self._pending += 1
@@ -91,18 +100,21 @@ class BackgroundWriter:
 
     def close(self) -> None:
         """Stop the writer (after what it was sent) and reap it."""
-        if self._process.is_alive():
-            with contextlib.suppress(BrokenPipeError, OSError):
-                self._conn.send(None)
-            self._process.join(timeout=30)
-            if self._process.is_alive():  # pragma: no cover - a writer stuck in SQLite
-                self._process.kill()
-                self._process.join()
-        self._conn.close()
+        import subprocess
+
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._to.send(None)
+        self._to.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a writer stuck in SQLite
+            self._process.kill()
+            self._process.wait()
+        self._from.close()
 
     def _answer(self) -> None:
         try:
-            reply = self._conn.recv()
+            reply = self._from.recv()
         except (EOFError, OSError):
             self._gone()
         self._pending -= 1
@@ -114,8 +126,13 @@ class BackgroundWriter:
             raise StoreError(self._broken)
 
     def _gone(self) -> None:
-        self._process.join(timeout=5)
-        self._fail(f"the writer process ended unexpectedly (exit code {self._process.exitcode!r})")
+        import subprocess
+
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=5)
+        self._fail(
+            f"the writer process ended unexpectedly (exit code {self._process.returncode!r})"
+        )
 
     def _fail(self, why: str) -> None:
         self._broken = f"writing the staged rows failed: {why}; nothing of this batch is kept."
@@ -138,8 +155,26 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _main() -> None:
+    """The writer process's entry (``sys.argv``: store, timeout, pragmas as JSON, the parent's
+    pid): messages come on stdin, answers go on stdout; anything printed goes to stderr."""
+    import json
+    from multiprocessing.connection import Connection
+
+    path, timeout_s, pragmas, parent = sys.argv[1:5]
+    incoming = Connection(os.dup(0), writable=False)
+    outgoing = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # a stray print must not reach the answers
+    _serve(path, float(timeout_s), tuple(json.loads(pragmas)), incoming, outgoing, int(parent))
+
+
 def _serve(
-    path: str, timeout_s: float, pragmas: tuple[str, ...], conn: Connection, parent: int
+    path: str,
+    timeout_s: float,
+    pragmas: tuple[str, ...],
+    incoming: Connection,
+    outgoing: Connection,
+    parent: int,
 ) -> None:
     """The writer process: one transaction per message, an answer per message."""
     import signal
@@ -156,7 +191,7 @@ def _serve(
     try:
         while True:
             try:
-                message = conn.recv()
+                message = incoming.recv()
             except (EOFError, OSError):
                 return
             if message is None:
@@ -180,9 +215,10 @@ def _serve(
                     raise
                 db.execute("COMMIT")
             except Exception as exc:  # reported to the importing process, which aborts
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                outgoing.send(("error", f"{type(exc).__name__}: {exc}"))
                 continue
-            conn.send(("ok",))
+            outgoing.send(("ok",))
     finally:
         db.close()
-        conn.close()
+        incoming.close()
+        outgoing.close()

@@ -106,8 +106,8 @@ def test_a_killed_writer_aborts_the_batch(tmp_path: Path) -> None:
     batch = store.begin_batch("police_uk", "0" * 64)
     store.write_in_background()
     assert store._writer is not None
-    os.kill(store._writer._process.pid, signal.SIGKILL)  # type: ignore[arg-type]
-    store._writer._process.join()
+    os.kill(store._writer._process.pid, signal.SIGKILL)
+    store._writer._process.wait()
     with pytest.raises(StoreError, match="ended unexpectedly"):
         store.stage_quarantine(batch, "police_uk", [(1, None, "x", "y", None, "{}")])
         store.commit_batch(batch, {"rows": 1}, {})
@@ -217,3 +217,28 @@ def test_ctrl_c_aborts_with_one_message(tmp_path: Path) -> None:
     assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
     assert _staged_rows(db) == 0
     store.close()
+
+
+def test_a_script_without_a_main_guard(tmp_path: Path) -> None:
+    """A plain script calling ``import_file`` (no ``if __name__ == "__main__"``): the writer
+    is a fresh interpreter, so the script runs once (it appends one line per run)."""
+    src = tmp_path / "mixed.csv"
+    _mixed_file(src)
+    script = tmp_path / "plain.py"
+    runs = tmp_path / "runs.txt"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from geosafe._env import IngestDefaults\n"
+        "from geosafe.ingest import import_file\n"
+        "from geosafe.store import Store\n"
+        f"with open({str(runs)!r}, 'a') as fh:\n    fh.write('run\\n')\n"
+        f"store = Store({str(tmp_path / 's.db')!r})\n"
+        f"r = import_file(store, 'police_uk', {str(src)!r}, settings=IngestDefaults(writer_min_mb=0.0), chunk_rows=97)\n"
+        "store.close()\nprint(r.accepted)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert runs.read_text().splitlines() == ["run"]
+    assert int(done.stdout.strip()) > 900
