@@ -12,7 +12,7 @@ Nothing else changes: each chunk is still one transaction of a ``staging`` batch
 until the importing process commits the batch, which it does only after every chunk is
 written (:meth:`BackgroundWriter.flush`). The writer is a fresh interpreter running this
 module (not ``multiprocessing``'s spawn, which imports the caller's main script again in the
-child), talking over its stdin and stdout. It dies with the importing process
+child), talking over a socket pair. It dies with the importing process
 (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops when its pipe closes), so a killed import
 leaves a ``staging`` batch of a dead pid, which the next writer recovers as before.
 """
@@ -58,25 +58,26 @@ class BackgroundWriter:
 
     def __init__(self, path: Path, *, timeout_s: float, pragmas: tuple[str, ...]) -> None:
         import json
+        import socket
         import subprocess
         from multiprocessing.connection import Connection
 
         # a fresh interpreter running this module, not multiprocessing's spawn: that would
         # import the caller's main script again in the child (a script without a
-        # ``__main__`` guard would run twice)
+        # ``__main__`` guard would run twice). A socket pair, as multiprocessing's own
+        # duplex pipe: its buffers pass a 50 MB chunk in far fewer switches than a pipe's
+        ours, theirs = socket.socketpair()
         root = str(Path(__file__).resolve().parents[2])
         code = f"import sys; sys.path.insert(0, {root!r}); from {__name__} import _main; _main()"
         args = [str(path), repr(float(timeout_s)), json.dumps(list(pragmas)), str(os.getpid())]
         self._process = subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            [sys.executable, "-c", code, *args, str(theirs.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # nothing the writer prints reaches the command's output
+            pass_fds=(theirs.fileno(),),
         )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
-        self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
-        self._process.stdin.close()
-        self._process.stdout.close()
+        theirs.close()
+        self._conn = Connection(ours.detach())
         self._pending = 0
         self._broken: str | None = None
 
@@ -85,7 +86,7 @@ class BackgroundWriter:
         waits while :data:`DEPTH` chunks are still being written."""
         self._check()
         try:
-            self._to.send((kind, batch_id, payload))
+            self._conn.send((kind, batch_id, payload))
         except (BrokenPipeError, OSError):
             self._gone()
         self._pending += 1
@@ -103,18 +104,17 @@ class BackgroundWriter:
         import subprocess
 
         with contextlib.suppress(BrokenPipeError, OSError):
-            self._to.send(None)
-        self._to.close()
+            self._conn.send(None)
         try:
             self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover - a writer stuck in SQLite
             self._process.kill()
             self._process.wait()
-        self._from.close()
+        self._conn.close()
 
     def _answer(self) -> None:
         try:
-            reply = self._from.recv()
+            reply = self._conn.recv()
         except (EOFError, OSError):
             self._gone()
         self._pending -= 1
@@ -157,15 +157,13 @@ def _die_with_parent(parent: int) -> None:
 
 def _main() -> None:
     """The writer process's entry (``sys.argv``: store, timeout, pragmas as JSON, the parent's
-    pid): messages come on stdin, answers go on stdout; anything printed goes to stderr."""
+    pid, the socket's descriptor)."""
     import json
     from multiprocessing.connection import Connection
 
-    path, timeout_s, pragmas, parent = sys.argv[1:5]
-    incoming = Connection(os.dup(0), writable=False)
-    outgoing = Connection(os.dup(1), readable=False)
-    os.dup2(2, 1)  # a stray print must not reach the answers
-    _serve(path, float(timeout_s), tuple(json.loads(pragmas)), incoming, outgoing, int(parent))
+    path, timeout_s, pragmas, parent, fd = sys.argv[1:6]
+    conn = Connection(int(fd))
+    _serve(path, float(timeout_s), tuple(json.loads(pragmas)), conn, conn, int(parent))
 
 
 def _serve(
@@ -221,4 +219,5 @@ def _serve(
     finally:
         db.close()
         incoming.close()
-        outgoing.close()
+        if outgoing is not incoming:
+            outgoing.close()
