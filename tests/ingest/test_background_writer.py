@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -129,8 +130,11 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
+def _import_with_writer(
+    tmp_path: Path, **popen: Any
+) -> tuple[subprocess.Popen[str], Path, list[int]]:
+    """``geosafe import`` of 30,000 rows in a subprocess with the writer on, once its writer
+    runs and rows are staged: the process, the store, the writer's pid."""
     src = tmp_path / "big.csv"
     _big_file(src, 30_000)
     db = tmp_path / "s.db"
@@ -138,11 +142,8 @@ def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
     env = {**os.environ, "GEOSAFE_INGEST_WRITER_MIN_MB": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "geosafe", "import", "police-uk", str(src), "--db", str(db)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, text=True, **popen,
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     writers: list[int] = []
     while proc.poll() is None and time.monotonic() < deadline:
@@ -150,7 +151,21 @@ def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
         if writers and _staged_rows(db) > 0:
             break
         time.sleep(0.02)
-    assert proc.poll() is None and writers, "the import finished before it could be killed"
+    assert proc.poll() is None and writers, "the import finished before it could be stopped"
+    return proc, db, writers
+
+
+def _aborted(db: Path) -> None:
+    store = Store(db)  # the next writer recovers a batch of a dead pid
+    store.recover()
+    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
+    assert _staged_rows(db) == 0
+    store.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
+    proc, db, writers = _import_with_writer(tmp_path, stderr=subprocess.DEVNULL)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
@@ -162,11 +177,19 @@ def test_the_writer_dies_with_a_killed_import(tmp_path: Path) -> None:
         if Path(f"/proc/{w}/stat").exists() and ") Z" not in Path(f"/proc/{w}/stat").read_text()
     ]
     assert not alive
-    store = Store(db)  # the next writer recovers the batch of the dead pid
-    store.recover()
-    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
-    assert _staged_rows(db) == 0
-    store.close()
+    _aborted(db)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_aborts_with_one_message(tmp_path: Path) -> None:
+    """SIGINT to the whole process group (Ctrl-C): the import aborts its batch and says so,
+    the writer stops without a traceback of its own."""
+    proc, db, _ = _import_with_writer(tmp_path, stderr=subprocess.PIPE, start_new_session=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "geosafe import: interrupted." in err
+    _aborted(db)
 
 
 def test_the_cli_with_the_writer(tmp_path: Path) -> None:
@@ -187,36 +210,6 @@ def test_the_cli_with_the_writer(tmp_path: Path) -> None:
     assert con.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] > 900
     con.close()
     assert _dump(tmp_path / "writer.db") == _dump(tmp_path / "plain.db")
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_ctrl_c_aborts_with_one_message(tmp_path: Path) -> None:
-    """SIGINT to the whole process group (Ctrl-C): the import aborts its batch and says so,
-    the writer stops without a traceback of its own."""
-    src = tmp_path / "big.csv"
-    _big_file(src, 30_000)
-    db = tmp_path / "s.db"
-    Store(db).close()
-    env = {**os.environ, "GEOSAFE_INGEST_WRITER_MIN_MB": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "geosafe", "import", "police-uk", str(src), "--db", str(db)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline and not _children(proc.pid):
-        time.sleep(0.02)
-    while proc.poll() is None and time.monotonic() < deadline and _staged_rows(db) == 0:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the import finished before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert "Traceback" not in err and "geosafe import: interrupted." in err
-    store = Store(db)
-    assert [b.status for b in store.batches(include_aborted=True)] == ["aborted"]
-    assert _staged_rows(db) == 0
-    store.close()
 
 
 def test_a_script_without_a_main_guard(tmp_path: Path) -> None:
