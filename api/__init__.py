@@ -100,6 +100,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runner.shutdown()
+        if ctx.heavy.leases is not None:  # no renewing thread left behind
+            ctx.heavy.leases.stop()
 
     app = FastAPI(
         title="geosafe",

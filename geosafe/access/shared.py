@@ -253,7 +253,17 @@ class Leases:
             self._held.discard(slot)
         self.limits.release(self.owner, slot)
 
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the renewing thread (the service is shutting down: its leases lapse within
+        ``lease_s``); a process leaves no thread waking at exit."""
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            thread.join(timeout_s)
+
     def _start(self) -> None:
+        if self._wake.is_set():  # stopped: no renewing any more
+            return
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._renew, name="geosafe-leases", daemon=True)
             self._thread.start()

@@ -71,3 +71,18 @@ def test_geosafe_serve_prints_its_url_and_serves(service_db: Path | str, tmp_pat
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_shutdown_stops_the_lease_renewer(app) -> None:  # type: ignore[no-untyped-def]
+    """A heavy slot leased while serving: the app's shutdown stops the renewing thread (no
+    thread left waking at exit)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app):
+        leases = app.state.access.heavy.leases
+        assert leases is not None
+        slot = leases.try_take(1)
+        thread = leases._thread
+        assert slot is not None and thread is not None and thread.is_alive()
+        leases.give_back(slot)
+    assert not thread.is_alive()

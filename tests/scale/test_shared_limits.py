@@ -221,3 +221,16 @@ def test_token_create_sets_a_rate_for_the_token(
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert TokenStore(shared_target).authenticate(token).rate_per_minute == 7
     assert AuditLog(audit).entries(action="token")[-1].params["rate_per_minute"] == 7
+
+
+def test_stopped_leases_leave_no_thread(shared_target: str) -> None:
+    """``Leases.stop`` (the app's shutdown) ends the renewing thread; no new one starts."""
+    leases = Leases(SharedLimits(shared_target), lease_s=30.0)
+    slot = leases.try_take(1)
+    thread = leases._thread
+    assert slot is not None and thread is not None and thread.is_alive()
+    leases.stop()
+    assert not thread.is_alive()
+    leases.give_back(slot)
+    assert leases.try_take(1) is not None
+    assert leases._thread is None
