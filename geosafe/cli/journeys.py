@@ -483,10 +483,12 @@ def _published_referrals(store: Any, roll: list[str], urn: str) -> tuple[Any, An
     from ..network import origins as og
     from ..publish import corridors
     from ..store.published_read import PublishedReader
+    from ..store.published_referrals import configured_data_dir
 
     reader = PublishedReader(store.target)
     try:
-        view = SimpleNamespace(published=reader)
+        # the configured data folder: a warning when the homes were placed with another list
+        view = SimpleNamespace(published=reader, data_dir=configured_data_dir())
         origins = corridors.joined_origins(
             og.origins_from_postcodes(roll, kind="postcode"),
             corridors.published_fap_origins(view, urn),
