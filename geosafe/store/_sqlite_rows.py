@@ -339,6 +339,8 @@ def _published_cells(
     per distinct point (rows sorted by their coordinates' bits; a point met with two cells
     is computed per row): the distinct cells, sorted, and each row's index into them (-1:
     not published)."""
+    import h3
+
     from ..publish.cell import published_cell
 
     n = len(own)
@@ -354,9 +356,17 @@ def _published_cells(
     heads = np.flatnonzero(new)
     if not bool(np.all(cs[heads][group] == cs)):  # a point in two cells (not police.uk)
         heads, group = np.arange(n), np.arange(n)
+    own_heads, lon_heads, lat_heads = cs[heads].tolist(), xs[heads].tolist(), ys[heads].tolist()
+    # a located point whose own cell is finer than the published resolution (every police.uk
+    # point) publishes the cell of its point: h3 directly, not the general rule per point
+    fine = {
+        c for c in set(own_heads) if isinstance(c, str) and c and h3.get_resolution(c) > resolution
+    }
     cells = [
-        published_cell(c if isinstance(c, str) else None, float(a), float(b), resolution)
-        for c, a, b in zip(cs[heads].tolist(), xs[heads].tolist(), ys[heads].tolist(), strict=True)
+        h3.latlng_to_cell(b, a, resolution)
+        if c in fine and math.isfinite(a) and math.isfinite(b)
+        else published_cell(c if isinstance(c, str) else None, float(a), float(b), resolution)
+        for c, a, b in zip(own_heads, lon_heads, lat_heads, strict=True)
     ]
     distinct = sorted({c for c in cells if c is not None})
     index = {c: k for k, c in enumerate(distinct)}
