@@ -143,19 +143,18 @@ def _number(value: Any) -> float:
 
 def published_cells(rows: Any) -> list[str | None]:
     """Each row's published H3 cell (:func:`geosafe.publish.cell.published_cell` at
-    resolution 8), computed once per distinct cell and point. ``rows``: a DataFrame or a
-    mapping with the columns ``h3_cell``, ``lon``, ``lat``."""
-    from ..publish.cell import published_cell
+    resolution 8), computed once per distinct point
+    (:func:`geosafe.publish.cell.published_cell_codes`). ``rows``: a DataFrame or a mapping
+    with the columns ``h3_cell``, ``lon``, ``lat``."""
+    import numpy as np
 
-    cells: dict[tuple[Any, float, float], str | None] = {}
-    out: list[str | None] = []
-    for own, x, y in zip(list(rows["h3_cell"]), list(rows["lon"]), list(rows["lat"]), strict=True):
-        # each distinct (cell, point) once: police.uk points repeat (snap points)
-        key = (own if isinstance(own, str) else None, _number(x), _number(y))
-        if key not in cells:
-            cells[key] = published_cell(key[0], key[1], key[2], PUBLISHED_RESOLUTION)
-        out.append(cells[key])
-    return out
+    from ..publish.cell import published_cell_codes
+
+    own = np.asarray(list(rows["h3_cell"]), dtype=object)
+    lon = np.fromiter(map(_number, rows["lon"]), dtype=float, count=len(own))
+    lat = np.fromiter(map(_number, rows["lat"]), dtype=float, count=len(own))
+    names, code = published_cell_codes(own, lon, lat, PUBLISHED_RESOLUTION)
+    return [None if k < 0 else str(names[k]) for k in code.tolist()]
 
 
 # -- periods -------------------------------------------------------------------------------

@@ -427,7 +427,7 @@ class Store(SqliteInterface, CommonReads):
         else:
             self._flush_writer()
             with self._tx() as c:
-                self._insert_rows(c, batch_id, staged)
+                insert_rows(c, batch_id, staged)
                 if links is not None:
                     profile_tables.write_links(c, links)
         if batch_id in self._aggregates:
@@ -435,10 +435,6 @@ class Store(SqliteInterface, CommonReads):
                 self._aggregates[batch_id].add(staged)
             else:  # other sources' rows are grouped in SQL at the commit, as always
                 del self._aggregates[batch_id]
-
-    @staticmethod
-    def _insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
-        insert_rows(c, batch_id, rows)
 
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
