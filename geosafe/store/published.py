@@ -652,7 +652,11 @@ def prepare_sqlite(
     raw: dict[str, Any] = {k: found[k] for k in _FOUND}
     raw["cell"] = published_cells(raw)
     wanted = set(which)
-    exact = [row for row in exact_counts(raw) if row[0] in wanted]
+    # in the table's primary-key order: SQLite then appends to its index (~half the time)
+    exact = sorted(
+        (row for row in exact_counts(raw) if row[0] in wanted),
+        key=lambda r: (r[0], r[1], r[3], r[4]),
+    )
     periods = periods_of(which)
     if len(exact) * min(len(periods), 15) > _PREPARED_ROWS_MAX:
         return None
