@@ -69,9 +69,6 @@ class BackgroundWriter:
         ours, theirs = socket.socketpair()
         root = str(Path(__file__).resolve().parents[2])
         code = f"import sys; sys.path.insert(0, {root!r}); from {__name__} import _main; _main()"
-        # the writer leaves checkpoints (copying the WAL's pages into the file) to a thread
-        # of this process: they run beside its next chunk instead of after each commit
-        pragmas = (*pragmas, "PRAGMA wal_autocheckpoint=0")
         args = [str(path), repr(float(timeout_s)), json.dumps(list(pragmas)), str(os.getpid())]
         self._process = subprocess.Popen(
             [sys.executable, "-c", code, *args, str(theirs.fileno())],
@@ -83,7 +80,6 @@ class BackgroundWriter:
         self._conn = Connection(ours.detach())
         self._pending = 0
         self._broken: str | None = None
-        self._checkpoints = _Checkpoints(path, timeout_s)
 
     def put(self, kind: str, batch_id: int, payload: Any) -> None:
         """Send ``("rows", batch, StagedRows)``, ``("quarantine", batch, (source, records))``
@@ -117,7 +113,6 @@ class BackgroundWriter:
             self._process.kill()
             self._process.wait()
         self._conn.close()
-        self._checkpoints.stop()
 
     def _answer(self) -> None:
         try:
@@ -127,7 +122,6 @@ class BackgroundWriter:
         self._pending -= 1
         if reply[0] != "ok":
             self._fail(str(reply[1]))
-        self._checkpoints.ask()
 
     def _check(self) -> None:
         if self._broken is not None:
@@ -146,47 +140,6 @@ class BackgroundWriter:
         self._broken = f"writing the staged rows failed: {why}; nothing of this batch is kept."
         self._pending = 0
         raise StoreError(self._broken)
-
-
-class _Checkpoints:
-    """A thread checkpointing the store's WAL (``PASSIVE``: never waiting for a lock) each
-    time it is asked, on its own connection; SQLite releases the GIL while it copies."""
-
-    #: WAL pages (16 KiB) before a checkpoint is worth it (SQLite's own default: 1000).
-    PAGES: Final = 1000
-
-    def __init__(self, path: Path, timeout_s: float) -> None:
-        import threading
-
-        self._path, self._timeout = path, timeout_s
-        self._wake = threading.Event()
-        self._stopping = False
-        #: Checkpoints run (each copies what the WAL held into the file).
-        self.done = 0
-        self._thread = threading.Thread(target=self._run, name="geosafe-checkpoint", daemon=True)
-        self._thread.start()
-
-    def ask(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        db = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
-        try:
-            while True:
-                self._wake.wait()
-                self._wake.clear()
-                if self._stopping:
-                    return
-                with contextlib.suppress(sqlite3.Error):  # a busy or closing store: next time
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.done += 1
-        finally:
-            db.close()
 
 
 def _die_with_parent(parent: int) -> None:

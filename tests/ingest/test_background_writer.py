@@ -321,29 +321,3 @@ def test_published_rows_made_ahead_give_way_to_other_months(
     assert ("2022-12", "89195da74bbffff", 8, "police_uk", "all-day", 12) in dumps[0][
         "published_exact"
     ]
-
-
-def test_the_wal_is_checkpointed_beside_the_writer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The writer never checkpoints (its connection's ``wal_autocheckpoint`` is 0); a thread
-    of the importing process does, after chunks, and stops with the writer."""
-    import threading
-
-    import geosafe.store._sqlite_writer as writer_module
-
-    made: list[Any] = []
-    real = writer_module._Checkpoints
-
-    def checkpoints(*args: Any) -> Any:
-        made.append(real(*args))
-        return made[-1]
-
-    monkeypatch.setattr(writer_module, "_Checkpoints", checkpoints)
-    src = tmp_path / "mixed.csv"
-    _mixed_file(src)
-    store = Store(tmp_path / "s.db")
-    import_file(store, "police_uk", src, settings=ALWAYS, chunk_rows=97)
-    store.close()
-    assert len(made) == 1 and made[0].done >= 1
-    assert not any(t.name == "geosafe-checkpoint" for t in threading.enumerate())
