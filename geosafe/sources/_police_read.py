@@ -365,23 +365,26 @@ def _fix_mmap_threshold() -> None:
 _M_MMAP_THRESHOLD: Final = -3
 
 
-#: The first and the last chunk of a large file are this part of the others: a bulk load's
-#: writer process starts writing that much sooner (it waits for the first chunk to be read
-#: and checked), and has that much less to write after the last one is checked.
+#: The first and the last chunk of a large file are this part of the others (the second
+#: twice that): a bulk load's writer process starts writing that much sooner (it waits for
+#: the first chunk to be read and checked), and has that much less to write after the last
+#: one is checked.
 END_CHUNK_PART = 4
 
 
 def block_plan(lines: int, chunk_rows: int) -> list[int]:
-    """Rows per block for a file of about ``lines`` data lines: a first and a last block of
-    ``chunk_rows // END_CHUNK_PART`` rows, ``chunk_rows`` between them (the one before the
-    last takes what is left over); whatever the file holds beyond ``lines`` comes in blocks of
+    """Rows per block for a file of about ``lines`` data lines: a first block of
+    ``chunk_rows // END_CHUNK_PART`` rows and a second of twice that (the writer is busy
+    sooner, and the second is checked by the time the first is written), a last block of
+    ``chunk_rows // END_CHUNK_PART``, ``chunk_rows`` between them (the one before the last
+    takes what is left over); whatever the file holds beyond ``lines`` comes in blocks of
     ``chunk_rows``."""
     end = max(1, chunk_rows // END_CHUNK_PART)
-    if lines <= 2 * end:
+    start = [end, min(2 * end, chunk_rows)]
+    if lines < sum(start) + end:
         return [end]
-    middle = lines - 2 * end
-    full, left = divmod(middle, chunk_rows)
-    return [end, *([chunk_rows] * full), *([left] if left else []), end]
+    full, left = divmod(lines - sum(start) - end, chunk_rows)
+    return [*start, *([chunk_rows] * full), *([left] if left else []), end]
 
 
 def polars_chunks(
