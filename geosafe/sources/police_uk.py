@@ -230,19 +230,28 @@ def _big(path: Path) -> bool:
 
 def prescan(path: Path, encoding: str) -> rd.FileScan | None:
     """The scan :func:`iter_chunks` makes, begun ahead (an import runs it while hashing the
-    file), and polars imported when it will read the file; ``None`` when the scan cannot be
-    made here (:func:`iter_chunks` then reports why)."""
+    file), with polars imported meanwhile in another thread when it may read the file (~0.1-
+    0.2 s, not when the first chunk is asked for); ``None`` when the scan cannot be made here
+    (:func:`iter_chunks` then reports why)."""
+    warm = None
+    if _big(path) and encoding.lower().startswith("utf"):
+        import threading
+
+        warm = threading.Thread(target=_import_polars, name="geosafe-polars", daemon=True)
+        warm.start()
     try:
         fields = len(rd.header(path, encoding))
-        found = rd.scan(path, encoding, fields=fields, check_lines=_big(path))
+        return rd.scan(path, encoding, fields=fields, check_lines=_big(path))
     except (ImportFileError, LookupError, OSError, ValueError):
         return None
-    if _big(path) and found.strict and found.regular and encoding.lower().startswith("utf"):
-        # polars will read it: imported here (~0.1-0.2 s) while the file is still being
-        # hashed, not when the first chunk is asked for
-        with contextlib.suppress(ImportError):
-            import polars  # noqa: F401
-    return found
+    finally:
+        if warm is not None:
+            warm.join()
+
+
+def _import_polars() -> None:
+    with contextlib.suppress(ImportError):
+        import polars  # noqa: F401
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
