@@ -367,6 +367,24 @@ def _fix_mmap_threshold() -> None:
 _M_MMAP_THRESHOLD: Final = -3
 
 
+def big_file(path: Path) -> bool:
+    """Whether polars may read the file (large, not compressed)."""
+    return path.stat().st_size >= POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
+
+
+def plain_candidate(path: Path, encoding: str) -> bool:
+    """Whether :func:`polars_chunks` reads the file (large, UTF-8, polars
+    installed): it checks each block itself and reads the rest with the ``csv`` module from
+    the first that polars may not read."""
+    if not (big_file(path) and encoding.lower().startswith("utf")):
+        return False
+    try:
+        import polars  # noqa: F401
+    except ImportError:  # pragma: no cover - polars is a dependency
+        return False
+    return True
+
+
 #: The first and the last chunk of a large file are this part of the others (the second
 #: twice that): a bulk load's writer process starts writing that much sooner (it waits for
 #: the first chunk to be read and checked), and has that much less to write after the last

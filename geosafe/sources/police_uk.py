@@ -188,7 +188,7 @@ def iter_chunks(
     positions = {n: j for j, n in enumerate(names) if n is not None}
 
     def chunks() -> Iterator[TextChunk]:
-        if _plain_candidate(p, encoding):  # polars, checking each block as it reads it
+        if rd.plain_candidate(p, encoding):  # polars, checking each block as it reads it
             yield from _named(
                 rd.polars_chunks(
                     p,
@@ -223,24 +223,6 @@ def iter_chunks(
     return sha, _in_standard_order(head, names), chunks()
 
 
-def _big(path: Path) -> bool:
-    """Whether polars may read the file (large, not compressed)."""
-    return path.stat().st_size >= rd.POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
-
-
-def _plain_candidate(path: Path, encoding: str) -> bool:
-    """Whether :func:`~._police_read.polars_chunks` reads the file (large, UTF-8, polars
-    installed): it checks each block itself and reads the rest with the ``csv`` module from
-    the first that polars may not read."""
-    if not (_big(path) and encoding.lower().startswith("utf")):
-        return False
-    try:
-        import polars  # noqa: F401
-    except ImportError:  # pragma: no cover - polars is a dependency
-        return False
-    return True
-
-
 def _named(chunks: Iterator[TextChunk], ignored: tuple[str, ...]) -> Iterator[TextChunk]:
     for chunk in chunks:
         chunk.ignored_columns = ignored
@@ -252,7 +234,7 @@ def prescan(path: Path, encoding: str) -> rd.FileScan | None:
     file): polars imported when it reads the file (it checks each block itself: no scan), or
     else the scan of the file; ``None`` when there is no scan (or it cannot be made here:
     :func:`iter_chunks` then reports why)."""
-    if _plain_candidate(path, encoding):  # imports polars
+    if rd.plain_candidate(path, encoding):  # imports polars
         return None
     try:
         fields = len(rd.header(path, encoding))
