@@ -200,7 +200,8 @@ def _collection_doc(
     doc: dict[str, Any] = {
         "id": sp.id,
         "title": sp.title,
-        "description": sp.description + (" Includes synthetic data." if synthetic else ""),
+        "description": sp.description_for(_role(principal))
+        + (" Includes synthetic data." if synthetic else ""),
         "itemType": "feature",
         "geosafe:synthetic": synthetic,
         # the area's data sources (area.json): OGC API - Common collection fields
@@ -248,7 +249,7 @@ def _collection_doc(
             },
         ],
         "geosafe:parameters": {p: gl.describe_params()[p] for p in sp.params},
-        "geosafe:geometryType": sp.geometry,
+        "geosafe:geometryType": sp.geometry_for(_role(principal)),
     }
     return doc
 
@@ -336,9 +337,13 @@ def schema(collection_id: str, request: Request, principal: Caller) -> Response:
     sp = gl.spec(collection_id)
     check_role(principal, sp.roles, sp.id)
     check_known(request, {"f"})
-    fields = roles.allowed_fields(getattr(principal, "role", "analyst"))
-    doc = sp.json_schema(fields)
+    role = _role(principal)
+    doc = sp.json_schema(roles.allowed_fields(role), role=role)
     return Response(json.dumps(doc), media_type="application/schema+json")
+
+
+def _role(principal: Any) -> str:
+    return str(getattr(principal, "role", "analyst"))
 
 
 def _check_crs(request: Request) -> None:

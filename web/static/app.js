@@ -148,6 +148,9 @@
     return f(v / mag) * mag;
   }
   const fmtNum = (v) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-GB") : String(Math.round(v * 10) / 10));
+  //: a count as a person reads it: whole numbers as they are, shares of incidents (a bus-route
+  //: stretch split between cells) to one decimal place, nothing as a dash
+  const fmtCount = (v) => (typeof v !== "number" ? "–" : Number.isInteger(v) ? v.toLocaleString("en-GB") : fmtNum(v));
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
 
   function describeExcluded(fc) {
@@ -728,7 +731,7 @@
         const then = was.get(id);
         if (typeof now !== "number") continue;
         trendBy.set(id, typeof then !== "number" ? `up from under 10 in ${before}`
-          : now > then ? `up from ${then} in ${before}` : now < then ? `down from ${then} in ${before}` : `same as ${before}`);
+          : now > then ? `up from ${fmtCount(then)} in ${before}` : now < then ? `down from ${fmtCount(then)} in ${before}` : `same as ${before}`);
       }
     }
     const afterBy = after ? new Map(after.features.map((f) => [f.properties.cell || f.id, f.properties.count])) : null;
@@ -742,7 +745,7 @@
         let times = PRESETS[preset] || preset;
         if (afterBy) {
           times = typeof pm === "number" && pm > 0
-            ? pm * 2 >= f.properties.count ? `after school (${pm} of ${f.properties.count})` : `mornings (${Math.max(0, f.properties.count - pm)} of ${f.properties.count})`
+            ? pm * 2 >= f.properties.count ? `after school (${fmtCount(pm)} of ${fmtCount(f.properties.count)})` : `mornings (${fmtCount(Math.max(0, f.properties.count - pm))} of ${fmtCount(f.properties.count)})`
             : "mornings (after school: under 10)";
         }
         return { feature: f, id, name: placeName(f), count: f.properties.count, times, trend: trendBy.get(id) || trendWords(null) };
@@ -805,7 +808,7 @@
       : `No cell in your wards has 10 or more incidents for ${PRESETS[new FormData(form).get("preset")]} in this period, so nothing can be listed without identifying people. Try "All day" or a longer period.`;
     const top = t.rows.slice(0, 10);
     showPlaces("Your area: where incidents happen", `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
-      [[countLabel(), (r) => r.count, true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
+      [[countLabel(), (r) => fmtCount(r.count), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
     if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 15, animate: false, ...viewPadding() });
   }
 
@@ -834,7 +837,12 @@
     const t = await cellTable((cell) => (byCell.size ? byCell.has(cell.properties.cell || cell.id) : cellHas(cell, pts)));
     for (const r of t.rows) {
       const cf = byCell.get(r.id);
-      r.pupils = cf && typeof cf.properties.pupils === "number" ? cf.properties.pupils : null;
+      if (cf) r.pupils = typeof cf.properties.pupils === "number" ? cf.properties.pupils : null;
+      else {
+        // the analyst's corridors are street stretches: the most pupils on one stretch in the cell
+        const on = fc.features.filter((f) => typeof f.properties.pupils === "number" && cellHas(r.feature, vertices(f.geometry)));
+        r.pupils = on.length ? Math.max(...on.map((f) => f.properties.pupils)) : null;
+      }
     }
     const top = t.rows.slice(0, 10);
     const preset = PRESETS[new FormData(form).get("preset")];
@@ -844,10 +852,12 @@
     } else if (!top.length) {
       note = `Pupils' walks cross ${plural(fc.features.length, "area")}; none has 10 or more incidents for ${preset} in this period (cells with 1-9 are not shown).`;
     } else {
-      note = `Places on your pupils' walks with the most incidents (${preset}); counts are rounded to 5 and cells with 1-9 are not shown. Click a row to zoom.`;
+      note = state.role === "analyst"
+        ? `Places on the pupils' walks with the most incidents (${preset}); exact counts (an incident along a bus-route stretch is shared between the cells it crosses); pupils passing: the most pupils on one stretch of walk in the cell. Click a row to zoom.`
+        : `Places on your pupils' walks with the most incidents (${preset}); counts are rounded to 5 and cells with 1-9 are not shown. Click a row to zoom.`;
     }
     showPlaces(`${opt.textContent}: places along pupils' walks`, `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
-      [[countLabel(), (r) => r.count, true], ["pupils passing", (r) => (r.pupils ?? "–"), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
+      [[countLabel(), (r) => fmtCount(r.count), true], ["pupils passing", (r) => fmtCount(r.pupils), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
     state.schoolLoads = (state.schoolLoads || 0) + 1;
     if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 16, animate: false, ...viewPadding() });
     else if (fc.features.length) map.fitBounds(corridors.getBounds(), { maxZoom: 16, animate: false });
@@ -855,7 +865,13 @@
     $("#school-info").innerHTML = `${plural(fc.features.length, state.corridorPolygons ? "area" : "stretch", state.corridorPolygons ? "areas" : "stretches")} on pupils' walks. <a href="/maps/schools/${esc(opt.value)}">printable map</a>`;
     state.alongHotspots = top.length;
     status(`${plural(state.corridors, "corridor feature")} for ${opt.textContent}; ${plural(top.length, "place")} listed.`);
-    legend(new FormData(form).get("method"), { features: state.hotspotFeatures || [] }, (state.legend || {}).classes || [], (state.legend || {}).field, (new FormData(form).get("compare_period") || "").trim());
+    redrawLegend();
+  }
+
+  //: The legend again, after the list of places changed (its "numbered outlines" row).
+  function redrawLegend() {
+    const fd = new FormData(form);
+    legend(fd.get("method"), { features: state.hotspotFeatures || [] }, (state.legend || {}).classes || [], (state.legend || {}).field, (fd.get("compare_period") || "").trim());
   }
 
   // ---------------------------------------------------------------- wiring
@@ -875,11 +891,22 @@
   //: The analyst's list: the layer's features, densest first, named by place.
   function analystList() {
     const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number");
-    if (!feats.length) { $("#places").hidden = true; return; }
+    if (!feats.length) {
+      // nothing to list (e.g. emerging hotspots carry no density): the numbered outlines of
+      // the previous layer's list must go with it, or they point at a list no longer shown
+      $("#places").hidden = true;
+      groups.places.clearLayers();
+      const listed = state.places.length;
+      state.places = [];
+      if (listed) redrawLegend();
+      return;
+    }
     const rows = feats.slice().sort((a, b) => b.properties.density - a.properties.density).slice(0, 10)
       .map((f) => ({ feature: f, name: placeName(f), count: f.properties.count ?? f.properties.n_incidents ?? null, density: f.properties.density }));
-    showPlaces("Densest places on this map", "Named by the nearest street and station, park or stop. Click a row to zoom.", rows,
-      [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => (r.count ?? "–"), true]]);
+    const split = rows.some((r) => typeof r.count === "number" && !Number.isInteger(r.count));
+    showPlaces("Densest places on this map", "Named by the nearest street and station, park or stop. Click a row to zoom." +
+      (split ? " An incident known only along a stretch of bus route is shared between the cells it crosses, so counts can have decimals." : ""), rows,
+      [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => fmtCount(r.count), true]]);
   }
 
   //: The analyst's places named in Fair Access Panel referrals' notes (``referral-places``):

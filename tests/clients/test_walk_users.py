@@ -1,0 +1,228 @@
+"""What helper `walk` found using the service as its three users would (seventh wave,
+docs/notes/web.md), each kept as a test against a real client: Debian's Chromium at
+1366x768 for the page, GDAL's OAPIF driver (`ogrinfo`) for a neighbourhood team's GIS, and
+a comparison of roles for the one thing a non-analyst now sees that it did not before.
+
+The demo-like store and live server are the session's (``tests/clients/conftest.py``); the
+browser is the session's Chromium (``tests/api/test_browser.py``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.test_browser import browser, wait_js  # noqa: F401  (the shared Chromium fixture)
+
+from .conftest import SCHOOL, DemoServer
+from .test_web_roles import Session
+
+#: A number as the page's tables must show it: whole, or with one decimal, thousands with
+#: commas, or a dash for "not known".
+READABLE = re.compile(r"^(\d{1,3}(,\d{3})*(\.\d)?|–)$")
+
+
+def _get(server: DemoServer, role: str, path: str) -> dict[str, Any]:
+    req = urllib.request.Request(
+        server.base + path, headers={"Authorization": f"Bearer {server.tokens[role]}"}
+    )
+    with urllib.request.urlopen(req, timeout=300) as r:
+        return dict(json.load(r))
+
+
+@pytest.fixture(scope="module")
+def analyst(browser: Any, demo_server: DemoServer) -> Iterator[Session]:  # noqa: F811
+    s = Session(browser, demo_server, "analyst")
+    yield s
+    s.close()
+
+
+def _apply(s: Session, method: str) -> None:
+    n = s.state()["refreshes"]
+    s.page.select_option('select[name="method"]', method)
+    s.page.click("#apply")
+    s.wait_refresh(n + 1)
+
+
+def _readable(v: float) -> str:
+    """How a person writes the count: whole numbers as they are, shares to one decimal
+    (whole from 100 up), thousands with commas."""
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    if abs(v) >= 100:
+        return f"{math.floor(v + 0.5):,}"
+    return f"{math.floor(v * 10 + 0.5) / 10:g}"
+
+
+def _column(s: Session, header: str) -> list[str]:
+    heads = [h.strip() for h in s.page.locator("#places thead th").all_inner_texts()]
+    i = heads.index(header)
+    return [
+        r.strip() for r in s.page.locator(f"#places tbody td:nth-child({i + 1})").all_inner_texts()
+    ]
+
+
+@pytest.mark.browser
+def test_counts_in_the_places_list_are_readable_numbers(
+    analyst: Session, demo_server: DemoServer, out_dir: Path
+) -> None:
+    """Seen: the analyst's Gi* list showed "98.937438" incidents (an incident along a bus
+    route is shared between the cells it crosses). Now one decimal at most, and the same
+    value the server sent, rounded (read from the network, not from the page)."""
+    _apply(analyst, "h3-cells")
+    analyst.page.screenshot(path=str(out_dir / "walk-analyst-gi-list.png"))
+    shown = _column(analyst, "incidents")
+    assert shown, "the Gi* view lists its densest cells"
+    assert all(READABLE.match(v) for v in shown), shown
+    sent = sorted(
+        (f["properties"] for _, fc in analyst.answered("/h3-cells/items") for f in fc["features"]),
+        key=lambda p: -(p.get("density") or 0),
+    )
+    assert shown == [_readable(p["count"]) for p in sent[: len(shown)]]
+    if any("." in v for v in shown):  # the decimals are explained
+        assert "shared between the cells" in analyst.page.inner_text("#places-note")
+
+
+@pytest.mark.browser
+def test_no_numbered_outlines_without_their_list(analyst: Session, out_dir: Path) -> None:
+    """Seen: after the Gi* view, the emerging-hotspots view (no densities, so no list) kept
+    the Gi* list's numbered outlines and its legend row "numbered outlines: the places
+    listed", with no list on screen."""
+    _apply(analyst, "h3-cells")
+    assert analyst.page.locator(".place-no").count() > 0
+    _apply(analyst, "emerging-cells")
+    analyst.page.screenshot(path=str(out_dir / "walk-analyst-emerging.png"))
+    assert analyst.page.locator("#places").is_hidden()
+    assert analyst.page.locator(".place-no").count() == 0
+    assert "numbered outlines" not in analyst.page.inner_text("#legend")
+    assert analyst.state()["places"] == []
+
+
+@pytest.mark.browser
+def test_analyst_school_list_says_what_its_numbers_are(
+    analyst: Session, demo_server: DemoServer, out_dir: Path
+) -> None:
+    """Seen: the analyst's list for a school said "counts are rounded to 5" over exact
+    counts with six decimals, and "pupils passing" was "–" on every row (the analyst's
+    corridors are street stretches, not published cells)."""
+    _apply(analyst, "hotspots-kde")
+    loads = analyst.state().get("schoolLoads") or 0
+    analyst.page.select_option("#school", SCHOOL)
+    wait_js(analyst.page, f"(window.geosafeState.schoolLoads || 0) > {loads}", 300)
+    analyst.page.screenshot(path=str(out_dir / "walk-analyst-school.png"))
+    note = analyst.page.inner_text("#places-note")
+    pupils = _column(analyst, "pupils passing")
+    if not pupils:
+        pytest.skip(f"no place listed on this store's walks: {note}")
+    assert "rounded to 5" not in note and "exact counts" in note
+    assert all(READABLE.match(v) for v in _column(analyst, "incidents"))
+    assert all(READABLE.match(v) for v in pupils), pupils
+    # the most pupils on one stretch: from the corridors the server sent
+    lines = [f for _, fc in analyst.answered("/journey-corridors/items") for f in fc["features"]]
+    most = max(float(f["properties"].get("pupils") or 0) for f in lines)
+    numbers = [float(v.replace(",", "")) for v in pupils if v != "–"]
+    assert numbers, "every listed place lies on a walk, so some pupils pass it"
+    assert all(0 < v <= most for v in numbers)
+
+
+@pytest.mark.browser
+def test_page_asks_for_nothing_that_is_missing(browser: Any, demo_server: DemoServer) -> None:  # noqa: F811
+    """Seen: every page load logged "Failed to load resource: 404" in the console (the
+    browser's /favicon.ico)."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{demo_server.base}/login")
+        page.fill("#token", demo_server.tokens["neighbourhood"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{demo_server.base}/")
+        wait_js(page, "window.geosafeState && window.geosafeState.refreshes >= 1", 240)
+        r = page.request.get(f"{demo_server.base}/favicon.ico")
+        assert r.status == 200 and r.headers["content-type"].startswith("image/svg+xml")
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def _ogrinfo(server: DemoServer, role: str, *args: str) -> str:
+    exe = shutil.which("ogrinfo")
+    if exe is None:
+        pytest.skip("ogrinfo (Debian gdal-bin) is not installed; run scripts/setup.sh --test")
+    env = dict(  # the README's way: Basic, the token as the password
+        os.environ,
+        GDAL_HTTP_AUTH="BASIC",
+        GDAL_HTTP_USERPWD=f"neighbourhood check:{server.tokens[role]}",
+        GDAL_HTTP_TIMEOUT="300",
+    )
+    out = subprocess.run(
+        [exe, "-ro", f"OAPIF:{server.base}/ogc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_neighbourhood_corridors_in_gdal_name_their_school(demo_server: DemoServer) -> None:
+    """Seen in `ogrinfo OAPIF:` as a neighbourhood team: `journey-corridors` was up to six
+    stacked polygons per cell with nothing but the cell and a street name (the school only in
+    the feature id), under a description of "stretches with their exposure" and a schema
+    saying LineString. Now each cell names its school, the documents say what it is."""
+    out = _ogrinfo(demo_server, "neighbourhood", "-al", "-geom=NO", "journey-corridors")
+    assert "Geometry: Polygon" in out
+    feats = out.split("OGRFeature(")[1:]
+    assert feats, out[:2000]
+    for f in feats:
+        assert re.search(r"school_name \(String\) = \S", f), f
+        assert re.search(r"school_urn \(String\) = \d+", f), f
+        assert "pupils" not in f and "journeys" not in f  # counts stay the school's own
+    doc = _get(demo_server, "neighbourhood", "/ogc/collections/journey-corridors")
+    assert doc["geosafe:geometryType"] == "Polygon"
+    assert "H3 resolution-8 cells" in doc["description"] and "stretch" not in doc["description"]
+    schema = _get(demo_server, "neighbourhood", "/ogc/collections/journey-corridors/schema")
+    assert schema["properties"]["geometry"]["format"] == "geometry-polygon"
+    assert "pupils" not in schema["properties"]
+    analyst = _get(demo_server, "analyst", "/ogc/collections/journey-corridors/schema")
+    assert analyst["properties"]["geometry"]["format"] == "geometry-linestring"
+
+
+def test_neighbourhood_learns_no_more_of_a_school_than_the_school_itself(
+    demo_server: DemoServer,
+) -> None:
+    """Disclosure, comparing roles: naming the school on a neighbourhood's corridor cells
+    must not tell the neighbourhood anything that school's own token does not show. For
+    every school with cells in the neighbourhood's wards, with a token of that school: each
+    cell the neighbourhood sees for it is one of the school's own published cells (10 or more
+    pupils), and the neighbourhood gets no count to difference against another role's."""
+    from geosafe.access.tokens import TokenStore
+
+    nb = _get(demo_server, "neighbourhood", "/ogc/collections/journey-corridors/items?limit=1000")
+    seen: dict[str, set[str]] = {}
+    for f in nb["features"]:
+        p = f["properties"]
+        assert not {"pupils", "journeys", "count"} & set(p), p
+        assert f["id"] == f"{p['school_urn']}-{p['cell']}"  # the id said it before
+        seen.setdefault(p["school_urn"], set()).add(p["cell"])
+    assert seen, "pupils of the demo schools walk through the neighbourhood's wards"
+    tokens = TokenStore(demo_server.folder / "geosafe.db.auth.sqlite")
+    for urn, cells in seen.items():
+        token = tokens.create("school", school_urn=urn, label=f"walk {urn}").token
+        server = DemoServer(demo_server.base, {"school": token}, demo_server.folder)
+        own = _get(server, "school", "/ogc/collections/journey-corridors/items?limit=1000")
+        assert {f["properties"]["school_urn"] for f in own["features"]} == {urn}
+        assert all(f["properties"]["pupils"] >= 10 for f in own["features"])
+        assert cells <= {f["properties"]["cell"] for f in own["features"]}, urn
