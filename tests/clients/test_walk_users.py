@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_browser import browser, wait_js  # noqa: F401  (the shared Chromium fixture)
+from tests.api.test_gdal_client import ogrinfo
 
 from .conftest import SCHOOL, DemoServer
 from .test_web_roles import Session
@@ -156,25 +154,9 @@ def test_page_asks_for_nothing_that_is_missing(browser: Any, demo_server: DemoSe
 
 
 def _ogrinfo(server: DemoServer, role: str, *args: str) -> str:
-    exe = shutil.which("ogrinfo")
-    if exe is None:
-        pytest.skip("ogrinfo (Debian gdal-bin) is not installed; run scripts/setup.sh --test")
-    env = dict(  # the README's way: Basic, the token as the password
-        os.environ,
-        GDAL_HTTP_AUTH="BASIC",
-        GDAL_HTTP_USERPWD=f"neighbourhood check:{server.tokens[role]}",
-        GDAL_HTTP_TIMEOUT="300",
-    )
-    out = subprocess.run(
-        [exe, "-ro", f"OAPIF:{server.base}/ogc", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    """The README's way: Basic authentication, the token as the password."""
+    auth = {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"walk:{server.tokens[role]}"}
+    return ogrinfo(server.base, auth, *args)
 
 
 def test_neighbourhood_corridors_in_gdal_name_their_school(demo_server: DemoServer) -> None:
