@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,3 +209,88 @@ def test_neighbourhood_learns_no_more_of_a_school_than_the_school_itself(
         assert {f["properties"]["school_urn"] for f in own["features"]} == {urn}
         assert all(f["properties"]["pupils"] >= 10 for f in own["features"])
         assert cells <= {f["properties"]["cell"] for f in own["features"]}, urn
+
+
+def _recorded(server: DemoServer, role: str, query: str) -> list[str] | None:
+    doc = _get(server, role, f"/ogc/collections/h3-cells/items?resolution=8&limit=1000&{query}")
+    return doc.get("geosafe:sourcesRecorded")
+
+
+def _years(server: DemoServer) -> dict[str, list[str]]:
+    """Year -> the sources recorded in it, as the neighbourhood is told."""
+    out = {}
+    for year in range(2022, 2027):
+        try:
+            rec = _recorded(server, "neighbourhood", f"datetime={year}&preset=all-day")
+        except urllib.error.HTTPError as exc:  # a year not ended, or before the store
+            assert exc.code == 400, exc
+            continue
+        if rec:
+            out[str(year)] = rec
+    return out
+
+
+def test_sources_recorded_tell_no_more_than_the_published_counts(demo_server: DemoServer) -> None:
+    """Disclosure of the key added to every items answer (`geosafe:sourcesRecorded`), by
+    differencing sources and periods: for a neighbourhood, a source is listed for a period
+    exactly when the published cells of that source alone in its wards show something there
+    (a count or a suppressed 1-9), so the list adds nothing to what its published counts per
+    source say. The analyst's list covers at least those sources over the same period."""
+    years = _years(demo_server)
+    assert years, "the store has published incidents"
+    for year, recorded in years.items():
+        shown = []
+        for source in ("dir", "asif", "cris", "police_uk"):
+            q = f"datetime={year}&preset=all-day&sources={source}&resolution=8&limit=1000"
+            fc = _get(demo_server, "neighbourhood", f"/ogc/collections/h3-cells/items?{q}")
+            # every cell of the wards is listed; one with incidents shows a count or is
+            # suppressed (1-9)
+            if any(
+                f["properties"]["suppressed"] or f["properties"]["count"] for f in fc["features"]
+            ):
+                shown.append(source)
+        assert set(recorded) - {"fap"} == set(shown), (year, recorded, shown)
+        analyst = _recorded(demo_server, "analyst", f"datetime={year}")
+        assert set(shown) <= set(analyst or ()), (year, analyst)
+
+
+@pytest.mark.browser
+def test_comparing_periods_says_when_sources_differ(
+    browser: Any,  # noqa: F811
+    demo_server: DemoServer,
+    out_dir: Path,
+) -> None:
+    """Seen on the demo: "Compare with 2024-Q1" on 2025-Q1 read "up from under 10 in
+    2024-Q1" on every place a school lists, though DIR, ASIF and CRIS have no record at all
+    in 2024-Q1 (and police.uk none in 2025-Q1): a user reads a tenfold rise. Now the list says
+    the comparison is not like for like and names the sources missing from each period; two
+    periods with the same sources get no such words."""
+    years = _years(demo_server)
+    pairs = [(a, b) for a in years for b in years if a > b]
+    unlike = [(a, b) for a, b in pairs if set(years[a]) - {"fap"} != set(years[b]) - {"fap"}]
+    alike = [(a, b) for a, b in pairs if set(years[a]) - {"fap"} == set(years[b]) - {"fap"}]
+    if not unlike:
+        pytest.skip(f"every year of this store records the same sources: {years}")
+    s = Session(browser, demo_server, "neighbourhood")
+    try:
+        for (now, then), want in [(unlike[0], True), *[(p, False) for p in alike[:1]]]:
+            n = s.state()["refreshes"]
+            s.page.select_option('select[name="preset"]', "all-day")
+            s.page.fill('input[name="period"]', now)
+            s.page.fill('input[name="compare_period"]', then)
+            s.page.click("#apply")
+            s.wait_refresh(n + 1)
+            note = s.page.inner_text("#places-note")
+            trends = _column(s, "trend") if s.page.locator("#places tbody tr").count() else []
+            if want:
+                s.page.screenshot(path=str(out_dir / "walk-neighbourhood-compare.png"))
+                missing = sorted(set(years[now]) - set(years[then]) - {"fap"})
+                assert "Not like for like" in note, note
+                names = {"dir": "DIR", "asif": "ASIF", "cris": "CRIS", "police_uk": "police.uk"}
+                assert all(names[m] in note for m in missing), (missing, note)
+                assert all("not like for like" in t for t in trends), trends
+            else:
+                assert "like for like" not in note.lower(), note
+                assert not any("like for like" in t for t in trends), trends
+    finally:
+        s.close()

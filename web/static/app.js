@@ -126,7 +126,24 @@
       type: "FeatureCollection", features: feats, excluded: first.excluded || first["geosafe:excluded"],
       note: first.note || first["geosafe:note"] || first["geosafe:reason"],
       p_method_text: first.p_method_text || first["geosafe:p_method_text"], p_min: first.p_min || first["geosafe:p_min"],
+      sources: first["geosafe:sourcesRecorded"] || null,
     };
+  }
+
+  //: Two periods compare like for like only over the sources recorded in both: a source with
+  //: no record in one of them (the demo's synthetic sources start in 2024-08) is not a rise
+  //: or a fall. The sentence saying so, or "" (``now``, ``then``: items answers).
+  const SOURCE_NAMES = { dir: "DIR", asif: "ASIF", cris: "CRIS", police_uk: "police.uk", fap: "FAP" };
+  function sourceGap(now, then, thenLabel, nowLabel) {
+    if (!now || !then || !now.sources || !then.sources) return "";
+    const ticked = new FormData(form).getAll("source");
+    const names = (list) => list.map((x) => SOURCE_NAMES[x] || x).join(", ");
+    const onlyNow = now.sources.filter((x) => ticked.includes(x) && !then.sources.includes(x));
+    const onlyThen = then.sources.filter((x) => ticked.includes(x) && !now.sources.includes(x));
+    const parts = [];
+    if (onlyNow.length) parts.push(`${names(onlyNow)} ${onlyNow.length === 1 ? "has" : "have"} no record in ${thenLabel}`);
+    if (onlyThen.length) parts.push(`${names(onlyThen)} ${onlyThen.length === 1 ? "has" : "have"} no record in ${nowLabel || "this period"}`);
+    return parts.length ? `Not like for like: ${parts.join("; ")}, so the comparison counts different sources.` : "";
   }
 
   // ---------------------------------------------------------------- formatting
@@ -516,7 +533,9 @@
       }
       legend(method, fc, classes, field, cp);
       const why = describeExcluded(fc);
-      let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + ".";
+      const gap = sourceGap(fc, other, cp, (fd.get("period") || "").trim());
+      state.sourceGap = gap || null;
+      let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + "." + (gap ? ` ${gap}` : "");
       if (!state.hotspots) msg = emptyReason(method, fd);
       status(`${msg}${why ? ` ${why}` : ""}`);
       if (why && fd.get("preset") !== "all-day" && /precision|month|day only|time/i.test(why)) offerAllDay();
@@ -734,6 +753,8 @@
           : now > then ? `up from ${fmtCount(then)} in ${before}` : now < then ? `down from ${fmtCount(then)} in ${before}` : `same as ${before}`);
       }
     }
+    const gap = prev ? sourceGap(cells, prev, before, (fd.get("period") || "").trim()) : "";
+    if (gap) for (const [id, words] of trendBy) trendBy.set(id, `${words} (not like for like)`);
     const afterBy = after ? new Map(after.features.map((f) => [f.properties.cell || f.id, f.properties.count])) : null;
     let rows = cells.features.filter((f) => typeof f.properties.count === "number" && f.properties.count > 0);
     if (extraFilter) rows = rows.filter(extraFilter);
@@ -751,7 +772,7 @@
         return { feature: f, id, name: placeName(f), count: f.properties.count, times, trend: trendBy.get(id) || trendWords(null) };
       }),
       suppressed: cells.features.length - cells.features.filter((f) => typeof f.properties.count === "number").length,
-      excluded: describeExcluded(cells),
+      excluded: [gap, describeExcluded(cells)].filter(Boolean).join(" "),
     };
   }
 
