@@ -475,6 +475,7 @@ def plan_journeys(
     from ..risk import journeys as risk_journeys
 
     params = AnalysisParams(preset=preset)
+    model = exposure_model(svc, params, public=public)
     results = risk_journeys.assess_journeys(
         school,
         _origins(origins, svc.data_dir),
@@ -483,15 +484,35 @@ def plan_journeys(
         date=_travel_date(svc, params, date, public=public),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
-        model=exposure_model(svc, params, public=public),
+        model=model,
         data_dir=svc.data_dir,
     )
     fc: dict[str, Any] = risk_journeys.journeys_geojson(
         results, metadata={"school": school, "mode": mode, "arrive_by": arrive_by}
     )
+    _name_hotspots(fc, model, svc.data_dir)
     for f in fc["features"]:
         f["id"] = str(f["id"])
     return fc
+
+
+def _name_hotspots(fc: dict[str, Any], model: Any, data_dir: Any) -> None:
+    """Give every crossed hotspot of ``fc`` its ``place`` (the reports' naming): an id such
+    as ``HS10`` alone told a school nothing."""
+    crossed = {
+        h["id"] for f in fc["features"] for h in f["properties"].get("hotspots_crossed") or ()
+    }
+    if model is None or not crossed:
+        return
+    from ..risk.naming import place_namer
+
+    namer = place_namer(data_dir)
+    names = {
+        h.hotspot_id: namer.name(h.geometry) for h in model.hotspots if h.hotspot_id in crossed
+    }
+    for f in fc["features"]:
+        for h in f["properties"].get("hotspots_crossed") or ():
+            h["place"] = names.get(h["id"], "")
 
 
 def school_report(

@@ -294,3 +294,39 @@ def test_comparing_periods_says_when_sources_differ(
                 assert not any("like for like" in t for t in trends), trends
     finally:
         s.close()
+
+
+def test_a_schools_journeys_name_the_hotspots_they_cross(demo_server: DemoServer) -> None:
+    """Seen as a school posting its pupils' postcodes to `POST /journeys`: the hotspots a
+    route crosses came as `{"id": "HS10", "peak_density_km2": 536.5}`, an id the school has
+    nowhere to look up. Each now carries the `place` the reports use for it (the naming
+    function of `geosafe.risk.naming`), the same for the same hotspot on every route."""
+    import numpy as np
+
+    from geosafe import datasets
+
+    school = datasets.schools(demo_only=True).set_index("urn").loc[SCHOOL]
+    pc = datasets.postcodes()
+    d = np.hypot(pc["easting"] - school.geometry.x, pc["northing"] - school.geometry.y)
+    near = pc[(d > 700) & (d < 2000)].sort_values("postcode")["postcode"].tolist()[::40][:25]
+    body = json.dumps({"school": SCHOOL, "origins": near, "mode": "walk"}).encode()
+    req = urllib.request.Request(
+        f"{demo_server.base}/journeys",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {demo_server.tokens['school']}",
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=300) as r:
+        fc = json.load(r)
+    crossed = [h for f in fc["features"] for h in f["properties"].get("hotspots_crossed") or ()]
+    if not crossed:
+        pytest.skip("no route of these postcodes crosses a published hotspot")
+    names: dict[str, str] = {}
+    for h in crossed:
+        place = h.get("place")
+        assert isinstance(place, str) and place.strip(), h
+        assert not re.fullmatch(r"HS\d+", place), h
+        assert names.setdefault(h["id"], place) == place, (h, names)
