@@ -305,6 +305,7 @@ def _report(
     from ..network import origins as net_origins
     from ..protect.safe_places import public_safe_places
     from ..risk import report as risk_report
+    from ..risk.naming import place_namer
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     public = role != "analyst"
@@ -322,6 +323,9 @@ def _report(
         safe_places=safe if len(safe) else None,
         day=_travel_date(svc, params, None, public=public),
         need=published_need(svc, urn) if public else None,
+        # unnamed ways and hotspots by place, as `geosafe school-report` names them (without
+        # it the service's reports said "(primary)", "(service)" and HS10)
+        namer=place_namer(svc.data_dir),
     )
 
 

@@ -330,3 +330,41 @@ def test_a_schools_journeys_name_the_hotspots_they_cross(demo_server: DemoServer
         assert isinstance(place, str) and place.strip(), h
         assert not re.fullmatch(r"HS\d+", place), h
         assert names.setdefault(h["id"], place) == place, (h, names)
+
+
+def test_the_service_report_names_ways_and_hotspots_as_the_cli_does(
+    demo_server: DemoServer,
+) -> None:
+    """Seen in a school's report from `POST /journeys/report`: corridors named "(primary)"
+    and "(footway)" (OSM highway classes; every unnamed footway of the school merged into one
+    "(footway)" line) and hotspots by id only, where `geosafe school-report` names them
+    ("unnamed path near North Circular Road", "Woodfield Way by Bounds Green Station"). The
+    service's report now uses the same naming."""
+    import time
+
+    headers = {
+        "Authorization": f"Bearer {demo_server.tokens['school']}",
+        "Content-Type": "application/json",
+    }
+    req = urllib.request.Request(
+        f"{demo_server.base}/journeys/report",
+        data=json.dumps({"school": SCHOOL}).encode(),
+        method="POST",
+        headers=headers,
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        job = r.headers["Location"]
+    for _ in range(600):  # a bounded poll, not a timing
+        req = urllib.request.Request(job, headers=headers)
+        with urllib.request.urlopen(req, timeout=60) as r:
+            doc = json.load(r)
+        if doc["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.5)
+    assert doc["state"] == "done", doc
+    result = doc["result"]
+    names = [f["properties"]["name"] for f in result["corridors"]["features"]]
+    assert names, "the school's pupils walk somewhere"
+    assert not [n for n in names if re.fullmatch(r"\(\w+\)", n)], names
+    for f in result["hotspots"]["features"]:
+        assert f["properties"]["place"].strip(), f["properties"]
