@@ -116,6 +116,8 @@ class _Published(BaseModel):
     cells: int | None = None
     stretches: int | None = None
     place_name: str | None = None
+    #: a report's name of a hotspot (the same naming as ``place_name``)
+    place: str | None = None
     density_class: int | None = None
 
 
