@@ -368,3 +368,22 @@ def test_the_service_report_names_ways_and_hotspots_as_the_cli_does(
     assert not [n for n in names if re.fullmatch(r"\(\w+\)", n)], names
     for f in result["hotspots"]["features"]:
         assert f["properties"]["place"].strip(), f["properties"]
+
+
+def test_printable_school_map_legend_matches_what_is_drawn(demo_server: DemoServer) -> None:
+    """Seen on `/maps/schools/{urn}` as a school: published H3 cells drawn, a legend row
+    "walking corridor (line width not to scale)". The row now says what is drawn: cells for
+    a school (its corridors are H3 cells), walking lines for the analyst."""
+
+    def page(role: str) -> str:
+        req = urllib.request.Request(
+            f"{demo_server.base}/maps/schools/{SCHOOL}",
+            headers={"Authorization": f"Bearer {demo_server.tokens[role]}", "X-Purpose": "walk"},
+        )
+        with urllib.request.urlopen(req, timeout=300) as r:
+            return str(r.read().decode())
+
+    school = page("school")
+    assert "areas on pupils&#x27; walks (10 or more pupils)" in school
+    assert "line width not to scale" not in school
+    assert "line width not to scale" in page("analyst")
