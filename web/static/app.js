@@ -172,7 +172,7 @@
 
   function describeExcluded(fc) {
     const out = [];
-    if (fc.note) out.push(String(fc.note));
+    if (fc.note) out.push(String(fc.note).replace(/([^.!?])$/, "$1."));
     const ex = fc.excluded;
     if (ex && typeof ex === "object") {
       if (ex.message) out.push(String(ex.message));
@@ -536,7 +536,7 @@
       const gap = sourceGap(fc, other, cp, (fd.get("period") || "").trim());
       state.sourceGap = gap || null;
       let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + "." + (gap ? ` ${gap}` : "");
-      if (!state.hotspots) msg = emptyReason(method, fd);
+      if (!state.hotspots) msg = emptyReason(method, fd, !!why);
       status(`${msg}${why ? ` ${why}` : ""}`);
       if (why && fd.get("preset") !== "all-day" && /precision|month|day only|time/i.test(why)) offerAllDay();
       state.loads += 1;
@@ -561,10 +561,13 @@
     $("#status").appendChild(a);
   }
 
-  function emptyReason(method, fd) {
+  //: ``serverSaid``: the answer gave its own reason, which is then the only one shown (the
+  //: guess below contradicted it, e.g. "try another time of day" for incidents outside the area)
+  function emptyReason(method, fd, serverSaid) {
     const preset = PRESETS[fd.get("preset")] || fd.get("preset");
     const where = state.role === "neighbourhood" ? " in your wards" : "";
     const base = `No ${METHOD_TITLE[method].toLowerCase()}${where} for ${preset}${fd.get("period") ? ` in ${fd.get("period")}` : " in the last 12 months"}.`;
+    if (serverSaid) return `${base} Why:`;
     if (state.role === "analyst") return `${base} Too few incidents pass the filters; try another time of day or a longer period.`;
     return `${base} Your role sees layers built from published cell counts, where cells with 1-9 incidents are not shown; try "All day", a longer period or H3 cells.`;
   }
@@ -911,7 +914,9 @@
 
   //: The analyst's list: the layer's features, densest first, named by place.
   function analystList() {
-    const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number");
+    // a cell with no incident is not a "densest place" (every cell of a store whose
+    // incidents lie outside the mapped area has density 0)
+    const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number" && f.properties.density > 0);
     if (!feats.length) {
       // nothing to list (e.g. emerging hotspots carry no density): the numbered outlines of
       // the previous layer's list must go with it, or they point at a list no longer shown
