@@ -98,6 +98,7 @@ def test_page_shows_the_reason_alone_and_lists_no_empty_cell(
         out = Path(__file__).resolve().parents[2] / "test-output"
         out.mkdir(exist_ok=True)
         page.screenshot(path=str(out / "walk-analyst-elsewhere-gi.png"))
+        assert "None of them holds an incident" in page.inner_text("#status")
         assert page.locator("#places").is_hidden()
         assert page.locator(".place-no").count() == 0
     finally:

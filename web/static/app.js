@@ -537,6 +537,10 @@
       state.sourceGap = gap || null;
       let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + "." + (gap ? ` ${gap}` : "");
       if (!state.hotspots) msg = emptyReason(method, fd, !!why);
+      else if (fc.features.every((f) => f.properties.count === 0)) {
+        // H3 layers draw every cell of the area: say when none holds an incident
+        msg += " None of them holds an incident of this period and time of day in the mapped area.";
+      }
       status(`${msg}${why ? ` ${why}` : ""}`);
       if (why && fd.get("preset") !== "all-day" && /precision|month|day only|time/i.test(why)) offerAllDay();
       state.loads += 1;
