@@ -39,18 +39,18 @@ def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
 
 
 def test_block_plan_ends_with_small_blocks() -> None:
-    """A first and a last block of a quarter of the others, every line in exactly one block."""
-    assert rd.block_plan(1_000_000, 100_000) == [25_000, *[100_000] * 9, 50_000, 25_000]
-    assert rd.block_plan(250_000, 100_000) == [25_000, 100_000, 100_000, 25_000]
-    assert rd.block_plan(60_000, 100_000) == [25_000, 10_000, 25_000]
-    assert rd.block_plan(50_001, 100_000) == [25_000, 1, 25_000]
-    assert rd.block_plan(50_000, 100_000) == [25_000]  # the rest: one block
-    assert rd.block_plan(30_000, 100_000) == [25_000]
+    """A first and a last block of a quarter of the others, the second of half, every line
+    in exactly one block."""
+    assert rd.block_plan(1_000_000, 100_000) == [25_000, 50_000, *[100_000] * 9, 25_000]
+    assert rd.block_plan(250_000, 100_000) == [25_000, 50_000, 100_000, 50_000, 25_000]
+    assert rd.block_plan(110_000, 100_000) == [25_000, 50_000, 10_000, 25_000]
+    assert rd.block_plan(100_000, 100_000) == [25_000, 50_000, 25_000]
+    assert rd.block_plan(100_000 - 1, 100_000) == [25_000]  # the rest: one block
     assert rd.block_plan(0, 100_000) == [25_000]
-    for lines in range(0, 40):
+    for lines in range(0, 60):
         plan = rd.block_plan(lines, 8)
         assert all(p > 0 for p in plan)
-        assert sum(plan) == lines or (lines <= 4 and plan == [2])
+        assert sum(plan) == lines or (lines < 8 and plan == [2])
 
 
 def test_sorted_contains_is_set_membership() -> None:
