@@ -22,7 +22,7 @@ import gzip
 import io
 import itertools
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -90,6 +90,9 @@ class TextChunk:
     control_free: bool = False
     file_lines: int = 0
     ignored_columns: tuple[str, ...] = ()
+    #: Rows with more fields than the header (by position in the chunk): their surplus
+    #: cells, named ``(field N)``, kept with the row if it is quarantined.
+    surplus: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows_no)
@@ -269,6 +272,10 @@ def _chunk_from_rows(
         fac=fac,
         bad_fields=lengths != width,
         bad_column=np.empty(0, dtype=object),
+        surplus={
+            int(i): {f"(field {width + 1 + k})": v for k, v in enumerate(rows[i][width:])}
+            for i in np.flatnonzero(lengths > width)
+        },
     )
     chunk.bad_column = bad_columns(chunk, order, strict=strict)
     return chunk
@@ -296,9 +303,8 @@ def csv_chunks(
         text = io.TextIOWrapper(
             raw, encoding=enc, errors="strict" if strict else "surrogateescape", newline=""
         )
-        reader = csv.reader(text, strict=False)
-        next(reader, None)  # the header
-        rows = (cells for cells in reader if cells)  # a blank line is not a row
+        rows = _records(text, width)
+        next(rows, None)  # the header
         number = skip_rows
         for _ in itertools.islice(rows, skip_rows):
             pass
@@ -310,6 +316,45 @@ def csv_chunks(
         raise ImportFileError(msg) from exc
     finally:
         raw.close()
+
+
+class _Lines:
+    """A text's lines for ``csv.reader``, remembering those of the record being read; lines
+    given back are read again first."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self.taken: list[str] = []
+        self.back: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.back.pop() if self.back else next(self._text)
+        self.taken.append(line)
+        return line
+
+
+def _records(text: Iterator[str], width: int) -> Iterator[list[str]]:
+    """The CSV records of a text (a blank line is not a record). A record over several lines
+    with another number of fields than ``width`` (the header's) is a quote opened and not
+    closed where it should be, which would take every later line of the file into one
+    field: its first line is a record of its own (quarantined for its field count), and the
+    lines after it are read again."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=False)
+    while True:
+        lines.taken = []
+        cells = next(reader, None)
+        if cells is None:
+            return
+        if len(lines.taken) > 1 and len(cells) != width:
+            first, *rest = lines.taken
+            lines.back.extend(reversed(rest))
+            cells = next(csv.reader([first], strict=False), [])
+        if cells:
+            yield cells
 
 
 def _line_blocks(

@@ -699,7 +699,10 @@ def _problems(
             verdicts.code[i],
             _storable(verdicts.reason[i]),
             _storable(ids[i]) or None,
-            json.dumps(dict(zip(header, [col[k] for col in columns], strict=False))),
+            json.dumps(
+                dict(zip(header, [col[k] for col in columns], strict=False))
+                | chunk.surplus.get(int(i), {})
+            ),
         )
         for k, i in enumerate(bad)
     ]

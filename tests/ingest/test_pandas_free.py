@@ -5,6 +5,7 @@ numpy versions."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -376,3 +377,23 @@ def test_an_undecodable_crime_id_is_quarantined_not_a_crash(tmp_path: Path) -> N
         (3, "encoding_invalid", "x \\xff"),
     ]
     assert json.loads(got[1][3])["Crime ID"] == "x \udcff"
+
+
+def test_a_quote_left_open_takes_no_later_line() -> None:
+    """The csv reader's records: a field quoted over two lines with the header's width is
+    one record; a quote left open is a record of its own first line, and the lines after it
+    are read again; blank lines are no record."""
+    text = (
+        'a,b,c\n1,"two\nlines",3\n\n4,"open,5\n6,7,8\n9,10,11\n12,"closed\nlate",13,14\n15,16,17\n'
+    )
+    got = list(rd._records(iter(io.StringIO(text, newline="")), 3))
+    assert got == [
+        ["a", "b", "c"],
+        ["1", "two\nlines", "3"],
+        ["4", "open,5\n"],  # the open quote's own line
+        ["6", "7", "8"],
+        ["9", "10", "11"],
+        ["12", "closed\n"],  # closed a line later, but four fields: split too
+        ['late"', "13", "14"],
+        ["15", "16", "17"],
+    ]
