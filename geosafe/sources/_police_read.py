@@ -457,7 +457,9 @@ def _plain_block(block: bytes, width: int) -> tuple[bool, bool]:
     blank line, ``width`` fields a line: what polars may read, as :func:`scan` decides for a
     whole file), and whether it holds no control character."""
     state = _BlockState(regular=True)
-    _scan_block(block, state, width)
+    view = memoryview(block)
+    for k in range(0, len(block), _BLOCK):  # a block at a time, as the scan reads a file
+        _scan_block(view[k : k + _BLOCK], state, width)  # type: ignore[arg-type]
     if state.regular and state.last != 10 and state.commas != width - 1:
         state.regular = False  # an unterminated last line of another width
     if state.regular and not block.isascii():
