@@ -157,16 +157,20 @@ class Deduper:
             self._keys = None
             self._ids_to_dict()
         by_key = self._keys is not None and keys is not None
+        # the chunk's keys sorted once (stable): every test below reads them in order
+        order = None if keys is None else np.argsort(keys.astype(np.uint64), kind="stable")
+        ranked = None if keys is None else keys.astype(np.uint64)[order]
         if not self.current and not self._seen_ids:
             known = np.zeros(n, bool)
         elif by_key:
             assert self._keys is not None and keys is not None
-            known = _sorted_contains(self._keys, keys)
+            known = np.empty(n, bool)
+            known[order] = _sorted_contains(self._keys, ranked)  # type: ignore[arg-type]
             for i in np.flatnonzero(known):  # a key met before: the id itself decides
                 known[i] = self._get(ids[i], int(keys[i])) is not None
         else:
             known = np.fromiter(map(self.current.__contains__, ids), dtype=bool, count=n)
-        repeated = _repeated(ids, keys)
+        repeated = _repeated(ids, None if order is None or ranked is None else (order, ranked))
         cand = has_id & (known | repeated)
         simple = has_id & ~cand
         first = ids[simple]
@@ -174,17 +178,18 @@ class Deduper:
         self._seen.append((hashes[simple], months[simple], located[simple], -rows_no[simple]))
         self._bases.append(base + len(first))
         if by_key:
-            assert keys is not None
-            self._keep_by_key(first, keys[simple], base)
+            assert order is not None and ranked is not None
+            in_order = simple[order]  # the simple rows in key order (stable)
+            position = (np.cumsum(simple) - 1)[order[in_order]]
+            self._keep_by_key(first, ranked[in_order], base + position)
         else:
             self.current.update(zip(first.tolist(), range(base, base + len(first)), strict=True))
         for i in np.flatnonzero(cand):
             key = int(keys[i]) if by_key and keys is not None else None
             self._one(int(i), ids[i], hashes, months, located, rows_no, verdicts, out, key)
-        if self._keys is not None and keys is not None:  # every id with a ref is now current
-            # two sorted runs: the stable sort merges them in linear time
-            new = np.sort(keys[has_id].astype(np.uint64, copy=False))
-            self._keys = np.sort(np.concatenate([self._keys, new]), kind="stable")
+        if self._keys is not None and ranked is not None:  # every id with a ref is current
+            assert order is not None
+            self._keys = _merged(self._keys, ranked[has_id[order]])
         self._anonymous(ids, hashes, verdicts, out)
         return out
 
@@ -230,16 +235,13 @@ class Deduper:
         else:
             out.current[i] = 0
 
-    def _keep_by_key(self, first: np.ndarray, keys: np.ndarray, base: int) -> None:
-        """Keep a chunk's ids met once by their keys (positions from ``base``)."""
+    def _keep_by_key(self, first: np.ndarray, ranked: np.ndarray, positions: np.ndarray) -> None:
+        """Keep a chunk's ids met once (``first``) by their keys: ``ranked``, sorted (stable),
+        and each one's position in :attr:`_seen`."""
         self._seen_ids.append(first)
-        keys = keys.astype(np.uint64, copy=False)
-        order = np.argsort(keys, kind="stable")
-        # two sorted runs: the stable sort merges them in linear time
-        merged_keys = np.concatenate([self._pkeys, keys[order]])
-        merged_pos = np.concatenate([self._ppos, base + order.astype(np.int64)])
-        again = np.argsort(merged_keys, kind="stable")
-        self._pkeys, self._ppos = merged_keys[again], merged_pos[again]
+        self._pkeys, self._ppos = _merged_with(
+            self._pkeys, ranked, self._ppos, positions.astype(np.int64)
+        )
 
     def _anonymous(
         self, ids: np.ndarray, hashes: np.ndarray, verdicts: Verdicts, out: Deduped
@@ -274,15 +276,21 @@ def _records(found: Any) -> list[tuple[Any, ...]]:
     return list(found)
 
 
-def _repeated(ids: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
-    """Which ids occur more than once in the chunk (every occurrence). ``keys`` (a hash per
-    id) narrows the exact comparison to ids whose hash repeats."""
+def _repeated(ids: np.ndarray, sorted_keys: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Which ids occur more than once in the chunk (every occurrence). ``sorted_keys`` (the
+    order that sorts a 64-bit hash per id, and the hashes in that order) narrows the exact
+    comparison to ids whose hash repeats."""
     n = len(ids)
-    if keys is None:
+    if sorted_keys is None:
         cand = np.ones(n, dtype=bool)
     else:
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        cand = counts[inverse.ravel()] > 1
+        order, ranked = sorted_keys
+        same = ranked[1:] == ranked[:-1]
+        again = np.zeros(n, dtype=bool)
+        again[1:] |= same
+        again[:-1] |= same
+        cand = np.empty(n, dtype=bool)
+        cand[order] = again
         if not cand.any():
             return cand
     sub: Sequence[str] = ids[cand].tolist()
@@ -290,6 +298,36 @@ def _repeated(ids: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[cand] = np.fromiter((seen[v] > 1 for v in sub), dtype=bool, count=len(sub))
     return out
+
+
+def _merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Two sorted arrays merged into one sorted array, equal keys of ``old`` first (as a
+    stable sort of the two would order them), in linear time (a sort of the whole grew with
+    every chunk)."""
+    at, rest = _merge_slots(old, new)
+    out = np.empty(len(rest), dtype=old.dtype)
+    out[at], out[rest] = new, old
+    return out
+
+
+def _merged_with(
+    old: np.ndarray, new: np.ndarray, old_with: np.ndarray, new_with: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_merged`, and values carried along with the keys merged the same way."""
+    at, rest = _merge_slots(old, new)
+    out = np.empty(len(rest), dtype=old.dtype)
+    out[at], out[rest] = new, old
+    carried = np.empty(len(rest), dtype=old_with.dtype)
+    carried[at], carried[rest] = new_with, old_with
+    return out, carried
+
+
+def _merge_slots(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``new`` goes in the merge, and a mask of the slots ``old`` fills."""
+    at = np.searchsorted(old, new, side="right") + np.arange(len(new))
+    rest = np.ones(len(old) + len(new), dtype=bool)
+    rest[at] = False
+    return at, rest
 
 
 def _sorted_contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
