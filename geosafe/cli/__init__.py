@@ -48,6 +48,19 @@ _COMMAND_MODULES = (
 _COMMAND_OF: Final = {name: "ingest" for name in ("import", "quarantine", "batch", "template")}
 _COMMAND_OF["import-archive"] = "archive"
 
+#: OpenBLAS (numpy's wheels) starts a thread per core when numpy loads, which then spins
+#: waiting for work for a while: ~60 ms of CPU in a 10,000-row import on two cores, and that
+#: much wall time when the other core is busy. These commands make no BLAS call (no matrix
+#: product, no linear algebra): one thread is enough. A value the user set is kept.
+_NO_BLAS_COMMANDS: Final = frozenset(_COMMAND_OF)
+
+
+def _one_blas_thread(command: str | None) -> None:
+    """``OPENBLAS_NUM_THREADS=1`` for :data:`_NO_BLAS_COMMANDS`, before numpy loads (it has
+    no effect after; the setting is inherited by the processes the command starts)."""
+    if command in _NO_BLAS_COMMANDS and "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand (only ``command``'s module's
@@ -92,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geosafe`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
+    _one_blas_thread(first)
     parser = build_parser(first)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
