@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -20,7 +21,7 @@ from typing import Final
 
 from .._errors import GeosafeError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -135,5 +136,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """The ``geosafe`` console script and ``python -m geosafe``: :func:`main`, then exit with
+    its code.
+
+    The process ends here, so the interpreter's last garbage collections, which walk every
+    object it still holds (numpy's, shapely's, h3's and the command's: ~20-30 ms of CPU at
+    the end of a 10,000-row import), are skipped by freezing those objects first: the
+    operating system takes the memory back. Everything else of a normal exit still happens
+    (other threads joined, ``atexit`` handlers, modules cleared, streams flushed); a command
+    closes its stores and files itself (the import: the store with its checkpoint, and the
+    audit log) before :func:`main` returns."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
