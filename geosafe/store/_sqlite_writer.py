@@ -82,8 +82,10 @@ class BackgroundWriter:
         self._broken: str | None = None
 
     def put(self, kind: str, batch_id: int, payload: Any) -> None:
-        """Send ``("rows", batch, StagedRows)`` or ``("quarantine", batch, (source, records))``;
-        waits while :data:`DEPTH` chunks are still being written."""
+        """Send ``("rows", batch, StagedRows)``, ``("quarantine", batch, (source, records))``
+        or ``("sql", batch, statements)`` (run in one transaction after what was sent before:
+        a bulk load's deferred indexes, built while the importing process makes the published
+        counts); waits while :data:`DEPTH` messages are still being written."""
         self._check()
         try:
             self._conn.send((kind, batch_id, payload))
@@ -201,6 +203,9 @@ def _serve(
                     if kind == "rows":
                         rows: StagedRows = payload
                         insert_rows(db, batch_id, rows)
+                    elif kind == "sql":
+                        for statement in payload:
+                            db.execute(statement)
                     else:
                         source, records = payload
                         db.executemany(

@@ -394,16 +394,19 @@ class Store(SqliteInterface, CommonReads):
 
     def _rebuild_indexes(self) -> None:
         """Create the deferrable indexes if missing (one transaction; no-op when present)."""
+        if self._indexes_missing():
+            with self._tx() as c:
+                for stmt in _DEFERRABLE.strip().splitlines():
+                    c.execute(stmt)
+
+    def _indexes_missing(self) -> bool:
         present = {
             r[0]
             for r in self._conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents'"
             )
         }
-        if not set(_DEFERRABLE_NAMES) <= present:
-            with self._tx() as c:
-                for stmt in _DEFERRABLE.strip().splitlines():
-                    c.execute(stmt)
+        return not set(_DEFERRABLE_NAMES) <= present
 
     def stage(self, batch_id: int, rows: StagedRows | pd.DataFrame) -> None:
         """Write incident rows (columns :data:`ROW_COLUMNS`, as :class:`StagedRows` or a
@@ -493,9 +496,18 @@ class Store(SqliteInterface, CommonReads):
         extra
             Kept as :attr:`Batch.extra` (JSON-serialisable).
         """
+        aggregate = self._aggregates.pop(batch_id, None)
+        if self._writer is not None and self._indexes_missing():
+            # a bulk load that deferred them: the writer builds them after the last rows
+            # (its own transaction) while this process makes the published rows
+            self._writer.put("sql", batch_id, _DEFERRABLE.strip().splitlines())
+        prepared = (
+            self._prepare_published(aggregate, batch_id)
+            if aggregate is not None and not supersede
+            else None
+        )
         self._end_writer()  # every staged row written first
         self._rebuild_indexes()  # a bulk load that deferred them (its own transaction)
-        aggregate = self._aggregates.pop(batch_id, None)
         with self._tx() as c:
             status = c.execute(
                 "SELECT status FROM batches WHERE batch_id = ?", (batch_id,)
@@ -520,6 +532,12 @@ class Store(SqliteInterface, CommonReads):
                 ),
             )
             if (
+                prepared is not None
+                and not self._others(c, batch_id)
+                and _published.write_prepared_sqlite(c, prepared)
+            ):  # the batch's rows are all there is, and their published rows were made ahead
+                pass
+            elif (
                 aggregate is not None
                 and not supersede
                 and not self._others(c, batch_id)
@@ -533,9 +551,25 @@ class Store(SqliteInterface, CommonReads):
 
     @staticmethod
     def _others(c: sqlite3.Connection, batch_id: int) -> bool:
-        """Whether any incident row belongs to another batch."""
-        found = c.execute("SELECT 1 FROM incidents WHERE batch_id != ? LIMIT 1", (batch_id,))
+        """Whether any incident row belongs to another batch (two seeks of the batch index)."""
+        found = c.execute(
+            "SELECT 1 FROM incidents WHERE batch_id < ? OR batch_id > ? LIMIT 1",
+            (batch_id, batch_id),
+        )
         return found.fetchone() is not None
+
+    def _prepare_published(
+        self, aggregate: BatchAggregate, batch_id: int
+    ) -> _published.PreparedSqlite | None:
+        """The published rows of a batch that is all the store holds, made before the commit's
+        transaction (beside the writer's last rows and its index build); the commit checks
+        again that nothing else was committed meanwhile."""
+        if self._others(self._conn, batch_id):
+            return None
+        found = aggregate.found(_published.PUBLISHED_RESOLUTION)
+        if found is None:
+            return None
+        return _published.prepare_sqlite(_published.months_of_hours(aggregate.hours), found)
 
     def abort_batch(self, batch_id: int) -> None:
         """Discard a staging batch (an import that failed part-way)."""

@@ -235,3 +235,89 @@ def test_a_script_without_a_main_guard(tmp_path: Path) -> None:
     )
     assert runs.read_text().splitlines() == ["run"]
     assert int(done.stdout.strip()) > 900
+
+
+def _sorted_dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {t: sorted(rows, key=repr) for t, rows in _dump(db).items()}
+
+
+def _indexes(db: Path) -> set[str]:
+    con = sqlite3.connect(db)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        con.close()
+
+
+def test_a_bulk_loads_indexes_and_published_rows_made_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk load into an empty store: the writer builds the deferred indexes while the
+    importing process makes the published rows ahead of the commit; the store equals one
+    written without the writer, without deferring and without the rows made ahead."""
+    import geosafe.store.published as published
+    import geosafe.store.sqlite as sqlite_store
+
+    src = tmp_path / "mixed.csv"
+    _mixed_file(src)
+    written: list[bool] = []
+    real = published.write_prepared_sqlite
+
+    def spy(c: Any, prepared: Any) -> bool:
+        written.append(real(c, prepared))
+        return written[-1]
+
+    monkeypatch.setattr(published, "write_prepared_sqlite", spy)
+    monkeypatch.setattr(sqlite_store, "BULK_LOAD_ROWS", 100)  # this file is a bulk load
+    store = Store(tmp_path / "writer.db")
+    deferred: list[bool] = []
+    real_defer = store.defer_indexes
+    monkeypatch.setattr(store, "defer_indexes", lambda n: deferred.append(real_defer(n)))
+    import_file(store, "police_uk", src, settings=ALWAYS, chunk_rows=97)
+    store.close()
+    assert deferred == [True] and written == [True]
+    monkeypatch.setattr(sqlite_store, "BULK_LOAD_ROWS", 10**9)
+    monkeypatch.setattr(published, "prepare_sqlite", lambda which, found: None)
+    store = Store(tmp_path / "plain.db")
+    import_file(store, "police_uk", src, settings=NEVER, chunk_rows=97)
+    store.close()
+    assert written == [True]  # nothing made ahead for the plain store
+    assert _indexes(tmp_path / "writer.db") == _indexes(tmp_path / "plain.db")
+    assert {"incidents_ref", "incidents_time"} <= _indexes(tmp_path / "writer.db")
+    assert _sorted_dump(tmp_path / "writer.db") == _sorted_dump(tmp_path / "plain.db")
+
+
+def test_published_rows_made_ahead_give_way_to_other_months(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store whose ``published_exact`` holds a month of no incident (left by hand here):
+    the rows made ahead would miss it, so the commit makes them again from the table, as an
+    import without them does."""
+    import geosafe.store.published as published
+    import geosafe.store.sqlite as sqlite_store
+
+    src = tmp_path / "mixed.csv"
+    _mixed_file(src)
+    monkeypatch.setattr(sqlite_store, "BULK_LOAD_ROWS", 100)
+    written: list[bool] = []
+    real = published.write_prepared_sqlite
+    monkeypatch.setattr(
+        published, "write_prepared_sqlite", lambda c, p: written.append(real(c, p)) or written[-1]
+    )
+    for name, settings in (("writer", ALWAYS), ("plain", NEVER)):
+        store = Store(tmp_path / f"{name}.db")
+        with sqlite3.connect(tmp_path / f"{name}.db") as con:
+            con.execute(
+                "INSERT INTO published_exact VALUES ('2022-12', '89195da74bbffff', 8, "
+                "'police_uk', 'all-day', 12)"
+            )
+        if name == "plain":
+            monkeypatch.setattr(published, "prepare_sqlite", lambda which, found: None)
+        import_file(store, "police_uk", src, settings=settings, chunk_rows=97)
+        store.close()
+    assert written == [False]
+    dumps = [_sorted_dump(tmp_path / f"{n}.db") for n in ("writer", "plain")]
+    assert dumps[0] == dumps[1]
+    assert ("2022-12", "89195da74bbffff", 8, "police_uk", "all-day", 12) in dumps[0][
+        "published_exact"
+    ]
