@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest import build_input, run_command  # noqa: E402
+from benchmarks.ingest import (  # noqa: E402
+    _compile_bytecode,
+    _contenders,
+    build_input,
+    run_command,
+)
 
 #: The target of issue 16 for this run, seconds of wall time.
 TARGET_S = 0.4
@@ -51,14 +55,14 @@ Timing = tuple[float, float, int]  # wall s, CPU s, peak RSS bytes
 
 
 def compile_bytecode(root: Path) -> None:
-    """Write ``root``'s geosafe bytecode, as installing a package does."""
+    """Write ``root``'s geosafe bytecode, as installing a package does (this checkout's with
+    :func:`benchmarks.ingest._compile_bytecode`)."""
+    if root == ROOT:
+        _compile_bytecode()
+        return
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(root / "geosafe")],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "geosafe"], cwd=root, env=env,
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def geosafe_import(checkout: Path, csv_path: Path, db: Path) -> Timing:
@@ -68,18 +72,7 @@ def geosafe_import(checkout: Path, csv_path: Path, db: Path) -> Timing:
     argv += [str(csv_path), "--db", str(db)]
     wall, cpu, rss, out = run_command(argv)
     if '"accepted"' not in out:
-        raise SystemExit(f"unexpected output of {' '.join(argv)} in {checkout}: {out!r}")
-    return wall, cpu, rss
-
-
-def ogr2ogr(csv_path: Path, out: Path) -> Timing:
-    """GDAL: the CSV's points in EPSG:27700 into a new GeoPackage."""
-    argv = [
-        "ogr2ogr", "-f", "GPKG", str(out), str(csv_path), "-oo", "X_POSSIBLE_NAMES=Longitude",
-        "-oo", "Y_POSSIBLE_NAMES=Latitude", "-s_srs", "EPSG:4326", "-t_srs", "EPSG:27700",
-        "-nln", "police",
-    ]  # fmt: skip
-    wall, cpu, rss, _ = run_command(argv)
+        raise SystemExit(f"unexpected output of {' '.join(argv)}: {out!r}")
     return wall, cpu, rss
 
 
@@ -94,10 +87,10 @@ def bench(csv_path: Path, runs: int, baselines: list[Path], work: Path) -> dict[
     contenders: dict[str, object] = {"geosafe (this checkout)": ROOT}
     for b in baselines:
         contenders[f"geosafe ({b})"] = b
-    if shutil.which("ogr2ogr"):
-        contenders["ogr2ogr (GPKG)"] = None
-    else:
-        print("ogr2ogr not installed: skipped")
+    # benchmarks/ingest.py's ogr2ogr run (it says when ogr2ogr is not installed)
+    peers = _contenders(csv_path, work, baseline=False)
+    if "ogr2ogr (GPKG)" in peers:
+        contenders["ogr2ogr (GPKG)"] = peers["ogr2ogr (GPKG)"]
     for checkout in contenders.values():
         if isinstance(checkout, Path):
             compile_bytecode(checkout)
@@ -107,7 +100,7 @@ def bench(csv_path: Path, runs: int, baselines: list[Path], work: Path) -> dict[
             if isinstance(checkout, Path):
                 timings[name].append(geosafe_import(checkout, csv_path, work / f"store{k}.sqlite"))
             else:
-                timings[name].append(ogr2ogr(csv_path, work / f"ogr{k}.gpkg"))
+                timings[name].append(checkout(k))  # type: ignore[operator]
             _clean(work)
     return timings
 
