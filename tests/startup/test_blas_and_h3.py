@@ -29,15 +29,17 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _blas_threads_after(argv: list[str], env: dict[str, str]) -> tuple[str, int]:
-    """Run ``geosafe ARGV`` in a new process, then report numpy's OpenBLAS threads."""
+def _blas_threads_after(argv: list[str], env: dict[str, str]) -> tuple[str, int, bool]:
+    """Run ``geosafe ARGV`` in a new process; its stdout, numpy's OpenBLAS threads then, and
+    whether ``importlib.metadata`` was loaded."""
     code = (
         "import sys\nfrom geosafe.cli import main\n"
         "try:\n    rc = main(sys.argv[1:])\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "metadata = 'importlib.metadata' in sys.modules\n"
         "import threadpoolctl\n"
         "n = [p['num_threads'] for p in threadpoolctl.threadpool_info() "
         "if p['internal_api'] == 'openblas']\n"
-        "print('@', rc, n[0] if n else -1, file=sys.stderr)"
+        "print('@', rc, n[0] if n else -1, metadata, file=sys.stderr)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env,
@@ -45,7 +47,7 @@ def _blas_threads_after(argv: list[str], env: dict[str, str]) -> tuple[str, int]
     )  # fmt: skip
     tail = proc.stderr.strip().splitlines()[-1].split()
     assert tail[0] == "@", proc.stderr
-    return proc.stdout, int(tail[2])
+    return proc.stdout, int(tail[2]), tail[3] == "True"
 
 
 def _default_threads() -> int:
@@ -70,8 +72,9 @@ def test_import_runs_with_one_blas_thread(tmp_path: Path) -> None:
     and prints the same JSON object."""
     assert _default_threads() >= 2
     argv = ["import", "police-uk", str(DATA / "police_feb.csv"), "--db", str(tmp_path / "x.db")]
-    out, threads = _blas_threads_after(argv, _env())
+    out, threads, metadata = _blas_threads_after(argv, _env())
     assert threads == 1
+    assert not metadata  # nor did anything else ask a distribution's metadata
     summary = json.loads(out)
     assert summary["rows"] == 2 and summary["accepted"] == 2
 
@@ -79,7 +82,7 @@ def test_import_runs_with_one_blas_thread(tmp_path: Path) -> None:
 def test_a_users_blas_setting_is_kept(tmp_path: Path) -> None:
     _default_threads()
     argv = ["import", "police-uk", str(DATA / "police_feb.csv"), "--db", str(tmp_path / "x.db")]
-    _, threads = _blas_threads_after(argv, _env(OPENBLAS_NUM_THREADS="2"))
+    _, threads, _ = _blas_threads_after(argv, _env(OPENBLAS_NUM_THREADS="2"))
     assert threads == 2
 
 
@@ -88,7 +91,7 @@ def test_analysis_commands_keep_every_blas_thread() -> None:
     numpy's default."""
     default = _default_threads()
     assert "hotspots" not in _NO_BLAS_COMMANDS
-    _, threads = _blas_threads_after(["hotspots", "--help"], _env())
+    _, threads, _ = _blas_threads_after(["hotspots", "--help"], _env())
     assert threads == default
 
 
