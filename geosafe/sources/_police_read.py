@@ -312,10 +312,12 @@ def csv_chunks(
         raw.close()
 
 
-def _line_blocks(path: Path, rows: int, size: int) -> Iterator[bytes]:
-    """The file's data lines (after the header) in blocks of ``rows`` lines (the last one
-    fewer), each ending at a line break; ``size``: bytes read at a time. Each read is
-    scanned once and the block joined once (no growing concatenation)."""
+def _line_blocks(path: Path, rows: int, size: int, first: int | None = None) -> Iterator[bytes]:
+    """The file's data lines (after the header) in blocks of ``rows`` lines (the first one
+    ``first`` lines when given, the last one fewer), each ending at a line break; ``size``:
+    bytes read at a time. Each read is scanned once and the block joined once (no growing
+    concatenation)."""
+    want = rows if first is None else first
     with path.open("rb") as fh:
         fh.readline()
         parts: list[bytes] = []
@@ -326,12 +328,13 @@ def _line_blocks(path: Path, rows: int, size: int) -> Iterator[bytes]:
                 break
             ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
             start = 0
-            while have + len(ends) >= rows:
-                cut = int(ends[rows - have - 1]) + 1
+            while have + len(ends) >= want:
+                cut = int(ends[want - have - 1]) + 1
                 parts.append(block[start:cut])
                 yield b"".join(parts)
                 parts = []
                 have = 0
+                want = rows
                 ends = ends[ends >= cut]
                 start = cut
             parts.append(block[start:] if start else block)
@@ -361,20 +364,27 @@ def _fix_mmap_threshold() -> None:
 _M_MMAP_THRESHOLD: Final = -3
 
 
+#: The first chunk of a large file is this part of the others: a bulk load's writer process
+#: starts writing that much sooner (it waits for the first chunk to be read and checked).
+FIRST_CHUNK_PART = 4
+
+
 def polars_chunks(
     path: Path, *, positions: dict[str, int], width: int, chunk_rows: int, lines: int
 ) -> Iterator[TextChunk]:
     """Chunks read with polars: only for a strict UTF-8 file that :func:`scan` found
     regular (no quotes, no blank lines, every line ``width`` fields), cut at line breaks
-    into blocks of ``chunk_rows`` rows (``lines``: the file's line breaks, to size the
-    reads), so memory holds one block at a time."""
+    into blocks of ``chunk_rows`` rows, the first a :data:`FIRST_CHUNK_PART` of that
+    (``lines``: the file's line breaks, to size the reads), so memory holds one block at a
+    time."""
     import polars as pl
 
     _fix_mmap_threshold()
     cols = [f"c{i}" for i in range(width)]
-    size = max(1 << 20, path.stat().st_size * chunk_rows // max(lines, 1) // 4)
+    first = max(1, chunk_rows // FIRST_CHUNK_PART)
+    size = max(1 << 20, path.stat().st_size * first // max(lines, 1))
     number = 0
-    for block in _line_blocks(path, chunk_rows, size):
+    for block in _line_blocks(path, chunk_rows, size, first):
         part = pl.read_csv(
             block, has_header=False, new_columns=cols, infer_schema=False, quote_char=None
         )

@@ -23,6 +23,7 @@ rows; :func:`process_chunk` runs them in order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -229,12 +230,19 @@ def _big(path: Path) -> bool:
 
 def prescan(path: Path, encoding: str) -> rd.FileScan | None:
     """The scan :func:`iter_chunks` makes, begun ahead (an import runs it while hashing the
-    file); ``None`` when it cannot be made here (:func:`iter_chunks` then reports why)."""
+    file), and polars imported when it will read the file; ``None`` when the scan cannot be
+    made here (:func:`iter_chunks` then reports why)."""
     try:
         fields = len(rd.header(path, encoding))
-        return rd.scan(path, encoding, fields=fields, check_lines=_big(path))
+        found = rd.scan(path, encoding, fields=fields, check_lines=_big(path))
     except (ImportFileError, LookupError, OSError, ValueError):
         return None
+    if _big(path) and found.strict and found.regular and encoding.lower().startswith("utf"):
+        # polars will read it: imported here (~0.1-0.2 s) while the file is still being
+        # hashed, not when the first chunk is asked for
+        with contextlib.suppress(ImportError):
+            import polars  # noqa: F401
+    return found
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:

@@ -32,13 +32,16 @@ def share_details(
     conn: sqlite3.Connection,
     detail: np.ndarray,
     factorized: tuple[np.ndarray, np.ndarray] | None = None,
+    known: dict[str, int] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The ``detail`` and ``detail_id`` columns to write for staged rows' ``detail`` texts:
     when the texts repeat (at most :data:`SHARED_DETAIL_MAX` of them distinct), each distinct
     text is written once to ``details`` (inside the caller's transaction) and rows refer to it;
     otherwise, and for a text whose hash another text already holds, rows keep it inline.
     ``factorized``: the texts as (a code per row, distinct texts) when the caller has them.
-    ``None`` stands for a column of NULLs."""
+    ``known``: texts found shared in ``details`` by earlier calls on this connection, and
+    their ids (a bulk load's chunks repeat most texts: those are neither hashed nor written
+    again); the texts found shared here are added. ``None`` stands for a column of NULLs."""
     if factorized is not None:
         codes, distinct = factorized
         used = np.bincount(codes, minlength=len(distinct)) > 0
@@ -56,23 +59,29 @@ def share_details(
         texts = [str(u) for u in index]
     if not texts or len(texts) > SHARED_DETAIL_MAX * len(detail):
         return detail, None
+    held = known if known is not None else {}
+    fresh = [t for t in texts if t not in held]
     try:
-        keys = hash_array(texts).view(np.int64)
+        fresh_keys = hash_array(fresh).view(np.int64).tolist() if fresh else []
     except UnicodeEncodeError:  # lone surrogates: keep them inline
         return detail, None
-    ids = keys.tolist()
+    ids_of = dict(zip(fresh, fresh_keys, strict=True))
     conn.executemany(
-        "INSERT OR IGNORE INTO details (id, text) VALUES (?, ?)", zip(ids, texts, strict=True)
+        "INSERT OR IGNORE INTO details (id, text) VALUES (?, ?)",
+        zip(fresh_keys, fresh, strict=True),
     )
     stored: dict[int, str] = {}
-    for k in range(0, len(ids), 500):
-        part = ids[k : k + 500]
+    for k in range(0, len(fresh_keys), 500):
+        part = fresh_keys[k : k + 500]
         stored.update(
             conn.execute(
                 f"SELECT id, text FROM details WHERE id IN ({', '.join('?' * len(part))})", part
             ).fetchall()
         )
-    shared = np.asarray([stored.get(i) == t for i, t in zip(ids, texts, strict=True)] + [False])
+    keys = np.asarray([held[t] if t in held else ids_of[t] for t in texts], dtype=np.int64)
+    shared = np.asarray([t in held or stored.get(ids_of[t]) == t for t in texts] + [False])
+    if known is not None:
+        known.update((t, i) for t, i in ids_of.items() if stored.get(i) == t)
     by_row = shared[codes]  # code -1 (no detail) reads the trailing False
     if by_row.all():
         return None, keys[codes]
@@ -174,11 +183,15 @@ def ref_keys(refs: Sequence[str] | np.ndarray) -> np.ndarray:
     return hash_array([r if isinstance(r, str) else str(r) for r in refs]).view(np.int64)
 
 
-def insert_rows(c: sqlite3.Connection, batch_id: int, rows: StagedRows) -> None:
+def insert_rows(
+    c: sqlite3.Connection, batch_id: int, rows: StagedRows, known: dict[str, int] | None = None
+) -> None:
     """Write staged rows into ``incidents`` under ``batch_id`` (in the caller's transaction):
     columns of one value as SQL literals, a point's max corner bound once, shared ``detail``
-    texts once in ``details``."""
-    detail, detail_id = share_details(c, rows.values("detail"), rows.factorized.get("detail"))
+    texts once in ``details`` (``known``: :func:`share_details`')."""
+    detail, detail_id = share_details(
+        c, rows.values("detail"), rows.factorized.get("detail"), known
+    )
     # columns holding one value for every row are written as SQL literals, not bound per
     # row (police.uk rows have ten such columns): binding is most of the cost, and a
     # point's max corner (the same numbers as its min corner) reuses their parameter

@@ -188,6 +188,9 @@ def _serve(
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     for statement in pragmas:
         db.execute(statement)
+    # detail texts found shared in ``details`` by this writer's chunks (committed with them):
+    # the next chunks repeat most of them
+    known: dict[str, int] = {}
     try:
         while True:
             try:
@@ -202,7 +205,7 @@ def _serve(
                 try:
                     if kind == "rows":
                         rows: StagedRows = payload
-                        insert_rows(db, batch_id, rows)
+                        insert_rows(db, batch_id, rows, known)
                     elif kind == "sql":
                         for statement in payload:
                             db.execute(statement)
@@ -215,6 +218,7 @@ def _serve(
                         )
                 except BaseException:
                     db.execute("ROLLBACK")
+                    known.clear()  # texts of this transaction may be among them
                     raise
                 db.execute("COMMIT")
             except Exception as exc:  # reported to the importing process, which aborts

@@ -19,8 +19,9 @@ from .test_pandas_free import HEADER, _row
 
 
 def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
-    """Every block but the last holds exactly ``rows`` lines; joined, the blocks are the
-    data after the header, whatever the read size (random files, sizes from 1 byte)."""
+    """Every block but the last holds exactly ``rows`` lines (the first ``first`` when
+    given); joined, the blocks are the data after the header, whatever the read size (random
+    files, sizes from 1 byte)."""
     rng = random.Random(7)
     path = tmp_path / "f.csv"
     for _ in range(300):
@@ -28,9 +29,12 @@ def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
         body = b"h\n" + b"\n".join(lines) + (b"\n" if rng.random() < 0.7 else b"")
         path.write_bytes(body)
         rows, size = rng.randint(1, 7), rng.randint(1, 9)
-        got = list(rd._line_blocks(path, rows, size))
+        first = rng.choice([None, rng.randint(1, 7)])
+        got = list(rd._line_blocks(path, rows, size, first))
         assert b"".join(got) == body[body.index(b"\n") + 1 :]
-        assert all(g.count(b"\n") == rows and g.endswith(b"\n") for g in got[:-1])
+        wanted = [rows if first is None or k else first for k in range(len(got) - 1)]
+        assert [g.count(b"\n") for g in got[:-1]] == wanted
+        assert all(g.endswith(b"\n") for g in got[:-1])
         assert all(got)
 
 

@@ -128,3 +128,48 @@ def test_schema4_store_opens_migrated_and_keeps_its_rows(tmp_path: Path) -> None
     assert _count(db, "PRAGMA user_version") == gstore.SCHEMA_VERSION == 5
     assert _count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'incidents_bbox'") == 0
     assert _count(db, "SELECT COUNT(*) FROM details") == 1
+
+
+def test_texts_known_shared_give_what_a_fresh_look_gives(tmp_path: Path) -> None:
+    """A writer's chunks repeat detail texts: those it found shared before are taken from
+    ``known`` (not hashed, written or read again). Each chunk's columns equal those of a call
+    without ``known``, in a store where one text's id is held by another text (a collision
+    written by hand: that text stays inline, and is never taken as known)."""
+    import numpy as np
+
+    from geosafe._siphash import hash_array
+    from geosafe.store._sqlite_rows import share_details
+
+    texts = [f'{{"lsoa_name": "Camden {k:03d}A"}}' for k in range(40)]
+    clash = texts[7]
+    rng = np.random.default_rng(5)
+    chunks = []
+    for _ in range(6):
+        codes = rng.integers(-1, 25, 300) + rng.integers(0, 16)  # texts move on, -1 none
+        column = np.array([None if c < 0 else texts[c] for c in codes], dtype=object)
+        chunks.append(column)
+    answers = []
+    for known in (None, {}):
+        db = tmp_path / f"{known is not None}.db"
+        Store(db).close()
+        with sqlite3.connect(db, isolation_level=None) as conn:
+            key = int(hash_array([clash]).view(np.int64)[0])
+            conn.execute("INSERT INTO details (id, text) VALUES (?, 'another text')", (key,))
+            got = []
+            for column in chunks:
+                conn.execute("BEGIN")
+                inline, ids = share_details(conn, column, None, known)
+                conn.execute("COMMIT")
+                got.append((inline, ids))
+            stored = conn.execute("SELECT id, text FROM details ORDER BY id").fetchall()
+        answers.append((got, stored))
+        if known is not None:
+            assert clash not in known and known  # the colliding text is never known
+    (plain, plain_stored), (cached, cached_stored) = answers
+    assert plain_stored == cached_stored
+    for (a_inline, a_ids), (b_inline, b_ids) in zip(plain, cached, strict=True):
+        for a, b in ((a_inline, b_inline), (a_ids, b_ids)):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert list(a) == list(b)
+    assert any(inline is not None and clash in list(inline) for inline, _ in cached)  # kept inline
