@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NoReturn
 
 from .._errors import GeosafeError
 
@@ -103,7 +103,8 @@ def _add_area_option(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``geosafe`` console script."""
+    """Run the command ``argv`` (default ``sys.argv[1:]``) and return its exit code (what
+    :func:`run`, the ``geosafe`` console script, exits with)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     _one_blas_thread(first)
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def run() -> None:
+def run() -> NoReturn:
     """The ``geosafe`` console script and ``python -m geosafe``: :func:`main`, then exit with
     its code.
 
