@@ -62,9 +62,8 @@ def qgis_project(request: Request, principal: Caller, svc: Svc) -> Response:
             legend = styles.legend_for(sp.id, frame)
         else:
             legend = styles.default_legend(sp.id)
-        geom = sp.geometry if role == "analyst" or sp.id != "journey-corridors" else "Polygon"
-        qml[sp.id] = styles.qml(legend, geom)
-    geometry = {"journey-corridors": "Polygon"} if role != "analyst" else {}
+        qml[sp.id] = styles.qml(legend, sp.geometry_for(str(role)))
+    geometry = {sp.id: sp.geometry_for(str(role)) for sp in visible}
     text = gq.project_qgs(str(request.base_url), visible, qml, geometry=geometry)
     headers = {"Content-Disposition": 'attachment; filename="geosafe.qgs"'}
     return Response(text, media_type="application/x-qgis-project", headers=headers)

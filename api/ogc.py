@@ -200,7 +200,8 @@ def _collection_doc(
     doc: dict[str, Any] = {
         "id": sp.id,
         "title": sp.title,
-        "description": sp.description + (" Includes synthetic data." if synthetic else ""),
+        "description": sp.description_for(getattr(principal, "role", "analyst"))
+        + (" Includes synthetic data." if synthetic else ""),
         "itemType": "feature",
         "geosafe:synthetic": synthetic,
         # the area's data sources (area.json): OGC API - Common collection fields
@@ -248,7 +249,7 @@ def _collection_doc(
             },
         ],
         "geosafe:parameters": {p: gl.describe_params()[p] for p in sp.params},
-        "geosafe:geometryType": sp.geometry,
+        "geosafe:geometryType": sp.geometry_for(getattr(principal, "role", "analyst")),
     }
     return doc
 
@@ -336,8 +337,8 @@ def schema(collection_id: str, request: Request, principal: Caller) -> Response:
     sp = gl.spec(collection_id)
     check_role(principal, sp.roles, sp.id)
     check_known(request, {"f"})
-    fields = roles.allowed_fields(getattr(principal, "role", "analyst"))
-    doc = sp.json_schema(fields)
+    role = getattr(principal, "role", "analyst")
+    doc = sp.json_schema(roles.allowed_fields(role), role=role)
     return Response(json.dumps(doc), media_type="application/schema+json")
 
 
@@ -420,6 +421,12 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     # an empty answer says why (counts by reason), never silently nothing
     why = svc.layers.excluded(sp.id, params, principal=principal) if not layer.ids else None
+    # the sources recorded in the period: two periods compare like for like only over these
+    recorded = None
+    if sp.params:
+        from geosafe.publish.published_counts import sources_recorded
+
+        recorded = sources_recorded(svc.layers, params, principal)
     if wants_html(request):
         doc = {
             "type": "FeatureCollection",
@@ -432,6 +439,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
                 if why
                 else {}
             ),
+            **({"geosafe:sourcesRecorded": recorded} if recorded is not None else {}),
         }
         return HTMLResponse(
             pages.ogc_html(
@@ -451,6 +459,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
             if why
             else ""
         )
+        + (f',"geosafe:sourcesRecorded":{json.dumps(recorded)}' if recorded is not None else "")
         + "}"
     )
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})

@@ -138,6 +138,21 @@ class CollectionSpec:
     #: ``integer``, ``boolean``; ``date-time`` for RFC 3339 text), declared even when the
     #: collection is empty. Non-analysts get the subset their role may see.
     schema: tuple[tuple[str, str], ...] = ()
+    #: What schools and neighbourhood teams get instead, when it differs: the geometry type
+    #: and one sentence replacing the description (``journey-corridors``: published H3
+    #: cells, not street stretches).
+    public_geometry: str | None = None
+    public_description: str | None = None
+
+    def geometry_for(self, role: str) -> str:
+        """The geometry type the ``role`` receives."""
+        return self.geometry if role == "analyst" else self.public_geometry or self.geometry
+
+    def description_for(self, role: str) -> str:
+        """The description of what the ``role`` receives."""
+        if role == "analyst" or self.public_description is None:
+            return self.description
+        return self.public_description
 
     @property
     def incident_level(self) -> bool:
@@ -145,12 +160,15 @@ class CollectionSpec:
         and are audited, whatever the collection's name (``incidents``, ``incident-routes``)."""
         return self.schema is INCIDENT_SCHEMA
 
-    def json_schema(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
+    def json_schema(
+        self, fields: frozenset[str] | None = None, *, role: str = "analyst"
+    ) -> dict[str, Any]:
         """The features' JSON Schema (OGC API - Features Part 5 style: ``x-ogc-role`` for
-        the id and the geometry), restricted to ``fields`` when given."""
+        the id and the geometry) as ``role`` receives them, restricted to ``fields`` when
+        given."""
         props: dict[str, Any] = {
             "geometry": {
-                "format": f"geometry-{self.geometry.lower()}",
+                "format": f"geometry-{self.geometry_for(role).lower()}",
                 "x-ogc-role": "primary-geometry",
             }
         }
@@ -365,6 +383,12 @@ COLLECTIONS: Final[dict[str, CollectionSpec]] = {
             (*FILTER_PARAMS, "bandwidth_m", "cell_m", "kernel", "school"),
             geometry="LineString",
             schema=_CORRIDOR_SCHEMA,
+            public_geometry="Polygon",
+            public_description="The H3 resolution-8 cells (about 0.7 km²) that 10 or more "
+            "of a school's pupils cross on their walk to school from their home postcodes, one "
+            "feature per school and cell, named by the school (a school sees its own, with "
+            "its pupils and journeys rounded to 5; a neighbourhood team those in its wards). "
+            "Never a street, a route or a home.",
         ),
     )
 }

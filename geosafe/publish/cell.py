@@ -35,7 +35,7 @@ def published_cell_codes(
     n = len(own)
     if not n:
         return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    own = np.asarray([c if isinstance(c, str) and c else None for c in own.tolist()], dtype=object)
+    own = np.asarray(own, dtype=object)
     x = np.where(np.isnan(lon), np.nan, lon)  # one NaN
     y = np.where(np.isnan(lat), np.nan, lat)
     order = np.lexsort((y.view(np.int64), x.view(np.int64)))
@@ -44,9 +44,12 @@ def published_cell_codes(
     new = np.r_[True, (xs[1:] != xs[1:]) | (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])]
     group = np.cumsum(new) - 1
     heads = np.flatnonzero(new)
-    if not bool(np.all(cs[heads][group] == cs)):  # a point in two cells (not police.uk)
+    # the same own value on every row of a point (a point in two cells, or a missing own
+    # cell written two ways, is not police.uk: then each row on its own)
+    if not bool(np.all(cs[heads][group] == cs)):
         heads, group = np.arange(n), np.arange(n)
-    own_heads, lon_heads, lat_heads = cs[heads].tolist(), xs[heads].tolist(), ys[heads].tolist()
+    own_heads = [c if isinstance(c, str) and c else None for c in cs[heads].tolist()]
+    lon_heads, lat_heads = xs[heads].tolist(), ys[heads].tolist()
     # a located point whose own cell is finer than the published resolution (every police.uk
     # point) publishes the cell of its point: h3 directly, not the general rule per point
     fine = {

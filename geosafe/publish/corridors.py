@@ -305,6 +305,7 @@ def _report(
     from ..network import origins as net_origins
     from ..protect.safe_places import public_safe_places
     from ..risk import report as risk_report
+    from ..risk.naming import place_namer
 
     _, name = net_origins.school_location(urn, data_dir=svc.data_dir)
     public = role != "analyst"
@@ -322,6 +323,9 @@ def _report(
         safe_places=safe if len(safe) else None,
         day=_travel_date(svc, params, None, public=public),
         need=published_need(svc, urn) if public else None,
+        # unnamed ways and hotspots by place, as `geosafe school-report` names them (without
+        # it the service's reports said "(primary)", "(service)" and HS10)
+        namer=place_namer(svc.data_dir),
     )
 
 
@@ -475,6 +479,7 @@ def plan_journeys(
     from ..risk import journeys as risk_journeys
 
     params = AnalysisParams(preset=preset)
+    model = exposure_model(svc, params, public=public)
     results = risk_journeys.assess_journeys(
         school,
         _origins(origins, svc.data_dir),
@@ -483,15 +488,35 @@ def plan_journeys(
         date=_travel_date(svc, params, date, public=public),
         network=walk_network(svc),
         router=transit_router(svc) if mode == "bus" else None,
-        model=exposure_model(svc, params, public=public),
+        model=model,
         data_dir=svc.data_dir,
     )
     fc: dict[str, Any] = risk_journeys.journeys_geojson(
         results, metadata={"school": school, "mode": mode, "arrive_by": arrive_by}
     )
+    _name_hotspots(fc, model, svc.data_dir)
     for f in fc["features"]:
         f["id"] = str(f["id"])
     return fc
+
+
+def _name_hotspots(fc: dict[str, Any], model: Any, data_dir: Any) -> None:
+    """Give every crossed hotspot of ``fc`` its ``place`` (the reports' naming): an id such
+    as ``HS10`` alone told a school nothing."""
+    crossed = {
+        h["id"] for f in fc["features"] for h in f["properties"].get("hotspots_crossed") or ()
+    }
+    if model is None or not crossed:
+        return
+    from ..risk.naming import place_namer
+
+    namer = place_namer(data_dir)
+    names = {
+        h.hotspot_id: namer.name(h.geometry) for h in model.hotspots if h.hotspot_id in crossed
+    }
+    for f in fc["features"]:
+        for h in f["properties"].get("hotspots_crossed") or ():
+            h["place"] = names.get(h["id"], "")
 
 
 def school_report(

@@ -414,9 +414,16 @@ def school_map(
         fill_color="#08519c",
         tooltip=f"{school.get('name', '')} (URN {school.get('urn', '')})",
     ).add_to(m)
+    cells = any(
+        str((f.get("geometry") or {}).get("type", "")).endswith("Polygon")
+        for f in corridors.get("features", [])
+    )
     rows = [
         *_density_rows(),
-        ("#3f007d", "walking corridor (line width not to scale)"),
+        # a school sees H3 cells, not streets (the page's legend says the same)
+        ("#807dba", "areas on pupils' walks (10 or more pupils)")
+        if cells
+        else ("#3f007d", "walking corridor (line width not to scale)"),
         *_add_interventions(m, interventions),
     ]
     _legend(

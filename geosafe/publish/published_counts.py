@@ -29,6 +29,7 @@ __all__ = [
     "document_period",
     "public_incidents",
     "public_period",
+    "sources_recorded",
     "synthetic",
     "window",
 ]
@@ -204,3 +205,36 @@ def document_period(
     if period is None:
         return None, None, synthetic(svc)
     return period.start, period.end, synthetic(svc)
+
+
+def sources_recorded(svc: Any, params: AnalysisParams, principal: Any) -> list[str] | None:
+    """The sources with any published incident (counted or suppressed), at any time of day,
+    in the months of the period ``principal`` sees for ``params`` (:func:`document_period`):
+    what a comparison of two periods must know, since a source absent from one of them is
+    not a change. Read from the published monthly counts, so it tells no one more than the
+    published counts per source already do. ``None`` when nothing is published."""
+    start, end, _ = document_period(svc, params, principal)
+    if start is None or end is None:
+        return None
+    first, last = pd.Period(start, freq="M"), pd.Period(end, freq="M")
+    rows = svc.published.query(
+        "SELECT DISTINCT source, cell FROM published_counts WHERE period >= ? AND period <= ? "
+        "AND substr(period, 6, 1) IN ('0', '1') AND time_window = 'all-day' "
+        "AND source <> '*'",
+        [str(first), str(last)],
+    )
+    if getattr(principal, "area", None) is not None and rows:
+        # a neighbourhood hears of its own area only: the cells its layers may show
+        from shapely import Polygon
+
+        from .disclosure import clip_to_scope
+
+        cells = sorted({str(r[1]) for r in rows})
+        frame = gpd.GeoDataFrame(
+            {"cell": cells},
+            geometry=[Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells],
+            crs="OGC:CRS84",
+        )
+        inside = set(clip_to_scope(principal, frame)["cell"])
+        rows = [r for r in rows if str(r[1]) in inside]
+    return sorted({str(r[0]) for r in rows})

@@ -116,19 +116,24 @@ class _Published(BaseModel):
     cells: int | None = None
     stretches: int | None = None
     place_name: str | None = None
+    #: a report's name of a hotspot (the same naming as ``place_name``)
+    place: str | None = None
     density_class: int | None = None
 
 
 class NeighbourhoodProperties(_Published):
-    """What a neighbourhood token sees on a feature: aggregates of its area only."""
-
-
-class SchoolProperties(_Published):
-    """What a school token sees: the neighbourhood aggregates plus its own journeys'
-    aggregated exposure (never a pupil's origin or route)."""
+    """What a neighbourhood token sees on a feature: aggregates of its area only, and which
+    school a published corridor cell belongs to (the feature's id already says it: without
+    the name a neighbourhood's corridors were stacked, unlabelled cells)."""
 
     school_urn: str | None = None
     school_name: str | None = None
+
+
+class SchoolProperties(NeighbourhoodProperties):
+    """What a school token sees: the neighbourhood aggregates plus its own journeys'
+    aggregated exposure (never a pupil's origin or route)."""
+
     route: str | None = None
     leg: str | None = None
     mode: str | None = None

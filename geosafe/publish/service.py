@@ -285,11 +285,19 @@ class LayerService:
         start, end = self.period(p)
         base = self.incidents(p, time_window=False)
         kept = self.incidents(p)
-        coarse = int((base["time_precision"] != "minute").sum()) if p.preset else 0
+        windowed = p.preset not in (None, "all-day")  # all-day is no time window at all
+        coarse = int((base["time_precision"] != "minute").sum()) if windowed else 0
+        # what the layers map is this service's area: incidents elsewhere (a store filled
+        # with another area's files) are kept but never drawn
+        from .. import datasets
+
+        area = datasets.demo_area(self.data_dir)
+        outside = int((~kept.geometry.intersects(area)).sum()) if len(kept) else 0
         counts = {
             "outside_period_or_filters": len(gdf) - len(base),
             "time_too_coarse_for_window": coarse,
             "outside_time_window": len(base) - len(kept) - coarse,
+            "outside_study_area": outside,
         }
         role = getattr(principal, "role", None)
         public = role is not None and role != "analyst"
@@ -309,6 +317,12 @@ class LayerService:
             )
         elif len(kept) == 0:
             reason = f"no incident of the period falls in the {p.preset!r} time window"
+        elif outside == len(kept):
+            reason = (
+                f"none of the {len(kept)} incidents left lies in the area this service maps "
+                f"({self.data_dir}); build an area folder for where they are (`geosafe area "
+                "build`) and serve it with `geosafe serve --area DIR`"
+            )
         elif public:
             reason = (
                 "every H3 resolution-8 cell holds fewer than 10 of the incidents left (counts "

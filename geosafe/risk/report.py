@@ -30,6 +30,7 @@ __all__ = [
     "build_school_report",
     "need_matrix",
     "representative_school_day",
+    "unroutable_reasons",
 ]
 
 #: The FAP referral flags (``flag_`` dropped), in template order.
@@ -124,6 +125,50 @@ def _publish(values: Sequence[float] | np.ndarray, role: str) -> tuple[list[Any]
 
     out, sup = round_counts(arr)
     return [None if not np.isfinite(v) else int(v) for v in out], [bool(s) for s in sup]
+
+
+#: Why a pupil's journey could not be routed, in words (reason code: the text before any
+#: detail in ``JourneyResult.error``).
+UNROUTABLE_WORDS = {
+    "origin_off_network": "live beyond the walking network of this area (its streets stop "
+    "short of their homes)",
+    "postcode_unknown": "have a home postcode that is not in the area's postcode list",
+    "school_off_network": "go to a school beyond the walking network of this area",
+    "no_route": "have no walking route to the school within the walking limit",
+}
+
+
+def unroutable_reasons(journeys: Sequence[Any], role: str) -> dict[str, int | None]:
+    """Pupils whose journey could not be routed, per reason code, most first; without it a
+    school read "not routable 355" and nothing more. Analysts get exact counts. Other roles
+    get the count only where one reason covers them all (it is then the published total,
+    1-9 suppressed as ``None``, others rounded to 5), else ``None`` per reason: counts of
+    several reasons, each rounded, beside the rounded total would let a reader difference a
+    suppressed one back (``tests/walk/test_report_reasons.py``)."""
+    counts: dict[str, int] = {}
+    for j in journeys:
+        if j.error is not None:
+            code = str(j.error).split(" ", 1)[0].split(":", 1)[0]
+            counts[code] = counts.get(code, 0) + int(j.count)
+    codes = sorted(counts, key=lambda c: (-counts[c], c))
+    if role == "analyst":
+        return {c: counts[c] for c in codes}
+    if len(codes) == 1:
+        return {codes[0]: _publish([counts[codes[0]]], role)[0][0]}
+    return dict.fromkeys(codes)
+
+
+def _unroutable_note(reasons: dict[str, int | None], total: int | None) -> str:
+    words = [UNROUTABLE_WORDS.get(c, c.replace("_", " ")) for c in reasons]
+    if all(n is not None for n in reasons.values()):
+        parts = [f"{n} {w}" for n, w in zip(reasons.values(), words, strict=True)]
+        return "Pupils whose journey could not be routed: " + "; ".join(parts) + "."
+    count = "fewer than 10" if total is None else str(total)
+    return (
+        f"Pupils whose journey could not be routed ({count}, most first): they "
+        + "; or ".join(words)
+        + "."
+    )
 
 
 def need_matrix(fap: pd.DataFrame, school_urn: str) -> pd.DataFrame:
@@ -371,6 +416,11 @@ def build_school_report(
     else:
         corridors["pupils"] = corridors["pupils"].astype(int) if not corridors.empty else []
         notes.append("Analyst view: counts are exact and must not be shared outside the role.")
+    why_not = unroutable_reasons(journeys, role)
+    if why_not:
+        total = sum(j.count for j in journeys if j.error is not None)
+        shown = total if role == "analyst" else _publish([total], role)[0][0]
+        notes.append(_unroutable_note(why_not, shown))
     exposures = [j.exposure for j in routed if j.exposure is not None]
     alts = [j.alt_exposure for j in routed if j.alt_exposure is not None]
     n_pupils = sum(j.count for j in journeys)
@@ -379,6 +429,7 @@ def build_school_report(
         "origins": len(journeys),
         "routed": {m: sum(j.count for j in routed if j.mode == m) for m in ("walk", "bus")},
         "unroutable": sum(j.count for j in journeys if j.error is not None),
+        "unroutable_reasons": why_not,
         "median_exposure": float(np.median(exposures)) if exposures else None,
         "median_alt_exposure": float(np.median(alts)) if alts else None,
         "exposure_units": EXPOSURE_UNITS,

@@ -21,8 +21,8 @@ import csv
 import gzip
 import io
 import itertools
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -90,6 +90,9 @@ class TextChunk:
     control_free: bool = False
     file_lines: int = 0
     ignored_columns: tuple[str, ...] = ()
+    #: Rows with more fields than the header (by position in the chunk): their surplus
+    #: cells, named ``(field N)``, kept with the row if it is quarantined.
+    surplus: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows_no)
@@ -269,6 +272,10 @@ def _chunk_from_rows(
         fac=fac,
         bad_fields=lengths != width,
         bad_column=np.empty(0, dtype=object),
+        surplus={
+            int(i): {f"(field {width + 1 + k})": v for k, v in enumerate(rows[i][width:])}
+            for i in np.flatnonzero(lengths > width)
+        },
     )
     chunk.bad_column = bad_columns(chunk, order, strict=strict)
     return chunk
@@ -296,9 +303,8 @@ def csv_chunks(
         text = io.TextIOWrapper(
             raw, encoding=enc, errors="strict" if strict else "surrogateescape", newline=""
         )
-        reader = csv.reader(text, strict=False)
-        next(reader, None)  # the header
-        rows = (cells for cells in reader if cells)  # a blank line is not a row
+        rows = _records(text, width)
+        next(rows, None)  # the header
         number = skip_rows
         for _ in itertools.islice(rows, skip_rows):
             pass
@@ -312,12 +318,54 @@ def csv_chunks(
         raw.close()
 
 
-def _line_blocks(path: Path, rows: int, size: int, first: int | None = None) -> Iterator[bytes]:
-    """The file's data lines (after the header) in blocks of ``rows`` lines (the first one
-    ``first`` lines when given, the last one fewer), each ending at a line break; ``size``:
-    bytes read at a time. Each read is scanned once and the block joined once (no growing
-    concatenation)."""
-    want = rows if first is None else first
+class _Lines:
+    """A text's lines for ``csv.reader``, remembering those of the record being read; lines
+    given back are read again first."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self.taken: list[str] = []
+        self.back: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.back.pop() if self.back else next(self._text)
+        self.taken.append(line)
+        return line
+
+
+def _records(text: Iterator[str], width: int) -> Iterator[list[str]]:
+    """The CSV records of a text (a blank line is not a record). A record over several lines
+    with another number of fields than ``width`` (the header's) is a quote opened and not
+    closed where it should be, which would take every later line of the file into one
+    field: its first line is a record of its own (quarantined for its field count), and the
+    lines after it are read again."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=False)
+    while True:
+        lines.taken = []
+        cells = next(reader, None)
+        if cells is None:
+            return
+        if len(lines.taken) > 1 and len(cells) != width:
+            first, *rest = lines.taken
+            lines.back.extend(reversed(rest))
+            cells = next(csv.reader([first], strict=False), [])
+        if cells:
+            yield cells
+
+
+def _line_blocks(
+    path: Path, rows: int, size: int, plan: Sequence[int] = ()
+) -> Generator[bytes, None, None]:
+    """The file's data lines (after the header) in blocks of ``rows`` lines (the first ones
+    of ``plan``'s sizes when given; the last one fewer), each ending at a line break;
+    ``size``: bytes read at a time. Each read is scanned once and the block joined once (no
+    growing concatenation)."""
+    sizes = iter(plan)
+    want = next(sizes, rows)
     with path.open("rb") as fh:
         fh.readline()
         parts: list[bytes] = []
@@ -334,7 +382,7 @@ def _line_blocks(path: Path, rows: int, size: int, first: int | None = None) -> 
                 yield b"".join(parts)
                 parts = []
                 have = 0
-                want = rows
+                want = next(sizes, rows)
                 ends = ends[ends >= cut]
                 start = cut
             parts.append(block[start:] if start else block)
@@ -364,66 +412,166 @@ def _fix_mmap_threshold() -> None:
 _M_MMAP_THRESHOLD: Final = -3
 
 
-#: The first chunk of a large file is this part of the others: a bulk load's writer process
-#: starts writing that much sooner (it waits for the first chunk to be read and checked).
-FIRST_CHUNK_PART = 4
+def big_file(path: Path) -> bool:
+    """Whether polars may read the file (large, not compressed)."""
+    return path.stat().st_size >= POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
+
+
+def plain_candidate(path: Path, encoding: str) -> bool:
+    """Whether :func:`polars_chunks` reads the file (large, UTF-8, polars
+    installed): it checks each block itself and reads the rest with the ``csv`` module from
+    the first that polars may not read."""
+    if not (big_file(path) and encoding.lower().startswith("utf")):
+        return False
+    try:
+        import polars  # noqa: F401
+    except ImportError:  # pragma: no cover - polars is a dependency
+        return False
+    return True
+
+
+#: The first and the last chunk of a large file are this part of the others (the second
+#: twice that): a bulk load's writer process starts writing that much sooner (it waits for
+#: the first chunk to be read and checked), and has that much less to write after the last
+#: one is checked.
+END_CHUNK_PART = 4
+
+
+def block_plan(lines: int, chunk_rows: int) -> list[int]:
+    """Rows per block for a file of about ``lines`` data lines: a first block of
+    ``chunk_rows // END_CHUNK_PART`` rows and a second of twice that (the writer is busy
+    sooner, and the second is checked by the time the first is written), a last block of
+    ``chunk_rows // END_CHUNK_PART``, ``chunk_rows`` between them (the one before the last
+    takes what is left over); whatever the file holds beyond ``lines`` comes in blocks of
+    ``chunk_rows``."""
+    end = max(1, chunk_rows // END_CHUNK_PART)
+    start = [end, min(2 * end, chunk_rows)]
+    if lines < sum(start) + end:
+        return [end]
+    full, left = divmod(lines - sum(start) - end, chunk_rows)
+    return [*start, *([chunk_rows] * full), *([left] if left else []), end]
+
+
+def _plain_block(block: bytes, width: int) -> tuple[bool, bool]:
+    """Whether a block of whole lines is plain (strict UTF-8, no quote, no carriage return, no
+    blank line, ``width`` fields a line: what polars may read, as :func:`scan` decides for a
+    whole file), and whether it holds no control character."""
+    state = _BlockState(regular=True)
+    view = memoryview(block)
+    for k in range(0, len(block), _BLOCK):  # a block at a time, as the scan reads a file
+        _scan_block(view[k : k + _BLOCK], state, width)  # type: ignore[arg-type]
+    if state.regular and state.last != 10 and state.commas != width - 1:
+        state.regular = False  # an unterminated last line of another width
+    if state.regular and not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False, state.control_free
+    return state.regular, state.control_free
 
 
 def polars_chunks(
-    path: Path, *, positions: dict[str, int], width: int, chunk_rows: int, lines: int
+    path: Path,
+    *,
+    encoding: str,
+    positions: dict[str, int],
+    width: int,
+    order: Sequence[str],
+    chunk_rows: int,
 ) -> Iterator[TextChunk]:
-    """Chunks read with polars: only for a strict UTF-8 file that :func:`scan` found
-    regular (no quotes, no blank lines, every line ``width`` fields), cut at line breaks
-    into blocks of ``chunk_rows`` rows, the first a :data:`FIRST_CHUNK_PART` of that
-    (``lines``: the file's line breaks, to size the reads), so memory holds one block at a
-    time."""
+    """Chunks of a large UTF-8 file read with polars, cut at line breaks into blocks of
+    ``chunk_rows`` rows, the first and the last fewer (:func:`block_plan`), so memory holds
+    one block at a time. Each block is checked as it is read (:func:`_plain_block`): from the
+    first that is not plain (or a header that is not), the rest is read by
+    :func:`csv_chunks` after a :func:`scan` of the file. No pass over the whole file comes
+    before the first chunk. Each chunk's ``control_free`` is its own block's; ``file_lines``
+    is estimated from the file's first mebibyte."""
     import polars as pl
 
     _fix_mmap_threshold()
     cols = [f"c{i}" for i in range(width)]
-    first = max(1, chunk_rows // FIRST_CHUNK_PART)
-    size = max(1 << 20, path.stat().st_size * first // max(lines, 1))
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    first_line = head[: head.find(b"\n") + 1] if b"\n" in head else head
+    size = path.stat().st_size
+    lines = max(1, round(size * head.count(b"\n") / max(len(head), 1)) - 1)
+    plan = block_plan(lines, chunk_rows)
     number = 0
-    for block in _line_blocks(path, chunk_rows, size, first):
-        part = pl.read_csv(
-            block, has_header=False, new_columns=cols, infer_schema=False, quote_char=None
-        )
-        n = part.height
-        if not n:
+    if first_line.endswith(b"\n") and _plain_block(first_line, width)[0]:
+        read = max(1 << 20, size * plan[0] // lines)
+        blocks = _line_blocks(path, chunk_rows, read, plan)
+        try:
+            for block in blocks:
+                plain, control_free = _plain_block(block, width)
+                if not plain:
+                    break
+                for chunk in _polars_chunk(pl, block, number, cols, positions):
+                    chunk.control_free, chunk.file_lines = control_free, lines
+                    number += len(chunk)
+                    yield chunk
+            else:
+                return  # every block was plain
+        finally:
+            blocks.close()
+    # the csv module from the first line that is not plain on (each line before it was a row)
+    found = scan(path, encoding, fields=width, check_lines=False)
+    for chunk in csv_chunks(
+        path,
+        encoding=encoding,
+        strict=found.strict,
+        positions=positions,
+        width=width,
+        order=order,
+        chunk_rows=chunk_rows,
+        skip_rows=number,
+    ):
+        chunk.control_free, chunk.file_lines = found.control_free, found.lines
+        yield chunk
+
+
+def _polars_chunk(
+    pl: Any, block: bytes, number: int, cols: list[str], positions: dict[str, int]
+) -> Iterator[TextChunk]:
+    """A plain block read by polars (nothing when it holds no row); rows numbered from
+    ``number + 1``."""
+    part = pl.read_csv(
+        block, has_header=False, new_columns=cols, infer_schema=False, quote_char=None
+    )
+    n = part.height
+    if not n:
+        return
+    fac: dict[str, Factorized] = {}
+    exprs = {}
+    uniques = {}
+    for name, j in positions.items():
+        if name == "Crime ID":
             continue
-        fac: dict[str, Factorized] = {}
-        exprs = {}
-        uniques = {}
-        for name, j in positions.items():
-            if name == "Crime ID":
-                continue
-            col = part.get_column(cols[j]).fill_null("")
-            uniq = col.unique(maintain_order=True)
-            uniques[name] = uniq
-            exprs[name] = col.cast(pl.Enum(uniq)).to_physical().to_numpy()
-        for name, codes in exprs.items():
-            values = np.empty(len(uniques[name]), dtype=object)
-            values[:] = uniques[name].to_list()
-            fac[name] = (codes.astype(np.int64, copy=False), values)
-        id_col = part.get_column(cols[positions["Crime ID"]]).fill_null("")
-        ids = np.empty(n, dtype=object)
-        ids[:] = id_col.to_list()
-        lengths = id_col.str.len_bytes()
-        bare = False
-        if lengths.min() == lengths.max():  # police.uk ids: 64 hex characters each
-            joined = id_col.str.join("").item().encode("utf-8")
-            id_hash = hash_fixed_width(joined, int(lengths[0]), n)
-            raw = np.frombuffer(joined, dtype=np.uint8)
-            bare = not bool((raw <= 32).any() or (raw >= 128).any())  # ASCII, no whitespace
-        else:
-            id_hash = hash_array(ids)
-        yield TextChunk(
-            rows_no=np.arange(number + 1, number + n + 1, dtype=np.int64),
-            ids=ids,
-            fac=fac,
-            bad_fields=np.zeros(n, dtype=bool),
-            bad_column=np.full(n, None, dtype=object),
-            id_hash=id_hash,
-            ids_bare=bare,
-        )
-        number += n
+        col = part.get_column(cols[j]).fill_null("")
+        uniq = col.unique(maintain_order=True)
+        uniques[name] = uniq
+        exprs[name] = col.cast(pl.Enum(uniq)).to_physical().to_numpy()
+    for name, codes in exprs.items():
+        values = np.empty(len(uniques[name]), dtype=object)
+        values[:] = uniques[name].to_list()
+        fac[name] = (codes.astype(np.int64, copy=False), values)
+    id_col = part.get_column(cols[positions["Crime ID"]]).fill_null("")
+    ids = np.empty(n, dtype=object)
+    ids[:] = id_col.to_list()
+    lengths = id_col.str.len_bytes()
+    bare = False
+    if lengths.min() == lengths.max():  # police.uk ids: 64 hex characters each
+        joined = id_col.str.join("").item().encode("utf-8")
+        id_hash = hash_fixed_width(joined, int(lengths[0]), n)
+        raw = np.frombuffer(joined, dtype=np.uint8)
+        bare = not bool((raw <= 32).any() or (raw >= 128).any())  # ASCII, no whitespace
+    else:
+        id_hash = hash_array(ids)
+    yield TextChunk(
+        rows_no=np.arange(number + 1, number + n + 1, dtype=np.int64),
+        ids=ids,
+        fac=fac,
+        bad_fields=np.zeros(n, dtype=bool),
+        bad_column=np.full(n, None, dtype=object),
+        id_hash=id_hash,
+        ids_bare=bare,
+    )

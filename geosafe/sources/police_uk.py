@@ -23,7 +23,6 @@ rows; :func:`process_chunk` runs them in order.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
@@ -189,22 +188,24 @@ def iter_chunks(
     positions = {n: j for j, n in enumerate(names) if n is not None}
 
     def chunks() -> Iterator[TextChunk]:
-        big = _big(p)
+        if rd.plain_candidate(p, encoding):  # polars, checking each block as it reads it
+            yield from _named(
+                rd.polars_chunks(
+                    p,
+                    encoding=encoding,
+                    positions=positions,
+                    width=len(head),
+                    order=NAMES,
+                    chunk_rows=chunk_rows,
+                ),
+                ignored,
+            )
+            return
         found = scanned() if scanned is not None else None
         if found is None:
-            found = rd.scan(p, encoding, fields=len(head), check_lines=big)
-        fast = big and found.strict and found.regular and encoding.lower().startswith("utf")
-        if fast:
-            try:
-                import polars  # noqa: F401
-            except ImportError:  # pragma: no cover - polars is a dependency
-                fast = False
-        read = (
-            rd.polars_chunks(
-                p, positions=positions, width=len(head), chunk_rows=chunk_rows, lines=found.lines
-            )
-            if fast
-            else rd.csv_chunks(
+            found = rd.scan(p, encoding, fields=len(head), check_lines=False)
+        for chunk in _named(
+            rd.csv_chunks(
                 p,
                 encoding=encoding,
                 strict=found.strict,
@@ -212,37 +213,34 @@ def iter_chunks(
                 width=len(head),
                 order=NAMES,
                 chunk_rows=chunk_rows,
-            )
-        )
-        for chunk in read:
+            ),
+            ignored,
+        ):
             chunk.control_free = found.control_free
             chunk.file_lines = found.lines
-            chunk.ignored_columns = ignored
             yield chunk
 
     return sha, _in_standard_order(head, names), chunks()
 
 
-def _big(path: Path) -> bool:
-    """Whether polars may read the file (large, not compressed)."""
-    return path.stat().st_size >= rd.POLARS_MIN_BYTES and path.suffix.lower() != ".gz"
+def _named(chunks: Iterator[TextChunk], ignored: tuple[str, ...]) -> Iterator[TextChunk]:
+    for chunk in chunks:
+        chunk.ignored_columns = ignored
+        yield chunk
 
 
 def prescan(path: Path, encoding: str) -> rd.FileScan | None:
-    """The scan :func:`iter_chunks` makes, begun ahead (an import runs it while hashing the
-    file), and polars imported when it will read the file; ``None`` when the scan cannot be
-    made here (:func:`iter_chunks` then reports why)."""
+    """What :func:`iter_chunks` needs first, begun ahead (an import runs it while hashing the
+    file): polars imported when it reads the file (it checks each block itself: no scan), or
+    else the scan of the file; ``None`` when there is no scan (or it cannot be made here:
+    :func:`iter_chunks` then reports why)."""
+    if rd.plain_candidate(path, encoding):  # imports polars
+        return None
     try:
         fields = len(rd.header(path, encoding))
-        found = rd.scan(path, encoding, fields=fields, check_lines=_big(path))
+        return rd.scan(path, encoding, fields=fields, check_lines=False)
     except (ImportFileError, LookupError, OSError, ValueError):
         return None
-    if _big(path) and found.strict and found.regular and encoding.lower().startswith("utf"):
-        # polars will read it: imported here (~0.1-0.2 s) while the file is still being
-        # hashed, not when the first chunk is asked for
-        with contextlib.suppress(ImportError):
-            import polars  # noqa: F401
-    return found
 
 
 def _in_standard_order(header: Sequence[str], names: Sequence[str | None]) -> tuple[str, ...]:
@@ -699,12 +697,27 @@ def _problems(
             int(rows_no[i]),
             verdicts.column[i] or None,
             verdicts.code[i],
-            verdicts.reason[i],
-            ids[i] or None,
-            json.dumps(dict(zip(header, [col[k] for col in columns], strict=False))),
+            _storable(verdicts.reason[i]),
+            _storable(ids[i]) or None,
+            json.dumps(
+                dict(zip(header, [col[k] for col in columns], strict=False))
+                | chunk.surplus.get(int(i), {})
+            ),
         )
         for k, i in enumerate(bad)
     ]
+
+
+def _storable(text: Any) -> Any:
+    """A text as a store can hold it: an undecodable byte (read as a lone surrogate) written
+    as its escape, ``\\xff`` (the raw JSON keeps every cell as it came in)."""
+    if not isinstance(text, str) or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
 
 
 def _staged_rows(

@@ -83,9 +83,10 @@ class BackgroundWriter:
 
     def put(self, kind: str, batch_id: int, payload: Any) -> None:
         """Send ``("rows", batch, StagedRows)``, ``("quarantine", batch, (source, records))``
-        or ``("sql", batch, statements)`` (run in one transaction after what was sent before:
-        a bulk load's deferred indexes, built while the importing process makes the published
-        counts); waits while :data:`DEPTH` messages are still being written."""
+        or ``("indexes", batch, statements)`` (a bulk load's deferred indexes, built after
+        what was sent before while the importing process makes the published counts:
+        :func:`~geosafe.store._sqlite_rows.build_indexes`); waits while :data:`DEPTH`
+        messages are still being written."""
         self._check()
         try:
             self._conn.send((kind, batch_id, payload))
@@ -183,7 +184,7 @@ def _serve(
     # Ctrl-C reaches the whole process group: the importing process decides (it aborts the
     # batch and stops this one), so no second traceback comes from here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ._sqlite_rows import insert_rows
+    from ._sqlite_rows import build_indexes, insert_rows
 
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     for statement in pragmas:
@@ -201,14 +202,15 @@ def _serve(
                 return
             kind, batch_id, payload = message
             try:
+                if kind == "indexes":
+                    build_indexes(db, payload)
+                    outgoing.send(("ok",))
+                    continue
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     if kind == "rows":
                         rows: StagedRows = payload
                         insert_rows(db, batch_id, rows, known)
-                    elif kind == "sql":
-                        for statement in payload:
-                            db.execute(statement)
                     else:
                         source, records = payload
                         db.executemany(

@@ -54,6 +54,7 @@ from ._sqlite_rows import (
     DETAIL_SQL,
     BatchAggregate,
     _disk,
+    build_indexes,
     drop_unused_details,
     insert_rows,
     migrate_v4,
@@ -433,9 +434,7 @@ class Store(SqliteInterface, CommonReads):
     def _rebuild_indexes(self) -> None:
         """Create the deferrable indexes if missing (one transaction; no-op when present)."""
         if self._indexes_missing():
-            with self._tx() as c:
-                for stmt in _DEFERRABLE.strip().splitlines():
-                    c.execute(stmt)
+            build_indexes(self._conn, _DEFERRABLE.strip().splitlines())
 
     def _indexes_missing(self) -> bool:
         present = {
@@ -538,7 +537,7 @@ class Store(SqliteInterface, CommonReads):
         if self._writer is not None and self._indexes_missing():
             # a bulk load that deferred them: the writer builds them after the last rows
             # (its own transaction) while this process makes the published rows
-            self._writer.put("sql", batch_id, _DEFERRABLE.strip().splitlines())
+            self._writer.put("indexes", batch_id, _DEFERRABLE.strip().splitlines())
         prepared = (
             self._prepare_published(aggregate, batch_id)
             if aggregate is not None and not supersede

@@ -29,6 +29,7 @@ PUBLIC = {
     ("POST", "/session"),
     ("GET", "/"),
     ("GET", "/api"),
+    ("GET", "/favicon.ico"),  # the site's icon (a map pin), asked for by every page
     ("GET", "/api/openapi.json"),
     ("HEAD", "/api/openapi.json"),
 }

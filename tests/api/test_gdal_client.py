@@ -49,14 +49,17 @@ def _matched(server: str, tokens: Tokens, collection: str, query: str = "") -> i
 
 
 def _ogrinfo(server: str, tokens: Tokens, *args: str) -> str:
+    headers = "\r\n".join(f"{k}: {v}" for k, v in _headers(tokens).items())
+    return ogrinfo(server, {"GDAL_HTTP_HEADERS": headers}, *args)
+
+
+def ogrinfo(server: str, auth: dict[str, str], *args: str) -> str:
+    """``ogrinfo -ro OAPIF:{server}/ogc ARGS`` (Debian's GDAL) with the ``GDAL_HTTP_*``
+    variables of ``auth``; its output (skips without gdal-bin)."""
     exe = shutil.which("ogrinfo")
     if exe is None:
         pytest.skip("ogrinfo (Debian gdal-bin) is not installed; run scripts/setup.sh --test")
-    env = dict(
-        os.environ,
-        GDAL_HTTP_HEADERS="\r\n".join(f"{k}: {v}" for k, v in _headers(tokens).items()),
-        GDAL_HTTP_TIMEOUT="120",
-    )
+    env = dict(os.environ, GDAL_HTTP_TIMEOUT="300", **auth)
     out = subprocess.run(
         [exe, "-ro", f"OAPIF:{server}/ogc", *args],
         env=env,

@@ -321,3 +321,29 @@ def test_published_rows_made_ahead_give_way_to_other_months(
     assert ("2022-12", "89195da74bbffff", 8, "police_uk", "all-day", 12) in dumps[0][
         "published_exact"
     ]
+
+
+def test_indexes_are_built_with_the_connections_settings_restored(tmp_path: Path) -> None:
+    """:func:`build_indexes` builds with a small cache and file-backed sorting, then gives
+    the connection its own settings back (also when a statement fails: nothing is built)."""
+    from geosafe.store._sqlite_rows import build_indexes
+
+    con = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    con.execute("PRAGMA cache_size=-65536")
+    con.execute("PRAGMA temp_store=MEMORY")
+    con.execute("CREATE TABLE t (k INTEGER, v REAL)")
+    rng = np.random.default_rng(1)
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?)", [(int(k), 0.5) for k in rng.integers(0, 2**62, 5000)]
+    )
+    build_indexes(con, ["CREATE INDEX t_k ON t(k)", "CREATE INDEX t_v ON t(v)"])
+    assert con.execute("PRAGMA cache_size").fetchone()[0] == -65536
+    assert con.execute("PRAGMA temp_store").fetchone()[0] == 2
+    keys = [r[0] for r in con.execute("SELECT k FROM t INDEXED BY t_k ORDER BY k")]
+    assert keys == sorted(keys) and len(keys) == 5000
+    with pytest.raises(sqlite3.OperationalError):
+        build_indexes(con, ["CREATE INDEX t_k2 ON t(k)", "CREATE INDEX bad ON nowhere(x)"])
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert names == {"t_k", "t_v"}
+    assert con.execute("PRAGMA cache_size").fetchone()[0] == -65536
+    con.close()

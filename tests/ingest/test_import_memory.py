@@ -19,8 +19,8 @@ from .test_pandas_free import HEADER, _row
 
 
 def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
-    """Every block but the last holds exactly ``rows`` lines (the first ``first`` when
-    given); joined, the blocks are the data after the header, whatever the read size (random
+    """Every block but the last holds exactly ``rows`` lines (the first ones the sizes of
+    ``plan``); joined, the blocks are the data after the header, whatever the read size (random
     files, sizes from 1 byte)."""
     rng = random.Random(7)
     path = tmp_path / "f.csv"
@@ -29,13 +29,28 @@ def test_line_blocks_cut_every_rows_lines(tmp_path: Path) -> None:
         body = b"h\n" + b"\n".join(lines) + (b"\n" if rng.random() < 0.7 else b"")
         path.write_bytes(body)
         rows, size = rng.randint(1, 7), rng.randint(1, 9)
-        first = rng.choice([None, rng.randint(1, 7)])
-        got = list(rd._line_blocks(path, rows, size, first))
+        plan = [rng.randint(1, 7) for _ in range(rng.randint(0, 3))]
+        got = list(rd._line_blocks(path, rows, size, plan))
         assert b"".join(got) == body[body.index(b"\n") + 1 :]
-        wanted = [rows if first is None or k else first for k in range(len(got) - 1)]
+        wanted = [plan[k] if k < len(plan) else rows for k in range(len(got) - 1)]
         assert [g.count(b"\n") for g in got[:-1]] == wanted
         assert all(g.endswith(b"\n") for g in got[:-1])
         assert all(got)
+
+
+def test_block_plan_ends_with_small_blocks() -> None:
+    """A first and a last block of a quarter of the others, the second of half, every line
+    in exactly one block."""
+    assert rd.block_plan(1_000_000, 100_000) == [25_000, 50_000, *[100_000] * 9, 25_000]
+    assert rd.block_plan(250_000, 100_000) == [25_000, 50_000, 100_000, 50_000, 25_000]
+    assert rd.block_plan(110_000, 100_000) == [25_000, 50_000, 10_000, 25_000]
+    assert rd.block_plan(100_000, 100_000) == [25_000, 50_000, 25_000]
+    assert rd.block_plan(100_000 - 1, 100_000) == [25_000]  # the rest: one block
+    assert rd.block_plan(0, 100_000) == [25_000]
+    for lines in range(0, 60):
+        plan = rd.block_plan(lines, 8)
+        assert all(p > 0 for p in plan)
+        assert sum(plan) == lines or (lines < 8 and plan == [2])
 
 
 def test_sorted_contains_is_set_membership() -> None:

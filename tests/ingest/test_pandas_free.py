@@ -5,6 +5,7 @@ numpy versions."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -289,3 +290,110 @@ def test_published_groups_counted_on_staging_equal_the_sql_grouping(tmp_path: Pa
     con.close()
     assert staged == grouped
     assert sum(r[5] for r in staged["published_exact"] if r[4] == "all-day") == 401
+
+
+@pytest.mark.parametrize(
+    ("text", "regular"),
+    [
+        ("a,b,c\n1,2,3\n4,5,6\n", True),
+        ("a,b,c\n1,2,3\n4,5,6", True),
+        ("a,b,c\n1,2\n4,5,6,7\n", False),
+        ("a,b,c\n1,2,3\n\n4,5,6\n", False),
+        ('a,b,c\n"1",2,3\n', False),
+        ("a,b,c\r\n1,2,3\r\n", False),
+        ("a,b,c\n1,2,3\n4,5", False),
+    ],
+)
+def test_a_block_is_plain_as_the_scan_finds_a_file(text: str, regular: bool) -> None:
+    """polars' reader decides block by block what the whole-file scan decides."""
+    head, rest = text.encode().split(b"\n", 1)
+    assert rd._plain_block(head + b"\n", 3)[0] is (b"\r" not in head)
+    if b"\r" not in head:
+        assert rd._plain_block(rest, 3)[0] is regular
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        '"On or near Park Road, N22",',  # a quoted field (a comma inside)
+        "bad <FF> byte,",  # not UTF-8
+        "a \x07 bell,",  # a control character
+        "",  # a blank line
+        "crlf\r",  # a carriage return
+    ],
+)
+def test_polars_then_csv_gives_the_csv_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd: str
+) -> None:
+    """A large file plain for its first blocks and not further on: polars reads the plain
+    blocks, the csv module the rest, and the store is the one the csv module alone makes."""
+    rows = [
+        _row(f"{i:064x}", f"2024-{i % 12 + 1:02d}", f"-0.1{i % 7}", f"51.5{i % 5}")
+        for i in range(3000)
+    ]
+    line = 2100  # in the fourth block of 700 rows
+    rows[line] = odd + rows[line] if odd else ""
+    path = tmp_path / "big.csv"
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode().replace(b"<FF>", b"\xff"))
+    used: list[str] = []
+    for name, threshold in (("polars", 0), ("csv", 1 << 40)):
+        monkeypatch.setattr(rd, "POLARS_MIN_BYTES", threshold)
+        real_csv = rd.csv_chunks
+
+        def spy(*a: object, _real: object = real_csv, _name: str = name, **k: object) -> object:
+            used.append(f"{_name}: csv from row {k.get('skip_rows', 0)}")
+            return _real(*a, **k)  # type: ignore[operator]
+
+        monkeypatch.setattr(rd, "csv_chunks", spy)
+        store = Store(tmp_path / f"{name}.db")
+        import_file(store, "police_uk", path, chunk_rows=700)
+        store.close()
+        monkeypatch.setattr(rd, "csv_chunks", real_csv)
+    assert used[0].startswith("polars: csv from row ") and used[1] == "csv: csv from row 0"
+    assert 0 < int(used[0].rsplit(" ", 1)[1]) <= line  # polars read the blocks before it
+    assert _dump(tmp_path / "polars.db") == _dump(tmp_path / "csv.db")
+
+
+def test_an_undecodable_crime_id_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 in a Crime ID (a row of the right width, and one a field too
+    long): both rows quarantined with their reason, the ref stored with the byte escaped,
+    the raw row as it came in; the good row imported."""
+    good = _row(A, "2024-01", "-0.12", "51.52")
+    text = "\n".join([HEADER, "bad <FF> id," + good, good.replace(A, B), "x <FF>" + good[64:]])
+    path = tmp_path / "p.csv"
+    path.write_bytes((text + "\n").encode().replace(b"<FF>", b"\xff"))
+    with Store(tmp_path / "s.db") as store:
+        result = import_file(store, "police_uk", path)
+    assert (result.accepted, result.quarantined) == (1, 2)
+    con = sqlite3.connect(tmp_path / "s.db")
+    try:
+        got = con.execute(
+            "SELECT row_no, reason_code, ref, raw FROM quarantine ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [(r[0], r[1], r[2]) for r in got] == [
+        (1, "row_field_count", "bad \\xff id"),
+        (3, "encoding_invalid", "x \\xff"),
+    ]
+    assert json.loads(got[1][3])["Crime ID"] == "x \udcff"
+
+
+def test_a_quote_left_open_takes_no_later_line() -> None:
+    """The csv reader's records: a field quoted over two lines with the header's width is
+    one record; a quote left open is a record of its own first line, and the lines after it
+    are read again; blank lines are no record."""
+    text = (
+        'a,b,c\n1,"two\nlines",3\n\n4,"open,5\n6,7,8\n9,10,11\n12,"closed\nlate",13,14\n15,16,17\n'
+    )
+    got = list(rd._records(iter(io.StringIO(text, newline="")), 3))
+    assert got == [
+        ["a", "b", "c"],
+        ["1", "two\nlines", "3"],
+        ["4", "open,5\n"],  # the open quote's own line
+        ["6", "7", "8"],
+        ["9", "10", "11"],
+        ["12", "closed\n"],  # closed a line later, but four fields: split too
+        ['late"', "13", "14"],
+        ["15", "16", "17"],
+    ]

@@ -126,7 +126,24 @@
       type: "FeatureCollection", features: feats, excluded: first.excluded || first["geosafe:excluded"],
       note: first.note || first["geosafe:note"] || first["geosafe:reason"],
       p_method_text: first.p_method_text || first["geosafe:p_method_text"], p_min: first.p_min || first["geosafe:p_min"],
+      sources: first["geosafe:sourcesRecorded"] || null,
     };
+  }
+
+  //: Two periods compare like for like only over the sources recorded in both: a source with
+  //: no record in one of them (the demo's synthetic sources start in 2024-08) is not a rise
+  //: or a fall. The sentence saying so, or "" (``now``, ``then``: items answers).
+  const SOURCE_NAMES = { dir: "DIR", asif: "ASIF", cris: "CRIS", police_uk: "police.uk", fap: "FAP" };
+  function sourceGap(now, then, thenLabel, nowLabel) {
+    if (!now || !then || !now.sources || !then.sources) return "";
+    const ticked = new FormData(form).getAll("source");
+    const names = (list) => list.map((x) => SOURCE_NAMES[x] || x).join(", ");
+    const onlyNow = now.sources.filter((x) => ticked.includes(x) && !then.sources.includes(x));
+    const onlyThen = then.sources.filter((x) => ticked.includes(x) && !now.sources.includes(x));
+    const parts = [];
+    if (onlyNow.length) parts.push(`${names(onlyNow)} ${onlyNow.length === 1 ? "has" : "have"} no record in ${thenLabel}`);
+    if (onlyThen.length) parts.push(`${names(onlyThen)} ${onlyThen.length === 1 ? "has" : "have"} no record in ${nowLabel || "this period"}`);
+    return parts.length ? `Not like for like: ${parts.join("; ")}, so the comparison counts different sources.` : "";
   }
 
   // ---------------------------------------------------------------- formatting
@@ -148,11 +165,14 @@
     return f(v / mag) * mag;
   }
   const fmtNum = (v) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-GB") : String(Math.round(v * 10) / 10));
+  //: a count as a person reads it: whole numbers as they are, shares of incidents (a bus-route
+  //: stretch split between cells) to one decimal place, nothing as a dash
+  const fmtCount = (v) => (typeof v !== "number" ? "–" : Number.isInteger(v) ? v.toLocaleString("en-GB") : fmtNum(v));
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
 
   function describeExcluded(fc) {
     const out = [];
-    if (fc.note) out.push(String(fc.note));
+    if (fc.note) out.push(String(fc.note).replace(/([^.!?])$/, "$1."));
     const ex = fc.excluded;
     if (ex && typeof ex === "object") {
       if (ex.message) out.push(String(ex.message));
@@ -513,8 +533,14 @@
       }
       legend(method, fc, classes, field, cp);
       const why = describeExcluded(fc);
-      let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + ".";
-      if (!state.hotspots) msg = emptyReason(method, fd);
+      const gap = sourceGap(fc, other, cp, (fd.get("period") || "").trim());
+      state.sourceGap = gap || null;
+      let msg = `${plural(state.hotspots, "feature")} drawn` + (other ? `, ${state.compare} in ${cp} (blue outlines)` : "") + "." + (gap ? ` ${gap}` : "");
+      if (!state.hotspots) msg = emptyReason(method, fd, !!why);
+      else if (fc.features.every((f) => f.properties.count === 0)) {
+        // H3 layers draw every cell of the area: say when none holds an incident
+        msg += " None of them holds an incident of this period and time of day in the mapped area.";
+      }
       status(`${msg}${why ? ` ${why}` : ""}`);
       if (why && fd.get("preset") !== "all-day" && /precision|month|day only|time/i.test(why)) offerAllDay();
       state.loads += 1;
@@ -539,10 +565,13 @@
     $("#status").appendChild(a);
   }
 
-  function emptyReason(method, fd) {
+  //: ``serverSaid``: the answer gave its own reason, which is then the only one shown (the
+  //: guess below contradicted it, e.g. "try another time of day" for incidents outside the area)
+  function emptyReason(method, fd, serverSaid) {
     const preset = PRESETS[fd.get("preset")] || fd.get("preset");
     const where = state.role === "neighbourhood" ? " in your wards" : "";
     const base = `No ${METHOD_TITLE[method].toLowerCase()}${where} for ${preset}${fd.get("period") ? ` in ${fd.get("period")}` : " in the last 12 months"}.`;
+    if (serverSaid) return `${base} Why:`;
     if (state.role === "analyst") return `${base} Too few incidents pass the filters; try another time of day or a longer period.`;
     return `${base} Your role sees layers built from published cell counts, where cells with 1-9 incidents are not shown; try "All day", a longer period or H3 cells.`;
   }
@@ -728,9 +757,11 @@
         const then = was.get(id);
         if (typeof now !== "number") continue;
         trendBy.set(id, typeof then !== "number" ? `up from under 10 in ${before}`
-          : now > then ? `up from ${then} in ${before}` : now < then ? `down from ${then} in ${before}` : `same as ${before}`);
+          : now > then ? `up from ${fmtCount(then)} in ${before}` : now < then ? `down from ${fmtCount(then)} in ${before}` : `same as ${before}`);
       }
     }
+    const gap = prev ? sourceGap(cells, prev, before, (fd.get("period") || "").trim()) : "";
+    if (gap) for (const [id, words] of trendBy) trendBy.set(id, `${words} (not like for like)`);
     const afterBy = after ? new Map(after.features.map((f) => [f.properties.cell || f.id, f.properties.count])) : null;
     let rows = cells.features.filter((f) => typeof f.properties.count === "number" && f.properties.count > 0);
     if (extraFilter) rows = rows.filter(extraFilter);
@@ -742,13 +773,13 @@
         let times = PRESETS[preset] || preset;
         if (afterBy) {
           times = typeof pm === "number" && pm > 0
-            ? pm * 2 >= f.properties.count ? `after school (${pm} of ${f.properties.count})` : `mornings (${Math.max(0, f.properties.count - pm)} of ${f.properties.count})`
+            ? pm * 2 >= f.properties.count ? `after school (${fmtCount(pm)} of ${fmtCount(f.properties.count)})` : `mornings (${fmtCount(Math.max(0, f.properties.count - pm))} of ${fmtCount(f.properties.count)})`
             : "mornings (after school: under 10)";
         }
         return { feature: f, id, name: placeName(f), count: f.properties.count, times, trend: trendBy.get(id) || trendWords(null) };
       }),
       suppressed: cells.features.length - cells.features.filter((f) => typeof f.properties.count === "number").length,
-      excluded: describeExcluded(cells),
+      excluded: [gap, describeExcluded(cells)].filter(Boolean).join(" "),
     };
   }
 
@@ -805,7 +836,7 @@
       : `No cell in your wards has 10 or more incidents for ${PRESETS[new FormData(form).get("preset")]} in this period, so nothing can be listed without identifying people. Try "All day" or a longer period.`;
     const top = t.rows.slice(0, 10);
     showPlaces("Your area: where incidents happen", `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
-      [[countLabel(), (r) => r.count, true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
+      [[countLabel(), (r) => fmtCount(r.count), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
     if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 15, animate: false, ...viewPadding() });
   }
 
@@ -834,7 +865,12 @@
     const t = await cellTable((cell) => (byCell.size ? byCell.has(cell.properties.cell || cell.id) : cellHas(cell, pts)));
     for (const r of t.rows) {
       const cf = byCell.get(r.id);
-      r.pupils = cf && typeof cf.properties.pupils === "number" ? cf.properties.pupils : null;
+      if (cf) r.pupils = typeof cf.properties.pupils === "number" ? cf.properties.pupils : null;
+      else {
+        // the analyst's corridors are street stretches: the most pupils on one stretch in the cell
+        const on = fc.features.filter((f) => typeof f.properties.pupils === "number" && cellHas(r.feature, vertices(f.geometry)));
+        r.pupils = on.length ? Math.max(...on.map((f) => f.properties.pupils)) : null;
+      }
     }
     const top = t.rows.slice(0, 10);
     const preset = PRESETS[new FormData(form).get("preset")];
@@ -844,10 +880,12 @@
     } else if (!top.length) {
       note = `Pupils' walks cross ${plural(fc.features.length, "area")}; none has 10 or more incidents for ${preset} in this period (cells with 1-9 are not shown).`;
     } else {
-      note = `Places on your pupils' walks with the most incidents (${preset}); counts are rounded to 5 and cells with 1-9 are not shown. Click a row to zoom.`;
+      note = state.role === "analyst"
+        ? `Places on the pupils' walks with the most incidents (${preset}); exact counts (an incident along a bus-route stretch is shared between the cells it crosses); pupils passing: the most pupils on one stretch of walk in the cell. Click a row to zoom.`
+        : `Places on your pupils' walks with the most incidents (${preset}); counts are rounded to 5 and cells with 1-9 are not shown. Click a row to zoom.`;
     }
     showPlaces(`${opt.textContent}: places along pupils' walks`, `${note}${t.excluded ? ` ${t.excluded}` : ""}`, top,
-      [[countLabel(), (r) => r.count, true], ["pupils passing", (r) => (r.pupils ?? "–"), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
+      [[countLabel(), (r) => fmtCount(r.count), true], ["pupils passing", (r) => fmtCount(r.pupils), true], ["when", (r) => r.times], ["trend", (r) => r.trend]]);
     state.schoolLoads = (state.schoolLoads || 0) + 1;
     if (top.length) map.fitBounds(L.featureGroup(top.map((r) => L.geoJSON(r.feature))).getBounds(), { maxZoom: 16, animate: false, ...viewPadding() });
     else if (fc.features.length) map.fitBounds(corridors.getBounds(), { maxZoom: 16, animate: false });
@@ -855,7 +893,13 @@
     $("#school-info").innerHTML = `${plural(fc.features.length, state.corridorPolygons ? "area" : "stretch", state.corridorPolygons ? "areas" : "stretches")} on pupils' walks. <a href="/maps/schools/${esc(opt.value)}">printable map</a>`;
     state.alongHotspots = top.length;
     status(`${plural(state.corridors, "corridor feature")} for ${opt.textContent}; ${plural(top.length, "place")} listed.`);
-    legend(new FormData(form).get("method"), { features: state.hotspotFeatures || [] }, (state.legend || {}).classes || [], (state.legend || {}).field, (new FormData(form).get("compare_period") || "").trim());
+    redrawLegend();
+  }
+
+  //: The legend again, after the list of places changed (its "numbered outlines" row).
+  function redrawLegend() {
+    const fd = new FormData(form);
+    legend(fd.get("method"), { features: state.hotspotFeatures || [] }, (state.legend || {}).classes || [], (state.legend || {}).field, (fd.get("compare_period") || "").trim());
   }
 
   // ---------------------------------------------------------------- wiring
@@ -874,12 +918,25 @@
 
   //: The analyst's list: the layer's features, densest first, named by place.
   function analystList() {
-    const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number");
-    if (!feats.length) { $("#places").hidden = true; return; }
+    // a cell with no incident is not a "densest place" (every cell of a store whose
+    // incidents lie outside the mapped area has density 0)
+    const feats = (state.hotspotFeatures || []).filter((f) => typeof f.properties.density === "number" && f.properties.density > 0);
+    if (!feats.length) {
+      // nothing to list (e.g. emerging hotspots carry no density): the numbered outlines of
+      // the previous layer's list must go with it, or they point at a list no longer shown
+      $("#places").hidden = true;
+      groups.places.clearLayers();
+      const listed = state.places.length;
+      state.places = [];
+      if (listed) redrawLegend();
+      return;
+    }
     const rows = feats.slice().sort((a, b) => b.properties.density - a.properties.density).slice(0, 10)
       .map((f) => ({ feature: f, name: placeName(f), count: f.properties.count ?? f.properties.n_incidents ?? null, density: f.properties.density }));
-    showPlaces("Densest places on this map", "Named by the nearest street and station, park or stop. Click a row to zoom.", rows,
-      [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => (r.count ?? "–"), true]]);
+    const split = rows.some((r) => typeof r.count === "number" && !Number.isInteger(r.count));
+    showPlaces("Densest places on this map", "Named by the nearest street and station, park or stop. Click a row to zoom." +
+      (split ? " An incident known only along a stretch of bus route is shared between the cells it crosses, so counts can have decimals." : ""), rows,
+      [["incidents per km²", (r) => fmtNum(r.density), true], ["incidents", (r) => fmtCount(r.count), true]]);
   }
 
   //: The analyst's places named in Fair Access Panel referrals' notes (``referral-places``):
