@@ -1,8 +1,6 @@
 """``python -m geosafe``."""
 
-import sys
-
 if __name__ == "__main__":  # not when another module imports it (multiprocessing's spawn would)
-    from geosafe.cli import main
+    from geosafe.cli import run
 
-    sys.exit(main())
+    run()

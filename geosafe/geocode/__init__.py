@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._h3import import preload_version
+
 if TYPE_CHECKING:
     from . import h3cells as h3cells
     from . import points as points
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 _CLASSES = {"Geocoder": ".geocoder", "GeocodeResult": ".result"}
+
+preload_version()  # before h3cells imports h3: h3's version without importlib.metadata
 
 
 def __getattr__(name: str) -> Any:

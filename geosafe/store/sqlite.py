@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import StoreError
+from ..access.db import _wal
 from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
@@ -153,12 +154,13 @@ CREATE INDEX IF NOT EXISTS incidents_time ON incidents(t_from);
 """
 _DEFERRABLE_NAMES: Final = ("incidents_ref", "incidents_time")
 
+_WAL: Final = "PRAGMA journal_mode=WAL"
 #: Every connection's settings. 16 KiB pages for a new file (ignored for an existing one): a
 #: bulk load's inserts cost ~30 % less CPU than with 4 KiB pages and the file is ~6 % smaller
 #: (benchmarks/ingest.py).
 _PRAGMAS: Final = (
     "PRAGMA page_size=16384",
-    "PRAGMA journal_mode=WAL",
+    _WAL,
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",
@@ -173,6 +175,18 @@ SCHEMA_VERSION: Final = 5  # 4: people_links, flag_states, referral_places (prof
 
 
 _MINE: Final = "batch_id = ? OR superseded_by = ?"  # a batch's rows and those it replaced
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of ``script`` one by one (a trigger's body kept whole)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        yield pending.strip()
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -217,6 +231,7 @@ class Store(SqliteInterface, CommonReads):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
+            self._create()
             self._check_schema()
             self._conn.executescript(_SCHEMA + profile_tables.SCHEMA)
             self._migrate()
@@ -230,6 +245,26 @@ class Store(SqliteInterface, CommonReads):
         except sqlite3.Error as exc:  # pragma: no cover - OS-level failures
             msg = f"cannot open the store {str(self.path)!r} ({exc}); check `--db` / GEOSAFE_DB."
             raise StoreError(msg) from exc
+
+    def _create(self) -> None:
+        """A new file's tables and schema version in one transaction. Another process that
+        opens the file meanwhile (a reader, a second import) sees no tables, or all of them
+        with :data:`SCHEMA_VERSION`: never tables without their version, which it would
+        refuse as another geosafe's, and never half a schema after a crash. The published
+        tables and the deferrable indexes follow as for any store (each only when missing)."""
+        if self._conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have made it while this one waited for the write lock
+            if self._conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+                for statement in _statements(_SCHEMA + profile_tables.SCHEMA):
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def _check_schema(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -263,7 +298,10 @@ class Store(SqliteInterface, CommonReads):
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
         for statement in _PRAGMAS:
-            conn.execute(statement)
+            if statement == _WAL:  # processes opening a new file at once race for the switch
+                _wal(conn, self._timeout)
+            else:
+                conn.execute(statement)
         return conn
 
     def close(self) -> None:
