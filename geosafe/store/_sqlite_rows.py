@@ -281,15 +281,19 @@ class BatchAggregate:
     time windows); :attr:`usable` turns false when a chunk is not of that kind, and the
     commit then groups in SQL.
 
-    ``parts`` holds per staged chunk one row per group of the ``factorized["group"]`` codes
-    (rows of one map point and month): its cell, point, ``t_from`` and number of current
-    rows, as arrays. ``removed`` counts rows that stopped being current since. :meth:`found`
-    maps each distinct point to its published cell once and counts per published cell and
-    ``t_from``. ``hours`` holds every staged row's ``CAST(t_from / 3600 AS INTEGER)`` (its
+    Each staged chunk is counted as it comes (while the writer process writes the one
+    before): one row per group of the ``factorized["group"]`` codes (rows of one map point
+    and month), each distinct point mapped once to its published cell
+    (:func:`~geosafe.publish.cell.published_cell_codes`, at :attr:`resolution`), then
+    summed per published cell and ``t_from``: ``parts`` holds those sums per chunk, each
+    cell as its code in :attr:`cells`. ``removed`` counts rows that stopped being current
+    since. ``hours`` holds every staged row's ``CAST(t_from / 3600 AS INTEGER)`` (its
     months: :func:`~geosafe.store.published.months_sqlite`).
     """
 
-    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    resolution: int = 8
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    cells: dict[str, int] = field(default_factory=dict)
     removed: dict[GroupKey, int] = field(default_factory=dict)
     hours: set[int] = field(default_factory=set)
     usable: bool = True
@@ -311,16 +315,23 @@ class BatchAggregate:
         _, first, counts = np.unique(codes, return_index=True, return_counts=True)
         index = np.flatnonzero(current)[first]
         t = t_from[index]
-        keep = ~np.isnan(t)  # no time: not published (no location: found() drops it)
-        columns = (
+        keep = ~np.isnan(t)  # no time: not published
+        if not keep.any():
+            return
+        from ..publish.cell import published_cell_codes
+
+        index, t, counts = index[keep], t[keep], counts[keep].astype(np.int64)
+        names, code = published_cell_codes(
             rows.values("h3_cell")[index],
             rows.values("lon")[index].astype(float),
             rows.values("lat")[index].astype(float),
-            t,
-            counts.astype(np.int64),
+            self.resolution,
         )
-        if keep.any():
-            self.parts.append(tuple(c[keep] for c in columns))
+        held = np.asarray(
+            [self.cells.setdefault(c, len(self.cells)) for c in names.tolist()], dtype=np.int64
+        )
+        located = code >= 0  # no location: not published
+        self.parts.append(_summed(held[code[located]], t[located], counts[located]))
 
     def _same_kind(self, rows: StagedRows) -> bool:
         """Whether the chunk is of one source and dated to the month, as those before it."""
@@ -341,25 +352,23 @@ class BatchAggregate:
 
     def found(self, resolution: int) -> dict[str, list[Any]] | None:
         """Columns that publish as the commit's ``GROUP BY`` rows would: ``h3_cell`` already
-        the published cell, no point, ``n`` per published cell and ``t_from``; ``None`` when
-        the batch was not of one kind (:attr:`usable`)."""
+        the published cell, no point, ``n`` per published cell and ``t_from``, in the order of
+        cell and ``t_from``; ``None`` when the batch was not of one kind (:attr:`usable`)."""
         if not self.usable:
             return None
+        if resolution != self.resolution:
+            msg = f"counted at resolution {self.resolution}, asked for {resolution!r}"
+            raise ValueError(msg)
+        names = np.asarray(sorted(self.cells), dtype=object)
+        rank = np.empty(len(self.cells), dtype=np.int64)
+        rank[np.asarray(list(self.cells.values()), dtype=np.int64)] = np.searchsorted(
+            names, np.asarray(list(self.cells), dtype=object)
+        )
         if self.parts:
-            own, lon, lat, t, n = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+            held, t, n = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+            code, t, n = _summed(rank[held], t, n)
         else:
-            own, lon, lat, t = (np.empty(0, dtype=object), *(np.empty(0) for _ in range(3)))
-            n = np.empty(0, dtype=np.int64)
-        from ..publish.cell import published_cell_codes
-
-        names, code = published_cell_codes(own, lon, lat, resolution)
-        keep = code >= 0
-        code, t, n = code[keep], t[keep], n[keep]
-        order = np.lexsort((t, code))
-        code, t, n = code[order], t[order], n[order]
-        start = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (t[1:] != t[:-1])])
-        if len(code):
-            code, t, n = code[start], t[start], np.add.reduceat(n, start)
+            code, t, n = np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64)
         if self.removed:
             _subtract(self.removed, names, code, t, n, resolution)
             alive = n > 0
@@ -374,6 +383,18 @@ class BatchAggregate:
             "time_precision": [self.precision] * count,
             "n": n.tolist(),
         }
+
+
+def _summed(
+    code: np.ndarray, t: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` summed per (``code``, ``t``), in that order."""
+    order = np.lexsort((t, code))
+    code, t, n = code[order], t[order], n[order]
+    if not len(code):
+        return code, t, n
+    start = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (t[1:] != t[:-1])])
+    return code[start], t[start], np.add.reduceat(n, start)
 
 
 def _subtract(

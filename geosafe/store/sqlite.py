@@ -399,7 +399,7 @@ class Store(SqliteInterface, CommonReads):
             )
         if cur.lastrowid is None:  # pragma: no cover
             raise StoreError("SQLite returned no batch id.")
-        self._aggregates[int(cur.lastrowid)] = BatchAggregate()
+        self._aggregates[int(cur.lastrowid)] = BatchAggregate(_published.PUBLISHED_RESOLUTION)
         return int(cur.lastrowid)
 
     def defer_indexes(self, expected_rows: int, *, threshold: int | None = None) -> bool:
