@@ -49,13 +49,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_run)
 
 
-def _call(argv: Sequence[str]) -> tuple[int, str]:
-    """Run a ``geosafe`` subcommand in process, returning its exit code and stdout."""
+def _call(argv: Sequence[str], *, quiet: bool = False) -> tuple[int, str]:
+    """Run a ``geosafe`` subcommand in process, returning its exit code and stdout
+    (``quiet``: its stderr is kept back too, and shown only if it fails)."""
     from . import main
 
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err if quiet else sys.stderr):
         code = main(list(argv))
+    if quiet and code != 0:
+        print(err.getvalue(), end="", file=sys.stderr)
     return code, buf.getvalue()
 
 
@@ -106,8 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         ("school", ["--school", str(demo_school["urn"])]),
         ("neighbourhood", ["--area", ",".join(ward_codes)]),
     ):
-        code, out = _call(
-            ["token", "create", "--db", str(db), "--role", role, "--label", f"demo {role}", *extra]
+        code, out = _call(  # its "shown once" line would stand alone: the tokens come below
+            ["token", "create", "--db", str(db), "--role", role, "--label", f"demo {role}", *extra],
+            quiet=True,
         )
         if code == 0 and out.strip():
             tokens[role] = out.strip().splitlines()[-1]

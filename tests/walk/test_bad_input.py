@@ -106,3 +106,24 @@ def test_fap_bad_postcodes_each_kept_with_the_value_and_the_fix(store: Store) ->
     for q in store.quarantine(r.batch_id):
         assert repr(q.raw["home_postcode"].strip()).strip("'") in q.reason, q.reason
         assert "write it like" in q.reason or "check it" in q.reason, q.reason
+
+
+def test_the_demo_shows_each_token_once_with_its_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`geosafe demo` creates its tokens through `geosafe token create`, whose "shown once"
+    line (stderr) stood alone three times before the list of tokens (helper walk's item e):
+    it is kept back unless the command fails, and then shown."""
+    from geosafe.cli import demo
+
+    Store(tmp_path / "d.db").close()
+    code, out = demo._call(
+        ["token", "create", "--db", str(tmp_path / "d.db"), "--role", "analyst"], quiet=True
+    )
+    captured = capsys.readouterr()
+    assert code == 0 and len(out.strip().splitlines()[-1]) >= 40
+    assert "shown once" not in captured.err
+    code, _ = demo._call(
+        ["token", "create", "--db", str(tmp_path / "d.db"), "--role", "school"], quiet=True
+    )
+    assert code != 0 and "school token needs" in capsys.readouterr().err  # a failure says why
