@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from .._errors import ImportFileError
 from .._siphash import hash_array, hash_fixed_width
-from ._read import decode
+from ._read import csv_records, decode
 
 __all__ = [
     "Factorized",
@@ -303,7 +303,7 @@ def csv_chunks(
         text = io.TextIOWrapper(
             raw, encoding=enc, errors="strict" if strict else "surrogateescape", newline=""
         )
-        rows = _records(text, width)
+        rows = csv_records(text, width)
         next(rows, None)  # the header
         number = skip_rows
         for _ in itertools.islice(rows, skip_rows):
@@ -316,45 +316,6 @@ def csv_chunks(
         raise ImportFileError(msg) from exc
     finally:
         raw.close()
-
-
-class _Lines:
-    """A text's lines for ``csv.reader``, remembering those of the record being read; lines
-    given back are read again first."""
-
-    def __init__(self, text: Iterator[str]) -> None:
-        self._text = text
-        self.taken: list[str] = []
-        self.back: list[str] = []
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = self.back.pop() if self.back else next(self._text)
-        self.taken.append(line)
-        return line
-
-
-def _records(text: Iterator[str], width: int) -> Iterator[list[str]]:
-    """The CSV records of a text (a blank line is not a record). A record over several lines
-    with another number of fields than ``width`` (the header's) is a quote opened and not
-    closed where it should be, which would take every later line of the file into one
-    field: its first line is a record of its own (quarantined for its field count), and the
-    lines after it are read again."""
-    lines = _Lines(text)
-    reader = csv.reader(lines, strict=False)
-    while True:
-        lines.taken = []
-        cells = next(reader, None)
-        if cells is None:
-            return
-        if len(lines.taken) > 1 and len(cells) != width:
-            first, *rest = lines.taken
-            lines.back.extend(reversed(rest))
-            cells = next(csv.reader([first], strict=False), [])
-        if cells:
-            yield cells
 
 
 def _line_blocks(

@@ -19,7 +19,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -200,10 +200,57 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
 
 def _csv_rows(text: str) -> list[list[str]]:
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), strict=False))
+        return list(csv_records(io.StringIO(text, newline=""), keep_blank=True))
     except csv.Error as exc:
         msg = f"the file is not valid CSV ({exc}); check quoting."
         raise ImportFileError(msg) from exc
+
+
+class _Lines:
+    """A text's lines for ``csv.reader``, remembering those of the record being read; lines
+    given back are read again first."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self.taken: list[str] = []
+        self.back: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.back.pop() if self.back else next(self._text)
+        self.taken.append(line)
+        return line
+
+
+def csv_records(
+    text: Iterator[str], width: int | None = None, *, keep_blank: bool = False
+) -> Iterator[list[str]]:
+    """The CSV records of a text's lines (a blank line is no record unless ``keep_blank``).
+
+    A quote opened where it is not closed would take every later line of the file into one
+    field. So a record over several lines whose lines hold an odd number of quote characters
+    (a quote never closed), or, with ``width`` (the header's number of fields), another
+    number of fields, is cut back to its own first line (a record with a field count of its
+    own, which the checks quarantine), and the lines after it are read again. A field
+    quoted over several lines, closed, and of the right width stays one record."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=False)
+    while True:
+        lines.taken = []
+        cells = next(reader, None)
+        if cells is None:
+            return
+        if len(lines.taken) > 1 and (
+            (width is not None and len(cells) != width)
+            or sum(line.count('"') for line in lines.taken) % 2
+        ):
+            first, *rest = lines.taken
+            lines.back.extend(reversed(rest))
+            cells = next(csv.reader([first], strict=False), [])
+        if cells or keep_blank:
+            yield cells
 
 
 def load_column_map(path: Path | str, source: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from geosafe.geocode.points import _parse
 from geosafe.ingest import import_file
 from geosafe.settings import IngestSettings, StoreSettings
 from geosafe.sources import _police_read as rd
+from geosafe.sources._read import csv_records
 from geosafe.store import Store
 
 from .conftest import DATA
@@ -386,7 +387,7 @@ def test_a_quote_left_open_takes_no_later_line() -> None:
     text = (
         'a,b,c\n1,"two\nlines",3\n\n4,"open,5\n6,7,8\n9,10,11\n12,"closed\nlate",13,14\n15,16,17\n'
     )
-    got = list(rd._records(iter(io.StringIO(text, newline="")), 3))
+    got = list(csv_records(iter(io.StringIO(text, newline="")), 3))
     assert got == [
         ["a", "b", "c"],
         ["1", "two\nlines", "3"],
@@ -397,3 +398,31 @@ def test_a_quote_left_open_takes_no_later_line() -> None:
         ['late"', "13", "14"],
         ["15", "16", "17"],
     ]
+
+
+def test_other_sources_lose_no_record_to_a_quote_left_open(tmp_path: Path) -> None:
+    """A bus driver report whose description opens a quote it never closes: that line is a
+    report of its own (its description ends with the line), the reports after it are
+    imported, not taken into its description; a description quoted over two lines, closed,
+    stays one report."""
+    head = (
+        "dir_ref,reported_at,route,direction,operator,stop_code,latitude,longitude,"
+        "cause_code,youth_flag,vulnerability_flag,description"
+    )
+    row = "{ref},2025-01-13 15:42,W3,1,Arriva London,,51.6070,-0.1245,ASB,Y,N,{text}"
+    lines = [
+        head,
+        row.format(ref="DIR-1", text='"Youths at the stop,\nthen on the top deck"'),
+        row.format(ref="DIR-2", text='"Stones thrown, driver shaken'),  # never closed
+        *(row.format(ref=f"DIR-{k}", text="Egg thrown") for k in range(3, 7)),
+    ]
+    path = tmp_path / "dir.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Store(tmp_path / "s.db") as store:
+        result = import_file(store, "dir", path)
+        frame = store.incidents(sources=["dir"], with_location=False)
+    assert (result.rows, result.accepted, result.quarantined) == (6, 6, 0)
+    assert set(frame["source_ref"]) == {f"DIR-{k}" for k in range(1, 7)}
+    text = {r: str(d) for r, d in zip(frame["source_ref"], frame["detail"], strict=True)}
+    assert "top deck" in text["DIR-1"]
+    assert "driver shaken" in text["DIR-2"] and "Egg thrown" not in text["DIR-2"]
