@@ -399,8 +399,10 @@ class Store(SqliteInterface, CommonReads):
             )
         if cur.lastrowid is None:  # pragma: no cover
             raise StoreError("SQLite returned no batch id.")
-        self._aggregates[int(cur.lastrowid)] = BatchAggregate(_published.PUBLISHED_RESOLUTION)
-        return int(cur.lastrowid)
+        batch_id = int(cur.lastrowid)
+        if not self._others(self._conn, batch_id):  # else the commit groups in SQL anyway
+            self._aggregates[batch_id] = BatchAggregate(_published.PUBLISHED_RESOLUTION)
+        return batch_id
 
     def defer_indexes(self, expected_rows: int, *, threshold: int | None = None) -> bool:
         """Before a bulk load into an *empty* store, drop the random-key incident indexes
