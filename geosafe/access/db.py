@@ -22,13 +22,13 @@ import queue
 import re
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from .._errors import ConfigurationError, StoreError
+from .._sqlite import switch_to_wal
 
 __all__ = [
     "Cursor",
@@ -138,7 +138,7 @@ class SqliteFile:
                 con.execute("PRAGMA synchronous = NORMAL")
             if not self._initialised:
                 with self._lock:
-                    _wal(con, self.timeout_s)
+                    switch_to_wal(con, self.timeout_s)
                     con.executescript(self.schema)
                     self._initialised = True
         except BaseException:
@@ -470,18 +470,3 @@ def open_database(
         url, _, schema = str(target).partition("#")
         return PgSchema(url, schema or pg_schema, pg_ddl, what=what, timeout_s=timeout_s)
     return SqliteFile(Path(target), sqlite_schema, what=what, timeout_s=timeout_s, durable=durable)
-
-
-def _wal(con: sqlite3.Connection, timeout_s: float) -> None:
-    """Switch a file to WAL. Several processes opening a new file at once race for the
-    switch, and SQLite answers "database is locked" at once (no busy wait) to the losers:
-    retry until ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            con.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)

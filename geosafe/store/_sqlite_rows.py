@@ -13,6 +13,7 @@ import numpy as np
 
 from .._numpy import distinct
 from .._siphash import hash_array
+from .._sqlite import immediate
 from ..incident import ROW_COLUMNS
 
 if TYPE_CHECKING:
@@ -136,14 +137,9 @@ def build_indexes(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     conn.execute(f"PRAGMA cache_size=-{_INDEX_CACHE_KIB}")
     conn.execute("PRAGMA temp_store=FILE")
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             for statement in statements:
                 conn.execute(statement)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
     finally:
         conn.execute(f"PRAGMA temp_store={temp}")
         conn.execute(f"PRAGMA cache_size={cache}")

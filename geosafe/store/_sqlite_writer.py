@@ -184,6 +184,7 @@ def _serve(
     # Ctrl-C reaches the whole process group: the importing process decides (it aborts the
     # batch and stops this one), so no second traceback comes from here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .._sqlite import immediate
     from ._sqlite_rows import build_indexes, insert_rows
 
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
@@ -206,23 +207,22 @@ def _serve(
                     build_indexes(db, payload)
                     outgoing.send(("ok",))
                     continue
-                db.execute("BEGIN IMMEDIATE")
                 try:
-                    if kind == "rows":
-                        rows: StagedRows = payload
-                        insert_rows(db, batch_id, rows, known)
-                    else:
-                        source, records = payload
-                        db.executemany(
-                            "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, "
-                            f"reason, ref, raw) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)",
-                            ((source, *r) for r in records),
-                        )
+                    with immediate(db):
+                        if kind == "rows":
+                            rows: StagedRows = payload
+                            insert_rows(db, batch_id, rows, known)
+                        else:
+                            source, records = payload
+                            db.executemany(
+                                "INSERT INTO quarantine (batch_id, source, row_no, col, "
+                                "reason_code, reason, ref, raw) "
+                                f"VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)",
+                                ((source, *r) for r in records),
+                            )
                 except BaseException:
-                    db.execute("ROLLBACK")
-                    known.clear()  # texts of this transaction may be among them
+                    known.clear()  # texts of the rolled-back transaction may be among them
                     raise
-                db.execute("COMMIT")
             except Exception as exc:  # reported to the importing process, which aborts
                 outgoing.send(("error", f"{type(exc).__name__}: {exc}"))
                 continue

@@ -323,8 +323,21 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
     """Replace the exact counts of the months ``which`` by those of ``rows`` (every current
     committed located incident of those months, or of those ``cells`` in them) and rewrite
     every period holding them (only those cells: each value is of one cell)."""
+    exact = _exact_rows(which, rows)
+    _replace_exact(db, which, exact, cells)
+    _write_periods(db, periods_of(which), cells, known=(which, exact))
+
+
+def _exact_rows(which: Sequence[str], rows: Any) -> list[Exact]:
+    """The exact counts (:func:`exact_counts`) of ``rows`` in the months ``which``."""
     wanted = set(which)
-    exact = [row for row in exact_counts(rows) if row[0] in wanted]
+    return [row for row in exact_counts(rows) if row[0] in wanted]
+
+
+def _replace_exact(
+    db: _Sql, which: Sequence[str], exact: Sequence[Exact], cells: Sequence[str] | None = None
+) -> None:
+    """Replace the exact counts of the months ``which`` (of ``cells`` only, when given)."""
     marks = ", ".join("?" * len(which))
     only, only_params = db.among("cell", cells)
     db.run(f"DELETE FROM published_exact WHERE month IN ({marks}){only}", [*which, *only_params])
@@ -334,7 +347,6 @@ def _rewrite(db: _Sql, which: Sequence[str], rows: Any, cells: Sequence[str] | N
         "text, text, int2, text, text, int4",
         exact,
     )
-    _write_periods(db, periods_of(which), cells, known=(which, exact))
 
 
 def _write_periods(
@@ -421,16 +433,27 @@ def _delete_periods(
 
 def _insert_periods(db: _Sql, exact: Sequence[Any], periods: dict[str, tuple[str, str]]) -> None:
     """The published counts of ``periods`` from these exact rows, written."""
+    _insert_counts(db, _period_rows(exact, periods, pg=db.pg))
+
+
+def _period_rows(
+    exact: Sequence[Any], periods: dict[str, tuple[str, str]], *, pg: bool
+) -> np.ndarray:
+    """The published counts of ``periods`` from these exact rows, the disclosure rules
+    applied (:func:`geosafe.store.published_periods.period_counts`)."""
     from .published_periods import period_counts
 
-    rows = period_counts(
+    return period_counts(
         exact,
         periods,
         suppress_below=_SUPPRESS_BELOW,
         round_to=_ROUND_TO,
         all_sources=ALL_SOURCES,
-        flag=bool if db.pg else int,
+        flag=bool if pg else int,
     )
+
+
+def _insert_counts(db: _Sql, rows: np.ndarray) -> None:
     db.insert(
         "published_counts",
         "period, cell, resolution, source, time_window, count, suppressed",
@@ -616,13 +639,19 @@ def write_sqlite(
             (lo, hi),
         ).fetchall()
     )
+    _rewrite(_Sql(c, pg=False), which, _grouped(found))
+
+
+def _grouped(found: Sequence[Sequence[Any]] | Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """A batch's grouped rows (:data:`_FOUND`, as rows or as columns by name) as columns,
+    with each row's published ``cell``."""
     raw: dict[str, Any] = (
         {k: found[k] for k in _FOUND}
         if isinstance(found, Mapping)
         else {k: [r[i] for r in found] for i, k in enumerate(_FOUND)}
     )
     raw["cell"] = published_cells(raw)
-    _rewrite(_Sql(c, pg=False), which, raw)
+    return raw
 
 
 class PreparedSqlite(NamedTuple):
@@ -652,28 +681,12 @@ def prepare_sqlite(
     ``None`` when there is nothing to write or too much to hold (:data:`_PREPARED_ROWS_MAX`)."""
     if not which:
         return None
-    raw: dict[str, Any] = {k: found[k] for k in _FOUND}
-    raw["cell"] = published_cells(raw)
-    wanted = set(which)
     # in the table's primary-key order: SQLite then appends to its index (~half the time)
-    exact = sorted(
-        (row for row in exact_counts(raw) if row[0] in wanted),
-        key=lambda r: (r[0], r[1], r[3], r[4]),
-    )
+    exact = sorted(_exact_rows(which, _grouped(found)), key=lambda r: (r[0], r[1], r[3], r[4]))
     periods = periods_of(which)
     if len(exact) * min(len(periods), 15) > _PREPARED_ROWS_MAX:
         return None
-    from .published_periods import period_counts
-
-    counts = period_counts(
-        exact,
-        periods,
-        suppress_below=_SUPPRESS_BELOW,
-        round_to=_ROUND_TO,
-        all_sources=ALL_SOURCES,
-        flag=int,
-    )
-    return PreparedSqlite(list(which), exact, periods, counts)
+    return PreparedSqlite(list(which), exact, periods, _period_rows(exact, periods, pg=False))
 
 
 def write_prepared_sqlite(c: Any, prepared: PreparedSqlite) -> bool:
@@ -689,20 +702,9 @@ def write_prepared_sqlite(c: Any, prepared: PreparedSqlite) -> bool:
         return False
     _referrals(c, which, pg=False)
     db = _Sql(c, pg=False)
-    db.run(f"DELETE FROM published_exact WHERE month IN ({marks})", which)
-    db.insert(
-        "published_exact",
-        "month, cell, resolution, source, time_window, n",
-        "text, text, int2, text, text, int4",
-        prepared.exact,
-    )
+    _replace_exact(db, which, prepared.exact)
     _delete_periods(db, prepared.periods)
-    db.insert(
-        "published_counts",
-        "period, cell, resolution, source, time_window, count, suppressed",
-        "text, text, int2, text, text, int4, bool",
-        prepared.counts,
-    )
+    _insert_counts(db, prepared.counts)
     return True
 
 

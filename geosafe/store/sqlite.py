@@ -40,12 +40,12 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import StoreError
-from ..access.db import _wal
+from .._sqlite import immediate, switch_to_wal
 from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
@@ -254,17 +254,12 @@ class Store(SqliteInterface, CommonReads):
         tables and the deferrable indexes follow as for any store (each only when missing)."""
         if self._conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
             return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._tx() as c:
             # another process may have made it while this one waited for the write lock
-            if self._conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+            if c.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
                 for statement in _statements(_SCHEMA + profile_tables.SCHEMA):
-                    self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+                    c.execute(statement)
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_schema(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -299,7 +294,7 @@ class Store(SqliteInterface, CommonReads):
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
         for statement in _PRAGMAS:
             if statement == _WAL:  # processes opening a new file at once race for the switch
-                _wal(conn, self._timeout)
+                switch_to_wal(conn, self._timeout)
             else:
                 conn.execute(statement)
         return conn
@@ -346,15 +341,8 @@ class Store(SqliteInterface, CommonReads):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._conn)
 
     # ---------------------------------------------------------------------------- batches
 
