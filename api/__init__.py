@@ -96,6 +96,10 @@ def create_app(
             idle_s=settings.builder_idle_s,
             cache_size=min(settings.cache_size, 16),
         )
+    if builder is not None:  # this process serves, its child computes: see the function
+        from geosafe._heap import map_large_allocations
+
+        map_large_allocations()
     layer_service = LayerService(
         settings.data_dir,
         store,
