@@ -223,8 +223,11 @@ def _receive(stream: IO[bytes]) -> bytes:
 def child_main() -> None:
     """The child: read the configuration, open the service, answer calls until its input
     closes. Logs go to standard error (the server's); standard output carries answers only."""
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing printed may corrupt the answers
+    # answers go out on a copy of standard output; the descriptor 1 itself then points at
+    # standard error, so nothing printed (by Python or a C library) can corrupt them
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     source = sys.stdin.buffer
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -164,3 +164,44 @@ def test_the_serving_process_loads_no_analysis_library(store_path: Path, tmp_pat
     assert out.returncode == 0, out.stderr[-3000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == {"analyst": [], "school": [], "nbh": []}, loaded
+
+
+_NOISY_CHILD = """
+import os, sys
+sys.path.insert(0, {root!r})
+from geosafe.publish import builder, operations
+def noisy(svc):
+    os.write(1, b"noise from C\\n")
+    print("noise from Python", flush=True)
+    return 42
+operations.OPERATIONS["noisy"] = noisy
+builder.child_main()
+"""
+
+
+def test_output_printed_in_the_child_does_not_corrupt_its_answers(store_path: Path) -> None:
+    # a stray print, or a C library writing to descriptor 1, lands on the child's stderr
+    import pickle
+
+    from geosafe.publish.builder import _receive, _send
+
+    code = _NOISY_CHILD.format(root=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _send(proc.stdin, pickle.dumps(BuilderConfig(ROOT / "data", store_path)))  # type: ignore[arg-type]
+        for _ in range(2):
+            _send(proc.stdin, pickle.dumps(("noisy", ())))  # type: ignore[arg-type]
+            assert pickle.loads(_receive(proc.stdout)) == (True, 42)  # type: ignore[arg-type]
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        err = proc.stderr.read().decode()  # type: ignore[union-attr]
+        proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert proc.returncode == 0
+    assert err.count("noise from C") == 2 and err.count("noise from Python") == 2
