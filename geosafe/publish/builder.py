@@ -3,16 +3,16 @@
 Building a layer needs pandas, geopandas and scipy (~70 MB resident once loaded, plus the
 incident frame); serving one needs only its ready-serialised features and a few arrays
 (:class:`geosafe.publish.layer.Layer`). A :class:`LayerBuilder` runs the builds in one child
-process (``spawn``: a fresh interpreter, never a fork of a threaded server) holding its own
+process (a fresh interpreter, never a fork of a threaded server) holding its own
 :class:`geosafe.publish.service.LayerService` on the same store; the layer comes back with its
 frame packed (:meth:`Layer.packed`), and the service caches it as it cached its own builds.
-The child exits after ``idle_s`` seconds without a build and its memory goes back to the
-system; the next build starts a new one (about a second: the imports and the incident read).
+The child exits after ``idle_s`` seconds without a call and its memory goes back to the
+system; the next call starts a new one (about 1.4 s: the imports and the incident read).
 
-Only the operations in :data:`geosafe.publish.operations.OPERATIONS` run in the child: each takes the child's service
-first, and its arguments and result are pickled (parameters, the caller's principal, the
-layer or the small answer). An exception raised in the child is raised again here with its
-own type, so the API maps it to the same status as an in-process build.
+Only the operations of :data:`geosafe.publish.operations.OPERATIONS` run in the child, each
+with the child's service first; their arguments and results are pickled (parameters, the
+caller's principal, the layer or a small answer). An exception raised in the child is raised
+again here with its own type, so the API maps it to the same status as an in-process build.
 """
 
 from __future__ import annotations
