@@ -153,7 +153,5 @@ def log_map(principal: Analyst, svc: Svc) -> dict[str, Any]:
 @router.get("/published", summary="Interventions and their evaluation from published counts")
 def published(principal: Anyone, svc: Svc) -> dict[str, Any]:
     """Interventions as published cells, months and a banded evaluation (or why not)."""
-    from geosafe.protect.public_evaluation import published_interventions
-
-    area = getattr(principal, "area", None) if principal.role == "neighbourhood" else None
-    return published_interventions(svc.layers.published, data_dir=svc.settings.data_dir, area=area)
+    # from the published counts only, in the builder's process, kept per state and viewer
+    return svc.layers.compute("published_interventions", principal=principal)  # type: ignore[no-any-return]

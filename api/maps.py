@@ -65,12 +65,10 @@ _PAGE_CACHE = "private, no-cache"
 def basemap(request: Request, principal: Caller, svc: Svc) -> Response:
     """Streets (OSM highways), parks, ward boundaries and schools of the demo area as GeoJSON
     FeatureCollections (WGS84), drawn by the web page instead of map tiles."""
-    from geosafe.publish import maps as gm  # folium (~18 MB) on the first map
-
-    entry = pages.cached_page(
+    entry = pages.cached_page(  # drawn in the builder's process (folium, geopandas)
         svc.html_cache,
         ("basemap", None),
-        lambda: json.dumps(gm.basemap(svc.settings.data_dir).as_dict()),
+        lambda: svc.layers.compute("basemap", keep=False),
         size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")
@@ -83,7 +81,7 @@ def labels(request: Request, principal: Caller, svc: Svc) -> Response:
     entry = pages.cached_page(
         svc.html_cache,
         ("labels", None),
-        lambda: json.dumps(glabels.map_labels(svc.settings.data_dir)),
+        lambda: svc.layers.compute("labels", keep=False),  # in the builder's process
         size=svc.settings.cache_size,
     )
     return _send(request, entry, "application/json", "private, max-age=3600")

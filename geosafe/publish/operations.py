@@ -6,10 +6,11 @@ called as ``function(service, *args)``; its arguments and result are plain value
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["OPERATIONS", "run"]
+__all__ = ["AREA_OPERATIONS", "OPERATIONS", "run"]
 
 
 def run(service: Any, operation: str, args: tuple[Any, ...]) -> Any:
@@ -58,6 +59,26 @@ def _sources_recorded(svc: Any, params: Any, principal: Any) -> Any:
     return sources_recorded(svc, params, principal)
 
 
+def _basemap(svc: Any) -> str:
+    from . import maps
+
+    return json.dumps(maps.basemap(svc.data_dir).as_dict())
+
+
+def _labels(svc: Any) -> str:
+    from . import labels
+
+    return json.dumps(labels.map_labels(svc.data_dir))
+
+
+def _published_interventions(svc: Any, params: Any, principal: Any) -> Any:
+    from ..protect.public_evaluation import published_interventions
+
+    role = getattr(principal, "role", None)
+    area = getattr(principal, "area", None) if role == "neighbourhood" else None
+    return published_interventions(svc.published, data_dir=svc.data_dir, area=area)
+
+
 #: What a service may run in its builder's child: name -> ``function(service, *args)``.
 OPERATIONS: Final[dict[str, Callable[..., Any]]] = {
     "layer": _layer,
@@ -67,4 +88,10 @@ OPERATIONS: Final[dict[str, Callable[..., Any]]] = {
     "area_extent": _area_extent,
     "area_bounds": _area_bounds,
     "legend": _legend,
+    "basemap": _basemap,
+    "labels": _labels,
+    "published_interventions": _published_interventions,
 }
+
+#: The operations that read only the area's bundled data: no parameters, no viewer, no store.
+AREA_OPERATIONS: Final = frozenset({"area_extent", "area_bounds", "basemap", "labels"})

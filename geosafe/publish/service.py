@@ -454,13 +454,29 @@ class LayerService:
         *args: Any,
         params: AnalysisParams = DEFAULT_PARAMS,
         principal: Any = None,
+        keep: bool = True,
     ) -> Any:
-        """An answer that reads incidents or the published aggregates (an operation of
-        :data:`geosafe.publish.operations.OPERATIONS`, called as ``function(service, *args,
-        params, principal)``; ``area_extent`` and ``area_bounds`` take neither), kept per store state and the
-        principal's scope: computed in the builder's child when there is one, else here."""
-        takes = operation not in ("area_extent", "area_bounds")
+        """An answer that reads incidents, the published aggregates or the area's data (an
+        operation of :data:`geosafe.publish.operations.OPERATIONS`, called as
+        ``function(service, *args, params, principal)``; those of ``AREA_OPERATIONS`` take
+        neither), computed in the builder's child when there is one, else here; kept per
+        store state and the principal's scope unless ``keep=False`` (the caller keeps it)."""
+        from .operations import AREA_OPERATIONS, run
+
+        takes = operation not in AREA_OPERATIONS
         call_args = (*args, params, principal) if takes else args
+        if self.builder is not None:
+            builder = self.builder
+
+            def compute() -> Any:
+                return builder.call(operation, *call_args)
+        else:
+
+            def compute() -> Any:
+                return run(self, operation, call_args)
+
+        if not keep:
+            return compute()
         key = (
             "compute",
             operation,
@@ -469,12 +485,7 @@ class LayerService:
             scope_key(principal) if takes else None,
             (self.store_state(), self.public_state()) if takes else None,
         )
-        if self.builder is not None:
-            builder = self.builder
-            return self.memo(key, lambda: builder.call(operation, *call_args))
-        from .operations import run
-
-        return self.memo(key, lambda: run(self, operation, call_args))
+        return self.memo(key, compute)
 
     def close(self) -> None:
         """Stop the builder's child process, if any."""

@@ -1,6 +1,7 @@
-"""What a role's GIS client asks of the service in one session (the catalogue, each
-collection, its items, schema, legend and GeoJSON download): shared by the builder tests and
-their fresh-interpreter probe, so it imports nothing heavy itself."""
+"""What a role's GIS client and the web page ask of the service in one session (the
+catalogue, each collection, its items, schema, legend and GeoJSON download; the page's
+basemap, labels and published interventions): shared by the builder tests and their
+fresh-interpreter probe, so it imports nothing heavy itself."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def gis_session(client: Any, token: str) -> list[str]:
         "collections"
     ]
     out = ["/ogc/collections", "/ogc/", "/ogc/conformance"]
+    # the web page's own calls besides the items: its offline basemap, labels, interventions
+    out += ["/maps/basemap.json", "/maps/labels.json", "/interventions/published"]
     for d in docs:
         c = d["id"]
         out += [
@@ -26,6 +29,7 @@ def gis_session(client: Any, token: str) -> list[str]:
             f"/ogc/collections/{c}/items",
             f"/ogc/collections/{c}/items?{BBOX}",
             f"/ogc/collections/{c}/items?limit=5&offset=5",
+            f"/ogc/collections/{c}/items?preset=school-run",
             f"/ogc/collections/{c}/schema",
             f"/ogc/collections/{c}/legend",
             f"/downloads/{c}.geojson",
