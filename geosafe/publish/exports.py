@@ -18,7 +18,14 @@ from . import styles
 from .catalogue import COLLECTIONS
 from .layer import Layer, jsonable
 
-__all__ = ["csv_text", "geojson_text", "neutralise_formulas", "qgis_style", "write_geopackage"]
+__all__ = [
+    "csv_text",
+    "geojson_text",
+    "local_clock_columns",
+    "neutralise_formulas",
+    "qgis_style",
+    "write_geopackage",
+]
 
 
 _QML_SYMBOL: Final = {
@@ -154,8 +161,29 @@ def geojson_text(layer: Layer) -> str:
     return '{"type":"FeatureCollection","features":[' + ",".join(layer.features) + "]}"
 
 
+#: The clock the ``*_local`` CSV columns read.
+LOCAL_TZ: Final = "Europe/London"
+
+
+def local_clock_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """``{column}_local`` for every time column of ``frame``: the Europe/London clock time
+    as ``YYYY-MM-DD HH:MM:SS`` (no ``T``, no offset), the form Excel and LibreOffice read as
+    a date and time in any locale, so it sorts and filters as one. Missing times stay empty.
+    In the hour repeated when the clocks go back (01:00-02:00 on the last Sunday of
+    October) two instants read alike; the UTC column beside them tells them apart."""
+    out: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[f"{col}_local"] = s.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return out
+
+
 def csv_text(layer: Layer) -> str:
-    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns.
+    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns, then
+    for each time (UTC, ISO 8601 with its offset) its Europe/London clock time,
+    ``occurred_from_local`` and ``occurred_to_local`` (:func:`local_clock_columns`; added
+    last so every earlier column keeps its place).
 
     Text cells a spreadsheet would evaluate as a formula (starting with ``=``, ``+``, ``-``,
     ``@``, tab or carriage return; OWASP's rule) are prefixed with ``'``
@@ -166,5 +194,7 @@ def csv_text(layer: Layer) -> str:
     table = neutralise_formulas(pd.DataFrame(frame.drop(columns=geom.name)))
     table["wkt"] = shapely.to_wkt(np.asarray(geom.array, dtype=object), rounding_precision=2)
     table["crs"] = CRS_BNG
+    for name, values in local_clock_columns(layer.frame).items():
+        table[name] = values.to_numpy()
     # CRLF line ends (RFC 4180): a value holding a bare CR or LF is then quoted, never split
     return table.to_csv(index=False, lineterminator="\r\n")
