@@ -21,6 +21,7 @@ from .layer import Layer, jsonable
 __all__ = [
     "csv_text",
     "geojson_text",
+    "integer_counts",
     "local_clock_columns",
     "neutralise_formulas",
     "qgis_style",
@@ -78,8 +79,39 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def integer_counts(frame: gpd.GeoDataFrame, collection: str) -> gpd.GeoDataFrame:
+    """``frame`` with every property its collection declares ``integer`` (counts, pupils,
+    journeys, ranks, resolutions) as a nullable integer column (pandas ``Int64``), so GeoJSON
+    gives ``20``, not ``20.0``, a GeoPackage types the field Integer64 and a CSV writes
+    ``20``; a missing (suppressed) value stays missing (``null``, empty).
+
+    Values are never changed: a column holding any fraction (an analyst's exact count that
+    shares an incident known along a bus route between cells) is left as it is."""
+    spec = COLLECTIONS.get(collection)
+    if spec is None or not len(frame):
+        return frame
+    out = frame
+    for name, kind in spec.schema:
+        if kind != "integer" or name not in frame.columns:
+            continue
+        s = frame[name]
+        if isinstance(s.dtype, pd.Int64Dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        values = pd.to_numeric(s, errors="coerce")
+        if bool((values.isna() & s.notna()).any()):  # text: not a count
+            continue
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        known = v[~np.isnan(v)]
+        if not np.all(np.isfinite(known)) or not np.array_equal(known, np.round(known)):
+            continue
+        if out is frame:
+            out = frame.copy()
+        out[name] = pd.array([None if np.isnan(x) else int(x) for x in v], dtype="Int64")
+    return out
+
+
 def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
-    frame = layer.frame.copy()
+    frame = integer_counts(layer.frame, layer.collection).copy()
     for col in frame.columns:
         if col == frame.geometry.name:
             continue
