@@ -131,3 +131,27 @@ def test_a_store_from_before_gains_the_column_and_keeps_its_rows(tmp_path: Path)
     store.close()
     assert got == {"ML-02": (2, None), "ML-04": (4, None), "ML-05": (5, None)}
     assert again["w08"] == (7, 10)
+
+
+def test_a_sheet_names_the_row_a_spreadsheet_shows(tmp_path: Path) -> None:
+    """In a workbook the line is the sheet's row number (a blank row between counts)."""
+    from openpyxl import Workbook
+
+    with (DATA / "dir_multiline_rows.csv").open(newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(table[0])
+    ws.append([])  # row 2 left blank
+    for row in table[1:]:
+        if row:
+            ws.append(row)
+    path = tmp_path / "dir.xlsx"
+    wb.save(path)
+    store = Store(tmp_path / "s.db")
+    r = import_file(store, "dir", path)
+    got = _lines(store, r.batch_id, "dir_ref")
+    store.close()
+    # by hand: header row 1, blank row 2, ML-01..ML-05 on rows 3-7
+    assert got == {"ML-02": (2, 4), "ML-04": (4, 6), "ML-05": (5, 7)}
