@@ -84,8 +84,10 @@ def create_app(
     from .settings import ServiceSettings
 
     settings = settings if settings is not None else ServiceSettings()
+    builder = None
     if store is None:
         store = _store_opener(settings.db)
+        builder = _layer_builder(settings)
     layer_service = LayerService(
         settings.data_dir,
         store,
@@ -93,6 +95,7 @@ def create_app(
         cache_size=settings.cache_size,
         # non-analyst layers read the published aggregates over their own connection
         reader=open_reader(settings.db, settings.reader_db),
+        builder=builder,
     )
     runner = JobRunner(workers=settings.job_workers)
 
@@ -100,6 +103,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runner.shutdown()
+        layer_service.close()
         if ctx.heavy.leases is not None:  # no renewing thread left behind
             ctx.heavy.leases.stop()
 
@@ -140,6 +144,21 @@ def create_app(
     if settings.idle_trim_s > 0:
         app.add_middleware(TrimWhenIdle, delay=settings.idle_trim_s)
     return app
+
+
+def _layer_builder(settings: Any) -> Any:
+    """The child process that builds layers (``layer_builder="process"`` on a SQLite store),
+    or ``None``: built in this process."""
+    from geosafe.settings import is_db_url
+
+    if settings.layer_builder != "process" or is_db_url(settings.db):
+        return None
+    from geosafe.publish.builder import BuilderConfig, LayerBuilder
+
+    config = BuilderConfig(
+        settings.data_dir, settings.db, settings.reader_db, cache_size=min(settings.cache_size, 16)
+    )
+    return LayerBuilder(config, idle_s=settings.builder_idle_s)
 
 
 def _store_opener(db: Any) -> Callable[[], IncidentStore]:

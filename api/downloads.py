@@ -14,10 +14,10 @@ from fastapi.responses import FileResponse, Response
 
 from geosafe._errors import NotFoundError
 from geosafe.publish import catalogue as gl
-from geosafe.publish import exports as ge
 from geosafe.publish import qgis as gq
 from geosafe.publish import styles
-from geosafe.publish.service import scope_key
+from geosafe.publish.layer import geojson_text
+from geosafe.publish.scope import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known
@@ -88,7 +88,9 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
         audited.record(len(layer.ids))
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if ext == "geojson":
-        return Response(ge.geojson_text(layer), media_type=_FORMATS[ext], headers=headers)
+        return Response(geojson_text(layer), media_type=_FORMATS[ext], headers=headers)
+    from geosafe.publish import exports as ge  # pandas: loaded for these downloads only
+
     if ext == "csv":
         return Response(ge.csv_text(layer), media_type=_FORMATS[ext], headers=headers)
     key = hashlib.sha256(

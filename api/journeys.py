@@ -18,14 +18,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from geosafe.publish import corridors as gc
+from geosafe._lazy import LazyModule
 from geosafe.publish import disclosure as privacy
-from geosafe.publish import roles
 
 from .deps import Svc, require_roles
 from .jobs import owner_of
 from .params import check_cost
 from .security import AuditedRead, incident_read
+
+# journeys are computed on demand: their libraries load with the first journey request
+gc = LazyModule("geosafe.publish.corridors")
+roles = LazyModule("geosafe.publish.roles")
 
 __all__ = ["JourneyRequest", "PlacementRequest", "ReportRequest", "router"]
 

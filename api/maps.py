@@ -10,15 +10,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from geosafe._errors import NotFoundError
+from geosafe._lazy import LazyModule
 from geosafe.publish import catalogue as gl
 from geosafe.publish import disclosure, pages
-from geosafe.publish import exports as ge
-from geosafe.publish import labels as glabels
-from geosafe.publish.service import scope_key
+from geosafe.publish.scope import scope_key
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known
 from .web import LEAFLET_URL
+
+# maps are drawn on demand: their libraries load with the first map
+ge = LazyModule("geosafe.publish.exports")
+glabels = LazyModule("geosafe.publish.labels")
 
 __all__ = ["router"]
 

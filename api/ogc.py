@@ -12,16 +12,16 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
-from geosafe.area.build import attribution, licence_expression
+from geosafe.area.manifest import attribution, licence_expression
 from geosafe.publish import catalogue as gl
 from geosafe.publish import pages, roles, styles
-from geosafe.publish.service import scope_key
+from geosafe.publish.scope import scope_key
 
 from .deps import ALL_ROLES, Services, Svc, check_role, require_roles
 from .params import (
@@ -177,23 +177,20 @@ def _collection_doc(
 ) -> dict[str, Any]:
     own = {k: v for k, v in request.query_params.items() if k in sp.params}
     if sp.params and not sp.temporal:  # computed on demand: the demo area and the period
-        bbox = pages.area_extent(svc.layers.data_dir)
-        from geosafe.publish.published_counts import document_period
-
-        start, end, synthetic = document_period(svc.layers, params, principal)
+        bbox = svc.layers.compute("area_extent")
+        start, end, synthetic = svc.layers.compute(
+            "document_period", params=params, principal=principal
+        )
     else:
         layer = svc.layers.layer(sp.id, params, principal=principal)
-        bbox = layer.extent or pages.area_extent(svc.layers.data_dir)
+        bbox = layer.extent or svc.layers.compute("area_extent")
         synthetic = layer.synthetic
     if sp.temporal:
         t0, t1 = layer.interval
     elif sp.params:
-        t0 = pd.Timestamp(start, tz="Europe/London").tz_convert("UTC") if start else None
-        t1 = (  # the local midnight ending the last day (not 24 h later: DST)
-            pd.Timestamp(end + dt.timedelta(days=1), tz="Europe/London").tz_convert("UTC")
-            if end
-            else None
-        )
+        t0 = _local_midnight(start) if start else None
+        # the local midnight ending the last day (not 24 h later: DST)
+        t1 = _local_midnight(end + dt.timedelta(days=1)) if end else None
     else:
         t0 = t1 = None
     items = f"/ogc/collections/{sp.id}/items"
@@ -252,6 +249,14 @@ def _collection_doc(
         "geosafe:geometryType": sp.geometry_for(getattr(principal, "role", "analyst")),
     }
     return doc
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    """The instant a London day starts."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=_LONDON)
+
+
+_LONDON = ZoneInfo("Europe/London")
 
 
 def _cached_response(
@@ -322,10 +327,10 @@ def legend(collection_id: str, request: Request, principal: Caller, svc: Svc) ->
     check_role(principal, sp.roles, sp.id)
     check_known(request, {"f", *sp.params})
     params = analysis_params(request, sp)
-    frame = None  # only graduated classes depend on the data (never read incidents here)
-    if sp.id in styles.GRADUATED:
-        frame = svc.layers.layer(sp.id, params, principal=principal).frame
-    doc = styles.legend_for(sp.id, frame).as_dict()
+    if sp.id in styles.GRADUATED:  # only graduated classes depend on the data
+        doc = svc.layers.compute("legend", sp.id, params=params, principal=principal)
+    else:  # never read incidents here
+        doc = styles.legend_for(sp.id, None).as_dict()
     return Response(json.dumps(doc), media_type="application/json")
 
 
@@ -424,9 +429,7 @@ def items(collection_id: str, request: Request, principal: Caller, svc: Svc) -> 
     # the sources recorded in the period: two periods compare like for like only over these
     recorded = None
     if sp.params:
-        from geosafe.publish.published_counts import sources_recorded
-
-        recorded = sources_recorded(svc.layers, params, principal)
+        recorded = svc.layers.compute("sources_recorded", params=params, principal=principal)
     if wants_html(request):
         doc = {
             "type": "FeatureCollection",

@@ -119,13 +119,21 @@ def analysis_params(request: Request, spec: gl.CollectionSpec) -> gl.AnalysisPar
     return params
 
 
+def _extent_m(data_dir: str | None, services: Any = None) -> tuple[float, float]:
+    """Width and height of the study area (the demo area), metres: read by the layer
+    service (in its builder's process when it has one, kept), else here."""
+    if services is not None:
+        x0, y0, x1, y1 = services.layers.compute("area_bounds")
+    else:
+        x0, y0, x1, y1 = _area_bounds(data_dir)
+    return (x1 - x0, y1 - y0)
+
+
 @functools.lru_cache(maxsize=8)
-def _extent_m(data_dir: str | None) -> tuple[float, float]:
-    """Width and height of the study area (the demo area), metres."""
+def _area_bounds(data_dir: str | None) -> tuple[float, float, float, float]:
     from geosafe import datasets
 
-    x0, y0, x1, y1 = datasets.demo_area(data_dir).bounds
-    return (x1 - x0, y1 - y0)
+    return tuple(datasets.demo_area(data_dir).bounds)  # type: ignore[return-value]
 
 
 def check_cost(request: Request, asked: dict[str, Any], *, journeys: int | None = None) -> None:
@@ -137,7 +145,7 @@ def check_cost(request: Request, asked: dict[str, Any], *, journeys: int | None 
     role = getattr(principal, "role", "analyst")
     services = getattr(request.app.state, "services", None)
     data_dir = getattr(getattr(services, "settings", None), "data_dir", None)
-    extent = _extent_m(str(data_dir) if data_dir is not None else None)
+    extent = _extent_m(str(data_dir) if data_dir is not None else None, services)
     costs = access_context(request.app).costs
     full = dict(asked)
     if {"cell_m", "bandwidth_m", "kernel"} & set(asked):  # the whole surface's cost

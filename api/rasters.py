@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
 from geosafe.publish import catalogue as gl
-from geosafe.publish.hotspot_layers import kde_cog
 
 from .deps import ALL_ROLES, Svc, check_role, require_roles
 from .params import analysis_params, check_known
@@ -31,6 +30,8 @@ def kde_tif(request: Request, principal: Caller, svc: Svc) -> Response:
     params = analysis_params(request, sp)
     public = principal.role != "analyst"
     area = getattr(principal, "area", None) if public else None
+    from geosafe.publish.hotspot_layers import kde_cog  # the density libraries, on demand
+
     path = kde_cog(svc.layers, params, svc.settings.work_dir / "rasters", public=public, area=area)
     return FileResponse(
         path,

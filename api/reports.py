@@ -20,11 +20,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geosafe._errors import ValidationError
+from geosafe._lazy import LazyModule
 from geosafe.periods import published_period
-from geosafe.profile.report import build_profile, default_period, render_html
 
 from .deps import ALL_ROLES, Svc, require_roles
 from .security import incident_access
+
+report = LazyModule("geosafe.profile.report")  # the profile is computed on demand
 
 __all__ = ["router"]
 
@@ -52,7 +54,7 @@ def profile(
         period = published_period(datetime)
         from_, to = period.first_day, period.last_day
     elif from_ is None and to is None:
-        from_, to = default_period(svc.settings.db)
+        from_, to = report.default_period(svc.settings.db)
     elif from_ is None or to is None:
         msg = "give both `from` and `to` (analysts), or a published `datetime` such as 2025-Q1."
         raise ValidationError(msg)
@@ -63,7 +65,7 @@ def profile(
             audited = incident_access(request, principal, action="read")
     else:
         aud = "partners"  # whatever was asked: non-analysts never get the analyst version
-    p = build_profile(
+    p = report.build_profile(
         svc.settings.db,
         from_date=from_,
         to_date=to,
@@ -74,5 +76,5 @@ def profile(
     if audited is not None:
         audited.record(p.records_read)
     if format == "html":
-        return HTMLResponse(render_html(p))
+        return HTMLResponse(report.render_html(p))
     return JSONResponse(p.to_json())

@@ -7,6 +7,7 @@ one and passes it to :func:`api.create_app`; tests build their own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,14 @@ class ServiceSettings(BaseSettings):
     #: Seconds without a request in flight before freed C heap is given back to the system
     #: (glibc ``malloc_trim``; :mod:`api.idle`); 0 never does.
     idle_trim_s: float = Field(default=1.0, ge=0.0, le=3600.0)
+    #: Where layers are built: ``process`` (one child process, started on the first build
+    #: and stopped after ``builder_idle_s`` idle seconds, so the serving process never loads
+    #: pandas, geopandas or scipy to page features: :mod:`geosafe.publish.builder`) or
+    #: ``inline`` (in the serving process). A PostGIS store, or a store object given to
+    #: :func:`api.create_app`, is always built inline.
+    layer_builder: Literal["process", "inline"] = "process"
+    #: Idle seconds before the layer builder's child process exits (0: it stays).
+    builder_idle_s: float = Field(default=60.0, ge=0.0, le=86400.0)
     #: Whether the demo banner says the confidential sources are synthetic.
     synthetic_data: bool = True
     #: Background job workers.

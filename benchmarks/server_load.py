@@ -12,6 +12,10 @@ contender per round, contenders alternated for ``--rounds`` rounds (medians of t
 Prints p50/p99 latency, requests per second, the ratio geosafe / pygeoapi (below 1: geosafe
 faster) and each server's resident memory (VmRSS) and peak (VmHWM) right after the run, and
 its VmRSS two idle seconds later (geosafe gives freed heap back after one idle second).
+geosafe builds its layers in a child process (``GEOSAFE_LAYER_BUILDER=process``, the default;
+:mod:`geosafe.publish.builder`): its resident memory is printed beside the server's, and the
+run waits for it to exit after its idle time (60 s) and says so; ``--builder inline`` serves
+as before, building in the server.
 
 pygeoapi comes from PyPI in its own virtual environment (``--peer-python``, default
 ``/tmp/pgvenv/bin/python``; ``python3 -m venv /tmp/pgvenv && /tmp/pgvenv/bin/pip install
@@ -29,6 +33,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -59,12 +64,26 @@ PAGE = 100
 IDLE_S = 2.0
 
 
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (geosafe's layer builder process)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
 def _memory(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key = line.split(":")[0]
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(line.split()[1]) / 1024
+    """``VmRSS``, ``VmHWM`` of ``pid``, and ``children``: its children's ``VmRSS`` summed."""
+    out = {"children": 0.0}
+    for proc in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                key = line.split(":")[0]
+                if proc == pid and key in ("VmRSS", "VmHWM"):
+                    out[key] = int(line.split()[1]) / 1024
+                elif proc != pid and key == "VmRSS":
+                    out["children"] += int(line.split()[1]) / 1024
     return out
 
 
@@ -116,9 +135,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
+    ap.add_argument("--builder", choices=["process", "inline"], default="process")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
     cmd, env, base, token = _geosafe_server(folder, args.months)
+    env["GEOSAFE_LAYER_BUILDER"] = args.builder
     auth = {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
     peer_ok = _pygeoapi_ready(args.peer_python)
     rounds: dict[str, list[dict[str, float]]] = {"geosafe": [], "pygeoapi": []}
@@ -177,6 +198,12 @@ def main() -> int:
             memory["geosafe"] = _memory(gs.pid)
             time.sleep(IDLE_S)
         memory["geosafe"]["idle"] = _memory(gs.pid)["VmRSS"]
+        if memory["geosafe"]["children"]:  # the layer builder exits once idle (60 s)
+            t0 = time.monotonic()
+            while children(gs.pid) and time.monotonic() - t0 < 120:
+                time.sleep(0.5)
+            memory["geosafe"]["builder_gone_s"] = time.monotonic() - t0 + IDLE_S
+            memory["geosafe"]["builder_after"] = _memory(gs.pid)["children"]
     print(
         f"incident items ({n} features, pages of {PAGE}), {args.clients} clients, "
         f"{args.requests} requests x {args.rounds} rounds per contender (medians), loopback; "
@@ -192,6 +219,13 @@ def main() -> int:
             f"  {name:9s} p50 {med[name]['p50_ms']:7.1f} ms  p99 {med[name]['p99_ms']:7.1f} ms  "
             f"{med[name]['rps']:6.0f} req/s  RSS after {m['VmRSS']:.0f} MB (peak {m['VmHWM']:.0f} MB, "
             f"{m['idle']:.0f} MB {IDLE_S:g} s later)"
+            + (
+                f"; its layer builder process {m['children']:.0f} MB more until it exits "
+                f"(idle {m.get('builder_gone_s', float('nan')):.0f} s later: "
+                f"{m.get('builder_after', float('nan')):.0f} MB)"
+                if m.get("children")
+                else ""
+            )
         )
     if "pygeoapi" in med:
         g, p = med["geosafe"], med["pygeoapi"]

@@ -7,6 +7,12 @@ each collection's GeoJSON download, the 8-client items load, two idle seconds) t
 (heap, arenas), and the mapped files that grew the most (a library loaded by that step
 shows here: ``libgdal``, ``_ndimage``...).
 
+``--builder``: layers built in the server (``inline``) or in its child process (``process``,
+the default of ``geosafe serve``: :mod:`geosafe.publish.builder`); ``both`` runs one after
+the other. The ``builder`` column is the child's resident memory, ``total`` the two together;
+the last step waits for the child to exit after its idle time (``GEOSAFE_BUILDER_IDLE_S``,
+60 s by default).
+
 ``floor``: the resident memory of a process that has only imported (and, for the web
 frameworks, built an app): bare Python, a FastAPI app with uvicorn, + numpy, + pandas,
 + shapely and pyproj, + geopandas, geosafe's ``create_app``, and pygeoapi's own composition
@@ -22,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -37,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ogc_collections import _geosafe_server, _server, _wait  # noqa: E402
-from server_load import PAGE, QUERY, _load  # noqa: E402
+from server_load import PAGE, QUERY, _load, children  # noqa: E402
 
 
 def _rollup(pid: int) -> dict[str, float]:
@@ -51,6 +58,16 @@ def _rollup(pid: int) -> dict[str, float]:
         if line.startswith("Threads:"):
             out["Threads"] = float(line.split()[1])
     return out
+
+
+def tree_rss(pid: int) -> tuple[float, float]:
+    """Resident MB of ``pid`` and of its children together (0 when it has none)."""
+    own = _rollup(pid)["Rss"]
+    kids = 0.0
+    for c in children(pid):
+        with contextlib.suppress(OSError):
+            kids += _rollup(c)["Rss"]
+    return own, kids
 
 
 def _files(pid: int) -> dict[str, float]:
@@ -68,9 +85,10 @@ def _files(pid: int) -> dict[str, float]:
     return out
 
 
-def replay(months: int, police_dir: Path | None) -> int:
+def replay(months: int, police_dir: Path | None, builder: str = "process") -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     cmd, env, base, token = _geosafe_server(folder, months if police_dir is None else 0)
+    env["GEOSAFE_LAYER_BUILDER"] = builder
     if police_dir is not None:  # real months instead of the bundled ones (borough scale)
         from geosafe.ingest import import_file
         from geosafe.store import Store
@@ -80,6 +98,7 @@ def replay(months: int, police_dir: Path | None) -> int:
                 import_file(store, "police_uk", f)
     auth = {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
     rows: list[tuple[str, dict[str, float], list[tuple[str, float]]]] = []
+    idle_s = float(env.get("GEOSAFE_BUILDER_IDLE_S", 60.0))
     with _server(cmd, env, folder / "geosafe.log", ROOT) as gs:
         _wait(f"{base}/healthz", gs, {})
         last = _files(gs.pid)
@@ -90,7 +109,9 @@ def replay(months: int, police_dir: Path | None) -> int:
             grew = sorted(
                 ((k, v - last.get(k, 0.0)) for k, v in now.items()), key=lambda kv: -kv[1]
             )
-            rows.append((label, _rollup(gs.pid), [(k, d) for k, d in grew[:4] if d >= 1.0]))
+            roll = _rollup(gs.pid)
+            roll["builder"] = tree_rss(gs.pid)[1]
+            rows.append((label, roll, [(k, d) for k, d in grew[:4] if d >= 1.0]))
             last = now
 
         step("start (create_app)")
@@ -113,12 +134,25 @@ def replay(months: int, police_dir: Path | None) -> int:
         step("items, 8 clients x 1200")
         time.sleep(2.0)
         step("2 s idle")
-    print(f"server memory replay, {months} months ({n} incidents); load {os.getloadavg()[0]:.1f}")
-    print(f"  {'step':34s} {'RSS':>7s} {'anon':>7s} {'threads':>7s}  grew (MB)")
+        if builder == "process":  # the builder's child exits after its idle time
+            deadline = time.monotonic() + idle_s + 30
+            while children(gs.pid) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            step(f"builder idle ({idle_s:g} s): exited")
+    print(
+        f"server memory replay, {months} months ({n} incidents), layers built "
+        f"{'in a child process' if builder == 'process' else 'in the server'}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  {'step':34s} {'RSS':>7s} {'anon':>7s} {'threads':>7s} {'builder':>7s} {'total':>7s}"
+        "  grew (MB)"
+    )
     for label, roll, grew in rows:
         g = ", ".join(f"{k} +{d:.0f}" for k, d in grew)
         print(
-            f"  {label:34s} {roll['Rss']:7.1f} {roll['Anonymous']:7.1f} {roll['Threads']:7.0f}  {g}"
+            f"  {label:34s} {roll['Rss']:7.1f} {roll['Anonymous']:7.1f} {roll['Threads']:7.0f} "
+            f"{roll['builder']:7.1f} {roll['Rss'] + roll['builder']:7.1f}  {g}"
         )
     return 0
 
@@ -203,6 +237,12 @@ def main() -> int:
     ap.add_argument("mode", choices=["replay", "floor"])
     ap.add_argument("--months", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--builder",
+        choices=["process", "inline", "both"],
+        default="both",
+        help="where the server builds its layers (GEOSAFE_LAYER_BUILDER); both: one after the other",
+    )
     ap.add_argument("--peer-python", default="/tmp/pgvenv/bin/python")
     ap.add_argument(
         "--police-dir",
@@ -212,7 +252,10 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.mode == "replay":
-        return replay(args.months, args.police_dir)
+        modes = ["inline", "process"] if args.builder == "both" else [args.builder]
+        for mode in modes:
+            replay(args.months, args.police_dir, mode)
+        return 0
     return floor(args.runs, args.peer_python)
 
 

@@ -37,12 +37,18 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ._errors import ConfigurationError
+from ._lazy import LazyModule
 from .settings import CalendarSettings, default_data_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # read on first use of a calendar, not at import
+    pd = LazyModule("pandas")
 
 __all__ = [
     "SCHOOL_RUN_WINDOWS",

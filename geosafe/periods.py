@@ -26,11 +26,15 @@ import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Final, NamedTuple
-
-import pandas as pd
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ._errors import DisclosureError, ValidationError
+from ._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # the serving process parses a period only when a request gives one
+    pd = LazyModule("pandas")
 
 __all__ = [
     "DATE_RE",
@@ -70,7 +74,6 @@ _YEAR_RE: Final = re.compile(rf"^(?P<y>{_D}{{4}})$")
 _QUARTER_RE: Final = re.compile(rf"^(?P<y>{_D}{{4}})-?[Qq](?P<q>[1-4])$")
 _MONTH_RE: Final = re.compile(rf"^(?P<y>{_D}{{4}})-(?P<m>{_D}{{2}})$")
 _CLOCK_RE: Final = re.compile(rf"^(?P<H>{_D}{{1,2}}):(?P<M>{_D}{{2}})$")
-_NS: Final = pd.Timedelta(1, "ns")
 
 _INSTANT_HELP: Final = (
     "write a date 'YYYY-MM-DD' or an RFC 3339 date-time such as '2025-01-13T15:42:00Z'"
@@ -126,12 +129,14 @@ class Period:
     @property
     def last_day(self) -> dt.date:
         """The period's last local date (inclusive)."""
-        return (self.end - _NS).date()
+        return (self.end - pd.Timedelta(1, "ns")).date()
 
     @property
     def interval(self) -> Interval:
         """The period as a UTC :class:`Interval` (end inclusive)."""
-        return Interval(self.start.tz_convert("UTC"), (self.end - _NS).tz_convert("UTC"))
+        return Interval(
+            self.start.tz_convert("UTC"), (self.end - pd.Timedelta(1, "ns")).tz_convert("UTC")
+        )
 
 
 # -- dates and instants -------------------------------------------------------------------
@@ -257,7 +262,9 @@ def parse_instant(text: str, *, name: str = "datetime", end: bool = False) -> pd
     """An instant in UTC. A date alone is that day's first instant, or its last (``end``)."""
     ts, precision = parse_local_datetime(text, name=name)
     if precision == "day" and end:
-        ts = (ts + pd.DateOffset(days=1)).tz_localize(None).tz_localize(LONDON) - _NS
+        ts = (ts + pd.DateOffset(days=1)).tz_localize(None).tz_localize(LONDON) - pd.Timedelta(
+            1, "ns"
+        )
     return ts.tz_convert("UTC")
 
 

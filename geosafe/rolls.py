@@ -32,14 +32,17 @@ from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, BinaryIO, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from . import datasets
 from ._errors import NotFoundError, ValidationError
-from .geocode.postcodes import lookup_postcodes
+from ._lazy import LazyModule
 from .settings import RollSettings, beside_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # the server reads the rolls' state on every corridors request, without pandas
+    pd = LazyModule("pandas")
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +366,8 @@ def read_roll(
         pupils = _pupil_counts(df[cols["pupils"]], label)
     else:
         pupils = pd.Series(1, index=df.index, dtype="int64")
+    from .geocode.postcodes import lookup_postcodes
+
     found = lookup_postcodes(postcodes.to_numpy(), data_dir=data_dir)
     blank = postcodes.str.strip() == ""
     reason = found["reason_code"].where(~blank.to_numpy(), "postcode_missing")

@@ -30,7 +30,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import ConfigurationError, ValidationError
-from ..area.build import attribution_html
+from ..area.manifest import attribution_html
 from ..filters import IncidentFilter
 from ..incident import CRS_BNG
 from . import charts

@@ -29,7 +29,7 @@ from pyproj import Transformer
 
 from .. import datasets, periods
 from .._errors import ConfigurationError, NotFoundError, ValidationError
-from ..area.build import attribution as area_attribution
+from ..area.manifest import attribution as area_attribution
 from ..incident import CRS_BNG, SOURCES
 from . import disclosure
 from .catalogue import FILTER_PARAMS, AnalysisParams

@@ -27,17 +27,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import geopandas as gpd
 import h3
 import numpy as np
-import pandas as pd
 import shapely
 
 from .. import periods
 from .._errors import DisclosureError, NotFoundError
+from .._lazy import LazyModule
 from .cell import published_cell
+from .scope import MAX_PUBLIC_H3_RESOLUTION
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+else:  # the serving process checks queries with neither (api/security.py)
+    gpd = LazyModule("geopandas")
+    pd = LazyModule("pandas")
 
 __all__ = [
     "MAX_PUBLIC_H3_RESOLUTION",
@@ -82,8 +89,6 @@ class Viewer(Protocol):
     def is_analyst(self) -> bool: ...
 
 
-#: Finest H3 resolution published outside the analyst role (edge ~0.46 km, area ~0.74 km²).
-MAX_PUBLIC_H3_RESOLUTION: Final = 8
 #: Counts from 1 to ``SUPPRESS_BELOW - 1`` are suppressed.
 SUPPRESS_BELOW: Final = 10
 #: Published counts are multiples of this.
@@ -557,7 +562,7 @@ def check_query(principal: Viewer, params: Mapping[str, str]) -> Period | None:
         )
         raise DisclosureError(msg)
     preset = params.get("preset")
-    presets = _presets()
+    presets = _presets() if preset is not None else ()
     if preset is not None and preset not in presets:
         msg = f"`preset` {preset!r} is not a named preset; use one of {', '.join(presets)}."
         raise DisclosureError(msg)

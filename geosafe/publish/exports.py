@@ -16,7 +16,7 @@ from .._validate import csv_escape
 from ..incident import CRS_BNG
 from . import styles
 from .catalogue import COLLECTIONS
-from .layer import Layer, jsonable
+from .layer import Layer, geojson_text, jsonable
 
 __all__ = [
     "csv_text",
@@ -186,11 +186,6 @@ def write_geopackage(layer: Layer, path: Path) -> Path:
         layer_options={"FID": "id"},
     )
     return path
-
-
-def geojson_text(layer: Layer) -> str:
-    """The whole layer as one RFC 7946 FeatureCollection."""
-    return '{"type":"FeatureCollection","features":[' + ",".join(layer.features) + "]}"
 
 
 #: The clock the ``*_local`` CSV columns read.

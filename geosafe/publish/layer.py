@@ -3,6 +3,11 @@ kept in EPSG:27700 (for downloads) and as ready-serialised RFC 7946 GeoJSON feat
 lon/lat, 6 decimals, counter-clockwise exteriors) with their bounds and time intervals, so
 paging, ``bbox`` and ``datetime`` filtering cost array operations only.
 
+A layer built in another process (:mod:`geosafe.publish.builder`) arrives with its frame
+packed (:meth:`Layer.packed`): the features, bounds, times and the geometries the exact
+``bbox`` test needs are plain arrays, so serving them imports neither pandas nor geopandas;
+the frame is unpacked on first use (downloads, legends).
+
 :class:`LayerSource` is what a layer builder needs of the service (the filtered incidents,
 the period, the cache), so builders never import the service that calls them.
 """
@@ -11,25 +16,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
+import sys
+import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from .._errors import ConfigurationError
 from ..incident import CRS_BNG, CRS_WGS84
 from .catalogue import COLLECTIONS, AnalysisParams
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
 __all__ = [
     "COORD_DECIMALS",
     "Layer",
     "LayerSource",
+    "PackedFrame",
+    "geojson_text",
     "is_synthetic",
     "jsonable",
     "make_layer",
@@ -41,17 +52,30 @@ COORD_DECIMALS: Final = 6
 SYNTHETIC_SOURCES: Final = frozenset({"dir", "asif", "cris", "fap"})
 
 
-def _to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _BNG_TO_WGS84.transform(x, y)  # type: ignore[no-any-return]
-
-
-_BNG_TO_WGS84: Final = Transformer.from_crs(CRS_BNG, CRS_WGS84, always_xy=True)
-_TO_WGS84: Final = _to_wgs84
-
-
 def is_synthetic(gdf: pd.DataFrame) -> bool:
     """Whether an incident frame holds any synthetic (demo) record."""
     return bool(len(gdf)) and bool(gdf["source"].isin(SYNTHETIC_SOURCES).any())
+
+
+class PackedFrame:
+    """A layer's frame pickled (a layer built in another process): unpacked once, on first
+    use, so a server that only pages features never imports geopandas for it."""
+
+    __slots__ = ("_data", "_frame", "_lock")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._frame: Any = None
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedFrame, (self._data,))
+
+    def unpack(self) -> gpd.GeoDataFrame:
+        with self._lock:
+            if self._frame is None:
+                self._frame = pickle.loads(self._data)
+            return self._frame
 
 
 class LayerSource(Protocol):
@@ -84,19 +108,21 @@ class LayerSource(Protocol):
     ) -> Layer: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layer:
     """A published feature collection for one set of parameters.
 
     ``frame`` is EPSG:27700, indexed by the feature id (text), its columns the properties.
     ``features`` are the RFC 7946 GeoJSON features (serialised), in ``frame`` order; ``bounds``
     their WGS84 ``(minlon, minlat, maxlon, maxlat)``; ``t0``/``t1`` their time intervals
-    (UTC nanoseconds, ``None`` when the collection has no time).
+    (UTC nanoseconds, ``None`` when the collection has no time). ``shapes`` and
+    ``shapes_bng`` hold the geometries of the features that are not points (``None`` for a
+    point): as published (WGS84, rounded) and in EPSG:27700, for the exact ``bbox`` test.
     """
 
     collection: str
     title: str
-    frame: gpd.GeoDataFrame
+    frame_data: Any  # the frame (a GeoDataFrame), or a PackedFrame of it
     features: list[str]
     ids: list[str]
     bounds: np.ndarray
@@ -108,6 +134,22 @@ class Layer:
     index: dict[str, int] = field(default_factory=dict)
     #: EPSG:27700 bounds of the features (``n × 4``), for boxes given in British National Grid.
     bounds_bng: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    shapes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    shapes_bng: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+    @property
+    def frame(self) -> gpd.GeoDataFrame:
+        """The layer as an EPSG:27700 frame (unpacked on first use when built elsewhere)."""
+        data = self.frame_data
+        return data.unpack() if isinstance(data, PackedFrame) else data
+
+    def packed(self) -> Layer:
+        """This layer with its frame pickled (:class:`PackedFrame`), to send to another
+        process: everything ``select`` and the items need stays plain arrays."""
+        if isinstance(self.frame_data, PackedFrame):
+            return self
+        data = pickle.dumps(self.frame_data, protocol=pickle.HIGHEST_PROTOCOL)
+        return replace(self, frame_data=PackedFrame(data))
 
     @property
     def extent(self) -> tuple[float, float, float, float] | None:
@@ -123,25 +165,24 @@ class Layer:
         )
 
     @property
-    def interval(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """Earliest start and latest end of the features' time intervals (UTC)."""
+    def interval(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """Earliest start and latest end of the features' time intervals (UTC, to the
+        microsecond)."""
         if self.t0 is None or self.t1 is None or len(self.t0) == 0:
             return (None, None)
-        return (
-            pd.Timestamp(int(self.t0.min()), tz="UTC"),
-            pd.Timestamp(int(self.t1.max()), tz="UTC"),
-        )
+        return (_utc(int(self.t0.min())), _utc(int(self.t1.max())))
 
     def select(
         self,
         *,
         bbox: tuple[float, float, float, float] | None = None,
-        interval: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
+        interval: tuple[Any, Any] | None = None,
         bbox_crs: str = "CRS84",
     ) -> np.ndarray:
         """Positions of the features intersecting ``bbox`` (WGS84 lon/lat, or EPSG:27700
-        metres with ``bbox_crs="EPSG:27700"``) and a time ``interval`` (open ends as ``None``;
-        features without time always match)."""
+        metres with ``bbox_crs="EPSG:27700"``) and a time ``interval`` (UTC
+        ``pandas.Timestamp`` ends, open ends as ``None``; features without time always
+        match)."""
         keep = np.ones(len(self.ids), dtype=bool)
         if bbox is not None and len(keep):
             x0, y0, x1, y1 = bbox
@@ -162,7 +203,8 @@ class Layer:
         """Of the features whose bounding rectangle meets ``box``, those whose geometry does
         (OGC API - Features: ``bbox`` selects the features whose geometry intersects the
         box). Points and rectangles inside the box need no test; the others are compared in
-        the box's CRS (lon/lat features as published, or EPSG:27700)."""
+        the box's CRS: as published (WGS84 lon/lat, 6 decimals, what the client draws) or in
+        EPSG:27700."""
         out = candidates.copy()
         x0, y0, x1, y1 = box
         b = self.bounds_bng if box_crs == CRS_BNG else self.bounds
@@ -171,15 +213,22 @@ class Layer:
         check = np.flatnonzero(candidates & ~inside & ~point)
         if len(check) == 0:
             return out
-        geoms = np.asarray(self.frame.geometry.array, dtype=object)[check]
-        if box_crs != CRS_BNG:
-            geoms = shapely.transform(geoms, _TO_WGS84, interleaved=False)
+        geoms = (self.shapes_bng if box_crs == CRS_BNG else self.shapes)[check]
         out[check] = shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))
         return out
 
 
+def _utc(ns: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ns // 1000)
+
+
 # ---------------------------------------------------------------------------------------------
 # GeoJSON
+
+
+def geojson_text(layer: Layer) -> str:
+    """The whole layer as one RFC 7946 FeatureCollection."""
+    return '{"type":"FeatureCollection","features":[' + ",".join(layer.features) + "]}"
 
 
 def jsonable(value: Any) -> Any:
@@ -189,13 +238,14 @@ def jsonable(value: Any) -> Any:
         return None if not np.isfinite(value) else round(float(value), 6)
     if isinstance(value, np.integer | np.bool_):
         return value.item()
-    if isinstance(value, pd.Timestamp):
+    pd = sys.modules.get("pandas")  # no pandas loaded: no pandas value can be here
+    if pd is not None and isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.isoformat()
     if isinstance(value, tuple | list | np.ndarray):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if value is pd.NaT:
+    if pd is not None and value is pd.NaT:
         return None
     return value
 
@@ -206,6 +256,12 @@ def to_geojson_features(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[list[s
 
     Returns the serialised features and their WGS84 bounds (``n × 4``).
     """
+    features, bounds, _ = _features(frame, ids)
+    return features, bounds
+
+
+def _features(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The features, their WGS84 bounds, and their geometries as published."""
     geoms = frame.geometry.to_crs(CRS_WGS84).array if len(frame) else np.array([], dtype=object)
     geoms = np.asarray(geoms, dtype=object)
     has = ~shapely.is_missing(geoms) if len(geoms) else np.array([], dtype=bool)
@@ -225,7 +281,7 @@ def to_geojson_features(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[list[s
             f'{{"type":"Feature","id":{json.dumps(fid)},"geometry":{geom},'
             f'"properties":{properties}}}'
         )
-    return out, np.asarray(bounds, dtype=float).reshape(-1, 4)
+    return out, np.asarray(bounds, dtype=float).reshape(-1, 4), rounded
 
 
 def make_layer(
@@ -243,7 +299,8 @@ def make_layer(
     if len(set(ids)) != len(ids):
         msg = f"layer {collection!r} has duplicate feature ids; this is a bug in its builder."
         raise ConfigurationError(msg)
-    features, bounds = to_geojson_features(frame, ids)
+    features, bounds, published = _features(frame, ids)
+    bounds_bng = np.asarray(frame.geometry.bounds.to_numpy(), dtype=float).reshape(-1, 4)
     t0 = t1 = None
     if times is not None:
         t0 = _utc_ns(times[0])
@@ -251,7 +308,7 @@ def make_layer(
     return Layer(
         collection=collection,
         title=COLLECTIONS[collection].title,
-        frame=frame,
+        frame_data=frame,
         features=features,
         ids=ids,
         bounds=bounds,
@@ -261,10 +318,24 @@ def make_layer(
         synthetic=synthetic,
         notes=notes,
         index={fid: i for i, fid in enumerate(ids)},
-        bounds_bng=np.asarray(frame.geometry.bounds.to_numpy(), dtype=float).reshape(-1, 4),
+        bounds_bng=bounds_bng,
+        shapes=_unless_point(published, bounds),
+        shapes_bng=_unless_point(np.asarray(frame.geometry.array, dtype=object), bounds_bng),
     )
 
 
+def _unless_point(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``geoms`` with ``None`` for every point (a point's bounds decide the ``bbox`` test),
+    so a layer of points keeps no second copy of them."""
+    out = np.full(len(geoms), None, dtype=object)
+    if len(geoms):
+        keep = ~((bounds[:, 0] == bounds[:, 2]) & (bounds[:, 1] == bounds[:, 3]))
+        out[keep] = np.asarray(geoms, dtype=object)[keep]
+    return out
+
+
 def _utc_ns(series: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     s = pd.to_datetime(series, utc=True).dt.as_unit("ns")
     return np.asarray(s.astype("int64"), dtype=np.int64)

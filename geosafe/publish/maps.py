@@ -28,7 +28,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from .. import datasets
-from ..area.build import attribution
+from ..area.manifest import attribution
 from ..incident import CRS_BNG, CRS_WGS84
 
 __all__ = [

@@ -5,6 +5,7 @@ plus small catalogue helpers the routers share (:func:`visible`, :func:`iso_utc`
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import html
@@ -15,8 +16,6 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from .catalogue import COLLECTIONS, CollectionSpec
 
@@ -71,11 +70,12 @@ def visible(role: str | None) -> list[CollectionSpec]:
     return [sp for sp in COLLECTIONS.values() if role is None or role in sp.roles]
 
 
-def iso_utc(t: pd.Timestamp | None) -> str | None:
-    """An instant as RFC 3339 UTC text (``None`` stays ``None``)."""
+def iso_utc(t: dt.datetime | None) -> str | None:
+    """An instant (aware: a ``datetime`` or ``pandas.Timestamp``) as RFC 3339 UTC text
+    (``None`` stays ``None``)."""
     if t is None:
         return None
-    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def area_extent(data_dir: Path) -> tuple[float, float, float, float]:

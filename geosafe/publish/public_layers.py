@@ -29,7 +29,6 @@ dimension) and are refused.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -46,6 +45,7 @@ from .catalogue import AnalysisParams
 from .disclosure import Viewer
 from .layer import Layer, LayerSource, make_layer
 from .published_counts import cell_counts, check_filters, public_period, window
+from .scope import scope_key
 
 __all__ = [
     "GI_PUBLIC_PERMUTATIONS",
@@ -59,28 +59,6 @@ __all__ = [
 _SUPPRESSED_AS = 5.0
 #: Permutations for the public Gi* (the analyst layer's default: 0, analytic p-values).
 GI_PUBLIC_PERMUTATIONS: Final = hotspot_layers.GI_PERMUTATIONS
-
-
-def scope_key(principal: Any, collection: str | None = None) -> Hashable:
-    """What a principal's view of a layer depends on (role, school, area); cache outputs by it.
-
-    With ``collection``: only what that collection's view depends on, so views that are the
-    same for every school (all but ``journey-corridors``) are built and kept once, not once
-    per school token."""
-    if (
-        collection is not None
-        and collection != "journey-corridors"
-        and getattr(principal, "role", None) == "school"
-    ):
-        return ("school", None, (), None)
-    return (
-        getattr(principal, "role", None),
-        getattr(principal, "school_urn", None),
-        tuple(getattr(principal, "area_codes", ()) or ()),
-        getattr(principal, "token_id", None)
-        if getattr(principal, "area", None) is not None
-        else None,
-    )
 
 
 # -- layers --------------------------------------------------------------------------------

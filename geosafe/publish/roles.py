@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import geopandas as gpd
 import h3
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import AccessDeniedError, DisclosureError
+from .._lazy import LazyModule
 from .disclosure import MAX_PUBLIC_H3_RESOLUTION, Viewer, clip_to_scope, round_count
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+else:  # the serving process reads the fields each role may see with neither
+    gpd = LazyModule("geopandas")
+    pd = LazyModule("pandas")
 
 __all__ = [
     "COUNT_FIELDS",

@@ -4,6 +4,11 @@ role) and caches them, keyed by the parameters, the principal's scope and the st
 store, read from the database on every request (:meth:`LayerService.store_state`), so an
 import, rollback or erasure made by any process (another service worker, the command line)
 invalidates every computed layer on the next request.
+
+With a :class:`geosafe.publish.builder.LayerBuilder` the layers (and the few answers that
+read incidents: why a layer is empty, the period a document shows) are built in a child
+process and only their published form is kept here, so a server that pages features never
+loads pandas, geopandas or scipy. The builders are imported on first use for the same reason.
 """
 
 from __future__ import annotations
@@ -16,17 +21,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final, Protocol
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .._errors import AccessDeniedError, ConfigurationError
 from ..sqlite_watch import SqliteWatch
-from . import corridors, disclosure, hotspot_layers, public_layers, records
 from .catalogue import DEFAULT_PARAMS, AnalysisParams, spec
-from .layer import Layer, is_synthetic
-from .public_layers import scope_key
+from .layer import Layer
+from .scope import MAX_PUBLIC_H3_RESOLUTION, scope_key
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["BUILDERS", "IncidentStore", "LayerService", "scope_key"]
 
@@ -49,20 +53,30 @@ class IncidentStore(Protocol):
 
 Builder = Callable[[Any, AnalysisParams], Layer]
 
-#: The builder of each collection's full (analyst) layer.
-BUILDERS: Final[dict[str, Builder]] = {
-    "schools": records.schools_layer,
-    "bus-stops": records.bus_stops_layer,
-    "safe-places": records.safe_places_layer,
-    "incidents": records.incidents_layer,
-    "incident-routes": records.incident_routes_layer,
-    "referral-places": records.referral_places_layer,
-    "hotspots-kde": hotspot_layers.kde_layer,
-    "h3-cells": hotspot_layers.h3_layer,
-    "clusters": hotspot_layers.cluster_layer,
-    "emerging-cells": hotspot_layers.emerging_layer,
-    "journey-corridors": corridors.corridor_layer,
+#: The builder of each collection's full (analyst) layer, as ``module:function`` in
+#: :mod:`geosafe.publish` (imported on first use: :func:`builder_of`).
+BUILDERS: Final[dict[str, str]] = {
+    "schools": "records:schools_layer",
+    "bus-stops": "records:bus_stops_layer",
+    "safe-places": "records:safe_places_layer",
+    "incidents": "records:incidents_layer",
+    "incident-routes": "records:incident_routes_layer",
+    "referral-places": "records:referral_places_layer",
+    "hotspots-kde": "hotspot_layers:kde_layer",
+    "h3-cells": "hotspot_layers:h3_layer",
+    "clusters": "hotspot_layers:cluster_layer",
+    "emerging-cells": "hotspot_layers:emerging_layer",
+    "journey-corridors": "corridors:corridor_layer",
 }
+
+
+def builder_of(collection: str) -> Builder:
+    """The builder of ``collection``'s full layer (:data:`BUILDERS`)."""
+    from . import corridors, hotspot_layers, records  # pandas, scipy: on first use
+
+    modules = {"records": records, "hotspot_layers": hotspot_layers, "corridors": corridors}
+    module, _, name = BUILDERS[collection].partition(":")
+    return getattr(modules[module], name)  # type: ignore[no-any-return]
 
 
 class LayerService:
@@ -87,6 +101,9 @@ class LayerService:
         (:class:`geosafe.store.published_read.PublishedReader`): on PostGIS a login in
         ``geosafe_reader``. ``None``: the store file read-only (SQLite), else the store's URL
         (:func:`geosafe.store.published_read.open_reader`).
+    builder
+        A :class:`geosafe.publish.builder.LayerBuilder` to build the layers in a child
+        process (on the store at ``store_path``); ``None``: built here.
     """
 
     def __init__(
@@ -97,8 +114,10 @@ class LayerService:
         store_path: Path | str | None = None,
         cache_size: int = 64,
         reader: Any = None,
+        builder: Any = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.builder = builder
         self._store_arg = store
         self._reader = reader
         self._local = threading.local()
@@ -151,8 +170,8 @@ class LayerService:
         Cheap enough for every request; caches keyed by it stay correct across workers."""
         arg = self._store_arg
         store: Any = None
-        if arg is not None:
-            # open this thread's store first: opening may write (schema checks), which would
+        if arg is not None and not (self.builder is not None and self._watch is not None):
+            # open this thread's store first (the builder's child opens its own): opening may write (schema checks), which would
             # change the token between a request's cache lookup and its build
             store = self.store
         if self._watch is not None:  # a SQLite file: any commit, by any connection
@@ -180,7 +199,8 @@ class LayerService:
         """The state non-analyst layers are cached by: the SQLite file's, or the change
         counter read over the reader connection (PostGIS)."""
         if self._watch is not None:
-            self.store  # noqa: B018  (opening may create the published tables)
+            if self.builder is None:
+                self.store  # noqa: B018  (opening may create the published tables)
             return ("file", self._watch.state())
         if self._reader is None and self._store_arg is not None and self.store_path is None:
             return self.store_state()
@@ -211,6 +231,8 @@ class LayerService:
 
     def has_synthetic(self) -> bool:
         """Whether the store holds any synthetic (demo) records."""
+        from .layer import is_synthetic
+
         try:
             return is_synthetic(self.all_incidents())
         except ConfigurationError:
@@ -240,8 +262,6 @@ class LayerService:
         records (police.uk's: every one on the 1st), the twelve whole months ending with it
         (:func:`geosafe.periods.default_year`: "1 Apr 2017 to 31 Mar 2018", not "2 Mar 2017
         to 1 Mar 2018")."""
-        from ..periods import LONDON, default_year
-
         start, end = params.start, params.end
         year = dt.timedelta(days=364)
         if start is not None and end is not None:
@@ -255,6 +275,10 @@ class LayerService:
             gdf = gdf[gdf["source"].isin(params.sources)]
         if len(gdf) == 0:
             return None, None
+        import pandas as pd
+
+        from ..periods import LONDON, default_year
+
         when = pd.to_datetime(gdf["occurred_from"], utc=True)
         latest = when.max().tz_convert(LONDON)
         month_start = latest.normalize().replace(day=1)
@@ -271,6 +295,10 @@ class LayerService:
 
         Returns ``{"excluded": {reason: count}, "reason": text}``; counts shown to a
         non-analyst are rounded like every published count."""
+        if self.builder is not None:
+            return self.compute("excluded", collection, params=params, principal=principal)  # type: ignore[no-any-return]
+        from . import disclosure, public_layers
+
         sp = spec(collection)
         role = getattr(principal, "role", None)
         if (
@@ -394,8 +422,8 @@ class LayerService:
         if (public and "analyst" not in sp.roles) or (public and role not in sp.roles):
             msg = f"collection {collection!r} is not for the {role!r} role; it needs one of {', '.join(sp.roles)}."
             raise AccessDeniedError(msg)
-        if public and params.resolution > disclosure.MAX_PUBLIC_H3_RESOLUTION:
-            params = replace(params, resolution=disclosure.MAX_PUBLIC_H3_RESOLUTION)
+        if public and params.resolution > MAX_PUBLIC_H3_RESOLUTION:
+            params = replace(params, resolution=MAX_PUBLIC_H3_RESOLUTION)
         scope = scope_key(principal, collection) if public else None
         state = self.collection_state(collection) if sp.params else None
         if public and sp.params:  # read over the reader connection
@@ -403,11 +431,15 @@ class LayerService:
         key = ("layer", collection, params.key(), state, scope)
 
         def build() -> Layer:
+            if self.builder is not None:
+                return self.builder.call("layer", collection, params, principal)  # type: ignore[no-any-return]
             log.info("building layer %s %s (%s)", collection, params, role or "full")
             if public:
-                built = public_layers.public_layer(self, collection, params, principal)
+                from .public_layers import public_layer
+
+                built = public_layer(self, collection, params, principal)
             else:
-                built = BUILDERS[collection](self, params)
+                built = builder_of(collection)(self, params)
             self._release_page_cache()
             return built
 
@@ -422,6 +454,39 @@ class LayerService:
         # for a slot deadlocked with a map holding the slots while waiting for that build
         with gate():
             return self.memo(key, build)  # type: ignore[no-any-return]
+
+    def compute(
+        self,
+        operation: str,
+        *args: Any,
+        params: AnalysisParams = DEFAULT_PARAMS,
+        principal: Any = None,
+    ) -> Any:
+        """An answer that reads incidents or the published aggregates (an operation of
+        :data:`geosafe.publish.operations.OPERATIONS`, called as ``function(service, *args,
+        params, principal)``; ``area_extent`` and ``area_bounds`` take neither), kept per store state and the
+        principal's scope: computed in the builder's child when there is one, else here."""
+        takes = operation not in ("area_extent", "area_bounds")
+        call_args = (*args, params, principal) if takes else args
+        key = (
+            "compute",
+            operation,
+            args,
+            params.key() if takes else None,
+            scope_key(principal) if takes else None,
+            (self.store_state(), self.public_state()) if takes else None,
+        )
+        if self.builder is not None:
+            builder = self.builder
+            return self.memo(key, lambda: builder.call(operation, *call_args))
+        from .operations import run
+
+        return self.memo(key, lambda: run(self, operation, call_args))
+
+    def close(self) -> None:
+        """Stop the builder's child process, if any."""
+        if self.builder is not None:
+            self.builder.close()
 
     def clear(self) -> None:
         """Drop every cached layer."""

@@ -14,13 +14,13 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import StoreError
 from .published import ALL_SOURCES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PublishedReader", "combine_sources", "open_reader"]
 
@@ -122,6 +122,8 @@ class PublishedReader:
         in one time window, per period and cell, over ``sources`` (empty: every source, the
         ``*`` rows): ``period``, ``cell``, ``resolution``, ``count`` (float, NaN when
         suppressed), ``suppressed`` (see :func:`combine_sources`)."""
+        import pandas as pd
+
         wanted = list(sources) or [ALL_SOURCES]
         cols = ["period", "cell", "resolution", "source", "count", "suppressed"]
         out: list[tuple[Any, ...]] = []
@@ -142,6 +144,8 @@ class PublishedReader:
     def monthly(self, window: str = "all-day", sources: Sequence[str] = ()) -> pd.DataFrame:
         """Every published month's counts per cell in one time window over ``sources`` (empty:
         the ``*`` rows), as :meth:`counts` gives them (``period`` is the month ``YYYY-MM``)."""
+        import pandas as pd
+
         wanted = list(sources) or [ALL_SOURCES]
         cols = ["period", "cell", "resolution", "source", "count", "suppressed"]
         rows = self.query(
@@ -175,6 +179,9 @@ def combine_sources(frame: pd.DataFrame) -> pd.DataFrame:
     """Per period and cell, the sum of the published counts of each source asked for
     (suppressed ones count nothing): a sum of published numbers, so it says no more than
     they do. ``suppressed`` when every part was suppressed."""
+    import numpy as np
+    import pandas as pd
+
     cols = ["period", "cell", "resolution", "count", "suppressed"]
     if frame.empty:
         return pd.DataFrame({c: [] for c in cols})
