@@ -61,6 +61,7 @@ def create_app(
 
     from geosafe.access import AccessSettings
     from geosafe.jobs import JobRunner
+    from geosafe.publish.builder import builder_for
     from geosafe.publish.service import LayerService
     from geosafe.settings import StoreSettings
     from geosafe.store.published_read import open_reader
@@ -87,7 +88,14 @@ def create_app(
     builder = None
     if store is None:
         store = _store_opener(settings.db)
-        builder = _layer_builder(settings)
+        builder = builder_for(
+            settings.layer_builder,
+            settings.db,
+            settings.data_dir,
+            reader_db=settings.reader_db,
+            idle_s=settings.builder_idle_s,
+            cache_size=min(settings.cache_size, 16),
+        )
     layer_service = LayerService(
         settings.data_dir,
         store,
@@ -144,21 +152,6 @@ def create_app(
     if settings.idle_trim_s > 0:
         app.add_middleware(TrimWhenIdle, delay=settings.idle_trim_s)
     return app
-
-
-def _layer_builder(settings: Any) -> Any:
-    """The child process that builds layers (``layer_builder="process"`` on a SQLite store),
-    or ``None``: built in this process."""
-    from geosafe.settings import is_db_url
-
-    if settings.layer_builder != "process" or is_db_url(settings.db):
-        return None
-    from geosafe.publish.builder import BuilderConfig, LayerBuilder
-
-    config = BuilderConfig(
-        settings.data_dir, settings.db, settings.reader_db, cache_size=min(settings.cache_size, 16)
-    )
-    return LayerBuilder(config, idle_s=settings.builder_idle_s)
 
 
 def _store_opener(db: Any) -> Callable[[], IncidentStore]:

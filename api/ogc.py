@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -188,9 +187,9 @@ def _collection_doc(
     if sp.temporal:
         t0, t1 = layer.interval
     elif sp.params:
-        t0 = _local_midnight(start) if start else None
+        t0 = pages.local_midnight(start) if start else None
         # the local midnight ending the last day (not 24 h later: DST)
-        t1 = _local_midnight(end + dt.timedelta(days=1)) if end else None
+        t1 = pages.local_midnight(end + dt.timedelta(days=1)) if end else None
     else:
         t0 = t1 = None
     items = f"/ogc/collections/{sp.id}/items"
@@ -249,14 +248,6 @@ def _collection_doc(
         "geosafe:geometryType": sp.geometry_for(getattr(principal, "role", "analyst")),
     }
     return doc
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    """The instant a London day starts."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=_LONDON)
-
-
-_LONDON = ZoneInfo("Europe/London")
 
 
 def _cached_response(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -125,15 +124,10 @@ def _extent_m(data_dir: str | None, services: Any = None) -> tuple[float, float]
     if services is not None:
         x0, y0, x1, y1 = services.layers.compute("area_bounds")
     else:
-        x0, y0, x1, y1 = _area_bounds(data_dir)
+        from geosafe import datasets
+
+        x0, y0, x1, y1 = datasets.demo_area(data_dir).bounds
     return (x1 - x0, y1 - y0)
-
-
-@functools.lru_cache(maxsize=8)
-def _area_bounds(data_dir: str | None) -> tuple[float, float, float, float]:
-    from geosafe import datasets
-
-    return tuple(datasets.demo_area(data_dir).bounds)  # type: ignore[return-value]
 
 
 def check_cost(request: Request, asked: dict[str, Any], *, journeys: int | None = None) -> None:

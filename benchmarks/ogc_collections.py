@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -63,8 +64,29 @@ def _wait(url: str, proc: subprocess.Popen[bytes], headers: dict[str, str]) -> N
     raise RuntimeError(f"{url} did not answer within 180 s")
 
 
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (geosafe's layer builder process)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _serving(pid: int) -> int:
+    """The process that answers requests in ``pid``'s tree: ``pygeoapi serve`` runs Flask with
+    ``debug=True``, whose reloader stays as the parent and serves from a child
+    (``WERKZEUG_RUN_MAIN=true`` in its environment); geosafe's server is ``pid`` itself."""
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if b"WERKZEUG_RUN_MAIN=true" in Path(f"/proc/{child}/environ").read_bytes():
+                return child
+    return pid
+
+
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """VmRSS of the process answering requests in ``pid``'s tree (:func:`_serving`)."""
+    for line in Path(f"/proc/{_serving(pid)}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")

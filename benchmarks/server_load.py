@@ -11,7 +11,11 @@ incident items (``limit=100``, offsets cycling over the collection), ``--request
 contender per round, contenders alternated for ``--rounds`` rounds (medians of the rounds).
 Prints p50/p99 latency, requests per second, the ratio geosafe / pygeoapi (below 1: geosafe
 faster) and each server's resident memory (VmRSS) and peak (VmHWM) right after the run, and
-its VmRSS two idle seconds later (geosafe gives freed heap back after one idle second).
+its VmRSS two idle seconds later (geosafe gives freed heap back after one idle second). The
+server is the process that answers: for ``pygeoapi serve`` (Flask with ``debug=True``) that is
+the reloader's child, not the reloader itself (measured before 2026-12-05 evening: the
+reloader, 87 MB, which also holds the whole app; the child answering is ~93 MB). The tree's
+other processes are printed beside it.
 geosafe builds its layers in a child process (``GEOSAFE_LAYER_BUILDER=process``, the default;
 :mod:`geosafe.publish.builder`): its resident memory is printed beside the server's, and the
 run waits for it to exit after its idle time (60 s) and says so; ``--builder inline`` serves
@@ -54,7 +58,9 @@ from ogc_collections import (  # noqa: E402
     _pygeoapi_peer,
     _pygeoapi_ready,
     _server,
+    _serving,
     _wait,
+    children,
 )
 
 #: Incidents of police.uk are dated to the month: the school-run window would hold none.
@@ -62,28 +68,27 @@ QUERY = "preset=all-day"
 PAGE = 100
 #: Seconds idle before the second memory reading.
 IDLE_S = 2.0
-
-
-def children(pid: int) -> list[int]:
-    """The process ids of ``pid``'s children (geosafe's layer builder process)."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            out += [int(c) for c in (task / "children").read_text().split()]
-    return out
+#: What each contender's other processes are.
+OTHERS = {
+    "geosafe": "its layer builder, which exits after 60 idle seconds",
+    "pygeoapi": "the Flask debug reloader `pygeoapi serve` runs, which stays",
+}
 
 
 def _memory(pid: int) -> dict[str, float]:
-    """``VmRSS``, ``VmHWM`` of ``pid``, and ``children``: its children's ``VmRSS`` summed."""
-    out = {"children": 0.0}
-    for proc in [pid, *children(pid)]:
+    """``VmRSS``, ``VmHWM`` of the serving process of ``pid``'s tree (:func:`_serving`), and
+    ``others``: the ``VmRSS`` of the tree's other processes summed (geosafe's layer builder,
+    pygeoapi's reloader)."""
+    serving = _serving(pid)
+    out = {"others": 0.0}
+    for proc in {pid, serving, *children(pid)}:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{proc}/status").read_text().splitlines():
                 key = line.split(":")[0]
-                if proc == pid and key in ("VmRSS", "VmHWM"):
+                if proc == serving and key in ("VmRSS", "VmHWM"):
                     out[key] = int(line.split()[1]) / 1024
-                elif proc != pid and key == "VmRSS":
-                    out["children"] += int(line.split()[1]) / 1024
+                elif proc != serving and key == "VmRSS":
+                    out["others"] += int(line.split()[1]) / 1024
     return out
 
 
@@ -198,12 +203,12 @@ def main() -> int:
             memory["geosafe"] = _memory(gs.pid)
             time.sleep(IDLE_S)
         memory["geosafe"]["idle"] = _memory(gs.pid)["VmRSS"]
-        if memory["geosafe"]["children"]:  # the layer builder exits once idle (60 s)
+        if memory["geosafe"]["others"]:  # the layer builder exits once idle (60 s)
             t0 = time.monotonic()
             while children(gs.pid) and time.monotonic() - t0 < 120:
                 time.sleep(0.5)
-            memory["geosafe"]["builder_gone_s"] = time.monotonic() - t0 + IDLE_S
-            memory["geosafe"]["builder_after"] = _memory(gs.pid)["children"]
+            memory["geosafe"]["others_gone_s"] = time.monotonic() - t0 + IDLE_S
+            memory["geosafe"]["others_after"] = _memory(gs.pid)["others"]
     print(
         f"incident items ({n} features, pages of {PAGE}), {args.clients} clients, "
         f"{args.requests} requests x {args.rounds} rounds per contender (medians), loopback; "
@@ -219,11 +224,12 @@ def main() -> int:
             f"  {name:9s} p50 {med[name]['p50_ms']:7.1f} ms  p99 {med[name]['p99_ms']:7.1f} ms  "
             f"{med[name]['rps']:6.0f} req/s  RSS after {m['VmRSS']:.0f} MB (peak {m['VmHWM']:.0f} MB, "
             f"{m['idle']:.0f} MB {IDLE_S:g} s later)"
+            + (f"; other processes {m['others']:.0f} MB ({OTHERS[name]}" if m["others"] else "")
             + (
-                f"; its layer builder process {m['children']:.0f} MB more until it exits "
-                f"(idle {m.get('builder_gone_s', float('nan')):.0f} s later: "
-                f"{m.get('builder_after', float('nan')):.0f} MB)"
-                if m.get("children")
+                f": gone {m['others_gone_s']:.0f} s after the run, {m['others_after']:.0f} MB left)"
+                if "others_gone_s" in m
+                else ")"
+                if m["others"]
                 else ""
             )
         )
@@ -235,6 +241,12 @@ def main() -> int:
             f"RSS {memory['geosafe']['VmRSS'] / memory['pygeoapi']['VmRSS']:.2f} "
             f"(idle {memory['geosafe']['idle'] / memory['pygeoapi']['idle']:.2f}) "
             "(below 1: geosafe faster / smaller)"
+        )
+        gm, pm = memory["geosafe"], memory["pygeoapi"]
+        print(
+            f"  whole process trees right after the run: geosafe {gm['VmRSS'] + gm['others']:.0f} MB"
+            f", pygeoapi {pm['VmRSS'] + pm['others']:.0f} MB "
+            f"({(gm['VmRSS'] + gm['others']) / (pm['VmRSS'] + pm['others']):.2f})"
         )
     return 0
 

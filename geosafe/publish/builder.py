@@ -32,7 +32,7 @@ from typing import IO, Any, Final
 
 from .operations import OPERATIONS, run
 
-__all__ = ["BuilderConfig", "BuilderDiedError", "LayerBuilder"]
+__all__ = ["BuilderConfig", "BuilderDiedError", "LayerBuilder", "builder_for"]
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,25 @@ class LayerBuilder:
             self._stop_child()
         finally:
             self._lock.release()
+
+
+def builder_for(
+    mode: str,
+    db: Path | str,
+    data_dir: Path,
+    *,
+    reader_db: Path | str | None = None,
+    idle_s: float = 60.0,
+    cache_size: int = 16,
+) -> LayerBuilder | None:
+    """The layer builder a service on store ``db`` uses: a :class:`LayerBuilder` for
+    ``mode="process"`` on a SQLite store, else ``None`` (built in the serving process; a
+    PostGIS store's cache follows its change counter, read through the store itself)."""
+    from .._paths import is_db_url
+
+    if mode != "process" or is_db_url(db):
+        return None
+    return LayerBuilder(BuilderConfig(Path(data_dir), db, reader_db, cache_size), idle_s=idle_s)
 
 
 def _send(stream: IO[bytes], data: bytes) -> None:

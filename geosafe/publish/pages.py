@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .catalogue import COLLECTIONS, CollectionSpec
 
@@ -76,6 +77,14 @@ def iso_utc(t: dt.datetime | None) -> str | None:
     if t is None:
         return None
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The instant a London day starts (aware)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=_LONDON)
+
+
+_LONDON = ZoneInfo("Europe/London")
 
 
 def area_extent(data_dir: Path) -> tuple[float, float, float, float]:

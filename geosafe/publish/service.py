@@ -209,8 +209,10 @@ class LayerService:
     def collection_state(self, collection: str) -> Hashable:
         """A token that changes whenever the inputs of ``collection`` may have changed: the
         store, and for ``journey-corridors`` also the uploaded school rolls
-        (:func:`geosafe.rolls.rolls_state`)."""
-        if collection != "journey-corridors":
+        (:func:`geosafe.rolls.rolls_state`). The rolls of a SQLite store are a table of its
+        file, so a roll uploaded or deleted by any process is a commit the file's state
+        already follows: only a PostGIS store's rolls are read for it."""
+        if collection != "journey-corridors" or self._watch is not None:
             return self.store_state()
         from .. import rolls
 
