@@ -315,6 +315,7 @@ def _rows_frame(items: Sequence[tuple[int, Incident, int]]) -> pd.DataFrame:
 
 
 def _quarantine_records(parsed: _Parsed) -> list[tuple[Any, ...]]:
+    lines = parsed.table.lines  # where each row starts in the file (an editor's line)
     return [
         (
             p.row,
@@ -323,6 +324,7 @@ def _quarantine_records(parsed: _Parsed) -> list[tuple[Any, ...]]:
             p.reason,
             ref,
             json.dumps(raw, default=str),
+            lines.get(p.row),
         )
         for p, raw, ref in parsed.problems
     ]

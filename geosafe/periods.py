@@ -45,6 +45,7 @@ __all__ = [
     "Interval",
     "Period",
     "TimeError",
+    "default_year",
     "localise",
     "parse_clock",
     "parse_date",
@@ -397,6 +398,27 @@ def published_period(
         )
         raise DisclosureError(msg)
     return found
+
+
+def default_year(latest: dt.date, *, whole_months: bool) -> tuple[dt.date, dt.date]:
+    """The period analysed when none is asked for, ending with the latest record's local
+    date ``latest``: its 365 days (first and last dates, inclusive), or with
+    ``whole_months`` (the latest records are month-dated, as police.uk's are: every record
+    on the 1st of its month) the twelve whole months ending with ``latest``'s month.
+
+    Examples
+    --------
+    >>> default_year(dt.date(2018, 3, 1), whole_months=True)
+    (datetime.date(2017, 4, 1), datetime.date(2018, 3, 31))
+    >>> default_year(dt.date(2025, 7, 31), whole_months=False)
+    (datetime.date(2024, 8, 1), datetime.date(2025, 7, 31))
+    """
+    if not whole_months:
+        return latest - dt.timedelta(days=364), latest
+    months = latest.year * 12 + latest.month - 1 - 11
+    first = dt.date(months // 12, months % 12 + 1, 1)
+    last = _period(latest.year, latest.month, 1, "month", "").last_day
+    return first, last
 
 
 # -- intervals ----------------------------------------------------------------------------

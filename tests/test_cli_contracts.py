@@ -104,11 +104,13 @@ def test_quarantine_json_lines_rows_and_export(
     capsys.readouterr()
     assert main(["quarantine", "--db", db, "--format", "json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    # the contract's keys, and since the eighth wave `line` (the file line the row starts on)
     assert [sorted(x) for x in lines] == [
-        ["batch_id", "column", "reason", "reason_code", "row"]
+        ["batch_id", "column", "line", "reason", "reason_code", "row"]
     ] * 2
     by_row = {x["row"]: x for x in lines}
     assert sorted(by_row) == [2, 3]  # 1-based data rows, header excluded
+    assert [by_row[2]["line"], by_row[3]["line"]] == [3, 4]  # the header is line 1
     assert by_row[2]["reason_code"] == "time_format"
     assert by_row[2]["column"] == "reported_at"
     assert by_row[3]["reason_code"] == "stop_code_unknown"

@@ -1,6 +1,8 @@
 """``geosafe demo``: the main job on the bundled data.
 
-1. Generate the synthetic DIR, ASIF, CRIS and FAP files for the demo area (``geosafe synth``).
+1. Generate the synthetic DIR, ASIF, CRIS and FAP files for the demo area (``geosafe synth``),
+   twelve months ending with the last bundled police.uk month (``--end``), so that the
+   default view (the last 12 months) holds real and synthetic records alike.
 2. Import them, and every bundled police.uk burglary month, into the demo store
    (``geosafe import``; re-running is a no-op for files already imported).
 3. Print a summary (rows, accepted, quarantined, no location, per source), and upload the
@@ -19,6 +21,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +32,7 @@ from .. import datasets
 log = logging.getLogger(__name__)
 
 _SYNTH_FILES = (("dir", "dir.csv"), ("asif", "asif.csv"), ("cris", "cris.csv"), ("fap", "fap.csv"))
+_POLICE_MONTH = re.compile(r"^(\d{4}-\d{2})-[a-z0-9-]+-street\.csv(?:\.gz)?$")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,21 +66,52 @@ def _call(argv: Sequence[str], *, quiet: bool = False) -> tuple[int, str]:
     return code, buf.getvalue()
 
 
+def last_police_month(files: Sequence[Path]) -> str | None:
+    """The last month (``YYYY-MM``) of police.uk files named as police.uk names them
+    (``2024-02-metropolitan-street.csv.gz``); ``None`` without any. The demo's synthetic
+    year ends with it, so the default view (the last 12 months) holds real and synthetic
+    records alike and a period compares like for like."""
+    months = sorted(m.group(1) for f in files if (m := _POLICE_MONTH.match(Path(f).name)))
+    return months[-1] if months else None
+
+
+def _check_synthetic_year(synth_dir: Path, end: str | None) -> None:
+    """Warn when synthetic files already there (an earlier demo's) end in another month."""
+    readme = synth_dir / "README-SYNTHETIC.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    found = re.search(r"^- period: (\d{4}-\d{2})-\d{2} to (\d{4}-\d{2})-\d{2}$", text, re.M)
+    if end and found and found.group(2) != end:
+        log.warning(
+            "the synthetic files in %s cover %s to %s, but the bundled police.uk months end in "
+            "%s, so the two never overlap; remove %s (and its store) to rebuild the demo",
+            synth_dir,
+            found.group(1),
+            found.group(2),
+            end,
+            synth_dir.parent,
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     work: Path = args.dir
     work.mkdir(parents=True, exist_ok=True)
     db = work / "geosafe.db"
     synth_dir = work / "synthetic"
 
+    police = datasets.police_files()
+    end = last_police_month(police)
     if not all((synth_dir / name).exists() for _, name in _SYNTH_FILES):
-        code, _ = _call(["synth", "--out", str(synth_dir), "--seed", str(args.seed)])
+        argv = ["synth", "--out", str(synth_dir), "--seed", str(args.seed)]
+        code, _ = _call([*argv, "--end", end] if end else argv)
         if code != 0:
             return code
+    else:
+        _check_synthetic_year(synth_dir, end)
 
     _demo_person_key(work)
     results: list[dict[str, Any]] = []
     inputs = [(src, synth_dir / name) for src, name in _SYNTH_FILES]
-    inputs += [("police-uk", f) for f in datasets.police_files()]
+    inputs += [("police-uk", f) for f in police]
     for source, path in inputs:
         code, out = _call(["import", source, str(path), "--db", str(db)])
         if code != 0:

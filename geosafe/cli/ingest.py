@@ -177,17 +177,20 @@ def _quarantine(args: argparse.Namespace) -> int:
         for r in records:
             print(json.dumps(r.to_json(), ensure_ascii=False))
     else:
-        print(f"{'batch':>5} {'row':>6}  {'reason_code':<22} {'column':<24} reason")
+        print(f"{'batch':>5} {'row':>6} {'line':>6}  {'reason_code':<22} {'column':<24} reason")
         for r in records:
+            line = "-" if r.line is None else r.line
             print(
-                f"{r.batch_id:>5} {r.row:>6}  {r.reason_code:<22} {(r.column or '-'):<24} {r.reason}"
+                f"{r.batch_id:>5} {r.row:>6} {line:>6}  {r.reason_code:<22} "
+                f"{(r.column or '-'):<24} {r.reason}"
             )
     return 0
 
 
 def export_quarantine(records: list[Any], path: Path) -> int:
     """Write quarantined rows as they came in, plus ``batch_id, row, reason_code, column,
-    reason``; every text cell CSV-injection-escaped. Returns the number of rows."""
+    reason`` and ``line`` (where the row starts in its file; empty for a batch imported before
+    lines were kept); every text cell CSV-injection-escaped. Returns the number of rows."""
     from .._validate import csv_escape
 
     header: list[str] = []
@@ -195,7 +198,7 @@ def export_quarantine(records: list[Any], path: Path) -> int:
         for k in r.raw:
             if k not in header:
                 header.append(k)
-    extra = ["_batch_id", "_row", "_reason_code", "_column", "_reason"]
+    extra = ["_batch_id", "_row", "_reason_code", "_column", "_reason", "_line"]
     # surrogateescape writes undecodable input bytes back exactly as they came in
     with path.open("w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         writer = csv.writer(fh)
@@ -203,6 +206,7 @@ def export_quarantine(records: list[Any], path: Path) -> int:
         for r in records:
             values = [r.raw.get(h, "") for h in header]
             values += [r.batch_id, r.row, r.reason_code, r.column or "", r.reason]
+            values.append("" if r.line is None else r.line)
             writer.writerow([csv_escape(v) for v in values])
     return len(records)
 

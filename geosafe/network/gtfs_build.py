@@ -56,7 +56,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FEED_START: Final = dt.date(2024, 9, 1)
+#: From the first month of the demo's data year (the twelve months to the last bundled
+#: police.uk month, 2024-02: ``geosafe demo``), so that the service's default travel date,
+#: the last day of the analysed period, has buses.
+FEED_START: Final = dt.date(2023, 3, 1)
 FEED_END: Final = dt.date(2027, 8, 31)
 #: Road distance over straight-line distance between consecutive stops.
 ROAD_FACTOR: Final = 1.25

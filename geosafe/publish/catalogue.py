@@ -3,7 +3,8 @@
 (:class:`AnalysisParams`: filters, period and method parameters, validated here).
 
 The default parameters are the school run over the last 12 months of data (the 365 days up
-to the latest incident that passes the other filters).
+to the latest incident of the chosen sources; the twelve whole months up to the latest one
+when that month holds month-dated records, as police.uk's are).
 """
 
 from __future__ import annotations
@@ -411,7 +412,8 @@ def describe_params() -> Mapping[str, str]:
         "categories": "comma-separated categories; default all",
         "flags": "comma-separated flags (any of them); default all",
         "start": "first day of the period (YYYY-MM-DD); default 12 months before `end`",
-        "end": "last day of the period; default the latest incident",
+        "end": "last day of the period; default the latest incident's date (the last day of "
+        "its month when that month holds month-dated records, e.g. police.uk)",
         "bandwidth_m": "KDE bandwidth in metres (default 250)",
         "cell_m": "KDE grid cell in metres (default 25)",
         "kernel": "quartic (default) or gaussian",

@@ -367,6 +367,9 @@ def corridor_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
     else:
         cols = ("school_urn", "school_name", "mode", "name", "pupils", "density", "length_m")
         frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=CRS_BNG)
+    from .exports import integer_counts  # pupils as integers
+
+    frame = integer_counts(frame, "journey-corridors")
     return make_layer(
         "journey-corridors", frame, params, synthetic=is_synthetic(svc.all_incidents())
     )

@@ -18,7 +18,15 @@ from . import styles
 from .catalogue import COLLECTIONS
 from .layer import Layer, geojson_text, jsonable
 
-__all__ = ["csv_text", "geojson_text", "neutralise_formulas", "qgis_style", "write_geopackage"]
+__all__ = [
+    "csv_text",
+    "geojson_text",
+    "integer_counts",
+    "local_clock_columns",
+    "neutralise_formulas",
+    "qgis_style",
+    "write_geopackage",
+]
 
 
 _QML_SYMBOL: Final = {
@@ -71,8 +79,39 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def integer_counts(frame: gpd.GeoDataFrame, collection: str) -> gpd.GeoDataFrame:
+    """``frame`` with every property its collection declares ``integer`` (counts, pupils,
+    journeys, ranks, resolutions) as a nullable integer column (pandas ``Int64``), so GeoJSON
+    gives ``20``, not ``20.0``, a GeoPackage types the field Integer64 and a CSV writes
+    ``20``; a missing (suppressed) value stays missing (``null``, empty).
+
+    Values are never changed: a column holding any fraction (an analyst's exact count that
+    shares an incident known along a bus route between cells) is left as it is."""
+    spec = COLLECTIONS.get(collection)
+    if spec is None or not len(frame):
+        return frame
+    out = frame
+    for name, kind in spec.schema:
+        if kind != "integer" or name not in frame.columns:
+            continue
+        s = frame[name]
+        if isinstance(s.dtype, pd.Int64Dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        values = pd.to_numeric(s, errors="coerce")
+        if bool((values.isna() & s.notna()).any()):  # text: not a count
+            continue
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        known = v[~np.isnan(v)]
+        if not np.all(np.isfinite(known)) or not np.array_equal(known, np.round(known)):
+            continue
+        if out is frame:
+            out = frame.copy()
+        out[name] = pd.array([None if np.isnan(x) else int(x) for x in v], dtype="Int64")
+    return out
+
+
 def _download_frame(layer: Layer) -> gpd.GeoDataFrame:
-    frame = layer.frame.copy()
+    frame = integer_counts(layer.frame, layer.collection).copy()
     for col in frame.columns:
         if col == frame.geometry.name:
             continue
@@ -149,8 +188,29 @@ def write_geopackage(layer: Layer, path: Path) -> Path:
     return path
 
 
+#: The clock the ``*_local`` CSV columns read.
+LOCAL_TZ: Final = "Europe/London"
+
+
+def local_clock_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """``{column}_local`` for every time column of ``frame``: the Europe/London clock time
+    as ``YYYY-MM-DD HH:MM:SS`` (no ``T``, no offset), the form Excel and LibreOffice read as
+    a date and time in any locale, so it sorts and filters as one. Missing times stay empty.
+    In the hour repeated when the clocks go back (01:00-02:00 on the last Sunday of
+    October) two instants read alike; the UTC column beside them tells them apart."""
+    out: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[f"{col}_local"] = s.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return out
+
+
 def csv_text(layer: Layer) -> str:
-    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns.
+    """The layer as CSV: properties, ``wkt`` (EPSG:27700 geometry) and ``crs`` columns, then
+    for each time (UTC, ISO 8601 with its offset) its Europe/London clock time,
+    ``occurred_from_local`` and ``occurred_to_local`` (:func:`local_clock_columns`; added
+    last so every earlier column keeps its place).
 
     Text cells a spreadsheet would evaluate as a formula (starting with ``=``, ``+``, ``-``,
     ``@``, tab or carriage return; OWASP's rule) are prefixed with ``'``
@@ -161,5 +221,7 @@ def csv_text(layer: Layer) -> str:
     table = neutralise_formulas(pd.DataFrame(frame.drop(columns=geom.name)))
     table["wkt"] = shapely.to_wkt(np.asarray(geom.array, dtype=object), rounding_precision=2)
     table["crs"] = CRS_BNG
+    for name, values in local_clock_columns(layer.frame).items():
+        table[name] = values.to_numpy()
     # CRLF line ends (RFC 4180): a value holding a bare CR or LF is then quoted, never split
     return table.to_csv(index=False, lineterminator="\r\n")

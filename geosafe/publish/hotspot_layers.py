@@ -184,6 +184,9 @@ def h3_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index(frame["cell"], name="id")
+    from .exports import integer_counts  # counts as integers where they are whole
+
+    frame = integer_counts(frame, "h3-cells")
     return make_layer("h3-cells", frame, params, synthetic=is_synthetic(pts))
 
 
@@ -212,6 +215,9 @@ def cluster_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index([f"cluster-{i}" for i in frame["cluster_id"]], name="id")
+    from .exports import integer_counts  # counts as integers where they are whole
+
+    frame = integer_counts(frame, "clusters")
     return make_layer("clusters", frame, params, synthetic=is_synthetic(pts))
 
 
@@ -238,4 +244,7 @@ def emerging_layer(svc: LayerSource, params: AnalysisParams) -> Layer:
         crs=CRS_BNG,
     )
     frame.index = pd.Index(frame["cell"], name="id")
+    from .exports import integer_counts  # counts as integers where they are whole
+
+    frame = integer_counts(frame, "emerging-cells")
     return make_layer("emerging-cells", frame, params, synthetic=is_synthetic(pts))

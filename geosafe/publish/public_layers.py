@@ -205,6 +205,8 @@ def public_layer(
 ) -> Layer:
     """The layer of ``collection`` as a school or neighbourhood ``principal`` sees it, built
     from the published aggregates only (see the module's description)."""
+    from .exports import integer_counts
+
     reference = collection in ("schools", "bus-stops", "safe-places")
     synthetic = False
     if reference:
@@ -234,6 +236,7 @@ def public_layer(
     if not reference:
         synthetic = published_counts.synthetic(svc)
     published = roles.publish_features(principal, collection, frame, reference=reference)
+    published = integer_counts(published, collection)  # 20, not 20.0; suppressed: null
     return make_layer(
         collection, published, params, synthetic=synthetic, notes="disclosure-controlled"
     )

@@ -260,24 +260,33 @@ class LayerService:
     def period(self, params: AnalysisParams) -> tuple[dt.date | None, dt.date | None]:
         """The analysed period (local dates, inclusive): the given dates; one given date and
         the 365 days after (``start``) or before (``end``) it; neither: the 365 days up to the
-        latest incident of the chosen sources."""
+        latest incident of the chosen sources, or, when the latest month holds month-dated
+        records (police.uk's: every one on the 1st), the twelve whole months ending with it
+        (:func:`geosafe.periods.default_year`: "1 Apr 2017 to 31 Mar 2018", not "2 Mar 2017
+        to 1 Mar 2018")."""
         start, end = params.start, params.end
         year = dt.timedelta(days=364)
         if start is not None and end is not None:
             return start, end
         if start is not None:
             return start, start + year
-        if end is None:
-            gdf = self.all_incidents()
-            if params.sources:
-                gdf = gdf[gdf["source"].isin(params.sources)]
-            if len(gdf) == 0:
-                return None, None
-            import pandas as pd
+        if end is not None:
+            return end - year, end
+        gdf = self.all_incidents()
+        if params.sources:
+            gdf = gdf[gdf["source"].isin(params.sources)]
+        if len(gdf) == 0:
+            return None, None
+        import pandas as pd
 
-            latest = pd.to_datetime(gdf["occurred_from"], utc=True).max()
-            end = latest.tz_convert("Europe/London").date()
-        return end - year, end
+        from ..periods import LONDON, default_year
+
+        when = pd.to_datetime(gdf["occurred_from"], utc=True)
+        latest = when.max().tz_convert(LONDON)
+        month_start = latest.normalize().replace(day=1)
+        last_month = (when >= month_start).to_numpy()
+        monthly = bool((gdf["time_precision"].to_numpy()[last_month] == "month").any())
+        return default_year(latest.date(), whole_months=monthly)
 
     def excluded(
         self, collection: str, params: AnalysisParams = DEFAULT_PARAMS, *, principal: Any = None

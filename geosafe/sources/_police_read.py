@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from .._errors import ImportFileError
 from .._siphash import hash_array, hash_fixed_width
-from ._read import csv_records, decode
+from ._read import csv_records_at, decode
 
 __all__ = [
     "Factorized",
@@ -93,6 +93,9 @@ class TextChunk:
     #: Rows with more fields than the header (by position in the chunk): their surplus
     #: cells, named ``(field N)``, kept with the row if it is quarantined.
     surplus: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: The line of the file each row starts on (1-based, the header's counted), where an
+    #: editor shows it; None when the reader did not say.
+    lines: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.rows_no)
@@ -303,13 +306,22 @@ def csv_chunks(
         text = io.TextIOWrapper(
             raw, encoding=enc, errors="strict" if strict else "surrogateescape", newline=""
         )
-        rows = csv_records(text, width)
+        rows = csv_records_at(text, width)
         next(rows, None)  # the header
         number = skip_rows
         for _ in itertools.islice(rows, skip_rows):
             pass
         while batch := list(itertools.islice(rows, chunk_rows)):
-            yield _chunk_from_rows(batch, number + 1, positions, width, strict=strict, order=order)
+            chunk = _chunk_from_rows(
+                [cells for _, cells in batch],
+                number + 1,
+                positions,
+                width,
+                strict=strict,
+                order=order,
+            )
+            chunk.lines = np.fromiter((line for line, _ in batch), dtype=np.int64, count=len(batch))
+            yield chunk
             number += len(batch)
     except csv.Error as exc:
         msg = f"{str(path)!r} is not valid CSV ({exc}); check quoting."
@@ -468,6 +480,7 @@ def polars_chunks(
                     break
                 for chunk in _polars_chunk(pl, block, number, cols, positions):
                     chunk.control_free, chunk.file_lines = control_free, lines
+                    chunk.lines = chunk.rows_no + 1  # plain: a row a line, the header first
                     number += len(chunk)
                     yield chunk
             else:

@@ -91,6 +91,10 @@ class RawTable:
         aligned with ``header`` (possibly fewer or more for a ragged row).
     encoding
         The encoding the text was decoded with.
+    lines
+        ``row`` -> the line of the file (1-based, the header's counted) where the row
+        starts, or the row of the sheet: where an editor shows it (a field quoted over
+        several lines, or a blank line, puts the two apart).
     """
 
     path: Path
@@ -100,6 +104,7 @@ class RawTable:
     records: list[tuple[int, list[str]]] = field(repr=False)
     encoding: str = "utf-8"
     secret: tuple[str, ...] = ()
+    lines: dict[int, int] = field(default_factory=dict, repr=False)
 
     def standard(self, cells: Sequence[str]) -> dict[str, str]:
         """The row's known columns by standard name (cells stripped of outer blanks)."""
@@ -198,36 +203,47 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     return rows
 
 
-def _csv_rows(text: str) -> list[list[str]]:
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """``(line, cells)`` per record of the text (``line``: where it starts, 1-based)."""
     try:
-        return list(csv_records(io.StringIO(text, newline=""), keep_blank=True))
+        return list(csv_records_at(io.StringIO(text, newline=""), keep_blank=True))
     except csv.Error as exc:
         msg = f"the file is not valid CSV ({exc}); check quoting."
         raise ImportFileError(msg) from exc
 
 
 class _Lines:
-    """A text's lines for ``csv.reader``, remembering those of the record being read; lines
-    given back are read again first."""
+    """A text's lines for ``csv.reader``, remembering those of the record being read and
+    the number (1-based) of its first line; lines given back are read again first."""
 
     def __init__(self, text: Iterator[str]) -> None:
         self._text = text
         self.taken: list[str] = []
-        self.back: list[str] = []
+        self.back: list[tuple[int, str]] = []
+        self.first = 0
+        self._read = 0
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self.back.pop() if self.back else next(self._text)
+        if self.back:
+            number, line = self.back.pop()
+        else:
+            line = next(self._text)
+            self._read += 1
+            number = self._read
+        if not self.taken:
+            self.first = number
         self.taken.append(line)
         return line
 
 
-def csv_records(
+def csv_records_at(
     text: Iterator[str], width: int | None = None, *, keep_blank: bool = False
-) -> Iterator[list[str]]:
-    """The CSV records of a text's lines (a blank line is no record unless ``keep_blank``).
+) -> Iterator[tuple[int, list[str]]]:
+    """The CSV records of a text's lines, each with the number (1-based) of the line it
+    starts on (a blank line is no record unless ``keep_blank``).
 
     A quote opened where it is not closed would take every later line of the file into one
     field. So a record over several lines whose lines hold an odd number of quote characters
@@ -247,10 +263,20 @@ def csv_records(
             or sum(line.count('"') for line in lines.taken) % 2
         ):
             first, *rest = lines.taken
-            lines.back.extend(reversed(rest))
+            lines.back.extend(
+                (lines.first + k, line) for k, line in reversed(list(enumerate(rest, 1)))
+            )
             cells = next(csv.reader([first], strict=False), [])
         if cells or keep_blank:
-            yield cells
+            yield lines.first, cells
+
+
+def csv_records(
+    text: Iterator[str], width: int | None = None, *, keep_blank: bool = False
+) -> Iterator[list[str]]:
+    """The CSV records of a text's lines (:func:`csv_records_at` without the lines)."""
+    for _, cells in csv_records_at(text, width, keep_blank=keep_blank):
+        yield cells
 
 
 def load_column_map(path: Path | str, source: str) -> dict[str, str]:
@@ -390,7 +416,7 @@ def read_table(
         raise ImportFileError(msg)
     sha = file_sha256(p)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(p)
+        rows = list(enumerate(_xlsx_rows(p), 1))
         used = "xlsx"
     else:
         data = read_bytes(p)
@@ -400,19 +426,19 @@ def read_table(
         rows = _csv_rows(decode(data, encoding))
         used = encoding
     skipped = 0
-    while rows and not any(c.strip() for c in rows[0]):
+    while rows and not any(c.strip() for c in rows[0][1]):
         rows.pop(0)
         skipped += 1
     if not rows:
         msg = f"{str(p)!r} is empty: no header row. Start from `geosafe template {source}`."
         raise ImportFileError(msg)
-    header = rows[0]
+    header = rows[0][1]
     while header and not header[-1].strip() and used == "xlsx":
         header = header[:-1]
     try:
         names = _map_header(header, columns, column_map or {}, path=p, source=source)
     except ImportFileError as exc:
-        row = _header_row(rows, columns, column_map or {})
+        row = _header_row([cells for _, cells in rows], columns, column_map or {})
         if row is None:
             raise
         where = "sheet" if used == "xlsx" else "file"
@@ -423,16 +449,18 @@ def read_table(
         )
         raise ImportFileError(msg) from exc
     records: list[tuple[int, list[str]]] = []
+    lines: dict[int, int] = {}
     number = 0
-    for cells in rows[1:]:
+    for line, cells in rows[1:]:
         if not any(c.strip() for c in cells):
             continue  # blank line: not a row
         number += 1
         if used == "xlsx" and len(cells) != len(header):
             cells = (cells + [""] * len(header))[: max(len(header), _last_filled(cells))]
         records.append((number, cells))
+        lines[number] = line
     secret = tuple(c.name for c in columns if c.secret)
-    return RawTable(p, sha, tuple(header), names, records, used, secret)
+    return RawTable(p, sha, tuple(header), names, records, used, secret, lines)
 
 
 #: How many rows below the first are searched for a header that is not on the first row.

@@ -268,6 +268,7 @@ def _chunk_from_table(table: Any) -> TextChunk:
         bad_column=np.empty(0, dtype=object),
     )
     chunk.bad_column = rd.bad_columns(chunk, NAMES, strict=False)
+    chunk.lines = np.asarray([table.lines.get(k, 0) for k, _ in recs], dtype=np.int64)
     return chunk
 
 
@@ -692,6 +693,7 @@ def _problems(
         return []
     columns = [chunk.ids[bad], *(u[c[bad]] for c, u in (chunk.fac[n] for n in NAMES[1:]))]
     rows_no = chunk.rows_no
+    lines = chunk.lines
     return [
         (
             int(rows_no[i]),
@@ -703,6 +705,7 @@ def _problems(
                 dict(zip(header, [col[k] for col in columns], strict=False))
                 | chunk.surplus.get(int(i), {})
             ),
+            None if lines is None else int(lines[i]),
         )
         for k, i in enumerate(bad)
     ]

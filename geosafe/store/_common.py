@@ -12,7 +12,7 @@ its dialect differs, :meth:`~CommonReads._bbox_filter`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,7 +21,7 @@ from .._errors import NotFoundError, StoreError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Batch", "CommonReads", "QuarantineRecord"]
+__all__ = ["QUARANTINE_INSERT", "Batch", "CommonReads", "QuarantineRecord", "quarantine_values"]
 
 #: Rows of committed batches only: staged rows stay invisible to every read.
 _VISIBLE: Final = "batch_id IN (SELECT batch_id FROM batches WHERE status = 'committed')"
@@ -68,7 +68,10 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class QuarantineRecord:
-    """One quarantined input row."""
+    """One quarantined input row: ``row`` its number among the data rows (header and blank
+    lines not counted), ``line`` the line of the file it starts on (the header's counted;
+    the row of a sheet), where an editor shows it; ``None`` for a batch imported before
+    lines were kept."""
 
     batch_id: int
     row: int
@@ -77,6 +80,7 @@ class QuarantineRecord:
     reason: str
     source: str | None
     raw: dict[str, str]
+    line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``geosafe quarantine --format json`` object."""
@@ -86,7 +90,23 @@ class QuarantineRecord:
             "column": self.column,
             "reason_code": self.reason_code,
             "reason": self.reason,
+            "line": self.line,
         }
+
+
+#: Writes one quarantine record ``(source, row, column, reason_code, reason, ref, raw,
+#: line)`` of a batch (SQLite; ``{batch}`` formatted in).
+QUARANTINE_INSERT: Final = (
+    "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw, "
+    "line_no) VALUES ({batch}, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def quarantine_values(source: str, records: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``(source, row, column, reason_code, reason, ref, raw_json, line)`` per record
+    ``(row, column, reason_code, reason, ref, raw_json[, line])`` (no line: ``None``)."""
+    for r in records:
+        yield (source, *r[:7], *([None] * (7 - len(r))))
 
 
 def _utcnow() -> str:
@@ -186,7 +206,8 @@ class CommonReads:
     def quarantine(self, batch_id: int | None = None) -> list[QuarantineRecord]:
         """Quarantined rows of committed (or rolled-back) batches, by batch and row."""
         sql = (
-            "SELECT q.batch_id, q.row_no, q.col, q.reason_code, q.reason, q.source, q.raw "
+            "SELECT q.batch_id, q.row_no, q.col, q.reason_code, q.reason, q.source, q.raw, "
+            "q.line_no "
             "FROM quarantine q JOIN batches b ON b.batch_id = q.batch_id "
             "WHERE b.status IN ('committed', 'rolled_back')"
         )
@@ -197,8 +218,17 @@ class CommonReads:
             params = (int(batch_id),)
         rows = self.query(sql + " ORDER BY q.batch_id, q.row_no", params)
         return [
-            QuarantineRecord(int(b), int(r), c, code, reason, s, json.loads(raw or "{}"))
-            for b, r, c, code, reason, s, raw in rows
+            QuarantineRecord(
+                int(b),
+                int(r),
+                c,
+                code,
+                reason,
+                s,
+                json.loads(raw or "{}"),
+                None if line is None else int(line),
+            )
+            for b, r, c, code, reason, s, raw, line in rows
         ]
 
     def _bbox_filter(self, x0: float, y0: float, x1: float, y1: float) -> tuple[str, list[float]]:

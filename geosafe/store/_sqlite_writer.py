@@ -213,12 +213,12 @@ def _serve(
                             rows: StagedRows = payload
                             insert_rows(db, batch_id, rows, known)
                         else:
+                            from ._common import QUARANTINE_INSERT, quarantine_values
+
                             source, records = payload
                             db.executemany(
-                                "INSERT INTO quarantine (batch_id, source, row_no, col, "
-                                "reason_code, reason, ref, raw) "
-                                f"VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)",
-                                ((source, *r) for r in records),
+                                QUARANTINE_INSERT.format(batch=int(batch_id)),
+                                quarantine_values(source, records),
                             )
                 except BaseException:
                     known.clear()  # texts of the rolled-back transaction may be among them

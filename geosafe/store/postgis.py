@@ -371,18 +371,21 @@ class PostgisStore(CommonReads):
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
     ) -> None:
-        """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json)``."""
+        """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json[,
+        line])`` (``line``: where the row starts in the file)."""
+        from ._common import quarantine_values
+
         bid = int(batch_id)
         with (
             self._tx() as c,
             c.cursor() as cur,
             cur.copy(
-                "COPY quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw) "
-                "FROM STDIN"
+                "COPY quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw, "
+                "line_no) FROM STDIN"
             ) as copy,
         ):
-            for r in records:
-                copy.write_row((bid, source, *(_clean(v) for v in r)))
+            for v in quarantine_values(source, records):
+                copy.write_row((bid, *(_clean(x) for x in v)))
 
     def mark_superseded(self, batch_id: int, row_numbers: Sequence[int]) -> None:
         """Inside a staging batch, mark rows (by data row number) as history."""

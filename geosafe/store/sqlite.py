@@ -49,7 +49,17 @@ from .._sqlite import immediate, switch_to_wal
 from ..incident import ROW_COLUMNS, StagedRows, rows_to_frame
 from ..profile import tables as profile_tables
 from . import published as _published
-from ._common import _COUNTS, _VISIBLE, Batch, CommonReads, QuarantineRecord, _epoch, _utcnow
+from ._common import (
+    _COUNTS,
+    _VISIBLE,
+    QUARANTINE_INSERT,
+    Batch,
+    CommonReads,
+    QuarantineRecord,
+    _epoch,
+    _utcnow,
+    quarantine_values,
+)
 from ._sqlite_rows import (
     DETAIL_SQL,
     BatchAggregate,
@@ -137,7 +147,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason_code TEXT,
     reason TEXT,
     ref TEXT,
-    raw TEXT
+    raw TEXT,
+    line_no INTEGER
 );
 CREATE INDEX IF NOT EXISTS quarantine_batch ON quarantine(batch_id);
 """
@@ -289,6 +300,9 @@ class Store(SqliteInterface, CommonReads):
         have = {r[1] for r in self._conn.execute("PRAGMA table_info(batches)")}
         if "extra" not in have:
             self._conn.execute("ALTER TABLE batches ADD COLUMN extra TEXT DEFAULT '{}'")
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(quarantine)")}
+        if "line_no" not in have:  # the file line of a quarantined row (eighth wave)
+            self._conn.execute("ALTER TABLE quarantine ADD COLUMN line_no INTEGER")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -469,15 +483,14 @@ class Store(SqliteInterface, CommonReads):
     def stage_quarantine(
         self, batch_id: int, source: str, records: Iterable[tuple[Any, ...]]
     ) -> None:
-        """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json)``."""
+        """Write quarantine records ``(row, column, reason_code, reason, ref, raw_json[,
+        line])`` (``line``: where the row starts in the file)."""
         if self._writer is not None:
             self._writer.put("quarantine", batch_id, (source, list(records)))
             return
         with self._tx() as c:
             c.executemany(
-                "INSERT INTO quarantine (batch_id, source, row_no, col, reason_code, reason, ref, raw) "
-                f"VALUES ({batch_id}, ?, ?, ?, ?, ?, ?, ?)",
-                ((source, *r) for r in records),
+                QUARANTINE_INSERT.format(batch=int(batch_id)), quarantine_values(source, records)
             )
 
     def mark_superseded(self, batch_id: int, row_numbers: Sequence[int]) -> None:

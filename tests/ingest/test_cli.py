@@ -92,7 +92,8 @@ def test_quarantine_json_lines_and_export(capsys, data, tmp_path, store_target) 
     code, out, _ = run(capsys, "quarantine", "--db", db, "--batch", "1", "--format", "json")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [x["row"] for x in lines] == [1, 2, 3, 4, 5]
-    assert set(lines[0]) == {"batch_id", "row", "column", "reason_code", "reason"}
+    # the interface's keys, and since the eighth wave `line` (the file line the row starts on)
+    assert set(lines[0]) == {"batch_id", "row", "column", "reason_code", "reason", "line"}
     assert lines[2]["column"] is None and lines[2]["reason_code"] == "row_field_count"
     export = tmp_path / "q.csv"
     code, out, _ = run(capsys, "quarantine", "--db", db, "--export", str(export))

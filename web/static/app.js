@@ -131,7 +131,7 @@
   }
 
   //: Two periods compare like for like only over the sources recorded in both: a source with
-  //: no record in one of them (the demo's synthetic sources start in 2024-08) is not a rise
+  //: no record in one of them (the demo's synthetic sources cover its last 12 months only) is not a rise
   //: or a fall. The sentence saying so, or "" (``now``, ``then``: items answers).
   const SOURCE_NAMES = { dir: "DIR", asif: "ASIF", cris: "CRIS", police_uk: "police.uk", fap: "FAP" };
   function sourceGap(now, then, thenLabel, nowLabel) {
