@@ -1,6 +1,9 @@
 """``map_large_allocations``: large buffers freed by a serving process go back to the system
 at once, instead of staying resident between long-lived objects (glibc raises its mmap
-threshold after each large free). Measured in fresh interpreters, with and without it."""
+threshold after each large free). Measured in fresh interpreters: the same long-lived objects
+made with and without the large buffers between them must leave the same resident memory.
+(Without the setting, the large buffers left ~15 MB more on this machine, 46 MB against 31;
+once, inside the whole suite, they left nothing either way, so that side is not asserted.)"""
 
 from __future__ import annotations
 
@@ -17,17 +20,20 @@ ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = """
 import sys, threading
 from geosafe._heap import map_large_allocations, release_free_heap
-if sys.argv[1] == "on":
+mode = sys.argv[1]
+if mode in ("on", "none"):
     assert map_large_allocations()
 keep = []
 def work():
     for _ in range(6):
-        big = bytes(16_000_000)
-        del big
-        text = "x" * 9_000_000
+        if mode != "none":
+            big = bytes(16_000_000)
+            del big
+            text = "x" * 9_000_000
         keep.extend(str(i) * 20 for i in range(20_000))
-        body = text.encode()
-        del text, body
+        if mode != "none":
+            body = text.encode()
+            del text, body
 t = threading.Thread(target=work)
 t.start()
 t.join()
@@ -45,6 +51,6 @@ def _rss(mode: str) -> float:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_large_freed_buffers_leave_no_resident_memory() -> None:
-    off, on = _rss("off"), _rss("on")
-    # without it, ~15 MB of freed text stays resident even after malloc_trim
-    assert on < off - 8, (off, on)
+    none, on, off = _rss("none"), _rss("on"), _rss("off")
+    # the large buffers, freed, leave nothing resident (without the setting: +15 MB here)
+    assert on < none + 2, (none, on, off)
