@@ -161,9 +161,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     print(f"\nServing http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    from . import main
+    # `geosafe serve` in a fresh interpreter, in this process's place (same process id): the
+    # imports above loaded pandas and the import path, which a server does not need
+    import os
 
-    return main(["serve", "--db", str(db), "--host", args.host, "--port", str(args.port)])
+    sys.stderr.flush()
+    serve = ["serve", "--db", str(db), "--host", args.host, "--port", str(args.port)]
+    os.execv(sys.executable, [sys.executable, "-m", "geosafe", *serve])
+    return 0  # pragma: no cover (execv does not return)
 
 
 def _demo_person_key(work: Path) -> None:
