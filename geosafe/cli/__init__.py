@@ -48,12 +48,14 @@ _COMMAND_MODULES = (
 #: them imports only its own module (an import must not pay for geopandas and the analyses).
 _COMMAND_OF: Final = {name: "ingest" for name in ("import", "quarantine", "batch", "template")}
 _COMMAND_OF["import-archive"] = "archive"
+# the server imports only what it serves (its layers are built in a child process)
+_COMMAND_OF["serve"] = "service"
 
 #: OpenBLAS (numpy's wheels) starts a thread per core when numpy loads, which then spins
 #: waiting for work for a while: ~60 ms of CPU in a 10,000-row import on two cores, and that
 #: much wall time when the other core is busy. These commands make no BLAS call (no matrix
 #: product, no linear algebra): one thread is enough. A value the user set is kept.
-_NO_BLAS_COMMANDS: Final = frozenset(_COMMAND_OF)
+_NO_BLAS_COMMANDS: Final = frozenset(_COMMAND_OF) - {"serve"}
 
 
 def _one_blas_thread(command: str | None) -> None:
