@@ -171,8 +171,9 @@ class LayerService:
         arg = self._store_arg
         store: Any = None
         if arg is not None and not (self.builder is not None and self._watch is not None):
-            # open this thread's store first (the builder's child opens its own): opening may write (schema checks), which would
-            # change the token between a request's cache lookup and its build
+            # open this thread's store first (with a builder, its child opens its own):
+            # opening may write (schema checks), which would change the token between a
+            # request's cache lookup and its build
             store = self.store
         if self._watch is not None:  # a SQLite file: any commit, by any connection
             return ("file", self._watch.state())
