@@ -57,12 +57,13 @@ def qgis_project(request: Request, principal: Caller, svc: Svc) -> Response:
     visible.sort(key=lambda sp: order.index(sp.id) if sp.id in order else -1)
     qml = {}
     for sp in visible:
+        geometry_type = sp.geometry_for(str(role))
         if sp.id in ("hotspots-kde", "clusters"):  # the classes of the default view's data
-            frame = svc.layers.layer(sp.id, gl.DEFAULT_PARAMS, principal=principal).frame
-            legend = styles.legend_for(sp.id, frame)
+            qml[sp.id] = svc.layers.compute(
+                "qml", sp.id, geometry_type, params=gl.DEFAULT_PARAMS, principal=principal
+            )
         else:
-            legend = styles.default_legend(sp.id)
-        qml[sp.id] = styles.qml(legend, sp.geometry_for(str(role)))
+            qml[sp.id] = styles.qml(styles.default_legend(sp.id), geometry_type)
     geometry = {sp.id: sp.geometry_for(str(role)) for sp in visible}
     text = gq.project_qgs(str(request.base_url), visible, qml, geometry=geometry)
     headers = {"Content-Disposition": 'attachment; filename="geosafe.qgs"'}
@@ -89,10 +90,9 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if ext == "geojson":
         return Response(geojson_text(layer), media_type=_FORMATS[ext], headers=headers)
-    from geosafe.publish import exports as ge  # pandas: loaded for these downloads only
-
-    if ext == "csv":
-        return Response(ge.csv_text(layer), media_type=_FORMATS[ext], headers=headers)
+    if ext == "csv":  # written by the builder's process (pandas)
+        text = svc.layers.compute("csv", sp.id, params=params, principal=principal, keep=False)
+        return Response(text, media_type=_FORMATS[ext], headers=headers)
     key = hashlib.sha256(
         repr(
             (sp.id, params.key(), svc.layers.collection_state(sp.id), scope_key(principal, sp.id))
@@ -104,6 +104,8 @@ def download(filename: str, request: Request, principal: Caller, svc: Svc) -> Re
     if not path.exists():
         fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=out_dir)
         os.close(fd)
-        ge.write_geopackage(layer, Path(tmp))
+        svc.layers.compute(  # written by the builder's process (pyogrio, GDAL)
+            "geopackage", sp.id, tmp, params=params, principal=principal, keep=False
+        )
         os.replace(tmp, path)
     return FileResponse(path, media_type=_FORMATS[ext], filename=filename)

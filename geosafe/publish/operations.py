@@ -1,8 +1,9 @@
 """The operations a layer service may run in its builder's child process
 (:mod:`geosafe.publish.builder`), or in its own process when it has no builder: building a
 layer, and the few answers that read incidents or the published aggregates (why a layer is
-empty, the period and sources a document shows, the area's extent, a layer's legend). Each is
-called as ``function(service, *args)``; its arguments and result are plain values."""
+empty, the period and sources a document shows, the area's extent, a layer's legend and QGIS
+style, its CSV and GeoPackage downloads, the web page's basemap and labels). Each is called
+as ``function(service, *args)``; its arguments and result are plain values."""
 
 from __future__ import annotations
 
@@ -79,6 +80,27 @@ def _published_interventions(svc: Any, params: Any, principal: Any) -> Any:
     return published_interventions(svc.published, data_dir=svc.data_dir, area=area)
 
 
+def _csv(svc: Any, collection: str, params: Any, principal: Any) -> str:
+    from .exports import csv_text
+
+    return csv_text(svc.layer(collection, params, principal=principal))
+
+
+def _geopackage(svc: Any, collection: str, path: str, params: Any, principal: Any) -> str:
+    from pathlib import Path
+
+    from .exports import write_geopackage
+
+    return str(write_geopackage(svc.layer(collection, params, principal=principal), Path(path)))
+
+
+def _qml(svc: Any, collection: str, geometry: str, params: Any, principal: Any) -> str:
+    from . import styles
+
+    frame = svc.layer(collection, params, principal=principal).frame
+    return styles.qml(styles.legend_for(collection, frame), geometry)  # type: ignore[no-any-return]
+
+
 #: What a service may run in its builder's child: name -> ``function(service, *args)``.
 OPERATIONS: Final[dict[str, Callable[..., Any]]] = {
     "layer": _layer,
@@ -91,6 +113,9 @@ OPERATIONS: Final[dict[str, Callable[..., Any]]] = {
     "basemap": _basemap,
     "labels": _labels,
     "published_interventions": _published_interventions,
+    "csv": _csv,
+    "geopackage": _geopackage,
+    "qml": _qml,
 }
 
 #: The operations that read only the area's bundled data: no parameters, no viewer, no store.

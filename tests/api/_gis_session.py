@@ -22,6 +22,7 @@ def gis_session(client: Any, token: str) -> list[str]:
     out = ["/ogc/collections", "/ogc/", "/ogc/conformance"]
     # the web page's own calls besides the items: its offline basemap, labels, interventions
     out += ["/maps/basemap.json", "/maps/labels.json", "/interventions/published"]
+    out += ["/downloads/qgis/geosafe.qgs"]
     for d in docs:
         c = d["id"]
         out += [
@@ -33,5 +34,7 @@ def gis_session(client: Any, token: str) -> list[str]:
             f"/ogc/collections/{c}/schema",
             f"/ogc/collections/{c}/legend",
             f"/downloads/{c}.geojson",
+            f"/downloads/{c}.csv",
+            f"/downloads/{c}.gpkg",
         ]
     return out
