@@ -14,6 +14,7 @@ import shapely
 
 from .._validate import csv_escape
 from ..incident import CRS_BNG
+from ..periods import LONDON
 from . import styles
 from .catalogue import COLLECTIONS
 from .layer import Layer, geojson_text, jsonable
@@ -188,8 +189,8 @@ def write_geopackage(layer: Layer, path: Path) -> Path:
     return path
 
 
-#: The clock the ``*_local`` CSV columns read.
-LOCAL_TZ: Final = "Europe/London"
+#: The clock the ``*_local`` CSV columns read (:data:`geosafe.periods.LONDON`).
+LOCAL_TZ: Final = LONDON
 
 
 def local_clock_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:

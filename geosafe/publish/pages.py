@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..periods import LONDON
 from .catalogue import COLLECTIONS, CollectionSpec
 
 __all__ = [
@@ -84,7 +85,7 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=_LONDON)
 
 
-_LONDON = ZoneInfo("Europe/London")
+_LONDON = ZoneInfo(LONDON)
 
 
 def area_extent(data_dir: Path) -> tuple[float, float, float, float]:
